@@ -1,0 +1,30 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "callsift",
+    platforms: [.macOS(.v13)],
+    products: [
+        .library(name: "CallSift", targets: ["CallSift"]),
+        .executable(name: "callsift", targets: ["callsift"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
+        .systemLibrary(name: "CLZ4", pkgConfig: "liblz4", providers: [.apt(["liblz4-dev"])]),
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        .target(
+            name: "CallSift",
+            dependencies: ["CZstd", "CLZ4", "CZlib"]
+        ),
+        .executableTarget(
+            name: "callsift",
+            dependencies: ["CallSift", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
+        .testTarget(name: "CallSiftTests", dependencies: ["CallSift"]),
+        .testTarget(name: "CLITests", dependencies: ["CallSift"]),
+    ],
+    swiftLanguageModes: [.v5]
+)
