@@ -1,1 +1,1 @@
-print("callsift")
+CallSiftCommand.main()

@@ -16,3 +16,27 @@ public struct InputError: Error, CustomStringConvertible, Sendable {
     }
     public var description: String { "\(input): \(message) at byte offset \(offset)" }
 }
+
+import Foundation
+/// TEMPORARY plain-only stand-in until the decoders land.
+public final class InputReader {
+    public private(set) var compression: Compression = .none
+    public private(set) var compressedOffset: Int64 = 0
+    private let handle: FileHandle
+    private var buffer: [UInt8] = []
+    private let path: String
+    public init(path: String, chunkSize: Int = 128 * 1024) throws {
+        self.path = path
+        if path == "-" { handle = .standardInput } else {
+            guard let h = FileHandle(forReadingAtPath: path) else { throw InputError(input: path, offset: 0, message: "cannot open") }
+            handle = h
+        }
+    }
+    public func readChunk() throws -> UnsafeRawBufferPointer? {
+        guard let d = try handle.read(upToCount: 128 * 1024), !d.isEmpty else { return nil }
+        buffer = Array(d)
+        compressedOffset += Int64(d.count)
+        return buffer.withUnsafeBytes { UnsafeRawBufferPointer(start: $0.baseAddress, count: $0.count) }
+    }
+    public func close() {}
+}

@@ -1,0 +1,68 @@
+/// Adds classified contacts into the counters of their base group: (centre, arrival
+/// service, local day of `t`) (SPEC.md section 5).
+public final class Aggregator {
+    /// A base group. `day` is days since 1970-01-01 in the report's time zone.
+    public struct GroupKey: Hashable, Sendable {
+        public var centre: Int32
+        public var service: Int32
+        public var day: Int32
+    }
+
+    private let calendar: LocalCalendar
+    private var index: [GroupKey: Int32] = [:]
+    public private(set) var keys: [GroupKey] = []
+    public private(set) var counters: [Counters] = []
+
+    public init(calendar: LocalCalendar) { self.calendar = calendar }
+
+    /// The dense index of `contact`'s base group, created on first use.
+    func group(of contact: Contact) -> Int32 {
+        let key = GroupKey(centre: contact.centre, service: contact.service, day: calendar.day(ofUTCMillis: contact.t))
+        if let i = index[key] { return i }
+        let i = Int32(keys.count)
+        index[key] = i
+        keys.append(key)
+        counters.append(Counters())
+        return i
+    }
+
+    /// Counts everything about `c` that is known when it is classified.
+    func record(_ c: Contact, group g: Int32, avoidableClass: AvoidableClass?, settings: AnalysisSettings) {
+        let i = Int(g)
+        counters[i].contacts += 1
+        if c.identified { counters[i].identified += 1 }
+        if c.handled {
+            counters[i].handled += 1
+            counters[i].waitMsSum += c.wait
+            counters[i].handleMsSum += c.handle
+            if c.wait <= settings.slThreshold { counters[i].answeredInSL += 1 }
+        }
+        if c.abandoned {
+            counters[i].abandoned += 1
+            if c.wait < settings.shortAbandon { counters[i].shortAbandoned += 1 }
+        }
+        if c.blocked { counters[i].blocked += 1 }
+        if c.transferred { counters[i].transferred += 1 }
+        if let cls = avoidableClass {
+            counters[i].avoidable += 1
+            switch cls {
+            case .progressChase: counters[i].progressChase += 1
+            case .repeat: counters[i].repeats += 1
+            case .retry: counters[i].retry += 1
+            case .misdirected: counters[i].misdirected += 1
+            case .clarification: counters[i].clarification += 1
+            }
+        }
+    }
+
+    /// Counts a first-contact-resolution verdict, decided later than the contact itself.
+    func recordFCR(group g: Int32, mature: Bool, resolved: Bool) {
+        let i = Int(g)
+        if mature {
+            counters[i].fcrEligible += 1
+            if resolved { counters[i].fcr += 1 }
+        } else {
+            counters[i].fcrPending += 1
+        }
+    }
+}

@@ -1,0 +1,171 @@
+/// The avoidable-contact classes of SPEC.md section 3, in precedence order.
+public enum AvoidableClass: Int, Sendable, CaseIterable {
+    case progressChase, `repeat`, retry, misdirected, clarification
+}
+
+/// Classifies contacts against the prior and later contacts of the same caller scope
+/// (SPEC.md section 3) and hands the results to the aggregator.
+///
+/// Contacts reach it in any order. It holds them until the watermark passes `t` + call
+/// timeout, when every contact at or before `t` is known, and then takes them in the
+/// specified order (t, call, centre). Because every window test is
+/// `0 ≤ c.t − p.t ≤ window` against *prior* contacts, a scope needs only the time of
+/// its latest handled, handled-pending and failed contact, not a history.
+///
+/// First-contact resolution looks forward instead: a handled identified contact is
+/// resolved first time when no later contact in scope falls within W. Only the next
+/// contact in scope can be the nearest, so each contact marks its predecessor. Verdicts
+/// wait in a queue in `t` order until no contact within W of them can still come, and
+/// maturity (t + W ≤ horizon) is judged then, or at the end against the final horizon.
+public final class Classifier {
+    struct ScopeKey: Hashable {
+        var caller: CallerKey
+        var centre: Int32
+        var service: Int32
+    }
+
+    struct ScopeState {
+        static let never = Int64.min
+        var lastAny: Int64 = never
+        /// Index in the FCR queue of the latest contact if it awaits a verdict, else -1.
+        var lastAnyFCR: Int64 = -1
+        var lastHandled: Int64 = never
+        var lastPending: Int64 = never
+        var lastFailed: Int64 = never
+    }
+
+    struct FCREntry {
+        var t: Int64
+        var group: Int32
+        var unresolved: Bool
+        var hasLater: Bool
+    }
+
+    private let settings: AnalysisSettings
+    private let reasons: Interner
+    private let aggregator: Aggregator
+    private var waiting = MinHeap<Contact>()
+    private var scopes: [ScopeKey: ScopeState] = [:]
+    /// FCR verdicts in `t` order; `fcrQueue[i]` has sequence number `fcrBase + i - fcrHead`.
+    private var fcrQueue: [FCREntry] = []
+    private var fcrHead = 0
+    private var fcrBase: Int64 = 0
+    /// Reserved reason codes by interned reason id (filled lazily: ids grow as read).
+    private var reasonClass: [AvoidableClass?] = []
+    private var lastSweep = Int64.min
+
+    public init(settings: AnalysisSettings, reasons: Interner, aggregator: Aggregator) {
+        self.settings = settings
+        self.reasons = reasons
+        self.aggregator = aggregator
+    }
+
+    /// Contacts waiting for the watermark, and caller scopes remembered.
+    public var liveContacts: Int { waiting.count }
+    public var liveScopes: Int { scopes.count }
+
+    public func record(_ c: Contact) { waiting.push(c) }
+
+    /// Classifies every contact with `t` + timeout below `watermark`, and settles the
+    /// FCR verdicts that no future contact can change.
+    public func advance(to watermark: Int64) {
+        let releasedBelow = watermark &- settings.callTimeout
+        while let c = waiting.min, c.t < releasedBelow {
+            waiting.pop()
+            classify(c)
+        }
+        settle(before: releasedBelow &- settings.repeatWindow, horizon: nil)
+        sweepScopes(releasedBelow: releasedBelow)
+    }
+
+    /// End of input: classifies everything left and judges maturity against `horizon`.
+    public func finish(horizon: Int64) {
+        while let c = waiting.pop() { classify(c) }
+        settle(before: .max, horizon: horizon)
+        scopes.removeAll()
+    }
+
+    private func classify(_ c: Contact) {
+        let g = aggregator.group(of: c)
+        let byReason = reasonClass(c.reason)
+        var cls: AvoidableClass?
+        if byReason == .progressChase { cls = .progressChase }
+
+        if c.identified {
+            let key = scopeKey(c)
+            var s = scopes[key] ?? ScopeState()
+            if cls == nil, within(s.lastPending, c.t, settings.chaseWindow) { cls = .progressChase }
+            if cls == nil, within(s.lastHandled, c.t, settings.repeatWindow) { cls = .repeat }
+            if cls == nil, within(s.lastFailed, c.t, settings.retryWindow) { cls = .retry }
+            // This contact is the later contact of the previous one in scope.
+            if s.lastAnyFCR >= 0, within(s.lastAny, c.t, settings.repeatWindow) {
+                fcrQueue[Int(s.lastAnyFCR - fcrBase) + fcrHead].hasLater = true
+            }
+            s.lastAny = c.t
+            s.lastAnyFCR = -1
+            if c.handled {
+                s.lastHandled = c.t
+                if c.outcome == .pending { s.lastPending = c.t }
+                s.lastAnyFCR = fcrBase + Int64(fcrQueue.count - fcrHead)
+                fcrQueue.append(FCREntry(t: c.t, group: g, unresolved: c.outcome == .unresolved, hasLater: false))
+            }
+            if c.failed { s.lastFailed = c.t }
+            scopes[key] = s
+        }
+        if cls == nil, byReason == .misdirected || c.transferredElsewhere { cls = .misdirected }
+        if cls == nil, byReason == .clarification { cls = .clarification }
+        aggregator.record(c, group: g, avoidableClass: cls, settings: settings)
+    }
+
+    /// Counts the FCR verdicts of contacts with `t` < `limit`, oldest first.
+    /// With no `horizon`, these are mature: the watermark, below the horizon, is past t + W.
+    private func settle(before limit: Int64, horizon: Int64?) {
+        while fcrHead < fcrQueue.count, fcrQueue[fcrHead].t < limit {
+            let e = fcrQueue[fcrHead]
+            let mature = horizon.map { e.t &+ settings.repeatWindow <= $0 } ?? true
+            aggregator.recordFCR(group: e.group, mature: mature, resolved: !e.unresolved && !e.hasLater)
+            fcrHead += 1
+        }
+        if fcrHead > 4096 && fcrHead * 2 > fcrQueue.count {
+            fcrQueue.removeFirst(fcrHead)
+            fcrBase += Int64(fcrHead)
+            fcrHead = 0
+        }
+    }
+
+    /// Forgets scopes whose latest contact is past every window of any contact still to come.
+    private func sweepScopes(releasedBelow: Int64) {
+        let day: Int64 = 86_400_000
+        guard releasedBelow &- lastSweep >= day else { return }
+        lastSweep = releasedBelow
+        let cutoff = releasedBelow &- settings.longestWindow
+        scopes = scopes.filter { $0.value.lastAny >= cutoff }
+    }
+
+    @inline(__always)
+    private func within(_ prior: Int64, _ t: Int64, _ window: Int64) -> Bool {
+        prior != ScopeState.never && t &- prior <= window
+    }
+
+    private func scopeKey(_ c: Contact) -> ScopeKey {
+        switch settings.scope {
+        case .global: ScopeKey(caller: c.caller, centre: -1, service: -1)
+        case .centre: ScopeKey(caller: c.caller, centre: c.centre, service: -1)
+        case .service: ScopeKey(caller: c.caller, centre: c.centre, service: c.service)
+        }
+    }
+
+    private func reasonClass(_ id: Int32) -> AvoidableClass? {
+        guard id >= 0 else { return nil }
+        while reasonClass.count <= Int(id) {
+            let cls: AvoidableClass? = switch reasons[Int32(reasonClass.count)] {
+            case "progress_chase": .progressChase
+            case "misdirected": .misdirected
+            case "clarification": .clarification
+            default: nil
+            }
+            reasonClass.append(cls)
+        }
+        return reasonClass[Int(id)]
+    }
+}

@@ -1,0 +1,80 @@
+/// What happened to a call at one instant (SPEC.md section 1).
+///
+/// The raw values are the lifecycle order used to break ties in `ts`:
+/// arrive, answer, transfer, then the terminal events.
+public enum EventKind: UInt8, Sendable, CaseIterable {
+    case arrive = 0, answer = 1, transfer = 2, abandon = 3, blocked = 4, end = 5
+
+    /// Position in a call's lifecycle; the three terminal events share the last place.
+    var lifecycleRank: UInt8 { self.rawValue < 3 ? self.rawValue : 3 }
+    var isTerminal: Bool { self.rawValue >= 3 }
+
+    public var name: String {
+        switch self {
+        case .arrive: "arrive"
+        case .answer: "answer"
+        case .transfer: "transfer"
+        case .abandon: "abandon"
+        case .blocked: "blocked"
+        case .end: "end"
+        }
+    }
+}
+
+/// The outcome recorded on a call's `end` event; `resolved` when absent.
+public enum Outcome: UInt8, Sendable {
+    case resolved = 0, pending = 1, unresolved = 2
+}
+
+/// A keyed pseudonym of a caller identifier (128 bits of SipHash output).
+public struct CallerKey: Hashable, Sendable {
+    public var hi: UInt64
+    public var lo: UInt64
+    public static let none = CallerKey(hi: 0, lo: 0)
+    public init(hi: UInt64, lo: UInt64) { self.hi = hi; self.lo = lo }
+}
+
+/// One accepted line of input: a validated canonical call event.
+///
+/// Strings that repeat (centre, service, reason) are interned to small integers by the
+/// `Interner` of the run; `call` is kept as a `String`, which Swift stores inline (no
+/// allocation) up to 15 UTF-8 bytes, the common size of call identifiers.
+public struct Event: Sendable {
+    /// Event time, UTC milliseconds.
+    public var ts: Int64
+    public var centre: Int32
+    public var call: String
+    public var kind: EventKind
+    /// Pseudonymised caller; meaningful on `arrive` only.
+    public var caller: CallerKey
+    /// False for an empty or withheld caller (SPEC.md section 1); meaningful on `arrive` only.
+    public var identified: Bool
+    /// Arrival service on `arrive`, destination on `transfer`; -1 when absent.
+    public var service: Int32
+    public var outcome: Outcome
+    /// Interned reason code, -1 when empty or absent.
+    public var reason: Int32
+}
+
+/// Why an input line was rejected. The raw value is the name used in the output and in
+/// the `--rejects` file.
+public enum RejectReason: String, Sendable, CaseIterable {
+    case invalidUTF8 = "invalid_utf8"
+    case nulByte = "nul_byte"
+    case lineTooLong = "line_too_long"
+    case unterminatedQuote = "unterminated_quote"
+    case badQuote = "bad_quote"
+    case fieldCount = "field_count"
+    case badJSON = "bad_json"
+    case badValue = "bad_value"
+    case truncatedInput = "truncated_input"
+    case missingTs = "missing_ts"
+    case badTs = "bad_ts"
+    case missingCentre = "missing_centre"
+    case missingCall = "missing_call"
+    case missingEvent = "missing_event"
+    case unknownEvent = "unknown_event"
+    case missingCaller = "missing_caller"
+    case missingService = "missing_service"
+    case badOutcome = "bad_outcome"
+}

@@ -1,0 +1,171 @@
+/// Turns the known fields of one record into a validated `Event`, or says why it is
+/// rejected (SPEC.md section 1's table). Shared by every input format.
+///
+/// Checks run in a fixed order, so a line with several faults is always rejected for the
+/// same reason: ts, centre, call, event, then the per-event requirements.
+final class EventBuilder {
+    let centres: Interner
+    let services: Interner
+    let reasons: Interner
+    let pseudonymiser: Pseudonymiser
+
+    init(centres: Interner, services: Interner, reasons: Interner, pseudonymiser: Pseudonymiser) {
+        self.centres = centres
+        self.services = services
+        self.reasons = reasons
+        self.pseudonymiser = pseudonymiser
+    }
+
+    enum Built {
+        case event(Event)
+        case rejected(RejectReason)
+    }
+
+    func build(_ f: FieldSlots) -> Built {
+        guard let ts = f.with(.ts, { v -> Int64?? in
+            guard let v, v.count > 0 else { return .some(nil) }
+            return Timestamp.parse(v)
+        }) else { return .rejected(.badTs) }
+        guard let ts else { return .rejected(.missingTs) }
+
+        guard let centre = f.with(.centre, { v in nonEmpty(v).map { intern($0, in: centres, cache: &centreCache) } })
+        else { return .rejected(.missingCentre) }
+        guard let call = f.with(.call, { v in nonEmpty(v).map { String(decoding: $0, as: UTF8.self) } })
+        else { return .rejected(.missingCall) }
+        guard let kindOrNil = f.with(.event, { v -> EventKind?? in
+            guard let v = nonEmpty(v) else { return .some(nil) }
+            return Self.kind(v)
+        }) else { return .rejected(.unknownEvent) }
+        guard let kind = kindOrNil else { return .rejected(.missingEvent) }
+
+        var event = Event(ts: ts, centre: centre, call: call, kind: kind, caller: .none,
+                          identified: false, service: -1, outcome: .resolved, reason: -1)
+        switch kind {
+        case .arrive:
+            guard let caller = f.with(.caller, { v -> (CallerKey, Bool)? in
+                guard let v else { return nil }
+                if Self.isUnidentified(v) { return (.none, false) }
+                return (pseudonymiser.pseudonym(v), true)
+            }) else { return .rejected(.missingCaller) }
+            (event.caller, event.identified) = caller
+            guard let service = f.with(.service, { v in nonEmpty(v).map { intern($0, in: services, cache: &serviceCache) } })
+            else { return .rejected(.missingService) }
+            event.service = service
+        case .transfer:
+            event.service = f.with(.service, { v in nonEmpty(v).map { intern($0, in: services, cache: &serviceCache) } }) ?? -1
+        case .end:
+            guard let outcome = f.with(.outcome, { v -> Outcome? in
+                guard let v = nonEmpty(v) else { return .resolved }
+                return Self.outcome(v)
+            }) else { return .rejected(.badOutcome) }
+            event.outcome = outcome
+        default:
+            break
+        }
+        event.reason = f.with(.reason, { v in nonEmpty(v).map { intern($0, in: reasons, cache: &reasonCache) } }) ?? -1
+        return .event(event)
+    }
+
+    // MARK: - Values
+
+    /// Caller values that identify nobody (SPEC.md section 1), compared case-insensitively.
+    static let unidentifiedNames: [[UInt8]] = ["anonymous", "withheld", "private", "unknown", "unavailable"].map { Array($0.utf8) }
+
+    static func isUnidentified(_ v: UnsafeRawBufferPointer) -> Bool {
+        if v.isEmpty { return true }
+        guard v.count <= 11 else { return false }
+        for name in unidentifiedNames where name.count == v.count {
+            var same = true
+            for i in 0 ..< v.count where (v[i] | 0x20) != name[i] { same = false; break }
+            if same { return true }
+        }
+        return false
+    }
+
+    static let kindNames: [(bytes: [UInt8], kind: EventKind)] = EventKind.allCases.map { (Array($0.name.utf8), $0) }
+
+    static func kind(_ v: UnsafeRawBufferPointer) -> EventKind? {
+        for entry in kindNames where entry.bytes.elementsEqual(v) { return entry.kind }
+        return nil
+    }
+
+    static func outcome(_ v: UnsafeRawBufferPointer) -> Outcome? {
+        if v.elementsEqual("resolved".utf8) { return .resolved }
+        if v.elementsEqual("pending".utf8) { return .pending }
+        if v.elementsEqual("unresolved".utf8) { return .unresolved }
+        return nil
+    }
+
+    // MARK: - Interning with a one-entry cache per field (values repeat line after line)
+
+    struct Cache {
+        var bytes: [UInt8] = []
+        var id: Int32 = -1
+    }
+    private var centreCache = Cache()
+    private var serviceCache = Cache()
+    private var reasonCache = Cache()
+
+    private func intern(_ v: UnsafeRawBufferPointer, in interner: Interner, cache: inout Cache) -> Int32 {
+        if cache.id >= 0 && cache.bytes.elementsEqual(v) { return cache.id }
+        let id = interner.intern(v)
+        cache.bytes.removeAll(keepingCapacity: true)
+        cache.bytes.append(contentsOf: v)
+        cache.id = id
+        return id
+    }
+}
+
+@inline(__always)
+private func nonEmpty(_ v: UnsafeRawBufferPointer?) -> UnsafeRawBufferPointer? {
+    guard let v, v.count > 0 else { return nil }
+    return v
+}
+
+/// Byte-level checks every record passes before its fields are looked at.
+enum RecordBytes {
+    /// nil when `bytes` is valid UTF-8 without NUL; otherwise the reason to reject.
+    static func check(_ bytes: UnsafeRawBufferPointer) -> RejectReason? {
+        let n = bytes.count
+        guard let base = bytes.baseAddress else { return nil }
+        var i = 0
+        // Fast path: eight ASCII bytes at a time.
+        while i + 8 <= n {
+            let w = base.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+            // A zero byte or a high bit anywhere sends us to the slow path for this word.
+            let hasZero = (w &- 0x0101_0101_0101_0101) & ~w & 0x8080_8080_8080_8080
+            if (w & 0x8080_8080_8080_8080) != 0 || hasZero != 0 { break }
+            i += 8
+        }
+        while i < n {
+            let b = bytes[i]
+            if b == 0 { return .nulByte }
+            if b < 0x80 { i += 1; continue }
+            let len: Int
+            var min: UInt32
+            var scalar: UInt32
+            switch b {
+            case 0xC2 ... 0xDF: len = 2; scalar = UInt32(b & 0x1F); min = 0x80
+            case 0xE0 ... 0xEF: len = 3; scalar = UInt32(b & 0x0F); min = 0x800
+            case 0xF0 ... 0xF4: len = 4; scalar = UInt32(b & 0x07); min = 0x10000
+            default: return .invalidUTF8
+            }
+            guard i + len <= n else { return .invalidUTF8 }
+            for k in 1 ..< len {
+                let c = bytes[i + k]
+                guard c & 0xC0 == 0x80 else { return .invalidUTF8 }
+                scalar = scalar << 6 | UInt32(c & 0x3F)
+            }
+            if scalar < min || scalar > 0x10FFFF || (scalar >= 0xD800 && scalar <= 0xDFFF) { return .invalidUTF8 }
+            min = 0
+            i += len
+        }
+        return nil
+    }
+
+    /// True for a line of nothing but spaces and tabs: not counted as a line at all.
+    static func isBlank(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        for b in bytes where b != 0x20 && b != 0x09 && b != 0x0D { return false }
+        return true
+    }
+}

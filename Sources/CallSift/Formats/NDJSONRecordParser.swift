@@ -1,0 +1,221 @@
+/// Parses one NDJSON line: a JSON object whose known keys are kept and whose other keys
+/// are validated and skipped.
+///
+/// Values of known keys may be strings or numbers (kept as their literal text, so an
+/// epoch-millisecond `ts` may be either); `null` counts as absent. Anything that is not
+/// one well-formed JSON object is `bad_json`; a known key holding `true`, `false`, an
+/// object or an array is `bad_value`. Nesting is limited to 64 levels so that hostile
+/// input cannot exhaust the stack.
+struct NDJSONRecordParser {
+    static let maxDepth = 64
+
+    func parse(_ record: UnsafeRawBufferPointer, into slots: inout FieldSlots) -> RejectReason? {
+        slots.reset()
+        var p = Parser(bytes: record)
+        do {
+            p.skipSpace()
+            try p.expect(0x7B)  // {
+            p.skipSpace()
+            if p.peek() == 0x7D {
+                p.index += 1
+            } else {
+                while true {
+                    p.skipSpace()
+                    let keyStart = slots.buffer.count
+                    try p.string(into: &slots)
+                    let key = slots.buffer.withUnsafeBytes {
+                        FieldKey.named(UnsafeRawBufferPointer(rebasing: $0[keyStart...]))
+                    }
+                    slots.truncate(to: keyStart)
+                    p.skipSpace()
+                    try p.expect(0x3A)  // :
+                    p.skipSpace()
+                    if let key {
+                        try p.knownValue(key, into: &slots)
+                    } else {
+                        try p.skipValue(depth: 1)
+                    }
+                    p.skipSpace()
+                    let c = try p.next()
+                    if c == 0x7D { break }
+                    if c != 0x2C { throw ParseError.badJSON }
+                }
+            }
+            p.skipSpace()
+            if p.index != record.count { throw ParseError.badJSON }
+        } catch let e as ParseError {
+            return e == .badValue ? .badValue : .badJSON
+        } catch {
+            return .badJSON
+        }
+        return nil
+    }
+
+    enum ParseError: Error { case badJSON, badValue }
+
+    struct Parser {
+        let bytes: UnsafeRawBufferPointer
+        var index = 0
+
+        init(bytes: UnsafeRawBufferPointer) { self.bytes = bytes }
+
+        func peek() -> UInt8? { index < bytes.count ? bytes[index] : nil }
+
+        mutating func next() throws -> UInt8 {
+            guard index < bytes.count else { throw ParseError.badJSON }
+            defer { index += 1 }
+            return bytes[index]
+        }
+
+        mutating func expect(_ c: UInt8) throws {
+            if try next() != c { throw ParseError.badJSON }
+        }
+
+        mutating func skipSpace() {
+            while index < bytes.count {
+                switch bytes[index] {
+                case 0x20, 0x09, 0x0A, 0x0D: index += 1
+                default: return
+                }
+            }
+        }
+
+        mutating func knownValue(_ key: FieldKey, into slots: inout FieldSlots) throws {
+            switch peek() {
+            case 0x22:
+                slots.open(key)
+                try string(into: &slots)
+                slots.close(key)
+            case 0x6E:  // null: absent
+                try literal("null")
+            case let c? where c == 0x2D || (c >= 0x30 && c <= 0x39):
+                let start = index
+                try number()
+                slots.set(key, UnsafeRawBufferPointer(rebasing: bytes[start ..< index]))
+            case 0x74, 0x66, 0x7B, 0x5B:
+                try skipValue(depth: 1)
+                throw ParseError.badValue
+            default:
+                throw ParseError.badJSON
+            }
+        }
+
+        mutating func skipValue(depth: Int) throws {
+            guard depth <= NDJSONRecordParser.maxDepth else { throw ParseError.badJSON }
+            switch peek() {
+            case 0x22:
+                var sink = FieldSlots()
+                try string(into: &sink)
+            case 0x7B:
+                index += 1; skipSpace()
+                if peek() == 0x7D { index += 1; return }
+                while true {
+                    skipSpace()
+                    var sink = FieldSlots()
+                    try string(into: &sink)
+                    skipSpace(); try expect(0x3A); skipSpace()
+                    try skipValue(depth: depth + 1)
+                    skipSpace()
+                    let c = try next()
+                    if c == 0x7D { return }
+                    if c != 0x2C { throw ParseError.badJSON }
+                }
+            case 0x5B:
+                index += 1; skipSpace()
+                if peek() == 0x5D { index += 1; return }
+                while true {
+                    skipSpace()
+                    try skipValue(depth: depth + 1)
+                    skipSpace()
+                    let c = try next()
+                    if c == 0x5D { return }
+                    if c != 0x2C { throw ParseError.badJSON }
+                }
+            case 0x74: try literal("true")
+            case 0x66: try literal("false")
+            case 0x6E: try literal("null")
+            default: try number()
+            }
+        }
+
+        mutating func literal(_ word: StaticString) throws {
+            let n = word.utf8CodeUnitCount
+            guard index + n <= bytes.count else { throw ParseError.badJSON }
+            let w = UnsafeRawBufferPointer(start: word.utf8Start, count: n)
+            guard w.elementsEqual(bytes[index ..< index + n]) else { throw ParseError.badJSON }
+            index += n
+        }
+
+        /// JSON number grammar: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
+        mutating func number() throws {
+            func digits() throws {
+                let start = index
+                while let c = peek(), c >= 0x30 && c <= 0x39 { index += 1 }
+                if index == start { throw ParseError.badJSON }
+            }
+            if peek() == 0x2D { index += 1 }
+            if peek() == 0x30 { index += 1 } else { try digits() }
+            if peek() == 0x2E { index += 1; try digits() }
+            if let c = peek(), c == 0x65 || c == 0x45 {
+                index += 1
+                if let s = peek(), s == 0x2B || s == 0x2D { index += 1 }
+                try digits()
+            }
+        }
+
+        /// Reads a string, appending its unescaped UTF-8 bytes to `slots`' buffer.
+        mutating func string(into slots: inout FieldSlots) throws {
+            try expect(0x22)
+            while true {
+                let start = index
+                while index < bytes.count, bytes[index] != 0x22, bytes[index] != 0x5C, bytes[index] >= 0x20 {
+                    index += 1
+                }
+                if index > start { slots.append(UnsafeRawBufferPointer(rebasing: bytes[start ..< index])) }
+                let c = try next()
+                if c == 0x22 { return }
+                if c != 0x5C { throw ParseError.badJSON }  // a raw control character
+                switch try next() {
+                case 0x22: slots.append(0x22)
+                case 0x5C: slots.append(0x5C)
+                case 0x2F: slots.append(0x2F)
+                case 0x62: slots.append(0x08)
+                case 0x66: slots.append(0x0C)
+                case 0x6E: slots.append(0x0A)
+                case 0x72: slots.append(0x0D)
+                case 0x74: slots.append(0x09)
+                case 0x75:
+                    var scalar = try hex4()
+                    if scalar >= 0xD800 && scalar <= 0xDBFF {
+                        // A high surrogate must be followed by an escaped low one.
+                        try expect(0x5C); try expect(0x75)
+                        let low = try hex4()
+                        guard low >= 0xDC00 && low <= 0xDFFF else { throw ParseError.badJSON }
+                        scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
+                    } else if scalar >= 0xDC00 && scalar <= 0xDFFF {
+                        throw ParseError.badJSON
+                    }
+                    for b in String(Character(Unicode.Scalar(scalar)!)).utf8 { slots.append(b) }
+                default:
+                    throw ParseError.badJSON
+                }
+            }
+        }
+
+        mutating func hex4() throws -> UInt32 {
+            var v: UInt32 = 0
+            for _ in 0 ..< 4 {
+                let c = try next()
+                let d: UInt32
+                switch c {
+                case 0x30 ... 0x39: d = UInt32(c - 0x30)
+                case 0x41 ... 0x46: d = UInt32(c - 0x41 + 10)
+                case 0x61 ... 0x66: d = UInt32(c - 0x61 + 10)
+                default: throw ParseError.badJSON
+                }
+                v = v << 4 | d
+            }
+            return v
+        }
+    }
+}

@@ -1,0 +1,102 @@
+/// Writes a `Report` as SPEC.md section 5's JSON object.
+///
+/// The layout is fixed (keys in a fixed order, two-space indentation, one rate object a
+/// line) so that the same inputs give the same bytes on every run. Numbers: counters are
+/// integers; rates and averages use the shortest decimal that reads back as the same
+/// double; undefined values are `null`.
+public enum JSONReportWriter {
+    public static func render(_ r: Report) -> String {
+        var o = ""
+        o.reserveCapacity(1024 + r.rows.count * 1500)
+        let s = r.settings
+        o += "{\n  \"config\": {\n"
+        let config: [(String, String)] = [
+            ("inputs", "[" + r.inputs.map(quote).joined(separator: ", ") + "]"),
+            ("format", quote(s.format.rawValue)),
+            ("scope", quote(s.scope.rawValue)),
+            ("by", quote(s.grouping.rawValue)),
+            ("period", quote(s.period.rawValue)),
+            ("tz", quote(s.timeZone)),
+            ("call_timeout_ms", String(s.callTimeout)),
+            ("lateness_ms", String(s.lateness)),
+            ("repeat_window_ms", String(s.repeatWindow)),
+            ("chase_window_ms", String(s.chaseWindow)),
+            ("retry_window_ms", String(s.retryWindow)),
+            ("short_abandon_ms", String(s.shortAbandon)),
+            ("sl_threshold_ms", String(s.slThreshold)),
+            ("min_cell", String(s.minCell)),
+        ]
+        o += config.map { "    \(quote($0.0)): \($0.1)" }.joined(separator: ",\n")
+        o += "\n  },\n"
+        o += "  \"horizon\": \(r.horizon.map { quote(Timestamp.format(millis: $0)) } ?? "null"),\n"
+        let a = r.lines, c = r.calls
+        o += "  \"accounting\": {\n"
+        o += "    \"lines\": \(a.lines),\n"
+        o += "    \"events\": \(c.events),\n"
+        o += "    \"duplicates\": \(c.duplicates),\n"
+        o += "    \"late\": \(a.late),\n"
+        o += "    \"skipped\": \(a.skipped),\n"
+        o += "    \"rejected_total\": \(a.rejectedTotal),\n"
+        let rejected = RejectReason.allCases.filter { a.rejected($0) > 0 }.sorted { $0.rawValue < $1.rawValue }
+        o += "    \"rejected\": {" + rejected.map { "\(quote($0.rawValue)): \(a.rejected($0))" }.joined(separator: ", ") + "},\n"
+        o += "    \"calls\": {\"contacts\": \(c.contacts), \"incomplete\": \(c.incomplete), \"conflicting\": \(c.conflicting)}\n"
+        o += "  },\n"
+        o += "  \"rows\": ["
+        for (i, row) in r.rows.enumerated() {
+            o += i == 0 ? "\n" : ",\n"
+            o += "    {\n      \"centre\": \(quote(row.centre)),\n"
+            if let service = row.service { o += "      \"service\": \(quote(service)),\n" }
+            o += "      \"period\": \(quote(row.period)),\n"
+            for f in Counters.fields { o += "      \(quote(f.name)): \(row.counters[keyPath: f.path]),\n" }
+            o += "      \"asa_s\": \(number(row.counters.asaSeconds)),\n"
+            o += "      \"aht_s\": \(number(row.counters.ahtSeconds)),\n"
+            o += "      \"rates\": {\n"
+            let rates = row.counters.rates
+            for (k, rate) in rates.enumerated() {
+                let w = RateValue(x: rate.x, n: rate.n, minCell: s.minCell)
+                o += "        \(quote(rate.name)): {\"x\": \(rate.x), \"n\": \(rate.n), \"value\": \(number(w.value)), \"lo\": \(number(w.lo)), \"hi\": \(number(w.hi))}"
+                o += k == rates.count - 1 ? "\n" : ",\n"
+            }
+            o += "      }\n    }"
+        }
+        o += r.rows.isEmpty ? "]\n}\n" : "\n  ]\n}\n"
+        return o
+    }
+
+    static func number(_ d: Double?) -> String {
+        guard let d else { return "null" }
+        guard d.isFinite else { return "null" }
+        return d.description
+    }
+
+    /// A JSON string literal.
+    static func quote(_ s: String) -> String {
+        var o = "\""
+        for u in s.unicodeScalars {
+            switch u {
+            case "\"": o += "\\\""
+            case "\\": o += "\\\\"
+            case "\n": o += "\\n"
+            case "\r": o += "\\r"
+            case "\t": o += "\\t"
+            case _ where u.value < 0x20:
+                let hex = String(u.value, radix: 16)
+                o += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+            default: o.unicodeScalars.append(u)
+            }
+        }
+        return o + "\""
+    }
+}
+
+/// A rate as printed: Wilson interval, or nulls when n = 0 or n is below `--min-cell`.
+struct RateValue {
+    var value: Double?
+    var lo: Double?
+    var hi: Double?
+
+    init(x: Int64, n: Int64, minCell: Int64) {
+        guard n >= max(minCell, 1), let w = Wilson.interval(x: x, n: n) else { return }
+        value = w.value; lo = w.lo; hi = w.hi
+    }
+}

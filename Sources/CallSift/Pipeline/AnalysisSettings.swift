@@ -1,0 +1,43 @@
+/// Every setting that decides a figure (SPEC.md sections 1–5), validated once, up front.
+public struct AnalysisSettings: Sendable, Equatable {
+    /// Which contacts of one caller see each other (SPEC.md section 3).
+    public enum Scope: String, Sendable, CaseIterable { case centre, service, global }
+    /// The rows of the report: one per centre, or one per centre and arrival service.
+    public enum Grouping: String, Sendable, CaseIterable { case centre, service }
+    /// How an input's records are encoded; `auto` looks at the first non-blank byte.
+    public enum InputFormat: String, Sendable, CaseIterable { case auto, csv, ndjson }
+
+    public var callTimeout: Int64 = 6 * 3_600_000
+    public var lateness: Int64 = 10 * 60_000
+    public var repeatWindow: Int64 = 7 * 86_400_000
+    public var chaseWindow: Int64 = 28 * 86_400_000
+    public var retryWindow: Int64 = 3_600_000
+    public var shortAbandon: Int64 = 5_000
+    public var slThreshold: Int64 = 20_000
+    public var minCell: Int64 = 10
+    public var scope: Scope = .centre
+    public var period: Period = .day
+    public var grouping: Grouping = .service
+    public var timeZone: String = "UTC"
+    public var format: InputFormat = .auto
+
+    public init() {}
+
+    /// The first problem with these settings, naming the flag, or nil.
+    public func problem() -> String? {
+        let windows: [(String, Int64)] = [
+            ("--call-timeout", callTimeout), ("--repeat-window", repeatWindow),
+            ("--chase-window", chaseWindow), ("--retry-window", retryWindow),
+        ]
+        for (flag, v) in windows where v <= 0 { return "\(flag) must be positive" }
+        let nonNegative: [(String, Int64)] = [
+            ("--lateness", lateness), ("--short-abandon", shortAbandon),
+            ("--sl-threshold", slThreshold), ("--min-cell", minCell),
+        ]
+        for (flag, v) in nonNegative where v < 0 { return "\(flag) must not be negative" }
+        return nil
+    }
+
+    /// The longest time a caller scope must remember a contact for.
+    var longestWindow: Int64 { max(repeatWindow, chaseWindow, retryWindow) }
+}

@@ -1,0 +1,179 @@
+import ArgumentParser
+import CallSift
+import Foundation
+
+/// A duration flag value: `90s`, `10m`, `6h`, `7d`, `500ms`, or combinations like `1h30m`.
+struct DurationArgument: ExpressibleByArgument {
+    var millis: Int64
+    init?(argument: String) {
+        guard let ms = HumanDuration.parse(argument) else { return nil }
+        millis = ms
+    }
+    init(millis: Int64) { self.millis = millis }
+    var defaultValueDescription: String { HumanDuration.format(millis: millis) }
+}
+
+extension AnalysisSettings.Scope: ExpressibleByArgument {}
+extension AnalysisSettings.Grouping: ExpressibleByArgument {}
+extension AnalysisSettings.InputFormat: ExpressibleByArgument {}
+extension Period: ExpressibleByArgument {}
+
+struct Analyze: ParsableCommand {
+    enum Emit: String, ExpressibleByArgument, CaseIterable { case json, csv }
+
+    static let configuration = CommandConfiguration(
+        abstract: "Compute FCR and avoidable-contact figures from call-event logs.",
+        discussion: """
+        INPUT is a file, a folder (all its files, in name order) or - for standard \
+        input; give as many as you like. Each file may be plain or compressed with zstd, \
+        lz4 or gzip (recognised from its first bytes, whatever its name) and holds CSV \
+        with a header row or NDJSON, one event per line, with the keys ts, centre, call, \
+        event, caller, service, outcome and reason.
+
+        Results: one row per centre (and service, with --by service) and period, with \
+        counts of contacts, handled, abandoned and blocked calls, avoidable contacts by \
+        class (progress chase, repeat, retry, misdirected, clarification), first-contact \
+        resolution, and rates with 95% Wilson intervals. Rates whose denominator is \
+        below --min-cell are left out (null). The accounting section shows where every \
+        input line went: lines = events + duplicates + rejected_total + late + skipped.
+
+        Caller numbers are replaced by keyed pseudonyms as they are read and never \
+        printed. Give the same key (--key-file or the CALLSIFT_KEY environment \
+        variable) to every run whose results you want to compare or merge.
+
+        Exit status: 0 on success; 1 when an input was corrupt, truncated or \
+        unreadable (the figures for everything read are still printed); 64 for a \
+        usage error.
+
+        Examples:
+          callsift analyze samples/calls.csv.zst
+          callsift analyze --period month --by centre --tz Europe/London logs/
+          zcat today.csv.gz | callsift analyze --emit csv -o today.csv -
+        """
+    )
+
+    @Argument(help: "Files, folders or - (standard input). Default: standard input.")
+    var inputs: [String] = []
+
+    @Option(help: "Output format: json or csv.")
+    var emit: Emit = .json
+
+    @Option(name: [.short, .customLong("output")], help: ArgumentHelp("Write the results to PATH instead of standard output.", valueName: "path"))
+    var output: String?
+
+    @Option(help: ArgumentHelp("Write every rejected and late line to PATH as line_no<TAB>reason<TAB>raw line. Holds raw caller numbers: handle as personal data.", valueName: "path"))
+    var rejects: String?
+
+    @Option(help: "How input records are encoded: auto (by the first byte: { means NDJSON), csv or ndjson.")
+    var format: AnalysisSettings.InputFormat = .auto
+
+    @Option(help: "Which contacts of a caller see each other: centre (same caller and centre), service (same caller, centre and arrival service) or global (same caller anywhere).")
+    var scope: AnalysisSettings.Scope = .centre
+
+    @Option(help: "Reporting period: day, week (ISO), month, quarter, fyquarter (UK financial year, Q1 = April-June) or all.")
+    var period: Period = .day
+
+    @Option(help: "One row per centre, or per centre and arrival service.")
+    var by: AnalysisSettings.Grouping = .service
+
+    @Option(help: "Time zone for days and periods, an IANA name such as Europe/London.")
+    var tz: String = "UTC"
+
+    @Option(help: "Contacts within this time after an earlier handled one by the same caller are repeats; FCR looks this far ahead.")
+    var repeatWindow = DurationArgument(millis: 7 * 86_400_000)
+
+    @Option(help: "Contacts within this time after a handled contact left pending are progress chases.")
+    var chaseWindow = DurationArgument(millis: 28 * 86_400_000)
+
+    @Option(help: "Contacts within this time after an abandoned or blocked one are retries.")
+    var retryWindow = DurationArgument(millis: 3_600_000)
+
+    @Option(help: "Abandoned with a wait shorter than this is a short abandon (left out of abandon rate and service level).")
+    var shortAbandon = DurationArgument(millis: 5_000)
+
+    @Option(help: "Answered within this wait counts toward the service level.")
+    var slThreshold = DurationArgument(millis: 20_000)
+
+    @Option(help: "Events of one call id further apart than this from its first event belong to a new call.")
+    var callTimeout = DurationArgument(millis: 6 * 3_600_000)
+
+    @Option(help: "An event more than this far behind the latest one already read from its input is late, counted and not used.")
+    var lateness = DurationArgument(millis: 10 * 60_000)
+
+    @Option(help: "Rates with a denominator below this are printed as null (small-cell suppression).")
+    var minCell: Int64 = 10
+
+    @Option(help: ArgumentHelp("File holding the secret pseudonymisation key (any bytes). Default: the CALLSIFT_KEY environment variable, else a random key for this run only.", valueName: "path"))
+    var keyFile: String?
+
+    @Flag(help: "No progress line on standard error.")
+    var quiet = false
+
+    func settings() -> AnalysisSettings {
+        var s = AnalysisSettings()
+        s.repeatWindow = repeatWindow.millis
+        s.chaseWindow = chaseWindow.millis
+        s.retryWindow = retryWindow.millis
+        s.shortAbandon = shortAbandon.millis
+        s.slThreshold = slThreshold.millis
+        s.callTimeout = callTimeout.millis
+        s.lateness = lateness.millis
+        s.minCell = minCell
+        s.scope = scope
+        s.period = period
+        s.grouping = by
+        s.timeZone = tz
+        s.format = format
+        return s
+    }
+
+    func validate() throws {
+        if let problem = settings().problem() { throw ValidationError(problem) }
+        if (try? LocalCalendar(identifier: tz)) == nil { throw ValidationError("--tz: unknown time zone '\(tz)' (use an IANA name such as Europe/London)") }
+    }
+
+    func run() throws {
+        let pseudonymiser = try loadKey()
+        let rejectsLog = try rejects.map { RejectsLog(sink: try makeByteSink(path: $0, compression: .none)) }
+        let showProgress = !quiet && isatty(2) != 0
+        let analysis: Analysis
+        do {
+            analysis = try Analysis(settings: settings(), inputs: inputs.isEmpty ? ["-"] : inputs,
+                                    pseudonymiser: pseudonymiser, rejects: rejectsLog,
+                                    progress: showProgress ? Self.showProgress : nil)
+        } catch let e as UsageError {
+            throw ValidationError(e.description)
+        }
+        let outcome = try analysis.run()
+        if showProgress { FileHandle.standardError.write("\r\u{1B}[K".data(using: .utf8)!) }
+        let text = emit == .json ? JSONReportWriter.render(outcome.report) : CSVReportWriter.render(outcome.report)
+        let sink = try makeByteSink(path: output, compression: .none)
+        try sink.write(text)
+        try sink.finish()
+        for e in outcome.errors { printError("callsift: error: \(e)") }
+        if !outcome.errors.isEmpty { throw ExitCode(1) }
+    }
+
+    private func loadKey() throws -> Pseudonymiser {
+        if let keyFile {
+            guard let data = FileManager.default.contents(atPath: keyFile), !data.isEmpty else {
+                throw ValidationError("--key-file: cannot read a key from \(keyFile)")
+            }
+            return Pseudonymiser(secret: Array(data))
+        }
+        if let env = ProcessInfo.processInfo.environment["CALLSIFT_KEY"], !env.isEmpty {
+            return Pseudonymiser(secret: Array(env.utf8))
+        }
+        printError("callsift: note: no key given (--key-file or CALLSIFT_KEY); caller pseudonyms use a random key for this run, so repeat callers cannot be matched across runs.")
+        return Pseudonymiser.random()
+    }
+
+    private static func showProgress(_ p: Analysis.Progress) {
+        let line = "\r\u{1B}[K\(p.inputsDone)/\(p.inputs) inputs, \(p.events) events, \(p.liveCalls) calls open, \(p.liveScopes) callers in window"
+        FileHandle.standardError.write(line.data(using: .utf8)!)
+    }
+}
+
+func printError(_ message: String) {
+    FileHandle.standardError.write((message + "\n").data(using: .utf8)!)
+}
