@@ -1,7 +1,3 @@
-// INTERFACE STUB: the input work replaces the body of `makeByteSink` with real
-// zstd / lz4-frame / gzip encoders. The protocol itself is fixed.
-import Foundation
-
 /// Somewhere bytes go: a file or standard output, optionally compressed on the way.
 public protocol ByteSink: AnyObject {
     /// Writes `bytes` (possibly buffering them).
@@ -11,7 +7,9 @@ public protocol ByteSink: AnyObject {
 }
 
 extension ByteSink {
+    /// Convenience for small, already materialised output such as report lines.
     public func write(_ bytes: [UInt8]) throws { try bytes.withUnsafeBytes { try write($0) } }
+    /// Writes the string's UTF-8 bytes, without a terminator.
     public func write(_ string: String) throws {
         var s = string
         try s.withUTF8 { try write(UnsafeRawBufferPointer($0)) }
@@ -19,36 +17,86 @@ extension ByteSink {
 }
 
 /// Opens a sink writing to `path` (nil or "-" = standard output), compressed with `compression`.
+///
+/// The output is one frame (one gzip member) that `InputReader` and the standard tools
+/// (`zstd -d`, `lz4 -d`, `gzip -d`) read back; zstd and lz4 frames carry a content checksum,
+/// so damage is detected on the way back in.
+///
+/// `level` is passed to the chosen library in its own scale: zstd 1...19 (3 is zstd's
+/// default), gzip 0...9 (clamped), lz4 0...2 fast and 3...12 high-compression (so the
+/// default 3 selects lz4's slowest-but-one mode; pass 0 for lz4's usual speed). It is
+/// ignored for `.none`.
+///
+/// Call `finish()`: a sink released without it leaves an unterminated frame behind.
+///
+/// - Throws: `ByteSinkError` when the file cannot be created or an encoder cannot start.
 public func makeByteSink(path: String?, compression: Compression, level: Int32 = 3) throws -> ByteSink {
-    precondition(compression == .none, "stub: only uncompressed output until the encoders land")
-    return PlainFileSink(path: path)
+    let output = try FileOutput(path: path)
+    switch compression {
+    case .none: return EncodingSink(encoder: PassthroughEncoder(), output: output)
+    case .zstd: return EncodingSink(encoder: try ZstdEncoder(level: level, destination: output.name), output: output)
+    case .lz4: return EncodingSink(encoder: try LZ4Encoder(level: level, destination: output.name), output: output)
+    case .gzip: return EncodingSink(encoder: try GzipEncoder(level: level, destination: output.name), output: output)
+    }
 }
 
-/// Uncompressed output through a 256 KiB buffer.
-final class PlainFileSink: ByteSink {
-    private let handle: FileHandle
-    private let ownsHandle: Bool
-    private var buffer: [UInt8] = []
-    init(path: String?) {
-        if let path, path != "-" {
-            FileManager.default.createFile(atPath: path, contents: nil)
-            handle = FileHandle(forWritingAtPath: path)!
-            ownsHandle = true
-        } else {
-            handle = FileHandle.standardOutput
-            ownsHandle = false
-        }
-        buffer.reserveCapacity(1 << 18)
+/// A staging buffer in front of an encoder.
+///
+/// Writers call `write` with small pieces (a CSV line, a JSON token); the C encoders and
+/// `write(2)` are cheap per byte but not per call, so pieces gather here and reach the
+/// encoder 256 KiB at a time. A write at least as large as the buffer skips the copy.
+final class EncodingSink<Encoder: StreamEncoder>: ByteSink {
+    static var stagingCapacity: Int { 256 * 1024 }
+
+    private let encoder: Encoder
+    private let output: FileOutput
+    private let staging: UnsafeMutableRawBufferPointer
+    private var staged = 0
+    private var isFinished = false
+
+    init(encoder: Encoder, output: FileOutput) {
+        self.encoder = encoder
+        self.output = output
+        staging = .allocate(byteCount: Self.stagingCapacity, alignment: 64)
     }
+
+    deinit { staging.deallocate() }
+
     func write(_ bytes: UnsafeRawBufferPointer) throws {
-        buffer.append(contentsOf: bytes)
-        if buffer.count >= 1 << 18 { try flush() }
+        precondition(!isFinished, "write after finish")
+        if bytes.count <= staging.count - staged {
+            if let source = bytes.baseAddress {
+                (staging.baseAddress! + staged).copyMemory(from: source, byteCount: bytes.count)
+                staged += bytes.count
+            }
+            return
+        }
+        try writeSlow(bytes)
     }
-    private func flush() throws {
-        if !buffer.isEmpty { try handle.write(contentsOf: buffer); buffer.removeAll(keepingCapacity: true) }
+
+    @inline(never)
+    private func writeSlow(_ bytes: UnsafeRawBufferPointer) throws {
+        try flushStaging()
+        if bytes.count >= staging.count {
+            try encoder.encode(bytes, to: output)
+        } else {
+            (staging.baseAddress!).copyMemory(from: bytes.baseAddress!, byteCount: bytes.count)
+            staged = bytes.count
+        }
     }
+
+    private func flushStaging() throws {
+        guard staged > 0 else { return }
+        let count = staged
+        staged = 0
+        try encoder.encode(UnsafeRawBufferPointer(start: staging.baseAddress, count: count), to: output)
+    }
+
     func finish() throws {
-        try flush()
-        if ownsHandle { try handle.close() }
+        guard !isFinished else { return }
+        isFinished = true
+        try flushStaging()
+        try encoder.end(to: output)
+        try output.close()
     }
 }

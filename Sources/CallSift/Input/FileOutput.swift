@@ -1,0 +1,83 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// An error writing output: the destination cannot be created or written, or an encoder
+/// failed.
+///
+/// Separate from `InputError` because an output has no "offset in the input" and the
+/// command line reports the two differently (a bad input is skipped, a bad output ends the run).
+public struct ByteSinkError: Error, CustomStringConvertible, Sendable {
+    /// The path written to, or "-" for standard output.
+    public var destination: String
+    public var message: String
+    public init(destination: String, message: String) {
+        self.destination = destination; self.message = message
+    }
+    public var description: String { "\(destination): \(message)" }
+}
+
+/// The raw destination under every sink: a file descriptor written with `write(2)`.
+///
+/// It does no buffering itself; the sinks hand it large blocks (a full staging buffer or
+/// an encoder's output buffer), so one system call moves tens of KiB or more.
+final class FileOutput {
+    let name: String
+    private let fd: Int32
+    private let ownsDescriptor: Bool
+    private var isClosed = false
+
+    /// Creates or truncates `path`; nil or "-" is standard output, which is never closed.
+    init(path: String?) throws {
+        if let path, path != "-" {
+            let opened = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+            if opened < 0 {
+                throw ByteSinkError(destination: path, message: "cannot create: \(String(cString: strerror(errno)))")
+            }
+            name = path
+            fd = opened
+            ownsDescriptor = true
+        } else {
+            name = "-"
+            fd = STDOUT_FILENO
+            ownsDescriptor = false
+        }
+    }
+
+    deinit {
+        if ownsDescriptor && !isClosed { _ = closeDescriptor(fd) }
+    }
+
+    /// Writes all of `bytes`, looping over short writes and signals.
+    func writeAll(_ bytes: UnsafeRawBufferPointer) throws {
+        guard var next = bytes.baseAddress else { return }
+        var remaining = bytes.count
+        while remaining > 0 {
+            let count = write(fd, next, remaining)
+            if count < 0 {
+                let code = errno
+                if code == EINTR { continue }
+                throw ByteSinkError(destination: name, message: "write failed: \(String(cString: strerror(code)))")
+            }
+            next += count
+            remaining -= count
+        }
+    }
+
+    /// Closes a file (reporting the error a full disk can raise only here); leaves
+    /// standard output open for whoever writes after us.
+    func close() throws {
+        guard !isClosed else { return }
+        isClosed = true
+        if ownsDescriptor && closeDescriptor(fd) != 0 {
+            throw ByteSinkError(destination: name, message: "close failed: \(String(cString: strerror(errno)))")
+        }
+    }
+}
+
+/// Outside the class, where `close` is not the method.
+private func closeDescriptor(_ fd: Int32) -> Int32 {
+    close(fd)
+}
