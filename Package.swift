@@ -24,7 +24,7 @@ let package = Package(
             dependencies: ["CallSift", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .testTarget(name: "CallSiftTests", dependencies: ["CallSift"]),
-        .testTarget(name: "CLITests", dependencies: ["CallSift"]),
+        .testTarget(name: "CLITests", dependencies: ["callsift"]),
     ],
     swiftLanguageModes: [.v5]
 )
