@@ -41,7 +41,7 @@ import Testing
         s.event(S.day + S.minute, "r", "abandon")
         // A terminal event 1 ms past the timeout is not part of the call: two incomplete calls.
         s.event(2 * S.day, "late", "arrive", caller: "B", service: "S1")
-        s.event(2 * S.day + 6 * S.hour + 1, "late", "end")
+        s.event(2 * S.day + 6 * S.hour + 1, "late", "abandon")
         let r = try s.run()
         #expect(r.calls.contacts == 2)
         #expect(r.calls.incomplete == 2)

@@ -22,21 +22,31 @@ final class EventBuilder {
     }
 
     func build(_ f: FieldSlots) -> Built {
-        guard let ts = f.with(.ts, { v -> Int64?? in
-            guard let v, v.count > 0 else { return .some(nil) }
-            return Timestamp.parse(v)
-        }) else { return .rejected(.badTs) }
-        guard let ts else { return .rejected(.missingTs) }
-
+        enum Field<T> { case missing, invalid, value(T) }
+        let tsField: Field<Int64> = f.with(.ts) { v in
+            guard let v = nonEmpty(v) else { return .missing }
+            return Timestamp.parse(v).map { .value($0) } ?? .invalid
+        }
+        let ts: Int64
+        switch tsField {
+        case .missing: return .rejected(.missingTs)
+        case .invalid: return .rejected(.badTs)
+        case .value(let v): ts = v
+        }
         guard let centre = f.with(.centre, { v in nonEmpty(v).map { intern($0, in: centres, cache: &centreCache) } })
         else { return .rejected(.missingCentre) }
         guard let call = f.with(.call, { v in nonEmpty(v).map { String(decoding: $0, as: UTF8.self) } })
         else { return .rejected(.missingCall) }
-        guard let kindOrNil = f.with(.event, { v -> EventKind?? in
-            guard let v = nonEmpty(v) else { return .some(nil) }
-            return Self.kind(v)
-        }) else { return .rejected(.unknownEvent) }
-        guard let kind = kindOrNil else { return .rejected(.missingEvent) }
+        let kindField: Field<EventKind> = f.with(.event) { v in
+            guard let v = nonEmpty(v) else { return .missing }
+            return Self.kind(v).map { .value($0) } ?? .invalid
+        }
+        let kind: EventKind
+        switch kindField {
+        case .missing: return .rejected(.missingEvent)
+        case .invalid: return .rejected(.unknownEvent)
+        case .value(let v): kind = v
+        }
 
         var event = Event(ts: ts, centre: centre, call: call, kind: kind, caller: .none,
                           identified: false, service: -1, outcome: .resolved, reason: -1)
