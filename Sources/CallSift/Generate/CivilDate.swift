@@ -1,0 +1,137 @@
+// Calendar arithmetic for the generator's own RFC 3339 writer: integers only, no
+// Foundation, so formatting millions of timestamps costs a few nanoseconds each.
+
+/// Proleptic Gregorian dates as days since 1970-01-01, after Howard Hinnant's
+/// `days_from_civil` / `civil_from_days` (eras of 400 years = 146 097 days).
+enum CivilDate {
+    static let millisPerDay: Int64 = 86_400_000
+
+    /// Days since 1970-01-01 of a calendar date.
+    static func days(year: Int64, month: Int, day: Int) -> Int64 {
+        let y = month <= 2 ? year - 1 : year
+        let era = (y >= 0 ? y : y - 399) / 400
+        let yoe = y - era * 400                                   // [0, 399]
+        let mp = Int64(month > 2 ? month - 3 : month + 9)         // March = 0
+        let doy = (153 * mp + 2) / 5 + Int64(day) - 1             // [0, 365]
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy           // [0, 146096]
+        return era * 146_097 + doe - 719_468
+    }
+
+    /// The calendar date of a day number.
+    static func civil(days: Int64) -> (year: Int64, month: Int, day: Int) {
+        let z = days + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let doe = z - era * 146_097
+        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
+        let mp = (5 * doy + 2) / 153
+        let day = Int(doy - (153 * mp + 2) / 5 + 1)
+        let month = Int(mp < 10 ? mp + 3 : mp - 9)
+        return (yoe + era * 400 + (month <= 2 ? 1 : 0), month, day)
+    }
+
+    /// Monday = 0 … Sunday = 6 (1970-01-01 was a Thursday).
+    static func weekday(days: Int64) -> Int {
+        let r = (days + 3) % 7
+        return Int(r < 0 ? r + 7 : r)
+    }
+
+    /// Floor division of a UTC millisecond instant into (day, millisecond of day).
+    @inline(__always)
+    static func split(millis: Int64) -> (day: Int64, msOfDay: Int64) {
+        var day = millis / millisPerDay
+        var rest = millis - day * millisPerDay
+        if rest < 0 {
+            day -= 1
+            rest += millisPerDay
+        }
+        return (day, rest)
+    }
+
+    /// Parses `YYYY-MM-DD` into days since 1970-01-01, nil if it is not a real date.
+    static func parseDay(_ text: String) -> Int64? {
+        let b = Array(text.utf8)
+        guard b.count == 10, b[4] == UInt8(ascii: "-"), b[7] == UInt8(ascii: "-") else { return nil }
+        func number(_ range: Range<Int>) -> Int? {
+            var v = 0
+            for i in range {
+                guard b[i] >= 0x30 && b[i] <= 0x39 else { return nil }
+                v = v * 10 + Int(b[i] - 0x30)
+            }
+            return v
+        }
+        guard let y = number(0..<4), let m = number(5..<7), let d = number(8..<10),
+              (1...12).contains(m), d >= 1 else { return nil }
+        let days = CivilDate.days(year: Int64(y), month: m, day: d)
+        // Reject 2026-02-30 and friends: the date must survive a round trip.
+        let back = civil(days: days)
+        guard back.month == m && back.day == d else { return nil }
+        return days
+    }
+}
+
+/// Byte writers for the three timestamp spellings the generator emits.
+enum TimestampBytes {
+    /// Appends `n` as exactly `width` decimal digits (zero-padded; `n` must fit).
+    @inline(__always)
+    static func appendDigits(_ n: Int64, width: Int, to out: inout [UInt8]) {
+        var divisor: Int64 = 1
+        for _ in 1..<width { divisor &*= 10 }
+        var rest = n
+        while divisor > 0 {
+            let digit = rest / divisor
+            out.append(0x30 &+ UInt8(truncatingIfNeeded: digit))
+            rest -= digit * divisor
+            divisor /= 10
+        }
+    }
+
+    /// Appends a non-negative or negative integer in plain decimal.
+    @inline(__always)
+    static func appendInteger(_ n: Int64, to out: inout [UInt8]) {
+        if n < 0 {
+            out.append(UInt8(ascii: "-"))
+            // Int64.min cannot be negated; no timestamp of ours comes near it.
+            appendInteger(-n, to: &out)
+            return
+        }
+        var width = 1
+        var limit: Int64 = 10
+        while width < 19 && n >= limit {
+            width += 1
+            limit &*= 10
+        }
+        appendDigits(n, width: width, to: &out)
+    }
+
+    /// `2026-03-02T09:15:02.125Z`, or with `offsetMinutes` ≠ 0 the same instant in local
+    /// time, e.g. `2026-03-02T10:15:02.125+01:00`.
+    static func appendRFC3339(millis: Int64, offsetMinutes: Int = 0, to out: inout [UInt8]) {
+        let local = millis + Int64(offsetMinutes) * 60_000
+        let (day, msOfDay) = CivilDate.split(millis: local)
+        let date = CivilDate.civil(days: day)
+        appendDigits(date.year, width: 4, to: &out)
+        out.append(UInt8(ascii: "-"))
+        appendDigits(Int64(date.month), width: 2, to: &out)
+        out.append(UInt8(ascii: "-"))
+        appendDigits(Int64(date.day), width: 2, to: &out)
+        out.append(UInt8(ascii: "T"))
+        let seconds = msOfDay / 1000
+        appendDigits(seconds / 3600, width: 2, to: &out)
+        out.append(UInt8(ascii: ":"))
+        appendDigits(seconds / 60 % 60, width: 2, to: &out)
+        out.append(UInt8(ascii: ":"))
+        appendDigits(seconds % 60, width: 2, to: &out)
+        out.append(UInt8(ascii: "."))
+        appendDigits(msOfDay % 1000, width: 3, to: &out)
+        if offsetMinutes == 0 {
+            out.append(UInt8(ascii: "Z"))
+        } else {
+            let magnitude = abs(offsetMinutes)
+            out.append(offsetMinutes > 0 ? UInt8(ascii: "+") : UInt8(ascii: "-"))
+            appendDigits(Int64(magnitude / 60), width: 2, to: &out)
+            out.append(UInt8(ascii: ":"))
+            appendDigits(Int64(magnitude % 60), width: 2, to: &out)
+        }
+    }
+}
