@@ -74,7 +74,7 @@ struct GeneratorPrimitivesTests {
 
     @Test("min-heap pops in order")
     func heap() {
-        var heap = MinHeap<Int>(precedes: <)
+        var heap = MinHeap<Int>()
         var state = SplitMix64(state: 3)
         var values: [Int] = []
         for _ in 0..<500 {

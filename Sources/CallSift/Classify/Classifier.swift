@@ -46,7 +46,8 @@ public final class Classifier {
     private let aggregator: Aggregator
     private var waiting = MinHeap<Contact>()
     private var scopes: [ScopeKey: ScopeState] = [:]
-    /// FCR verdicts in `t` order; `fcrQueue[i]` has sequence number `fcrBase + i - fcrHead`.
+    /// FCR verdicts in `t` order; `fcrQueue[i]` has sequence number `fcrBase + i`, and
+    /// entries before `fcrHead` are settled (dropped in batches, adding to `fcrBase`).
     private var fcrQueue: [FCREntry] = []
     private var fcrHead = 0
     private var fcrBase: Int64 = 0
@@ -99,14 +100,14 @@ public final class Classifier {
             if cls == nil, within(s.lastFailed, c.t, settings.retryWindow) { cls = .retry }
             // This contact is the later contact of the previous one in scope.
             if s.lastAnyFCR >= 0, within(s.lastAny, c.t, settings.repeatWindow) {
-                fcrQueue[Int(s.lastAnyFCR - fcrBase) + fcrHead].hasLater = true
+                fcrQueue[Int(s.lastAnyFCR - fcrBase)].hasLater = true
             }
             s.lastAny = c.t
             s.lastAnyFCR = -1
             if c.handled {
                 s.lastHandled = c.t
                 if c.outcome == .pending { s.lastPending = c.t }
-                s.lastAnyFCR = fcrBase + Int64(fcrQueue.count - fcrHead)
+                s.lastAnyFCR = fcrBase + Int64(fcrQueue.count)
                 fcrQueue.append(FCREntry(t: c.t, group: g, unresolved: c.outcome == .unresolved, hasLater: false))
             }
             if c.failed { s.lastFailed = c.t }

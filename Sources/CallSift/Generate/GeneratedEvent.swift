@@ -98,42 +98,8 @@ struct FollowUp {
     var attempt: UInt8
 }
 
-/// A binary min-heap ordered by a strict "comes first" predicate.
-/// - Complexity: push and pop O(log n).
-struct MinHeap<Element> {
-    private(set) var storage: [Element] = []
-    private let precedes: (Element, Element) -> Bool
-
-    init(precedes: @escaping (Element, Element) -> Bool) { self.precedes = precedes }
-
-    var isEmpty: Bool { storage.isEmpty }
-    var top: Element? { storage.first }
-
-    mutating func push(_ element: Element) {
-        storage.append(element)
-        var child = storage.count - 1
-        while child > 0 {
-            let parent = (child - 1) / 2
-            guard precedes(storage[child], storage[parent]) else { break }
-            storage.swapAt(child, parent)
-            child = parent
-        }
-    }
-
-    mutating func pop() -> Element? {
-        guard !storage.isEmpty else { return nil }
-        storage.swapAt(0, storage.count - 1)
-        let result = storage.removeLast()
-        var parent = 0
-        while true {
-            let left = 2 * parent + 1
-            guard left < storage.count else { break }
-            var best = left
-            if left + 1 < storage.count && precedes(storage[left + 1], storage[left]) { best = left + 1 }
-            guard precedes(storage[best], storage[parent]) else { break }
-            storage.swapAt(best, parent)
-            parent = best
-        }
-        return result
-    }
+extension FollowUp: Comparable {
+    /// Earlier first; ties in creation order, so the schedule is deterministic.
+    static func < (a: FollowUp, b: FollowUp) -> Bool { a.time != b.time ? a.time < b.time : a.seq < b.seq }
+    static func == (a: FollowUp, b: FollowUp) -> Bool { a.time == b.time && a.seq == b.seq }
 }

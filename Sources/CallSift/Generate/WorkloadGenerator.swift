@@ -48,9 +48,7 @@ final class WorkloadGenerator {
     private var flushAt = 1 << 16
     /// The events of the call being simulated.
     private var callEvents: [GeneratedEvent] = []
-    private var followUps = MinHeap<FollowUp>(precedes: { a, b in
-        a.time != b.time ? a.time < b.time : a.seq < b.seq
-    })
+    private var followUps = MinHeap<FollowUp>()
     private var nextSeq: UInt64 = 0
     /// Exclusive end of the generated period, UTC ms; follow-ups after it never happen.
     private let horizonEnd: Int64
@@ -117,7 +115,7 @@ final class WorkloadGenerator {
             var i = 0
             while true {
                 guard produced < options.calls else { break days }
-                if let next = followUps.top, next.time < dayEnd, i == fresh.count || next.time <= fresh[i] >> 10 {
+                if let next = followUps.min, next.time < dayEnd, i == fresh.count || next.time <= fresh[i] >> 10 {
                     let f = followUps.pop()!
                     try simulateCall(at: f.time, centre: Int(f.centre), person: f.person, service: f.service,
                                      caller: f.caller, followUp: f.kind, attempt: f.attempt,

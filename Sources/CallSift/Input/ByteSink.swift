@@ -22,16 +22,21 @@ extension ByteSink {
 /// (`zstd -d`, `lz4 -d`, `gzip -d`) read back; zstd and lz4 frames carry a content checksum,
 /// so damage is detected on the way back in.
 ///
-/// `level` is passed to the chosen library in its own scale: zstd 1...19 (3 is zstd's
-/// default), gzip 0...9 (clamped), lz4 0...2 fast and 3...12 high-compression (so the
-/// default 3 selects lz4's slowest-but-one mode; pass 0 for lz4's usual speed). It is
-/// ignored for `.none`.
+/// `level` is passed to the chosen library in its own scale: zstd 1...19, gzip 0...9
+/// (clamped), lz4 0...2 fast and 3...12 high-compression. Nil (the default) picks each
+/// tool's own default: zstd 3, lz4 0 (fast), gzip 6. It is ignored for `.none`.
 ///
 /// Call `finish()`: a sink released without it leaves an unterminated frame behind.
 ///
 /// - Throws: `ByteSinkError` when the file cannot be created or an encoder cannot start.
-public func makeByteSink(path: String?, compression: Compression, level: Int32 = 3) throws -> ByteSink {
+public func makeByteSink(path: String?, compression: Compression, level: Int32? = nil) throws -> ByteSink {
     let output = try FileOutput(path: path)
+    let defaultLevel: Int32 = switch compression {
+    case .none, .lz4: 0
+    case .zstd: 3
+    case .gzip: 6
+    }
+    let level = level ?? defaultLevel
     switch compression {
     case .none: return EncodingSink(encoder: PassthroughEncoder(), output: output)
     case .zstd: return EncodingSink(encoder: try ZstdEncoder(level: level, destination: output.name), output: output)

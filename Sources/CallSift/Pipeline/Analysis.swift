@@ -119,10 +119,7 @@ public final class Analysis {
 
         func advanceWatermark() {
             var wm = unopenedNext < unopenedFirsts.count ? unopenedFirsts[unopenedNext] &- settings.lateness : .max
-            for i in open {
-                let m = cursors[i].maxTs
-                wm = min(wm, m == .min ? .min : m &- settings.lateness)
-            }
+            for i in open { wm = min(wm, cursors[i].watermark) }
             guard wm > watermark, wm != .max else { return }
             watermark = wm
             assembler.advance(to: wm) { classifier.record($0) }

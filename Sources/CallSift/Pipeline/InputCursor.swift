@@ -25,9 +25,11 @@ final class InputCursor {
     /// Accepted events read and not yet taken; `events[position...]` are pending.
     private(set) var events: [Event] = []
     private(set) var position = 0
-    /// Greatest `ts` of the events read so far (rejected lines excluded); the input's
-    /// contribution to the watermark.
+    /// Greatest `ts` of the events read so far (rejected lines excluded): what lateness
+    /// is judged against. It may run ahead of the events taken.
     private(set) var maxTs = Int64.min
+    /// Greatest `ts` of the events taken so far.
+    private var maxTaken = Int64.min
     private(set) var accounting = LineAccounting()
     private(set) var isFinished = false
     private(set) var error: InputError?
@@ -50,8 +52,21 @@ final class InputCursor {
     var next: Event { events[position] }
 
     func take() -> Event {
-        defer { position += 1 }
-        return events[position]
+        let e = events[position]
+        position += 1
+        if e.ts > maxTaken { maxTaken = e.ts }
+        return e
+    }
+
+    /// No event still to be taken from this input has a `ts` below this.
+    ///
+    /// Every event not yet taken was read after all the taken ones, so unless it is late
+    /// (and never handed on) its `ts` is at least (greatest taken `ts` − lateness). Before
+    /// the first take, the first event plays that part. Note it is *not* `maxTs`: events
+    /// parsed ahead into the batch may be far ahead of some not yet taken.
+    var watermark: Int64 {
+        let base = maxTaken != .min ? maxTaken : (hasPending ? events[position].ts : .min)
+        return base == .min ? .min : base &- settings.lateness
     }
 
     /// Reads on until at least one event is pending or the input is finished.

@@ -1,33 +1,18 @@
-// Calendar arithmetic for the generator's own RFC 3339 writer: integers only, no
-// Foundation, so formatting millions of timestamps costs a few nanoseconds each.
+// The generator's own RFC 3339 writer (bytes, any offset) and the small calendar helpers
+// it needs on top of Time/CivilDate.swift: integers only, no Foundation.
 
-/// Proleptic Gregorian dates as days since 1970-01-01, after Howard Hinnant's
-/// `days_from_civil` / `civil_from_days` (eras of 400 years = 146 097 days).
-enum CivilDate {
+extension CivilDate {
     static let millisPerDay: Int64 = 86_400_000
 
     /// Days since 1970-01-01 of a calendar date.
     static func days(year: Int64, month: Int, day: Int) -> Int64 {
-        let y = month <= 2 ? year - 1 : year
-        let era = (y >= 0 ? y : y - 399) / 400
-        let yoe = y - era * 400                                   // [0, 399]
-        let mp = Int64(month > 2 ? month - 3 : month + 9)         // March = 0
-        let doy = (153 * mp + 2) / 5 + Int64(day) - 1             // [0, 365]
-        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy           // [0, 146096]
-        return era * 146_097 + doe - 719_468
+        daysFromCivil(year: year, month: Int64(month), day: Int64(day))
     }
 
     /// The calendar date of a day number.
     static func civil(days: Int64) -> (year: Int64, month: Int, day: Int) {
-        let z = days + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let doe = z - era * 146_097
-        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        let day = Int(doy - (153 * mp + 2) / 5 + 1)
-        let month = Int(mp < 10 ? mp + 3 : mp - 9)
-        return (yoe + era * 400 + (month <= 2 ? 1 : 0), month, day)
+        let d = CivilDate(daysSinceEpoch: days)
+        return (d.year, d.month, d.day)
     }
 
     /// Monday = 0 … Sunday = 6 (1970-01-01 was a Thursday).
@@ -61,12 +46,8 @@ enum CivilDate {
             return v
         }
         guard let y = number(0..<4), let m = number(5..<7), let d = number(8..<10),
-              (1...12).contains(m), d >= 1 else { return nil }
-        let days = CivilDate.days(year: Int64(y), month: m, day: d)
-        // Reject 2026-02-30 and friends: the date must survive a round trip.
-        let back = civil(days: days)
-        guard back.month == m && back.day == d else { return nil }
-        return days
+              (1...12).contains(m), d >= 1, d <= daysInMonth(year: Int64(y), month: m) else { return nil }
+        return days(year: Int64(y), month: m, day: d)
     }
 }
 
