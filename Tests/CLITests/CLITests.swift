@@ -71,3 +71,68 @@ import Testing
         #expect(r.stderr.contains("random key"))
     }
 }
+
+/// The bundled samples, compared whole with the outputs committed in samples/expected/.
+@Suite struct SampleTests {
+    static func expected(_ name: String) throws -> String {
+        try String(contentsOf: CLITests.packageRoot.appendingPathComponent("samples/expected/\(name)"), encoding: .utf8)
+    }
+
+    @Test func csvSampleMatchesExpectedOutput() throws {
+        let r = try CLITests.run(["analyze", "--tz", "Europe/London", "--period", "week", "samples/calls.csv.zst"])
+        #expect(r.status == 0)
+        #expect(r.stdout == (try Self.expected("calls.json")))
+    }
+
+    @Test func ndjsonLZ4SampleGivesTheSameFigures() throws {
+        let r = try CLITests.run(["analyze", "--tz", "Europe/London", "--period", "week", "samples/calls.ndjson.lz4"])
+        #expect(r.status == 0)
+        let expected = try Self.expected("calls.json")
+            .replacingOccurrences(of: "\"inputs\": [\"samples/calls.csv.zst\"]", with: "\"inputs\": [\"samples/calls.ndjson.lz4\"]")
+        #expect(r.stdout == expected)
+    }
+
+    @Test func standardInputGivesTheSameFigures() throws {
+        let data = try Data(contentsOf: CLITests.packageRoot.appendingPathComponent("samples/calls.csv.zst"))
+        let r = try CLITests.run(["analyze", "--tz", "Europe/London", "--period", "week", "-"], stdin: data)
+        #expect(r.status == 0)
+        let expected = try Self.expected("calls.json")
+            .replacingOccurrences(of: "\"inputs\": [\"samples/calls.csv.zst\"]", with: "\"inputs\": [\"-\"]")
+        #expect(r.stdout == expected)
+    }
+
+    @Test func dirtySampleMatchesExpectedOutputAndRejects() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("callsift-cli-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let rejects = dir.appendingPathComponent("rejects.tsv").path
+        let r = try CLITests.run(["analyze", "--period", "all", "--by", "centre", "--rejects", rejects, "samples/dirty.csv.gz"])
+        #expect(r.status == 0)
+        #expect(r.stdout == (try Self.expected("dirty.json")))
+        // Raw lines, invalid UTF-8 included: compare bytes.
+        let expectedRejects = try Data(contentsOf: CLITests.packageRoot.appendingPathComponent("samples/expected/dirty.rejects.tsv"))
+        #expect(try Data(contentsOf: URL(fileURLWithPath: rejects)) == expectedRejects)
+    }
+
+    @Test func csvOutputHasOneLinePerRow() throws {
+        let r = try CLITests.run(["analyze", "--emit", "csv", "--period", "month", "--by", "centre", "samples/calls.csv.zst"])
+        #expect(r.status == 0)
+        let lines = r.stdout.split(separator: "\n")
+        #expect(lines.first?.hasPrefix("centre,period,contacts,identified,handled,") == true)
+        #expect(lines.count == 1 + 4)   // four centres, three weeks of March
+    }
+
+    @Test func truncatedInputPrintsFiguresAndFails() throws {
+        let data = try Data(contentsOf: CLITests.packageRoot.appendingPathComponent("samples/calls.csv.zst"))
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("callsift-cli-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let path = dir.appendingPathComponent("cut.csv.zst").path
+        try data.prefix(data.count / 2).write(to: URL(fileURLWithPath: path))
+        let r = try CLITests.run(["analyze", "--period", "all", path])
+        #expect(r.status == 1)
+        #expect(r.stderr.contains(path))
+        #expect(r.stderr.contains("byte offset"))
+        #expect(r.stdout.contains("\"contacts\":"))
+    }
+}
