@@ -253,6 +253,7 @@ final class WorkloadGenerator {
                 let mean = profile.meanHandleSeconds
                 var handle = min(10_800, max(20, rng.exponential(mean: mean / 2) + rng.exponential(mean: mean / 2)))
                 var reasonOnTransfer: UInt8 = 0
+                var lastTransfer = answer
                 if rng.chance(0.11) {
                     let transfers = rng.chance(0.1) ? 2 : 1
                     var at = answer
@@ -271,6 +272,7 @@ final class WorkloadGenerator {
                             callEvents[callEvents.count - 1].reason = reasonOnTransfer
                         }
                         current = destination
+                        lastTransfer = at
                         handle += 30 + rng.exponential(mean: 180)
                     }
                 }
@@ -284,7 +286,8 @@ final class WorkloadGenerator {
                 } else {
                     outcome = .unresolved
                 }
-                addEvent(.end, at: answer + Int64(handle * 1000), arrival: t, callNo: callNo, person: person,
+                // A call ends after its last transfer, however the handle time was drawn.
+                addEvent(.end, at: max(answer + Int64(handle * 1000), lastTransfer + 1000), arrival: t, callNo: callNo, person: person,
                          centre: c, outcome: outcome)
                 terminalIndex = callEvents.count - 1
                 // The agent records the reason at wrap-up, unless the transfer already said it.
