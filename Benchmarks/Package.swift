@@ -1,0 +1,30 @@
+// swift-tools-version:6.1
+// The benchmark suite lives in its own package so that users of the CallSift library
+// never pull in the benchmark plugin. Run from this folder:
+//   swift package benchmark
+import Foundation
+import PackageDescription
+
+/// SwiftPM names a path dependency after its folder, so the main package's identity is
+/// whatever the clone's folder is called.
+let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().lastPathComponent
+
+let package = Package(
+    name: "callsift-benchmarks",
+    platforms: [.macOS(.v13)],
+    dependencies: [
+        .package(path: "../"),
+        .package(url: "https://github.com/ordo-one/package-benchmark", from: "1.38.1", traits: ["MallocInterposer"]),
+    ],
+    targets: [
+        .executableTarget(
+            name: "EndToEnd",
+            dependencies: [
+                .product(name: "CallSift", package: root),
+                .product(name: "Benchmark", package: "package-benchmark"),
+            ],
+            path: "Benchmarks/EndToEnd",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "package-benchmark")]
+        ),
+    ]
+)
