@@ -10,20 +10,25 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-atomics", from: "1.3.0"),
     ],
     targets: [
         .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
         .systemLibrary(name: "CLZ4", pkgConfig: "liblz4", providers: [.apt(["liblz4-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .target(
+            name: "CallSiftConcurrency",
+            dependencies: [.product(name: "Atomics", package: "swift-atomics")]
+        ),
+        .target(
             name: "CallSift",
-            dependencies: ["CZstd", "CLZ4", "CZlib"]
+            dependencies: ["CZstd", "CLZ4", "CZlib", "CallSiftConcurrency"]
         ),
         .executableTarget(
             name: "callsift",
             dependencies: ["CallSift", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
-        .testTarget(name: "CallSiftTests", dependencies: ["CallSift"]),
+        .testTarget(name: "CallSiftTests", dependencies: ["CallSift", "CallSiftConcurrency"]),
         .testTarget(name: "CLITests", dependencies: ["callsift"]),
     ],
     swiftLanguageModes: [.v5]

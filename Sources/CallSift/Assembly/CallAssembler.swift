@@ -1,3 +1,5 @@
+import CallSiftConcurrency
+
 /// Assembles events into calls, keyed by (centre, call), and validates them
 /// (SPEC.md sections 1 and 2).
 ///
@@ -11,6 +13,10 @@
 ///
 /// Duplicates, events equal in (centre, call, event, ts), always fall in the same call
 /// as their original and are found there.
+///
+/// Storage: a `ShardTable` from key to (first event, count, earliest ts), and the events
+/// themselves in a pool of fixed-size records linked by index, recycled through a free
+/// list: nothing is allocated per call or per event once the pool has grown.
 ///
 /// The stage protocol: `record` each event, `advance(to:)` with each new watermark,
 /// `finish` at end of input; completed contacts go to `emit` in no particular order.
@@ -37,6 +43,8 @@ public final class CallAssembler {
         var caller: CallerKey
         var service: Int32
         var reason: Int32
+        /// Next event of the same key in the pool, -1 at the end.
+        var next: Int32
         var kind: EventKind
         var outcome: Outcome
         var identified: Bool
@@ -47,13 +55,15 @@ public final class CallAssembler {
         }
     }
 
-    struct Key: Hashable {
+    struct Key: ShardTableKey {
+        var call: CallID
         var centre: Int32
-        var call: ByteString
+        var tableHash: UInt64 { mix64(call.hash64 ^ UInt64(UInt32(bitPattern: centre))) }
     }
 
     struct Pending {
-        var events: [CallEvent]
+        /// First event in the pool.
+        var head: Int32
         /// `ts` of the earliest pending event.
         var earliest: Int64
     }
@@ -66,38 +76,45 @@ public final class CallAssembler {
     }
 
     private let timeout: Int64
-    private let centres: Interner
-    private var pending: [Key: Pending] = [:]
+    private let pending = ShardTable<Key, Pending>(minimumCapacity: 1 << 12)
+    private var pool: [CallEvent] = []
+    private var freeHead: Int32 = -1
     /// When each key's first call becomes final; entries made stale by an earlier event
     /// arriving are skipped when they come up.
     private var deadlines = MinHeap<Deadline>()
+    private var scratch: [CallEvent] = []
     public private(set) var accounting = Accounting()
 
-    public init(callTimeout: Int64, centres: Interner) {
+    public init(callTimeout: Int64) {
         self.timeout = callTimeout
-        self.centres = centres
+        pool.reserveCapacity(1 << 14)
     }
 
     /// Calls in progress.
     public var liveKeys: Int { pending.count }
 
     public func record(_ e: Event) {
-        let key = Key(centre: e.centre, call: ByteString(e.call))
-        let ce = CallEvent(ts: e.ts, caller: e.caller, service: e.service, reason: e.reason,
+        let key = Key(call: e.call, centre: e.centre)
+        let ce = CallEvent(ts: e.ts, caller: e.caller, service: e.service, reason: e.reason, next: -1,
                            kind: e.kind, outcome: e.outcome, identified: e.identified)
-        if var p = pending[key] {
-            for old in p.events where old.ts == ce.ts && old.kind == ce.kind {
-                accounting.duplicates += 1
-                return
+        if let slot = pending.find(key) {
+            var i = pending[slot].head
+            while i >= 0 {
+                let old = pool[Int(i)]
+                if old.ts == ce.ts && old.kind == ce.kind {
+                    accounting.duplicates += 1
+                    return
+                }
+                i = old.next
             }
-            p.events.append(ce)
-            if ce.ts < p.earliest {
-                p.earliest = ce.ts
+            let n = allocate(ce, next: pending[slot].head)
+            pending[slot].head = n
+            if ce.ts < pending[slot].earliest {
+                pending[slot].earliest = ce.ts
                 deadlines.push(Deadline(at: ce.ts &+ timeout, key: key))
             }
-            pending[key] = p
         } else {
-            pending[key] = Pending(events: [ce], earliest: ce.ts)
+            pending.insert(key, Pending(head: allocate(ce, next: -1), earliest: ce.ts))
             deadlines.push(Deadline(at: ce.ts &+ timeout, key: key))
         }
         accounting.events += 1
@@ -118,25 +135,53 @@ public final class CallAssembler {
         while let top = deadlines.pop() { cut(top, emit) }
     }
 
-    private func cut(_ deadline: Deadline, _ emit: (Contact) -> Void) {
-        guard var p = pending[deadline.key], p.earliest &+ timeout == deadline.at else { return }
-        p.events.sort(by: CallEvent.before)
-        var n = 0
-        while n < p.events.count && p.events[n].ts <= deadline.at { n += 1 }
-        close(p.events[0 ..< n], key: deadline.key, emit)
-        if n == p.events.count {
-            pending[deadline.key] = nil
-        } else {
-            p.events.removeFirst(n)
-            p.earliest = p.events[0].ts
-            pending[deadline.key] = p
-            deadlines.push(Deadline(at: p.earliest &+ timeout, key: deadline.key))
+    private func allocate(_ e: CallEvent, next: Int32) -> Int32 {
+        var e = e
+        e.next = next
+        if freeHead >= 0 {
+            let i = freeHead
+            freeHead = pool[Int(i)].next
+            pool[Int(i)] = e
+            return i
         }
+        pool.append(e)
+        return Int32(pool.count - 1)
     }
 
-    /// Validates one call's events (sorted in lifecycle order) and emits it as a contact
-    /// or counts it as invalid.
-    private func close(_ events: ArraySlice<CallEvent>, key: Key, _ emit: (Contact) -> Void) {
+    private func release(_ i: Int32) {
+        pool[Int(i)].next = freeHead
+        freeHead = i
+    }
+
+    private func cut(_ deadline: Deadline, _ emit: (Contact) -> Void) {
+        guard let slot = pending.find(deadline.key), pending[slot].earliest &+ timeout == deadline.at else { return }
+        scratch.removeAll(keepingCapacity: true)
+        var i = pending[slot].head
+        while i >= 0 {
+            scratch.append(pool[Int(i)])
+            let next = pool[Int(i)].next
+            release(i)
+            i = next
+        }
+        scratch.sort(by: CallEvent.before)
+        var n = 0
+        while n < scratch.count && scratch[n].ts <= deadline.at { n += 1 }
+        if n == scratch.count {
+            pending.remove(at: slot)
+        } else {
+            // Events past the timeout start the key's next call.
+            var head: Int32 = -1
+            for j in stride(from: scratch.count - 1, through: n, by: -1) { head = allocate(scratch[j], next: head) }
+            pending[slot] = Pending(head: head, earliest: scratch[n].ts)
+            deadlines.push(Deadline(at: scratch[n].ts &+ timeout, key: deadline.key))
+        }
+        close(n, key: deadline.key, emit)
+    }
+
+    /// Validates the call in `scratch[..<n]` (sorted in lifecycle order) and emits it as a
+    /// contact or counts it as invalid.
+    private func close(_ n: Int, key: Key, _ emit: (Contact) -> Void) {
+        let events = scratch[0 ..< n]
         switch Self.validate(events) {
         case .incomplete: accounting.incomplete += 1
         case .conflicting: accounting.conflicting += 1
@@ -155,14 +200,14 @@ public final class CallAssembler {
             }
             let handled = answer != nil
             emit(Contact(
-                t: arrive.ts, call: key.call.string, centre: key.centre, centreName: centres[key.centre],
-                service: arrive.service, caller: arrive.caller, identified: arrive.identified,
-                terminal: terminal.kind, handled: handled, transferred: transferred,
-                transferredElsewhere: elsewhere,
+                t: arrive.ts, call: key.call, centre: key.centre, service: arrive.service,
+                caller: arrive.caller, reason: reason,
                 wait: (answer?.ts ?? terminal.ts) - arrive.ts,
                 handle: handled ? terminal.ts - answer!.ts : 0,
+                terminal: terminal.kind,
                 outcome: terminal.kind == .end ? terminal.outcome : .resolved,
-                reason: reason))
+                identified: arrive.identified, handled: handled, transferred: transferred,
+                transferredElsewhere: elsewhere))
         }
     }
 

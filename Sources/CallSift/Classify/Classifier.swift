@@ -3,12 +3,14 @@ public enum AvoidableClass: Int, Sendable, CaseIterable {
     case progressChase, `repeat`, retry, misdirected, clarification
 }
 
+import CallSiftConcurrency
+
 /// Classifies contacts against the prior and later contacts of the same caller scope
 /// (SPEC.md section 3) and hands the results to the aggregator.
 ///
 /// Contacts reach it in any order. It holds them until the watermark passes `t` + call
-/// timeout, when every contact at or before `t` is known, and then takes them in the
-/// specified order (t, call, centre). Because every window test is
+/// timeout, when every contact at or before `t` is known, and then takes them, sorted a
+/// batch at a time, in the specified order (t, call, centre). Because every window test is
 /// `0 ≤ c.t − p.t ≤ window` against *prior* contacts, a scope needs only the time of
 /// its latest handled, handled-pending and failed contact, not a history.
 ///
@@ -18,10 +20,15 @@ public enum AvoidableClass: Int, Sendable, CaseIterable {
 /// wait in a queue in `t` order until no contact within W of them can still come, and
 /// maturity (t + W ≤ horizon) is judged then, or at the end against the final horizon.
 public final class Classifier {
-    struct ScopeKey: Hashable {
+    struct ScopeKey: ShardTableKey {
         var caller: CallerKey
         var centre: Int32
         var service: Int32
+        /// The caller part is already a keyed hash; fold in the rest and mix.
+        var tableHash: UInt64 {
+            mix64(caller.hi ^ (caller.lo &* 0x9E37_79B9_7F4A_7C15)
+                  ^ (UInt64(UInt32(bitPattern: centre)) << 32 | UInt64(UInt32(bitPattern: service))))
+        }
     }
 
     struct ScopeState {
@@ -43,9 +50,13 @@ public final class Classifier {
 
     private let settings: AnalysisSettings
     private let reasons: Interner
+    private let centres: Interner
+    private let longCallIDs: LongCallIDs
     private let aggregator: Aggregator
-    private var waiting = MinHeap<Contact>()
-    private var scopes: [ScopeKey: ScopeState] = [:]
+    /// Contacts not yet released, in no order.
+    private var waiting: [Contact] = []
+    private var ready: [Contact] = []
+    private let scopes = ShardTable<ScopeKey, ScopeState>(minimumCapacity: 1 << 12)
     /// FCR verdicts in `t` order; `fcrQueue[i]` has sequence number `fcrBase + i`, and
     /// entries before `fcrHead` are settled (dropped in batches, adding to `fcrBase`).
     private var fcrQueue: [FCREntry] = []
@@ -55,9 +66,12 @@ public final class Classifier {
     private var reasonClass: [AvoidableClass?] = []
     private var lastSweep = Int64.min
 
-    public init(settings: AnalysisSettings, reasons: Interner, aggregator: Aggregator) {
+    public init(settings: AnalysisSettings, centres: Interner, reasons: Interner, longCallIDs: LongCallIDs,
+                aggregator: Aggregator) {
         self.settings = settings
+        self.centres = centres
         self.reasons = reasons
+        self.longCallIDs = longCallIDs
         self.aggregator = aggregator
     }
 
@@ -65,25 +79,47 @@ public final class Classifier {
     public var liveContacts: Int { waiting.count }
     public var liveScopes: Int { scopes.count }
 
-    public func record(_ c: Contact) { waiting.push(c) }
+    public func record(_ c: Contact) { waiting.append(c) }
 
     /// Classifies every contact with `t` + timeout below `watermark`, and settles the
     /// FCR verdicts that no future contact can change.
     public func advance(to watermark: Int64) {
         let releasedBelow = watermark &- settings.callTimeout
-        while let c = waiting.min, c.t < releasedBelow {
-            waiting.pop()
-            classify(c)
-        }
+        release(below: releasedBelow)
         settle(before: releasedBelow &- settings.repeatWindow, horizon: nil)
         sweepScopes(releasedBelow: releasedBelow)
     }
 
     /// End of input: classifies everything left and judges maturity against `horizon`.
     public func finish(horizon: Int64) {
-        while let c = waiting.pop() { classify(c) }
+        release(below: .max)
         settle(before: .max, horizon: horizon)
-        scopes.removeAll()
+    }
+
+    /// Takes the contacts with `t` below `limit` out of `waiting` and classifies them in
+    /// SPEC.md's order.
+    private func release(below limit: Int64) {
+        ready.removeAll(keepingCapacity: true)
+        var kept = 0
+        for i in waiting.indices {
+            if waiting[i].t < limit {
+                ready.append(waiting[i])
+            } else {
+                waiting[kept] = waiting[i]
+                kept += 1
+            }
+        }
+        waiting.removeLast(waiting.count - kept)
+        ready.sort(by: precedes)
+        for c in ready { classify(c) }
+    }
+
+    /// SPEC.md section 3's order: `t`, then `call`, then `centre`, the last two as bytes.
+    private func precedes(_ a: Contact, _ b: Contact) -> Bool {
+        if a.t != b.t { return a.t < b.t }
+        if a.call != b.call { return CallID.precedes(a.call, b.call, long: longCallIDs) }
+        if a.centre == b.centre { return false }
+        return centres[a.centre].utf8.lexicographicallyPrecedes(centres[b.centre].utf8)
     }
 
     private func classify(_ c: Contact) {
@@ -94,7 +130,8 @@ public final class Classifier {
 
         if c.identified {
             let key = scopeKey(c)
-            var s = scopes[key] ?? ScopeState()
+            let slot = scopes.find(key) ?? scopes.insert(key, ScopeState())
+            var s = scopes[slot]
             if cls == nil, within(s.lastPending, c.t, settings.chaseWindow) { cls = .progressChase }
             if cls == nil, within(s.lastHandled, c.t, settings.repeatWindow) { cls = .repeat }
             if cls == nil, within(s.lastFailed, c.t, settings.retryWindow) { cls = .retry }
@@ -111,7 +148,7 @@ public final class Classifier {
                 fcrQueue.append(FCREntry(t: c.t, group: g, unresolved: c.outcome == .unresolved, hasLater: false))
             }
             if c.failed { s.lastFailed = c.t }
-            scopes[key] = s
+            scopes[slot] = s
         }
         if cls == nil, byReason == .misdirected || c.transferredElsewhere { cls = .misdirected }
         if cls == nil, byReason == .clarification { cls = .clarification }
@@ -140,7 +177,7 @@ public final class Classifier {
         guard releasedBelow &- lastSweep >= day else { return }
         lastSweep = releasedBelow
         let cutoff = releasedBelow &- settings.longestWindow
-        scopes = scopes.filter { $0.value.lastAny >= cutoff }
+        scopes.removeAll { _, state in state.lastAny < cutoff }
     }
 
     @inline(__always)

@@ -37,13 +37,13 @@ public struct CallerKey: Hashable, Sendable {
 /// One accepted line of input: a validated canonical call event.
 ///
 /// Strings that repeat (centre, service, reason) are interned to small integers by the
-/// `Interner` of the run; `call` is kept as a `String`, which Swift stores inline (no
-/// allocation) up to 15 UTF-8 bytes, the common size of call identifiers.
+/// `Interner`s of the run; `call` is a `CallID`, held inline. An event is a plain value:
+/// batches of them move between threads without reference counting.
 public struct Event: Sendable {
     /// Event time, UTC milliseconds.
     public var ts: Int64
     public var centre: Int32
-    public var call: String
+    public var call: CallID
     public var kind: EventKind
     /// Pseudonymised caller; meaningful on `arrive` only.
     public var caller: CallerKey

@@ -7,12 +7,14 @@ final class EventBuilder {
     let centres: Interner
     let services: Interner
     let reasons: Interner
+    let longCallIDs: LongCallIDs
     let pseudonymiser: Pseudonymiser
 
-    init(centres: Interner, services: Interner, reasons: Interner, pseudonymiser: Pseudonymiser) {
+    init(centres: Interner, services: Interner, reasons: Interner, longCallIDs: LongCallIDs, pseudonymiser: Pseudonymiser) {
         self.centres = centres
         self.services = services
         self.reasons = reasons
+        self.longCallIDs = longCallIDs
         self.pseudonymiser = pseudonymiser
     }
 
@@ -35,7 +37,7 @@ final class EventBuilder {
         }
         guard let centre = f.with(.centre, { v in nonEmpty(v).map { intern($0, in: centres, cache: &centreCache) } })
         else { return .rejected(.missingCentre) }
-        guard let call = f.with(.call, { v in nonEmpty(v).map { String(decoding: $0, as: UTF8.self) } })
+        guard let call = f.with(.call, { v in nonEmpty(v).map { CallID($0, long: longCallIDs) } })
         else { return .rejected(.missingCall) }
         let kindField: Field<EventKind> = f.with(.event) { v in
             guard let v = nonEmpty(v) else { return .missing }

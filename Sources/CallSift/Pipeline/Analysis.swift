@@ -80,11 +80,13 @@ public final class Analysis {
 
     public func run() throws -> Outcome {
         let calendar = try LocalCalendar(identifier: settings.timeZone)
-        let centres = Interner(), services = Interner(), reasons = Interner()
-        let builder = EventBuilder(centres: centres, services: services, reasons: reasons, pseudonymiser: pseudonymiser)
-        let assembler = CallAssembler(callTimeout: settings.callTimeout, centres: centres)
+        let centres = Interner(), services = Interner(), reasons = Interner(), longCallIDs = LongCallIDs()
+        let builder = EventBuilder(centres: centres, services: services, reasons: reasons,
+                                   longCallIDs: longCallIDs, pseudonymiser: pseudonymiser)
+        let assembler = CallAssembler(callTimeout: settings.callTimeout)
         let aggregator = Aggregator(calendar: calendar)
-        let classifier = Classifier(settings: settings, reasons: reasons, aggregator: aggregator)
+        let classifier = Classifier(settings: settings, centres: centres, reasons: reasons,
+                                    longCallIDs: longCallIDs, aggregator: aggregator)
 
         let cursors = files.enumerated().map {
             InputCursor(path: $0.element, index: $0.offset, settings: settings, builder: builder, rejects: rejects)

@@ -1,0 +1,94 @@
+import Foundation
+
+/// A call identifier as a plain value: up to 40 bytes held inline, compared as bytes.
+///
+/// Call ids are the highest-cardinality strings in the input (one per call), so they are
+/// never kept as `String`s: an id of up to 40 bytes (Asterisk unique ids, UUIDs, most
+/// systems' ids) sits in five big-endian words, which compare in byte order and hash
+/// without touching the heap. A longer id is interned in `LongCallIDs` and stands here as
+/// its index; those are rare and compared through the table.
+public struct CallID: Hashable, Sendable {
+    public static let inlineCapacity = 40
+    /// Marks an interned long id; `w0` is then its index.
+    static let longMarker: UInt8 = 0xFF
+
+    var w0: UInt64 = 0, w1: UInt64 = 0, w2: UInt64 = 0, w3: UInt64 = 0, w4: UInt64 = 0
+    var length: UInt8 = 0
+
+    /// The id of `bytes`; long ones are interned in `long`.
+    init(_ bytes: UnsafeRawBufferPointer, long: LongCallIDs) {
+        let n = bytes.count
+        if n > Self.inlineCapacity {
+            w0 = UInt64(long.intern(bytes))
+            length = Self.longMarker
+            return
+        }
+        length = UInt8(n)
+        var words: (UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0)
+        withUnsafeMutableBytes(of: &words) { raw in
+            raw.copyMemory(from: bytes)
+        }
+        // Bytes were laid out in memory order; make each word big-endian so that comparing
+        // words compares bytes in order.
+        w0 = UInt64(bigEndian: words.0); w1 = UInt64(bigEndian: words.1)
+        w2 = UInt64(bigEndian: words.2); w3 = UInt64(bigEndian: words.3)
+        w4 = UInt64(bigEndian: words.4)
+    }
+
+    var isLong: Bool { length == Self.longMarker }
+
+    /// A well-mixed hash of the id.
+    @inline(__always)
+    var hash64: UInt64 {
+        var h = w0 &* 0x9E37_79B9_7F4A_7C15
+        h = (h ^ w1).multipliedFullWidth(by: 0xC2B2_AE3D_27D4_EB4F).low ^ (h >> 29)
+        h = (h ^ w2) &* 0x1656_67B1_9E37_79F9
+        h = (h ^ w3 ^ (w4 << 1) ^ UInt64(length)) &* 0x27D4_EB2F_1656_67C5
+        return h ^ (h >> 32)
+    }
+
+    /// Byte order, as SPEC.md orders call ids.
+    static func precedes(_ a: CallID, _ b: CallID, long: LongCallIDs) -> Bool {
+        if a.isLong || b.isLong { return long.bytes(of: a).lexicographicallyPrecedes(long.bytes(of: b)) }
+        if a.w0 != b.w0 { return a.w0 < b.w0 }
+        if a.w1 != b.w1 { return a.w1 < b.w1 }
+        if a.w2 != b.w2 { return a.w2 < b.w2 }
+        if a.w3 != b.w3 { return a.w3 < b.w3 }
+        if a.w4 != b.w4 { return a.w4 < b.w4 }
+        return a.length < b.length   // zero padding: the shorter is a prefix
+    }
+
+    /// The id as text (for messages and tests).
+    func string(long: LongCallIDs) -> String { String(decoding: long.bytes(of: self), as: UTF8.self) }
+}
+
+/// Call ids longer than `CallID.inlineCapacity`, interned for the run.
+///
+/// Thread-safe: inputs parsed on several threads share it.
+public final class LongCallIDs: @unchecked Sendable {
+    private let lock = NSLock()
+    private var ids: [[UInt8]: UInt32] = [:]
+    private var list: [[UInt8]] = []
+
+    public init() {}
+
+    func intern(_ bytes: UnsafeRawBufferPointer) -> UInt32 {
+        let key = Array(bytes)
+        lock.lock(); defer { lock.unlock() }
+        if let i = ids[key] { return i }
+        let i = UInt32(list.count)
+        list.append(key)
+        ids[key] = i
+        return i
+    }
+
+    /// The bytes of any id, inline or long.
+    func bytes(of id: CallID) -> [UInt8] {
+        if id.isLong {
+            lock.lock(); defer { lock.unlock() }
+            return list[Int(id.w0)]
+        }
+        var words = (id.w0.bigEndian, id.w1.bigEndian, id.w2.bigEndian, id.w3.bigEndian, id.w4.bigEndian)
+        return withUnsafeBytes(of: &words) { Array($0.prefix(Int(id.length))) }
+    }
+}

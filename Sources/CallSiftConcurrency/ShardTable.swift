@@ -1,0 +1,195 @@
+/// A key for `ShardTable`: plain value, equality, and a well-mixed 64-bit hash.
+public protocol ShardTableKey: Equatable {
+    /// All 64 bits should be well mixed: the low bits pick the slot, the top 7 are kept
+    /// as a tag that rejects most non-matching slots without comparing keys.
+    var tableHash: UInt64 { get }
+}
+
+/// An open-addressing hash table of fixed-size entries, owned by one shard.
+///
+/// Linear probing over a power-of-two number of slots; deletion shifts later entries of
+/// the probe run back (no tombstones), so lookups never slow down as entries come and go.
+/// Keys and values live in two flat, preallocated buffers: no object per entry, nothing
+/// allocated on the hot path except when the table grows (at 7/8 full... see `maxLoad`).
+///
+/// Slot numbers are stable until the next `insert` or `remove`.
+///
+/// Not thread-safe: one shard owns it; other threads reach it only through that shard's ring.
+public final class ShardTable<Key: ShardTableKey, Value> {
+    /// Grow when more than this share of slots is used. 3/4 keeps probe runs short while
+    /// costing at most 1/0.375 slots per entry right after growing.
+    public static var maxLoad: Double { 0.75 }
+
+    private var keys: UnsafeMutablePointer<Key>
+    private var values: UnsafeMutablePointer<Value>
+    /// 0: empty; otherwise 0x80 | top 7 bits of the key's hash.
+    private var tags: UnsafeMutablePointer<UInt8>
+    private var mask: Int
+    public private(set) var count = 0
+
+    public init(minimumCapacity: Int = 16) {
+        var cap = 16
+        while Double(cap) * Self.maxLoad < Double(minimumCapacity) { cap <<= 1 }
+        precondition(cap & (cap - 1) == 0)
+        mask = cap - 1
+        keys = .allocate(capacity: cap)
+        values = .allocate(capacity: cap)
+        tags = .allocate(capacity: cap)
+        tags.initialize(repeating: 0, count: cap)
+    }
+
+    deinit {
+        for i in 0 ... mask where tags[i] != 0 {
+            (keys + i).deinitialize(count: 1)
+            (values + i).deinitialize(count: 1)
+        }
+        keys.deallocate(); values.deallocate(); tags.deallocate()
+    }
+
+    public var capacity: Int { mask + 1 }
+
+    /// Bytes held by the table's buffers.
+    public var allocatedBytes: Int {
+        capacity * (MemoryLayout<Key>.stride + MemoryLayout<Value>.stride + 1)
+    }
+
+    @inline(__always)
+    private static func tag(_ h: UInt64) -> UInt8 { UInt8(truncatingIfNeeded: h >> 57) | 0x80 }
+
+    /// The slot holding `key`, or nil.
+    ///
+    /// - Complexity: O(1) expected.
+    @inline(__always)
+    public func find(_ key: Key) -> Int? {
+        let h = key.tableHash
+        let t = Self.tag(h)
+        var i = Int(truncatingIfNeeded: h) & mask
+        while true {
+            let s = tags[i]
+            if s == 0 { return nil }
+            if s == t && keys[i] == key { return i }
+            i = (i + 1) & mask
+        }
+    }
+
+    /// Inserts `key`, which must not be present, and returns its slot.
+    @discardableResult
+    public func insert(_ key: Key, _ value: Value) -> Int {
+        if Double(count + 1) > Double(capacity) * Self.maxLoad { grow() }
+        let h = key.tableHash
+        var i = Int(truncatingIfNeeded: h) & mask
+        while tags[i] != 0 {
+            assert(!(keys[i] == key), "insert of a key already present")
+            i = (i + 1) & mask
+        }
+        tags[i] = Self.tag(h)
+        (keys + i).initialize(to: key)
+        (values + i).initialize(to: value)
+        count += 1
+        return i
+    }
+
+    /// The value in `slot` (which must hold an entry), read or updated in place.
+    public subscript(slot: Int) -> Value {
+        @inline(__always) unsafeAddress { UnsafePointer(values + slot) }
+        @inline(__always) unsafeMutableAddress { values + slot }
+    }
+
+    public func key(at slot: Int) -> Key { keys[slot] }
+
+    /// Removes the entry in `slot`, shifting later entries of its probe run back so that
+    /// every remaining key stays reachable from its home slot without gaps.
+    public func remove(at slot: Int) {
+        precondition(tags[slot] != 0)
+        (keys + slot).deinitialize(count: 1)
+        (values + slot).deinitialize(count: 1)
+        var hole = slot
+        var i = (slot + 1) & mask
+        while tags[i] != 0 {
+            let home = Int(truncatingIfNeeded: keys[i].tableHash) & mask
+            // Move entry i into the hole if its home is not cyclically within (hole, i].
+            let distanceToI = (i - home) & mask
+            let distanceToHole = (hole - home) & mask
+            if distanceToHole < distanceToI {
+                (keys + hole).moveInitialize(from: keys + i, count: 1)
+                (values + hole).moveInitialize(from: values + i, count: 1)
+                tags[hole] = tags[i]
+                hole = i
+            }
+            i = (i + 1) & mask
+        }
+        tags[hole] = 0
+        count -= 1
+    }
+
+    /// Keeps only the entries for which `keep` is true.
+    ///
+    /// - Complexity: O(capacity).
+    public func removeAll(where remove: (Key, Value) -> Bool) {
+        var i = 0
+        // Removing shifts later entries back into slot i, so look at i again before moving
+        // on. Entries only ever move towards lower slots (or wrap from the front to the
+        // back, where they are simply seen twice), so none is skipped.
+        while i <= mask {
+            if tags[i] != 0 && remove(keys[i], values[i]) {
+                self.remove(at: i)
+                continue
+            }
+            i += 1
+        }
+    }
+
+    /// Calls `body` with every entry, in slot order.
+    public func forEach(_ body: (Key, Value) throws -> Void) rethrows {
+        for i in 0 ... mask where tags[i] != 0 { try body(keys[i], values[i]) }
+    }
+
+    private func grow() {
+        let oldKeys = keys, oldValues = values, oldTags = tags, oldCap = mask + 1
+        let cap = oldCap << 1
+        keys = .allocate(capacity: cap)
+        values = .allocate(capacity: cap)
+        tags = .allocate(capacity: cap)
+        tags.initialize(repeating: 0, count: cap)
+        mask = cap - 1
+        for j in 0 ..< oldCap where oldTags[j] != 0 {
+            var i = Int(truncatingIfNeeded: oldKeys[j].tableHash) & mask
+            while tags[i] != 0 { i = (i + 1) & mask }
+            tags[i] = oldTags[j]
+            (keys + i).moveInitialize(from: oldKeys + j, count: 1)
+            (values + i).moveInitialize(from: oldValues + j, count: 1)
+        }
+        oldKeys.deallocate(); oldValues.deallocate(); oldTags.deallocate()
+    }
+
+    /// Checks every invariant; for tests, after every mutation.
+    /// - count matches the occupied slots;
+    /// - every key is found from its home slot with no empty slot in between;
+    /// - tags match the keys' hashes; no key appears twice; the load bound holds.
+    public func checkInvariants() {
+        var n = 0
+        for i in 0 ... mask where tags[i] != 0 {
+            n += 1
+            let h = keys[i].tableHash
+            precondition(tags[i] == Self.tag(h), "tag mismatch at \(i)")
+            var j = Int(truncatingIfNeeded: h) & mask
+            while j != i {
+                precondition(tags[j] != 0, "gap between home \(Int(truncatingIfNeeded: h) & mask) and slot \(i)")
+                precondition(!(keys[j] == keys[i]), "key twice, at \(j) and \(i)")
+                j = (j + 1) & mask
+            }
+        }
+        precondition(n == count, "count \(count) but \(n) entries")
+        precondition(Double(count) <= Double(capacity) * Self.maxLoad)
+    }
+}
+
+/// A 64-bit finaliser (Stafford's variant 13 of MurmurHash3's fmix64): fast, and every
+/// input bit affects every output bit, which linear probing and the tags rely on.
+@inline(__always)
+public func mix64(_ x: UInt64) -> UInt64 {
+    var z = x
+    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+    return z ^ (z >> 31)
+}
