@@ -106,6 +106,12 @@ struct Analyze: ParsableCommand {
     @Option(help: ArgumentHelp("File holding the secret pseudonymisation key (any bytes). Default: the CALLSIFT_KEY environment variable, else a random key for this run only.", valueName: "path"))
     var keyFile: String?
 
+    @Option(help: "Threads to use (default: the machine's cores). 1 runs everything on one thread; more decodes and parses each input on its own thread and, from 3, runs the shards side by side. Results are identical for every value.")
+    var threads: Int = ProcessInfo.processInfo.activeProcessorCount
+
+    @Option(help: "Partitions of the call and caller state. Results are identical for every value.")
+    var shards: Int = 1
+
     @Flag(help: "No progress line on standard error.")
     var quiet = false
 
@@ -129,6 +135,8 @@ struct Analyze: ParsableCommand {
 
     func validate() throws {
         if let problem = settings().problem() { throw ValidationError(problem) }
+        if threads < 1 { throw ValidationError("--threads must be at least 1") }
+        if shards < 1 || shards > 4096 { throw ValidationError("--shards must be between 1 and 4096") }
         if (try? LocalCalendar(identifier: tz)) == nil { throw ValidationError("--tz: unknown time zone '\(tz)' (use an IANA name such as Europe/London)") }
     }
 
@@ -140,6 +148,7 @@ struct Analyze: ParsableCommand {
         do {
             analysis = try Analysis(settings: settings(), inputs: inputs.isEmpty ? ["-"] : inputs,
                                     pseudonymiser: pseudonymiser, rejects: rejectsLog,
+                                    execution: ExecutionOptions(threads: threads, shards: shards),
                                     progress: showProgress ? Self.showProgress : nil)
         } catch let e as UsageError {
             throw ValidationError(e.description)

@@ -80,6 +80,7 @@ public final class Classifier {
     public var liveScopes: Int { scopes.count }
 
     public func record(_ c: Contact) { waiting.append(c) }
+    public func record(contentsOf cs: [Contact]) { waiting.append(contentsOf: cs) }
 
     /// Classifies every contact with `t` + timeout below `watermark`, and settles the
     /// FCR verdicts that no future contact can change.

@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import CallSiftConcurrency
 import Foundation
 
 /// One run of `callsift analyze`: inputs → merged events → calls → contacts →
@@ -40,11 +41,14 @@ public final class Analysis {
     private let pseudonymiser: Pseudonymiser
     private let rejects: RejectsLog?
     private let progress: ((Progress) -> Void)?
+    private let execution: ExecutionOptions
 
     /// - Parameters:
     ///   - inputs: files, folders (their files, recursively, in name order) or `-`.
     public init(settings: AnalysisSettings, inputs: [String], pseudonymiser: Pseudonymiser,
-                rejects: RejectsLog? = nil, progress: ((Progress) -> Void)? = nil) throws {
+                rejects: RejectsLog? = nil, execution: ExecutionOptions = ExecutionOptions(),
+                progress: ((Progress) -> Void)? = nil) throws {
+        self.execution = execution
         if let problem = settings.problem() { throw UsageError(problem) }
         self.settings = settings
         self.inputs = inputs
@@ -81,15 +85,22 @@ public final class Analysis {
     public func run() throws -> Outcome {
         let calendar = try LocalCalendar(identifier: settings.timeZone)
         let centres = Interner(), services = Interner(), reasons = Interner(), longCallIDs = LongCallIDs()
-        let builder = EventBuilder(centres: centres, services: services, reasons: reasons,
-                                   longCallIDs: longCallIDs, pseudonymiser: pseudonymiser)
-        let assembler = CallAssembler(callTimeout: settings.callTimeout)
-        let aggregator = Aggregator(calendar: calendar)
-        let classifier = Classifier(settings: settings, centres: centres, reasons: reasons,
-                                    longCallIDs: longCallIDs, aggregator: aggregator)
+        func builder() -> EventBuilder {
+            EventBuilder(centres: centres, services: services, reasons: reasons,
+                         longCallIDs: longCallIDs, pseudonymiser: pseudonymiser)
+        }
+        let shards = (0 ..< execution.shards).map { _ in
+            Shard(settings: settings, calendar: calendar, centres: centres, reasons: reasons, longCallIDs: longCallIDs)
+        }
+        let parallelShards = execution.threads >= 3 && shards.count > 1
 
-        let cursors = files.enumerated().map {
-            InputCursor(path: $0.element, index: $0.offset, settings: settings, builder: builder, rejects: rejects)
+        // With several inputs, each writes its rejected lines to a file of its own, joined
+        // in input order at the end, so the rejects file does not depend on scheduling.
+        let spool = rejects != nil && files.count > 1 ? try RejectsSpool(count: files.count) : nil
+        let cursors = files.enumerated().map { i, path in
+            InputCursor(parser: InputParser(path: path, index: i, settings: settings, builder: builder(),
+                                            rejects: spool?.log(i) ?? rejects),
+                        lateness: settings.lateness)
         }
         // Place each input in the merge by its first event, read in a dry run and then
         // closed again, so that only inputs the merge has reached hold decoders and
@@ -97,9 +108,10 @@ public final class Analysis {
         // input without any event (only its accounting is left to do).
         var firstTs = [Int64](repeating: .min, count: files.count)
         for (i, path) in files.enumerated() where path != "-" {
-            let dry = InputCursor(path: path, index: i, settings: settings, builder: builder, rejects: nil, dryRun: true)
-            dry.refill()
-            if dry.hasPending { firstTs[i] = dry.next.ts }
+            let dry = InputParser(path: path, index: i, settings: settings, builder: builder(), rejects: nil, dryRun: true)
+            var first: [Event] = []
+            dry.fill(&first, upTo: 1)
+            if let e = first.first { firstTs[i] = e.ts }
             dry.close()
         }
         struct Entry: Comparable {
@@ -119,20 +131,38 @@ public final class Analysis {
         var watermark = Int64.min
         var lastProgress = Date()
 
+        func forEachShard(_ body: (Shard) -> Void) {
+            if parallelShards {
+                DispatchQueue.concurrentPerform(iterations: shards.count) { body(shards[$0]) }
+            } else {
+                shards.forEach(body)
+            }
+        }
+
+        /// Hands the events taken since the last step to their shards, and everything the
+        /// watermark `wm` makes final down the stages.
+        func step(to wm: Int64) {
+            forEachShard { $0.assemble(to: wm, shardCount: shards.count) }
+            for target in shards.indices {
+                for source in shards { shards[target].classifier.record(contentsOf: source.outbox[target]) }
+            }
+            forEachShard { $0.classify(to: wm) }
+        }
+
         func advanceWatermark() {
             var wm = unopenedNext < unopenedFirsts.count ? unopenedFirsts[unopenedNext] &- settings.lateness : .max
             for i in open { wm = min(wm, cursors[i].watermark) }
             guard wm > watermark, wm != .max else { return }
             watermark = wm
-            assembler.advance(to: wm) { classifier.record($0) }
-            classifier.advance(to: wm)
+            step(to: wm)
         }
 
         func report() {
             guard let progress, Date().timeIntervalSince(lastProgress) >= 1 else { return }
             lastProgress = Date()
             progress(Progress(inputsDone: done, inputs: files.count, events: events,
-                              liveCalls: assembler.liveKeys, liveScopes: classifier.liveScopes))
+                              liveCalls: shards.reduce(0) { $0 + $1.assembler.liveKeys },
+                              liveScopes: shards.reduce(0) { $0 + $1.classifier.liveScopes }))
         }
 
         while let top = heap.pop() {
@@ -141,6 +171,7 @@ public final class Analysis {
                 opened[top.input] = true
                 unopenedNext += 1
                 open.append(top.input)
+                if execution.threads > 1 { cursor.startThread() }
             }
             let limit = heap.min?.ts ?? .max
             while true {
@@ -149,7 +180,8 @@ public final class Analysis {
                     if !cursor.hasPending { break }
                 }
                 if cursor.next.ts > limit { break }
-                assembler.record(cursor.take())
+                let e = cursor.take()
+                shards[shards.count == 1 ? 0 : Shard.index(of: e, count: shards.count)].inbox.append(e)
                 events += 1
                 if events & 8191 == 0 {
                     advanceWatermark()
@@ -165,23 +197,98 @@ public final class Analysis {
             }
         }
 
-        assembler.finish { classifier.record($0) }
-        let horizon = assembler.accounting.horizon
-        classifier.finish(horizon: horizon)
+        // End of input: everything is final.
+        step(to: .max)
+        let horizon = shards.map(\.assembler.accounting.horizon).max() ?? .min
+        forEachShard { $0.classifier.finish(horizon: horizon) }
 
         var lines = LineAccounting()
         var errors: [InputError] = []
         for c in cursors {
-            lines.merge(c.accounting)
-            if let e = c.error { errors.append(e) }
-            if let e = c.rejectsError { throw e }
+            lines.merge(c.parser.accounting)
+            if let e = c.parser.error { errors.append(e) }
+            if let e = c.parser.rejectsError { throw e }
         }
+        if let spool, let rejects { try spool.drain(into: rejects) }
         try rejects?.finish()
-        let rows = Report.rows(keys: aggregator.keys, counters: aggregator.counters, centres: centres,
+
+        var calls = CallAssembler.Accounting()
+        var totals: [Aggregator.GroupKey: Counters] = [:]
+        for shard in shards {
+            calls.merge(shard.assembler.accounting)
+            for (key, counters) in zip(shard.aggregator.keys, shard.aggregator.counters) {
+                totals[key, default: .zero].merge(counters)
+            }
+        }
+        let rows = Report.rows(keys: Array(totals.keys), counters: Array(totals.values), centres: centres,
                                services: services, settings: settings)
         let report = Report(settings: settings, inputs: inputs, horizon: horizon == .min ? nil : horizon,
-                            lines: lines, calls: assembler.accounting, rows: rows)
+                            lines: lines, calls: calls, rows: rows)
         return Outcome(report: report, errors: errors)
+    }
+}
+
+/// One partition of the keyed stages. Calls are assigned by hash of (centre, call),
+/// contacts by hash of the caller (so every caller scope lives in one shard whatever the
+/// scope), unidentified contacts by hash of the call. Shards share nothing while they run;
+/// their counters are summed at the end, which is exact, so the output is the same for
+/// any number of shards.
+final class Shard: @unchecked Sendable {
+    let assembler: CallAssembler
+    let classifier: Classifier
+    let aggregator: Aggregator
+    /// Events taken for this shard since the last step, in merge order.
+    var inbox: [Event] = []
+    /// Contacts this shard's assembler completed, by the classifier shard they belong to.
+    var outbox: [[Contact]] = []
+
+    init(settings: AnalysisSettings, calendar: LocalCalendar, centres: Interner, reasons: Interner,
+         longCallIDs: LongCallIDs) {
+        assembler = CallAssembler(callTimeout: settings.callTimeout)
+        aggregator = Aggregator(calendar: calendar)
+        classifier = Classifier(settings: settings, centres: centres, reasons: reasons,
+                                longCallIDs: longCallIDs, aggregator: aggregator)
+        inbox.reserveCapacity(8192)
+    }
+
+    static func index(of e: Event, count: Int) -> Int {
+        Int(truncatingIfNeeded: mix64(e.call.hash64 ^ UInt64(UInt32(bitPattern: e.centre))) % UInt64(count))
+    }
+
+    static func index(of c: Contact, count: Int) -> Int {
+        let h = c.identified ? mix64(c.caller.hi ^ c.caller.lo) : mix64(c.call.hash64 ^ UInt64(UInt32(bitPattern: c.centre)))
+        return Int(truncatingIfNeeded: h % UInt64(count))
+    }
+
+    /// Records the inbox and finalises the calls `wm` makes final (all of them at `.max`).
+    func assemble(to wm: Int64, shardCount: Int) {
+        if outbox.count != shardCount { outbox = Array(repeating: [], count: shardCount) }
+        for i in outbox.indices { outbox[i].removeAll(keepingCapacity: true) }
+        for e in inbox { assembler.record(e) }
+        inbox.removeAll(keepingCapacity: true)
+        let route: (Contact) -> Void = { [unowned self] c in
+            self.outbox[shardCount == 1 ? 0 : Shard.index(of: c, count: shardCount)].append(c)
+        }
+        if wm == .max { assembler.finish(emit: route) } else { assembler.advance(to: wm, emit: route) }
+    }
+
+    func classify(to wm: Int64) {
+        if wm != .max { classifier.advance(to: wm) }
+    }
+}
+
+/// How a run is spread over threads. Never changes a figure.
+public struct ExecutionOptions: Sendable {
+    /// Threads to use: 1 runs everything on the calling thread; more puts each open
+    /// input's decoding and parsing on a thread of its own, and (from 3) runs the shards
+    /// side by side.
+    public var threads: Int
+    /// Partitions of the keyed stages.
+    public var shards: Int
+
+    public init(threads: Int = ProcessInfo.processInfo.activeProcessorCount, shards: Int = 1) {
+        self.threads = max(1, threads)
+        self.shards = max(1, shards)
     }
 }
 

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Where every line of input went (SPEC.md section 2), for one input or summed over many.
 ///
 /// `lines = events + duplicates + rejected_total + late + skipped`, where events and
@@ -32,13 +34,26 @@ public struct LineAccounting: Sendable, Equatable {
 /// It holds input lines exactly as read (the one place caller numbers may appear, so an
 /// operator can mend them); it is written only when asked for. A line over 64 KiB is
 /// written cut at 64 KiB.
-public final class RejectsLog {
-    private let sink: ByteSink
+public final class RejectsLog: @unchecked Sendable {
+    private var sink: ByteSink?
+    private let path: String?
     private var line: [UInt8] = []
 
-    public init(sink: ByteSink) { self.sink = sink }
+    public init(sink: ByteSink) { self.sink = sink; path = nil }
+
+    /// A log whose file is created at `path` on the first line written.
+    init(lazyPath: String) { sink = nil; path = lazyPath }
+
+    var isEmpty: Bool { sink == nil }
+
+    /// Appends bytes already in the file's format.
+    func append(_ bytes: UnsafeRawBufferPointer) throws {
+        if sink == nil, let path { sink = try makeByteSink(path: path, compression: .none) }
+        try sink!.write(bytes)
+    }
 
     func write(lineNo: Int64, reason: String, raw: UnsafeRawBufferPointer) throws {
+        if sink == nil, let path { sink = try makeByteSink(path: path, compression: .none) }
         line.removeAll(keepingCapacity: true)
         line.append(contentsOf: String(lineNo).utf8)
         line.append(0x09)
@@ -46,8 +61,36 @@ public final class RejectsLog {
         line.append(0x09)
         line.append(contentsOf: raw)
         line.append(0x0A)
-        try sink.write(line)
+        try sink!.write(line)
     }
 
-    public func finish() throws { try sink.finish() }
+    public func finish() throws { try sink?.finish() }
+}
+
+/// One rejects file per input while a run reads several, joined in input order at the
+/// end: the rejects file is then the same whatever order the inputs were read in.
+final class RejectsSpool {
+    private let dir: URL
+    private let logs: [RejectsLog]
+
+    init(count: Int) throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("callsift-rejects-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        self.dir = dir
+        logs = (0 ..< count).map { RejectsLog(lazyPath: dir.appendingPathComponent("\($0)").path) }
+    }
+
+    deinit { try? FileManager.default.removeItem(at: dir) }
+
+    func log(_ i: Int) -> RejectsLog { logs[i] }
+
+    /// Appends every input's rejects to `target`, in input order.
+    func drain(into target: RejectsLog) throws {
+        for (i, log) in logs.enumerated() where !log.isEmpty {
+            try log.finish()
+            let reader = try InputReader(path: dir.appendingPathComponent("\(i)").path)
+            while let chunk = try reader.readChunk() { try target.append(chunk) }
+            reader.close()
+        }
+    }
 }

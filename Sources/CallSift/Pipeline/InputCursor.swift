@@ -1,58 +1,63 @@
-/// Reads one input (a file or standard input) into batches of accepted events.
+import CallSiftConcurrency
+import Foundation
+
+/// A batch of accepted events, the unit that crosses from an input's parser to the merge.
+final class EventBatch: @unchecked Sendable {
+    static let size = 4096
+    var events: [Event] = []
+    init() { events.reserveCapacity(Self.size) }
+}
+
+/// The merge's view of one input: the events not yet taken, and what they promise about
+/// the events still to come (the input's part of the watermark).
 ///
-/// It owns everything that is decided within one input, in the input's own order:
-/// decoding, cutting records, the CSV header, parsing, rejection and lateness
-/// (SPEC.md sections 2 and 4). What it hands on are events that are neither rejected nor
-/// late; duplicates are decided later, per call.
+/// Inline, it asks its `InputParser` for the next batch directly. Threaded, the parser
+/// runs on its own thread and hands full batches over an `SPSCRing`; emptied batches go
+/// back over a second ring for reuse, so nothing is allocated per batch in steady state.
 final class InputCursor {
-    let path: String
-    let index: Int
-    private let settings: AnalysisSettings
-    private let builder: EventBuilder
-    private let rejects: RejectsLog?
-    /// A dry run only looks for the first event (to place the input in the merge) and
-    /// counts and writes nothing.
-    private let dryRun: Bool
-
-    private var reader: InputReader?
-    private var splitter: RecordSplitter?
-    private var csv: CSVRecordParser?
-    private var ndjson = NDJSONRecordParser()
-    private var isNDJSON = false
-    private var atStreamStart = true
-    private var slots = FieldSlots()
-
-    /// Accepted events read and not yet taken; `events[position...]` are pending.
-    private(set) var events: [Event] = []
-    private(set) var position = 0
-    /// Greatest `ts` of the events read so far (rejected lines excluded): what lateness
-    /// is judged against. It may run ahead of the events taken.
-    private(set) var maxTs = Int64.min
+    let parser: InputParser
+    private let lateness: Int64
+    private var batch = EventBatch()
+    private var position = 0
     /// Greatest `ts` of the events taken so far.
     private var maxTaken = Int64.min
-    private(set) var accounting = LineAccounting()
     private(set) var isFinished = false
-    private(set) var error: InputError?
-    /// Failure writing the rejects file; fatal for the run.
-    private(set) var rejectsError: Error?
 
-    init(path: String, index: Int, settings: AnalysisSettings, builder: EventBuilder,
-         rejects: RejectsLog?, dryRun: Bool = false) {
-        self.path = path
-        self.index = index
-        self.settings = settings
-        self.builder = builder
-        self.rejects = rejects
-        self.dryRun = dryRun
-        events.reserveCapacity(4096)
+    private var full: SPSCRing<EventBatch>?
+    private var empty: SPSCRing<EventBatch>?
+
+    init(parser: InputParser, lateness: Int64) {
+        self.parser = parser
+        self.lateness = lateness
     }
 
-    var compressedOffset: Int64 { reader?.compressedOffset ?? 0 }
-    var hasPending: Bool { position < events.count }
-    var next: Event { events[position] }
+    /// Starts the parser on a thread of its own.
+    func startThread() {
+        let full = SPSCRing<EventBatch>(capacity: 8)
+        let empty = SPSCRing<EventBatch>(capacity: 16)
+        self.full = full
+        self.empty = empty
+        let parser = self.parser
+        let thread = Thread {
+            while true {
+                let b = empty.tryPop() ?? EventBatch()
+                b.events.removeAll(keepingCapacity: true)
+                parser.fill(&b.events, upTo: EventBatch.size)
+                if !b.events.isEmpty { full.push(b) }
+                if parser.isFinished { break }
+            }
+            full.close()
+        }
+        thread.name = "callsift input \(parser.index)"
+        thread.start()
+    }
 
+    var hasPending: Bool { position < batch.events.count }
+    var next: Event { batch.events[position] }
+
+    @inline(__always)
     func take() -> Event {
-        let e = events[position]
+        let e = batch.events[position]
         position += 1
         if e.ts > maxTaken { maxTaken = e.ts }
         return e
@@ -62,136 +67,30 @@ final class InputCursor {
     ///
     /// Every event not yet taken was read after all the taken ones, so unless it is late
     /// (and never handed on) its `ts` is at least (greatest taken `ts` − lateness). Before
-    /// the first take, the first event plays that part. Note it is *not* `maxTs`: events
-    /// parsed ahead into the batch may be far ahead of some not yet taken.
+    /// the first take, the first event plays that part. It is *not* based on the greatest
+    /// `ts` read: events parsed ahead may be far ahead of some not yet taken.
     var watermark: Int64 {
-        let base = maxTaken != .min ? maxTaken : (hasPending ? events[position].ts : .min)
-        return base == .min ? .min : base &- settings.lateness
+        let base = maxTaken != .min ? maxTaken : (hasPending ? batch.events[position].ts : .min)
+        return base == .min ? .min : base &- lateness
     }
 
-    /// Reads on until at least one event is pending or the input is finished.
+    /// Gets the next batch when the current one is used up; afterwards `hasPending` is
+    /// false only at the end of the input.
     func refill() {
-        if position == events.count {
-            events.removeAll(keepingCapacity: true)
-            position = 0
-        }
-        while position == events.count && !isFinished {
-            readChunk()
-        }
-    }
-
-    private func readChunk() {
-        do {
-            if reader == nil { reader = try InputReader(path: path) }
-            guard let chunk = try reader!.readChunk() else {
-                finish(truncated: false)
-                return
+        guard !hasPending, !isFinished else { return }
+        position = 0
+        if let full, let empty {
+            _ = empty.tryPush(batch)
+            if let b = full.pop() {
+                batch = b
+            } else {
+                batch = EventBatch()
+                isFinished = true
             }
-            if splitter == nil { startStream(chunk) }
-            var body = chunk
-            if atStreamStart {
-                atStreamStart = false
-                // A UTF-8 byte-order mark is not part of the first record.
-                if body.count >= 3, body[0] == 0xEF, body[1] == 0xBB, body[2] == 0xBF {
-                    body = UnsafeRawBufferPointer(rebasing: body[3...])
-                }
-            }
-            splitter!.feed(body) { handle($0) }
-        } catch let e as InputError {
-            error = e
-            finish(truncated: true)
-        } catch {
-            self.error = InputError(input: path, offset: compressedOffset, message: "\(error)")
-            finish(truncated: true)
-        }
-    }
-
-    private func startStream(_ first: UnsafeRawBufferPointer) {
-        switch settings.format {
-        case .csv: isNDJSON = false
-        case .ndjson: isNDJSON = true
-        case .auto:
-            var i = 0
-            if first.count >= 3, first[0] == 0xEF, first[1] == 0xBB, first[2] == 0xBF { i = 3 }
-            while i < first.count, [0x20, 0x09, 0x0A, 0x0D].contains(first[i]) { i += 1 }
-            isNDJSON = i < first.count && first[i] == 0x7B
-        }
-        splitter = RecordSplitter(quoteAware: !isNDJSON)
-    }
-
-    private func finish(truncated: Bool) {
-        splitter?.finish(truncated: truncated) { handle($0) }
-        reader?.close()
-        reader = nil
-        isFinished = true
-    }
-
-    /// Stops reading (after a dry run found what it looked for).
-    func close() {
-        reader?.close()
-        reader = nil
-        isFinished = true
-    }
-
-    // MARK: - One record
-
-    private func handle(_ record: RawRecord) {
-        if dryRun && position < events.count { return }
-        switch record.kind {
-        case .ok:
-            if RecordBytes.isBlank(record.bytes) { return }
-            if !isNDJSON {
-                guard let csv else {
-                    // The first non-blank record of a CSV input is its header.
-                    csv = CSVRecordParser(header: record.bytes) ?? CSVRecordParser(header: UnsafeRawBufferPointer(start: nil, count: 0))
-                    return
-                }
-                // A repeated header (files concatenated into one stream) is not a line.
-                if csv.headerBytes.elementsEqual(record.bytes) { return }
-            }
-            accounting.lines += 1
-            if let reason = RecordBytes.check(record.bytes) { return reject(reason, record) }
-            let problem = isNDJSON ? ndjson.parse(record.bytes, into: &slots) : csv!.parse(record.bytes, into: &slots)
-            if let problem { return reject(problem, record) }
-            switch builder.build(slots) {
-            case .rejected(let reason): reject(reason, record)
-            case .event(let event): accept(event, record)
-            }
-        case .tooLong:
-            accounting.lines += 1
-            reject(.lineTooLong, record)
-        case .unterminatedQuote:
-            accounting.lines += 1
-            reject(.unterminatedQuote, record)
-        case .truncated:
-            if RecordBytes.isBlank(record.bytes) { return }
-            accounting.lines += 1
-            reject(.truncatedInput, record)
-        }
-    }
-
-    private func accept(_ event: Event, _ record: RawRecord) {
-        // Late: more than L below the greatest ts read before it from this input.
-        if maxTs != .min && event.ts < maxTs &- settings.lateness {
-            accounting.late += 1
-            write(record, "late")
-            return
-        }
-        if event.ts > maxTs { maxTs = event.ts }
-        events.append(event)
-    }
-
-    private func reject(_ reason: RejectReason, _ record: RawRecord) {
-        accounting.reject(reason)
-        write(record, reason.rawValue)
-    }
-
-    private func write(_ record: RawRecord, _ reason: String) {
-        guard let rejects, !dryRun, rejectsError == nil else { return }
-        do {
-            try rejects.write(lineNo: record.lineNo, reason: reason, raw: record.bytes)
-        } catch {
-            rejectsError = error
+        } else {
+            batch.events.removeAll(keepingCapacity: true)
+            parser.fill(&batch.events, upTo: EventBatch.size)
+            if batch.events.isEmpty { isFinished = true }
         }
     }
 }

@@ -1,0 +1,173 @@
+/// Reads one input (a file or standard input) into batches of accepted events: the
+/// producer side of an input, run on its own thread when the run has more than one.
+///
+/// It owns everything that is decided within one input, in the input's own order:
+/// decoding, cutting records, the CSV header, parsing, rejection and lateness
+/// (SPEC.md sections 2 and 4). What it hands on are events that are neither rejected nor
+/// late; duplicates are decided later, per call.
+final class InputParser: @unchecked Sendable {
+    let path: String
+    let index: Int
+    private let settings: AnalysisSettings
+    private let builder: EventBuilder
+    private let rejects: RejectsLog?
+    /// A dry run only looks for the first event (to place the input in the merge) and
+    /// counts and writes nothing.
+    private let dryRun: Bool
+
+    private var reader: InputReader?
+    private var splitter: RecordSplitter?
+    private var csv: CSVRecordParser?
+    private var ndjson = NDJSONRecordParser()
+    private var isNDJSON = false
+    private var atStreamStart = true
+    private var slots = FieldSlots()
+
+    /// The batch being filled.
+    private var events: [Event] = []
+    /// Greatest `ts` of the events read so far (rejected lines excluded): what lateness
+    /// is judged against.
+    private(set) var maxTs = Int64.min
+    private(set) var accounting = LineAccounting()
+    private(set) var isFinished = false
+    private(set) var error: InputError?
+    /// Failure writing the rejects file; fatal for the run.
+    private(set) var rejectsError: Error?
+
+    init(path: String, index: Int, settings: AnalysisSettings, builder: EventBuilder,
+         rejects: RejectsLog?, dryRun: Bool = false) {
+        self.path = path
+        self.index = index
+        self.settings = settings
+        self.builder = builder
+        self.rejects = rejects
+        self.dryRun = dryRun
+    }
+
+    var compressedOffset: Int64 { reader?.compressedOffset ?? 0 }
+
+    /// Appends accepted events to `batch` until it holds at least `count` or the input is
+    /// finished. A dry run stops at the first event.
+    func fill(_ batch: inout [Event], upTo count: Int) {
+        swap(&events, &batch)
+        defer { swap(&events, &batch) }
+        while events.count < count && !isFinished && !(dryRun && !events.isEmpty) {
+            readChunk()
+        }
+    }
+
+    private func readChunk() {
+        do {
+            if reader == nil { reader = try InputReader(path: path) }
+            guard let chunk = try reader!.readChunk() else {
+                finish(truncated: false)
+                return
+            }
+            if splitter == nil { startStream(chunk) }
+            var body = chunk
+            if atStreamStart {
+                atStreamStart = false
+                // A UTF-8 byte-order mark is not part of the first record.
+                if body.count >= 3, body[0] == 0xEF, body[1] == 0xBB, body[2] == 0xBF {
+                    body = UnsafeRawBufferPointer(rebasing: body[3...])
+                }
+            }
+            splitter!.feed(body) { handle($0) }
+        } catch let e as InputError {
+            error = e
+            finish(truncated: true)
+        } catch {
+            self.error = InputError(input: path, offset: compressedOffset, message: "\(error)")
+            finish(truncated: true)
+        }
+    }
+
+    private func startStream(_ first: UnsafeRawBufferPointer) {
+        switch settings.format {
+        case .csv: isNDJSON = false
+        case .ndjson: isNDJSON = true
+        case .auto:
+            var i = 0
+            if first.count >= 3, first[0] == 0xEF, first[1] == 0xBB, first[2] == 0xBF { i = 3 }
+            while i < first.count, [0x20, 0x09, 0x0A, 0x0D].contains(first[i]) { i += 1 }
+            isNDJSON = i < first.count && first[i] == 0x7B
+        }
+        splitter = RecordSplitter(quoteAware: !isNDJSON)
+    }
+
+    private func finish(truncated: Bool) {
+        splitter?.finish(truncated: truncated) { handle($0) }
+        reader?.close()
+        reader = nil
+        isFinished = true
+    }
+
+    /// Stops reading (after a dry run found what it looked for).
+    func close() {
+        reader?.close()
+        reader = nil
+        isFinished = true
+    }
+
+    // MARK: - One record
+
+    private func handle(_ record: RawRecord) {
+        if dryRun && !events.isEmpty { return }
+        switch record.kind {
+        case .ok:
+            if RecordBytes.isBlank(record.bytes) { return }
+            if !isNDJSON {
+                guard let csv else {
+                    // The first non-blank record of a CSV input is its header.
+                    csv = CSVRecordParser(header: record.bytes) ?? CSVRecordParser(header: UnsafeRawBufferPointer(start: nil, count: 0))
+                    return
+                }
+                // A repeated header (files concatenated into one stream) is not a line.
+                if csv.headerBytes.elementsEqual(record.bytes) { return }
+            }
+            accounting.lines += 1
+            if let reason = RecordBytes.check(record.bytes) { return reject(reason, record) }
+            let problem = isNDJSON ? ndjson.parse(record.bytes, into: &slots) : csv!.parse(record.bytes, into: &slots)
+            if let problem { return reject(problem, record) }
+            switch builder.build(slots) {
+            case .rejected(let reason): reject(reason, record)
+            case .event(let event): accept(event, record)
+            }
+        case .tooLong:
+            accounting.lines += 1
+            reject(.lineTooLong, record)
+        case .unterminatedQuote:
+            accounting.lines += 1
+            reject(.unterminatedQuote, record)
+        case .truncated:
+            if RecordBytes.isBlank(record.bytes) { return }
+            accounting.lines += 1
+            reject(.truncatedInput, record)
+        }
+    }
+
+    private func accept(_ event: Event, _ record: RawRecord) {
+        // Late: more than L below the greatest ts read before it from this input.
+        if maxTs != .min && event.ts < maxTs &- settings.lateness {
+            accounting.late += 1
+            write(record, "late")
+            return
+        }
+        if event.ts > maxTs { maxTs = event.ts }
+        events.append(event)
+    }
+
+    private func reject(_ reason: RejectReason, _ record: RawRecord) {
+        accounting.reject(reason)
+        write(record, reason.rawValue)
+    }
+
+    private func write(_ record: RawRecord, _ reason: String) {
+        guard let rejects, !dryRun, rejectsError == nil else { return }
+        do {
+            try rejects.write(lineNo: record.lineNo, reason: reason, raw: record.bytes)
+        } catch {
+            rejectsError = error
+        }
+    }
+}

@@ -1,0 +1,69 @@
+import Dispatch
+import Testing
+@testable import CallSiftConcurrency
+
+@Suite struct SPSCRingTests {
+    /// One producer and one consumer run side by side (`concurrentPerform` with two
+    /// iterations); the consumer must see every value exactly once, in order.
+    @Test(arguments: [2, 8, 64])
+    func orderAndSumUnderConcurrency(capacity: Int) {
+        let ring = SPSCRing<Int>(capacity: capacity)
+        let n = 200_000
+        let received = UnsafeMutablePointer<Int>.allocate(capacity: 3)
+        received.initialize(repeating: 0, count: 3)
+        defer { received.deallocate() }
+        DispatchQueue.concurrentPerform(iterations: 2) { role in
+            if role == 0 {
+                for i in 1 ... n { ring.push(i) }
+                ring.close()
+            } else {
+                var last = 0, sum = 0, count = 0, inOrder = 1
+                while let v = ring.pop() {
+                    if v != last + 1 { inOrder = 0 }
+                    last = v; sum += v; count += 1
+                }
+                received[0] = count; received[1] = sum; received[2] = inOrder
+            }
+        }
+        #expect(received[0] == n)
+        #expect(received[1] == n * (n + 1) / 2)
+        #expect(received[2] == 1)
+    }
+
+    @Test func fullRingRefusesAndEmptyRingReturnsNil() {
+        let ring = SPSCRing<String>(capacity: 4)
+        #expect(ring.tryPop() == nil)
+        for i in 0 ..< 4 { #expect(ring.tryPush("\(i)")) }
+        #expect(!ring.tryPush("overflow"))
+        #expect(ring.tryPop() == "0")
+        #expect(ring.tryPush("4"))
+        var out: [String] = []
+        while let s = ring.tryPop() { out.append(s) }
+        #expect(out == ["1", "2", "3", "4"])
+        ring.close()
+        #expect(ring.pop() == nil)
+    }
+
+    /// Batches of values, as the pipeline moves them: order and sums survive.
+    @Test func batchesAcrossThreads() {
+        let ring = SPSCRing<[Int]>(capacity: 8)
+        let batches = 2_000, size = 500
+        let total = UnsafeMutablePointer<Int>.allocate(capacity: 2)
+        total.initialize(repeating: 0, count: 2)
+        defer { total.deallocate() }
+        DispatchQueue.concurrentPerform(iterations: 2) { role in
+            if role == 0 {
+                for b in 0 ..< batches { ring.push(Array(b * size ..< (b + 1) * size)) }
+                ring.close()
+            } else {
+                var next = 0, ok = 1
+                while let batch = ring.pop() {
+                    for v in batch { if v != next { ok = 0 }; next += 1 }
+                }
+                total[0] = next; total[1] = ok
+            }
+        }
+        #expect(total[0] == batches * size)
+        #expect(total[1] == 1)
+    }
+}

@@ -1,0 +1,58 @@
+import Testing
+@testable import CallSiftConcurrency
+
+struct TestKey: ShardTableKey, Hashable {
+    var v: UInt64
+    /// A deliberately poor hash for some tests: long probe runs and wrap-around.
+    var weak = false
+    var tableHash: UInt64 { weak ? (v % 7) << 57 | (v % 97) : mix64(v) }
+}
+
+@Suite struct ShardTableTests {
+    /// Random inserts, updates and removals against a Dictionary model, with every
+    /// invariant checked after every mutation.
+    @Test(arguments: [false, true])
+    func matchesADictionaryAndKeepsItsInvariants(weakHash: Bool) {
+        let table = ShardTable<TestKey, Int>(minimumCapacity: 4)
+        var model: [UInt64: Int] = [:]
+        var state: UInt64 = 42
+        func next() -> UInt64 { state = state &* 6364136223846793005 &+ 1442695040888963407; return state >> 33 }
+        for step in 0 ..< 6_000 {
+            let k = TestKey(v: next() % 300, weak: weakHash)
+            switch next() % 4 {
+            case 0, 1:
+                if let slot = table.find(k) {
+                    table[slot] += 1
+                    model[k.v]! += 1
+                } else {
+                    table.insert(k, step)
+                    model[k.v] = step
+                }
+            case 2:
+                if let slot = table.find(k) {
+                    table.remove(at: slot)
+                    model[k.v] = nil
+                }
+            default:
+                if (table.find(k).map { table[$0] }) != model[k.v] { Issue.record("lookup of \(k.v) differs") }
+            }
+            table.checkInvariants()
+            if table.count != model.count { Issue.record("count differs at step \(step)") }
+        }
+        table.removeAll { key, value in key.v % 3 == 0 || value % 2 == 0 }
+        model = model.filter { !($0.key % 3 == 0 || $0.value % 2 == 0) }
+        table.checkInvariants()
+        var seen: [UInt64: Int] = [:]
+        table.forEach { seen[$0.v] = $1 }
+        #expect(seen == model)
+    }
+
+    @Test func growsAndStaysWithinItsLoadBound() {
+        let table = ShardTable<TestKey, UInt64>()
+        for i in 0 ..< 100_000 as Range<UInt64> { table.insert(TestKey(v: i), i) }
+        table.checkInvariants()
+        #expect(table.count == 100_000)
+        #expect(Double(table.count) <= Double(table.capacity) * 0.75)
+        #expect((0 ..< 100_000 as Range<UInt64>).allSatisfy { table.find(TestKey(v: $0)).map { table[$0] } == $0 })
+    }
+}
