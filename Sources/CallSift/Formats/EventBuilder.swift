@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// Turns the known fields of one record into a validated `Event`, or says why it is
 /// rejected (SPEC.md section 1's table). Shared by every input format.
 ///
@@ -94,37 +100,67 @@ final class EventBuilder {
         return false
     }
 
-    static let kindNames: [(bytes: [UInt8], kind: EventKind)] = EventKind.allCases.map { (Array($0.name.utf8), $0) }
-
     static func kind(_ v: UnsafeRawBufferPointer) -> EventKind? {
-        for entry in kindNames where entry.bytes.elementsEqual(v) { return entry.kind }
-        return nil
+        switch v.count {
+        case 3: return equal(v, "end") ? .end : nil
+        case 6:
+            if equal(v, "arrive") { return .arrive }
+            if equal(v, "answer") { return .answer }
+            return nil
+        case 7:
+            if equal(v, "abandon") { return .abandon }
+            if equal(v, "blocked") { return .blocked }
+            return nil
+        case 8: return equal(v, "transfer") ? .transfer : nil
+        default: return nil
+        }
     }
 
     static func outcome(_ v: UnsafeRawBufferPointer) -> Outcome? {
-        if v.elementsEqual("resolved".utf8) { return .resolved }
-        if v.elementsEqual("pending".utf8) { return .pending }
-        if v.elementsEqual("unresolved".utf8) { return .unresolved }
+        if equal(v, "resolved") { return .resolved }
+        if equal(v, "pending") { return .pending }
+        if equal(v, "unresolved") { return .unresolved }
         return nil
     }
 
-    // MARK: - Interning with a one-entry cache per field (values repeat line after line)
-
-    struct Cache {
-        var bytes: [UInt8] = []
-        var id: Int32 = -1
+    @inline(__always)
+    static func equal(_ v: UnsafeRawBufferPointer, _ word: StaticString) -> Bool {
+        v.count == word.utf8CodeUnitCount && memcmp(v.baseAddress!, word.utf8Start, v.count) == 0
     }
-    private var centreCache = Cache()
-    private var serviceCache = Cache()
-    private var reasonCache = Cache()
 
-    private func intern(_ v: UnsafeRawBufferPointer, in interner: Interner, cache: inout Cache) -> Int32 {
-        if cache.id >= 0 && cache.bytes.elementsEqual(v) { return cache.id }
-        let id = interner.intern(v)
-        cache.bytes.removeAll(keepingCapacity: true)
-        cache.bytes.append(contentsOf: v)
-        cache.id = id
-        return id
+    // MARK: - Interning through a small per-parser cache (few distinct values, no lock)
+
+    private var centreCache = InternCache()
+    private var serviceCache = InternCache()
+    private var reasonCache = InternCache()
+
+    private func intern(_ v: UnsafeRawBufferPointer, in interner: Interner, cache: inout InternCache) -> Int32 {
+        cache.lookup(v) { interner.intern($0) }
+    }
+}
+
+/// A direct-mapped cache in front of an `Interner`: 256 slots chosen by a hash of the
+/// bytes, each remembering one string's bytes and id. Centres, services and reasons have
+/// few distinct values, so after the first lines nearly every lookup is a hit that costs
+/// a hash and a `memcmp`, with no lock and no allocation.
+struct InternCache {
+    private var keys = [[UInt8]](repeating: [], count: 256)
+    private var ids = [Int32](repeating: -1, count: 256)
+
+    mutating func lookup(_ v: UnsafeRawBufferPointer, miss: (UnsafeRawBufferPointer) -> Int32) -> Int32 {
+        // FNV-1a over the bytes.
+        var h: UInt32 = 2_166_136_261
+        for b in v { h = (h ^ UInt32(b)) &* 16_777_619 }
+        let slot = Int((h ^ (h >> 16)) & 255)
+        let id = ids[slot]
+        if id >= 0 {
+            let hit = keys[slot].withUnsafeBytes { k in k.count == v.count && (v.count == 0 || memcmp(k.baseAddress!, v.baseAddress!, v.count) == 0) }
+            if hit { return id }
+        }
+        let new = miss(v)
+        keys[slot] = Array(v)
+        ids[slot] = new
+        return new
     }
 }
 
