@@ -106,11 +106,15 @@ struct Analyze: ParsableCommand {
     @Option(help: ArgumentHelp("File holding the secret pseudonymisation key (any bytes). Default: the CALLSIFT_KEY environment variable, else a random key for this run only.", valueName: "path"))
     var keyFile: String?
 
+    @Option(help: ArgumentHelp("Reason-code taxonomy (TOML): a [reasons] table mapping this centre's own codes onto progress_chase, clarification, misdirected or none. Without it, only those reserved codes classify.", valueName: "path"))
+    var reasonMap: String?
+
     @Flag(help: "No progress line on standard error.")
     var quiet = false
 
-    func settings() -> AnalysisSettings {
+    func settings() throws -> AnalysisSettings {
         var s = AnalysisSettings()
+        if let reasonMap { s.reasonMap = try ReasonTaxonomy.load(path: reasonMap) }
         s.repeatWindow = repeatWindow.millis
         s.chaseWindow = chaseWindow.millis
         s.retryWindow = retryWindow.millis
@@ -128,7 +132,9 @@ struct Analyze: ParsableCommand {
     }
 
     func validate() throws {
-        if let problem = settings().problem() { throw ValidationError(problem) }
+        let s: AnalysisSettings
+        do { s = try settings() } catch let e as UsageError { throw ValidationError(e.description) }
+        if let problem = s.problem() { throw ValidationError(problem) }
         if (try? LocalCalendar(identifier: tz)) == nil { throw ValidationError("--tz: unknown time zone '\(tz)' (use an IANA name such as Europe/London)") }
     }
 
@@ -138,7 +144,7 @@ struct Analyze: ParsableCommand {
         let showProgress = !quiet && isatty(2) != 0
         let analysis: Analysis
         do {
-            analysis = try Analysis(settings: settings(), inputs: inputs.isEmpty ? ["-"] : inputs,
+            analysis = try Analysis(settings: try settings(), inputs: inputs.isEmpty ? ["-"] : inputs,
                                     pseudonymiser: pseudonymiser, rejects: rejectsLog,
                                     progress: showProgress ? Self.showProgress : nil)
         } catch let e as UsageError {
