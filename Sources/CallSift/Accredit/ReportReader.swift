@@ -43,7 +43,7 @@ public enum ReportReader {
         guard let rows = top["rows"] as? [Any] else { throw fail("no \"rows\" array") }
 
         func int(_ o: [String: Any], _ key: String, _ where_: String) throws -> Int64 {
-            guard let n = o[key] as? NSNumber, !(o[key] is Bool) else { throw fail("\(where_)\"\(key)\" is missing or not an integer") }
+            guard let n = o[key] as? NSNumber else { throw fail("\(where_)\"\(key)\" is missing or not an integer") }
             let v = n.int64Value
             guard n.doubleValue == Double(v) else { throw fail("\(where_)\"\(key)\" is not an integer") }
             return v

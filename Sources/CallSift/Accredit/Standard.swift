@@ -27,6 +27,9 @@ public struct Standard: Sendable, Equatable {
         public var measure: String
         public var comparison: Comparison
         public var value: Double
+        public init(measure: String, comparison: Comparison, value: Double) {
+            self.measure = measure; self.comparison = comparison; self.value = value
+        }
         public var text: String { "\(measure) \(comparison.rawValue) \(Standard.decimal(value))" }
     }
 
@@ -34,6 +37,7 @@ public struct Standard: Sendable, Equatable {
     public struct DayRange: Sendable, Equatable {
         public var from: Int64
         public var to: Int64
+        public init(from: Int64, to: Int64) { self.from = from; self.to = to }
         public func contains(_ d: Int64) -> Bool { d >= from && d <= to }
         public var text: String { "\(Standard.dayText(from)) to \(Standard.dayText(to))" }
     }
@@ -44,6 +48,9 @@ public struct Standard: Sendable, Equatable {
         public var name: String
         public var services: [String]
         public var centres: [String]
+        public init(name: String, services: [String], centres: [String]) {
+            self.name = name; self.services = services; self.centres = centres
+        }
 
         public var criterion: String {
             if !centres.isEmpty { return "centres " + centres.joined(separator: ", ") }
