@@ -73,7 +73,7 @@ public enum AccreditationHTMLWriter {
     static func groupSection(_ a: Accreditation, _ g: Accreditation.GroupResult, index: Int) -> String {
         var o = "<section id=\"group-\(index)\">\n<h2>Peer comparison: \(esc(g.group.name))</h2>\n"
         o += "<p>\(esc(g.group.criterion.prefix(1).uppercased() + g.group.criterion.dropFirst())): \(g.centres.isEmpty ? "no centres in the period" : esc(g.centres.joined(separator: ", "))). "
-        o += "Each funnel plots a centre's rate against its volume. The solid line is the group's pooled rate; the dashed and dotted lines are the 95% and 99.8% control limits, the range within which a centre's rate would fall by chance alone if every centre performed at the pooled rate. The table beside each chart is the league table: the rank alone says little, so read the interval.</p>\n"
+        o += "Each funnel plots a centre's rate against its volume. The solid line is the group's pooled rate; the dashed and dotted lines are the 95% and 99.8% control limits, the range within which a centre's rate would fall by chance alone if every centre performed at the pooled rate. Centres outside the limits are filled: green when on the better side of the group, red when on the worse; squares are beyond 99.8%. The table beside each chart is the league table: the rank alone says little, so read the interval.</p>\n"
         for (k, f) in g.funnels.enumerated() {
             let id = "g\(index)-m\(k)"
             o += "<figure class=\"chart\" aria-labelledby=\"\(id)-cap\">\n"
