@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Installs what callsift needs on a fresh Debian machine, when it is missing:
 # the C libraries it links (zstd, lz4, zlib) with pkg-config, and the zstd/lz4/gzip
-# command-line tools the tests compare against. Needs root (or sudo) only when something
+# command-line tools the tests compare against, and headless Chromium with a font for the
+# accreditation report's browser test. Needs root (or sudo) only when something
 # is missing.
 set -euo pipefail
 need=()
-for pkg in libzstd-dev liblz4-dev zlib1g-dev pkg-config zstd lz4 gzip time; do
+for pkg in libzstd-dev liblz4-dev zlib1g-dev pkg-config zstd lz4 gzip time chromium fonts-dejavu-core; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need+=("$pkg")
 done
 if [ ${#need[@]} -gt 0 ]; then

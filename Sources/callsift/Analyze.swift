@@ -112,11 +112,15 @@ struct Analyze: ParsableCommand {
     @Option(help: "Partitions of the call and caller state. Results are identical for every value.")
     var shards: Int = 1
 
+    @Option(help: ArgumentHelp("Reason-code taxonomy (TOML): a [reasons] table mapping this centre's own codes onto progress_chase, clarification, misdirected or none. Without it, only those reserved codes classify.", valueName: "path"))
+    var reasonMap: String?
+
     @Flag(help: "No progress line on standard error.")
     var quiet = false
 
-    func settings() -> AnalysisSettings {
+    func settings() throws -> AnalysisSettings {
         var s = AnalysisSettings()
+        if let reasonMap { s.reasonMap = try ReasonTaxonomy.load(path: reasonMap) }
         s.repeatWindow = repeatWindow.millis
         s.chaseWindow = chaseWindow.millis
         s.retryWindow = retryWindow.millis
@@ -134,7 +138,9 @@ struct Analyze: ParsableCommand {
     }
 
     func validate() throws {
-        if let problem = settings().problem() { throw ValidationError(problem) }
+        let s: AnalysisSettings
+        do { s = try settings() } catch let e as UsageError { throw ValidationError(e.description) }
+        if let problem = s.problem() { throw ValidationError(problem) }
         if threads < 1 { throw ValidationError("--threads must be at least 1") }
         if shards < 1 || shards > 4096 { throw ValidationError("--shards must be between 1 and 4096") }
         if (try? LocalCalendar(identifier: tz)) == nil { throw ValidationError("--tz: unknown time zone '\(tz)' (use an IANA name such as Europe/London)") }
@@ -146,7 +152,7 @@ struct Analyze: ParsableCommand {
         let showProgress = !quiet && isatty(2) != 0
         let analysis: Analysis
         do {
-            analysis = try Analysis(settings: settings(), inputs: inputs.isEmpty ? ["-"] : inputs,
+            analysis = try Analysis(settings: try settings(), inputs: inputs.isEmpty ? ["-"] : inputs,
                                     pseudonymiser: pseudonymiser, rejects: rejectsLog,
                                     execution: ExecutionOptions(threads: threads, shards: shards),
                                     progress: showProgress ? Self.showProgress : nil)

@@ -14,7 +14,7 @@ struct CallSiftCommand: ParsableCommand {
         Start with `callsift analyze --help`.
         """,
         version: "0.1.0",
-        subcommands: [Analyze.self, Generate.self],
+        subcommands: [Analyze.self, Generate.self, Merge.self, Accredit.self],
         defaultSubcommand: Analyze.self
     )
 }

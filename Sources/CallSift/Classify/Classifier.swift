@@ -197,13 +197,8 @@ public final class Classifier {
     private func reasonClass(_ id: Int32) -> AvoidableClass? {
         guard id >= 0 else { return nil }
         while reasonClass.count <= Int(id) {
-            let cls: AvoidableClass? = switch reasons[Int32(reasonClass.count)] {
-            case "progress_chase": .progressChase
-            case "misdirected": .misdirected
-            case "clarification": .clarification
-            default: nil
-            }
-            reasonClass.append(cls)
+            // SPEC.md's reserved codes, or a centre's own codes through `--reason-map`.
+            reasonClass.append(ReasonTaxonomy.avoidableClass(of: reasons[Int32(reasonClass.count)], map: settings.reasonMap))
         }
         return reasonClass[Int(id)]
     }

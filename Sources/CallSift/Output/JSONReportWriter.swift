@@ -10,7 +10,7 @@ public enum JSONReportWriter {
         o.reserveCapacity(1024 + r.rows.count * 1500)
         let s = r.settings
         o += "{\n  \"config\": {\n"
-        let config: [(String, String)] = [
+        var config: [(String, String)] = [
             ("inputs", "[" + r.inputs.map(quote).joined(separator: ", ") + "]"),
             ("format", quote(s.format.rawValue)),
             ("scope", quote(s.scope.rawValue)),
@@ -26,6 +26,11 @@ public enum JSONReportWriter {
             ("sl_threshold_ms", String(s.slThreshold)),
             ("min_cell", String(s.minCell)),
         ]
+        if let map = s.reasonMap {
+            // Only when set, so that output without a map stays exactly as before.
+            let entries = map.sorted { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }
+            config.append(("reason_map", "{" + entries.map { "\(quote($0.key)): \(quote($0.value))" }.joined(separator: ", ") + "}"))
+        }
         o += config.map { "    \(quote($0.0)): \($0.1)" }.joined(separator: ",\n")
         o += "\n  },\n"
         o += "  \"horizon\": \(r.horizon.map { quote(Timestamp.format(millis: $0)) } ?? "null"),\n"

@@ -20,6 +20,9 @@ public struct AnalysisSettings: Sendable, Equatable {
     public var grouping: Grouping = .service
     public var timeZone: String = "UTC"
     public var format: InputFormat = .auto
+    /// A centre's own reason codes → reserved code or `none` (`--reason-map`); nil means
+    /// SPEC.md's reserved codes only. Printed in `config` only when set.
+    public var reasonMap: [String: String]? = nil
 
     public init() {}
 
@@ -35,6 +38,9 @@ public struct AnalysisSettings: Sendable, Equatable {
             ("--sl-threshold", slThreshold), ("--min-cell", minCell),
         ]
         for (flag, v) in nonNegative where v < 0 { return "\(flag) must not be negative" }
+        if let map = reasonMap, let bad = map.first(where: { !ReasonTaxonomy.targets.contains($0.value) }) {
+            return "--reason-map: '\(bad.key)' maps to '\(bad.value)', not one of \(ReasonTaxonomy.targets.joined(separator: ", "))"
+        }
         return nil
     }
 

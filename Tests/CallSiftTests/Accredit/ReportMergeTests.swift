@@ -1,0 +1,159 @@
+import Foundation
+import Testing
+@testable import CallSift
+
+@Suite struct ReportMergeTests {
+    /// Two weeks of generated traffic at four centres, as CSV lines split by centre.
+    static func workload() throws -> (header: String, byCentre: [String: [String]], all: [String]) {
+        let bytes = try generateWorkloadBytes(GeneratorOptions(seed: 11, calls: 12_000, centres: 4, days: 14)).bytes
+        let lines = String(decoding: bytes, as: UTF8.self).split(separator: "\n").map(String.init)
+        let header = lines[0]
+        let centreColumn = header.split(separator: ",").firstIndex(of: "centre")!
+        var byCentre: [String: [String]] = [:]
+        for line in lines.dropFirst() {
+            // Some generated lines quote every field; centre ids never hold commas or quotes.
+            let fields = line.split(separator: ",", omittingEmptySubsequences: false)
+            let centre = fields[centreColumn].replacingOccurrences(of: "\"", with: "")
+            byCentre[centre, default: []].append(line)
+        }
+        return (header, byCentre, Array(lines.dropFirst()))
+    }
+
+    static func settings() -> AnalysisSettings {
+        var s = AnalysisSettings()
+        s.period = .day
+        s.scope = .centre
+        return s
+    }
+
+    /// Analyses each centre's lines as its own input, writes and reads back each JSON
+    /// (as `callsift merge` does) and merges them.
+    static func mergedByCentre(header: String, byCentre: [String: [String]], extra: (Int) -> [String], in dir: TempDir) throws -> Report {
+        var parts: [String] = []
+        for (k, centre) in byCentre.keys.sorted().enumerated() {
+            let url = dir.url.appendingPathComponent("\(centre).csv")
+            try Data((([header] + byCentre[centre]! + extra(k)).joined(separator: "\n") + "\n").utf8).write(to: url)
+            parts.append(url.path)
+        }
+        let reports = try parts.map { try Scenario.analyze(paths: [$0], settings: Self.settings()) }
+        let readBack = try reports.enumerated().map { try ReportReader.read(data: Data(JSONReportWriter.render($0.element).utf8), name: "part\($0.offset)") }
+        let merged = try ReportMerge.merge(readBack, names: parts)
+        #expect(merged.inputs == parts)
+        return merged
+    }
+
+    @Test func splitByCentreEqualsOneRun() throws {
+        let (header, byCentre, all) = try Self.workload()
+        let dir = try TempDir()
+        let allURL = dir.url.appendingPathComponent("all.csv")
+        try Data((([header] + all).joined(separator: "\n") + "\n").utf8).write(to: allURL)
+        let whole = try Scenario.analyze(paths: [allURL.path], settings: Self.settings())
+
+        // As split: every counter but FCR maturity agrees. Each part judges maturity
+        // (t + W ≤ horizon) against its own horizon, the latest event of that centre, so a
+        // few contacts near the end are still pending in the part but mature in one run.
+        var merged = try Self.mergedByCentre(header: header, byCentre: byCentre, extra: { _ in [] }, in: dir)
+        #expect(merged.rows.count == whole.rows.count)
+        var maturityDiffers = false
+        for (m, w) in zip(merged.rows, whole.rows) {
+            var a = m.counters, b = w.counters
+            #expect(a.fcrEligible + a.fcrPending == b.fcrEligible + b.fcrPending)
+            maturityDiffers = maturityDiffers || a.fcrPending != b.fcrPending
+            a.fcrEligible = 0; a.fcr = 0; a.fcrPending = 0
+            b.fcrEligible = 0; b.fcr = 0; b.fcrPending = 0
+            #expect(a == b, "\(m.centre) \(m.service ?? "") \(m.period)")
+        }
+        #expect(maturityDiffers)  // this data shows the effect; docs/accreditation.md explains it
+        #expect(merged.lines == whole.lines && merged.calls == whole.calls && merged.horizon == whole.horizon)
+
+        // With a common horizon (here: one lone event at the overall horizon in every part
+        // and in the single run, an incomplete call of a centre without contacts) the merge
+        // is byte-identical to the single run.
+        let h = Timestamp.format(millis: whole.horizon!)
+        let marks = (0..<byCentre.count).map { "\(h),ZZ,horizon-\($0),answer,,,," }
+        try Data((([header] + all + marks).joined(separator: "\n") + "\n").utf8).write(to: allURL)
+        let wholeMarked = try Scenario.analyze(paths: [allURL.path], settings: Self.settings())
+        merged = try Self.mergedByCentre(header: header, byCentre: byCentre, extra: { [marks[$0]] }, in: dir)
+        merged.inputs = wholeMarked.inputs
+        let (m, w) = (JSONReportWriter.render(merged), JSONReportWriter.render(wholeMarked))
+        #expect(m == w)
+        if m != w, let out = ProcessInfo.processInfo.environment["CALLSIFT_DEBUG_DIR"] {
+            try? Data(m.utf8).write(to: URL(fileURLWithPath: out + "/merged.json"))
+            try? Data(w.utf8).write(to: URL(fileURLWithPath: out + "/whole.json"))
+        }
+    }
+
+    @Test func associativeWithIdentity() throws {
+        let (header, byCentre, _) = try Self.workload()
+        let dir = try TempDir()
+        var reports: [Report] = []
+        // Three parts by time: the second week split off, and one centre alone.
+        let centres = byCentre.keys.sorted()
+        for (k, chunk) in [Array(centres[0..<1]), Array(centres[1..<3]), Array(centres[3...])].enumerated() {
+            let url = dir.url.appendingPathComponent("p\(k).csv")
+            try Data((([header] + chunk.flatMap { byCentre[$0]! }).joined(separator: "\n") + "\n").utf8).write(to: url)
+            var s = Self.settings()
+            s.period = .week
+            reports.append(try Scenario.analyze(paths: [url.path], settings: s))
+        }
+        let (a, b, c) = (reports[0], reports[1], reports[2])
+        let left = ReportMerge.merge(ReportMerge.merge(a, b), c)
+        let right = ReportMerge.merge(a, ReportMerge.merge(b, c))
+        #expect(JSONReportWriter.render(left) == JSONReportWriter.render(right))
+        // Overlapping rows add: merging a report with itself doubles every counter.
+        let doubled = ReportMerge.merge(a, a)
+        #expect(doubled.rows.count == a.rows.count)
+        #expect(zip(doubled.rows, a.rows).allSatisfy { $0.counters.contacts == 2 * $1.counters.contacts && $0.counters.fcr == 2 * $1.counters.fcr })
+        #expect(doubled.lines.lines == 2 * a.lines.lines)
+        #expect(doubled.horizon == a.horizon)
+        // Merging one report changes nothing.
+        #expect(JSONReportWriter.render(try ReportMerge.merge([a], names: ["a"])) == JSONReportWriter.render(a))
+    }
+
+    @Test func readBackIsByteIdentical() throws {
+        var sc = Scenario()
+        sc.handled("1", caller: "A", at: 0, outcome: "pending", reason: "odd\"code")
+        sc.handled("2", caller: "A", at: Scenario.hour, reason: "progress_chase")
+        sc.abandoned("3", caller: "", at: 2 * Scenario.hour)
+        var report = try sc.run { $0.reasonMap = ["odd\"code": "clarification"] }
+        report.inputs = ["a \"quoted\" path"]
+        let text = JSONReportWriter.render(report)
+        let back = try ReportReader.read(data: Data(text.utf8), name: "x")
+        #expect(JSONReportWriter.render(back) == text)
+        #expect(back.settings == report.settings)
+    }
+
+    @Test func differentSettingsAreRefusedByName() throws {
+        var sc = Scenario()
+        sc.handled("1", caller: "A", at: 0)
+        let a = try sc.run()
+        let b = try sc.run { $0.repeatWindow = 3 * Scenario.day }
+        let c = try sc.run { $0.timeZone = "Europe/London" }
+        let d = try sc.run { $0.scope = .global }
+        let e = try sc.run { $0.reasonMap = ["X": "misdirected"] }
+        for (other, name) in [(b, "repeat_window_ms"), (c, "tz"), (d, "scope"), (e, "reason_map")] {
+            #expect {
+                _ = try ReportMerge.merge([a, other], names: ["a.json", "b.json"])
+            } throws: { error in
+                "\(error)".contains("setting \(name) differs") && "\(error)".contains("a.json") && "\(error)".contains("b.json")
+            }
+        }
+    }
+
+    @Test func reasonMapChangesOnlyWhatItMaps() throws {
+        var sc = Scenario()
+        sc.handled("1", caller: "", at: 0, reason: "CHASE")
+        sc.handled("2", caller: "", at: Scenario.hour, reason: "misdirected")
+        sc.handled("3", caller: "", at: 2 * Scenario.hour, reason: "other")
+        let plain = try sc.run()
+        #expect(plain.total().avoidable == 1)
+        #expect(plain.total().misdirected == 1)
+        let mapped = try sc.run { $0.reasonMap = ["CHASE": "progress_chase", "misdirected": "none"] }
+        #expect(mapped.total().progressChase == 1)
+        #expect(mapped.total().misdirected == 0)
+        #expect(mapped.total().avoidable == 1)
+        // The map is printed in config only when set.
+        #expect(!JSONReportWriter.render(plain).contains("reason_map"))
+        #expect(JSONReportWriter.render(mapped).contains("\"reason_map\": {\"CHASE\": \"progress_chase\", \"misdirected\": \"none\"}"))
+    }
+}
