@@ -5,7 +5,7 @@ import PackageDescription
 /// touch stage state millions of times a second, and the checks cost about a tenth of
 /// the run time. Debug builds (and so the tests) keep them.
 let hotPathSettings: [SwiftSetting] = [
-    .unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release)),
+    .unsafeFlags(["-enforce-exclusivity=unchecked", "-cross-module-optimization"], .when(configuration: .release)),
 ]
 
 let package = Package(

@@ -14,9 +14,9 @@ import CallSiftConcurrency
 /// Duplicates, events equal in (centre, call, event, ts), always fall in the same call
 /// as their original and are found there.
 ///
-/// Storage: a `ShardTable` from key to (first event, count, earliest ts), and the events
-/// themselves in a pool of fixed-size records linked by index, recycled through a free
-/// list: nothing is allocated per call or per event once the pool has grown.
+/// Storage: a `ShardTable` from key to (newest event, earliest ts), the events themselves
+/// in a `SlabPool` of fixed-size records linked by index, and deadlines in a
+/// `DeadlineWheel`: nothing is allocated per call or per event once these have grown.
 ///
 /// The stage protocol: `record` each event, `advance(to:)` with each new watermark,
 /// `finish` at end of input; completed contacts go to `emit` in no particular order.
@@ -68,26 +68,20 @@ public final class CallAssembler {
         var earliest: Int64
     }
 
-    struct Deadline: Comparable {
-        var at: Int64
-        var key: Key
-        static func < (a: Deadline, b: Deadline) -> Bool { a.at < b.at }
-        static func == (a: Deadline, b: Deadline) -> Bool { a.at == b.at }
-    }
-
     private let timeout: Int64
     private let pending = ShardTable<Key, Pending>(minimumCapacity: 1 << 12)
-    private var pool: [CallEvent] = []
-    private var freeHead: Int32 = -1
+    private let pool = SlabPool<CallEvent>(capacity: 1 << 14)
     /// When each key's first call becomes final; entries made stale by an earlier event
     /// arriving are skipped when they come up.
-    private var deadlines = MinHeap<Deadline>()
+    private var deadlines: DeadlineWheel<Key>
     private var scratch: [CallEvent] = []
+    private var due: [(at: Int64, item: Key)] = []
     public private(set) var accounting = Accounting()
 
-    public init(callTimeout: Int64) {
+    public init(callTimeout: Int64, lateness: Int64 = 10 * 60_000) {
         self.timeout = callTimeout
-        pool.reserveCapacity(1 << 14)
+        // Deadlines run up to a timeout (plus the lateness bound) ahead of the watermark.
+        deadlines = DeadlineWheel(span: callTimeout + lateness + 3_600_000)
     }
 
     /// Calls in progress.
@@ -100,22 +94,21 @@ public final class CallAssembler {
         if let slot = pending.find(key) {
             var i = pending[slot].head
             while i >= 0 {
-                let old = pool[Int(i)]
-                if old.ts == ce.ts && old.kind == ce.kind {
+                if pool[i].ts == ce.ts && pool[i].kind == ce.kind {
                     accounting.duplicates += 1
                     return
                 }
-                i = old.next
+                i = pool[i].next
             }
             let n = allocate(ce, next: pending[slot].head)
             pending[slot].head = n
             if ce.ts < pending[slot].earliest {
                 pending[slot].earliest = ce.ts
-                deadlines.push(Deadline(at: ce.ts &+ timeout, key: key))
+                deadlines.push(ce.ts &+ timeout, key)
             }
         } else {
             pending.insert(key, Pending(head: allocate(ce, next: -1), earliest: ce.ts))
-            deadlines.push(Deadline(at: ce.ts &+ timeout, key: key))
+            deadlines.push(ce.ts &+ timeout, key)
         }
         accounting.events += 1
         if e.ts > accounting.horizon { accounting.horizon = e.ts }
@@ -124,58 +117,52 @@ public final class CallAssembler {
     /// Finalises every call whose earliest event is more than the timeout below
     /// `watermark`.
     public func advance(to watermark: Int64, emit: (Contact) -> Void) {
-        while let top = deadlines.min, top.at < watermark {
-            deadlines.pop()
-            cut(top, emit)
+        while true {
+            due.removeAll(keepingCapacity: true)
+            deadlines.takeDue(before: watermark, into: &due)
+            if due.isEmpty { return }
+            // Cutting a call may set the key's next deadline, itself possibly due: go round.
+            for d in due { cut(at: d.at, key: d.item, emit) }
         }
     }
 
     /// Finalises everything: end of input.
-    public func finish(emit: (Contact) -> Void) {
-        while let top = deadlines.pop() { cut(top, emit) }
-    }
+    public func finish(emit: (Contact) -> Void) { advance(to: .max, emit: emit) }
 
+    @inline(__always)
     private func allocate(_ e: CallEvent, next: Int32) -> Int32 {
         var e = e
         e.next = next
-        if freeHead >= 0 {
-            let i = freeHead
-            freeHead = pool[Int(i)].next
-            pool[Int(i)] = e
-            return i
-        }
-        pool.append(e)
-        return Int32(pool.count - 1)
+        return pool.allocate(e)
     }
 
-    private func release(_ i: Int32) {
-        pool[Int(i)].next = freeHead
-        freeHead = i
-    }
-
-    private func cut(_ deadline: Deadline, _ emit: (Contact) -> Void) {
-        guard let slot = pending.find(deadline.key), pending[slot].earliest &+ timeout == deadline.at else { return }
+    private func cut(at deadline: Int64, key: Key, _ emit: (Contact) -> Void) {
+        guard let slot = pending.find(key), pending[slot].earliest &+ timeout == deadline else { return }
         scratch.removeAll(keepingCapacity: true)
         var i = pending[slot].head
         while i >= 0 {
-            scratch.append(pool[Int(i)])
-            let next = pool[Int(i)].next
-            release(i)
+            scratch.append(pool[i])
+            let next = pool[i].next
+            pool.release(i)
             i = next
         }
-        scratch.sort(by: CallEvent.before)
+        // Events were linked newest first; in-order input then only needs reversing.
+        scratch.reverse()
+        var sorted = true
+        for j in 1 ..< max(scratch.count, 1) where CallEvent.before(scratch[j], scratch[j - 1]) { sorted = false; break }
+        if !sorted { scratch.sort(by: CallEvent.before) }
         var n = 0
-        while n < scratch.count && scratch[n].ts <= deadline.at { n += 1 }
+        while n < scratch.count && scratch[n].ts <= deadline { n += 1 }
         if n == scratch.count {
             pending.remove(at: slot)
         } else {
             // Events past the timeout start the key's next call.
             var head: Int32 = -1
-            for j in stride(from: scratch.count - 1, through: n, by: -1) { head = allocate(scratch[j], next: head) }
+            for j in n ..< scratch.count { head = allocate(scratch[j], next: head) }
             pending[slot] = Pending(head: head, earliest: scratch[n].ts)
-            deadlines.push(Deadline(at: scratch[n].ts &+ timeout, key: deadline.key))
+            deadlines.push(scratch[n].ts &+ timeout, key)
         }
-        close(n, key: deadline.key, emit)
+        close(n, key: key, emit)
     }
 
     /// Validates the call in `scratch[..<n]` (sorted in lifecycle order) and emits it as a

@@ -65,6 +65,8 @@ public final class Classifier {
     /// Reserved reason codes by interned reason id (filled lazily: ids grow as read).
     private var reasonClass: [AvoidableClass?] = []
     private var lastSweep = Int64.min
+    /// Every contact with `t` below this has been classified; none may arrive any more.
+    private var releasedBelow = Int64.min
 
     public init(settings: AnalysisSettings, centres: Interner, reasons: Interner, longCallIDs: LongCallIDs,
                 aggregator: Aggregator) {
@@ -79,13 +81,20 @@ public final class Classifier {
     public var liveContacts: Int { waiting.count }
     public var liveScopes: Int { scopes.count }
 
-    public func record(_ c: Contact) { waiting.append(c) }
-    public func record(contentsOf cs: [Contact]) { waiting.append(contentsOf: cs) }
+    public func record(_ c: Contact) {
+        precondition(c.t >= releasedBelow, "contact arrived after its place in the order was passed")
+        waiting.append(c)
+    }
+
+    public func record(contentsOf cs: [Contact]) {
+        for c in cs { precondition(c.t >= releasedBelow, "contact arrived after its place in the order was passed") }
+        waiting.append(contentsOf: cs)
+    }
 
     /// Classifies every contact with `t` + timeout below `watermark`, and settles the
     /// FCR verdicts that no future contact can change.
     public func advance(to watermark: Int64) {
-        let releasedBelow = watermark &- settings.callTimeout
+        releasedBelow = watermark &- settings.callTimeout
         release(below: releasedBelow)
         settle(before: releasedBelow &- settings.repeatWindow, horizon: nil)
         sweepScopes(releasedBelow: releasedBelow)

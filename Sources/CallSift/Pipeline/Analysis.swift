@@ -244,7 +244,7 @@ final class Shard: @unchecked Sendable {
 
     init(settings: AnalysisSettings, calendar: LocalCalendar, centres: Interner, reasons: Interner,
          longCallIDs: LongCallIDs) {
-        assembler = CallAssembler(callTimeout: settings.callTimeout)
+        assembler = CallAssembler(callTimeout: settings.callTimeout, lateness: settings.lateness)
         aggregator = Aggregator(calendar: calendar)
         classifier = Classifier(settings: settings, centres: centres, reasons: reasons,
                                 longCallIDs: longCallIDs, aggregator: aggregator)

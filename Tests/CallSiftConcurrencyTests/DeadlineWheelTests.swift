@@ -1,0 +1,37 @@
+import Testing
+@testable import CallSiftConcurrency
+
+@Suite struct DeadlineWheelTests {
+    /// Against a plain sorted model: after each step exactly the entries below the limit
+    /// come out, whatever order (early, far, wrapped) they were pushed in.
+    @Test func handsBackExactlyTheDueEntries() {
+        var wheel = DeadlineWheel<Int>(span: 50_000, shift: 6)
+        var model: [(Int64, Int)] = []
+        var state: UInt64 = 7
+        func next() -> Int64 { state = state &* 6364136223846793005 &+ 1442695040888963407; return Int64(state >> 40) }
+        var limit: Int64 = 100_000
+        var id = 0
+        for _ in 0 ..< 400 {
+            for _ in 0 ..< 20 {
+                // Mostly just ahead of the limit; some overdue, some far beyond the span.
+                let r = next() % 100
+                let at = r < 10 ? limit - next() % 5_000 : (r < 15 ? limit + 200_000 + next() % 100_000 : limit + next() % 60_000)
+                wheel.push(at, id)
+                model.append((at, id))
+                id += 1
+            }
+            limit += next() % 3_000
+            var due: [(at: Int64, item: Int)] = []
+            wheel.takeDue(before: limit, into: &due)
+            let expected = Set(model.filter { $0.0 < limit }.map(\.1))
+            model.removeAll { $0.0 < limit }
+            #expect(Set(due.map(\.item)) == expected)
+            #expect(due.count == expected.count)
+            #expect(wheel.count == model.count)
+        }
+        var rest: [(at: Int64, item: Int)] = []
+        wheel.takeDue(before: .max, into: &rest)
+        #expect(Set(rest.map(\.item)) == Set(model.map(\.1)))
+        #expect(wheel.isEmpty)
+    }
+}
