@@ -13,6 +13,7 @@ let package = Package(
     platforms: [.macOS(.v13)],
     products: [
         .library(name: "CallSift", targets: ["CallSift"]),
+        .library(name: "CallSiftConcurrency", targets: ["CallSiftConcurrency"]),
         .executable(name: "callsift", targets: ["callsift"]),
     ],
     dependencies: [

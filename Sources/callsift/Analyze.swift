@@ -115,6 +115,9 @@ struct Analyze: ParsableCommand {
     @Option(help: ArgumentHelp("Reason-code taxonomy (TOML): a [reasons] table mapping this centre's own codes onto progress_chase, clarification, misdirected or none. Without it, only those reserved codes classify.", valueName: "path"))
     var reasonMap: String?
 
+    @Flag(help: "Print run statistics on standard error: events per second, peak calls in progress, peak caller-scope entries and bytes per entry.")
+    var stats = false
+
     @Flag(help: "No progress line on standard error.")
     var quiet = false
 
@@ -165,6 +168,12 @@ struct Analyze: ParsableCommand {
         let sink = try makeByteSink(path: output, compression: .none)
         try sink.write(text)
         try sink.finish()
+        if stats {
+            let s = outcome.stats
+            let perEntry = s.peakScopes > 0 ? Double(s.scopeBytesAtPeak) / Double(s.peakScopes) : 0
+            printError(String(format: "callsift: stats: %lld events in %.2f s (%.0f events/s); peak calls in progress %d; peak caller-scope entries %d, %.1f bytes each (table size at the peak / entries)",
+                              s.events, s.seconds, Double(s.events) / max(s.seconds, 1e-9), s.peakLiveCalls, s.peakScopes, perEntry))
+        }
         for e in outcome.errors { printError("callsift: error: \(e)") }
         if !outcome.errors.isEmpty { throw ExitCode(1) }
     }

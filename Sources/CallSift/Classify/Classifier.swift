@@ -31,14 +31,16 @@ public final class Classifier {
         }
     }
 
+    /// 32 bytes per caller scope. Every contact is handled or failed, so the latest
+    /// contact of any kind is the later of `lastHandled` and `lastFailed`.
     struct ScopeState {
         static let never = Int64.min
-        var lastAny: Int64 = never
         /// Index in the FCR queue of the latest contact if it awaits a verdict, else -1.
         var lastAnyFCR: Int64 = -1
         var lastHandled: Int64 = never
         var lastPending: Int64 = never
         var lastFailed: Int64 = never
+        var lastAny: Int64 { max(lastHandled, lastFailed) }
     }
 
     struct FCREntry {
@@ -80,6 +82,8 @@ public final class Classifier {
     /// Contacts waiting for the watermark, and caller scopes remembered.
     public var liveContacts: Int { waiting.count }
     public var liveScopes: Int { scopes.count }
+    /// Bytes held by the caller-scope table.
+    public var scopeTableBytes: Int { scopes.allocatedBytes }
 
     public func record(_ c: Contact) {
         precondition(c.t >= releasedBelow, "contact arrived after its place in the order was passed")
@@ -149,7 +153,6 @@ public final class Classifier {
             if s.lastAnyFCR >= 0, within(s.lastAny, c.t, settings.repeatWindow) {
                 fcrQueue[Int(s.lastAnyFCR - fcrBase)].hasLater = true
             }
-            s.lastAny = c.t
             s.lastAnyFCR = -1
             if c.handled {
                 s.lastHandled = c.t

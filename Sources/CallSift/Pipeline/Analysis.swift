@@ -24,6 +24,18 @@ public final class Analysis {
         /// Inputs that ended with an error (corrupt, truncated or unreadable); everything
         /// read before each error is in the report.
         public var errors: [InputError]
+        public var stats: Stats
+    }
+
+    /// How the run went, for `--stats` and the benchmarks.
+    public struct Stats: Sendable {
+        public var seconds: Double = 0
+        public var events: Int64 = 0
+        /// Most calls in progress at once (sampled at each watermark step).
+        public var peakLiveCalls = 0
+        /// Most caller-scope entries held at once, and the scope tables' size then.
+        public var peakScopes = 0
+        public var scopeBytesAtPeak = 0
     }
 
     /// What a progress line shows.
@@ -82,6 +94,29 @@ public final class Analysis {
         return out
     }
 
+    /// Decodes and parses `inputs` (rejection and lateness included) without assembling
+    /// anything: the input side on its own, for benchmarks. Returns the accepted events
+    /// and the line accounting.
+    public static func parseOnly(_ inputs: [String], settings: AnalysisSettings) throws -> (events: Int, lines: LineAccounting) {
+        let builder = EventBuilder(centres: Interner(), services: Interner(), reasons: Interner(),
+                                   longCallIDs: LongCallIDs(), pseudonymiser: Pseudonymiser(k0: 1, k1: 2))
+        var events = 0
+        var lines = LineAccounting()
+        var batch: [Event] = []
+        batch.reserveCapacity(EventBatch.size)
+        for (i, path) in try expand(inputs).enumerated() {
+            let parser = InputParser(path: path, index: i, settings: settings, builder: builder, rejects: nil)
+            while !parser.isFinished {
+                batch.removeAll(keepingCapacity: true)
+                parser.fill(&batch, upTo: EventBatch.size)
+                events += batch.count
+            }
+            if let e = parser.error { throw e }
+            lines.merge(parser.accounting)
+        }
+        return (events, lines)
+    }
+
     public func run() throws -> Outcome {
         let calendar = try LocalCalendar(identifier: settings.timeZone)
         let centres = Interner(), services = Interner(), reasons = Interner(), longCallIDs = LongCallIDs()
@@ -130,6 +165,8 @@ public final class Analysis {
         var events: Int64 = 0
         var watermark = Int64.min
         var lastProgress = Date()
+        let started = Date()
+        var stats = Stats()
 
         func forEachShard(_ body: (Shard) -> Void) {
             if parallelShards {
@@ -142,6 +179,13 @@ public final class Analysis {
         /// Hands the events taken since the last step to their shards, and everything the
         /// watermark `wm` makes final down the stages.
         func step(to wm: Int64) {
+            let live = shards.reduce(0) { $0 + $1.assembler.liveKeys }
+            stats.peakLiveCalls = max(stats.peakLiveCalls, live)
+            let scopes = shards.reduce(0) { $0 + $1.classifier.liveScopes }
+            if scopes > stats.peakScopes {
+                stats.peakScopes = scopes
+                stats.scopeBytesAtPeak = shards.reduce(0) { $0 + $1.classifier.scopeTableBytes }
+            }
             forEachShard { $0.assemble(to: wm, shardCount: shards.count) }
             for target in shards.indices {
                 for source in shards { shards[target].classifier.record(contentsOf: source.outbox[target]) }
@@ -224,7 +268,9 @@ public final class Analysis {
                                services: services, settings: settings)
         let report = Report(settings: settings, inputs: inputs, horizon: horizon == .min ? nil : horizon,
                             lines: lines, calls: calls, rows: rows)
-        return Outcome(report: report, errors: errors)
+        stats.events = events
+        stats.seconds = Date().timeIntervalSince(started)
+        return Outcome(report: report, errors: errors, stats: stats)
     }
 }
 
