@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# Generates the data and prints the figures of the performance issue, measured side by
+# side in one run (release build):
+#   1. throughput on one zstd CSV, against `zstd -dc` (the floor) and DuckDB computing the
+#      same counters from the same file (which also cross-checks every counter);
+#   2. scaling: events/s with 1 and 2 threads; events/s at growing sizes;
+#   3. memory: peak RSS (/usr/bin/time -v) and bytes per caller-scope entry (--stats).
+# Allocation counts come from the package-benchmark suites: (cd Benchmarks && swift package benchmark).
+#
+# usage: scripts/perf-figures.sh [--calls N] [--sizes "1000000 10000000"] [--national] [--no-duckdb]
+#   --calls N     size of the throughput file (default 10000000, about 29M events)
+#   --sizes LIST  sizes for the scaling table (default "1000000 10000000"; add 100000000 for 100M)
+#   --national    also the 30-day national profile: 40 centres, 1.1M calls a day
+set -euo pipefail
+cd "$(dirname "$0")/.."
+calls=10000000; sizes="1000000 10000000"; national=0; duck=1
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --calls) calls=$2; shift 2 ;;
+        --sizes) sizes=$2; shift 2 ;;
+        --national) national=1; shift ;;
+        --no-duckdb) duck=0; shift ;;
+        *) echo "unknown option $1" >&2; exit 64 ;;
+    esac
+done
+scripts/ensure-deps.sh
+if [ $duck = 1 ] && ! python3 -c "import duckdb" 2>/dev/null; then pip install -q duckdb; fi
+swift build -c release --product callsift >&2
+B=$PWD/.build/release/callsift
+data=${CALLSIFT_BENCH_DIR:-/tmp/callsift-bench}
+mkdir -p "$data"
+export CALLSIFT_KEY=bench
+
+gen() {  # calls centres days → path
+    local f="$data/calls-$1-$2-$3.csv.zst"
+    [ -s "$f" ] || "$B" generate --seed 1 --calls "$1" --centres "$2" --days "$3" --compress zstd -o "$f" >&2
+    echo "$f"
+}
+timed() {  # label command... → "seconds peak_kb" on stdout
+    /usr/bin/time -f "%e %M" -o "$data/time.txt" "$@" > /dev/null 2> "$data/stderr.txt" || { cat "$data/stderr.txt" >&2; exit 1; }
+    cat "$data/time.txt"
+}
+events_of() { "$B" analyze --stats --threads 2 "$1" -o /dev/null 2>&1 | sed -n 's/.*stats: \([0-9]*\) events.*/\1/p'; }
+
+echo "# callsift performance figures ($(date -u +%Y-%m-%d), $(nproc) cores)"
+echo
+f=$(gen "$calls" 20 28)
+ev=$(events_of "$f")
+read -r zs _ < <(timed zstd -dc "$f")
+read -r cs cm < <(timed "$B" analyze "$f")
+echo "## 1. Throughput: $calls calls, $ev events, $(du -m "$f" | cut -f1) MB zstd CSV"
+echo
+echo "| what | wall s | peak RSS MB | events/s | ratio to callsift |"
+echo "|---|---|---|---|---|"
+awk -v s="$zs" -v e="$ev" -v c="$cs" 'BEGIN{printf "| zstd -dc > /dev/null (floor) | %.2f | | %.0f | %.2f |\n", s, e/s, s/c}'
+awk -v s="$cs" -v m="$cm" -v e="$ev" 'BEGIN{printf "| callsift analyze (default threads) | %.2f | %.0f | %.0f | 1.00 |\n", s, m/1024, e/s}'
+if [ $duck = 1 ]; then
+    "$B" analyze --min-cell 0 "$f" -o "$data/callsift.json"
+    read -r ds dm < <(timed python3 Benchmarks/scripts/duckdb_figures.py "$f")
+    awk -v s="$ds" -v m="$dm" -v e="$ev" -v c="$cs" 'BEGIN{printf "| DuckDB, same counters, same file | %.2f | %.0f | %.0f | %.2f |\n", s, m/1024, e/s, s/c}'
+    echo
+    python3 Benchmarks/scripts/duckdb_figures.py "$f" "$data/callsift.json" 2>/dev/null || true
+fi
+echo
+echo "## 2. Scaling"
+echo
+echo "| calls | events | threads | wall s | events/s | peak RSS MB |"
+echo "|---|---|---|---|---|---|"
+for n in $sizes; do
+    g=$(gen "$n" 20 28)
+    e=$(events_of "$g")
+    for t in 1 2; do
+        read -r s m < <(timed "$B" analyze --threads "$t" "$g")
+        awk -v n="$n" -v e="$e" -v t="$t" -v s="$s" -v m="$m" 'BEGIN{printf "| %d | %d | %d | %.2f | %.0f | %.0f |\n", n, e, t, s, e/s, m/1024}'
+    done
+done
+echo
+echo "## 3. Memory"
+echo
+"$B" analyze --stats "$f" -o /dev/null 2>&1 | grep stats: | sed 's/^/    /'
+if [ $national = 1 ]; then
+    g=$(gen 33000000 40 30)
+    read -r s m < <(timed "$B" analyze "$g")
+    echo
+    echo "30-day national profile (40 centres, 33M calls): $s s, peak RSS $((m / 1024)) MB"
+    "$B" analyze --stats "$g" -o /dev/null 2>&1 | grep stats: | sed 's/^/    /'
+fi
