@@ -106,7 +106,7 @@ struct Analyze: ParsableCommand {
     @Option(help: ArgumentHelp("File holding the secret pseudonymisation key (any bytes). Default: the CALLSIFT_KEY environment variable, else a random key for this run only.", valueName: "path"))
     var keyFile: String?
 
-    @Option(help: "Threads to use (default: the machine's cores). 1 runs everything on one thread; more decodes and parses each input on its own thread and, from 3, runs the shards side by side. Results are identical for every value.")
+    @Option(help: "Threads to use (default: the machine's cores). 1 runs everything on one thread; more decodes and parses each input on its own thread and runs the shards (--shards) side by side. Results are identical for every value.")
     var threads: Int = ProcessInfo.processInfo.activeProcessorCount
 
     @Option(help: "Partitions of the call and caller state. Results are identical for every value.")

@@ -127,7 +127,7 @@ public final class Analysis {
         let shards = (0 ..< execution.shards).map { _ in
             Shard(settings: settings, calendar: calendar, centres: centres, reasons: reasons, longCallIDs: longCallIDs)
         }
-        let parallelShards = execution.threads >= 3 && shards.count > 1
+        let parallelShards = execution.threads >= 2 && shards.count > 1
 
         // With several inputs, each writes its rejected lines to a file of its own, joined
         // in input order at the end, so the rejects file does not depend on scheduling.
@@ -326,8 +326,7 @@ final class Shard: @unchecked Sendable {
 /// How a run is spread over threads. Never changes a figure.
 public struct ExecutionOptions: Sendable {
     /// Threads to use: 1 runs everything on the calling thread; more puts each open
-    /// input's decoding and parsing on a thread of its own, and (from 3) runs the shards
-    /// side by side.
+    /// input's decoding and parsing on a thread of its own and runs the shards side by side.
     public var threads: Int
     /// Partitions of the keyed stages.
     public var shards: Int
