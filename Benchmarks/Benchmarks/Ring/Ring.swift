@@ -11,9 +11,10 @@ let benchmarks: @Sendable () -> Void = {
     Benchmark("ring: 1000 batches of 4096 across threads") { benchmark in
         let ring = SPSCRing<[Int]>(capacity: 8)
         let batch = [Int](repeating: 1, count: 4096)
+        let n = benchmark.scaledIterations.count
         DispatchQueue.concurrentPerform(iterations: 2) { role in
             if role == 0 {
-                for _ in benchmark.scaledIterations { ring.push(batch) }
+                for _ in 0 ..< n { ring.push(batch) }
                 ring.close()
             } else {
                 var sum = 0
@@ -24,9 +25,10 @@ let benchmarks: @Sendable () -> Void = {
     }
     Benchmark("ring: single Int per slot across threads") { benchmark in
         let ring = SPSCRing<Int>(capacity: 1024)
+        let n = benchmark.scaledIterations.count
         DispatchQueue.concurrentPerform(iterations: 2) { role in
             if role == 0 {
-                for i in benchmark.scaledIterations { ring.push(i) }
+                for i in 0 ..< n { ring.push(i) }
                 ring.close()
             } else {
                 var sum = 0

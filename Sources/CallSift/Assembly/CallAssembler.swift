@@ -19,7 +19,8 @@ import CallSiftConcurrency
 /// `DeadlineWheel`: nothing is allocated per call or per event once these have grown.
 ///
 /// The stage protocol: `record` each event, `advance(to:)` with each new watermark,
-/// `finish` at end of input; completed contacts go to `emit` in no particular order.
+/// `finish` at end of input; completed contacts are appended to the caller's array in no
+/// particular order.
 public final class CallAssembler {
     public struct Accounting: Sendable, Equatable {
         public var events: Int64 = 0
@@ -115,19 +116,19 @@ public final class CallAssembler {
     }
 
     /// Finalises every call whose earliest event is more than the timeout below
-    /// `watermark`.
-    public func advance(to watermark: Int64, emit: (Contact) -> Void) {
+    /// `watermark`, appending the contacts to `out`.
+    public func advance(to watermark: Int64, into out: inout [Contact]) {
         while true {
             due.removeAll(keepingCapacity: true)
             deadlines.takeDue(before: watermark, into: &due)
             if due.isEmpty { return }
             // Cutting a call may set the key's next deadline, itself possibly due: go round.
-            for d in due { cut(at: d.at, key: d.item, emit) }
+            for i in due.indices { cut(at: due[i].at, key: due[i].item, &out) }
         }
     }
 
     /// Finalises everything: end of input.
-    public func finish(emit: (Contact) -> Void) { advance(to: .max, emit: emit) }
+    public func finish(into out: inout [Contact]) { advance(to: .max, into: &out) }
 
     @inline(__always)
     private func allocate(_ e: CallEvent, next: Int32) -> Int32 {
@@ -136,7 +137,7 @@ public final class CallAssembler {
         return pool.allocate(e)
     }
 
-    private func cut(at deadline: Int64, key: Key, _ emit: (Contact) -> Void) {
+    private func cut(at deadline: Int64, key: Key, _ out: inout [Contact]) {
         guard let slot = pending.find(key), pending[slot].earliest &+ timeout == deadline else { return }
         scratch.removeAll(keepingCapacity: true)
         var i = pending[slot].head
@@ -162,14 +163,13 @@ public final class CallAssembler {
             pending[slot] = Pending(head: head, earliest: scratch[n].ts)
             deadlines.push(scratch[n].ts &+ timeout, key)
         }
-        close(n, key: key, emit)
+        close(n, key: key, &out)
     }
 
     /// Validates the call in `scratch[..<n]` (sorted in lifecycle order) and emits it as a
     /// contact or counts it as invalid.
-    private func close(_ n: Int, key: Key, _ emit: (Contact) -> Void) {
-        let events = scratch[0 ..< n]
-        switch Self.validate(events) {
+    private func close(_ n: Int, key: Key, _ out: inout [Contact]) {
+        switch Self.validate(scratch, count: n) {
         case .incomplete: accounting.incomplete += 1
         case .conflicting: accounting.conflicting += 1
         case .contact(let arrive, let answer, let terminal):
@@ -177,7 +177,8 @@ public final class CallAssembler {
             var transferred = false
             var elsewhere = false
             var reason: Int32 = -1
-            for e in events {
+            for i in 0 ..< n {
+                let e = scratch[i]
                 if e.kind == .transfer {
                     transferred = true
                     if e.service >= 0 && e.service != arrive.service { elsewhere = true }
@@ -186,7 +187,7 @@ public final class CallAssembler {
                 if e.reason >= 0 { reason = e.reason }
             }
             let handled = answer != nil
-            emit(Contact(
+            out.append(Contact(
                 t: arrive.ts, call: key.call, centre: key.centre, service: arrive.service,
                 caller: arrive.caller, reason: reason,
                 wait: (answer?.ts ?? terminal.ts) - arrive.ts,
@@ -205,10 +206,11 @@ public final class CallAssembler {
     }
 
     /// SPEC.md section 1's validity rules; conflicting wins over incomplete.
-    static func validate(_ events: ArraySlice<CallEvent>) -> Verdict {
+    static func validate(_ events: [CallEvent], count n: Int) -> Verdict {
         var arrives = 0, answers = 0, terminals = 0
         var arrive: CallEvent?, answer: CallEvent?, terminal: CallEvent?
-        for e in events {
+        for i in 0 ..< n {
+            let e = events[i]
             switch e.kind {
             case .arrive: arrives += 1; arrive = e
             case .answer: answers += 1; answer = e
@@ -225,7 +227,8 @@ public final class CallAssembler {
         if let arrive, let answer, answer.ts < arrive.ts { return .conflicting }
         if let answer, let terminal, terminal.ts < answer.ts { return .conflicting }
         if let arrive, let terminal, terminal.ts < arrive.ts { return .conflicting }
-        for e in events where e.kind == .transfer {
+        for i in 0 ..< n where events[i].kind == .transfer {
+            let e = events[i]
             if let arrive, e.ts < arrive.ts { return .conflicting }
             if let terminal, e.ts > terminal.ts { return .conflicting }
         }

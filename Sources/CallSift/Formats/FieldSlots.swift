@@ -6,9 +6,12 @@ enum FieldKey: Int, CaseIterable {
 
     /// The key named by `name` (exact, lower case), or nil for a column or key to ignore.
     static func named(_ name: UnsafeRawBufferPointer) -> FieldKey? {
-        for key in FieldKey.allCases where key.bytes.elementsEqual(name) { return key }
+        for (key, bytes) in names where bytes.count == name.count && bytes.elementsEqual(name) { return key }
         return nil
     }
+
+    /// Each key with its name's bytes, built once.
+    private static let names: [(FieldKey, [UInt8])] = FieldKey.allCases.map { ($0, Array($0.name.utf8)) }
 
     var name: String {
         switch self {
@@ -22,8 +25,6 @@ enum FieldKey: Int, CaseIterable {
         case .reason: "reason"
         }
     }
-
-    var bytes: [UInt8] { Array(name.utf8) }
 }
 
 /// The values of one record's known keys, copied (and unescaped) into one reused buffer.

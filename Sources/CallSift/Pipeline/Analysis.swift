@@ -287,6 +287,7 @@ final class Shard: @unchecked Sendable {
     var inbox: [Event] = []
     /// Contacts this shard's assembler completed, by the classifier shard they belong to.
     var outbox: [[Contact]] = []
+    private var completed: [Contact] = []
 
     init(settings: AnalysisSettings, calendar: LocalCalendar, centres: Interner, reasons: Interner,
          longCallIDs: LongCallIDs) {
@@ -310,12 +311,15 @@ final class Shard: @unchecked Sendable {
     func assemble(to wm: Int64, shardCount: Int) {
         if outbox.count != shardCount { outbox = Array(repeating: [], count: shardCount) }
         for i in outbox.indices { outbox[i].removeAll(keepingCapacity: true) }
-        for e in inbox { assembler.record(e) }
+        for i in inbox.indices { assembler.record(inbox[i]) }
         inbox.removeAll(keepingCapacity: true)
-        let route: (Contact) -> Void = { [unowned self] c in
-            self.outbox[shardCount == 1 ? 0 : Shard.index(of: c, count: shardCount)].append(c)
+        if shardCount == 1 {
+            assembler.advance(to: wm, into: &outbox[0])
+        } else {
+            completed.removeAll(keepingCapacity: true)
+            assembler.advance(to: wm, into: &completed)
+            for c in completed { outbox[Shard.index(of: c, count: shardCount)].append(c) }
         }
-        if wm == .max { assembler.finish(emit: route) } else { assembler.advance(to: wm, emit: route) }
     }
 
     func classify(to wm: Int64) {
