@@ -82,7 +82,9 @@ public final class CallAssembler {
     public init(callTimeout: Int64, lateness: Int64 = 10 * 60_000) {
         self.timeout = callTimeout
         // Deadlines run up to a timeout (plus the lateness bound) ahead of the watermark.
-        deadlines = DeadlineWheel(span: callTimeout + lateness + 3_600_000)
+        // Buckets of 8 s: few enough that each is reused (and keeps its storage) many
+        // times over, small enough that the bucket at the watermark holds few entries.
+        deadlines = DeadlineWheel(span: callTimeout + lateness + 3_600_000, shift: 13)
     }
 
     /// Calls in progress.

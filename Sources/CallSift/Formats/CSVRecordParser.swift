@@ -13,11 +13,14 @@ struct CSVRecordParser {
     let columns: [FieldKey?]
     /// The header record's bytes, to recognise repeated header rows (e.g. concatenated files).
     let headerBytes: [UInt8]
+    /// Reused for unescaping quoted fields.
+    private var unescaped: [UInt8] = []
 
     /// Reads the header row. Names are matched exactly; the first of duplicated names wins.
     init?(header: UnsafeRawBufferPointer) {
         var names: [[UInt8]] = []
-        let error = Self.split(header) { _, field in
+        var scratch: [UInt8] = []
+        let error = Self.split(header, scratch: &scratch) { _, field in
             names.append(Array(field))
         }
         guard error == nil else { return nil }
@@ -31,11 +34,11 @@ struct CSVRecordParser {
     }
 
     /// Parses `record` into `slots`; returns the reason when it is not well-formed CSV.
-    func parse(_ record: UnsafeRawBufferPointer, into slots: inout FieldSlots) -> RejectReason? {
+    mutating func parse(_ record: UnsafeRawBufferPointer, into slots: inout FieldSlots) -> RejectReason? {
         slots.reset()
         var count = 0
         let columns = self.columns
-        let error = Self.split(record) { index, field in
+        let error = Self.split(record, scratch: &unescaped) { index, field in
             count = index + 1
             if index < columns.count, let key = columns[index] { slots.set(key, field) }
         }
@@ -47,6 +50,7 @@ struct CSVRecordParser {
     /// side buffer. Returns a reject reason for malformed quoting.
     private static func split(
         _ record: UnsafeRawBufferPointer,
+        scratch unescaped: inout [UInt8],
         _ body: (Int, UnsafeRawBufferPointer) -> Void
     ) -> RejectReason? {
         guard let base = record.baseAddress else {
@@ -56,7 +60,6 @@ struct CSVRecordParser {
         let n = record.count
         var pos = 0
         var index = 0
-        var unescaped: [UInt8] = []
         while true {
             if pos < n && record[pos] == 0x22 {
                 // Quoted field: runs to the closing quote; "" inside stands for one quote.
