@@ -3,10 +3,10 @@
 scope centre, UTC days) from one call-event CSV with DuckDB, and optionally compares them
 with a callsift JSON report (`callsift analyze --period day --by service`).
 
-Used by Benchmarks/scripts/compare-duckdb.sh as the side-by-side reference. Simplification,
-valid for `callsift generate` data without --dirty: no lateness, and a call id reused
-more than the call timeout after its previous event starts a new call (SPEC.md measures
-the timeout from the call's first event; generated calls never last that long).
+Used by scripts/perf-figures.sh as the side-by-side reference. Simplification, valid for
+`callsift generate` data without --dirty: no lateness, and each `arrive` of a call id
+starts a new call (generated calls have one arrive each, never last the call timeout, and
+reuse an id only more than the call timeout after its previous call began).
 
 usage: duckdb_figures.py FILE [callsift.json]
 """
@@ -27,11 +27,10 @@ WITH ev AS (
 ),
 d AS (SELECT DISTINCT ON (centre, call, event, t) * FROM ev),
 g AS (
-  SELECT *, CASE WHEN t - LAG(t) OVER (PARTITION BY centre, call ORDER BY t) > {TIMEOUT} THEN 1 ELSE 0 END AS brk,
-         CASE event WHEN 'arrive' THEN 0 WHEN 'answer' THEN 1 WHEN 'transfer' THEN 2 ELSE 3 END AS rnk
+  SELECT *, CASE event WHEN 'arrive' THEN 0 WHEN 'answer' THEN 1 WHEN 'transfer' THEN 2 ELSE 3 END AS rnk
   FROM d
 ),
-g2 AS (SELECT *, SUM(brk) OVER (PARTITION BY centre, call ORDER BY t, rnk ROWS UNBOUNDED PRECEDING) AS k FROM g),
+g2 AS (SELECT *, SUM(CASE WHEN event = 'arrive' THEN 1 ELSE 0 END) OVER (PARTITION BY centre, call ORDER BY t, rnk ROWS UNBOUNDED PRECEDING) AS k FROM g),
 g3 AS (SELECT *, max(service) FILTER (WHERE event = 'arrive') OVER (PARTITION BY centre, call, k) AS arr_service FROM g2),
 calls AS (
   SELECT centre, call, k,
