@@ -45,7 +45,7 @@ struct CSVRecordParser {
 
     /// Calls `body(index, value)` for each field, unescaping quoted ones through a small
     /// side buffer. Returns a reject reason for malformed quoting.
-    private static func split(
+    static func split(
         _ record: UnsafeRawBufferPointer,
         _ body: (Int, UnsafeRawBufferPointer) -> Void
     ) -> RejectReason? {

@@ -10,7 +10,7 @@ public enum JSONReportWriter {
         o.reserveCapacity(1024 + r.rows.count * 1500)
         let s = r.settings
         o += "{\n  \"config\": {\n"
-        let config: [(String, String)] = [
+        var config: [(String, String)] = [
             ("inputs", "[" + r.inputs.map(quote).joined(separator: ", ") + "]"),
             ("format", quote(s.format.rawValue)),
             ("scope", quote(s.scope.rawValue)),
@@ -26,6 +26,7 @@ public enum JSONReportWriter {
             ("sl_threshold_ms", String(s.slThreshold)),
             ("min_cell", String(s.minCell)),
         ]
+        if let centre = s.centre { config.insert(("centre", quote(centre)), at: 2) }
         o += config.map { "    \(quote($0.0)): \($0.1)" }.joined(separator: ",\n")
         o += "\n  },\n"
         o += "  \"horizon\": \(r.horizon.map { quote(Timestamp.format(millis: $0)) } ?? "null"),\n"
@@ -33,9 +34,14 @@ public enum JSONReportWriter {
         o += "  \"accounting\": {\n"
         o += "    \"lines\": \(a.lines),\n"
         o += "    \"events\": \(c.events),\n"
-        o += "    \"duplicates\": \(c.duplicates),\n"
+        o += "    \"duplicates\": \(r.duplicates),\n"
         o += "    \"late\": \(a.late),\n"
         o += "    \"skipped\": \(a.skipped),\n"
+        // Only adapters skip records; canonical inputs keep their layout byte for byte.
+        let kinds = SkipKind.allCases.filter { a.skipped($0) > 0 }.sorted { $0.rawValue < $1.rawValue }
+        if !kinds.isEmpty {
+            o += "    \"skipped_kinds\": {" + kinds.map { "\(quote($0.rawValue)): \(a.skipped($0))" }.joined(separator: ", ") + "},\n"
+        }
         o += "    \"rejected_total\": \(a.rejectedTotal),\n"
         let rejected = RejectReason.allCases.filter { a.rejected($0) > 0 }.sorted { $0.rawValue < $1.rawValue }
         o += "    \"rejected\": {" + rejected.map { "\(quote($0.rawValue)): \(a.rejected($0))" }.joined(separator: ", ") + "},\n"

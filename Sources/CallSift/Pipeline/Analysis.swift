@@ -97,7 +97,7 @@ public final class Analysis {
         for (i, path) in files.enumerated() where path != "-" {
             let dry = InputCursor(path: path, index: i, settings: settings, builder: builder, rejects: nil, dryRun: true)
             dry.refill()
-            if dry.hasPending { firstTs[i] = dry.next.ts }
+            if let first = dry.firstBound { firstTs[i] = first }
             dry.close()
         }
         struct Entry: Comparable {

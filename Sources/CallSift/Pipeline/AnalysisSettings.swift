@@ -4,8 +4,10 @@ public struct AnalysisSettings: Sendable, Equatable {
     public enum Scope: String, Sendable, CaseIterable { case centre, service, global }
     /// The rows of the report: one per centre, or one per centre and arrival service.
     public enum Grouping: String, Sendable, CaseIterable { case centre, service }
-    /// How an input's records are encoded; `auto` looks at the first non-blank byte.
-    public enum InputFormat: String, Sendable, CaseIterable { case auto, csv, ndjson }
+    /// How an input's records are encoded; `auto` recognises each input from its first
+    /// bytes. `queuelog` is Asterisk's queue_log (file or database-export CSV), `ctr`
+    /// Amazon Connect contact trace records (docs/formats.md).
+    public enum InputFormat: String, Sendable, CaseIterable { case auto, csv, ndjson, queuelog, ctr }
 
     public var callTimeout: Int64 = 6 * 3_600_000
     public var lateness: Int64 = 10 * 60_000
@@ -20,6 +22,9 @@ public struct AnalysisSettings: Sendable, Equatable {
     public var grouping: Grouping = .service
     public var timeZone: String = "UTC"
     public var format: InputFormat = .auto
+    /// The centre of inputs whose records name none (queue_log; contact trace records
+    /// default to their Connect instance id).
+    public var centre: String?
 
     public init() {}
 
@@ -35,6 +40,8 @@ public struct AnalysisSettings: Sendable, Equatable {
             ("--sl-threshold", slThreshold), ("--min-cell", minCell),
         ]
         for (flag, v) in nonNegative where v < 0 { return "\(flag) must not be negative" }
+        if let centre, centre.isEmpty { return "--centre must not be empty" }
+        if format == .queuelog && centre == nil { return "--centre is required with --format queuelog (queue_log lines name no centre)" }
         return nil
     }
 

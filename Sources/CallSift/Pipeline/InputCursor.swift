@@ -8,7 +8,7 @@ final class InputCursor {
     let path: String
     let index: Int
     private let settings: AnalysisSettings
-    private let builder: EventBuilder
+    let builder: EventBuilder
     private let rejects: RejectsLog?
     /// A dry run only looks for the first event (to place the input in the merge) and
     /// counts and writes nothing.
@@ -16,17 +16,26 @@ final class InputCursor {
 
     private var reader: InputReader?
     private var splitter: RecordSplitter?
+    /// Contact trace records are cut by top-level JSON object instead of by line: they
+    /// come as NDJSON, as a JSON array, or written back to back.
+    private var objectSplitter: JSONObjectSplitter?
     private var csv: CSVRecordParser?
     private var ndjson = NDJSONRecordParser()
     private var isNDJSON = false
     private var atStreamStart = true
     private var slots = FieldSlots()
+    /// The adapter of a queue_log or contact-trace-record input; nil for CSV and NDJSON.
+    private var adapter: FormatAdapter?
+    /// Least `ts` of the events an adapter appended to the current batch: held events can
+    /// be far older than anything read lately, so they bound the watermark until taken.
+    private var releasedFloor = Int64.max
 
     /// Accepted events read and not yet taken; `events[position...]` are pending.
     private(set) var events: [Event] = []
     private(set) var position = 0
     /// Greatest `ts` of the events read so far (rejected lines excluded): what lateness
-    /// is judged against. It may run ahead of the events taken.
+    /// is judged against. It may run ahead of the events taken. For an adapter, the
+    /// greatest order key admitted (`AdapterOutput.admit`).
     private(set) var maxTs = Int64.min
     /// Greatest `ts` of the events taken so far.
     private var maxTaken = Int64.min
@@ -66,7 +75,22 @@ final class InputCursor {
     /// parsed ahead into the batch may be far ahead of some not yet taken.
     var watermark: Int64 {
         let base = maxTaken != .min ? maxTaken : (hasPending ? events[position].ts : .min)
-        return base == .min ? .min : base &- settings.lateness
+        let own = base == .min ? Int64.min : base &- settings.lateness
+        guard let adapter else { return own }
+        // An adapter's events need not follow the order it reads records in: bound by
+        // what it still holds or may yet emit, and by what it released and is not taken.
+        return min(own, releasedFloor, adapter.floor(latestKey: maxTs))
+    }
+
+    /// Where the merge places this input before opening it: no event of it is below this
+    /// (nil while none is known). For CSV and NDJSON, the first event's `ts`.
+    var firstBound: Int64? {
+        var bound: Int64? = hasPending ? events[position].ts : nil
+        if let adapter {
+            let held = min(releasedFloor, adapter.floor(latestKey: maxTs))
+            if held != .max { bound = min(bound ?? .max, held) }
+        }
+        return bound
     }
 
     /// Reads on until at least one event is pending or the input is finished.
@@ -74,8 +98,9 @@ final class InputCursor {
         if position == events.count {
             events.removeAll(keepingCapacity: true)
             position = 0
+            releasedFloor = .max
         }
-        while position == events.count && !isFinished {
+        while position == events.count && !isFinished && !(dryRun && firstBound != nil) {
             readChunk()
         }
     }
@@ -87,7 +112,7 @@ final class InputCursor {
                 finish(truncated: false)
                 return
             }
-            if splitter == nil { startStream(chunk) }
+            if splitter == nil && objectSplitter == nil { try startStream(chunk) }
             var body = chunk
             if atStreamStart {
                 atStreamStart = false
@@ -96,7 +121,11 @@ final class InputCursor {
                     body = UnsafeRawBufferPointer(rebasing: body[3...])
                 }
             }
-            splitter!.feed(body) { handle($0) }
+            if objectSplitter != nil {
+                objectSplitter!.feed(body) { handle($0) }
+            } else {
+                splitter!.feed(body) { handle($0) }
+            }
         } catch let e as InputError {
             error = e
             finish(truncated: true)
@@ -106,21 +135,31 @@ final class InputCursor {
         }
     }
 
-    private func startStream(_ first: UnsafeRawBufferPointer) {
-        switch settings.format {
-        case .csv: isNDJSON = false
+    private func startStream(_ first: UnsafeRawBufferPointer) throws {
+        let format = settings.format == .auto ? FormatSniffer.detect(first) : settings.format
+        switch format {
+        case .csv, .auto: isNDJSON = false
         case .ndjson: isNDJSON = true
-        case .auto:
-            var i = 0
-            if first.count >= 3, first[0] == 0xEF, first[1] == 0xBB, first[2] == 0xBF { i = 3 }
-            while i < first.count, [0x20, 0x09, 0x0A, 0x0D].contains(first[i]) { i += 1 }
-            isNDJSON = i < first.count && first[i] == 0x7B
+        case .queuelog:
+            guard let centre = settings.centre else {
+                throw InputError(input: path, offset: 0, message: "this is an Asterisk queue_log, whose lines name no centre: give --centre")
+            }
+            let a = try QueueLogAdapter(first: first, centre: centre, settings: settings)
+            adapter = a
+            splitter = RecordSplitter(quoteAware: a.isCSV)
+            return
+        case .ctr:
+            adapter = ContactTraceAdapter(centre: settings.centre, settings: settings)
+            objectSplitter = JSONObjectSplitter()
+            return
         }
         splitter = RecordSplitter(quoteAware: !isNDJSON)
     }
 
     private func finish(truncated: Bool) {
         splitter?.finish(truncated: truncated) { handle($0) }
+        objectSplitter?.finish(truncated: truncated) { handle($0) }
+        adapter?.finish(self)
         reader?.close()
         reader = nil
         isFinished = true
@@ -136,10 +175,11 @@ final class InputCursor {
     // MARK: - One record
 
     private func handle(_ record: RawRecord) {
-        if dryRun && position < events.count { return }
+        if dryRun && firstBound != nil { return }
         switch record.kind {
         case .ok:
             if RecordBytes.isBlank(record.bytes) { return }
+            if let adapter { return adapt(record, adapter) }
             if !isNDJSON {
                 guard let csv else {
                     // The first non-blank record of a CSV input is its header.
@@ -181,6 +221,26 @@ final class InputCursor {
         events.append(event)
     }
 
+    /// One record of an adapter's format; see `FormatAdapter` for the accounting.
+    private func adapt(_ record: RawRecord, _ adapter: FormatAdapter) {
+        if let reason = RecordBytes.check(record.bytes) {
+            accounting.lines += 1
+            return reject(reason, record)
+        }
+        let verdict = adapter.read(record.bytes, self)
+        if verdict == .header { return }
+        accounting.lines += 1
+        switch verdict {
+        case .taken, .header: break
+        case .rejected(let reason): reject(reason, record)
+        case .late:
+            accounting.late += 1
+            write(record, "late")
+        case .skipped(let kind): accounting.skip(kind)
+        case .duplicate: accounting.duplicates += 1
+        }
+    }
+
     private func reject(_ reason: RejectReason, _ record: RawRecord) {
         accounting.reject(reason)
         write(record, reason.rawValue)
@@ -194,4 +254,22 @@ final class InputCursor {
             rejectsError = error
         }
     }
+}
+
+extension InputCursor: AdapterOutput {
+    func admit(orderKey key: Int64) -> Bool {
+        if maxTs != .min && key < maxTs &- settings.lateness { return false }
+        if key > maxTs { maxTs = key }
+        return true
+    }
+
+    func emit(_ event: Event, extraLine: Bool) {
+        if extraLine { accounting.lines += 1 }
+        if event.ts < releasedFloor { releasedFloor = event.ts }
+        events.append(event)
+    }
+
+    func countDuplicate() { accounting.duplicates += 1 }
+    func countSkipped(_ kind: SkipKind) { accounting.skip(kind) }
+    func countRejected(_ reason: RejectReason) { accounting.reject(reason) }
 }
