@@ -4,7 +4,7 @@
 ///   `AWSContactTraceRecordFormatVersion`, `InitiationMethod`) in the first chunk: Amazon
 ///   Connect contact trace records;
 /// - any other `{`: canonical NDJSON;
-/// - a first line `digits|...|...|...|...`: an Asterisk queue_log file;
+/// - a first line starting `digits|`: an Asterisk queue_log file;
 /// - a CSV header naming `callid`, `queuename` and `event`: a queue_log database export;
 /// - anything else: canonical CSV.
 enum FormatSniffer {
@@ -24,7 +24,7 @@ enum FormatSniffer {
         var end = 0
         while end < rest.count, rest[end] != 0x0A { end += 1 }
         let line = UnsafeRawBufferPointer(rebasing: rest[0 ..< end])
-        if QueueLogAdapter.looksLikeFileForm(line) && line.filter({ $0 == 0x7C }).count >= 4 { return .queuelog }
+        if QueueLogAdapter.looksLikeFileForm(line) { return .queuelog }
         var names: Set<String> = []
         _ = CSVRecordParser.split(line) { _, name in
             var n = String(decoding: name, as: UTF8.self)

@@ -7,7 +7,9 @@
 /// text there is stray: it runs to the end of its line and comes out as one record, which
 /// the parser then rejects. Inside an object, strings are followed (so braces in them do
 /// not count) and a raw newline inside a string, which JSON forbids, ends the object as a
-/// damaged record: one bad line costs one record, not the rest of the file.
+/// damaged record; so does a line at the object's top level that starts with anything but
+/// a key, `,` or `}` (the only ways well-formed JSON continues there): an object left
+/// unclosed on one line of NDJSON costs that record, not the rest of the file.
 ///
 /// Like `RecordSplitter`, a record over 64 KiB comes out as `tooLong` holding its first
 /// 64 KiB while the rest of it is passed over, so memory stays bounded by that limit.
@@ -19,6 +21,8 @@ struct JSONObjectSplitter {
     private var depth = 0
     private var inString = false
     private var escaped = false
+    /// A newline passed at the object's top level, with only white space since.
+    private var newlineAtTop = false
     private var carry: [UInt8] = []
     private var overLong = false
     /// Physical line (1-based) the scan is on, and the line the current record began on.
@@ -42,6 +46,7 @@ struct JSONObjectSplitter {
                     depth = 1
                     inString = false
                     escaped = false
+                    newlineAtTop = false
                     recordLine = line
                     start = i
                 } else if !(b == 0x20 || b == 0x09 || b == 0x0D || b == 0x0A || b == 0x2C || b == 0x5B || b == 0x5D) {
@@ -76,6 +81,16 @@ struct JSONObjectSplitter {
                     i += 1
                     continue
                 }
+                if newlineAtTop && depth == 1 && !(b == 0x22 || b == 0x7D || b == 0x2C || b == 0x20 || b == 0x09 || b == 0x0D || b == 0x0A) {
+                    // A line at the object's top level that cannot continue it: the object
+                    // never closed. It ends, damaged, and this byte is read afresh.
+                    append(base, start, i)
+                    emit(.ok, body)
+                    state = .between
+                    newlineAtTop = false
+                    continue
+                }
+                if !(b == 0x20 || b == 0x09 || b == 0x0D) { newlineAtTop = b == 0x0A && depth == 1 }
                 switch b {
                 case 0x22: inString = true
                 case 0x7B, 0x5B: depth += 1
