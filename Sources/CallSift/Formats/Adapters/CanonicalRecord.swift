@@ -15,8 +15,7 @@ struct CanonicalRecord {
         kind: EventKind, caller: UnsafeRawBufferPointer? = nil, service: UnsafeRawBufferPointer? = nil
     ) -> EventBuilder.Built {
         slots.reset()
-        digits.removeAll(keepingCapacity: true)
-        digits.append(contentsOf: String(ts).utf8)
+        Self.decimal(ts, into: &digits)
         digits.withUnsafeBytes { slots.set(.ts, $0) }
         slots.set(.centre, centre)
         slots.set(.call, call)
@@ -24,6 +23,18 @@ struct CanonicalRecord {
         if let caller { slots.set(.caller, caller) }
         if let service { slots.set(.service, service) }
         return builder.build(slots)
+    }
+
+    /// `value` in decimal, without going through `String`.
+    static func decimal(_ value: Int64, into out: inout [UInt8]) {
+        out.removeAll(keepingCapacity: true)
+        var v = value.magnitude
+        repeat {
+            out.append(UInt8(truncatingIfNeeded: v % 10) + 0x30)
+            v /= 10
+        } while v > 0
+        if value < 0 { out.append(0x2D) }
+        out.reverse()
     }
 
     /// The same with `String` values (the rare paths: held events released later).

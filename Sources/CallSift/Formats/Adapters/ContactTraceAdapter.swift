@@ -231,8 +231,7 @@ final class ContactTraceAdapter: FormatAdapter {
         guard var c = chains[key] else { return }
         c.earliest = c.legs.map(\.earliest).min()!
         c.lastKey = c.legs.map(\.key).max()!
-        let ids = Set(c.legs.map(\.contactId))
-        let waiting = c.legs.contains { $0.next.map { !ids.contains($0) } ?? false }
+        let waiting = c.legs.contains { leg in leg.next.map { next in !c.legs.contains { $0.contactId == next } } ?? false }
         c.releaseAt = waiting ? max(c.lastKey, c.earliest &+ timeout) &+ lateness : c.lastKey &+ lateness
         chains[key] = c
         releases.push(c.releaseAt, key)

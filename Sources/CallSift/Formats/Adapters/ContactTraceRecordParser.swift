@@ -83,9 +83,9 @@ struct ContactTraceRecordParser {
             r.skipSpace()
             try r.expect(0x3A)
             r.skipSpace()
-            if let field = fields.first(where: { $0.0 == key })?.1 {
+            if let field = Self.find(key, in: fields) {
                 try value(&r, field)
-            } else if let sub = nested.first(where: { $0.0 == key })?.1, r.peek() == 0x7B {
+            } else if let sub = Self.find(key, in: nested), r.peek() == 0x7B {
                 try object(&r, fields: sub, nested: [], depth: depth + 1)
             } else {
                 try r.skipValue(depth: depth + 1)
@@ -95,6 +95,11 @@ struct ContactTraceRecordParser {
             if c == 0x7D { return }
             if c != 0x2C { throw Problem.badJSON }
         }
+    }
+
+    private static func find<T>(_ key: [UInt8], in table: [([UInt8], T)]) -> T? {
+        for (name, v) in table where name.count == key.count && name == key { return v }
+        return nil
     }
 
     private mutating func value(_ r: inout Reader, _ field: Field) throws {

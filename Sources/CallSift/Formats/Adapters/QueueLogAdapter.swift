@@ -152,12 +152,14 @@ final class QueueLogAdapter: FormatAdapter {
     private func callLine(ts: Int64, event: QueueEvent, _ out: AdapterOutput) -> AdapterVerdict {
         let callid = bytes(.callid) { String(decoding: $0, as: UTF8.self) }
         let queue = bytes(.queue) { String(decoding: $0, as: UTF8.self) }
-        if let c = calls[callid], ts > c.firstTs &+ timeout {
+        var existing = calls[callid]
+        if let c = existing, ts > c.firstTs &+ timeout {
             // Beyond the call timeout from its first event: another call with the same id.
             close(callid, out)
+            existing = nil
         }
-        var call = calls[callid] ?? Call(firstTs: ts)
-        if calls[callid] == nil || ts < call.firstTs {
+        var call = existing ?? Call(firstTs: ts)
+        if existing == nil || ts < call.firstTs {
             call.firstTs = min(call.firstTs, ts)
             deadlines.push(call.firstTs &+ timeout &+ lateness, callid)
         }
