@@ -95,7 +95,7 @@ final class ContactTraceAdapter: FormatAdapter {
         }
         let initiation = times[0]!, enqueue = times[1], connected = times[2], disconnect = times[3], lastUpdate = times[4]
         guard let key = [lastUpdate, disconnect].compactMap({ $0 }).max() else { return .rejected(.missingTs) }
-        guard let centre = centreOverride ?? parser.with(.instanceARN, Self.instanceId) else { return .rejected(.missingCentre) }
+        guard let centre = centreOverride ?? parser.with(.instanceARN, instanceId) else { return .rejected(.missingCentre) }
         guard let contactId = parser.string(.contactId) else { return .rejected(.missingCall) }
         guard parser.isPresent(.initiationMethod) else { return .rejected(.missingEvent) }
         let role = parser.with(.initiationMethod) { m in
@@ -200,13 +200,27 @@ final class ContactTraceAdapter: FormatAdapter {
         return .skip(.otherInitiation)
     }
 
-    /// `arn:aws:connect:region:account:instance/ID` → `ID` (nil when there is none).
-    private static func instanceId(_ arn: UnsafeRawBufferPointer?) -> String? {
+    private var lastInstance: (arn: [UInt8], id: String?) = ([], nil)
+
+    /// `arn:aws:connect:region:account:instance/ID[/...]` → `ID` (nil when there is none).
+    /// Records of one instance repeat the same ARN, so the last answer is kept.
+    private func instanceId(_ arn: UnsafeRawBufferPointer?) -> String? {
         guard let arn else { return nil }
-        let s = String(decoding: arn, as: UTF8.self)
-        guard let r = s.range(of: "instance/") else { return nil }
-        let id = s[r.upperBound...].split(separator: "/", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? ""
-        return id.isEmpty ? nil : id
+        if lastInstance.arn.elementsEqual(arn) { return lastInstance.id }
+        let marker = Array("instance/".utf8)
+        var id: String?
+        var i = 0
+        while i + marker.count <= arn.count {
+            if arn[i] == marker[0] && marker.elementsEqual(arn[i ..< i + marker.count]) {
+                var end = i + marker.count
+                while end < arn.count && arn[end] != 0x2F { end += 1 }
+                if end > i + marker.count { id = String(decoding: arn[(i + marker.count) ..< end], as: UTF8.self) }
+                break
+            }
+            i += 1
+        }
+        lastInstance = (Array(arn), id)
+        return id
     }
 
     private func remember(_ contactId: String, kind: SkipKind?, until: Int64) {

@@ -34,11 +34,10 @@ final class QueueLogAdapter: FormatAdapter {
 
     // MARK: - The current line's fields
 
-    private enum Slot: Int { case time = 0, callid, queue, agent, event, data1, data2, data3, data4, data5 }
-    private static let slotCount = 10
-    private var buffer: [UInt8] = []
-    private var starts = [Int](repeating: -1, count: slotCount)
-    private var ends = [Int](repeating: -1, count: slotCount)
+    fileprivate enum Slot: Int { case time = 0, callid, queue, agent, event, data1, data2, data3, data4, data5 }
+    fileprivate static let slotCount = 10
+    /// One struct, so a line's many small writes are one access to the adapter's state.
+    private var fields = LineFields()
     /// CSV form: the slot of each column (nil: ignored), and the header's bytes.
     private var columns: [Int?]?
     private var combinedDataColumn: Int?
@@ -85,7 +84,6 @@ final class QueueLogAdapter: FormatAdapter {
         timeout = settings.callTimeout
         lateness = settings.lateness
         calendar = try LocalCalendar(identifier: settings.timeZone)
-        buffer.reserveCapacity(512)
     }
 
     /// True when the first non-blank line starts `digits|`: the file form.
@@ -258,11 +256,7 @@ final class QueueLogAdapter: FormatAdapter {
     private func emitNow(ts: Int64, callid: String, kind: EventKind, caller: Slot? = nil, service: String? = nil,
                          _ out: AdapterOutput) -> AdapterVerdict {
         let empty = UnsafeRawBufferPointer(start: nil, count: 0)
-        let built: EventBuilder.Built = buffer.withUnsafeBytes { buf in
-            func slice(_ s: Slot) -> UnsafeRawBufferPointer {
-                let st = starts[s.rawValue]
-                return st >= 0 ? UnsafeRawBufferPointer(rebasing: buf[st ..< ends[s.rawValue]]) : empty
-            }
+        let built: EventBuilder.Built = fields.withBytes { slice in
             return withOptionalBytes(service) { serviceBytes in
                 centreBytes.withUnsafeBytes { centre in
                     // An arrive always has a caller key: an absent caller id is "unidentified".
@@ -289,39 +283,17 @@ final class QueueLogAdapter: FormatAdapter {
 
     // MARK: - Fields
 
-    private func isPresent(_ s: Slot) -> Bool { starts[s.rawValue] >= 0 }
-    private func length(_ s: Slot) -> Int { starts[s.rawValue] >= 0 ? ends[s.rawValue] - starts[s.rawValue] : 0 }
+    private func isPresent(_ s: Slot) -> Bool { fields.isPresent(s) }
+    private func length(_ s: Slot) -> Int { fields.length(s) }
 
     private func bytes<R>(_ s: Slot, _ body: (UnsafeRawBufferPointer) -> R) -> R {
-        let st = starts[s.rawValue]
-        guard st >= 0 else { return body(UnsafeRawBufferPointer(start: nil, count: 0)) }
-        return buffer.withUnsafeBytes { body(UnsafeRawBufferPointer(rebasing: $0[st ..< ends[s.rawValue]])) }
-    }
-
-    private func resetSlots() {
-        buffer.removeAll(keepingCapacity: true)
-        for i in 0 ..< Self.slotCount { starts[i] = -1; ends[i] = -1 }
-    }
-
-    private func store(_ slot: Int, _ bytes: UnsafeRawBufferPointer) {
-        starts[slot] = buffer.count
-        buffer.append(contentsOf: bytes)
-        ends[slot] = buffer.count
+        fields.withBytes { body($0(s)) }
     }
 
     /// `epoch|callid|queue|agent|EVENT|data1|...`: at least the five fixed fields; data
     /// fields after the fifth are ignored.
     private func splitFile(_ record: UnsafeRawBufferPointer) -> RejectReason? {
-        resetSlots()
-        var field = 0, start = 0
-        for i in 0 ... record.count where i == record.count || record[i] == 0x7C {
-            if field < Self.slotCount {
-                store(field, UnsafeRawBufferPointer(rebasing: record[start ..< i]))
-            }
-            field += 1
-            start = i + 1
-        }
-        return field >= 5 ? nil : .fieldCount
+        fields.splitFile(record) >= 5 ? nil : .fieldCount
     }
 
     private static let columnNames: [(String, Slot)] = [
@@ -346,30 +318,7 @@ final class QueueLogAdapter: FormatAdapter {
     }
 
     private func splitCSV(_ record: UnsafeRawBufferPointer) -> RejectReason? {
-        resetSlots()
-        let columns = self.columns!
-        var count = 0
-        var combined: [UInt8]?
-        let problem = CSVRecordParser.split(record) { index, field in
-            count = index + 1
-            guard index < columns.count else { return }
-            if let slot = columns[index] { store(slot, field) }
-            if index == combinedDataColumn { combined = Array(field) }
-        }
-        if let problem { return problem }
-        guard count == columns.count else { return .fieldCount }
-        // Only a `data` column: its `|`-separated parts are data1...data5.
-        if let combined, !isPresent(.data1) {
-            combined.withUnsafeBytes { data in
-                var slot = Slot.data1.rawValue, start = 0
-                for i in 0 ... data.count where i == data.count || data[i] == 0x7C {
-                    if slot < Self.slotCount { store(slot, UnsafeRawBufferPointer(rebasing: data[start ..< i])) }
-                    slot += 1
-                    start = i + 1
-                }
-            }
-        }
-        return nil
+        fields.splitCSV(record, columns: columns!, combinedDataColumn: combinedDataColumn)
     }
 
     /// File form: epoch seconds. Export form: a datetime with or without an offset (without
@@ -460,3 +409,77 @@ enum QueueEvent {
 
 /// How a held queue_log line left its queue.
 enum QueueLogLeave: UInt8 { case exit, completeAgent, transfer, refusal }
+
+/// The fields of the queue_log line being read, copied into one reused buffer.
+private struct LineFields {
+    typealias Slot = QueueLogAdapter.Slot
+    private var buffer: [UInt8] = []
+    private var starts = [Int](repeating: -1, count: QueueLogAdapter.slotCount)
+    private var ends = [Int](repeating: -1, count: QueueLogAdapter.slotCount)
+
+    init() { buffer.reserveCapacity(512) }
+
+    func isPresent(_ s: Slot) -> Bool { starts[s.rawValue] >= 0 }
+    func length(_ s: Slot) -> Int { starts[s.rawValue] >= 0 ? ends[s.rawValue] - starts[s.rawValue] : 0 }
+
+    /// Calls `body` with a function giving each slot's bytes (empty when absent).
+    func withBytes<R>(_ body: ((Slot) -> UnsafeRawBufferPointer) -> R) -> R {
+        buffer.withUnsafeBytes { buf in
+            body { s in
+                let st = starts[s.rawValue]
+                return st >= 0 ? UnsafeRawBufferPointer(rebasing: buf[st ..< ends[s.rawValue]]) : UnsafeRawBufferPointer(start: nil, count: 0)
+            }
+        }
+    }
+
+    private mutating func reset() {
+        buffer.removeAll(keepingCapacity: true)
+        for i in 0 ..< QueueLogAdapter.slotCount { starts[i] = -1; ends[i] = -1 }
+    }
+
+    private mutating func store(_ slot: Int, _ bytes: UnsafeRawBufferPointer) {
+        starts[slot] = buffer.count
+        buffer.append(contentsOf: bytes)
+        ends[slot] = buffer.count
+    }
+
+    /// Splits at `|`; returns the number of fields.
+    mutating func splitFile(_ record: UnsafeRawBufferPointer) -> Int {
+        reset()
+        var field = 0, start = 0
+        for i in 0 ... record.count where i == record.count || record[i] == 0x7C {
+            if field < QueueLogAdapter.slotCount {
+                store(field, UnsafeRawBufferPointer(rebasing: record[start ..< i]))
+            }
+            field += 1
+            start = i + 1
+        }
+        return field
+    }
+
+    mutating func splitCSV(_ record: UnsafeRawBufferPointer, columns: [Int?], combinedDataColumn: Int?) -> RejectReason? {
+        reset()
+        var count = 0
+        var combined: [UInt8]?
+        let problem = CSVRecordParser.split(record) { index, field in
+            count = index + 1
+            guard index < columns.count else { return }
+            if let slot = columns[index] { store(slot, field) }
+            if index == combinedDataColumn { combined = Array(field) }
+        }
+        if let problem { return problem }
+        guard count == columns.count else { return .fieldCount }
+        // Only a `data` column: its `|`-separated parts are data1...data5.
+        if let combined, !isPresent(.data1) {
+            combined.withUnsafeBytes { data in
+                var slot = Slot.data1.rawValue, start = 0
+                for i in 0 ... data.count where i == data.count || data[i] == 0x7C {
+                    if slot < QueueLogAdapter.slotCount { store(slot, UnsafeRawBufferPointer(rebasing: data[start ..< i])) }
+                    slot += 1
+                    start = i + 1
+                }
+            }
+        }
+        return nil
+    }
+}
