@@ -24,6 +24,7 @@ public struct LineAccounting: Sendable, Equatable {
         skippedKinds[SkipKind.allCases.firstIndex(of: kind)!] += 1
     }
 
+    /// Records skipped as `kind`.
     public func skipped(_ kind: SkipKind) -> Int64 { skippedKinds[SkipKind.allCases.firstIndex(of: kind)!] }
 
     mutating func reject(_ reason: RejectReason) { rejected[Self.index(reason)] += 1 }
