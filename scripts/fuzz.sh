@@ -43,13 +43,14 @@ run_one() {
         echo "$t: corpus ok ($(ls Fuzz/corpus/$t | wc -l) inputs)"
         return 0
     fi
+    local status=0
     CALLSIFT_FUZZ_TARGET="$t" nice -n 19 "$BIN" -max_total_time="$TIME" -max_len="$(maxlen "$t")" \
         -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$OUT/artifacts/$t/" \
-        "$OUT/corpus/$t" Fuzz/corpus/"$t" > "$OUT/$t.log" 2>&1
-    local status=$?
+        "$OUT/corpus/$t" Fuzz/corpus/"$t" > "$OUT/$t.log" 2>&1 || status=$?
     local stats
     stats=$(grep -E "^stat::(number_of_executed_units|peak_rss_mb)|cov: " "$OUT/$t.log" | tail -3 | tr '\n' ' ')
     echo "$t: exit $status, $TIME s; $stats"
+    [ "$status" = 0 ] || grep -E "^==|ERROR|Fatal|fatal|Precondition|artifact" "$OUT/$t.log" | head -5
     return $status
 }
 
