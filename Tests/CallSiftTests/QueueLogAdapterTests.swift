@@ -73,7 +73,7 @@ import Testing
         id,time,callid,queuename,agent,event,data1,data2,data3,data4,data5
         1,2026-03-02 09:00:00,1.1,q1,NONE,ENTERQUEUE,,0700,1,,
         2,2026-03-02 09:00:20.000,1.1,q1,Agent/1,CONNECT,20,1.2,3,,
-        3,2026-03-02T09:04:00Z,1.1,q1,Agent/1,COMPLETEAGENT,20,220,1,,
+        3,2026-03-02 10:04:00+01,1.1,q1,Agent/1,COMPLETEAGENT,20,220,1,,
         4,1772442060,1.3,q1,NONE,FULL,,,,,
         5,2026-03-02 09:02:00,1.4,q1,NONE,ENTERQUEUE,,anonymous,1,,
         6,2026-03-02 09:03:00,1.4,q1,NONE,EXITWITHKEY,5,1,1,60,

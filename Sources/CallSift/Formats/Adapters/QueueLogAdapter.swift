@@ -329,6 +329,12 @@ final class QueueLogAdapter: FormatAdapter {
             if let s = Self.epochSeconds(v) { return s }
             guard isCSV else { return nil }
             if let t = Timestamp.parse(v), v.count >= 20 { return t }
+            // PostgreSQL prints a whole-hour offset as `+02`: make it `+02:00`.
+            if v.count >= 22, v[v.count - 3] == 0x2B || v[v.count - 3] == 0x2D, v.count < 40 {
+                var withMinutes = Array(v)
+                withMinutes.append(contentsOf: ":00".utf8)
+                if let t = withMinutes.withUnsafeBytes({ Timestamp.parse($0) }) { return t }
+            }
             // `2012-07-03 15:27:23.896208`: no offset. Read as if UTC, then move by the
             // zone's offset at that instant (found in two steps, right across DST changes
             // except inside the skipped or repeated hour itself).
