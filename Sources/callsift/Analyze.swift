@@ -28,7 +28,9 @@ struct Analyze: ParsableCommand {
         input; give as many as you like. Each file may be plain or compressed with zstd, \
         lz4 or gzip (recognised from its first bytes, whatever its name) and holds CSV \
         with a header row or NDJSON, one event per line, with the keys ts, centre, call, \
-        event, caller, service, outcome and reason.
+        event, caller, service, outcome and reason; or a real system's log: Asterisk \
+        queue_log (give --centre) or Amazon Connect contact trace records (see \
+        docs/formats.md for how they map onto calls).
 
         Results: one row per centre (and service, with --by service) and period, with \
         counts of contacts, handled, abandoned and blocked calls, avoidable contacts by \
@@ -64,8 +66,11 @@ struct Analyze: ParsableCommand {
     @Option(help: ArgumentHelp("Write every rejected and late line to PATH as line_no<TAB>reason<TAB>raw line. Holds raw caller numbers: handle as personal data.", valueName: "path"))
     var rejects: String?
 
-    @Option(help: "How input records are encoded: auto (by the first byte: { means NDJSON), csv or ndjson.")
+    @Option(help: "How input records are encoded: auto (recognised from each input's first bytes), csv, ndjson, queuelog (Asterisk queue_log, file or database export) or ctr (Amazon Connect contact trace records).")
     var format: AnalysisSettings.InputFormat = .auto
+
+    @Option(help: ArgumentHelp("The centre of inputs whose records name none: required for Asterisk queue_log; for contact trace records it replaces the Connect instance id.", valueName: "name"))
+    var centre: String?
 
     @Option(help: "Which contacts of a caller see each other: centre (same caller and centre), service (same caller, centre and arrival service) or global (same caller anywhere).")
     var scope: AnalysisSettings.Scope = .centre
@@ -137,6 +142,7 @@ struct Analyze: ParsableCommand {
         s.grouping = by
         s.timeZone = tz
         s.format = format
+        s.centre = centre
         return s
     }
 

@@ -114,6 +114,28 @@ import Testing
         #expect(try Data(contentsOf: URL(fileURLWithPath: rejects)) == expectedRejects)
     }
 
+    /// The real-format samples (hand-worked in QueueLogAdapterTests and
+    /// ContactTraceAdapterTests): recognised by `--format auto`, accounted in full.
+    @Test func queueLogAndContactTraceSamples() throws {
+        let q = try CLITests.run(["analyze", "--centre", "C1", "--period", "all", "samples/queue_log"])
+        #expect(q.status == 0)
+        #expect(q.stdout.contains("\"centre\": \"C1\",\n    \"scope\""))
+        #expect(q.stdout.contains("\"lines\": 28,\n    \"events\": 21,\n    \"duplicates\": 2,"))
+        #expect(q.stdout.contains("\"skipped_kinds\": {\"agent\": 1, \"pause\": 1, \"queue_admin\": 1, \"reanswer\": 1, \"ring\": 1},"))
+        #expect(q.stdout.contains("\"calls\": {\"contacts\": 7, \"incomplete\": 0, \"conflicting\": 0}"))
+        let c = try CLITests.run(["analyze", "--period", "all", "samples/ctr.ndjson"])
+        #expect(c.status == 0)
+        #expect(c.stdout.contains("\"lines\": 17,\n    \"events\": 14,\n    \"duplicates\": 1,"))
+        #expect(c.stdout.contains("\"skipped_kinds\": {\"monitor\": 1, \"outbound\": 1},"))
+        #expect(c.stdout.contains("\"centre\": \"inst-a\""))
+        // queue_log without --centre: a clear error naming the input and the flag.
+        let bare = try CLITests.run(["analyze", "samples/queue_log"])
+        #expect(bare.status == 1)
+        #expect(bare.stderr.contains("samples/queue_log") && bare.stderr.contains("--centre"))
+        let forced = try CLITests.run(["analyze", "--format", "queuelog", "samples/queue_log"])
+        #expect(forced.status == 64 && forced.stderr.contains("--centre"))
+    }
+
     @Test func csvOutputHasOneLinePerRow() throws {
         let r = try CLITests.run(["analyze", "--emit", "csv", "--period", "month", "--by", "centre", "samples/calls.csv.zst"])
         #expect(r.status == 0)

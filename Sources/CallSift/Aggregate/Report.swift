@@ -18,6 +18,9 @@ public struct Report: Sendable {
     public var calls: CallAssembler.Accounting
     public var rows: [Row]
 
+    /// Duplicates found by call assembly plus records an adapter found delivered twice.
+    public var duplicates: Int64 { calls.duplicates + lines.duplicates }
+
     /// Rolls base groups up to the report's period and grouping, sorted by
     /// (centre, service, period) as byte strings.
     static func rows(keys: [Aggregator.GroupKey], counters: [Counters], centres: Interner,

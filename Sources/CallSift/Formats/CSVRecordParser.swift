@@ -20,7 +20,7 @@ struct CSVRecordParser {
     init?(header: UnsafeRawBufferPointer) {
         var names: [[UInt8]] = []
         var scratch: [UInt8] = []
-        let error = Self.split(header, scratch: &scratch) { _, field in
+        let error = Self.split(header, reusing: &scratch) { _, field in
             names.append(Array(field))
         }
         guard error == nil else { return nil }
@@ -38,7 +38,7 @@ struct CSVRecordParser {
         slots.reset()
         var count = 0
         let columns = self.columns
-        let error = Self.split(record, scratch: &unescaped) { index, field in
+        let error = Self.split(record, reusing: &unescaped) { index, field in
             count = index + 1
             if index < columns.count, let key = columns[index] { slots.set(key, field) }
         }
@@ -48,9 +48,15 @@ struct CSVRecordParser {
 
     /// Calls `body(index, value)` for each field, unescaping quoted ones through a small
     /// side buffer. Returns a reject reason for malformed quoting.
-    private static func split(
+    /// `split` with a scratch buffer of its own (allocated only for quoted fields).
+    static func split(_ record: UnsafeRawBufferPointer, _ body: (Int, UnsafeRawBufferPointer) -> Void) -> RejectReason? {
+        var scratch: [UInt8] = []
+        return split(record, reusing: &scratch, body)
+    }
+
+    static func split(
         _ record: UnsafeRawBufferPointer,
-        scratch unescaped: inout [UInt8],
+        reusing unescaped: inout [UInt8],
         _ body: (Int, UnsafeRawBufferPointer) -> Void
     ) -> RejectReason? {
         guard let base = record.baseAddress else {

@@ -31,6 +31,7 @@ public enum JSONReportWriter {
             let entries = map.sorted { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }
             config.append(("reason_map", "{" + entries.map { "\(quote($0.key)): \(quote($0.value))" }.joined(separator: ", ") + "}"))
         }
+        if let centre = s.centre { config.insert(("centre", quote(centre)), at: 2) }
         o += config.map { "    \(quote($0.0)): \($0.1)" }.joined(separator: ",\n")
         o += "\n  },\n"
         o += "  \"horizon\": \(r.horizon.map { quote(Timestamp.format(millis: $0)) } ?? "null"),\n"
@@ -38,9 +39,14 @@ public enum JSONReportWriter {
         o += "  \"accounting\": {\n"
         o += "    \"lines\": \(a.lines),\n"
         o += "    \"events\": \(c.events),\n"
-        o += "    \"duplicates\": \(c.duplicates),\n"
+        o += "    \"duplicates\": \(r.duplicates),\n"
         o += "    \"late\": \(a.late),\n"
         o += "    \"skipped\": \(a.skipped),\n"
+        // Only adapters skip records; canonical inputs keep their layout byte for byte.
+        let kinds = SkipKind.allCases.filter { a.skipped($0) > 0 }.sorted { $0.rawValue < $1.rawValue }
+        if !kinds.isEmpty {
+            o += "    \"skipped_kinds\": {" + kinds.map { "\(quote($0.rawValue)): \(a.skipped($0))" }.joined(separator: ", ") + "},\n"
+        }
         o += "    \"rejected_total\": \(a.rejectedTotal),\n"
         let rejected = RejectReason.allCases.filter { a.rejected($0) > 0 }.sorted { $0.rawValue < $1.rawValue }
         o += "    \"rejected\": {" + rejected.map { "\(quote($0.rawValue)): \(a.rejected($0))" }.joined(separator: ", ") + "},\n"

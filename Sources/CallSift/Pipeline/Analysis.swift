@@ -146,7 +146,9 @@ public final class Analysis {
             let dry = InputParser(path: path, index: i, settings: settings, builder: builder(), rejects: nil, dryRun: true)
             var first: [Event] = []
             dry.fill(&first, upTo: 1)
-            if let e = first.first { firstTs[i] = e.ts }
+            // No event of the input is below its first one or, for an adapter, its floor.
+            let bound = min(first.first?.ts ?? .max, dry.adapterFloor)
+            if bound != .max { firstTs[i] = bound }
             dry.close()
         }
         struct Entry: Comparable {

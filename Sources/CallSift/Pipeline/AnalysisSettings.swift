@@ -4,8 +4,10 @@ public struct AnalysisSettings: Sendable, Equatable {
     public enum Scope: String, Sendable, CaseIterable { case centre, service, global }
     /// The rows of the report: one per centre, or one per centre and arrival service.
     public enum Grouping: String, Sendable, CaseIterable { case centre, service }
-    /// How an input's records are encoded; `auto` looks at the first non-blank byte.
-    public enum InputFormat: String, Sendable, CaseIterable { case auto, csv, ndjson }
+    /// How an input's records are encoded; `auto` recognises each input from its first
+    /// bytes. `queuelog` is Asterisk's queue_log (file or database-export CSV), `ctr`
+    /// Amazon Connect contact trace records (docs/formats.md).
+    public enum InputFormat: String, Sendable, CaseIterable { case auto, csv, ndjson, queuelog, ctr }
 
     public var callTimeout: Int64 = 6 * 3_600_000
     public var lateness: Int64 = 10 * 60_000
@@ -23,6 +25,9 @@ public struct AnalysisSettings: Sendable, Equatable {
     /// A centre's own reason codes → reserved code or `none` (`--reason-map`); nil means
     /// SPEC.md's reserved codes only. Printed in `config` only when set.
     public var reasonMap: [String: String]? = nil
+    /// The centre of inputs whose records name none (queue_log; contact trace records
+    /// default to their Connect instance id).
+    public var centre: String?
 
     public init() {}
 
@@ -41,6 +46,8 @@ public struct AnalysisSettings: Sendable, Equatable {
         if let map = reasonMap, let bad = map.first(where: { !ReasonTaxonomy.targets.contains($0.value) }) {
             return "--reason-map: '\(bad.key)' maps to '\(bad.value)', not one of \(ReasonTaxonomy.targets.joined(separator: ", "))"
         }
+        if let centre, centre.isEmpty { return "--centre must not be empty" }
+        if format == .queuelog && centre == nil { return "--centre is required with --format queuelog (queue_log lines name no centre)" }
         return nil
     }
 

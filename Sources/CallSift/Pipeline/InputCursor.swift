@@ -5,7 +5,23 @@ import Foundation
 final class EventBatch: @unchecked Sendable {
     static let size = 4096
     var events: [Event] = []
+    /// No event of this batch or of any later one from the same input is below this.
+    /// `Int64.max` for CSV and NDJSON, whose bound follows from lateness alone; for an
+    /// adapter, whose events come in any order, the least `ts` in the batch and the
+    /// adapter's floor once the batch was full.
+    var floor = Int64.max
     init() { events.reserveCapacity(Self.size) }
+
+    /// Fills the batch from `parser` and sets its floor.
+    func fill(from parser: InputParser) {
+        events.removeAll(keepingCapacity: true)
+        parser.fill(&events, upTo: Self.size)
+        floor = .max
+        if parser.isAdapter {
+            floor = parser.adapterFloor
+            for e in events where e.ts < floor { floor = e.ts }
+        }
+    }
 }
 
 /// The merge's view of one input: the events not yet taken, and what they promise about
@@ -41,8 +57,7 @@ final class InputCursor {
         let thread = Thread {
             while true {
                 let b = empty.tryPop() ?? EventBatch()
-                b.events.removeAll(keepingCapacity: true)
-                parser.fill(&b.events, upTo: EventBatch.size)
+                b.fill(from: parser)
                 if !b.events.isEmpty { full.push(b) }
                 if parser.isFinished { break }
             }
@@ -68,10 +83,11 @@ final class InputCursor {
     /// Every event not yet taken was read after all the taken ones, so unless it is late
     /// (and never handed on) its `ts` is at least (greatest taken `ts` − lateness). Before
     /// the first take, the first event plays that part. It is *not* based on the greatest
-    /// `ts` read: events parsed ahead may be far ahead of some not yet taken.
+    /// `ts` read: events parsed ahead may be far ahead of some not yet taken. An adapter's
+    /// events need not follow read order, so its batches carry their own floor too.
     var watermark: Int64 {
         let base = maxTaken != .min ? maxTaken : (hasPending ? batch.events[position].ts : .min)
-        return base == .min ? .min : base &- lateness
+        return min(base == .min ? .min : base &- lateness, batch.floor)
     }
 
     /// Gets the next batch when the current one is used up; afterwards `hasPending` is
@@ -88,8 +104,7 @@ final class InputCursor {
                 isFinished = true
             }
         } else {
-            batch.events.removeAll(keepingCapacity: true)
-            parser.fill(&batch.events, upTo: EventBatch.size)
+            batch.fill(from: parser)
             if batch.events.isEmpty { isFinished = true }
         }
     }

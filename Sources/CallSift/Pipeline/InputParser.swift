@@ -9,7 +9,7 @@ final class InputParser: @unchecked Sendable {
     let path: String
     let index: Int
     private let settings: AnalysisSettings
-    private let builder: EventBuilder
+    let builder: EventBuilder
     private let rejects: RejectsLog?
     /// A dry run only looks for the first event (to place the input in the merge) and
     /// counts and writes nothing.
@@ -17,6 +17,11 @@ final class InputParser: @unchecked Sendable {
 
     private var reader: InputReader?
     private var splitter: RecordSplitter?
+    /// Contact trace records are cut by top-level JSON object instead of by line: they
+    /// come as NDJSON, as a JSON array, or written back to back.
+    private var objectSplitter: JSONObjectSplitter?
+    /// The adapter of a queue_log or contact-trace-record input; nil for CSV and NDJSON.
+    private var adapter: FormatAdapter?
     private var csv: CSVRecordParser?
     private var ndjson = NDJSONRecordParser()
     private var isNDJSON = false
@@ -26,8 +31,18 @@ final class InputParser: @unchecked Sendable {
     /// The batch being filled.
     private var events: [Event] = []
     /// Greatest `ts` of the events read so far (rejected lines excluded): what lateness
-    /// is judged against.
+    /// is judged against. For an adapter, the greatest order key admitted
+    /// (`AdapterOutput.admit`).
     private(set) var maxTs = Int64.min
+
+    /// For an adapter input: no event it may still emit (after those already in batches)
+    /// has a `ts` below this; `Int64.max` for CSV and NDJSON, whose events are bounded by
+    /// the lateness rule alone. See `FormatAdapter.floor(latestKey:)`.
+    var adapterFloor: Int64 { adapter?.floor(latestKey: maxTs) ?? .max }
+
+    /// Whether events may come out of this input in any order (an adapter's), so that
+    /// each batch carries its own lower bound.
+    var isAdapter: Bool { adapter != nil }
     private(set) var accounting = LineAccounting()
     private(set) var isFinished = false
     private(set) var error: InputError?
@@ -46,12 +61,15 @@ final class InputParser: @unchecked Sendable {
 
     var compressedOffset: Int64 { reader?.compressedOffset ?? 0 }
 
+    /// A dry run stops at the first event, or once an adapter knows a bound for its events.
+    private var dryRunDone: Bool { !events.isEmpty || adapterFloor != .max }
+
     /// Appends accepted events to `batch` until it holds at least `count` or the input is
     /// finished. A dry run stops at the first event.
     func fill(_ batch: inout [Event], upTo count: Int) {
         swap(&events, &batch)
         defer { swap(&events, &batch) }
-        while events.count < count && !isFinished && !(dryRun && !events.isEmpty) {
+        while events.count < count && !isFinished && !(dryRun && dryRunDone) {
             readChunk()
         }
     }
@@ -63,7 +81,7 @@ final class InputParser: @unchecked Sendable {
                 finish(truncated: false)
                 return
             }
-            if splitter == nil { startStream(chunk) }
+            if splitter == nil && objectSplitter == nil { try startStream(chunk) }
             var body = chunk
             if atStreamStart {
                 atStreamStart = false
@@ -72,7 +90,11 @@ final class InputParser: @unchecked Sendable {
                     body = UnsafeRawBufferPointer(rebasing: body[3...])
                 }
             }
-            splitter!.feed(body) { handle($0) }
+            if objectSplitter != nil {
+                objectSplitter!.feed(body) { handle($0) }
+            } else {
+                splitter!.feed(body) { handle($0) }
+            }
         } catch let e as InputError {
             error = e
             finish(truncated: true)
@@ -82,21 +104,31 @@ final class InputParser: @unchecked Sendable {
         }
     }
 
-    private func startStream(_ first: UnsafeRawBufferPointer) {
-        switch settings.format {
-        case .csv: isNDJSON = false
+    private func startStream(_ first: UnsafeRawBufferPointer) throws {
+        let format = settings.format == .auto ? FormatSniffer.detect(first) : settings.format
+        switch format {
+        case .csv, .auto: isNDJSON = false
         case .ndjson: isNDJSON = true
-        case .auto:
-            var i = 0
-            if first.count >= 3, first[0] == 0xEF, first[1] == 0xBB, first[2] == 0xBF { i = 3 }
-            while i < first.count, [0x20, 0x09, 0x0A, 0x0D].contains(first[i]) { i += 1 }
-            isNDJSON = i < first.count && first[i] == 0x7B
+        case .queuelog:
+            guard let centre = settings.centre else {
+                throw InputError(input: path, offset: 0, message: "this is an Asterisk queue_log, whose lines name no centre: give --centre")
+            }
+            let a = try QueueLogAdapter(first: first, centre: centre, settings: settings)
+            adapter = a
+            splitter = RecordSplitter(quoteAware: a.isCSV)
+            return
+        case .ctr:
+            adapter = ContactTraceAdapter(centre: settings.centre, settings: settings)
+            objectSplitter = JSONObjectSplitter()
+            return
         }
         splitter = RecordSplitter(quoteAware: !isNDJSON)
     }
 
     private func finish(truncated: Bool) {
         splitter?.finish(truncated: truncated) { handle($0) }
+        objectSplitter?.finish(truncated: truncated) { handle($0) }
+        adapter?.finish(self)
         reader?.close()
         reader = nil
         isFinished = true
@@ -112,10 +144,11 @@ final class InputParser: @unchecked Sendable {
     // MARK: - One record
 
     private func handle(_ record: RawRecord) {
-        if dryRun && !events.isEmpty { return }
+        if dryRun && dryRunDone { return }
         switch record.kind {
         case .ok:
             if RecordBytes.isBlank(record.bytes) { return }
+            if let adapter { return adapt(record, adapter) }
             if !isNDJSON {
                 guard let csv else {
                     // The first non-blank record of a CSV input is its header.
@@ -157,6 +190,26 @@ final class InputParser: @unchecked Sendable {
         events.append(event)
     }
 
+    /// One record of an adapter's format; see `FormatAdapter` for the accounting.
+    private func adapt(_ record: RawRecord, _ adapter: FormatAdapter) {
+        if let reason = RecordBytes.check(record.bytes) {
+            accounting.lines += 1
+            return reject(reason, record)
+        }
+        let verdict = adapter.read(record.bytes, self)
+        if verdict == .header { return }
+        accounting.lines += 1
+        switch verdict {
+        case .taken, .header: break
+        case .rejected(let reason): reject(reason, record)
+        case .late:
+            accounting.late += 1
+            write(record, "late")
+        case .skipped(let kind): accounting.skip(kind)
+        case .duplicate: accounting.duplicates += 1
+        }
+    }
+
     private func reject(_ reason: RejectReason, _ record: RawRecord) {
         accounting.reject(reason)
         write(record, reason.rawValue)
@@ -170,4 +223,21 @@ final class InputParser: @unchecked Sendable {
             rejectsError = error
         }
     }
+}
+
+extension InputParser: AdapterOutput {
+    func admit(orderKey key: Int64) -> Bool {
+        if maxTs != .min && key < maxTs &- settings.lateness { return false }
+        if key > maxTs { maxTs = key }
+        return true
+    }
+
+    func emit(_ event: Event, extraLine: Bool) {
+        if extraLine { accounting.lines += 1 }
+        events.append(event)
+    }
+
+    func countDuplicate() { accounting.duplicates += 1 }
+    func countSkipped(_ kind: SkipKind) { accounting.skip(kind) }
+    func countRejected(_ reason: RejectReason) { accounting.reject(reason) }
 }

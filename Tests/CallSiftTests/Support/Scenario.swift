@@ -87,7 +87,7 @@ extension Report {
 
     /// The accounting identity of SPEC.md section 2.
     var accountingHolds: Bool {
-        lines.lines == calls.events + calls.duplicates + lines.rejectedTotal + lines.late + lines.skipped
+        lines.lines == calls.events + duplicates + lines.rejectedTotal + lines.late + lines.skipped
     }
 }
 

@@ -1,0 +1,86 @@
+// libFuzzer targets for callsift's parsers and decoders (built by scripts/fuzz.sh, which
+// compiles this file together with the CallSift library's sources, as one module, with
+// `swiftc -sanitize=fuzzer,address`).
+//
+// One binary serves every target; CALLSIFT_FUZZ_TARGET picks it:
+//   csv, ndjson, queuelog, ctr   the record parsers and adapters, input as is
+//   zstd, lz4, gzip              the streaming decoders, input given that format's magic
+// Each input runs through the whole `Analysis` (decoding, cutting records, parsing,
+// adapters, assembly, classification, report), and the accounting identity of SPEC.md
+// section 2 must hold on it, as must the byte-identical determinism of a second run.
+#if canImport(Glibc)
+import Glibc
+#endif
+
+private enum Target: String, CaseIterable { case csv, ndjson, queuelog, ctr, zstd, lz4, gzip }
+
+private let target: Target = {
+    guard let name = getenv("CALLSIFT_FUZZ_TARGET").map({ String(cString: $0) }), let t = Target(rawValue: name) else {
+        fatalError("set CALLSIFT_FUZZ_TARGET to one of: " + Target.allCases.map(\.rawValue).joined(separator: ", "))
+    }
+    return t
+}()
+
+/// Inputs are written to one file per process (the pipeline reads files); /dev/shm keeps it
+/// in memory.
+private let inputPath: String = {
+    let dir = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp"
+    return "\(dir)/callsift-fuzz-\(getpid())"
+}()
+
+private func write(_ bytes: UnsafeRawBufferPointer, prefix: [UInt8]) {
+    let fd = open(inputPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+    precondition(fd >= 0, "cannot write \(inputPath)")
+    prefix.withUnsafeBytes { p in _ = p.count > 0 ? Glibc.write(fd, p.baseAddress, p.count) : 0 }
+    var done = 0
+    while done < bytes.count {
+        let n = Glibc.write(fd, bytes.baseAddress! + done, bytes.count - done)
+        precondition(n > 0, "short write")
+        done += n
+    }
+    close(fd)
+}
+
+private func run(_ settings: AnalysisSettings) -> (Report, String) {
+    let analysis = try! Analysis(settings: settings, inputs: [inputPath], pseudonymiser: Pseudonymiser(k0: 1, k1: 2))
+    let report = try! analysis.run().report
+    let a = report.lines
+    let accounted = report.calls.events + report.duplicates + a.rejectedTotal + a.late + a.skipped
+    if a.lines != accounted {
+        fatalError("accounting identity broken: lines \(a.lines) != events \(report.calls.events) + duplicates \(report.duplicates) + rejected \(a.rejectedTotal) + late \(a.late) + skipped \(a.skipped)")
+    }
+    precondition(a.skipped == a.skippedKinds.reduce(0, +), "skipped is not the sum of its kinds")
+    return (report, JSONReportWriter.render(report))
+}
+
+@_cdecl("LLVMFuzzerTestOneInput")
+public func callsiftFuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
+    let bytes = UnsafeRawBufferPointer(start: data, count: size)
+    let magic: [UInt8]
+    switch target {
+    case .zstd: magic = [0x28, 0xB5, 0x2F, 0xFD]
+    case .lz4: magic = [0x04, 0x22, 0x4D, 0x18]
+    case .gzip: magic = [0x1F, 0x8B]
+    default: magic = []
+    }
+    let hasMagic = size >= magic.count && magic.elementsEqual(bytes.prefix(magic.count))
+    write(bytes, prefix: hasMagic ? [] : magic)
+
+    var settings = AnalysisSettings()
+    settings.period = .all
+    // Short windows, so that holding, releasing and forgetting happen within small inputs.
+    settings.callTimeout = 30 * 60_000
+    settings.lateness = 60_000
+    settings.centre = "C1"
+    switch target {
+    case .csv: settings.format = .csv
+    case .ndjson: settings.format = .ndjson
+    case .queuelog: settings.format = .queuelog
+    case .ctr: settings.format = .ctr
+    case .zstd, .lz4, .gzip: settings.format = .auto
+    }
+    let (_, first) = run(settings)
+    let (_, second) = run(settings)
+    precondition(first == second, "two runs over the same input differ")
+    return 0
+}

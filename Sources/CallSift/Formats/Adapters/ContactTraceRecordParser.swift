@@ -1,0 +1,277 @@
+/// Reads the fields callsift uses from one Amazon Connect contact trace record (a JSON
+/// object), validating the whole object on the way: anything that is not one well-formed
+/// JSON object is `bad_json`; a used field holding something other than a string (or
+/// `null`, which is absent; or a number, kept as its literal text) is `bad_value`. Other
+/// keys are validated and passed over; nesting is limited to 64 levels.
+struct ContactTraceRecordParser {
+    /// The fields used, with their place in the record.
+    enum Field: Int, CaseIterable {
+        case contactId = 0, initialContactId, previousContactId, nextContactId
+        case initiationMethod, initiationTimestamp, disconnectTimestamp, lastUpdateTimestamp
+        case channel, instanceARN
+        case connectedToAgentTimestamp  // Agent.ConnectedToAgentTimestamp
+        case enqueueTimestamp, queueName  // Queue.EnqueueTimestamp, Queue.Name
+        case customerAddress  // CustomerEndpoint.Address
+    }
+
+    static let maxDepth = 64
+
+    private typealias Keys = [([UInt8], Field)]
+    private static func keys(_ pairs: [(String, Field)]) -> Keys { pairs.map { (Array($0.0.utf8), $0.1) } }
+    private static let topLevel = keys([
+        ("ContactId", .contactId), ("InitialContactId", .initialContactId),
+        ("PreviousContactId", .previousContactId), ("NextContactId", .nextContactId),
+        ("InitiationMethod", .initiationMethod), ("InitiationTimestamp", .initiationTimestamp),
+        ("DisconnectTimestamp", .disconnectTimestamp), ("LastUpdateTimestamp", .lastUpdateTimestamp),
+        ("Channel", .channel), ("InstanceARN", .instanceARN),
+    ])
+    private static let nested: [([UInt8], Keys)] = [
+        (Array("Agent".utf8), keys([("ConnectedToAgentTimestamp", .connectedToAgentTimestamp)])),
+        (Array("Queue".utf8), keys([("EnqueueTimestamp", .enqueueTimestamp), ("Name", .queueName)])),
+        (Array("CustomerEndpoint".utf8), keys([("Address", .customerAddress)])),
+    ]
+
+    private(set) var buffer: [UInt8] = []
+    private var starts = [Int](repeating: -1, count: Field.allCases.count)
+    private var ends = [Int](repeating: -1, count: Field.allCases.count)
+    private var key: [UInt8] = []
+
+    init() { buffer.reserveCapacity(1024) }
+
+    enum Problem: Error { case badJSON, badValue }
+
+    /// Parses `record`; nil when it is a well-formed object, else the reason to reject it.
+    mutating func parse(_ record: UnsafeRawBufferPointer) -> RejectReason? {
+        buffer.removeAll(keepingCapacity: true)
+        for i in starts.indices { starts[i] = -1; ends[i] = -1 }
+        var r = Reader(bytes: record)
+        do {
+            r.skipSpace()
+            try object(&r, fields: Self.topLevel, nested: Self.nested, depth: 1)
+            r.skipSpace()
+            if r.index != record.count { throw Problem.badJSON }
+        } catch Problem.badValue {
+            return .badValue
+        } catch {
+            return .badJSON
+        }
+        return nil
+    }
+
+    /// The field's bytes, or nil when absent (or null, or empty).
+    func with<R>(_ f: Field, _ body: (UnsafeRawBufferPointer?) -> R) -> R {
+        let s = starts[f.rawValue]
+        guard s >= 0, ends[f.rawValue] > s else { return body(nil) }
+        return buffer.withUnsafeBytes { body(UnsafeRawBufferPointer(rebasing: $0[s ..< ends[f.rawValue]])) }
+    }
+
+    func string(_ f: Field) -> String? { with(f) { $0.map { String(decoding: $0, as: UTF8.self) } } }
+
+    func isPresent(_ f: Field) -> Bool { starts[f.rawValue] >= 0 && ends[f.rawValue] > starts[f.rawValue] }
+
+    // MARK: - Grammar
+
+    private mutating func object(_ r: inout Reader, fields: Keys, nested: [([UInt8], Keys)],
+                                 depth: Int) throws {
+        try r.expect(0x7B)
+        r.skipSpace()
+        if r.peek() == 0x7D { r.index += 1; return }
+        while true {
+            r.skipSpace()
+            key.removeAll(keepingCapacity: true)
+            try r.string(into: &key)
+            r.skipSpace()
+            try r.expect(0x3A)
+            r.skipSpace()
+            if let field = Self.find(key, in: fields) {
+                try value(&r, field)
+            } else if let sub = Self.find(key, in: nested), r.peek() == 0x7B {
+                try object(&r, fields: sub, nested: [], depth: depth + 1)
+            } else {
+                try r.skipValue(depth: depth + 1)
+            }
+            r.skipSpace()
+            let c = try r.next()
+            if c == 0x7D { return }
+            if c != 0x2C { throw Problem.badJSON }
+        }
+    }
+
+    private static func find<T>(_ key: [UInt8], in table: [([UInt8], T)]) -> T? {
+        for (name, v) in table where name.count == key.count && name == key { return v }
+        return nil
+    }
+
+    private mutating func value(_ r: inout Reader, _ field: Field) throws {
+        switch r.peek() {
+        case 0x22:
+            starts[field.rawValue] = buffer.count
+            try r.string(into: &buffer)
+            ends[field.rawValue] = buffer.count
+        case 0x6E:
+            try r.literal("null")
+            starts[field.rawValue] = -1
+        case let c? where c == 0x2D || (c >= 0x30 && c <= 0x39):
+            let s = r.index
+            try r.number()
+            starts[field.rawValue] = buffer.count
+            buffer.append(contentsOf: UnsafeRawBufferPointer(rebasing: r.bytes[s ..< r.index]))
+            ends[field.rawValue] = buffer.count
+        case 0x74, 0x66, 0x7B, 0x5B:
+            try r.skipValue(depth: 2)
+            throw Problem.badValue
+        default:
+            throw Problem.badJSON
+        }
+    }
+
+    /// A cursor over one record's bytes with the JSON grammar's pieces.
+    struct Reader {
+        let bytes: UnsafeRawBufferPointer
+        var index = 0
+
+        func peek() -> UInt8? { index < bytes.count ? bytes[index] : nil }
+
+        mutating func next() throws -> UInt8 {
+            guard index < bytes.count else { throw Problem.badJSON }
+            index += 1
+            return bytes[index - 1]
+        }
+
+        mutating func expect(_ c: UInt8) throws { if try next() != c { throw Problem.badJSON } }
+
+        mutating func skipSpace() {
+            while index < bytes.count, bytes[index] == 0x20 || bytes[index] == 0x09 || bytes[index] == 0x0A || bytes[index] == 0x0D {
+                index += 1
+            }
+        }
+
+        mutating func literal(_ word: StaticString) throws {
+            let n = word.utf8CodeUnitCount
+            guard index + n <= bytes.count,
+                  UnsafeRawBufferPointer(start: word.utf8Start, count: n).elementsEqual(bytes[index ..< index + n])
+            else { throw Problem.badJSON }
+            index += n
+        }
+
+        mutating func number() throws {
+            func digits() throws {
+                let s = index
+                while let c = peek(), c >= 0x30 && c <= 0x39 { index += 1 }
+                if index == s { throw Problem.badJSON }
+            }
+            if peek() == 0x2D { index += 1 }
+            if peek() == 0x30 { index += 1 } else { try digits() }
+            if peek() == 0x2E { index += 1; try digits() }
+            if let c = peek(), c == 0x65 || c == 0x45 {
+                index += 1
+                if let s = peek(), s == 0x2B || s == 0x2D { index += 1 }
+                try digits()
+            }
+        }
+
+        mutating func skipValue(depth: Int) throws {
+            guard depth <= ContactTraceRecordParser.maxDepth else { throw Problem.badJSON }
+            switch peek() {
+            case 0x22:
+                try skipString()
+            case 0x7B:
+                index += 1; skipSpace()
+                if peek() == 0x7D { index += 1; return }
+                while true {
+                    skipSpace(); try skipString(); skipSpace(); try expect(0x3A); skipSpace()
+                    try skipValue(depth: depth + 1)
+                    skipSpace()
+                    let c = try next()
+                    if c == 0x7D { return }
+                    if c != 0x2C { throw Problem.badJSON }
+                }
+            case 0x5B:
+                index += 1; skipSpace()
+                if peek() == 0x5D { index += 1; return }
+                while true {
+                    skipSpace(); try skipValue(depth: depth + 1); skipSpace()
+                    let c = try next()
+                    if c == 0x5D { return }
+                    if c != 0x2C { throw Problem.badJSON }
+                }
+            case 0x74: try literal("true")
+            case 0x66: try literal("false")
+            case 0x6E: try literal("null")
+            default: try number()
+            }
+        }
+
+        /// A string passed over, its escapes checked.
+        mutating func skipString() throws {
+            try expect(0x22)
+            while true {
+                let c = try next()
+                if c == 0x22 { return }
+                if c < 0x20 { throw Problem.badJSON }
+                if c == 0x5C {
+                    var sink: [UInt8] = []
+                    try escape(into: &sink)
+                }
+            }
+        }
+
+        /// A string, unescaped, appended to `out`.
+        mutating func string(into out: inout [UInt8]) throws {
+            try expect(0x22)
+            while true {
+                let s = index
+                while index < bytes.count, bytes[index] != 0x22, bytes[index] != 0x5C, bytes[index] >= 0x20 { index += 1 }
+                if index > s { out.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[s ..< index])) }
+                let c = try next()
+                if c == 0x22 { return }
+                if c != 0x5C { throw Problem.badJSON }
+                try escape(into: &out)
+            }
+        }
+
+        /// After a backslash: one escape, appended as UTF-8.
+        private mutating func escape(into out: inout [UInt8]) throws {
+            switch try next() {
+            case 0x22: out.append(0x22)
+            case 0x5C: out.append(0x5C)
+            case 0x2F: out.append(0x2F)
+            case 0x62: out.append(0x08)
+            case 0x66: out.append(0x0C)
+            case 0x6E: out.append(0x0A)
+            case 0x72: out.append(0x0D)
+            case 0x74: out.append(0x09)
+            case 0x75:
+                var scalar = try hex4()
+                if scalar >= 0xD800 && scalar <= 0xDBFF {
+                    try expect(0x5C); try expect(0x75)
+                    let low = try hex4()
+                    guard low >= 0xDC00 && low <= 0xDFFF else { throw Problem.badJSON }
+                    scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
+                } else if scalar >= 0xDC00 && scalar <= 0xDFFF {
+                    throw Problem.badJSON
+                }
+                guard let u = Unicode.Scalar(scalar) else { throw Problem.badJSON }
+                out.append(contentsOf: String(Character(u)).utf8)
+            default:
+                throw Problem.badJSON
+            }
+        }
+
+        private mutating func hex4() throws -> UInt32 {
+            var v: UInt32 = 0
+            for _ in 0 ..< 4 {
+                let c = try next()
+                let d: UInt32
+                switch c {
+                case 0x30 ... 0x39: d = UInt32(c - 0x30)
+                case 0x41 ... 0x46: d = UInt32(c - 0x41 + 10)
+                case 0x61 ... 0x66: d = UInt32(c - 0x61 + 10)
+                default: throw Problem.badJSON
+                }
+                v = v << 4 | d
+            }
+            return v
+        }
+    }
+}

@@ -1,0 +1,96 @@
+#!/usr/bin/env python3
+"""Writes a clean canonical CSV workload (from `callsift generate`) as an Asterisk
+queue_log and as Amazon Connect contact trace records (NDJSON), the way those systems
+would record the same calls. Used by scripts/bench-adapters.sh; the test suite has the
+same conversion in Swift (Tests/CallSiftTests/AdapterConversionTests.swift).
+
+    scripts/to-adapter-formats.py calls.csv queue_log ctr.ndjson
+
+queue_log holds whole seconds and one centre (give --centre when analysing); blocked calls
+are left out of the CTR file (Connect records no refusal)."""
+import csv, json, sys
+from datetime import datetime, timezone
+
+RANK = {"arrive": 0, "answer": 1, "transfer": 2, "abandon": 3, "blocked": 3, "end": 3}
+
+
+def ms(ts):
+    if ts.lstrip("-").isdigit():
+        return int(ts)
+    return int(datetime.fromisoformat(ts.replace("Z", "+00:00")).timestamp() * 1000 + 0.5)
+
+
+def iso(t):
+    return datetime.fromtimestamp(t / 1000, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.") + "%03dZ" % (t % 1000)
+
+
+def main(src, qlog_path, ctr_path):
+    calls = {}
+    with open(src, newline="") as f:
+        for row in csv.DictReader(f):
+            calls.setdefault((row["centre"], row["call"]), []).append(
+                (ms(row["ts"]), row["event"], row["caller"], row["service"]))
+    qlines, records = [], []
+    for n, ((centre, cid), evs) in enumerate(calls.items()):
+        evs.sort(key=lambda e: (e[0], RANK[e[1]]))
+        terminal = evs[-1][1]
+        # queue_log
+        queue, answered = evs[0][3], False
+        def add(t, q, agent, rest):
+            qlines.append((t // 1000, len(qlines), f"{t // 1000}|{cid}|{q}|{agent}|{rest}"))
+        for t, kind, caller, service in evs:
+            if kind == "arrive":
+                add(t, queue, "NONE", "JOINEMPTY||" if terminal == "blocked" else f"ENTERQUEUE||{caller}|1")
+            elif kind == "answer":
+                add(t, queue, "PJSIP/201", "CONNECT|5|1.2|3"); answered = True
+            elif kind == "transfer":
+                add(t, queue, "PJSIP/201", "BLINDTRANSFER|600|from-queue|5|60|1" if answered else "EXITWITHKEY|9|1|1|30")
+                queue = service
+                add(t, queue, "NONE", "ENTERQUEUE||201|1")
+                if answered:
+                    add(t, queue, "PJSIP/301", "CONNECT|0|1.3|2")
+            elif kind == "end":
+                add(t, queue, "PJSIP/201", "COMPLETECALLER|5|60|1" if n % 2 == 0 else "COMPLETEAGENT|5|60|1")
+            elif kind == "abandon":
+                add(t, queue, "NONE", "ABANDON|1|1|30" if n % 2 == 0 else "EXITWITHTIMEOUT|1|1|30")
+        # contact trace records: one per contact, a transfer starts the next
+        if terminal == "blocked":
+            continue
+        starts = [0] + [i for i, e in enumerate(evs) if e[1] == "transfer"]
+        answer = next((e[0] for e in evs if e[1] == "answer"), None)
+        for k, s in enumerate(starts):
+            cont = cid if k == 0 else f"{cid}-{k}"
+            end_i = starts[k + 1] if k + 1 < len(starts) else len(evs) - 1
+            start, disconnect = evs[s][0], evs[end_i][0]
+            r = {"AWSContactTraceRecordFormatVersion": "2017-03-10", "ContactId": cont, "Channel": "VOICE",
+                 "InstanceARN": f"arn:aws:connect:eu-west-2:111122223333:instance/{centre}"}
+            if k == 0:
+                r["InitiationMethod"] = "INBOUND"
+                r["InitiationTimestamp"] = iso(start - 5000)
+                if evs[0][2]:
+                    r["CustomerEndpoint"] = {"Address": evs[0][2], "Type": "TELEPHONE_NUMBER"}
+            else:
+                r["InitiationMethod"] = "TRANSFER" if answer is not None and answer <= start else "QUEUE_TRANSFER"
+                r["InitiationTimestamp"] = iso(start)
+                r["InitialContactId"] = cid
+                r["PreviousContactId"] = cid if k == 1 else f"{cid}-{k - 1}"
+            if k + 1 < len(starts):
+                r["NextContactId"] = f"{cid}-{k + 1}"
+            r["Queue"] = {"Name": evs[s][3], "EnqueueTimestamp": iso(start), "ARN": "arn:q"}
+            r["Agent"] = ({"ConnectedToAgentTimestamp": iso(max(answer, start)), "Username": "agent"}
+                          if answer is not None and answer <= disconnect else None)
+            update = disconnect + 30000 + 7000 * k
+            r["DisconnectTimestamp"] = iso(disconnect)
+            r["LastUpdateTimestamp"] = iso(update)
+            r["Attributes"] = {"greeting": "standard"}
+            records.append((update, len(records), json.dumps(r, separators=(",", ":"))))
+    qlines.sort()
+    with open(qlog_path, "w") as f:
+        f.writelines(l + "\n" for _, _, l in qlines)
+    records.sort()
+    with open(ctr_path, "w") as f:
+        f.writelines(l + "\n" for _, _, l in records)
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:4])
