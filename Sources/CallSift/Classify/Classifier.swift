@@ -184,13 +184,22 @@ public final class Classifier {
         }
     }
 
-    /// Forgets scopes whose latest contact is past every window of any contact still to come.
-    private func sweepScopes(releasedBelow: Int64) {
+    /// Forgets scopes that no contact still to come (all have `t ≥ releasedBelow`) can
+    /// need: each remembered time is past its own window (a pending outcome past the chase
+    /// window, a handled contact past the repeat window, a failed one past the retry
+    /// window), and the latest contact, if it awaits an FCR verdict, is past the repeat
+    /// window. Callers who rang once, long ago, leave after W, not after the longest window.
+    private func sweepScopes(releasedBelow rb: Int64) {
         let day: Int64 = 86_400_000
-        guard releasedBelow &- lastSweep >= day else { return }
-        lastSweep = releasedBelow
-        let cutoff = releasedBelow &- settings.longestWindow
-        scopes.removeAll { _, state in state.lastAny < cutoff }
+        guard rb &- lastSweep >= day else { return }
+        lastSweep = rb
+        let c = settings.chaseWindow, w = settings.repeatWindow, r = settings.retryWindow
+        scopes.removeAll { _, s in
+            (s.lastPending == ScopeState.never || s.lastPending < rb &- c)
+                && (s.lastHandled == ScopeState.never || s.lastHandled < rb &- w)
+                && (s.lastFailed == ScopeState.never || s.lastFailed < rb &- r)
+                && (s.lastAnyFCR < 0 || s.lastAny < rb &- w)
+        }
     }
 
     @inline(__always)
