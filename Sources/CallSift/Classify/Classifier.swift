@@ -191,7 +191,8 @@ public final class Classifier {
     /// window. Callers who rang once, long ago, leave after W, not after the longest window.
     private func sweepScopes(releasedBelow rb: Int64) {
         let day: Int64 = 86_400_000
-        guard rb &- lastSweep >= day else { return }
+        if lastSweep == .min || rb == .max { lastSweep = rb; return }
+        guard rb - lastSweep >= day else { return }
         lastSweep = rb
         let c = settings.chaseWindow, w = settings.repeatWindow, r = settings.retryWindow
         scopes.removeAll { _, s in
