@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import CallSift
 
@@ -241,5 +242,27 @@ import Testing
         #expect(rates["service_level"]! == (1, 3))
         #expect(c.asaSeconds == 20.0005)
         #expect(c.ahtSeconds == 150)
+    }
+}
+
+/// State follows live callers (SPEC.md section 4): a caller scope leaves once no future
+/// contact can need it.
+@Suite struct ScopeEvictionTests {
+    @Test func scopesOfQuietCallersAreForgotten() throws {
+        typealias S = Scenario
+        var s = S()
+        // 60 days, a new caller every 5 minutes, each calling once: with W = 7 d (and no
+        // pending outcomes) at most about nine days of callers are ever remembered.
+        let perDay = 288
+        for i in 0 ..< 60 * perDay { s.handled("c\(i)", caller: "N\(i)", at: Int64(i) * 5 * S.minute) }
+        let dir = try TempDir()
+        let path = dir.path("in.csv")
+        try Data(s.csv.utf8).write(to: URL(fileURLWithPath: path))
+        let analysis = try Analysis(settings: AnalysisSettings(), inputs: [path], pseudonymiser: Pseudonymiser(k0: 1, k1: 2))
+        let outcome = try analysis.run()
+        #expect(outcome.report.calls.contacts == 60 * perDay)
+        #expect(outcome.stats.peakScopes > 0)
+        // W + the daily sweep + the call timeout + a step: under ten days (without eviction, 50+).
+        #expect(outcome.stats.peakScopes <= 10 * perDay)
     }
 }

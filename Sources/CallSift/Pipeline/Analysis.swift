@@ -181,18 +181,17 @@ public final class Analysis {
         /// Hands the events taken since the last step to their shards, and everything the
         /// watermark `wm` makes final down the stages.
         func step(to wm: Int64) {
-            let live = shards.reduce(0) { $0 + $1.assembler.liveKeys }
-            stats.peakLiveCalls = max(stats.peakLiveCalls, live)
+            forEachShard { $0.assemble(to: wm, shardCount: shards.count) }
+            stats.peakLiveCalls = max(stats.peakLiveCalls, shards.reduce(0) { $0 + $1.assembler.liveKeys })
+            for target in shards.indices {
+                for source in shards { shards[target].classifier.record(contentsOf: source.outbox[target]) }
+            }
+            forEachShard { $0.classify(to: wm) }
             let scopes = shards.reduce(0) { $0 + $1.classifier.liveScopes }
             if scopes > stats.peakScopes {
                 stats.peakScopes = scopes
                 stats.scopeBytesAtPeak = shards.reduce(0) { $0 + $1.classifier.scopeTableBytes }
             }
-            forEachShard { $0.assemble(to: wm, shardCount: shards.count) }
-            for target in shards.indices {
-                for source in shards { shards[target].classifier.record(contentsOf: source.outbox[target]) }
-            }
-            forEachShard { $0.classify(to: wm) }
         }
 
         func advanceWatermark() {
