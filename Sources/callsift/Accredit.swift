@@ -195,17 +195,5 @@ struct Accredit: ParsableCommand {
         }
     }
 
-    private func loadKey() throws -> Pseudonymiser {
-        if let keyFile {
-            guard let data = FileManager.default.contents(atPath: keyFile), !data.isEmpty else {
-                throw ValidationError("--key-file: cannot read a key from \(keyFile)")
-            }
-            return Pseudonymiser(secret: Array(data))
-        }
-        if let env = ProcessInfo.processInfo.environment["CALLSIFT_KEY"], !env.isEmpty {
-            return Pseudonymiser(secret: Array(env.utf8))
-        }
-        printError("callsift: note: no key given (--key-file or CALLSIFT_KEY); caller pseudonyms use a random key for this run.")
-        return Pseudonymiser.random()
-    }
+    private func loadKey() throws -> Pseudonymiser { try loadPseudonymisationKey(keyFile: keyFile) }
 }

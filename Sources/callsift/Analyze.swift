@@ -184,24 +184,28 @@ struct Analyze: ParsableCommand {
         if !outcome.errors.isEmpty { throw ExitCode(1) }
     }
 
-    private func loadKey() throws -> Pseudonymiser {
-        if let keyFile {
-            guard let data = FileManager.default.contents(atPath: keyFile), !data.isEmpty else {
-                throw ValidationError("--key-file: cannot read a key from \(keyFile)")
-            }
-            return Pseudonymiser(secret: Array(data))
-        }
-        if let env = ProcessInfo.processInfo.environment["CALLSIFT_KEY"], !env.isEmpty {
-            return Pseudonymiser(secret: Array(env.utf8))
-        }
-        printError("callsift: note: no key given (--key-file or CALLSIFT_KEY); caller pseudonyms use a random key for this run, so repeat callers cannot be matched across runs.")
-        return Pseudonymiser.random()
-    }
+    private func loadKey() throws -> Pseudonymiser { try loadPseudonymisationKey(keyFile: keyFile) }
 
     private static func showProgress(_ p: Analysis.Progress) {
         let line = "\r\u{1B}[K\(p.inputsDone)/\(p.inputs) inputs, \(p.events) events, \(p.liveCalls) calls open, \(p.liveScopes) callers in window"
         FileHandle.standardError.write(line.data(using: .utf8)!)
     }
+}
+
+/// The pseudonymisation key: `--key-file`, else `CALLSIFT_KEY`, else a random key for this
+/// run only (with a note, since pseudonyms then cannot be matched across runs).
+func loadPseudonymisationKey(keyFile: String?) throws -> Pseudonymiser {
+    if let keyFile {
+        guard let data = FileManager.default.contents(atPath: keyFile), !data.isEmpty else {
+            throw ValidationError("--key-file: cannot read a key from \(keyFile)")
+        }
+        return Pseudonymiser(secret: Array(data))
+    }
+    if let env = ProcessInfo.processInfo.environment["CALLSIFT_KEY"], !env.isEmpty {
+        return Pseudonymiser(secret: Array(env.utf8))
+    }
+    printError("callsift: note: no key given (--key-file or CALLSIFT_KEY); caller pseudonyms use a random key for this run, so repeat callers cannot be matched across runs.")
+    return Pseudonymiser.random()
 }
 
 func printError(_ message: String) {
