@@ -79,8 +79,7 @@ public final class Classifier {
         self.aggregator = aggregator
     }
 
-    /// Contacts waiting for the watermark, and caller scopes remembered.
-    public var liveContacts: Int { waiting.count }
+    /// Caller scopes remembered.
     public var liveScopes: Int { scopes.count }
     /// Bytes held by the caller-scope table.
     public var scopeTableBytes: Int { scopes.allocatedBytes }

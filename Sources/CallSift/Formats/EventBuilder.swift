@@ -190,7 +190,7 @@ enum RecordBytes {
             if b == 0 { return .nulByte }
             if b < 0x80 { i += 1; continue }
             let len: Int
-            var min: UInt32
+            let min: UInt32
             var scalar: UInt32
             switch b {
             case 0xC2 ... 0xDF: len = 2; scalar = UInt32(b & 0x1F); min = 0x80
@@ -205,7 +205,6 @@ enum RecordBytes {
                 scalar = scalar << 6 | UInt32(c & 0x3F)
             }
             if scalar < min || scalar > 0x10FFFF || (scalar >= 0xD800 && scalar <= 0xDFFF) { return .invalidUTF8 }
-            min = 0
             i += len
         }
         return nil

@@ -175,47 +175,8 @@ struct NDJSONRecordParser {
                 let c = try next()
                 if c == 0x22 { return }
                 if c != 0x5C { throw ParseError.badJSON }  // a raw control character
-                switch try next() {
-                case 0x22: slots.append(0x22)
-                case 0x5C: slots.append(0x5C)
-                case 0x2F: slots.append(0x2F)
-                case 0x62: slots.append(0x08)
-                case 0x66: slots.append(0x0C)
-                case 0x6E: slots.append(0x0A)
-                case 0x72: slots.append(0x0D)
-                case 0x74: slots.append(0x09)
-                case 0x75:
-                    var scalar = try hex4()
-                    if scalar >= 0xD800 && scalar <= 0xDBFF {
-                        // A high surrogate must be followed by an escaped low one.
-                        try expect(0x5C); try expect(0x75)
-                        let low = try hex4()
-                        guard low >= 0xDC00 && low <= 0xDFFF else { throw ParseError.badJSON }
-                        scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
-                    } else if scalar >= 0xDC00 && scalar <= 0xDFFF {
-                        throw ParseError.badJSON
-                    }
-                    for b in String(Character(Unicode.Scalar(scalar)!)).utf8 { slots.append(b) }
-                default:
-                    throw ParseError.badJSON
-                }
+                guard JSONEscape.decode(bytes, &index, { slots.append($0) }) else { throw ParseError.badJSON }
             }
-        }
-
-        mutating func hex4() throws -> UInt32 {
-            var v: UInt32 = 0
-            for _ in 0 ..< 4 {
-                let c = try next()
-                let d: UInt32
-                switch c {
-                case 0x30 ... 0x39: d = UInt32(c - 0x30)
-                case 0x41 ... 0x46: d = UInt32(c - 0x41 + 10)
-                case 0x61 ... 0x66: d = UInt32(c - 0x61 + 10)
-                default: throw ParseError.badJSON
-                }
-                v = v << 4 | d
-            }
-            return v
         }
     }
 }

@@ -50,7 +50,4 @@ public struct AnalysisSettings: Sendable, Equatable {
         if format == .queuelog && centre == nil { return "--centre is required with --format queuelog (queue_log lines name no centre)" }
         return nil
     }
-
-    /// The longest time a caller scope must remember a contact for.
-    var longestWindow: Int64 { max(repeatWindow, chaseWindow, retryWindow) }
 }

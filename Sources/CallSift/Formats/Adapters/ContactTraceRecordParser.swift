@@ -232,46 +232,7 @@ struct ContactTraceRecordParser {
 
         /// After a backslash: one escape, appended as UTF-8.
         private mutating func escape(into out: inout [UInt8]) throws {
-            switch try next() {
-            case 0x22: out.append(0x22)
-            case 0x5C: out.append(0x5C)
-            case 0x2F: out.append(0x2F)
-            case 0x62: out.append(0x08)
-            case 0x66: out.append(0x0C)
-            case 0x6E: out.append(0x0A)
-            case 0x72: out.append(0x0D)
-            case 0x74: out.append(0x09)
-            case 0x75:
-                var scalar = try hex4()
-                if scalar >= 0xD800 && scalar <= 0xDBFF {
-                    try expect(0x5C); try expect(0x75)
-                    let low = try hex4()
-                    guard low >= 0xDC00 && low <= 0xDFFF else { throw Problem.badJSON }
-                    scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
-                } else if scalar >= 0xDC00 && scalar <= 0xDFFF {
-                    throw Problem.badJSON
-                }
-                guard let u = Unicode.Scalar(scalar) else { throw Problem.badJSON }
-                out.append(contentsOf: String(Character(u)).utf8)
-            default:
-                throw Problem.badJSON
-            }
-        }
-
-        private mutating func hex4() throws -> UInt32 {
-            var v: UInt32 = 0
-            for _ in 0 ..< 4 {
-                let c = try next()
-                let d: UInt32
-                switch c {
-                case 0x30 ... 0x39: d = UInt32(c - 0x30)
-                case 0x41 ... 0x46: d = UInt32(c - 0x41 + 10)
-                case 0x61 ... 0x66: d = UInt32(c - 0x61 + 10)
-                default: throw Problem.badJSON
-                }
-                v = v << 4 | d
-            }
-            return v
+            guard JSONEscape.decode(bytes, &index, { out.append($0) }) else { throw Problem.badJSON }
         }
     }
 }
