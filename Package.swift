@@ -24,9 +24,11 @@ let package = Package(
         .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
         .systemLibrary(name: "CLZ4", pkgConfig: "liblz4", providers: [.apt(["liblz4-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        // Header only: a cache prefetch hint for the hash tables (Swift has no intrinsic).
+        .systemLibrary(name: "CPrefetch"),
         .target(
             name: "CallSiftConcurrency",
-            dependencies: [.product(name: "Atomics", package: "swift-atomics")],
+            dependencies: ["CPrefetch", .product(name: "Atomics", package: "swift-atomics")],
             swiftSettings: hotPathSettings
         ),
         .target(

@@ -14,9 +14,13 @@ import CallSiftConcurrency
 /// Duplicates, events equal in (centre, call, event, ts), always fall in the same call
 /// as their original and are found there.
 ///
-/// Storage: a `ShardTable` from key to (newest event, earliest ts), the events themselves
-/// in a `SlabPool` of fixed-size records linked by index, and deadlines in a
-/// `DeadlineWheel`: nothing is allocated per call or per event once these have grown.
+/// Storage: a `ShardTable` from key to the call in progress, whose first three events
+/// (most calls have three: arrive, answer, end) sit inline in the table entry, so that
+/// recording or cutting a call touches one entry rather than a chain of records; further
+/// events go to a `SlabPool` of fixed-size records linked by index. Deadlines wait in a
+/// `DeadlineWheel`. Nothing is allocated per call or per event once these have grown.
+/// Calls stay for the call timeout, so the table is far larger than the caches: `record`
+/// and `advance` prefetch the entries of the keys a few steps ahead.
 ///
 /// The stage protocol: `record` each event, `advance(to:)` with each new watermark,
 /// `finish` at end of input; completed contacts are appended to the caller's array in no
@@ -62,11 +66,39 @@ public final class CallAssembler {
         var tableHash: UInt64 { mix64(call.hash64 ^ UInt64(UInt32(bitPattern: centre))) }
     }
 
+    /// A key's events not yet cut into a call.
     struct Pending {
-        /// First event in the pool.
-        var head: Int32
+        static let inlineCapacity = 3
         /// `ts` of the earliest pending event.
         var earliest: Int64
+        /// Events beyond the inline ones, in the pool, newest first; -1 when none.
+        var overflow: Int32 = -1
+        /// Events held inline, in the order they were recorded.
+        var inlineCount: UInt8 = 0
+        var inline: (CallEvent, CallEvent, CallEvent)
+
+        init(first: CallEvent) {
+            earliest = first.ts
+            inline = (first, first, first)
+            inlineCount = 1
+        }
+
+        subscript(i: Int) -> CallEvent {
+            @inline(__always) get {
+                switch i {
+                case 0: inline.0
+                case 1: inline.1
+                default: inline.2
+                }
+            }
+            @inline(__always) set {
+                switch i {
+                case 0: inline.0 = newValue
+                case 1: inline.1 = newValue
+                default: inline.2 = newValue
+                }
+            }
+        }
     }
 
     private let timeout: Int64
@@ -90,12 +122,21 @@ public final class CallAssembler {
     /// Calls in progress.
     public var liveKeys: Int { pending.count }
 
+    /// Asks for the table entry of `e`'s call ahead of `record(e)`.
+    @inline(__always)
+    public func prefetch(_ e: Event) { pending.prefetch(Key(call: e.call, centre: e.centre)) }
+
     public func record(_ e: Event) {
         let key = Key(call: e.call, centre: e.centre)
         let ce = CallEvent(ts: e.ts, caller: e.caller, service: e.service, reason: e.reason, next: -1,
                            kind: e.kind, outcome: e.outcome, identified: e.identified)
         if let slot = pending.find(key) {
-            var i = pending[slot].head
+            let n = Int(pending[slot].inlineCount)
+            for j in 0 ..< n where pending[slot][j].ts == ce.ts && pending[slot][j].kind == ce.kind {
+                accounting.duplicates += 1
+                return
+            }
+            var i = pending[slot].overflow
             while i >= 0 {
                 if pool[i].ts == ce.ts && pool[i].kind == ce.kind {
                     accounting.duplicates += 1
@@ -103,54 +144,68 @@ public final class CallAssembler {
                 }
                 i = pool[i].next
             }
-            let n = allocate(ce, next: pending[slot].head)
-            pending[slot].head = n
+            append(ce, to: &pending[slot])
             if ce.ts < pending[slot].earliest {
                 pending[slot].earliest = ce.ts
                 deadlines.push(ce.ts &+ timeout, key)
             }
         } else {
-            pending.insert(key, Pending(head: allocate(ce, next: -1), earliest: ce.ts))
+            pending.insert(key, Pending(first: ce))
             deadlines.push(ce.ts &+ timeout, key)
         }
         accounting.events += 1
         if e.ts > accounting.horizon { accounting.horizon = e.ts }
     }
 
+    @inline(__always)
+    private func append(_ e: CallEvent, to p: inout Pending) {
+        let n = Int(p.inlineCount)
+        if n < Pending.inlineCapacity {
+            p[n] = e
+            p.inlineCount += 1
+        } else {
+            var e = e
+            e.next = p.overflow
+            p.overflow = pool.allocate(e)
+        }
+    }
+
     /// Finalises every call whose earliest event is more than the timeout below
     /// `watermark`, appending the contacts to `out`.
     public func advance(to watermark: Int64, into out: inout [Contact]) {
+        let ahead = 8
         while true {
             due.removeAll(keepingCapacity: true)
             deadlines.takeDue(before: watermark, into: &due)
             if due.isEmpty { return }
+            for i in 0 ..< min(ahead, due.count) { pending.prefetch(due[i].item) }
             // Cutting a call may set the key's next deadline, itself possibly due: go round.
-            for i in due.indices { cut(at: due[i].at, key: due[i].item, &out) }
+            for i in due.indices {
+                if i + ahead < due.count { pending.prefetch(due[i + ahead].item) }
+                cut(at: due[i].at, key: due[i].item, &out)
+            }
         }
     }
 
     /// Finalises everything: end of input.
     public func finish(into out: inout [Contact]) { advance(to: .max, into: &out) }
 
-    @inline(__always)
-    private func allocate(_ e: CallEvent, next: Int32) -> Int32 {
-        var e = e
-        e.next = next
-        return pool.allocate(e)
-    }
-
     private func cut(at deadline: Int64, key: Key, _ out: inout [Contact]) {
         guard let slot = pending.find(key), pending[slot].earliest &+ timeout == deadline else { return }
+        // The key's events in the order they were recorded: inline ones first, then the
+        // pool's, which are linked newest first.
         scratch.removeAll(keepingCapacity: true)
-        var i = pending[slot].head
+        for j in 0 ..< Int(pending[slot].inlineCount) { scratch.append(pending[slot][j]) }
+        let pooled = scratch.count
+        var i = pending[slot].overflow
         while i >= 0 {
             scratch.append(pool[i])
             let next = pool[i].next
             pool.release(i)
             i = next
         }
-        // Events were linked newest first; in-order input then only needs reversing.
-        scratch.reverse()
+        scratch[pooled...].reverse()
+        // In-order input is already sorted.
         var sorted = true
         for j in 1 ..< max(scratch.count, 1) where CallEvent.before(scratch[j], scratch[j - 1]) { sorted = false; break }
         if !sorted { scratch.sort(by: CallEvent.before) }
@@ -160,9 +215,9 @@ public final class CallAssembler {
             pending.remove(at: slot)
         } else {
             // Events past the timeout start the key's next call.
-            var head: Int32 = -1
-            for j in n ..< scratch.count { head = allocate(scratch[j], next: head) }
-            pending[slot] = Pending(head: head, earliest: scratch[n].ts)
+            var rest = Pending(first: scratch[n])
+            for j in n + 1 ..< scratch.count { append(scratch[j], to: &rest) }
+            pending[slot] = rest
             deadlines.push(scratch[n].ts &+ timeout, key)
         }
         close(n, key: key, &out)

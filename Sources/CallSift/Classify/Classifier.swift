@@ -124,7 +124,13 @@ public final class Classifier {
         }
         waiting.removeLast(waiting.count - kept)
         ready.sort(by: precedes)
-        for c in ready { classify(c) }
+        // Scope entries are fetched a few contacts ahead (see `ShardTable.prefetch`).
+        let ahead = 8
+        for i in 0 ..< min(ahead, ready.count) where ready[i].identified { scopes.prefetch(scopeKey(ready[i])) }
+        for i in ready.indices {
+            if i + ahead < ready.count && ready[i + ahead].identified { scopes.prefetch(scopeKey(ready[i + ahead])) }
+            classify(ready[i])
+        }
     }
 
     /// SPEC.md section 3's order: `t`, then `call`, then `centre`, the last two as bytes.

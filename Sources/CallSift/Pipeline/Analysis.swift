@@ -312,7 +312,13 @@ final class Shard: @unchecked Sendable {
     func assemble(to wm: Int64, shardCount: Int) {
         if outbox.count != shardCount { outbox = Array(repeating: [], count: shardCount) }
         for i in outbox.indices { outbox[i].removeAll(keepingCapacity: true) }
-        for i in inbox.indices { assembler.record(inbox[i]) }
+        // The calls' table entries are fetched a few events ahead (see `ShardTable.prefetch`).
+        let ahead = 8
+        for i in 0 ..< min(ahead, inbox.count) { assembler.prefetch(inbox[i]) }
+        for i in inbox.indices {
+            if i + ahead < inbox.count { assembler.prefetch(inbox[i + ahead]) }
+            assembler.record(inbox[i])
+        }
         inbox.removeAll(keepingCapacity: true)
         if shardCount == 1 {
             assembler.advance(to: wm, into: &outbox[0])
