@@ -1,3 +1,5 @@
+import CallSiftConcurrency
+
 /// Adds classified contacts into the counters of their base group: (centre, arrival
 /// service, local day of `t`) (SPEC.md section 5).
 public final class Aggregator {
@@ -9,7 +11,11 @@ public final class Aggregator {
     }
 
     private let calendar: LocalCalendar
-    private var index: [GroupKey: Int32] = [:]
+    /// Dense index of each base group; in cache (groups are few), and the group of the
+    /// previous contact is tried first.
+    private let index = ShardTable<GroupKey, Int32>(minimumCapacity: 1 << 10)
+    private var lastKey = GroupKey(centre: -1, service: -1, day: .min)
+    private var lastGroup: Int32 = -1
     public private(set) var keys: [GroupKey] = []
     public private(set) var counters: [Counters] = []
 
@@ -18,11 +24,18 @@ public final class Aggregator {
     /// The dense index of `contact`'s base group, created on first use.
     func group(of contact: Contact) -> Int32 {
         let key = GroupKey(centre: contact.centre, service: contact.service, day: calendar.day(ofUTCMillis: contact.t))
-        if let i = index[key] { return i }
-        let i = Int32(keys.count)
-        index[key] = i
-        keys.append(key)
-        counters.append(Counters())
+        if key == lastKey { return lastGroup }
+        let i: Int32
+        if let slot = index.find(key) {
+            i = index[slot]
+        } else {
+            i = Int32(keys.count)
+            index.insert(key, i)
+            keys.append(key)
+            counters.append(Counters())
+        }
+        lastKey = key
+        lastGroup = i
         return i
     }
 
@@ -64,5 +77,11 @@ public final class Aggregator {
         } else {
             counters[i].fcrPending += 1
         }
+    }
+}
+
+extension Aggregator.GroupKey: ShardTableKey {
+    public var tableHash: UInt64 {
+        mix64(UInt64(UInt32(bitPattern: centre)) << 32 ^ UInt64(UInt32(bitPattern: service)) ^ UInt64(UInt32(bitPattern: day)) &* 0x9E37_79B9_7F4A_7C15)
     }
 }

@@ -57,7 +57,8 @@ public final class Classifier {
     private let aggregator: Aggregator
     /// Contacts not yet released, in no order.
     private var waiting: [Contact] = []
-    private var ready: [Contact] = []
+    /// Where `release` puts the contacts not yet due.
+    private var later: [Contact] = []
     private let scopes = ShardTable<ScopeKey, ScopeState>(minimumCapacity: 1 << 12)
     /// FCR verdicts in `t` order; `fcrQueue[i]` has sequence number `fcrBase + i`, and
     /// entries before `fcrHead` are settled (dropped in batches, adding to `fcrBase`).
@@ -112,25 +113,28 @@ public final class Classifier {
     /// Takes the contacts with `t` below `limit` out of `waiting` and classifies them in
     /// SPEC.md's order.
     private func release(below limit: Int64) {
-        ready.removeAll(keepingCapacity: true)
+        // Contacts come out of the assembler about when they are due, so usually all of
+        // them are: those are sorted where they lie, the rest wait in `later`.
+        later.removeAll(keepingCapacity: true)
         var kept = 0
         for i in waiting.indices {
             if waiting[i].t < limit {
-                ready.append(waiting[i])
-            } else {
-                waiting[kept] = waiting[i]
+                if kept != i { waiting[kept] = waiting[i] }
                 kept += 1
+            } else {
+                later.append(waiting[i])
             }
         }
         waiting.removeLast(waiting.count - kept)
-        ready.sort(by: precedes)
+        waiting.sort(by: precedes)
         // Scope entries are fetched a few contacts ahead (see `ShardTable.prefetch`).
         let ahead = 8
-        for i in 0 ..< min(ahead, ready.count) where ready[i].identified { scopes.prefetch(scopeKey(ready[i])) }
-        for i in ready.indices {
-            if i + ahead < ready.count && ready[i + ahead].identified { scopes.prefetch(scopeKey(ready[i + ahead])) }
-            classify(ready[i])
+        for i in 0 ..< min(ahead, waiting.count) where waiting[i].identified { scopes.prefetch(scopeKey(waiting[i])) }
+        for i in waiting.indices {
+            if i + ahead < waiting.count && waiting[i + ahead].identified { scopes.prefetch(scopeKey(waiting[i + ahead])) }
+            classify(waiting[i])
         }
+        swap(&waiting, &later)
     }
 
     /// SPEC.md section 3's order: `t`, then `call`, then `centre`, the last two as bytes.

@@ -165,6 +165,9 @@ public final class Analysis {
         var opened = [Bool](repeating: false, count: files.count)
         var done = 0
         var events: Int64 = 0
+        /// The watermark moves on, and state is finalised and dropped, every this many events.
+        let eventsPerStep: Int64 = 8192
+        var eventsAtStep: Int64 = 0
         var watermark = Int64.min
         var lastProgress = Date()
         let started = Date()
@@ -225,10 +228,18 @@ public final class Analysis {
                     if !cursor.hasPending { break }
                 }
                 if cursor.next.ts > limit { break }
-                let e = cursor.take()
-                shards[shards.count == 1 ? 0 : Shard.index(of: e, count: shards.count)].inbox.append(e)
-                events += 1
-                if events & 8191 == 0 {
+                // The events up to the next input's turn (a whole batch with one input),
+                // stopping where the next watermark step is due.
+                cursor.takeRun(upTo: limit, maxCount: Int(eventsPerStep - (events - eventsAtStep))) { run in
+                    if shards.count == 1 {
+                        shards[0].record(run)
+                    } else {
+                        for e in run { shards[Shard.index(of: e, count: shards.count)].inbox.append(e) }
+                    }
+                    events += Int64(run.count)
+                }
+                if events - eventsAtStep >= eventsPerStep {
+                    eventsAtStep = events
                     advanceWatermark()
                     report()
                 }
@@ -284,7 +295,8 @@ final class Shard: @unchecked Sendable {
     let assembler: CallAssembler
     let classifier: Classifier
     let aggregator: Aggregator
-    /// Events taken for this shard since the last step, in merge order.
+    /// Events taken for this shard since the last step, in merge order (with several
+    /// shards; a single shard records them as they are taken).
     var inbox: [Event] = []
     /// Contacts this shard's assembler completed, by the classifier shard they belong to.
     var outbox: [[Contact]] = []
@@ -312,13 +324,7 @@ final class Shard: @unchecked Sendable {
     func assemble(to wm: Int64, shardCount: Int) {
         if outbox.count != shardCount { outbox = Array(repeating: [], count: shardCount) }
         for i in outbox.indices { outbox[i].removeAll(keepingCapacity: true) }
-        // The calls' table entries are fetched a few events ahead (see `ShardTable.prefetch`).
-        let ahead = 8
-        for i in 0 ..< min(ahead, inbox.count) { assembler.prefetch(inbox[i]) }
-        for i in inbox.indices {
-            if i + ahead < inbox.count { assembler.prefetch(inbox[i + ahead]) }
-            assembler.record(inbox[i])
-        }
+        inbox.withUnsafeBufferPointer { record($0) }
         inbox.removeAll(keepingCapacity: true)
         if shardCount == 1 {
             assembler.advance(to: wm, into: &outbox[0])
@@ -326,6 +332,17 @@ final class Shard: @unchecked Sendable {
             completed.removeAll(keepingCapacity: true)
             assembler.advance(to: wm, into: &completed)
             for c in completed { outbox[Shard.index(of: c, count: shardCount)].append(c) }
+        }
+    }
+
+    /// Hands `events`, in merge order, to the assembler.
+    func record(_ events: UnsafeBufferPointer<Event>) {
+        // The calls' table entries are fetched a few events ahead (see `ShardTable.prefetch`).
+        let ahead = 8
+        for i in 0 ..< min(ahead, events.count) { assembler.prefetch(events[i]) }
+        for i in events.indices {
+            if i + ahead < events.count { assembler.prefetch(events[i + ahead]) }
+            assembler.record(events[i])
         }
     }
 

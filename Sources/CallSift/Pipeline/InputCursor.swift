@@ -70,12 +70,25 @@ final class InputCursor {
     var hasPending: Bool { position < batch.events.count }
     var next: Event { batch.events[position] }
 
+    /// Takes the pending events of the current batch up to the first with `ts` above
+    /// `limit`, at most `maxCount` (but at least one, which must be pending), and calls
+    /// `body` with them.
     @inline(__always)
-    func take() -> Event {
-        let e = batch.events[position]
-        position += 1
-        if e.ts > maxTaken { maxTaken = e.ts }
-        return e
+    func takeRun(upTo limit: Int64, maxCount: Int = .max, _ body: (UnsafeBufferPointer<Event>) -> Void) {
+        batch.events.withUnsafeBufferPointer { all in
+            let start = position
+            let stop = start + min(all.count - start, max(maxCount, 1))
+            var end = start
+            var greatest = maxTaken
+            repeat {
+                let ts = all[end].ts
+                if ts > greatest { greatest = ts }
+                end += 1
+            } while end < stop && all[end].ts <= limit
+            maxTaken = greatest
+            position = end
+            body(UnsafeBufferPointer(rebasing: all[start ..< end]))
+        }
     }
 
     /// No event still to be taken from this input has a `ts` below this.
