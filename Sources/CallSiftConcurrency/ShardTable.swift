@@ -2,20 +2,24 @@ import CPrefetch
 
 /// A key for `ShardTable`: plain value, equality, and a well-mixed 64-bit hash.
 public protocol ShardTableKey: Equatable {
-    /// All 64 bits should be well mixed: the low bits pick the slot, the top 7 are kept
+    /// All 64 bits should be well mixed: the high bits pick the slot, the low 7 are kept
     /// as a tag that rejects most non-matching slots without comparing keys.
     var tableHash: UInt64 { get }
 }
 
 /// An open-addressing hash table of fixed-size entries, owned by one shard.
 ///
-/// Linear probing over a power-of-two number of slots; deletion shifts later entries of
-/// the probe run back (no tombstones), so lookups never slow down as entries come and go.
-/// Each slot holds its key and value side by side in one flat, preallocated buffer, so a
-/// lookup that finds its key has its value in the same cache lines; a second, one-byte
-/// tag per slot (`tags`, small enough to stay in cache) rejects most non-matching slots
-/// without touching the entries. No object per entry, nothing allocated on the hot path
-/// except when the table grows (see `maxLoad`).
+/// Linear probing; deletion shifts later entries of the probe run back (no tombstones),
+/// so lookups never slow down as entries come and go. Each slot holds its key and value
+/// side by side in one flat, preallocated buffer, so a lookup that finds its key has its
+/// value in the same cache lines; a one-byte tag per slot (`tags`, small enough to stay
+/// in cache) rejects most non-matching slots without touching the entries. No object per
+/// entry, nothing allocated on the hot path except when the table grows.
+///
+/// The number of slots need not be a power of two: a key's home slot is the high word of
+/// hash × capacity, so a table can grow by less than double. A table that must stay
+/// small per entry (the caller scopes: see `init`) grows by a quarter at 80% full and so
+/// never drops below 64% full, where doubling at 75% leaves tables 37.5% full.
 ///
 /// The tables of a run are far larger than the caches (calls stay for the call timeout,
 /// caller scopes for the windows), so nearly every lookup misses. A stage that knows its
@@ -25,9 +29,10 @@ public protocol ShardTableKey: Equatable {
 ///
 /// Not thread-safe: one shard owns it; other threads reach it only through that shard's ring.
 public final class ShardTable<Key: ShardTableKey, Value> {
-    /// Grow when more than this share of slots is used. 3/4 keeps probe runs short while
-    /// costing at most 1/0.375 slots per entry right after growing.
-    public static var maxLoad: Double { 0.75 }
+    /// The table grows when an insert would take it past this share of its slots.
+    public let maxLoad: Double
+    /// How much the number of slots is multiplied by when the table grows.
+    public let growth: Double
 
     struct Entry {
         var key: Key
@@ -35,25 +40,30 @@ public final class ShardTable<Key: ShardTableKey, Value> {
     }
 
     private var entries: UnsafeMutablePointer<Entry>
-    /// 0: empty; otherwise 0x80 | top 7 bits of the key's hash.
+    /// 0: empty; otherwise 0x80 | the low 7 bits of the key's hash (the slot comes from
+    /// the high bits, so the two are independent).
     private var tags: UnsafeMutablePointer<UInt8>
-    private var mask: Int
+    public private(set) var capacity: Int
     /// Byte offset of `value` within an entry.
     private let valueOffset = MemoryLayout<Entry>.offset(of: \Entry.value)!
     public private(set) var count = 0
 
-    public init(minimumCapacity: Int = 16) {
-        var cap = 16
-        while Double(cap) * Self.maxLoad < Double(minimumCapacity) { cap <<= 1 }
-        precondition(cap & (cap - 1) == 0)
-        mask = cap - 1
-        entries = Self.allocateEntries(cap)
-        tags = .allocate(capacity: cap)
-        tags.initialize(repeating: 0, count: cap)
+    /// - Parameters:
+    ///   - minimumCapacity: entries the table takes before it first grows.
+    ///   - maxLoad: the most entries per slot; 3/4 keeps probe runs short.
+    ///   - growth: the factor by which the slots grow. Doubling grows least often;
+    ///     a smaller factor keeps the table fuller (at least `maxLoad / growth`).
+    public init(minimumCapacity: Int = 16, maxLoad: Double = 0.75, growth: Double = 2) {
+        precondition(maxLoad > 0 && maxLoad < 1 && growth > 1)
+        self.maxLoad = maxLoad
+        self.growth = growth
+        capacity = max(16, Int((Double(minimumCapacity) / maxLoad).rounded(.up)))
+        entries = Self.allocateEntries(capacity)
+        tags = Self.allocateTags(capacity)
     }
 
     deinit {
-        for i in 0 ... mask where tags[i] != 0 { (entries + i).deinitialize(count: 1) }
+        for i in 0 ..< capacity where tags[i] != 0 { (entries + i).deinitialize(count: 1) }
         entries.deallocate(); tags.deallocate()
     }
 
@@ -65,19 +75,37 @@ public final class ShardTable<Key: ShardTableKey, Value> {
             .bindMemory(to: Entry.self, capacity: count)
     }
 
-    public var capacity: Int { mask + 1 }
+    private static func allocateTags(_ count: Int) -> UnsafeMutablePointer<UInt8> {
+        let tags = UnsafeMutablePointer<UInt8>.allocate(capacity: count)
+        tags.initialize(repeating: 0, count: count)
+        return tags
+    }
 
     /// Bytes held by the table's buffers.
     public var allocatedBytes: Int { capacity * (MemoryLayout<Entry>.stride + 1) }
 
     @inline(__always)
-    private static func tag(_ h: UInt64) -> UInt8 { UInt8(truncatingIfNeeded: h >> 57) | 0x80 }
+    private static func tag(_ h: UInt64) -> UInt8 { UInt8(truncatingIfNeeded: h) | 0x80 }
+
+    /// The home slot of hash `h`: ⌊h × capacity / 2⁶⁴⌋, uniform over the slots for a
+    /// well-mixed hash, with no power-of-two capacity needed.
+    @inline(__always)
+    private func home(_ h: UInt64) -> Int {
+        Int(truncatingIfNeeded: h.multipliedFullWidth(by: UInt64(truncatingIfNeeded: capacity)).high)
+    }
+
+    @inline(__always)
+    private func after(_ i: Int) -> Int { i + 1 == capacity ? 0 : i + 1 }
+
+    /// How far slot `i` lies past `home`, going round the end.
+    @inline(__always)
+    private func distance(from home: Int, to i: Int) -> Int { i >= home ? i - home : i + capacity - home }
 
     /// Asks the memory system for `key`'s home slot (its tag and entry) ahead of a
     /// `find` or `insert` of it. A hint: it changes nothing.
     @inline(__always)
     public func prefetch(_ key: Key) {
-        let i = Int(truncatingIfNeeded: key.tableHash) & mask
+        let i = home(key.tableHash)
         callsift_prefetch(tags + i)
         let entry = UnsafeRawPointer(entries + i)
         callsift_prefetch(entry)
@@ -96,24 +124,24 @@ public final class ShardTable<Key: ShardTableKey, Value> {
     public func find(_ key: Key) -> Int? {
         let h = key.tableHash
         let t = Self.tag(h)
-        var i = Int(truncatingIfNeeded: h) & mask
+        var i = home(h)
         while true {
             let s = tags[i]
             if s == 0 { return nil }
             if s == t && entries[i].key == key { return i }
-            i = (i + 1) & mask
+            i = after(i)
         }
     }
 
     /// Inserts `key`, which must not be present, and returns its slot.
     @discardableResult
     public func insert(_ key: Key, _ value: Value) -> Int {
-        if Double(count + 1) > Double(capacity) * Self.maxLoad { grow() }
+        if Double(count + 1) > Double(capacity) * maxLoad { grow() }
         let h = key.tableHash
-        var i = Int(truncatingIfNeeded: h) & mask
+        var i = home(h)
         while tags[i] != 0 {
             assert(!(entries[i].key == key), "insert of a key already present")
-            i = (i + 1) & mask
+            i = after(i)
         }
         tags[i] = Self.tag(h)
         (entries + i).initialize(to: Entry(key: key, value: value))
@@ -140,18 +168,16 @@ public final class ShardTable<Key: ShardTableKey, Value> {
         precondition(tags[slot] != 0)
         (entries + slot).deinitialize(count: 1)
         var hole = slot
-        var i = (slot + 1) & mask
+        var i = after(slot)
         while tags[i] != 0 {
-            let home = Int(truncatingIfNeeded: entries[i].key.tableHash) & mask
+            let home = home(entries[i].key.tableHash)
             // Move entry i into the hole if its home is not cyclically within (hole, i].
-            let distanceToI = (i - home) & mask
-            let distanceToHole = (hole - home) & mask
-            if distanceToHole < distanceToI {
+            if distance(from: home, to: hole) < distance(from: home, to: i) {
                 (entries + hole).moveInitialize(from: entries + i, count: 1)
                 tags[hole] = tags[i]
                 hole = i
             }
-            i = (i + 1) & mask
+            i = after(i)
         }
         tags[hole] = 0
         count -= 1
@@ -165,7 +191,7 @@ public final class ShardTable<Key: ShardTableKey, Value> {
         // Removing shifts later entries back into slot i, so look at i again before moving
         // on. Entries only ever move towards lower slots (or wrap from the front to the
         // back, where they are simply seen twice), so none is skipped.
-        while i <= mask {
+        while i < capacity {
             if tags[i] != 0 && remove(entries[i].key, entries[i].value) {
                 self.remove(at: i)
                 continue
@@ -176,19 +202,17 @@ public final class ShardTable<Key: ShardTableKey, Value> {
 
     /// Calls `body` with every entry, in slot order.
     public func forEach(_ body: (Key, Value) throws -> Void) rethrows {
-        for i in 0 ... mask where tags[i] != 0 { try body(entries[i].key, entries[i].value) }
+        for i in 0 ..< capacity where tags[i] != 0 { try body(entries[i].key, entries[i].value) }
     }
 
     private func grow() {
-        let oldEntries = entries, oldTags = tags, oldCap = mask + 1
-        let cap = oldCap << 1
-        entries = Self.allocateEntries(cap)
-        tags = .allocate(capacity: cap)
-        tags.initialize(repeating: 0, count: cap)
-        mask = cap - 1
-        for j in 0 ..< oldCap where oldTags[j] != 0 {
-            var i = Int(truncatingIfNeeded: oldEntries[j].key.tableHash) & mask
-            while tags[i] != 0 { i = (i + 1) & mask }
+        let oldEntries = entries, oldTags = tags, oldCapacity = capacity
+        capacity = max(oldCapacity + 1, Int(Double(oldCapacity) * growth))
+        entries = Self.allocateEntries(capacity)
+        tags = Self.allocateTags(capacity)
+        for j in 0 ..< oldCapacity where oldTags[j] != 0 {
+            var i = home(oldEntries[j].key.tableHash)
+            while tags[i] != 0 { i = after(i) }
             tags[i] = oldTags[j]
             (entries + i).moveInitialize(from: oldEntries + j, count: 1)
         }
@@ -201,19 +225,19 @@ public final class ShardTable<Key: ShardTableKey, Value> {
     /// - tags match the keys' hashes; no key appears twice; the load bound holds.
     public func checkInvariants() {
         var n = 0
-        for i in 0 ... mask where tags[i] != 0 {
+        for i in 0 ..< capacity where tags[i] != 0 {
             n += 1
             let h = entries[i].key.tableHash
             precondition(tags[i] == Self.tag(h), "tag mismatch at \(i)")
-            var j = Int(truncatingIfNeeded: h) & mask
+            var j = home(h)
             while j != i {
-                precondition(tags[j] != 0, "gap between home \(Int(truncatingIfNeeded: h) & mask) and slot \(i)")
+                precondition(tags[j] != 0, "gap between home \(home(h)) and slot \(i)")
                 precondition(!(entries[j].key == entries[i].key), "key twice, at \(j) and \(i)")
-                j = (j + 1) & mask
+                j = after(j)
             }
         }
         precondition(n == count, "count \(count) but \(n) entries")
-        precondition(Double(count) <= Double(capacity) * Self.maxLoad)
+        precondition(Double(count) <= Double(capacity) * maxLoad)
     }
 }
 

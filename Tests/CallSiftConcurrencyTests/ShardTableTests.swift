@@ -11,9 +11,10 @@ struct TestKey: ShardTableKey, Hashable {
 @Suite struct ShardTableTests {
     /// Random inserts, updates and removals against a Dictionary model, with every
     /// invariant checked after every mutation.
-    @Test(arguments: [false, true])
-    func matchesADictionaryAndKeepsItsInvariants(weakHash: Bool) {
-        let table = ShardTable<TestKey, Int>(minimumCapacity: 4)
+    /// Both with doubling and with a table grown by a quarter at 80% (slots not a power of two).
+    @Test(arguments: [false, true], [2.0, 1.25])
+    func matchesADictionaryAndKeepsItsInvariants(weakHash: Bool, growth: Double) {
+        let table = ShardTable<TestKey, Int>(minimumCapacity: 4, maxLoad: growth == 2 ? 0.75 : 0.8, growth: growth)
         var model: [UInt64: Int] = [:]
         var state: UInt64 = 42
         func next() -> UInt64 { state = state &* 6364136223846793005 &+ 1442695040888963407; return state >> 33 }
@@ -54,5 +55,20 @@ struct TestKey: ShardTableKey, Hashable {
         #expect(table.count == 100_000)
         #expect(Double(table.count) <= Double(table.capacity) * 0.75)
         #expect((0 ..< 100_000 as Range<UInt64>).allSatisfy { table.find(TestKey(v: $0)).map { table[$0] } == $0 })
+    }
+
+    /// Grown by a quarter at 80%, a table is never less than 64% full once it has grown.
+    @Test func growingByAQuarterKeepsTheTableFull() {
+        let table = ShardTable<TestKey, UInt64>(minimumCapacity: 16, maxLoad: 0.8, growth: 1.25)
+        var least = 1.0
+        for i in 0 ..< 200_000 as Range<UInt64> {
+            let before = table.capacity
+            table.insert(TestKey(v: i), i)
+            if table.capacity != before { least = min(least, Double(table.count) / Double(table.capacity)) }
+        }
+        table.checkInvariants()
+        #expect(least >= 0.63)
+        #expect(Double(table.count) <= Double(table.capacity) * 0.8)
+        #expect((0 ..< 200_000 as Range<UInt64>).allSatisfy { table.find(TestKey(v: $0)).map { table[$0] } == $0 })
     }
 }

@@ -59,7 +59,9 @@ public final class Classifier {
     private var waiting: [Contact] = []
     /// Where `release` puts the contacts not yet due.
     private var later: [Contact] = []
-    private let scopes = ShardTable<ScopeKey, ScopeState>(minimumCapacity: 1 << 12)
+    /// Kept at least 64% full (grown by a quarter at 80%), so that a caller scope costs
+    /// at most 57 / 0.64 ≈ 89 bytes of table.
+    private let scopes = ShardTable<ScopeKey, ScopeState>(minimumCapacity: 1 << 12, maxLoad: 0.8, growth: 1.25)
     /// FCR verdicts in `t` order; `fcrQueue[i]` has sequence number `fcrBase + i`, and
     /// entries before `fcrHead` are settled (dropped in batches, adding to `fcrBase`).
     private var fcrQueue: [FCREntry] = []
