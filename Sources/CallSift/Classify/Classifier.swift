@@ -92,9 +92,16 @@ public final class Classifier {
         waiting.append(c)
     }
 
-    public func record(contentsOf cs: [Contact]) {
+    /// Records the contacts of `cs` and leaves it empty (with its capacity). The storage
+    /// moves rather than being shared, so neither side copies it on its next change.
+    public func take(_ cs: inout [Contact]) {
         for c in cs { precondition(c.t >= releasedBelow, "contact arrived after its place in the order was passed") }
-        waiting.append(contentsOf: cs)
+        if waiting.isEmpty {
+            swap(&waiting, &cs)
+        } else {
+            waiting.append(contentsOf: cs)
+            cs.removeAll(keepingCapacity: true)
+        }
     }
 
     /// Classifies every contact with `t` + timeout below `watermark`, and settles the

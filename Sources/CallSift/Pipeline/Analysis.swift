@@ -187,7 +187,7 @@ public final class Analysis {
             forEachShard { $0.assemble(to: wm, shardCount: shards.count) }
             stats.peakLiveCalls = max(stats.peakLiveCalls, shards.reduce(0) { $0 + $1.assembler.liveKeys })
             for target in shards.indices {
-                for source in shards { shards[target].classifier.record(contentsOf: source.outbox[target]) }
+                for source in shards { shards[target].classifier.take(&source.outbox[target]) }
             }
             forEachShard { $0.classify(to: wm) }
             let scopes = shards.reduce(0) { $0 + $1.classifier.liveScopes }
