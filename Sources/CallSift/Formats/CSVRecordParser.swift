@@ -31,12 +31,24 @@ struct CSVRecordParser {
         headerBytes = Array(header)
     }
 
+    /// Whether `record` repeats the header row byte for byte (as when files are
+    /// concatenated into one stream). Lengths are compared first: nearly every record
+    /// differs from the header there.
+    @inline(__always)
+    func isHeader(_ record: UnsafeRawBufferPointer) -> Bool {
+        guard record.count == headerBytes.count else { return false }
+        return headerBytes.elementsEqual(record)
+    }
+
     /// Parses `record` into `slots`; returns the reason when it is not well-formed CSV.
     ///
     /// Values are kept in place (pointing into `record`), except quoted fields holding a
     /// doubled quote, whose unescaped bytes are copied into the slots' side buffer. So
     /// `slots` must be read while `record` is still valid.
-    func parse(_ record: UnsafeRawBufferPointer, into slots: inout FieldSlots) -> RejectReason? {
+    ///
+    /// `mutating` though it changes nothing, so that a parser kept in a class's stored
+    /// property is used in place rather than copied (and its arrays retained) per record.
+    mutating func parse(_ record: UnsafeRawBufferPointer, into slots: inout FieldSlots) -> RejectReason? {
         slots.reset()
         guard let base = record.baseAddress else {
             // An empty record is one empty field.
