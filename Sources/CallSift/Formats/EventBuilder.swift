@@ -33,7 +33,7 @@ final class EventBuilder {
         enum Field<T> { case missing, invalid, value(T) }
         let tsField: Field<Int64> = f.with(.ts) { v in
             guard let v = nonEmpty(v) else { return .missing }
-            return Timestamp.parse(v).map { .value($0) } ?? .invalid
+            return Timestamp.parse(v, days: &dayCache).map { .value($0) } ?? .invalid
         }
         let ts: Int64
         switch tsField {
@@ -130,6 +130,8 @@ final class EventBuilder {
 
     // MARK: - Interning through a small per-parser cache (few distinct values, no lock)
 
+    /// The last date parsed (most lines share their date with the line before).
+    private var dayCache = Timestamp.DayCache()
     private var centreCache = InternCache()
     private var serviceCache = InternCache()
     private var reasonCache = InternCache()
