@@ -30,57 +30,45 @@ final class EventBuilder {
     }
 
     func build(_ f: FieldSlots) -> Built {
-        enum Field<T> { case missing, invalid, value(T) }
-        let tsField: Field<Int64> = f.with(.ts) { v in
-            guard let v = nonEmpty(v) else { return .missing }
-            return Timestamp.parse(v, days: &dayCache).map { .value($0) } ?? .invalid
-        }
-        let ts: Int64
-        switch tsField {
-        case .missing: return .rejected(.missingTs)
-        case .invalid: return .rejected(.badTs)
-        case .value(let v): ts = v
-        }
-        guard let centre = f.with(.centre, { v in nonEmpty(v).map { intern($0, in: centres, cache: &centreCache) } })
-        else { return .rejected(.missingCentre) }
-        guard let call = f.with(.call, { v in nonEmpty(v).map { CallID($0, long: longCallIDs) } })
-        else { return .rejected(.missingCall) }
-        let kindField: Field<EventKind> = f.with(.event) { v in
-            guard let v = nonEmpty(v) else { return .missing }
-            return Self.kind(v).map { .value($0) } ?? .invalid
-        }
-        let kind: EventKind
-        switch kindField {
-        case .missing: return .rejected(.missingEvent)
-        case .invalid: return .rejected(.unknownEvent)
-        case .value(let v): kind = v
-        }
+        f.withValues { build($0) }
+    }
+
+    /// The checks, in SPEC.md's order. Written as straight-line code over the values (no
+    /// closure per key), as it runs once per event. Interning and pseudonymising happen in
+    /// the same order as the checks, so a rejected line leaves the same trace in the
+    /// interners whichever check rejects it.
+    private func build(_ f: FieldSlots.Values) -> Built {
+        guard let tsBytes = nonEmpty(f[.ts]) else { return .rejected(.missingTs) }
+        guard let ts = Timestamp.parse(tsBytes, days: &dayCache) else { return .rejected(.badTs) }
+        guard let centreBytes = nonEmpty(f[.centre]) else { return .rejected(.missingCentre) }
+        let centre = centreCache.lookup(centreBytes, in: centres)
+        guard let callBytes = nonEmpty(f[.call]) else { return .rejected(.missingCall) }
+        let call = CallID(callBytes, long: longCallIDs)
+        guard let kindBytes = nonEmpty(f[.event]) else { return .rejected(.missingEvent) }
+        guard let kind = Self.kind(kindBytes) else { return .rejected(.unknownEvent) }
 
         var event = Event(ts: ts, centre: centre, call: call, kind: kind, caller: .none,
                           identified: false, service: -1, outcome: .resolved, reason: -1)
         switch kind {
         case .arrive:
-            guard let caller = f.with(.caller, { v -> (CallerKey, Bool)? in
-                guard let v else { return nil }
-                if Self.isUnidentified(v) { return (.none, false) }
-                return (pseudonymiser.pseudonym(v), true)
-            }) else { return .rejected(.missingCaller) }
-            (event.caller, event.identified) = caller
-            guard let service = f.with(.service, { v in nonEmpty(v).map { intern($0, in: services, cache: &serviceCache) } })
-            else { return .rejected(.missingService) }
-            event.service = service
+            guard let caller = f[.caller] else { return .rejected(.missingCaller) }
+            if !Self.isUnidentified(caller) {
+                event.caller = pseudonymiser.pseudonym(caller)
+                event.identified = true
+            }
+            guard let service = nonEmpty(f[.service]) else { return .rejected(.missingService) }
+            event.service = serviceCache.lookup(service, in: services)
         case .transfer:
-            event.service = f.with(.service, { v in nonEmpty(v).map { intern($0, in: services, cache: &serviceCache) } }) ?? -1
+            if let service = nonEmpty(f[.service]) { event.service = serviceCache.lookup(service, in: services) }
         case .end:
-            guard let outcome = f.with(.outcome, { v -> Outcome? in
-                guard let v = nonEmpty(v) else { return .resolved }
-                return Self.outcome(v)
-            }) else { return .rejected(.badOutcome) }
-            event.outcome = outcome
+            if let outcome = nonEmpty(f[.outcome]) {
+                guard let o = Self.outcome(outcome) else { return .rejected(.badOutcome) }
+                event.outcome = o
+            }
         default:
             break
         }
-        event.reason = f.with(.reason, { v in nonEmpty(v).map { intern($0, in: reasons, cache: &reasonCache) } }) ?? -1
+        if let reason = nonEmpty(f[.reason]) { event.reason = reasonCache.lookup(reason, in: reasons) }
         return .event(event)
     }
 
@@ -135,10 +123,6 @@ final class EventBuilder {
     private var centreCache = InternCache()
     private var serviceCache = InternCache()
     private var reasonCache = InternCache()
-
-    private func intern(_ v: UnsafeRawBufferPointer, in interner: Interner, cache: inout InternCache) -> Int32 {
-        cache.lookup(v) { interner.intern($0) }
-    }
 }
 
 /// A direct-mapped cache in front of an `Interner`: 256 slots chosen by a hash of the
@@ -149,7 +133,9 @@ struct InternCache {
     private var keys = [[UInt8]](repeating: [], count: 256)
     private var ids = [Int32](repeating: -1, count: 256)
 
-    mutating func lookup(_ v: UnsafeRawBufferPointer, miss: (UnsafeRawBufferPointer) -> Int32) -> Int32 {
+    /// The id of `v` in `interner`, asked of the interner only on a miss.
+    @inline(__always)
+    mutating func lookup(_ v: UnsafeRawBufferPointer, in interner: Interner) -> Int32 {
         // FNV-1a over the bytes.
         var h: UInt32 = 2_166_136_261
         for b in v { h = (h ^ UInt32(b)) &* 16_777_619 }
@@ -159,7 +145,7 @@ struct InternCache {
             let hit = keys[slot].withUnsafeBytes { k in k.count == v.count && (v.count == 0 || memcmp(k.baseAddress!, v.baseAddress!, v.count) == 0) }
             if hit { return id }
         }
-        let new = miss(v)
+        let new = interner.intern(v)
         keys[slot] = Array(v)
         ids[slot] = new
         return new

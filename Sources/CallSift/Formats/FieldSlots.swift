@@ -49,7 +49,7 @@ struct FieldSlots {
     /// One key's value. `start == Slot.absent`: the key is absent. Otherwise, with a
     /// `pointer` the value is `pointer[0 ..< count]` in place; without one it is
     /// `buffer[start ..< start + count]`.
-    private struct Slot {
+    fileprivate struct Slot {
         static let absent = -1
         var pointer: UnsafeRawPointer? = nil
         var start = Slot.absent
@@ -120,6 +120,32 @@ struct FieldSlots {
 
     @inline(__always)
     func isPresent(_ key: FieldKey) -> Bool { self[key].start != Slot.absent }
+
+    /// Calls `body` with every value readable by key at once (`Values`), for a reader that
+    /// looks at most keys: the side buffer is opened once, and the reader's code needs no
+    /// closure per key.
+    @inline(__always)
+    func withValues<R>(_ body: (Values) throws -> R) rethrows -> R {
+        try buffer.withUnsafeBytes { side in try body(Values(slots: slots, side: side.baseAddress)) }
+    }
+
+    /// The record's values, valid during `withValues` only.
+    struct Values {
+        fileprivate let slots: (Slot, Slot, Slot, Slot, Slot, Slot, Slot, Slot)
+        fileprivate let side: UnsafeRawPointer?
+
+        /// The value of `key`, or nil when it is absent.
+        @inline(__always)
+        subscript(_ key: FieldKey) -> UnsafeRawBufferPointer? {
+            let s = withUnsafeBytes(of: slots) {
+                $0.load(fromByteOffset: key.rawValue &* MemoryLayout<Slot>.stride, as: Slot.self)
+            }
+            if let p = s.pointer { return UnsafeRawBufferPointer(start: p, count: s.count) }
+            guard s.start != Slot.absent else { return nil }
+            // An empty side buffer may have no address; its only values are empty.
+            return UnsafeRawBufferPointer(start: side.map { $0 + s.start }, count: s.count)
+        }
+    }
 
     /// Calls `body` with the value of `key`, or nil when the key is absent.
     @inline(__always)
