@@ -16,7 +16,11 @@ public struct CallID: Hashable, Sendable {
     var length: UInt8 = 0
 
     /// The id of `bytes`; long ones are interned in `long`.
-    init(_ bytes: UnsafeRawBufferPointer, long: LongCallIDs) {
+    ///
+    /// Inlined, and `long` borrowed, because this runs once per event: a call returning
+    /// the id through memory, and retaining the table for it, were measurable there.
+    @inline(__always)
+    init(_ bytes: UnsafeRawBufferPointer, long: borrowing LongCallIDs) {
         let n = bytes.count
         if n > Self.inlineCapacity {
             w0 = UInt64(long.intern(bytes))
