@@ -33,10 +33,10 @@ final class EventBuilder {
         f.withValues { build($0) }
     }
 
-    /// The checks, in SPEC.md's order. Written as straight-line code over the values (no
-    /// closure per key), as it runs once per event. Interning and pseudonymising happen in
-    /// the same order as the checks, so a rejected line leaves the same trace in the
-    /// interners whichever check rejects it.
+    /// The checks, in their fixed order, as straight-line code over the values (no closure
+    /// per key): this runs once per event. Values are interned as they pass their check,
+    /// so a line rejected by a later check has still interned its centre (and any long
+    /// call id); that order is kept as it was.
     private func build(_ f: FieldSlots.Values) -> Built {
         guard let tsBytes = nonEmpty(f[.ts]) else { return .rejected(.missingTs) }
         guard let ts = Timestamp.parse(tsBytes, days: &dayCache) else { return .rejected(.badTs) }

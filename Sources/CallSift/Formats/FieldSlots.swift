@@ -118,12 +118,8 @@ struct FieldSlots {
     /// Drops side-buffer bytes past `count` (an NDJSON key name once it has been matched).
     mutating func truncate(to count: Int) { buffer.removeLast(buffer.count - count) }
 
-    @inline(__always)
-    func isPresent(_ key: FieldKey) -> Bool { self[key].start != Slot.absent }
-
-    /// Calls `body` with every value readable by key at once (`Values`), for a reader that
-    /// looks at most keys: the side buffer is opened once, and the reader's code needs no
-    /// closure per key.
+    /// Calls `body` with the record's values, read by key (`Values`): the side buffer is
+    /// opened once for all of them, and the reader's code needs no closure per key.
     @inline(__always)
     func withValues<R>(_ body: (Values) throws -> R) rethrows -> R {
         try buffer.withUnsafeBytes { side in try body(Values(slots: slots, side: side.baseAddress)) }
@@ -145,14 +141,5 @@ struct FieldSlots {
             // An empty side buffer may have no address; its only values are empty.
             return UnsafeRawBufferPointer(start: side.map { $0 + s.start }, count: s.count)
         }
-    }
-
-    /// Calls `body` with the value of `key`, or nil when the key is absent.
-    @inline(__always)
-    func with<R>(_ key: FieldKey, _ body: (UnsafeRawBufferPointer?) throws -> R) rethrows -> R {
-        let s = self[key]
-        if let p = s.pointer { return try body(UnsafeRawBufferPointer(start: p, count: s.count)) }
-        guard s.start != Slot.absent else { return try body(nil) }
-        return try buffer.withUnsafeBytes { try body(UnsafeRawBufferPointer(rebasing: $0[s.start ..< s.start &+ s.count])) }
     }
 }

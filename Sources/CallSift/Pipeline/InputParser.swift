@@ -150,6 +150,7 @@ final class InputParser: @unchecked Sendable {
         switch record.kind {
         case .ok:
             if RecordBytes.isBlank(record.bytes) { return }
+            // Tested, not bound: binding would retain the adapter for every CSV record.
             if adapter != nil { return adapt(record, adapter!) }
             if !isNDJSON && !hasHeader {
                 // The first non-blank record of a CSV input is its header.
