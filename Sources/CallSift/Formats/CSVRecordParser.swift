@@ -13,8 +13,6 @@ struct CSVRecordParser {
     let columns: [FieldKey?]
     /// The header record's bytes, to recognise repeated header rows (e.g. concatenated files).
     let headerBytes: [UInt8]
-    /// Reused for unescaping quoted fields.
-    private var unescaped: [UInt8] = []
 
     /// Reads the header row. Names are matched exactly; the first of duplicated names wins.
     init?(header: UnsafeRawBufferPointer) {
@@ -33,17 +31,122 @@ struct CSVRecordParser {
         headerBytes = Array(header)
     }
 
+    /// Whether `record` repeats the header row byte for byte (as when files are
+    /// concatenated into one stream). Lengths are compared first: nearly every record
+    /// differs from the header there.
+    @inline(__always)
+    func isHeader(_ record: UnsafeRawBufferPointer) -> Bool {
+        guard record.count == headerBytes.count else { return false }
+        return headerBytes.elementsEqual(record)
+    }
+
     /// Parses `record` into `slots`; returns the reason when it is not well-formed CSV.
+    ///
+    /// Values are kept in place (pointing into `record`), except quoted fields holding a
+    /// doubled quote, whose unescaped bytes are copied into the slots' side buffer. So
+    /// `slots` must be read while `record` is still valid.
+    ///
+    /// `mutating` though it changes nothing, so that a parser kept in a class's stored
+    /// property is used in place rather than copied (and its arrays retained) per record.
     mutating func parse(_ record: UnsafeRawBufferPointer, into slots: inout FieldSlots) -> RejectReason? {
         slots.reset()
-        var count = 0
-        let columns = self.columns
-        let error = Self.split(record, reusing: &unescaped) { index, field in
-            count = index + 1
-            if index < columns.count, let key = columns[index] { slots.set(key, field) }
+        guard let base = record.baseAddress else {
+            // An empty record is one empty field.
+            if let first = columns.first, let key = first { slots.point(key, at: record) }
+            return columns.count == 1 ? nil : .fieldCount
         }
-        if let error { return error }
-        return count == columns.count ? nil : .fieldCount
+        let n = record.count
+        // Reading the header's column keys through one pointer keeps the loops free of
+        // array bounds and uniqueness checks.
+        return columns.withUnsafeBufferPointer { columns -> RejectReason? in
+            @inline(__always)
+            func keep(_ index: Int, _ start: Int, _ end: Int) {
+                if index < columns.count, let key = columns[index] {
+                    slots.point(key, at: UnsafeRawBufferPointer(start: base + start, count: end &- start))
+                }
+            }
+
+            // Fast path, for records (or their beginning) without quotes: every comma ends a
+            // field. Commas are found eight bytes at a time and all those of a word taken
+            // from one mask, so each field costs a few instructions. At the first word
+            // holding a quote, the general loop below takes over from the field it is in.
+            var start = 0     // of the current field
+            var index = 0     // of the current field
+            var i = 0
+            var quoteAt = -1  // where the fast path stopped, if at a quote
+            while i &+ 8 <= n {
+                let w = UInt64(littleEndian: UnsafeRawPointer(base).loadUnaligned(fromByteOffset: i, as: UInt64.self))
+                if Self.zeroBytes(w ^ Self.quotes) != 0 { quoteAt = i; break }
+                var commas = Self.zeroBytes(w ^ Self.commas)
+                while commas != 0 {
+                    let at = i &+ commas.trailingZeroBitCount >> 3
+                    keep(index, start, at)
+                    index &+= 1
+                    start = at &+ 1
+                    commas &= commas &- 1
+                }
+                i &+= 8
+            }
+            if quoteAt < 0 {
+                let bytes = base.assumingMemoryBound(to: UInt8.self)
+                while i < n {
+                    let b = bytes[i]
+                    if b == 0x22 { quoteAt = i; break }
+                    if b == 0x2C {
+                        keep(index, start, i)
+                        index &+= 1
+                        start = i &+ 1
+                    }
+                    i &+= 1
+                }
+                if quoteAt < 0 {
+                    // The last field (empty after a trailing comma).
+                    keep(index, start, n)
+                    index &+= 1
+                    return index == columns.count ? nil : .fieldCount
+                }
+            }
+
+            // General loop, from the field holding the first quote: quoted fields,
+            // unescaping, and the errors of malformed quoting.
+            var pos = start
+            while true {
+                let field = Self.scanField(base, n, from: pos)
+                if let error = field.error { return error }
+                if index < columns.count, let key = columns[index] {
+                    if field.escaped {
+                        slots.open(key)
+                        Self.unescape(base, from: field.start, to: field.end) { slots.append($0) }
+                        slots.close(key)
+                    } else {
+                        slots.point(key, at: UnsafeRawBufferPointer(start: base + field.start, count: field.end &- field.start))
+                    }
+                }
+                index &+= 1
+                pos = field.next
+                if pos >= n { break }
+                pos &+= 1  // the comma; a trailing comma gives one more, empty, field
+                if pos == n {
+                    keep(index, pos, pos)
+                    index &+= 1
+                    break
+                }
+            }
+            return index == columns.count ? nil : .fieldCount
+        }
+    }
+
+    private static let commas: UInt64 = 0x2C2C_2C2C_2C2C_2C2C
+    private static let quotes: UInt64 = 0x2222_2222_2222_2222
+
+    /// 0x80 in each byte of `x` that is zero, and nothing else. Exact for every byte
+    /// (unlike the shorter borrow-based test, which can also mark the byte above a zero):
+    /// adding 0x7F to the low seven bits sets bit 7 for any nonzero low bits, and OR-ing
+    /// `x` back in covers a byte whose only bit was bit 7.
+    @inline(__always)
+    static func zeroBytes(_ x: UInt64) -> UInt64 {
+        let low7: UInt64 = 0x7F7F_7F7F_7F7F_7F7F
+        return ~(((x & low7) &+ low7) | x | low7)
     }
 
     /// Calls `body(index, value)` for each field, unescaping quoted ones through a small
@@ -54,6 +157,8 @@ struct CSVRecordParser {
         return split(record, reusing: &scratch, body)
     }
 
+    /// `split` for the rarer callers (headers, adapters, the sniffer): the same field
+    /// rules as `parse`, through `scanField`, with each value handed to `body`.
     static func split(
         _ record: UnsafeRawBufferPointer,
         reusing unescaped: inout [UInt8],
@@ -67,35 +172,17 @@ struct CSVRecordParser {
         var pos = 0
         var index = 0
         while true {
-            if pos < n && record[pos] == 0x22 {
-                // Quoted field: runs to the closing quote; "" inside stands for one quote.
+            let field = scanField(base, n, from: pos)
+            if let error = field.error { return error }
+            if field.escaped {
                 unescaped.removeAll(keepingCapacity: true)
-                var i = pos + 1
-                while true {
-                    guard i < n, let q = memchr(base + i, 0x22, n - i) else { return .unterminatedQuote }
-                    let qi = base.distance(to: UnsafeRawPointer(q))
-                    unescaped.append(contentsOf: UnsafeRawBufferPointer(start: base + i, count: qi - i))
-                    if qi + 1 < n && record[qi + 1] == 0x22 {
-                        unescaped.append(0x22)
-                        i = qi + 2
-                        continue
-                    }
-                    pos = qi + 1
-                    break
-                }
-                if pos < n && record[pos] != 0x2C { return .badQuote }
+                unescape(base, from: field.start, to: field.end) { unescaped.append(contentsOf: $0) }
                 unescaped.withUnsafeBytes { body(index, $0) }
             } else {
-                var end = n
-                if pos < n, let c = memchr(base + pos, 0x2C, n - pos) {
-                    end = base.distance(to: UnsafeRawPointer(c))
-                }
-                let field = UnsafeRawBufferPointer(start: base + pos, count: end - pos)
-                if memchr(base + pos, 0x22, end - pos) != nil { return .badQuote }
-                body(index, field)
-                pos = end
+                body(index, UnsafeRawBufferPointer(start: base + field.start, count: field.end - field.start))
             }
             index += 1
+            pos = field.next
             if pos >= n { return nil }
             pos += 1  // the comma; a trailing comma gives one more, empty, field
             if pos == n {
@@ -103,5 +190,107 @@ struct CSVRecordParser {
                 return nil
             }
         }
+    }
+
+    // MARK: - One field
+
+    /// Where one field lies in a record. For a quoted field, `start ..< end` is the text
+    /// between the quotes, still with its doubled quotes when `escaped`.
+    struct Field {
+        var start: Int
+        var end: Int
+        /// Just past the field: the index of the comma that follows it, or the record's end.
+        var next: Int
+        /// A quoted field with at least one `""` inside, to be unescaped.
+        var escaped: Bool
+        var error: RejectReason?
+    }
+
+    /// Reads the field starting at `pos` (≤ `n`).
+    ///
+    /// An unquoted field ends at the first comma; a quote inside it is `badQuote`. It is
+    /// found in one pass over the bytes, eight at a time, looking for a comma and a quote
+    /// together (rather than one `memchr` for the comma and another for a quote: fields
+    /// are short, and two library calls per field cost more than the scan).
+    ///
+    /// A quoted field runs to the closing quote, `""` inside standing for one quote, and
+    /// must be followed by a comma or the end of the record (`badQuote` otherwise, and
+    /// `unterminatedQuote` when there is no closing quote).
+    @inline(__always)
+    static func scanField(_ base: UnsafeRawPointer, _ n: Int, from pos: Int) -> Field {
+        let bytes = base.assumingMemoryBound(to: UInt8.self)
+        if pos < n && bytes[pos] == 0x22 {
+            var escaped = false
+            var i = pos &+ 1
+            while true {
+                guard i < n, let q = memchr(base + i, 0x22, n &- i) else {
+                    return Field(start: pos, end: pos, next: n, escaped: false, error: .unterminatedQuote)
+                }
+                let qi = base.distance(to: UnsafeRawPointer(q))
+                if qi &+ 1 < n && bytes[qi &+ 1] == 0x22 {
+                    escaped = true
+                    i = qi &+ 2
+                    continue
+                }
+                let next = qi &+ 1
+                if next < n && bytes[next] != 0x2C {
+                    return Field(start: pos, end: pos, next: n, escaped: false, error: .badQuote)
+                }
+                return Field(start: pos &+ 1, end: qi, next: next, escaped: escaped, error: nil)
+            }
+        }
+        let stop = findCommaOrQuote(bytes, from: pos, to: n)
+        if stop < n && bytes[stop] == 0x22 {
+            return Field(start: pos, end: pos, next: n, escaped: false, error: .badQuote)
+        }
+        return Field(start: pos, end: stop, next: stop, escaped: false, error: nil)
+    }
+
+    /// The index of the first `,` or `"` in `bytes[from ..< to]`, or `to`.
+    ///
+    /// Eight bytes at a time: XOR with a byte repeated eight times turns the matching
+    /// bytes into zeros, and the classic zero-byte test marks them. That test can also
+    /// mark a byte just above a real zero (a borrow), never one below, so the lowest mark
+    /// of the little-endian word is always the first real match.
+    @inline(__always)
+    static func findCommaOrQuote(_ bytes: UnsafePointer<UInt8>, from: Int, to: Int) -> Int {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highs: UInt64 = 0x8080_8080_8080_8080
+        let raw = UnsafeRawPointer(bytes)
+        var i = from
+        while i &+ 8 <= to {
+            let w = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: i, as: UInt64.self))
+            let c = w ^ (ones &* 0x2C)
+            let q = w ^ (ones &* 0x22)
+            let marks = ((c &- ones) & ~c | (q &- ones) & ~q) & highs
+            if marks != 0 { return i &+ marks.trailingZeroBitCount >> 3 }
+            i &+= 8
+        }
+        while i < to {
+            let b = bytes[i]
+            if b == 0x2C || b == 0x22 { return i }
+            i &+= 1
+        }
+        return to
+    }
+
+    /// Hands the bytes of quoted text `from ..< to` to `sink` in pieces, each `""` as one
+    /// quote.
+    @inline(__always)
+    static func unescape(_ base: UnsafeRawPointer, from: Int, to: Int, _ sink: (UnsafeRawBufferPointer) -> Void) {
+        let bytes = base.assumingMemoryBound(to: UInt8.self)
+        var runStart = from
+        var i = from
+        while i < to {
+            if bytes[i] == 0x22 {
+                // Up to and including the first quote of the pair; the second is skipped.
+                sink(UnsafeRawBufferPointer(start: base + runStart, count: i &+ 1 &- runStart))
+                i &+= 2
+                runStart = i
+            } else {
+                i &+= 1
+            }
+        }
+        if to > runStart { sink(UnsafeRawBufferPointer(start: base + runStart, count: to &- runStart)) }
     }
 }

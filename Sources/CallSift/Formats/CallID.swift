@@ -16,7 +16,11 @@ public struct CallID: Hashable, Sendable {
     var length: UInt8 = 0
 
     /// The id of `bytes`; long ones are interned in `long`.
-    init(_ bytes: UnsafeRawBufferPointer, long: LongCallIDs) {
+    ///
+    /// Inlined, and `long` borrowed, because this runs once per event: a call returning
+    /// the id through memory, and retaining the table for it, were measurable there.
+    @inline(__always)
+    init(_ bytes: UnsafeRawBufferPointer, long: borrowing LongCallIDs) {
         let n = bytes.count
         if n > Self.inlineCapacity {
             w0 = UInt64(long.intern(bytes))
@@ -24,15 +28,31 @@ public struct CallID: Hashable, Sendable {
             return
         }
         length = UInt8(n)
-        var words: (UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0)
-        withUnsafeMutableBytes(of: &words) { raw in
-            raw.copyMemory(from: bytes)
+        guard let p = bytes.baseAddress else { return }
+        w0 = Self.word(p, n, 0); w1 = Self.word(p, n, 8); w2 = Self.word(p, n, 16)
+        w3 = Self.word(p, n, 24); w4 = Self.word(p, n, 32)
+    }
+
+    /// Bytes `at ..< at + 8` of `p[0 ..< n]` as a big-endian word (so that comparing words
+    /// compares bytes in order), zero past `n`.
+    ///
+    /// Read with whole-word loads that stay inside the `n` bytes: a partial last word is
+    /// the word that ends at `n`, shifted. This runs once per event, where copying the
+    /// bytes into a zeroed tuple cost a `memmove` call.
+    @inline(__always)
+    private static func word(_ p: UnsafeRawPointer, _ n: Int, _ at: Int) -> UInt64 {
+        if at &+ 8 <= n { return UInt64(bigEndian: p.loadUnaligned(fromByteOffset: at, as: UInt64.self)) }
+        if at >= n { return 0 }
+        let rest = n &- at  // 1 ... 7
+        if n >= 8 {
+            let last = UInt64(bigEndian: p.loadUnaligned(fromByteOffset: n &- 8, as: UInt64.self))
+            return last << UInt64(8 &* (8 &- rest))
         }
-        // Bytes were laid out in memory order; make each word big-endian so that comparing
-        // words compares bytes in order.
-        w0 = UInt64(bigEndian: words.0); w1 = UInt64(bigEndian: words.1)
-        w2 = UInt64(bigEndian: words.2); w3 = UInt64(bigEndian: words.3)
-        w4 = UInt64(bigEndian: words.4)
+        var w: UInt64 = 0
+        for i in 0 ..< rest {
+            w |= UInt64(p.load(fromByteOffset: at &+ i, as: UInt8.self)) << UInt64(56 &- 8 &* i)
+        }
+        return w
     }
 
     var isLong: Bool { length == Self.longMarker }

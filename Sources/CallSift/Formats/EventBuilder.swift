@@ -30,57 +30,45 @@ final class EventBuilder {
     }
 
     func build(_ f: FieldSlots) -> Built {
-        enum Field<T> { case missing, invalid, value(T) }
-        let tsField: Field<Int64> = f.with(.ts) { v in
-            guard let v = nonEmpty(v) else { return .missing }
-            return Timestamp.parse(v).map { .value($0) } ?? .invalid
-        }
-        let ts: Int64
-        switch tsField {
-        case .missing: return .rejected(.missingTs)
-        case .invalid: return .rejected(.badTs)
-        case .value(let v): ts = v
-        }
-        guard let centre = f.with(.centre, { v in nonEmpty(v).map { intern($0, in: centres, cache: &centreCache) } })
-        else { return .rejected(.missingCentre) }
-        guard let call = f.with(.call, { v in nonEmpty(v).map { CallID($0, long: longCallIDs) } })
-        else { return .rejected(.missingCall) }
-        let kindField: Field<EventKind> = f.with(.event) { v in
-            guard let v = nonEmpty(v) else { return .missing }
-            return Self.kind(v).map { .value($0) } ?? .invalid
-        }
-        let kind: EventKind
-        switch kindField {
-        case .missing: return .rejected(.missingEvent)
-        case .invalid: return .rejected(.unknownEvent)
-        case .value(let v): kind = v
-        }
+        f.withValues { build($0) }
+    }
+
+    /// The checks, in their fixed order, as straight-line code over the values (no closure
+    /// per key): this runs once per event. Values are interned as they pass their check,
+    /// so a line rejected by a later check has still interned its centre (and any long
+    /// call id); that order is kept as it was.
+    private func build(_ f: FieldSlots.Values) -> Built {
+        guard let tsBytes = nonEmpty(f[.ts]) else { return .rejected(.missingTs) }
+        guard let ts = Timestamp.parse(tsBytes, days: &dayCache) else { return .rejected(.badTs) }
+        guard let centreBytes = nonEmpty(f[.centre]) else { return .rejected(.missingCentre) }
+        let centre = centreCache.lookup(centreBytes, in: centres)
+        guard let callBytes = nonEmpty(f[.call]) else { return .rejected(.missingCall) }
+        let call = CallID(callBytes, long: longCallIDs)
+        guard let kindBytes = nonEmpty(f[.event]) else { return .rejected(.missingEvent) }
+        guard let kind = Self.kind(kindBytes) else { return .rejected(.unknownEvent) }
 
         var event = Event(ts: ts, centre: centre, call: call, kind: kind, caller: .none,
                           identified: false, service: -1, outcome: .resolved, reason: -1)
         switch kind {
         case .arrive:
-            guard let caller = f.with(.caller, { v -> (CallerKey, Bool)? in
-                guard let v else { return nil }
-                if Self.isUnidentified(v) { return (.none, false) }
-                return (pseudonymiser.pseudonym(v), true)
-            }) else { return .rejected(.missingCaller) }
-            (event.caller, event.identified) = caller
-            guard let service = f.with(.service, { v in nonEmpty(v).map { intern($0, in: services, cache: &serviceCache) } })
-            else { return .rejected(.missingService) }
-            event.service = service
+            guard let caller = f[.caller] else { return .rejected(.missingCaller) }
+            if !Self.isUnidentified(caller) {
+                event.caller = pseudonymiser.pseudonym(caller)
+                event.identified = true
+            }
+            guard let service = nonEmpty(f[.service]) else { return .rejected(.missingService) }
+            event.service = serviceCache.lookup(service, in: services)
         case .transfer:
-            event.service = f.with(.service, { v in nonEmpty(v).map { intern($0, in: services, cache: &serviceCache) } }) ?? -1
+            if let service = nonEmpty(f[.service]) { event.service = serviceCache.lookup(service, in: services) }
         case .end:
-            guard let outcome = f.with(.outcome, { v -> Outcome? in
-                guard let v = nonEmpty(v) else { return .resolved }
-                return Self.outcome(v)
-            }) else { return .rejected(.badOutcome) }
-            event.outcome = outcome
+            if let outcome = nonEmpty(f[.outcome]) {
+                guard let o = Self.outcome(outcome) else { return .rejected(.badOutcome) }
+                event.outcome = o
+            }
         default:
             break
         }
-        event.reason = f.with(.reason, { v in nonEmpty(v).map { intern($0, in: reasons, cache: &reasonCache) } }) ?? -1
+        if let reason = nonEmpty(f[.reason]) { event.reason = reasonCache.lookup(reason, in: reasons) }
         return .event(event)
     }
 
@@ -125,43 +113,60 @@ final class EventBuilder {
 
     @inline(__always)
     static func equal(_ v: UnsafeRawBufferPointer, _ word: StaticString) -> Bool {
-        v.count == word.utf8CodeUnitCount && memcmp(v.baseAddress!, word.utf8Start, v.count) == 0
+        v.count == word.utf8CodeUnitCount && bytesEqual(v.baseAddress!, UnsafeRawPointer(word.utf8Start), v.count)
     }
 
     // MARK: - Interning through a small per-parser cache (few distinct values, no lock)
 
+    /// The last date parsed (most lines share their date with the line before).
+    private var dayCache = Timestamp.DayCache()
     private var centreCache = InternCache()
     private var serviceCache = InternCache()
     private var reasonCache = InternCache()
-
-    private func intern(_ v: UnsafeRawBufferPointer, in interner: Interner, cache: inout InternCache) -> Int32 {
-        cache.lookup(v) { interner.intern($0) }
-    }
 }
 
 /// A direct-mapped cache in front of an `Interner`: 256 slots chosen by a hash of the
 /// bytes, each remembering one string's bytes and id. Centres, services and reasons have
 /// few distinct values, so after the first lines nearly every lookup is a hit that costs
-/// a hash and a `memcmp`, with no lock and no allocation.
+/// a hash and a byte comparison, with no lock and no allocation.
 struct InternCache {
     private var keys = [[UInt8]](repeating: [], count: 256)
     private var ids = [Int32](repeating: -1, count: 256)
 
-    mutating func lookup(_ v: UnsafeRawBufferPointer, miss: (UnsafeRawBufferPointer) -> Int32) -> Int32 {
+    /// The id of `v` in `interner`, asked of the interner only on a miss.
+    @inline(__always)
+    mutating func lookup(_ v: UnsafeRawBufferPointer, in interner: Interner) -> Int32 {
         // FNV-1a over the bytes.
         var h: UInt32 = 2_166_136_261
         for b in v { h = (h ^ UInt32(b)) &* 16_777_619 }
         let slot = Int((h ^ (h >> 16)) & 255)
         let id = ids[slot]
         if id >= 0 {
-            let hit = keys[slot].withUnsafeBytes { k in k.count == v.count && (v.count == 0 || memcmp(k.baseAddress!, v.baseAddress!, v.count) == 0) }
+            let hit = keys[slot].withUnsafeBytes { k in k.count == v.count && (v.count == 0 || bytesEqual(k.baseAddress!, v.baseAddress!, v.count)) }
             if hit { return id }
         }
-        let new = miss(v)
+        let new = interner.intern(v)
         keys[slot] = Array(v)
         ids[slot] = new
         return new
     }
+}
+
+/// Whether `count` bytes at `a` and `b` are equal. Inline, a word at a time: the values
+/// compared per event (event names, centres, services) are a few bytes long, for which a
+/// call to `memcmp` costs more than the comparison.
+@inline(__always)
+private func bytesEqual(_ a: UnsafeRawPointer, _ b: UnsafeRawPointer, _ count: Int) -> Bool {
+    var i = 0
+    while i &+ 8 <= count {
+        if a.loadUnaligned(fromByteOffset: i, as: UInt64.self) != b.loadUnaligned(fromByteOffset: i, as: UInt64.self) { return false }
+        i &+= 8
+    }
+    while i < count {
+        if a.load(fromByteOffset: i, as: UInt8.self) != b.load(fromByteOffset: i, as: UInt8.self) { return false }
+        i &+= 1
+    }
+    return true
 }
 
 @inline(__always)
@@ -177,13 +182,20 @@ enum RecordBytes {
         let n = bytes.count
         guard let base = bytes.baseAddress else { return nil }
         var i = 0
-        // Fast path: eight ASCII bytes at a time.
-        while i + 8 <= n {
+        // Fast path: sixteen, then eight, ASCII bytes at a time. A zero byte or a high bit
+        // anywhere sends us to the byte-by-byte path from that block on.
+        while i &+ 16 <= n {
+            let a = base.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+            let b = base.loadUnaligned(fromByteOffset: i &+ 8, as: UInt64.self)
+            let zeros = ((a &- 0x0101_0101_0101_0101) & ~a) | ((b &- 0x0101_0101_0101_0101) & ~b)
+            if ((a | b | zeros) & 0x8080_8080_8080_8080) != 0 { break }
+            i &+= 16
+        }
+        while i &+ 8 <= n {
             let w = base.loadUnaligned(fromByteOffset: i, as: UInt64.self)
-            // A zero byte or a high bit anywhere sends us to the slow path for this word.
             let hasZero = (w &- 0x0101_0101_0101_0101) & ~w & 0x8080_8080_8080_8080
             if (w & 0x8080_8080_8080_8080) != 0 || hasZero != 0 { break }
-            i += 8
+            i &+= 8
         }
         while i < n {
             let b = bytes[i]

@@ -22,11 +22,16 @@ struct NDJSONRecordParser {
                 while true {
                     p.skipSpace()
                     let keyStart = slots.buffer.count
-                    try p.string(into: &slots)
-                    let key = slots.buffer.withUnsafeBytes {
-                        FieldKey.named(UnsafeRawBufferPointer(rebasing: $0[keyStart...]))
+                    let key: FieldKey?
+                    if let name = try p.string(into: &slots) {
+                        key = FieldKey.named(name)
+                    } else {
+                        // A key written with escapes: matched on its decoded bytes.
+                        key = slots.buffer.withUnsafeBytes {
+                            FieldKey.named(UnsafeRawBufferPointer(rebasing: $0[keyStart...]))
+                        }
+                        slots.truncate(to: keyStart)
                     }
-                    slots.truncate(to: keyStart)
                     p.skipSpace()
                     try p.expect(0x3A)  // :
                     p.skipSpace()
@@ -84,14 +89,17 @@ struct NDJSONRecordParser {
             switch peek() {
             case 0x22:
                 slots.open(key)
-                try string(into: &slots)
-                slots.close(key)
+                if let text = try string(into: &slots) {
+                    slots.point(key, at: text)
+                } else {
+                    slots.close(key)
+                }
             case 0x6E:  // null: absent
                 try literal("null")
             case let c? where c == 0x2D || (c >= 0x30 && c <= 0x39):
                 let start = index
                 try number()
-                slots.set(key, UnsafeRawBufferPointer(rebasing: bytes[start ..< index]))
+                slots.point(key, at: UnsafeRawBufferPointer(rebasing: bytes[start ..< index]))
             case 0x74, 0x66, 0x7B, 0x5B:
                 try skipValue(depth: 1)
                 throw ParseError.badValue
@@ -104,15 +112,13 @@ struct NDJSONRecordParser {
             guard depth <= NDJSONRecordParser.maxDepth else { throw ParseError.badJSON }
             switch peek() {
             case 0x22:
-                var sink = FieldSlots()
-                try string(into: &sink)
+                try skipString()
             case 0x7B:
                 index += 1; skipSpace()
                 if peek() == 0x7D { index += 1; return }
                 while true {
                     skipSpace()
-                    var sink = FieldSlots()
-                    try string(into: &sink)
+                    try skipString()
                     skipSpace(); try expect(0x3A); skipSpace()
                     try skipValue(depth: depth + 1)
                     skipSpace()
@@ -163,19 +169,47 @@ struct NDJSONRecordParser {
             }
         }
 
-        /// Reads a string, appending its unescaped UTF-8 bytes to `slots`' buffer.
-        mutating func string(into slots: inout FieldSlots) throws {
+        /// Reads a string. One without escapes (nearly all) is returned in place, its bytes
+        /// inside the record, and nothing is appended. One with escapes has its decoded
+        /// UTF-8 bytes appended to `slots`' side buffer, and nil is returned.
+        mutating func string(into slots: inout FieldSlots) throws -> UnsafeRawBufferPointer? {
             try expect(0x22)
+            let first = index
+            scanPlain()
+            let c = try next()
+            if c == 0x22 { return UnsafeRawBufferPointer(rebasing: bytes[first ..< index - 1]) }
+            if c != 0x5C { throw ParseError.badJSON }  // a raw control character
+            if index - 1 > first { slots.append(UnsafeRawBufferPointer(rebasing: bytes[first ..< index - 1])) }
             while true {
+                guard JSONEscape.decode(bytes, &index, { slots.append($0) }) else { throw ParseError.badJSON }
                 let start = index
-                while index < bytes.count, bytes[index] != 0x22, bytes[index] != 0x5C, bytes[index] >= 0x20 {
-                    index += 1
-                }
+                scanPlain()
                 if index > start { slots.append(UnsafeRawBufferPointer(rebasing: bytes[start ..< index])) }
                 let c = try next()
+                if c == 0x22 { return nil }
+                if c != 0x5C { throw ParseError.badJSON }
+            }
+        }
+
+        /// Checks a string that is not kept (an unknown key's value, or one inside a
+        /// skipped value) by the same rules as `string`, storing nothing.
+        mutating func skipString() throws {
+            try expect(0x22)
+            while true {
+                scanPlain()
+                let c = try next()
                 if c == 0x22 { return }
-                if c != 0x5C { throw ParseError.badJSON }  // a raw control character
-                guard JSONEscape.decode(bytes, &index, { slots.append($0) }) else { throw ParseError.badJSON }
+                if c != 0x5C { throw ParseError.badJSON }
+                guard JSONEscape.decode(bytes, &index, { _ in }) else { throw ParseError.badJSON }
+            }
+        }
+
+        /// Moves past string bytes that stand for themselves: up to a quote, a backslash,
+        /// a control character or the end.
+        @inline(__always)
+        mutating func scanPlain() {
+            while index < bytes.count, bytes[index] != 0x22, bytes[index] != 0x5C, bytes[index] >= 0x20 {
+                index += 1
             }
         }
     }

@@ -22,7 +22,9 @@ final class InputParser: @unchecked Sendable {
     private var objectSplitter: JSONObjectSplitter?
     /// The adapter of a queue_log or contact-trace-record input; nil for CSV and NDJSON.
     private var adapter: FormatAdapter?
-    private var csv: CSVRecordParser?
+    /// Read from the CSV input's header row (`hasHeader`); until then, one without columns.
+    private var csv = CSVRecordParser(header: UnsafeRawBufferPointer(start: nil, count: 0))!
+    private var hasHeader = false
     private var ndjson = NDJSONRecordParser()
     private var isNDJSON = false
     private var atStreamStart = true
@@ -148,23 +150,25 @@ final class InputParser: @unchecked Sendable {
         switch record.kind {
         case .ok:
             if RecordBytes.isBlank(record.bytes) { return }
-            if let adapter { return adapt(record, adapter) }
-            if !isNDJSON {
-                guard let csv else {
-                    // The first non-blank record of a CSV input is its header.
-                    csv = CSVRecordParser(header: record.bytes) ?? CSVRecordParser(header: UnsafeRawBufferPointer(start: nil, count: 0))
-                    return
-                }
-                // A repeated header (files concatenated into one stream) is not a line.
-                if csv.headerBytes.elementsEqual(record.bytes) { return }
+            // Tested, not bound: binding would retain the adapter for every CSV record.
+            if adapter != nil { return adapt(record, adapter!) }
+            if !isNDJSON && !hasHeader {
+                // The first non-blank record of a CSV input is its header.
+                csv = CSVRecordParser(header: record.bytes) ?? CSVRecordParser(header: UnsafeRawBufferPointer(start: nil, count: 0))!
+                hasHeader = true
+                return
             }
-            accounting.lines += 1
-            if let reason = RecordBytes.check(record.bytes) { return reject(reason, record) }
-            let problem = isNDJSON ? ndjson.parse(record.bytes, into: &slots) : csv!.parse(record.bytes, into: &slots)
-            if let problem { return reject(problem, record) }
-            switch builder.build(slots) {
-            case .rejected(let reason): reject(reason, record)
-            case .event(let event): accept(event, record)
+            let built = isNDJSON
+                ? Self.read(record.bytes, ndjson, &slots, builder)
+                : Self.read(record.bytes, &csv, &slots, builder)
+            switch built {
+            case .header: return
+            case .rejected(let reason):
+                accounting.lines += 1
+                reject(reason, record)
+            case .event(let event):
+                accounting.lines += 1
+                accept(event, record)
             }
         case .tooLong:
             accounting.lines += 1
@@ -176,6 +180,46 @@ final class InputParser: @unchecked Sendable {
             if RecordBytes.isBlank(record.bytes) { return }
             accounting.lines += 1
             reject(.truncatedInput, record)
+        }
+    }
+
+    /// What one CSV or NDJSON record turned out to be.
+    private enum Read {
+        /// A repeated CSV header (files concatenated into one stream): not a line.
+        case header
+        case rejected(RejectReason)
+        case event(Event)
+    }
+
+    /// Checks, parses and builds one CSV record.
+    ///
+    /// Static, with the parser and the slots passed `inout`: they are stored properties of
+    /// this class, and handing them over in place keeps the compiler from copying them
+    /// (and retaining the arrays inside) for every record, as it does when a method is
+    /// called on a stored property directly.
+    @inline(__always)
+    private static func read(_ bytes: UnsafeRawBufferPointer, _ csv: inout CSVRecordParser, _ slots: inout FieldSlots,
+                             _ builder: EventBuilder) -> Read {
+        if csv.isHeader(bytes) { return .header }
+        if let reason = RecordBytes.check(bytes) { return .rejected(reason) }
+        if let problem = csv.parse(bytes, into: &slots) { return .rejected(problem) }
+        return built(builder.build(slots))
+    }
+
+    /// `read` for one NDJSON record.
+    @inline(__always)
+    private static func read(_ bytes: UnsafeRawBufferPointer, _ ndjson: NDJSONRecordParser, _ slots: inout FieldSlots,
+                             _ builder: EventBuilder) -> Read {
+        if let reason = RecordBytes.check(bytes) { return .rejected(reason) }
+        if let problem = ndjson.parse(bytes, into: &slots) { return .rejected(problem) }
+        return built(builder.build(slots))
+    }
+
+    @inline(__always)
+    private static func built(_ b: EventBuilder.Built) -> Read {
+        switch b {
+        case .rejected(let reason): .rejected(reason)
+        case .event(let event): .event(event)
         }
     }
 

@@ -22,12 +22,34 @@ public enum Timestamp {
     ///
     /// - Complexity: O(n) in the byte count, one pass.
     public static func parse(_ bytes: UnsafeRawBufferPointer) -> Int64? {
+        var days = DayCache()
+        return parse(bytes, days: &days)
+    }
+
+    /// `parse`, remembering the day of the last RFC 3339 date read in `days`: consecutive
+    /// lines of a log nearly always share their date, and a date whose ten bytes equal the
+    /// remembered ones has already been validated and counted. The result is exactly that
+    /// of `parse`.
+    @inline(__always)
+    public static func parse(_ bytes: UnsafeRawBufferPointer, days: inout DayCache) -> Int64? {
         // The shortest RFC 3339 form, `YYYY-MM-DDTHH:MM:SSZ`, is 20 bytes; the longest
         // epoch form, `-` and 18 digits, is 19. So the length alone picks the grammar.
         guard let base = bytes.baseAddress else { return nil }
         let p = base.assumingMemoryBound(to: UInt8.self)
         let count = bytes.count
-        return count >= 20 ? parseRFC3339(p, count) : parseEpochMillis(p, count)
+        return count >= 20 ? parseRFC3339(p, count, &days) : parseEpochMillis(p, count)
+    }
+
+    /// The `YYYY-MM-DD` of the last valid RFC 3339 date parsed, and its day number (days
+    /// since 1970-01-01). One per parser; see `parse(_:days:)`.
+    public struct DayCache {
+        /// Bytes 0–7 and 8–9 of the date as loaded; meaningful once `isSet`.
+        var head: UInt64 = 0
+        var tail: UInt16 = 0
+        var day: Int64 = 0
+        var isSet = false
+
+        public init() {}
     }
 
     /// `2026-03-02T09:15:02.125Z`: RFC 3339 in UTC, always three fraction digits. Negative
@@ -94,25 +116,19 @@ public enum Timestamp {
     /// RFC 3339 over exactly `count` (≥ 20) bytes. Fixed positions up to the seconds, then
     /// an optional fraction, then the offset, which must end the input.
     @inline(__always)
-    static func parseRFC3339(_ p: UnsafePointer<UInt8>, _ count: Int) -> Int64? {
-        // YYYY-MM-DD
-        guard let yHigh = twoDigits(p, 0), let yLow = twoDigits(p, 2),
-              p[4] == UInt8(ascii: "-"), let month = twoDigits(p, 5),
-              p[7] == UInt8(ascii: "-"), let day = twoDigits(p, 8)
-        else { return nil }
-        let year = yHigh &* 100 &+ yLow
-        guard month >= 1, month <= 12, day >= 1 else { return nil }
-        // Month lengths without a table: 30 for April, June, September, November; 28/29 for
-        // February; 31 otherwise.
-        let monthLength: Int64
-        if month == 2 {
-            monthLength = CivilDate.isLeapYear(year) ? 29 : 28
-        } else if month == 4 || month == 6 || month == 9 || month == 11 {
-            monthLength = 30
+    static func parseRFC3339(_ p: UnsafePointer<UInt8>, _ count: Int, _ cache: inout DayCache) -> Int64? {
+        // YYYY-MM-DD: the same ten bytes as the last valid date give the same day.
+        let raw = UnsafeRawPointer(p)
+        let head = raw.loadUnaligned(as: UInt64.self)
+        let tail = raw.loadUnaligned(fromByteOffset: 8, as: UInt16.self)
+        let days: Int64
+        if cache.isSet && cache.head == head && cache.tail == tail {
+            days = cache.day
         } else {
-            monthLength = 31
+            guard let d = parseDate(p) else { return nil }
+            days = d
+            cache.head = head; cache.tail = tail; cache.day = d; cache.isSet = true
         }
-        guard day <= monthLength else { return nil }
 
         // T / t / space, then HH:MM:SS
         let sep = p[10]
@@ -160,8 +176,31 @@ public enum Timestamp {
         }
 
         // Four-digit years keep every term far inside Int64, so wrapping is exact.
-        let days = CivilDate.daysFromCivil(year: year, month: month, day: day)
         let secondsOfDay = hour &* 3_600 &+ minute &* 60 &+ second
         return (days &* 86_400 &+ secondsOfDay) &* 1_000 &+ millis &- offsetMillis
+    }
+
+    /// The day number of the `YYYY-MM-DD` at `p` (at least ten bytes), or nil if it is not
+    /// a valid date: month 1–12, day within the month.
+    @inline(__always)
+    static func parseDate(_ p: UnsafePointer<UInt8>) -> Int64? {
+        guard let yHigh = twoDigits(p, 0), let yLow = twoDigits(p, 2),
+              p[4] == UInt8(ascii: "-"), let month = twoDigits(p, 5),
+              p[7] == UInt8(ascii: "-"), let day = twoDigits(p, 8)
+        else { return nil }
+        let year = yHigh &* 100 &+ yLow
+        guard month >= 1, month <= 12, day >= 1 else { return nil }
+        // Month lengths without a table: 30 for April, June, September, November; 28/29 for
+        // February; 31 otherwise.
+        let monthLength: Int64
+        if month == 2 {
+            monthLength = CivilDate.isLeapYear(year) ? 29 : 28
+        } else if month == 4 || month == 6 || month == 9 || month == 11 {
+            monthLength = 30
+        } else {
+            monthLength = 31
+        }
+        guard day <= monthLength else { return nil }
+        return CivilDate.daysFromCivil(year: year, month: month, day: day)
     }
 }

@@ -16,12 +16,12 @@ struct CanonicalRecord {
     ) -> EventBuilder.Built {
         slots.reset()
         Self.decimal(ts, into: &digits)
-        digits.withUnsafeBytes { slots.set(.ts, $0) }
-        slots.set(.centre, centre)
-        slots.set(.call, call)
-        Self.kindNames[Int(kind.rawValue)].withUnsafeBytes { slots.set(.event, $0) }
-        if let caller { slots.set(.caller, caller) }
-        if let service { slots.set(.service, service) }
+        digits.withUnsafeBytes { slots.copy(.ts, $0) }
+        slots.copy(.centre, centre)
+        slots.copy(.call, call)
+        Self.kindNames[Int(kind.rawValue)].withUnsafeBytes { slots.copy(.event, $0) }
+        if let caller { slots.copy(.caller, caller) }
+        if let service { slots.copy(.service, service) }
         return builder.build(slots)
     }
 
