@@ -33,7 +33,7 @@ let package = Package(
         ),
         .target(
             name: "CallSift",
-            dependencies: ["CZstd", "CLZ4", "CZlib", "CallSiftConcurrency"],
+            dependencies: ["CZstd", "CLZ4", "CZlib", "CallSiftConcurrency", .product(name: "Atomics", package: "swift-atomics")],
             swiftSettings: hotPathSettings
         ),
         .executableTarget(

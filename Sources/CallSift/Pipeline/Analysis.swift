@@ -128,6 +128,8 @@ public final class Analysis {
             Shard(settings: settings, calendar: calendar, centres: centres, reasons: reasons, longCallIDs: longCallIDs)
         }
         let parallelShards = execution.threads >= 2 && shards.count > 1
+        // With more than one thread, each shard's classification runs on a thread of its own.
+        let stages = execution.threads >= 2 ? shards.enumerated().map { ClassificationStage(shard: $1, index: $0) } : nil
 
         // With several inputs, each writes its rejected lines to a file of its own, joined
         // in input order at the end, so the rejects file does not depend on scheduling.
@@ -186,6 +188,10 @@ public final class Analysis {
         func step(to wm: Int64) {
             forEachShard { $0.assemble(to: wm, shardCount: shards.count) }
             stats.peakLiveCalls = max(stats.peakLiveCalls, shards.reduce(0) { $0 + $1.assembler.liveKeys })
+            if let stages {
+                for target in shards.indices { stages[target].send(from: shards, to: target, watermark: wm) }
+                return
+            }
             for target in shards.indices {
                 for source in shards { shards[target].classifier.take(&source.outbox[target]) }
             }
@@ -210,7 +216,7 @@ public final class Analysis {
             lastProgress = Date()
             progress(Progress(inputsDone: done, inputs: files.count, events: events,
                               liveCalls: shards.reduce(0) { $0 + $1.assembler.liveKeys },
-                              liveScopes: shards.reduce(0) { $0 + $1.classifier.liveScopes }))
+                              liveScopes: stages?.reduce(0) { $0 + $1.liveScopes } ?? shards.reduce(0) { $0 + $1.classifier.liveScopes }))
         }
 
         while let top = heap.pop() {
@@ -256,7 +262,15 @@ public final class Analysis {
         // End of input: everything is final.
         step(to: .max)
         let horizon = shards.map(\.assembler.accounting.horizon).max() ?? .min
-        forEachShard { $0.classifier.finish(horizon: horizon) }
+        if let stages {
+            for stage in stages { stage.finish(horizon: horizon) }
+            for stage in stages { stage.join() }
+            // Each shard's own peak, summed: exact with one shard, an upper bound with more.
+            stats.peakScopes = stages.reduce(0) { $0 + $1.peakScopes }
+            stats.scopeBytesAtPeak = stages.reduce(0) { $0 + $1.scopeBytesAtPeak }
+        } else {
+            forEachShard { $0.classifier.finish(horizon: horizon) }
+        }
 
         var lines = LineAccounting()
         var errors: [InputError] = []

@@ -1,0 +1,91 @@
+import Atomics
+import CallSiftConcurrency
+import Foundation
+
+/// One shard's classification (its `Classifier` and `Aggregator`) on a thread of its own,
+/// used from `--threads 2` on, so that classifying one step's contacts overlaps
+/// assembling the next step's calls.
+///
+/// The merge thread hands over, at each watermark step, the contacts completed for this
+/// shard together with the watermark, through an `SPSCRing` of 8 steps (a full ring holds
+/// the merge back); emptied steps come back over a second ring for reuse. The classifier
+/// sees exactly the sequence of contacts and watermarks it would see inline, so its
+/// results do not depend on the threading.
+final class ClassificationStage: @unchecked Sendable {
+    /// One step's work.
+    final class Step {
+        var contacts: [Contact] = []
+        var watermark = Int64.min
+        /// Set on the last step: end of input, maturity judged against this horizon.
+        var horizon: Int64?
+    }
+
+    private let shard: Shard
+    private let full = SPSCRing<Step>(capacity: 8)
+    private let empty = SPSCRing<Step>(capacity: 16)
+    private let done = DispatchSemaphore(value: 0)
+    private let scopesNow = ManagedAtomic<Int>(0)
+    /// Most caller scopes this shard held after a step, and its scope table's size then.
+    /// Written by the stage's thread; read after `finish`.
+    private(set) var peakScopes = 0
+    private(set) var scopeBytesAtPeak = 0
+
+    init(shard: Shard, index: Int) {
+        self.shard = shard
+        let thread = Thread { [self] in work() }
+        thread.name = "callsift classify \(index)"
+        thread.start()
+    }
+
+    /// Caller scopes held after the latest step (for the progress line).
+    var liveScopes: Int { scopesNow.load(ordering: .relaxed) }
+
+    private func work() {
+        while let step = full.pop() {
+            shard.classifier.take(&step.contacts)
+            if let horizon = step.horizon {
+                shard.classifier.finish(horizon: horizon)
+                break
+            }
+            shard.classify(to: step.watermark)
+            let scopes = shard.classifier.liveScopes
+            if scopes > peakScopes {
+                peakScopes = scopes
+                scopeBytesAtPeak = shard.classifier.scopeTableBytes
+            }
+            scopesNow.store(scopes, ordering: .relaxed)
+            _ = empty.tryPush(step)
+        }
+        done.signal()
+    }
+
+    /// Hands over the contacts the `sources` completed for shard `target` (this one),
+    /// emptying their outboxes, and the watermark of the step.
+    func send(from sources: [Shard], to target: Int, watermark: Int64) {
+        let step = empty.tryPop() ?? Step()
+        for source in sources {
+            if step.contacts.isEmpty {
+                swap(&step.contacts, &source.outbox[target])
+            } else {
+                step.contacts.append(contentsOf: source.outbox[target])
+                source.outbox[target].removeAll(keepingCapacity: true)
+            }
+        }
+        step.watermark = watermark
+        step.horizon = nil
+        full.push(step)
+    }
+
+    /// End of input: the stage classifies what is left against `horizon` and stops.
+    func finish(horizon: Int64) {
+        let step = empty.tryPop() ?? Step()
+        step.contacts.removeAll(keepingCapacity: true)
+        step.horizon = horizon
+        full.push(step)
+        full.close()
+    }
+
+    /// Waits until the stage's thread is done, after `finish`; the shard's aggregator is
+    /// final afterwards.
+    func join() { done.wait() }
+}
