@@ -64,21 +64,24 @@ public final class ShardTable<Key: ShardTableKey, Value> {
 
     deinit {
         for i in 0 ..< capacity where tags[i] != 0 { (entries + i).deinitialize(count: 1) }
-        entries.deallocate(); tags.deallocate()
+        Self.deallocate(entries, tags, capacity: capacity)
     }
 
     /// Entries start on a cache line, so an entry of up to 64 bytes whose stride divides
-    /// 64 never straddles two.
+    /// 64 never straddles two. Big tables get huge pages (`LargeMemory`).
     private static func allocateEntries(_ count: Int) -> UnsafeMutablePointer<Entry> {
-        UnsafeMutableRawPointer.allocate(byteCount: count * MemoryLayout<Entry>.stride,
-                                         alignment: max(64, MemoryLayout<Entry>.alignment))
+        LargeMemory.allocate(byteCount: count * MemoryLayout<Entry>.stride, alignment: max(64, MemoryLayout<Entry>.alignment))
             .bindMemory(to: Entry.self, capacity: count)
     }
 
+    /// All zero: every slot empty.
     private static func allocateTags(_ count: Int) -> UnsafeMutablePointer<UInt8> {
-        let tags = UnsafeMutablePointer<UInt8>.allocate(capacity: count)
-        tags.initialize(repeating: 0, count: count)
-        return tags
+        LargeMemory.allocate(byteCount: count).bindMemory(to: UInt8.self, capacity: count)
+    }
+
+    private static func deallocate(_ entries: UnsafeMutablePointer<Entry>, _ tags: UnsafeMutablePointer<UInt8>, capacity: Int) {
+        LargeMemory.deallocate(UnsafeMutableRawPointer(entries), byteCount: capacity * MemoryLayout<Entry>.stride)
+        LargeMemory.deallocate(UnsafeMutableRawPointer(tags), byteCount: capacity)
     }
 
     /// Bytes held by the table's buffers.
@@ -210,13 +213,13 @@ public final class ShardTable<Key: ShardTableKey, Value> {
         capacity = max(oldCapacity + 1, Int(Double(oldCapacity) * growth))
         entries = Self.allocateEntries(capacity)
         tags = Self.allocateTags(capacity)
+        defer { Self.deallocate(oldEntries, oldTags, capacity: oldCapacity) }
         for j in 0 ..< oldCapacity where oldTags[j] != 0 {
             var i = home(oldEntries[j].key.tableHash)
             while tags[i] != 0 { i = after(i) }
             tags[i] = oldTags[j]
             (entries + i).moveInitialize(from: oldEntries + j, count: 1)
         }
-        oldEntries.deallocate(); oldTags.deallocate()
     }
 
     /// Checks every invariant; for tests, after every mutation.
