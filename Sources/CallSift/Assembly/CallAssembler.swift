@@ -76,6 +76,9 @@ public final class CallAssembler {
         /// Events held inline, in the order they were recorded.
         var inlineCount: UInt8 = 0
         var inline: (CallEvent, CallEvent, CallEvent)
+        /// Makes a table entry (key and this) exactly three cache lines, so that no entry
+        /// straddles a fourth.
+        private var padding: Int64 = 0
 
         init(first: CallEvent) {
             earliest = first.ts
