@@ -207,7 +207,13 @@ public final class CallAssembler {
             pool.release(i)
             i = next
         }
-        scratch[pooled...].reverse()
+        // Reversed by swapping in place (reversing a slice would copy it first).
+        var lo = pooled, hi = scratch.count - 1
+        while lo < hi {
+            scratch.swapAt(lo, hi)
+            lo += 1
+            hi -= 1
+        }
         // In-order input is already sorted.
         var sorted = true
         for j in 1 ..< max(scratch.count, 1) where CallEvent.before(scratch[j], scratch[j - 1]) { sorted = false; break }
