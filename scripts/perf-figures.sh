@@ -40,14 +40,17 @@ timed() {  # label command... → "seconds peak_kb" on stdout
     /usr/bin/time -f "%e %M" -o "$data/time.txt" "$@" > /dev/null 2> "$data/stderr.txt" || { cat "$data/stderr.txt" >&2; exit 1; }
     cat "$data/time.txt"
 }
-events_of() { "$B" analyze --stats --threads 2 "$1" -o /dev/null 2>&1 | sed -n 's/.*stats: \([0-9]*\) events.*/\1/p'; }
+# From the --stats line of the last timed run: its event count, or the whole line.
+events_of_last() { sed -n 's/.*stats: \([0-9]*\) events.*/\1/p' "$data/stderr.txt"; }
+stats_of_last() { grep stats: "$data/stderr.txt" | sed 's/^/    /'; }
 
 echo "# callsift performance figures ($(date -u +%Y-%m-%d), $(nproc) cores)"
 echo
 f=$(gen "$calls" 20 28)
-ev=$(events_of "$f")
 read -r zs _ < <(timed zstd -dc "$f")
-read -r cs cm < <(timed "$B" analyze "$f")
+read -r cs cm < <(timed "$B" analyze --stats "$f")
+ev=$(events_of_last)
+stats=$(stats_of_last)
 echo "## 1. Throughput: $calls calls, $ev events, $(du -m "$f" | cut -f1) MB zstd CSV"
 echo
 echo "| what | wall s | peak RSS MB | events/s | ratio to callsift |"
@@ -68,20 +71,21 @@ echo "| calls | events | threads | wall s | events/s | peak RSS MB |"
 echo "|---|---|---|---|---|---|"
 for n in $sizes; do
     g=$(gen "$n" 20 28)
-    e=$(events_of "$g")
     for t in 1 2; do
-        read -r s m < <(timed "$B" analyze --threads "$t" "$g")
+        read -r s m < <(timed "$B" analyze --stats --threads "$t" "$g")
+        e=$(events_of_last)
         awk -v n="$n" -v e="$e" -v t="$t" -v s="$s" -v m="$m" 'BEGIN{printf "| %d | %d | %d | %.2f | %.0f | %.0f |\n", n, e, t, s, e/s, m/1024}'
     done
 done
 echo
 echo "## 3. Memory"
 echo
-"$B" analyze --stats "$f" -o /dev/null 2>&1 | grep stats: | sed 's/^/    /'
+echo "$calls calls, default threads, peak RSS $((cm / 1024)) MB:"
+echo "$stats"
 if [ $national = 1 ]; then
     g=$(gen 33000000 40 30)
-    read -r s m < <(timed "$B" analyze "$g")
+    read -r s m < <(timed "$B" analyze --stats "$g")
     echo
     echo "30-day national profile (40 centres, 33M calls): $s s, peak RSS $((m / 1024)) MB"
-    "$B" analyze --stats "$g" -o /dev/null 2>&1 | grep stats: | sed 's/^/    /'
+    stats_of_last
 fi
