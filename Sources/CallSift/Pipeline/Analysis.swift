@@ -33,7 +33,10 @@ public final class Analysis {
         public var events: Int64 = 0
         /// Most calls in progress at once (sampled at each watermark step).
         public var peakLiveCalls = 0
-        /// Most caller-scope entries held at once, and the scope tables' size then.
+        /// Most caller-scope entries held at once, and the scope tables' size then
+        /// (sampled after each step's classification). With classification on threads of
+        /// its own, each shard's peak is taken separately and the peaks are summed: exact
+        /// with one shard, an upper bound with several.
         public var peakScopes = 0
         public var scopeBytesAtPeak = 0
     }
