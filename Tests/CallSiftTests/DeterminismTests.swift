@@ -31,4 +31,25 @@ import Testing
         #expect(rejectFiles.count == 1)
         #expect(outputs.first!.contains("\"late\": "))
     }
+
+    /// With one shard, classification on a thread of its own (2 threads) sees the same
+    /// steps as inline (1 thread): the same peaks, not only the same output.
+    @Test func classificationThreadSeesTheSameSteps() throws {
+        let dir = try TempDir()
+        let path = dir.path("in.csv")
+        let options = GeneratorOptions(seed: 5, calls: 20_000, centres: 4, days: 20)
+        try Data(try generateWorkloadBytes(options).bytes).write(to: URL(fileURLWithPath: path))
+        var runs: [(String, Analysis.Stats)] = []
+        for threads in [1, 2] {
+            let analysis = try Analysis(settings: AnalysisSettings(), inputs: [path], pseudonymiser: Pseudonymiser(k0: 3, k1: 4),
+                                        execution: ExecutionOptions(threads: threads, shards: 1))
+            let outcome = try analysis.run()
+            runs.append((JSONReportWriter.render(outcome.report), outcome.stats))
+        }
+        #expect(runs[0].0 == runs[1].0)
+        #expect(runs[0].1.peakScopes > 0)
+        #expect(runs[0].1.peakScopes == runs[1].1.peakScopes)
+        #expect(runs[0].1.scopeBytesAtPeak == runs[1].1.scopeBytesAtPeak)
+        #expect(runs[0].1.peakLiveCalls == runs[1].1.peakLiveCalls)
+    }
 }
