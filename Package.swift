@@ -24,11 +24,11 @@ let package = Package(
         .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
         .systemLibrary(name: "CLZ4", pkgConfig: "liblz4", providers: [.apt(["liblz4-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
-        // Header only: a cache prefetch hint for the hash tables (Swift has no intrinsic).
-        .systemLibrary(name: "CPrefetch"),
+        // Header only: a prefetch hint and mremap for the hash tables (Swift can call neither).
+        .systemLibrary(name: "CMemory"),
         .target(
             name: "CallSiftConcurrency",
-            dependencies: ["CPrefetch", .product(name: "Atomics", package: "swift-atomics")],
+            dependencies: ["CMemory", .product(name: "Atomics", package: "swift-atomics")],
             swiftSettings: hotPathSettings
         ),
         .target(

@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import CMemory
 
 /// Allocation of the big flat buffers of the keyed stages (the hash tables).
 ///
@@ -38,6 +39,28 @@ public enum LargeMemory {
         let p = UnsafeMutableRawPointer.allocate(byteCount: max(byteCount, 1), alignment: alignment)
         p.initializeMemory(as: UInt8.self, repeating: 0, count: byteCount)
         return p
+    }
+
+    /// Resizes a buffer from `allocate`, keeping its first `min(oldByteCount, newByteCount)`
+    /// bytes; bytes beyond the old end are zero. A mapped buffer is remapped, so its pages
+    /// are neither copied nor touched again; otherwise the bytes are copied to a new buffer.
+    /// The buffer may move.
+    public static func reallocate(_ p: UnsafeMutableRawPointer, from oldByteCount: Int, to newByteCount: Int,
+                                  alignment: Int = 64) -> UnsafeMutableRawPointer {
+        #if os(Linux)
+        if oldByteCount >= hugePage && newByteCount >= hugePage {
+            let old = roundedUp(oldByteCount), new = roundedUp(newByteCount)
+            if old == new { return p }
+            guard let q = callsift_mremap(p, old, new), q != MAP_FAILED
+            else { fatalError("out of memory remapping \(new) bytes") }
+            _ = madvise(q, new, Int32(MADV_HUGEPAGE))
+            return q
+        }
+        #endif
+        let q = allocate(byteCount: newByteCount, alignment: alignment)
+        q.copyMemory(from: p, byteCount: min(oldByteCount, newByteCount))
+        deallocate(p, byteCount: oldByteCount)
+        return q
     }
 
     public static func deallocate(_ p: UnsafeMutableRawPointer, byteCount: Int) {

@@ -1,4 +1,4 @@
-import CPrefetch
+import CMemory
 
 /// A key for `ShardTable`: plain value, equality, and a well-mixed 64-bit hash.
 public protocol ShardTableKey: Equatable {
@@ -208,17 +208,47 @@ public final class ShardTable<Key: ShardTableKey, Value> {
         for i in 0 ..< capacity where tags[i] != 0 { try body(entries[i].key, entries[i].value) }
     }
 
+    /// Grows in place: the buffers are extended (remapped, for big ones, so the old
+    /// entries are neither copied nor touched again, and the old and new tables never
+    /// coexist), then every entry is moved to where the new capacity puts it.
+    ///
+    /// The move works on the slots as they stand. Every old entry is first marked
+    /// pending. Then, slot by slot, a pending entry goes to the first slot from its new
+    /// home that is not yet settled: if that slot is empty, it moves there; if it holds
+    /// another pending entry, the two swap and the one now in the current slot is placed
+    /// next; if it is the current slot, it stays. A settled entry only ever passed over
+    /// settled slots on its way from its home, and settled slots stay settled, so every
+    /// entry stays reachable from its home with no empty slot in between.
     private func grow() {
-        let oldEntries = entries, oldTags = tags, oldCapacity = capacity
+        let oldCapacity = capacity
         capacity = max(oldCapacity + 1, Int(Double(oldCapacity) * growth))
-        entries = Self.allocateEntries(capacity)
-        tags = Self.allocateTags(capacity)
-        defer { Self.deallocate(oldEntries, oldTags, capacity: oldCapacity) }
-        for j in 0 ..< oldCapacity where oldTags[j] != 0 {
-            var i = home(oldEntries[j].key.tableHash)
-            while tags[i] != 0 { i = after(i) }
-            tags[i] = oldTags[j]
-            (entries + i).moveInitialize(from: oldEntries + j, count: 1)
+        let stride = MemoryLayout<Entry>.stride
+        entries = LargeMemory.reallocate(UnsafeMutableRawPointer(entries), from: oldCapacity * stride,
+                                         to: capacity * stride, alignment: max(64, MemoryLayout<Entry>.alignment))
+            .bindMemory(to: Entry.self, capacity: capacity)
+        tags = LargeMemory.reallocate(UnsafeMutableRawPointer(tags), from: oldCapacity, to: capacity)
+            .bindMemory(to: UInt8.self, capacity: capacity)
+        let pending: UInt8 = 1  // no settled tag is below 0x80
+        for i in 0 ..< oldCapacity where tags[i] != 0 { tags[i] = pending }
+        for i in 0 ..< capacity {
+            while tags[i] == pending {
+                let h = entries[i].key.tableHash
+                var t = home(h)
+                while tags[t] >= 0x80 { t = after(t) }
+                if t == i {
+                    tags[i] = Self.tag(h)
+                } else if tags[t] == 0 {
+                    (entries + t).moveInitialize(from: entries + i, count: 1)
+                    tags[t] = Self.tag(h)
+                    tags[i] = 0
+                } else {
+                    // Another pending entry: it takes this slot and is placed next.
+                    let moving = (entries + i).move()
+                    (entries + i).moveInitialize(from: entries + t, count: 1)
+                    (entries + t).initialize(to: moving)
+                    tags[t] = Self.tag(h)
+                }
+            }
         }
     }
 
