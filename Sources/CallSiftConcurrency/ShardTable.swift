@@ -218,7 +218,9 @@ public final class ShardTable<Key: ShardTableKey, Value> {
     /// another pending entry, the two swap and the one now in the current slot is placed
     /// next; if it is the current slot, it stays. A settled entry only ever passed over
     /// settled slots on its way from its home, and settled slots stay settled, so every
-    /// entry stays reachable from its home with no empty slot in between.
+    /// entry stays reachable from its home with no empty slot in between. This holds
+    /// whatever order the slots are taken in; the order only decides how far apart in
+    /// memory the moves are.
     private func grow() {
         let oldCapacity = capacity
         capacity = max(oldCapacity + 1, Int(Double(oldCapacity) * growth))
@@ -230,7 +232,10 @@ public final class ShardTable<Key: ShardTableKey, Value> {
             .bindMemory(to: UInt8.self, capacity: capacity)
         let pending: UInt8 = 1  // no settled tag is below 0x80
         for i in 0 ..< oldCapacity where tags[i] != 0 { tags[i] = pending }
-        for i in 0 ..< capacity {
+        // From the top down: a new home lies at or above the old one (the home scales
+        // with the capacity), so entries mostly move up into the part already done, and
+        // both the slots read and the slots written run downwards through memory.
+        for i in (0 ..< oldCapacity).reversed() {
             while tags[i] == pending {
                 let h = entries[i].key.tableHash
                 var t = home(h)
