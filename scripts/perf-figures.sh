@@ -10,7 +10,8 @@
 # usage: scripts/perf-figures.sh [--calls N] [--sizes "1000000 10000000"] [--national] [--no-duckdb]
 #   --calls N     size of the throughput file (default 10000000, about 29M events)
 #   --sizes LIST  sizes for the scaling table (default "1000000 10000000"; add 100000000 for 100M)
-#   --national    also the 30-day national profile: 40 centres, 1.1M calls a day
+#   --national    also the national profile, 40 centres and 1.1M calls a day: 30 days
+#                 (33M calls) and 91 days (100M calls)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 calls=10000000; sizes="1000000 10000000"; national=0; duck=1
@@ -87,5 +88,11 @@ if [ $national = 1 ]; then
     read -r s m < <(timed "$B" analyze --stats "$g")
     echo
     echo "30-day national profile (40 centres, 33M calls): $s s, peak RSS $((m / 1024)) MB"
+    stats_of_last
+    # 100M calls at the same density: a national quarter. Cost per event should not grow.
+    g=$(gen 100000000 40 91)
+    read -r s m < <(timed "$B" analyze --stats "$g")
+    echo
+    echo "91-day national quarter (40 centres, 100M calls): $s s, peak RSS $((m / 1024)) MB"
     stats_of_last
 fi
