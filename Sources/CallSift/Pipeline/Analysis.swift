@@ -131,12 +131,13 @@ public final class Analysis {
             Shard(settings: settings, calendar: calendar, centres: centres, reasons: reasons, longCallIDs: longCallIDs)
         }
         let parallelShards = execution.threads >= 2 && shards.count > 1
-        // With more than one thread, each shard's classification runs on a thread of its own.
-        let stages = execution.threads >= 2 ? shards.enumerated().map { ClassificationStage(shard: $1, index: $0) } : nil
 
         // With several inputs, each writes its rejected lines to a file of its own, joined
         // in input order at the end, so the rejects file does not depend on scheduling.
         let spool = rejects != nil && files.count > 1 ? try RejectsSpool(count: files.count) : nil
+        // With more than one thread, each shard's classification runs on a thread of its
+        // own. Nothing below throws before those threads are finished and joined.
+        let stages = execution.threads >= 2 ? shards.enumerated().map { ClassificationStage(shard: $1, index: $0) } : nil
         let cursors = files.enumerated().map { i, path in
             InputCursor(parser: InputParser(path: path, index: i, settings: settings, builder: builder(),
                                             rejects: spool?.log(i) ?? rejects),
