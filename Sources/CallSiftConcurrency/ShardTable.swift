@@ -104,19 +104,20 @@ public final class ShardTable<Key: ShardTableKey, Value> {
     @inline(__always)
     private func distance(from home: Int, to i: Int) -> Int { i >= home ? i - home : i + capacity - home }
 
-    /// Asks the memory system for `key`'s home slot (its tag and entry) ahead of a
-    /// `find` or `insert` of it. A hint: it changes nothing.
+    /// Asks the memory system for `key`'s home slot ahead of a `find` or `insert` of it:
+    /// its tag, and the cache lines of the home entry and of the two entries after it
+    /// (up to 192 bytes), where a linear probe run below 80% full nearly always ends.
+    /// A hint: it changes nothing.
     @inline(__always)
     public func prefetch(_ key: Key) {
         let i = home(key.tableHash)
         callsift_prefetch(tags + i)
-        let entry = UnsafeRawPointer(entries + i)
-        callsift_prefetch(entry)
-        // A large entry spans further lines; fetch those it reaches too (up to 4 lines).
-        var offset = 64
-        while offset < MemoryLayout<Entry>.stride && offset < 256 {
-            callsift_prefetch(entry + offset)
-            offset += 64
+        let start = Int(bitPattern: UnsafeRawPointer(entries + i))
+        let end = start + min(3 * MemoryLayout<Entry>.stride, 192)
+        var line = start & ~63
+        while line < end {
+            callsift_prefetch(UnsafeRawPointer(bitPattern: line))
+            line += 64
         }
     }
 
