@@ -121,21 +121,21 @@ public final class SPSCRing<Element>: @unchecked Sendable {
         closed.store(true, ordering: .releasing)
     }
 
-    @inline(__always) private func checkProducer() {
-        #if DEBUG
-        let me = UInt(bitPattern: Int(bitPattern: UnsafeRawPointer(bitPattern: UInt(pthread_self()))))
-        let (first, owner) = producerThread.compareExchange(expected: 0, desired: me, ordering: .relaxed)
-        precondition(first || owner == me, "SPSCRing: a second producer thread")
-        #endif
-    }
+    #if DEBUG
+    @inline(__always) private func checkProducer() { checkSole(producerThread, "producer") }
+    @inline(__always) private func checkConsumer() { checkSole(consumerThread, "consumer") }
 
-    @inline(__always) private func checkConsumer() {
-        #if DEBUG
+    /// Traps when a second thread takes a side that `owner` records as another
+    /// thread's (the first to call claims it).
+    private func checkSole(_ owner: ManagedAtomic<UInt>, _ side: StaticString) {
         let me = UInt(bitPattern: Int(bitPattern: UnsafeRawPointer(bitPattern: UInt(pthread_self()))))
-        let (first, owner) = consumerThread.compareExchange(expected: 0, desired: me, ordering: .relaxed)
-        precondition(first || owner == me, "SPSCRing: a second consumer thread")
-        #endif
+        let (first, holder) = owner.compareExchange(expected: 0, desired: me, ordering: .relaxed)
+        precondition(first || holder == me, "SPSCRing: a second \(side) thread")
     }
+    #else
+    @inline(__always) private func checkProducer() {}
+    @inline(__always) private func checkConsumer() {}
+    #endif
 }
 
 /// Waiting without burning the core the other side needs: a few spins, then yields, then

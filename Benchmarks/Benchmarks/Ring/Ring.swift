@@ -9,32 +9,25 @@ let benchmarks: @Sendable () -> Void = {
         metrics: [.wallClock, .throughput, .mallocCountTotal],
         scalingFactor: .kilo, maxDuration: .seconds(10), maxIterations: 20)
     Benchmark("ring: 1000 batches of 4096 across threads") { benchmark in
-        let ring = SPSCRing<[Int]>(capacity: 8)
         let batch = [Int](repeating: 1, count: 4096)
-        let n = benchmark.scaledIterations.count
-        DispatchQueue.concurrentPerform(iterations: 2) { role in
-            if role == 0 {
-                for _ in 0 ..< n { ring.push(batch) }
-                ring.close()
-            } else {
-                var sum = 0
-                while let b = ring.pop() { sum &+= b.count }
-                blackHole(sum)
-            }
-        }
+        acrossThreads(SPSCRing<[Int]>(capacity: 8), benchmark.scaledIterations.count, { _ in batch }, { $0.count })
     }
     Benchmark("ring: single Int per slot across threads") { benchmark in
-        let ring = SPSCRing<Int>(capacity: 1024)
-        let n = benchmark.scaledIterations.count
-        DispatchQueue.concurrentPerform(iterations: 2) { role in
-            if role == 0 {
-                for i in 0 ..< n { ring.push(i) }
-                ring.close()
-            } else {
-                var sum = 0
-                while let v = ring.pop() { sum &+= v }
-                blackHole(sum)
-            }
+        acrossThreads(SPSCRing<Int>(capacity: 1024), benchmark.scaledIterations.count, { $0 }, { $0 })
+    }
+}
+
+/// Pushes `n` elements made by `make` from one thread while another pops them all,
+/// summing `weight` of each so that nothing is optimised away.
+func acrossThreads<T>(_ ring: SPSCRing<T>, _ n: Int, _ make: (Int) -> T, _ weight: (T) -> Int) {
+    DispatchQueue.concurrentPerform(iterations: 2) { role in
+        if role == 0 {
+            for i in 0 ..< n { ring.push(make(i)) }
+            ring.close()
+        } else {
+            var sum = 0
+            while let e = ring.pop() { sum &+= weight(e) }
+            blackHole(sum)
         }
     }
 }

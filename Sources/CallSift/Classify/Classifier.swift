@@ -87,11 +87,6 @@ public final class Classifier {
     /// Bytes held by the caller-scope table.
     public var scopeTableBytes: Int { scopes.allocatedBytes }
 
-    public func record(_ c: Contact) {
-        precondition(c.t >= releasedBelow, "contact arrived after its place in the order was passed")
-        waiting.append(c)
-    }
-
     /// Records the contacts of `cs` and leaves it empty (with its capacity). The storage
     /// moves rather than being shared, so neither side copies it on its next change.
     public func take(_ cs: inout [Contact]) {

@@ -14,8 +14,6 @@ struct ContactTraceRecordParser {
         case customerAddress  // CustomerEndpoint.Address
     }
 
-    static let maxDepth = 64
-
     private typealias Keys = [([UInt8], Field)]
     private static func keys(_ pairs: [(String, Field)]) -> Keys { pairs.map { (Array($0.0.utf8), $0.1) } }
     private static let topLevel = keys([
@@ -38,19 +36,20 @@ struct ContactTraceRecordParser {
 
     init() { buffer.reserveCapacity(1024) }
 
-    enum Problem: Error { case badJSON, badValue }
+    /// A used field holding something other than a string, a number or `null`.
+    struct BadValue: Error {}
 
     /// Parses `record`; nil when it is a well-formed object, else the reason to reject it.
     mutating func parse(_ record: UnsafeRawBufferPointer) -> RejectReason? {
         buffer.removeAll(keepingCapacity: true)
         for i in starts.indices { starts[i] = -1; ends[i] = -1 }
-        var r = Reader(bytes: record)
+        var r = JSONReader(bytes: record)
         do {
             r.skipSpace()
             try object(&r, fields: Self.topLevel, nested: Self.nested, depth: 1)
             r.skipSpace()
-            if r.index != record.count { throw Problem.badJSON }
-        } catch Problem.badValue {
+            if r.index != record.count { throw JSONReader.Malformed() }
+        } catch is BadValue {
             return .badValue
         } catch {
             return .badJSON
@@ -71,7 +70,7 @@ struct ContactTraceRecordParser {
 
     // MARK: - Grammar
 
-    private mutating func object(_ r: inout Reader, fields: Keys, nested: [([UInt8], Keys)],
+    private mutating func object(_ r: inout JSONReader, fields: Keys, nested: [([UInt8], Keys)],
                                  depth: Int) throws {
         try r.expect(0x7B)
         r.skipSpace()
@@ -93,7 +92,7 @@ struct ContactTraceRecordParser {
             r.skipSpace()
             let c = try r.next()
             if c == 0x7D { return }
-            if c != 0x2C { throw Problem.badJSON }
+            if c != 0x2C { throw JSONReader.Malformed() }
         }
     }
 
@@ -102,7 +101,7 @@ struct ContactTraceRecordParser {
         return nil
     }
 
-    private mutating func value(_ r: inout Reader, _ field: Field) throws {
+    private mutating func value(_ r: inout JSONReader, _ field: Field) throws {
         switch r.peek() {
         case 0x22:
             starts[field.rawValue] = buffer.count
@@ -119,120 +118,25 @@ struct ContactTraceRecordParser {
             ends[field.rawValue] = buffer.count
         case 0x74, 0x66, 0x7B, 0x5B:
             try r.skipValue(depth: 2)
-            throw Problem.badValue
+            throw BadValue()
         default:
-            throw Problem.badJSON
+            throw JSONReader.Malformed()
         }
     }
+}
 
-    /// A cursor over one record's bytes with the JSON grammar's pieces.
-    struct Reader {
-        let bytes: UnsafeRawBufferPointer
-        var index = 0
-
-        func peek() -> UInt8? { index < bytes.count ? bytes[index] : nil }
-
-        mutating func next() throws -> UInt8 {
-            guard index < bytes.count else { throw Problem.badJSON }
-            index += 1
-            return bytes[index - 1]
-        }
-
-        mutating func expect(_ c: UInt8) throws { if try next() != c { throw Problem.badJSON } }
-
-        mutating func skipSpace() {
-            while index < bytes.count, bytes[index] == 0x20 || bytes[index] == 0x09 || bytes[index] == 0x0A || bytes[index] == 0x0D {
-                index += 1
-            }
-        }
-
-        mutating func literal(_ word: StaticString) throws {
-            let n = word.utf8CodeUnitCount
-            guard index + n <= bytes.count,
-                  UnsafeRawBufferPointer(start: word.utf8Start, count: n).elementsEqual(bytes[index ..< index + n])
-            else { throw Problem.badJSON }
-            index += n
-        }
-
-        mutating func number() throws {
-            func digits() throws {
-                let s = index
-                while let c = peek(), c >= 0x30 && c <= 0x39 { index += 1 }
-                if index == s { throw Problem.badJSON }
-            }
-            if peek() == 0x2D { index += 1 }
-            if peek() == 0x30 { index += 1 } else { try digits() }
-            if peek() == 0x2E { index += 1; try digits() }
-            if let c = peek(), c == 0x65 || c == 0x45 {
-                index += 1
-                if let s = peek(), s == 0x2B || s == 0x2D { index += 1 }
-                try digits()
-            }
-        }
-
-        mutating func skipValue(depth: Int) throws {
-            guard depth <= ContactTraceRecordParser.maxDepth else { throw Problem.badJSON }
-            switch peek() {
-            case 0x22:
-                try skipString()
-            case 0x7B:
-                index += 1; skipSpace()
-                if peek() == 0x7D { index += 1; return }
-                while true {
-                    skipSpace(); try skipString(); skipSpace(); try expect(0x3A); skipSpace()
-                    try skipValue(depth: depth + 1)
-                    skipSpace()
-                    let c = try next()
-                    if c == 0x7D { return }
-                    if c != 0x2C { throw Problem.badJSON }
-                }
-            case 0x5B:
-                index += 1; skipSpace()
-                if peek() == 0x5D { index += 1; return }
-                while true {
-                    skipSpace(); try skipValue(depth: depth + 1); skipSpace()
-                    let c = try next()
-                    if c == 0x5D { return }
-                    if c != 0x2C { throw Problem.badJSON }
-                }
-            case 0x74: try literal("true")
-            case 0x66: try literal("false")
-            case 0x6E: try literal("null")
-            default: try number()
-            }
-        }
-
-        /// A string passed over, its escapes checked.
-        mutating func skipString() throws {
-            try expect(0x22)
-            while true {
-                let c = try next()
-                if c == 0x22 { return }
-                if c < 0x20 { throw Problem.badJSON }
-                if c == 0x5C {
-                    var sink: [UInt8] = []
-                    try escape(into: &sink)
-                }
-            }
-        }
-
-        /// A string, unescaped, appended to `out`.
-        mutating func string(into out: inout [UInt8]) throws {
-            try expect(0x22)
-            while true {
-                let s = index
-                while index < bytes.count, bytes[index] != 0x22, bytes[index] != 0x5C, bytes[index] >= 0x20 { index += 1 }
-                if index > s { out.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[s ..< index])) }
-                let c = try next()
-                if c == 0x22 { return }
-                if c != 0x5C { throw Problem.badJSON }
-                try escape(into: &out)
-            }
-        }
-
-        /// After a backslash: one escape, appended as UTF-8.
-        private mutating func escape(into out: inout [UInt8]) throws {
-            guard JSONEscape.decode(bytes, &index, { out.append($0) }) else { throw Problem.badJSON }
+extension JSONReader {
+    /// A string, unescaped, appended to `out`.
+    mutating func string(into out: inout [UInt8]) throws {
+        try expect(0x22)
+        while true {
+            let s = index
+            scanPlain()
+            if index > s { out.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[s ..< index])) }
+            let c = try next()
+            if c == 0x22 { return }
+            if c != 0x5C { throw Malformed() }  // a raw control character
+            guard JSONEscape.decode(bytes, &index, { out.append($0) }) else { throw Malformed() }
         }
     }
 }
