@@ -53,12 +53,16 @@ public struct DeadlineWheel<Item> {
         }
     }
 
-    /// Moves every entry with a deadline below `limit` into `due` (appending).
+    /// Moves entries with a deadline below `limit` into `due`, which must be empty, a
+    /// bucket at a time, and returns false once none is left. A bucket that is wholly due
+    /// trades its storage with `due`'s, so nothing is copied; call again until it returns
+    /// false.
     ///
-    /// Callers that push new entries while handling the due ones (a deadline that is
-    /// itself already due) call again until nothing more is due.
-    public mutating func takeDue(before limit: Int64, into due: inout [(at: Int64, item: Item)]) {
-        guard count > 0, base != .min, limit != .min else { return }
+    /// Callers may push new entries between calls, including already due ones (a deadline
+    /// reached while handling the due ones): those come back in a later call.
+    public mutating func takeDue(before limit: Int64, into due: inout [(at: Int64, item: Item)]) -> Bool {
+        precondition(due.isEmpty, "takeDue into a non-empty array")
+        guard count > 0, base != .min, limit != .min else { return false }
         let last = limit == .max ? Int64.max : (limit - 1) >> shift
         while count > 0 {
             // Bring far entries that now fall inside the wheel's window.
@@ -68,10 +72,10 @@ public struct DeadlineWheel<Item> {
             }
             let i = Int(base & mask)
             if base < last {
-                if !buckets[i].isEmpty {
-                    count -= buckets[i].count
-                    due.append(contentsOf: buckets[i])
-                    buckets[i].removeAll(keepingCapacity: true)
+                let taken = buckets[i].count
+                if taken > 0 {
+                    count -= taken
+                    swap(&due, &buckets[i])
                 }
                 if count == far.count, let f = far.first {
                     // Only far entries are left: jump ahead instead of stepping bucket by bucket.
@@ -79,6 +83,7 @@ public struct DeadlineWheel<Item> {
                 } else {
                     base += 1
                 }
+                if taken > 0 { return true }
             } else {
                 // The bucket holding the limit (or, before the first limit reached it, the
                 // first bucket, which also holds entries pushed with earlier deadlines):
@@ -88,9 +93,10 @@ public struct DeadlineWheel<Item> {
                     if e.at < limit { due.append(e); count -= 1 } else { buckets[i][kept] = e; kept += 1 }
                 }
                 buckets[i].removeLast(buckets[i].count - kept)
-                return
+                return !due.isEmpty
             }
         }
+        return false
     }
 
     private mutating func farPush(_ e: Far) {

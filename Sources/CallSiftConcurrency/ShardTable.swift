@@ -109,8 +109,13 @@ public final class ShardTable<Key: ShardTableKey, Value> {
     /// (up to 192 bytes), where a linear probe run below 80% full nearly always ends.
     /// A hint: it changes nothing.
     @inline(__always)
-    public func prefetch(_ key: Key) {
-        let i = home(key.tableHash)
+    public func prefetch(_ key: Key) { prefetch(hash: key.tableHash) }
+
+    /// `prefetch` for a key whose `tableHash` is `h`, for a caller that keeps the hash
+    /// for the `find` or `insert` that follows.
+    @inline(__always)
+    public func prefetch(hash h: UInt64) {
+        let i = home(h)
         callsift_prefetch(tags + i)
         let start = Int(bitPattern: UnsafeRawPointer(entries + i))
         let end = start + min(3 * MemoryLayout<Entry>.stride, 192)
@@ -125,8 +130,12 @@ public final class ShardTable<Key: ShardTableKey, Value> {
     ///
     /// - Complexity: O(1) expected.
     @inline(__always)
-    public func find(_ key: Key) -> Int? {
-        let h = key.tableHash
+    public func find(_ key: Key) -> Int? { find(key, hash: key.tableHash) }
+
+    /// `find`, given the key's `tableHash`.
+    @inline(__always)
+    public func find(_ key: Key, hash h: UInt64) -> Int? {
+        assert(h == key.tableHash, "hash given for another key")
         let t = Self.tag(h)
         var i = home(h)
         while true {
@@ -139,9 +148,13 @@ public final class ShardTable<Key: ShardTableKey, Value> {
 
     /// Inserts `key`, which must not be present, and returns its slot.
     @discardableResult
-    public func insert(_ key: Key, _ value: Value) -> Int {
+    public func insert(_ key: Key, _ value: Value) -> Int { insert(key, value, hash: key.tableHash) }
+
+    /// `insert`, given the key's `tableHash`.
+    @discardableResult
+    public func insert(_ key: Key, _ value: Value, hash h: UInt64) -> Int {
+        assert(h == key.tableHash, "hash given for another key")
         if Double(count + 1) > Double(capacity) * maxLoad { grow() }
-        let h = key.tableHash
         var i = home(h)
         while tags[i] != 0 {
             assert(!(entries[i].key == key), "insert of a key already present")

@@ -22,7 +22,12 @@ import Testing
             }
             limit += next() % 3_000
             var due: [(at: Int64, item: Int)] = []
-            wheel.takeDue(before: limit, into: &due)
+            var part: [(at: Int64, item: Int)] = []
+            while wheel.takeDue(before: limit, into: &part) {
+                #expect(!part.isEmpty)
+                due += part
+                part.removeAll()
+            }
             let expected = Set(model.filter { $0.0 < limit }.map(\.1))
             model.removeAll { $0.0 < limit }
             #expect(Set(due.map(\.item)) == expected)
@@ -30,7 +35,11 @@ import Testing
             #expect(wheel.count == model.count)
         }
         var rest: [(at: Int64, item: Int)] = []
-        wheel.takeDue(before: .max, into: &rest)
+        var part: [(at: Int64, item: Int)] = []
+        while wheel.takeDue(before: .max, into: &part) {
+            rest += part
+            part.removeAll()
+        }
         #expect(Set(rest.map(\.item)) == Set(model.map(\.1)))
         #expect(wheel.isEmpty)
     }

@@ -22,7 +22,7 @@ import CallSiftConcurrency
 /// Calls stay for the call timeout, so the table is far larger than the caches: `record`
 /// and `advance` prefetch the entries of the keys a few steps ahead.
 ///
-/// The stage protocol: `record` each event, `advance(to:)` with each new watermark,
+/// The stage protocol: `record` the events, `advance(to:)` with each new watermark,
 /// `finish` at end of input; completed contacts are appended to the caller's array in no
 /// particular order.
 public final class CallAssembler {
@@ -64,6 +64,14 @@ public final class CallAssembler {
         var call: CallID
         var centre: Int32
         var tableHash: UInt64 { mix64(call.hash64 ^ UInt64(UInt32(bitPattern: centre))) }
+
+        init(call: CallID, centre: Int32) {
+            self.call = call
+            self.centre = centre
+        }
+
+        @inline(__always)
+        init(_ e: Event) { self.init(call: e.call, centre: e.centre) }
     }
 
     /// A key's events not yet cut into a call.
@@ -111,6 +119,8 @@ public final class CallAssembler {
     /// arriving are skipped when they come up.
     private var deadlines: DeadlineWheel<Key>
     private var scratch: [CallEvent] = []
+    /// Hashes of the keys fetched ahead, the `n`th in slot `n % ahead`.
+    private let inFlight = UnsafeMutablePointer<UInt64>.allocate(capacity: CallAssembler.ahead)
     private var due: [(at: Int64, item: Key)] = []
     public private(set) var accounting = Accounting()
 
@@ -120,20 +130,46 @@ public final class CallAssembler {
         // Buckets of 8 s: few enough that each is reused (and keeps its storage) many
         // times over, small enough that the bucket at the watermark holds few entries.
         deadlines = DeadlineWheel(span: callTimeout + lateness + 3_600_000, shift: 13)
+        inFlight.initialize(repeating: 0, count: Self.ahead)
     }
+
+    deinit { inFlight.deallocate() }
 
     /// Calls in progress.
     public var liveKeys: Int { pending.count }
 
-    /// Asks for the table entry of `e`'s call ahead of `record(e)`.
-    @inline(__always)
-    public func prefetch(_ e: Event) { pending.prefetch(Key(call: e.call, centre: e.centre)) }
+    /// Records `events`, in order.
+    ///
+    /// The table entry of each event's call is fetched a few events ahead (see
+    /// `ShardTable.prefetch`), and the key's hash, computed for that, is kept for the
+    /// lookup: `hashes` holds the hashes of the events in flight.
+    public func record(_ events: UnsafeBufferPointer<Event>) {
+        for i in 0 ..< min(Self.ahead, events.count) { fetch(Key(events[i]), as: i) }
+        for i in events.indices {
+            let h = inFlight[i & (Self.ahead - 1)]
+            if i + Self.ahead < events.count { fetch(Key(events[i + Self.ahead]), as: i + Self.ahead) }
+            record(events[i], hash: h)
+        }
+    }
 
-    public func record(_ e: Event) {
-        let key = Key(call: e.call, centre: e.centre)
+    /// How many keys ahead `record` and `advance` fetch table entries.
+    private static let ahead = 8
+
+    /// Prefetches `key`'s entry and keeps its hash as the `n`th in flight.
+    @inline(__always)
+    private func fetch(_ key: Key, as n: Int) {
+        let h = key.tableHash
+        inFlight[n & (Self.ahead - 1)] = h
+        pending.prefetch(hash: h)
+    }
+
+    /// Records one event; `h` is its key's `tableHash`.
+    @inline(__always)
+    private func record(_ e: Event, hash h: UInt64) {
+        let key = Key(e)
         let ce = CallEvent(ts: e.ts, caller: e.caller, service: e.service, reason: e.reason, next: -1,
                            kind: e.kind, outcome: e.outcome, identified: e.identified)
-        if let slot = pending.find(key) {
+        if let slot = pending.find(key, hash: h) {
             let n = Int(pending[slot].inlineCount)
             for j in 0 ..< n where pending[slot][j].ts == ce.ts && pending[slot][j].kind == ce.kind {
                 accounting.duplicates += 1
@@ -153,7 +189,7 @@ public final class CallAssembler {
                 deadlines.push(ce.ts &+ timeout, key)
             }
         } else {
-            pending.insert(key, Pending(first: ce))
+            pending.insert(key, Pending(first: ce), hash: h)
             deadlines.push(ce.ts &+ timeout, key)
         }
         accounting.events += 1
@@ -176,25 +212,24 @@ public final class CallAssembler {
     /// Finalises every call whose earliest event is more than the timeout below
     /// `watermark`, appending the contacts to `out`.
     public func advance(to watermark: Int64, into out: inout [Contact]) {
-        let ahead = 8
-        while true {
-            due.removeAll(keepingCapacity: true)
-            deadlines.takeDue(before: watermark, into: &due)
-            if due.isEmpty { return }
-            for i in 0 ..< min(ahead, due.count) { pending.prefetch(due[i].item) }
-            // Cutting a call may set the key's next deadline, itself possibly due: go round.
+        // Cutting a call may set the key's next deadline, itself possibly due: it comes
+        // back in a later round.
+        while deadlines.takeDue(before: watermark, into: &due) {
+            for i in 0 ..< min(Self.ahead, due.count) { fetch(due[i].item, as: i) }
             for i in due.indices {
-                if i + ahead < due.count { pending.prefetch(due[i + ahead].item) }
-                cut(at: due[i].at, key: due[i].item, &out)
+                let h = inFlight[i & (Self.ahead - 1)]
+                if i + Self.ahead < due.count { fetch(due[i + Self.ahead].item, as: i + Self.ahead) }
+                cut(at: due[i].at, key: due[i].item, hash: h, &out)
             }
+            due.removeAll(keepingCapacity: true)
         }
     }
 
     /// Finalises everything: end of input.
     public func finish(into out: inout [Contact]) { advance(to: .max, into: &out) }
 
-    private func cut(at deadline: Int64, key: Key, _ out: inout [Contact]) {
-        guard let slot = pending.find(key), pending[slot].earliest &+ timeout == deadline else { return }
+    private func cut(at deadline: Int64, key: Key, hash h: UInt64, _ out: inout [Contact]) {
+        guard let slot = pending.find(key, hash: h), pending[slot].earliest &+ timeout == deadline else { return }
         // The key's events in the order they were recorded: inline ones first, then the
         // pool's, which are linked newest first.
         scratch.removeAll(keepingCapacity: true)

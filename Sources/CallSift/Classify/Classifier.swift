@@ -35,7 +35,7 @@ public final class Classifier {
     /// contact of any kind is the later of `lastHandled` and `lastFailed`.
     struct ScopeState {
         static let never = Int64.min
-        /// Index in the FCR queue of the latest contact if it awaits a verdict, else -1.
+        /// Number in the FCR queue of the latest contact if it awaits a verdict, else -1.
         var lastAnyFCR: Int64 = -1
         var lastHandled: Int64 = never
         var lastPending: Int64 = never
@@ -59,14 +59,13 @@ public final class Classifier {
     private var waiting: [Contact] = []
     /// Where `release` puts the contacts not yet due.
     private var later: [Contact] = []
+    /// The order in which `release` classifies `waiting`.
+    private var order: [SortKey] = []
     /// Kept at least 64% full (grown by a quarter at 80%), so that a caller scope costs
     /// at most 57 / 0.64 ≈ 89 bytes of table.
     private let scopes = ShardTable<ScopeKey, ScopeState>(minimumCapacity: 1 << 12, maxLoad: 0.8, growth: 1.25)
-    /// FCR verdicts in `t` order; `fcrQueue[i]` has sequence number `fcrBase + i`, and
-    /// entries before `fcrHead` are settled (dropped in batches, adding to `fcrBase`).
-    private var fcrQueue: [FCREntry] = []
-    private var fcrHead = 0
-    private var fcrBase: Int64 = 0
+    /// FCR verdicts awaiting settlement, in `t` order, addressed by sequence number.
+    private let fcrQueue = SequenceQueue<FCREntry>(minimumCapacity: 1 << 12)
     /// Reserved reason codes by interned reason id (filled lazily: ids grow as read).
     private var reasonClass: [AvoidableClass?] = []
     private var lastSweep = Int64.min
@@ -130,15 +129,27 @@ public final class Classifier {
             }
         }
         waiting.removeLast(waiting.count - kept)
-        waiting.sort(by: precedes)
-        // Scope entries are fetched a few contacts ahead (see `ShardTable.prefetch`).
-        let ahead = 8
-        for i in 0 ..< min(ahead, waiting.count) where waiting[i].identified { scopes.prefetch(scopeKey(waiting[i])) }
-        for i in waiting.indices {
-            if i + ahead < waiting.count && waiting[i + ahead].identified { scopes.prefetch(scopeKey(waiting[i + ahead])) }
-            classify(waiting[i])
+        // Sorted by reference: a contact is over a hundred bytes, and they come nearly in
+        // order, so moving (t, index) pairs is cheaper than moving the contacts. The order
+        // is total (no two contacts share t, call and centre), so any sort gives it.
+        order.removeAll(keepingCapacity: true)
+        for i in waiting.indices { order.append(SortKey(t: waiting[i].t, index: i)) }
+        waiting.withUnsafeBufferPointer { w in
+            order.sort { a, b in a.t != b.t ? a.t < b.t : precedes(w[a.index], w[b.index]) }
+            // Scope entries are fetched a few contacts ahead (see `ShardTable.prefetch`).
+            let ahead = 8
+            for k in 0 ..< min(ahead, order.count) where w[order[k].index].identified { scopes.prefetch(scopeKey(w[order[k].index])) }
+            for k in order.indices {
+                if k + ahead < order.count, w[order[k + ahead].index].identified { scopes.prefetch(scopeKey(w[order[k + ahead].index])) }
+                classify(w[order[k].index])
+            }
         }
         swap(&waiting, &later)
+    }
+
+    struct SortKey {
+        var t: Int64
+        var index: Int
     }
 
     /// SPEC.md section 3's order: `t`, then `call`, then `centre`, the last two as bytes.
@@ -164,14 +175,13 @@ public final class Classifier {
             if cls == nil, within(s.lastFailed, c.t, settings.retryWindow) { cls = .retry }
             // This contact is the later contact of the previous one in scope.
             if s.lastAnyFCR >= 0, within(s.lastAny, c.t, settings.repeatWindow) {
-                fcrQueue[Int(s.lastAnyFCR - fcrBase)].hasLater = true
+                fcrQueue[s.lastAnyFCR].hasLater = true
             }
             s.lastAnyFCR = -1
             if c.handled {
                 s.lastHandled = c.t
                 if c.outcome == .pending { s.lastPending = c.t }
-                s.lastAnyFCR = fcrBase + Int64(fcrQueue.count)
-                fcrQueue.append(FCREntry(t: c.t, group: g, unresolved: c.outcome == .unresolved, hasLater: false))
+                s.lastAnyFCR = fcrQueue.append(FCREntry(t: c.t, group: g, unresolved: c.outcome == .unresolved, hasLater: false))
             }
             if c.failed { s.lastFailed = c.t }
             scopes[slot] = s
@@ -184,16 +194,10 @@ public final class Classifier {
     /// Counts the FCR verdicts of contacts with `t` < `limit`, oldest first.
     /// With no `horizon`, these are mature: the watermark, below the horizon, is past t + W.
     private func settle(before limit: Int64, horizon: Int64?) {
-        while fcrHead < fcrQueue.count, fcrQueue[fcrHead].t < limit {
-            let e = fcrQueue[fcrHead]
+        while let e = fcrQueue.first, e.t < limit {
             let mature = horizon.map { e.t &+ settings.repeatWindow <= $0 } ?? true
             aggregator.recordFCR(group: e.group, mature: mature, resolved: !e.unresolved && !e.hasLater)
-            fcrHead += 1
-        }
-        if fcrHead > 4096 && fcrHead * 2 > fcrQueue.count {
-            fcrQueue.removeFirst(fcrHead)
-            fcrBase += Int64(fcrHead)
-            fcrHead = 0
+            fcrQueue.removeFirst()
         }
     }
 

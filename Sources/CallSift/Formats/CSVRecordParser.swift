@@ -40,7 +40,12 @@ struct CSVRecordParser {
         return headerBytes.elementsEqual(record)
     }
 
-    /// Parses `record` into `slots`; returns the reason when it is not well-formed CSV.
+    /// Parses `record` into `slots`; returns the reason when it is not valid UTF-8
+    /// without NUL (`RecordBytes.check`'s reasons, which come first) or not well-formed CSV.
+    ///
+    /// The byte check rides on the comma scan: a record whose words show no high bit and
+    /// no zero byte is plain ASCII without NUL, and only other records (and those with
+    /// quotes) go through `RecordBytes.check`.
     ///
     /// Values are kept in place (pointing into `record`), except quoted fields holding a
     /// doubled quote, whose unescaped bytes are copied into the slots' side buffer. So
@@ -74,8 +79,13 @@ struct CSVRecordParser {
             var index = 0     // of the current field
             var i = 0
             var quoteAt = -1  // where the fast path stopped, if at a quote
+            // A high bit here marks a byte that is not ASCII, or (from the zero-byte test,
+            // which as a whole is exact) a NUL, in the bytes scanned.
+            var suspect: UInt64 = 0
+            let ones: UInt64 = 0x0101_0101_0101_0101
             while i &+ 8 <= n {
                 let w = UInt64(littleEndian: UnsafeRawPointer(base).loadUnaligned(fromByteOffset: i, as: UInt64.self))
+                suspect |= w | ((w &- ones) & ~w)
                 if Self.zeroBytes(w ^ Self.quotes) != 0 { quoteAt = i; break }
                 var commas = Self.zeroBytes(w ^ Self.commas)
                 while commas != 0 {
@@ -91,6 +101,7 @@ struct CSVRecordParser {
                 let bytes = base.assumingMemoryBound(to: UInt8.self)
                 while i < n {
                     let b = bytes[i]
+                    suspect |= b == 0 ? 0x80 : UInt64(b)
                     if b == 0x22 { quoteAt = i; break }
                     if b == 0x2C {
                         keep(index, start, i)
@@ -100,12 +111,14 @@ struct CSVRecordParser {
                     i &+= 1
                 }
                 if quoteAt < 0 {
+                    if suspect & 0x8080_8080_8080_8080 != 0, let reason = RecordBytes.check(record) { return reason }
                     // The last field (empty after a trailing comma).
                     keep(index, start, n)
                     index &+= 1
                     return index == columns.count ? nil : .fieldCount
                 }
             }
+            if let reason = RecordBytes.check(record) { return reason }
 
             // General loop, from the field holding the first quote: quoted fields,
             // unescaping, and the errors of malformed quoting.

@@ -354,15 +354,7 @@ final class Shard: @unchecked Sendable {
     }
 
     /// Hands `events`, in merge order, to the assembler.
-    func record(_ events: UnsafeBufferPointer<Event>) {
-        // The calls' table entries are fetched a few events ahead (see `ShardTable.prefetch`).
-        let ahead = 8
-        for i in 0 ..< min(ahead, events.count) { assembler.prefetch(events[i]) }
-        for i in events.indices {
-            if i + ahead < events.count { assembler.prefetch(events[i + ahead]) }
-            assembler.record(events[i])
-        }
-    }
+    func record(_ events: UnsafeBufferPointer<Event>) { assembler.record(events) }
 
     func classify(to wm: Int64) {
         if wm != .max { classifier.advance(to: wm) }

@@ -201,7 +201,7 @@ final class InputParser: @unchecked Sendable {
     private static func read(_ bytes: UnsafeRawBufferPointer, _ csv: inout CSVRecordParser, _ slots: inout FieldSlots,
                              _ builder: EventBuilder) -> Read {
         if csv.isHeader(bytes) { return .header }
-        if let reason = RecordBytes.check(bytes) { return .rejected(reason) }
+        // The parse makes the byte checks too (see `CSVRecordParser.parse`).
         if let problem = csv.parse(bytes, into: &slots) { return .rejected(problem) }
         return built(builder.build(slots))
     }
