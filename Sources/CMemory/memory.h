@@ -1,8 +1,9 @@
 #ifndef CALLSIFT_MEMORY_H
 #define CALLSIFT_MEMORY_H
 
-/* What Swift cannot call directly for the big hash tables: a prefetch hint (Swift has
-   no intrinsic) and, on Linux, mremap (variadic in C, so not imported). */
+/* What Swift cannot call directly: for the big hash tables, a prefetch hint (Swift has
+   no intrinsic) and, on Linux, mremap (variadic in C, so not imported); for the rings,
+   futex waits (a system call with no libc wrapper). */
 
 /* The keyed stages look up tables far larger than the caches; asking for an entry a
    few lookups ahead lets the memory fetches overlap instead of stalling one after
@@ -22,6 +23,35 @@ static inline void callsift_prefetch(const void *address) {
 static inline void *callsift_mremap(void *address, size_t old_size, size_t new_size) {
     return mremap(address, old_size, new_size, MREMAP_MAYMOVE);
 }
+#endif
+
+#include <stdint.h>
+#ifdef __linux__
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+/* Sleeps while *word == expected, until woken, or at most timeout_ns. Returns at once
+   if *word already differs. Spurious returns are allowed: callers check and wait again. */
+static inline void callsift_futex_wait(uint32_t *word, uint32_t expected, long timeout_ns) {
+    struct timespec timeout = { timeout_ns / 1000000000L, timeout_ns % 1000000000L };
+    syscall(SYS_futex, word, FUTEX_WAIT_PRIVATE, expected, &timeout, NULL, 0);
+}
+
+/* Wakes one thread sleeping in callsift_futex_wait on word. */
+static inline void callsift_futex_wake(uint32_t *word) {
+    syscall(SYS_futex, word, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+}
+#else
+#include <time.h>
+/* Elsewhere: a short sleep, with the same contract (the caller checks and waits again). */
+static inline void callsift_futex_wait(uint32_t *word, uint32_t expected, long timeout_ns) {
+    (void)word; (void)expected;
+    struct timespec pause = { 0, timeout_ns < 50000L ? timeout_ns : 50000L };
+    nanosleep(&pause, NULL);
+}
+static inline void callsift_futex_wake(uint32_t *word) { (void)word; }
 #endif
 
 #endif

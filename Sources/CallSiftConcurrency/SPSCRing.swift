@@ -1,4 +1,5 @@
 import Atomics
+import CMemory
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -18,6 +19,10 @@ import Darwin
 ///   thousands of events), not single events: moving one small item per slot across
 ///   threads costs more than the item.
 /// - A full ring makes the producer wait (back-pressure), never grow.
+/// - A side that must wait (`push` on a full ring, `pop` on an empty one) checks again a
+///   few times and then sleeps until the other side wakes it (`Parking`): the stages of
+///   a run outnumber the cores, and a waiting thread must give its core to one that has
+///   work, yet wake as soon as it has work itself.
 ///
 /// Memory ordering: the producer writes the slot, then publishes `tail` with a release
 /// store; the consumer reads `tail` with an acquire load before reading the slot. The
@@ -26,11 +31,14 @@ import Darwin
 public final class SPSCRing<Element>: @unchecked Sendable {
     private let slots: UnsafeMutablePointer<Element?>
     private let mask: Int
-    /// 256 bytes: `head` at offset 0, `tail` at offset 128.
+    /// 512 bytes: `head` at offset 0, `tail` at 128, the two parkings at 256 and 384.
     private let cursorStorage: UnsafeMutableRawPointer
     private let head: UnsafeAtomic<Int>
     private let tail: UnsafeAtomic<Int>
     private let closed = ManagedAtomic<Bool>(false)
+    /// Where the consumer sleeps on an empty ring, and the producer on a full one.
+    private let consumerParking: Parking
+    private let producerParking: Parking
 
     // Producer-only state.
     private var producerTail = 0
@@ -49,13 +57,15 @@ public final class SPSCRing<Element>: @unchecked Sendable {
         mask = capacity - 1
         slots = .allocate(capacity: capacity)
         slots.initialize(repeating: nil, count: capacity)
-        cursorStorage = .allocate(byteCount: 256, alignment: 128)
+        cursorStorage = .allocate(byteCount: 512, alignment: 128)
         let h = cursorStorage.bindMemory(to: Int.AtomicRepresentation.self, capacity: 1)
         let t = (cursorStorage + 128).bindMemory(to: Int.AtomicRepresentation.self, capacity: 1)
         h.initialize(to: Int.AtomicRepresentation(0))
         t.initialize(to: Int.AtomicRepresentation(0))
         head = UnsafeAtomic(at: h)
         tail = UnsafeAtomic(at: t)
+        consumerParking = Parking(at: cursorStorage + 256)
+        producerParking = Parking(at: cursorStorage + 384)
     }
 
     deinit {
@@ -78,13 +88,15 @@ public final class SPSCRing<Element>: @unchecked Sendable {
         producerTail += 1
         // release: publishes the slot written above to the consumer's acquire of `tail`.
         tail.store(producerTail, ordering: .releasing)
+        consumerParking.wake()
         return true
     }
 
     /// Adds `element`, waiting while the ring is full. Producer only.
     public func push(_ element: Element) {
-        var backoff = Backoff()
-        while !tryPush(element) { backoff.wait() }
+        while !tryPush(element) {
+            producerParking.wait { producerTail - head.load(ordering: .acquiring) <= mask }
+        }
     }
 
     /// Takes the oldest element, or nil when the ring is empty. Consumer only.
@@ -100,18 +112,18 @@ public final class SPSCRing<Element>: @unchecked Sendable {
         consumerHead += 1
         // release: hands the emptied slot back to the producer's acquire of `head`.
         head.store(consumerHead, ordering: .releasing)
+        producerParking.wake()
         return element
     }
 
     /// Takes the oldest element, waiting while the ring is empty; nil once the producer
     /// has closed the ring and everything pushed before has been taken. Consumer only.
     public func pop() -> Element? {
-        var backoff = Backoff()
         while true {
             if let e = tryPop() { return e }
             // acquire: pairs with `close`'s release, which follows the producer's last push.
             if closed.load(ordering: .acquiring) { return tryPop() }
-            backoff.wait()
+            consumerParking.wait { tail.load(ordering: .acquiring) != consumerHead || closed.load(ordering: .acquiring) }
         }
     }
 
@@ -119,6 +131,7 @@ public final class SPSCRing<Element>: @unchecked Sendable {
     public func close() {
         // release: everything pushed before is visible to a consumer that sees `closed`.
         closed.store(true, ordering: .releasing)
+        consumerParking.wake()
     }
 
     #if DEBUG
@@ -138,14 +151,51 @@ public final class SPSCRing<Element>: @unchecked Sendable {
     #endif
 }
 
-/// Waiting without burning the core the other side needs: a few spins, then yields, then
-/// short sleeps.
-struct Backoff {
-    private var rounds = 0
-    mutating func wait() {
-        rounds += 1
-        if rounds < 64 { return }
-        if rounds < 128 { sched_yield(); return }
-        usleep(rounds < 1024 ? 20 : 200)
+/// Where one side of a ring sleeps until the other side has acted.
+///
+/// The waiting side says so in `waiting`, then checks its condition once more, then
+/// sleeps on `word` (a futex on Linux). The acting side, after each change, looks at
+/// `waiting` and, if set, bumps `word` and wakes the sleeper. Both sides put a full fence
+/// between their write and their read (the waiter's `waiting` before its check, the
+/// actor's change before its look at `waiting`), so at least one of them sees the
+/// other's write: either the waiter finds its condition true and does not sleep, or the
+/// actor wakes it. A sleep also ends by itself after a millisecond, and the waiter then
+/// checks again, so a missed wake-up could only ever cost that millisecond.
+struct Parking {
+    private let word: UnsafeAtomic<UInt32>
+    private let waiting: UnsafeAtomic<UInt32>
+    private let wordAddress: UnsafeMutablePointer<UInt32>
+
+    /// Uses the 8 bytes at `storage` (which must stay allocated), and zeroes them.
+    init(at storage: UnsafeMutableRawPointer) {
+        let w = storage.bindMemory(to: UInt32.AtomicRepresentation.self, capacity: 2)
+        w.initialize(repeating: UInt32.AtomicRepresentation(0), count: 2)
+        word = UnsafeAtomic(at: w)
+        waiting = UnsafeAtomic(at: w + 1)
+        wordAddress = UnsafeMutableRawPointer(w).assumingMemoryBound(to: UInt32.self)
+    }
+
+    /// Returns once `ready()` is true; checks a few times before sleeping, since the
+    /// other side is often about to act.
+    func wait(until ready: () -> Bool) {
+        for _ in 0 ..< 32 where ready() { return }
+        while true {
+            let seen = word.load(ordering: .acquiring)
+            waiting.store(1, ordering: .relaxed)
+            atomicMemoryFence(ordering: .sequentiallyConsistent)
+            if ready() { break }
+            callsift_futex_wait(wordAddress, seen, 1_000_000)
+            if ready() { break }
+        }
+        waiting.store(0, ordering: .relaxed)
+    }
+
+    /// Wakes the other side if it sleeps; call after every change it may wait for.
+    @inline(__always)
+    func wake() {
+        atomicMemoryFence(ordering: .sequentiallyConsistent)
+        guard waiting.load(ordering: .relaxed) != 0 else { return }
+        word.wrappingIncrement(ordering: .releasing)
+        callsift_futex_wake(wordAddress)
     }
 }

@@ -79,9 +79,10 @@ struct ReadOutcome {
     var finalOffset: Int64 = 0
 }
 
-func readAll(_ path: String, chunkSize: Int = 128 * 1024) throws -> ReadOutcome {
+func readAll(_ path: String, chunkSize: Int = 128 * 1024, readAhead: Bool = false) throws -> ReadOutcome {
     let reader = try InputReader(path: path, chunkSize: chunkSize)
     defer { reader.close() }
+    if readAhead { reader.startReadAhead() }
     var outcome = ReadOutcome(compression: reader.compression)
     do {
         while let chunk = try reader.readChunk() {
@@ -227,6 +228,46 @@ let compressedFormats: [Compression] = [.zstd, .lz4, .gzip]
         #expect(error.offset <= Int64(bytes.count))
         // Damage is caught by the decoder or, at the latest, by the frame's checksum.
         #expect(error.message.contains("corrupt"), "\(error)")
+    }
+
+    /// Decoding on a thread of its own hands out the same chunks, the same error at the
+    /// same offset, and the same final offset: whole, concatenated, truncated and
+    /// corrupted streams of every compressed format.
+    @Test(arguments: compressedFormats)
+    func readAheadDeliversExactlyWhatReadingInlineDoes(compression: Compression) throws {
+        let dir = try ScratchDirectory()
+        try InputSamples.write(InputSamples.large, to: dir.path("whole"), as: compression)
+        let whole = try InputSamples.bytes(of: dir.path("whole"))
+        var corrupt = whole
+        for i in whole.count / 2 ..< whole.count / 2 + 16 { corrupt[i] ^= 0x5A }
+        let variants: [(String, [UInt8])] = [("whole", whole), ("twice", whole + whole),
+                                             ("cut", Array(whole[..<(whole.count / 2)])), ("corrupt", corrupt)]
+        for (name, bytes) in variants {
+            let path = dir.path("v-\(name)")
+            try InputSamples.store(bytes, at: path)
+            for chunkSize in [4096 + 7, 128 * 1024] {
+                let inline = try readAll(path, chunkSize: chunkSize)
+                let ahead = try readAll(path, chunkSize: chunkSize, readAhead: true)
+                #expect(ahead.bytes == inline.bytes, "\(name)")
+                #expect(ahead.chunkCount == inline.chunkCount, "\(name)")
+                #expect(ahead.error?.description == inline.error?.description, "\(name)")
+                #expect(ahead.finalOffset == inline.finalOffset, "\(name)")
+            }
+        }
+    }
+
+    /// Closing in the middle stops the decoding thread (the test would hang otherwise),
+    /// and the reader is then at its end.
+    @Test func closingStopsReadAhead() throws {
+        let dir = try ScratchDirectory()
+        try InputSamples.write(InputSamples.large, to: dir.path("z"), as: .zstd)
+        for _ in 0 ..< 20 {
+            let reader = try InputReader(path: dir.path("z"), chunkSize: 4096)
+            reader.startReadAhead()
+            #expect(try reader.readChunk() != nil)
+            reader.close()
+            #expect(try reader.readChunk() == nil)
+        }
     }
 
     @Test func zstdErrorNamesTheLibraryError() throws {

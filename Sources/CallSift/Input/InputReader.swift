@@ -3,6 +3,9 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import Atomics
+import CallSiftConcurrency
+import Foundation
 
 /// An error reading one input: a corrupt or truncated compressed stream, or an I/O failure.
 public struct InputError: Error, CustomStringConvertible, Sendable {
@@ -47,7 +50,13 @@ public final class InputReader {
     /// Bytes of the underlying file the decoder has consumed so far (for plain inputs, the
     /// bytes returned). Read-ahead still sitting in the input buffer is not counted, so this
     /// is the position a progress display or an error message should show.
-    public var compressedOffset: Int64 { bytesRead - Int64(inputEnd - inputStart) }
+    public var compressedOffset: Int64 { ahead == nil ? decodedOffset : readAheadOffset }
+
+    /// `compressedOffset` of the decoding itself (on the read-ahead thread, if any).
+    private var decodedOffset: Int64 { bytesRead - Int64(inputEnd - inputStart) }
+    /// With read-ahead: `compressedOffset` as of the last chunk handed out.
+    private var readAheadOffset: Int64 = 0
+    private var ahead: ReadAhead?
 
     private let name: String
     private let fd: Int32
@@ -122,10 +131,21 @@ public final class InputReader {
     ///   corruption at the start of the input window it was given, so the damage lies at or
     ///   after that offset, by at most one input buffer.
     public func readChunk() throws -> UnsafeRawBufferPointer? {
+        // With read-ahead, the decoding thread alone touches the state below.
+        if let ahead { return try ahead.next(&readAheadOffset) }
         if let pendingError { throw pendingError }
         if isFinished || isClosed { return nil }
-        guard let decoder else { return try readPlainChunk() }
+        guard decoder != nil else { return try readPlainChunk() }
+        guard let n = try decode(into: output) else { return nil }
+        return UnsafeRawBufferPointer(start: output.baseAddress, count: n)
+    }
 
+    /// Decodes the next bytes into `output`: their count, or nil at the end of the input.
+    /// Errors come late, as `readChunk` describes.
+    private func decode(into output: UnsafeMutableRawBufferPointer) throws -> Int? {
+        if let pendingError { throw pendingError }
+        if isFinished || isClosed { return nil }
+        let decoder = decoder!
         var produced = 0
         var stalledCalls = 0
         fill: while produced < output.count {
@@ -148,7 +168,7 @@ public final class InputReader {
                     UnsafeRawBufferPointer(start: input.baseAddress! + inputStart, count: inputEnd - inputStart),
                     into: UnsafeMutableRawBufferPointer(rebasing: output[produced...]))
             } catch {
-                pendingError = InputError(input: name, offset: compressedOffset,
+                pendingError = InputError(input: name, offset: decodedOffset,
                                           message: "corrupt \(compression.rawValue) stream (\(error.message))")
                 break fill
             }
@@ -156,7 +176,7 @@ public final class InputReader {
             produced += step.produced
             if step.consumed == 0 && step.produced == 0 {
                 if atEnd && !decoder.isAtFrameBoundary {
-                    pendingError = InputError(input: name, offset: compressedOffset,
+                    pendingError = InputError(input: name, offset: decodedOffset,
                                               message: "truncated \(compression.rawValue) stream: the input ends inside a \(frameWord)")
                     break fill
                 }
@@ -164,7 +184,7 @@ public final class InputReader {
                 // as zstd does internally, so a library surprise cannot spin forever.
                 stalledCalls += 1
                 if stalledCalls > 16 {
-                    pendingError = InputError(input: name, offset: compressedOffset,
+                    pendingError = InputError(input: name, offset: decodedOffset,
                                               message: "\(compression.rawValue) decoder made no progress")
                     break fill
                 }
@@ -173,9 +193,7 @@ public final class InputReader {
             }
         }
 
-        if produced > 0 {
-            return UnsafeRawBufferPointer(start: output.baseAddress, count: produced)
-        }
+        if produced > 0 { return produced }
         if let pendingError { throw pendingError }
         return nil
     }
@@ -184,9 +202,23 @@ public final class InputReader {
     /// nil. Safe to call more than once; the reader also closes itself when released.
     public func close() {
         guard !isClosed else { return }
+        // The decoding thread owns the decoder until it has stopped.
+        ahead?.stop()
+        ahead = nil
         isClosed = true
         decoder = nil
         if ownsDescriptor { closeDescriptor(fd) }
+    }
+
+    /// Decodes ahead on a thread of its own from now on, so that decompression overlaps
+    /// the caller's parsing; `readChunk` then hands out chunks the thread has decoded.
+    /// Nothing changes for a plain input, which has nothing to decode. Chunks, errors and
+    /// their order are exactly those of reading without it.
+    public func startReadAhead() {
+        guard decoder != nil, ahead == nil, !isClosed, !isFinished else { return }
+        readAheadOffset = decodedOffset
+        // The thread holds the reader until it stops (at the end, at an error, or at `close`).
+        ahead = ReadAhead(chunkSize: output.count) { buffer in try self.decode(into: buffer) } offset: { self.decodedOffset }
     }
 
     // MARK: - Rare paths
@@ -261,7 +293,7 @@ public final class InputReader {
             }
             let code = errno
             if code == EINTR { continue }
-            throw InputError(input: name, offset: compressedOffset, message: "read failed: \(Self.systemError(code))")
+            throw InputError(input: name, offset: decodedOffset, message: "read failed: \(Self.systemError(code))")
         }
     }
 
@@ -285,6 +317,81 @@ public final class InputReader {
 }
 
 /// Outside the class, where `close` is not the method.
+/// The decoding thread of `InputReader.startReadAhead`: it fills chunk buffers and hands
+/// them over an `SPSCRing`; emptied buffers come back over a second ring, so memory stays
+/// at a few chunks and nothing is allocated per chunk in steady state.
+private final class ReadAhead: @unchecked Sendable {
+    final class Chunk {
+        let buffer: UnsafeMutableRawBufferPointer
+        var count = 0
+        var error: Error?
+        /// The reader's `compressedOffset` once this chunk was decoded.
+        var offset: Int64 = 0
+        init(size: Int) { buffer = .allocate(byteCount: size, alignment: 64) }
+        deinit { buffer.deallocate() }
+    }
+
+    private let full = SPSCRing<Chunk>(capacity: 8)
+    private let empty = SPSCRing<Chunk>(capacity: 16)
+    private let stopping = ManagedAtomic<Bool>(false)
+    private let done = DispatchSemaphore(value: 0)
+    /// The chunk the caller is reading, given back on the next call.
+    private var current: Chunk?
+    private var ended = false
+    /// Thrown again by every call after the first that threw it.
+    private var failure: Error?
+
+    /// `decode` fills a buffer (nil at the end, errors thrown); `offset` tells where in
+    /// the input it stands. Both run on the new thread only.
+    init(chunkSize: Int, decode: @escaping (UnsafeMutableRawBufferPointer) throws -> Int?, offset: @escaping () -> Int64) {
+        let (full, empty, stopping, done) = (self.full, self.empty, self.stopping, self.done)
+        let thread = Thread {
+            while !stopping.load(ordering: .relaxed) {
+                let chunk = empty.tryPop() ?? Chunk(size: chunkSize)
+                do {
+                    guard let n = try decode(chunk.buffer) else { break }
+                    chunk.count = n
+                } catch {
+                    chunk.error = error
+                }
+                chunk.offset = offset()
+                full.push(chunk)
+                if chunk.error != nil { break }
+            }
+            full.close()
+            done.signal()
+        }
+        thread.name = "callsift decode"
+        thread.start()
+    }
+
+    /// The next decoded chunk (valid until the next call), nil at the end; throws where
+    /// reading without read-ahead would have thrown. Sets `offset` to the chunk's offset.
+    func next(_ offset: inout Int64) throws -> UnsafeRawBufferPointer? {
+        if let c = current { _ = empty.tryPush(c); current = nil }
+        if let failure { throw failure }
+        guard !ended, let chunk = full.pop() else {
+            ended = true
+            return nil
+        }
+        offset = chunk.offset
+        if let error = chunk.error {
+            failure = error
+            throw error
+        }
+        current = chunk
+        return UnsafeRawBufferPointer(start: chunk.buffer.baseAddress, count: chunk.count)
+    }
+
+    /// Stops the thread and waits for it: it owns the decoder until then.
+    func stop() {
+        stopping.store(true, ordering: .relaxed)
+        // Drain, so that a thread waiting for room moves on and sees the flag.
+        while full.pop() != nil {}
+        done.wait()
+    }
+}
+
 private func closeDescriptor(_ fd: Int32) {
     _ = close(fd)
 }

@@ -54,6 +54,7 @@ final class InputCursor {
         self.full = full
         self.empty = empty
         let parser = self.parser
+        parser.readAhead = true
         let thread = Thread {
             while true {
                 let b = empty.tryPop() ?? EventBatch()

@@ -16,6 +16,9 @@ final class InputParser: @unchecked Sendable {
     private let dryRun: Bool
 
     private var reader: InputReader?
+    /// Decode on a thread of its own (`InputReader.startReadAhead`); set by a cursor that
+    /// runs this parser on a thread, before it starts.
+    var readAhead = false
     private var splitter: RecordSplitter?
     /// Contact trace records are cut by top-level JSON object instead of by line: they
     /// come as NDJSON, as a JSON array, or written back to back.
@@ -78,7 +81,10 @@ final class InputParser: @unchecked Sendable {
 
     private func readChunk() {
         do {
-            if reader == nil { reader = try InputReader(path: path) }
+            if reader == nil {
+                reader = try InputReader(path: path)
+                if readAhead { reader!.startReadAhead() }
+            }
             guard let chunk = try reader!.readChunk() else {
                 finish(truncated: false)
                 return
