@@ -331,8 +331,9 @@ private final class ReadAhead: @unchecked Sendable {
         deinit { buffer.deallocate() }
     }
 
-    private let full = SPSCRing<Chunk>(capacity: 8)
-    private let empty = SPSCRing<Chunk>(capacity: 16)
+    /// Deep (8 MiB of decoded text), so that decoding runs on while the parser waits.
+    private let full = SPSCRing<Chunk>(capacity: 64)
+    private let empty = SPSCRing<Chunk>(capacity: 128)
     private let stopping = ManagedAtomic<Bool>(false)
     private let done = DispatchSemaphore(value: 0)
     /// The chunk the caller is reading, given back on the next call.

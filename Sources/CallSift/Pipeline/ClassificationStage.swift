@@ -7,7 +7,7 @@ import Foundation
 /// assembling the next step's calls.
 ///
 /// The merge thread hands over, at each watermark step, the contacts completed for this
-/// shard together with the watermark, through an `SPSCRing` of 8 steps (a full ring holds
+/// shard together with the watermark, through an `SPSCRing` of 16 steps (a full ring holds
 /// the merge back); emptied steps come back over a second ring for reuse. The classifier
 /// sees exactly the sequence of contacts and watermarks it would see inline, so its
 /// results do not depend on the threading.
@@ -21,8 +21,8 @@ final class ClassificationStage: @unchecked Sendable {
     }
 
     private let shard: Shard
-    private let full = SPSCRing<Step>(capacity: 8)
-    private let empty = SPSCRing<Step>(capacity: 16)
+    private let full = SPSCRing<Step>(capacity: 16)
+    private let empty = SPSCRing<Step>(capacity: 32)
     private let done = DispatchSemaphore(value: 0)
     private let scopesNow = ManagedAtomic<Int>(0)
     /// Most caller scopes this shard held after a step, and its scope table's size then.

@@ -49,8 +49,10 @@ final class InputCursor {
 
     /// Starts the parser on a thread of its own.
     func startThread() {
-        let full = SPSCRing<EventBatch>(capacity: 8)
-        let empty = SPSCRing<EventBatch>(capacity: 16)
+        // Deep, so that the parser keeps going while the merge thread is held up for a
+        // while (a table growing, a sweep downstream): see docs/architecture.md.
+        let full = SPSCRing<EventBatch>(capacity: 64)
+        let empty = SPSCRing<EventBatch>(capacity: 128)
         self.full = full
         self.empty = empty
         let parser = self.parser
