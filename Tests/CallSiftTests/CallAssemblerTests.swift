@@ -5,6 +5,13 @@ import Testing
 @Suite struct CallAssemblerTests {
     typealias S = Scenario
 
+    /// Events and contacts move in bulk between threads; their field order packs them
+    /// (see `Event` and `Contact`), and a new field in the wrong place would undo it.
+    @Test func eventsAndContactsStayPacked() {
+        #expect(MemoryLayout<Event>.stride == 80)
+        #expect(MemoryLayout<Contact>.stride == 104)
+    }
+
     @Test func incompleteAndConflictingCalls() throws {
         var s = S()
         s.event(0, "ok", "arrive", caller: "A", service: "S1"); s.event(1000, "ok", "abandon")

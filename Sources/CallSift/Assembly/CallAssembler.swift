@@ -289,14 +289,15 @@ public final class CallAssembler {
             }
             let handled = answer != nil
             out.append(Contact(
-                t: arrive.ts, call: key.call, centre: key.centre, service: arrive.service,
-                caller: arrive.caller, reason: reason,
+                t: arrive.ts,
                 wait: (answer?.ts ?? terminal.ts) - arrive.ts,
                 handle: handled ? terminal.ts - answer!.ts : 0,
+                caller: arrive.caller, call: key.call,
                 terminal: terminal.kind,
                 outcome: terminal.kind == .end ? terminal.outcome : .resolved,
-                identified: arrive.identified, handled: handled, transferred: transferred,
-                transferredElsewhere: elsewhere))
+                identified: arrive.identified,
+                centre: key.centre, service: arrive.service, reason: reason,
+                handled: handled, transferred: transferred, transferredElsewhere: elsewhere))
         }
     }
 

@@ -39,21 +39,25 @@ public struct CallerKey: Hashable, Sendable {
 /// Strings that repeat (centre, service, reason) are interned to small integers by the
 /// `Interner`s of the run; `call` is a `CallID`, held inline. An event is a plain value:
 /// batches of them move between threads without reference counting.
+///
+/// The fields are declared in the order that packs them into 80 bytes (the one-byte
+/// fields fill the tail of the 41-byte `CallID`): batches of events cross from the
+/// parser's core to the merge's, so every byte of an event is paid for per event.
 public struct Event: Sendable {
     /// Event time, UTC milliseconds.
     public var ts: Int64
-    public var centre: Int32
     public var call: CallID
     public var kind: EventKind
-    /// Pseudonymised caller; meaningful on `arrive` only.
-    public var caller: CallerKey
     /// False for an empty or withheld caller (SPEC.md section 1); meaningful on `arrive` only.
     public var identified: Bool
+    public var outcome: Outcome
+    public var centre: Int32
     /// Arrival service on `arrive`, destination on `transfer`; -1 when absent.
     public var service: Int32
-    public var outcome: Outcome
     /// Interned reason code, -1 when empty or absent.
     public var reason: Int32
+    /// Pseudonymised caller; meaningful on `arrive` only.
+    public var caller: CallerKey
 }
 
 /// Why an input line was rejected. The raw value is the name used in the output and in

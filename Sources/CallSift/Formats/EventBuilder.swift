@@ -47,8 +47,8 @@ final class EventBuilder {
         guard let kindBytes = nonEmpty(f[.event]) else { return .rejected(.missingEvent) }
         guard let kind = Self.kind(kindBytes) else { return .rejected(.unknownEvent) }
 
-        var event = Event(ts: ts, centre: centre, call: call, kind: kind, caller: .none,
-                          identified: false, service: -1, outcome: .resolved, reason: -1)
+        var event = Event(ts: ts, call: call, kind: kind, identified: false, outcome: .resolved, centre: centre,
+                          service: -1, reason: -1, caller: .none)
         switch kind {
         case .arrive:
             guard let caller = f[.caller] else { return .rejected(.missingCaller) }
