@@ -25,7 +25,9 @@ public struct InputError: Error, CustomStringConvertible, Sendable {
 /// Memory is fixed at open: one input buffer of max(`chunkSize`, 128 KiB) and, for
 /// compressed inputs, one output buffer of `chunkSize`, plus the decoder's own context
 /// (zstd's is bounded by its default window limit of 128 MiB, typically a few MiB). Nothing
-/// grows with the size of the file, and `readChunk()` allocates nothing.
+/// grows with the size of the file, and `readChunk()` allocates nothing. With read-ahead
+/// (`startReadAhead`), the decoding thread also holds up to 66 chunks of `chunkSize`,
+/// allocated as its rings first fill and reused from then on.
 ///
 /// Concatenated frames (zstd, lz4) and members (gzip) read as one stream. Anything after
 /// the last frame that is not another frame is reported as corruption, with one exception:
