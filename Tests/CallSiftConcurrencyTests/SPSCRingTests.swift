@@ -66,4 +66,37 @@ import Testing
         #expect(total[0] == batches * size)
         #expect(total[1] == 1)
     }
+
+    /// Containers arrive in order with their contents, and no more than `depth + 2` are
+    /// ever made: every emptied one comes back, none is dropped.
+    @Test func recyclingRingReusesItsContainers() {
+        final class Box { var values: [Int] = [] }
+        let depth = 4
+        let pipe = RecyclingRing<Box>(depth: depth)
+        let counts = UnsafeMutablePointer<Int>.allocate(capacity: 3)
+        counts.initialize(repeating: 0, count: 3)
+        defer { counts.deallocate() }
+        let boxes = 5_000, size = 100
+        DispatchQueue.concurrentPerform(iterations: 2) { role in
+            if role == 0 {
+                for b in 0 ..< boxes {
+                    let box = pipe.vacant { counts[0] += 1; return Box() }
+                    box.values.removeAll(keepingCapacity: true)
+                    box.values.append(contentsOf: b * size ..< (b + 1) * size)
+                    pipe.send(box)
+                }
+                pipe.close()
+            } else {
+                var next = 0, ok = 1
+                while let box = pipe.receive() {
+                    for v in box.values { if v != next { ok = 0 }; next += 1 }
+                    pipe.recycle(box)
+                }
+                counts[1] = next; counts[2] = ok
+            }
+        }
+        #expect(counts[1] == boxes * size)
+        #expect(counts[2] == 1)
+        #expect(counts[0] <= depth + 2)
+    }
 }

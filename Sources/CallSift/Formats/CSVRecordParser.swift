@@ -14,6 +14,10 @@ struct CSVRecordParser {
     /// The header record's bytes, to recognise repeated header rows (e.g. concatenated files).
     let headerBytes: [UInt8]
 
+    /// The parser of an empty header row, which names no known column: what a CSV input
+    /// uses before its header row is read, or when that row is not valid CSV.
+    static let withoutHeader = CSVRecordParser(header: UnsafeRawBufferPointer(start: nil, count: 0))!
+
     /// Reads the header row. Names are matched exactly; the first of duplicated names wins.
     init?(header: UnsafeRawBufferPointer) {
         var names: [[UInt8]] = []
@@ -79,15 +83,13 @@ struct CSVRecordParser {
             var index = 0     // of the current field
             var i = 0
             var quoteAt = -1  // where the fast path stopped, if at a quote
-            // A high bit here marks a byte that is not ASCII, or (from the zero-byte test,
-            // which as a whole is exact) a NUL, in the bytes scanned.
+            // A high bit here marks a byte that is not ASCII, or a NUL, in the bytes scanned.
             var suspect: UInt64 = 0
-            let ones: UInt64 = 0x0101_0101_0101_0101
             while i &+ 8 <= n {
                 let w = UInt64(littleEndian: UnsafeRawPointer(base).loadUnaligned(fromByteOffset: i, as: UInt64.self))
-                suspect |= w | ((w &- ones) & ~w)
-                if Self.zeroBytes(w ^ Self.quotes) != 0 { quoteAt = i; break }
-                var commas = Self.zeroBytes(w ^ Self.commas)
+                suspect |= w | RecordBytes.zeroBytes(w)
+                if RecordBytes.zeroBytes(w ^ Self.quotes) != 0 { quoteAt = i; break }
+                var commas = RecordBytes.zeroBytes(w ^ Self.commas)
                 while commas != 0 {
                     let at = i &+ commas.trailingZeroBitCount >> 3
                     keep(index, start, at)
@@ -111,7 +113,7 @@ struct CSVRecordParser {
                     i &+= 1
                 }
                 if quoteAt < 0 {
-                    if suspect & 0x8080_8080_8080_8080 != 0, let reason = RecordBytes.check(record) { return reason }
+                    if suspect & RecordBytes.highBits != 0, let reason = RecordBytes.check(record) { return reason }
                     // The last field (empty after a trailing comma).
                     keep(index, start, n)
                     index &+= 1
@@ -151,16 +153,6 @@ struct CSVRecordParser {
 
     private static let commas: UInt64 = 0x2C2C_2C2C_2C2C_2C2C
     private static let quotes: UInt64 = 0x2222_2222_2222_2222
-
-    /// 0x80 in each byte of `x` that is zero, and nothing else. Exact for every byte
-    /// (unlike the shorter borrow-based test, which can also mark the byte above a zero):
-    /// adding 0x7F to the low seven bits sets bit 7 for any nonzero low bits, and OR-ing
-    /// `x` back in covers a byte whose only bit was bit 7.
-    @inline(__always)
-    static func zeroBytes(_ x: UInt64) -> UInt64 {
-        let low7: UInt64 = 0x7F7F_7F7F_7F7F_7F7F
-        return ~(((x & low7) &+ low7) | x | low7)
-    }
 
     /// Calls `body(index, value)` for each field, unescaping quoted ones through a small
     /// side buffer. Returns a reject reason for malformed quoting.
@@ -262,20 +254,15 @@ struct CSVRecordParser {
     /// The index of the first `,` or `"` in `bytes[from ..< to]`, or `to`.
     ///
     /// Eight bytes at a time: XOR with a byte repeated eight times turns the matching
-    /// bytes into zeros, and the classic zero-byte test marks them. That test can also
-    /// mark a byte just above a real zero (a borrow), never one below, so the lowest mark
-    /// of the little-endian word is always the first real match.
+    /// bytes into zeros, which `RecordBytes.zeroBytes` marks; the lowest mark of the
+    /// little-endian word is the first match.
     @inline(__always)
     static func findCommaOrQuote(_ bytes: UnsafePointer<UInt8>, from: Int, to: Int) -> Int {
-        let ones: UInt64 = 0x0101_0101_0101_0101
-        let highs: UInt64 = 0x8080_8080_8080_8080
         let raw = UnsafeRawPointer(bytes)
         var i = from
         while i &+ 8 <= to {
             let w = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: i, as: UInt64.self))
-            let c = w ^ (ones &* 0x2C)
-            let q = w ^ (ones &* 0x22)
-            let marks = ((c &- ones) & ~c | (q &- ones) & ~q) & highs
+            let marks = RecordBytes.zeroBytes(w ^ commas) | RecordBytes.zeroBytes(w ^ quotes)
             if marks != 0 { return i &+ marks.trailingZeroBitCount >> 3 }
             i &+= 8
         }

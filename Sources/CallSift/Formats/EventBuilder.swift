@@ -187,14 +187,12 @@ enum RecordBytes {
         while i &+ 16 <= n {
             let a = base.loadUnaligned(fromByteOffset: i, as: UInt64.self)
             let b = base.loadUnaligned(fromByteOffset: i &+ 8, as: UInt64.self)
-            let zeros = ((a &- 0x0101_0101_0101_0101) & ~a) | ((b &- 0x0101_0101_0101_0101) & ~b)
-            if ((a | b | zeros) & 0x8080_8080_8080_8080) != 0 { break }
+            if (a | b | zeroBytes(a) | zeroBytes(b)) & highBits != 0 { break }
             i &+= 16
         }
         while i &+ 8 <= n {
             let w = base.loadUnaligned(fromByteOffset: i, as: UInt64.self)
-            let hasZero = (w &- 0x0101_0101_0101_0101) & ~w & 0x8080_8080_8080_8080
-            if (w & 0x8080_8080_8080_8080) != 0 || hasZero != 0 { break }
+            if (w | zeroBytes(w)) & highBits != 0 { break }
             i &+= 8
         }
         while i < n {
@@ -220,6 +218,20 @@ enum RecordBytes {
             i += len
         }
         return nil
+    }
+
+    /// Bit 7 of each byte of a word.
+    static let highBits: UInt64 = 0x8080_8080_8080_8080
+
+    /// 0x80 in each byte of `x` that is zero, and nothing else. Exact for every byte
+    /// (unlike the shorter borrow-based test, which can also mark the byte above a zero):
+    /// adding 0x7F to the low seven bits sets bit 7 for any nonzero low bits, and OR-ing
+    /// `x` back in covers a byte whose only bit was bit 7. XOR a word with a byte repeated
+    /// eight times first, and it marks where that byte is.
+    @inline(__always)
+    static func zeroBytes(_ x: UInt64) -> UInt64 {
+        let low7: UInt64 = 0x7F7F_7F7F_7F7F_7F7F
+        return ~(((x & low7) &+ low7) | x | low7)
     }
 
     /// True for a line of nothing but spaces and tabs: not counted as a line at all.

@@ -320,8 +320,8 @@ public final class InputReader {
 
 /// Outside the class, where `close` is not the method.
 /// The decoding thread of `InputReader.startReadAhead`: it fills chunk buffers and hands
-/// them over an `SPSCRing`; emptied buffers come back over a second ring, so memory stays
-/// at a few chunks and nothing is allocated per chunk in steady state.
+/// them over a `RecyclingRing`, which brings emptied ones back, so memory stays at a few
+/// chunks and nothing is allocated per chunk in steady state.
 private final class ReadAhead: @unchecked Sendable {
     final class Chunk {
         let buffer: UnsafeMutableRawBufferPointer
@@ -334,8 +334,7 @@ private final class ReadAhead: @unchecked Sendable {
     }
 
     /// Deep (8 MiB of decoded text), so that decoding runs on while the parser waits.
-    private let full = SPSCRing<Chunk>(capacity: 64)
-    private let empty = SPSCRing<Chunk>(capacity: 128)
+    private let chunks = RecyclingRing<Chunk>(depth: 64)
     private let stopping = ManagedAtomic<Bool>(false)
     private let done = DispatchSemaphore(value: 0)
     /// The chunk the caller is reading, given back on the next call.
@@ -347,10 +346,10 @@ private final class ReadAhead: @unchecked Sendable {
     /// `decode` fills a buffer (nil at the end, errors thrown); `offset` tells where in
     /// the input it stands. Both run on the new thread only.
     init(chunkSize: Int, decode: @escaping (UnsafeMutableRawBufferPointer) throws -> Int?, offset: @escaping () -> Int64) {
-        let (full, empty, stopping, done) = (self.full, self.empty, self.stopping, self.done)
+        let (chunks, stopping, done) = (self.chunks, self.stopping, self.done)
         let thread = Thread {
             while !stopping.load(ordering: .relaxed) {
-                let chunk = empty.tryPop() ?? Chunk(size: chunkSize)
+                let chunk = chunks.vacant { Chunk(size: chunkSize) }
                 do {
                     guard let n = try decode(chunk.buffer) else { break }
                     chunk.count = n
@@ -358,10 +357,10 @@ private final class ReadAhead: @unchecked Sendable {
                     chunk.error = error
                 }
                 chunk.offset = offset()
-                full.push(chunk)
+                chunks.send(chunk)
                 if chunk.error != nil { break }
             }
-            full.close()
+            chunks.close()
             done.signal()
         }
         thread.name = "callsift decode"
@@ -371,9 +370,9 @@ private final class ReadAhead: @unchecked Sendable {
     /// The next decoded chunk (valid until the next call), nil at the end; throws where
     /// reading without read-ahead would have thrown. Sets `offset` to the chunk's offset.
     func next(_ offset: inout Int64) throws -> UnsafeRawBufferPointer? {
-        if let c = current { _ = empty.tryPush(c); current = nil }
+        if let c = current { chunks.recycle(c); current = nil }
         if let failure { throw failure }
-        guard !ended, let chunk = full.pop() else {
+        guard !ended, let chunk = chunks.receive() else {
             ended = true
             return nil
         }
@@ -390,7 +389,7 @@ private final class ReadAhead: @unchecked Sendable {
     func stop() {
         stopping.store(true, ordering: .relaxed)
         // Drain, so that a thread waiting for room moves on and sees the flag.
-        while full.pop() != nil {}
+        while chunks.receive() != nil {}
         done.wait()
     }
 }

@@ -7,8 +7,8 @@ import Foundation
 /// assembling the next step's calls.
 ///
 /// The merge thread hands over, at each watermark step, the contacts completed for this
-/// shard together with the watermark, through an `SPSCRing` of 16 steps (a full ring holds
-/// the merge back); emptied steps come back over a second ring for reuse. The classifier
+/// shard together with the watermark, through a `RecyclingRing` of 16 steps (a full ring
+/// holds the merge back), which brings emptied steps back for reuse. The classifier
 /// sees exactly the sequence of contacts and watermarks it would see inline, so its
 /// results do not depend on the threading.
 final class ClassificationStage: @unchecked Sendable {
@@ -21,8 +21,7 @@ final class ClassificationStage: @unchecked Sendable {
     }
 
     private let shard: Shard
-    private let full = SPSCRing<Step>(capacity: 16)
-    private let empty = SPSCRing<Step>(capacity: 32)
+    private let steps = RecyclingRing<Step>(depth: 16)
     private let done = DispatchSemaphore(value: 0)
     private let scopesNow = ManagedAtomic<Int>(0)
     /// Most caller scopes this shard held after a step, and its scope table's size then.
@@ -41,7 +40,7 @@ final class ClassificationStage: @unchecked Sendable {
     var liveScopes: Int { scopesNow.load(ordering: .relaxed) }
 
     private func work() {
-        while let step = full.pop() {
+        while let step = steps.receive() {
             shard.classifier.take(&step.contacts)
             if let horizon = step.horizon {
                 shard.classifier.finish(horizon: horizon)
@@ -54,7 +53,7 @@ final class ClassificationStage: @unchecked Sendable {
                 scopeBytesAtPeak = shard.classifier.scopeTableBytes
             }
             scopesNow.store(scopes, ordering: .relaxed)
-            _ = empty.tryPush(step)
+            steps.recycle(step)
         }
         done.signal()
     }
@@ -62,7 +61,7 @@ final class ClassificationStage: @unchecked Sendable {
     /// Hands over the contacts the `sources` completed for shard `target` (this one),
     /// emptying their outboxes, and the watermark of the step.
     func send(from sources: [Shard], to target: Int, watermark: Int64) {
-        let step = empty.tryPop() ?? Step()
+        let step = steps.vacant(orMake: Step.init)
         for source in sources {
             if step.contacts.isEmpty {
                 swap(&step.contacts, &source.outbox[target])
@@ -73,16 +72,16 @@ final class ClassificationStage: @unchecked Sendable {
         }
         step.watermark = watermark
         step.horizon = nil
-        full.push(step)
+        steps.send(step)
     }
 
     /// End of input: the stage classifies what is left against `horizon` and stops.
     func finish(horizon: Int64) {
-        let step = empty.tryPop() ?? Step()
+        let step = steps.vacant(orMake: Step.init)
         step.contacts.removeAll(keepingCapacity: true)
         step.horizon = horizon
-        full.push(step)
-        full.close()
+        steps.send(step)
+        steps.close()
     }
 
     /// Waits until the stage's thread is done, after `finish`; the shard's aggregator is

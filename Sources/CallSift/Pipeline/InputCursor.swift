@@ -28,8 +28,8 @@ final class EventBatch: @unchecked Sendable {
 /// the events still to come (the input's part of the watermark).
 ///
 /// Inline, it asks its `InputParser` for the next batch directly. Threaded, the parser
-/// runs on its own thread and hands full batches over an `SPSCRing`; emptied batches go
-/// back over a second ring for reuse, so nothing is allocated per batch in steady state.
+/// runs on its own thread and hands full batches over a `RecyclingRing`, which brings
+/// emptied batches back for reuse, so nothing is allocated per batch in steady state.
 final class InputCursor {
     let parser: InputParser
     private let lateness: Int64
@@ -39,8 +39,8 @@ final class InputCursor {
     private var maxTaken = Int64.min
     private(set) var isFinished = false
 
-    private var full: SPSCRing<EventBatch>?
-    private var empty: SPSCRing<EventBatch>?
+    /// Set while the parser runs on a thread of its own.
+    private var batches: RecyclingRing<EventBatch>?
 
     init(parser: InputParser, lateness: Int64) {
         self.parser = parser
@@ -51,20 +51,18 @@ final class InputCursor {
     func startThread() {
         // Deep, so that the parser keeps going while the merge thread is held up for a
         // while (a table growing, a sweep downstream): see docs/architecture.md.
-        let full = SPSCRing<EventBatch>(capacity: 64)
-        let empty = SPSCRing<EventBatch>(capacity: 128)
-        self.full = full
-        self.empty = empty
+        let batches = RecyclingRing<EventBatch>(depth: 64)
+        self.batches = batches
         let parser = self.parser
         parser.readAhead = true
         let thread = Thread {
             while true {
-                let b = empty.tryPop() ?? EventBatch()
+                let b = batches.vacant(orMake: EventBatch.init)
                 b.fill(from: parser)
-                if !b.events.isEmpty { full.push(b) }
+                if !b.events.isEmpty { batches.send(b) }
                 if parser.isFinished { break }
             }
-            full.close()
+            batches.close()
         }
         thread.name = "callsift input \(parser.index)"
         thread.start()
@@ -111,9 +109,9 @@ final class InputCursor {
     func refill() {
         guard !hasPending, !isFinished else { return }
         position = 0
-        if let full, let empty {
-            _ = empty.tryPush(batch)
-            if let b = full.pop() {
+        if let batches {
+            batches.recycle(batch)
+            if let b = batches.receive() {
                 batch = b
             } else {
                 batch = EventBatch()

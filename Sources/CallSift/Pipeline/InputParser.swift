@@ -26,7 +26,7 @@ final class InputParser: @unchecked Sendable {
     /// The adapter of a queue_log or contact-trace-record input; nil for CSV and NDJSON.
     private var adapter: FormatAdapter?
     /// Read from the CSV input's header row (`hasHeader`); until then, one without columns.
-    private var csv = CSVRecordParser(header: UnsafeRawBufferPointer(start: nil, count: 0))!
+    private var csv = CSVRecordParser.withoutHeader
     private var hasHeader = false
     private var ndjson = NDJSONRecordParser()
     private var isNDJSON = false
@@ -160,7 +160,7 @@ final class InputParser: @unchecked Sendable {
             if adapter != nil { return adapt(record, adapter!) }
             if !isNDJSON && !hasHeader {
                 // The first non-blank record of a CSV input is its header.
-                csv = CSVRecordParser(header: record.bytes) ?? CSVRecordParser(header: UnsafeRawBufferPointer(start: nil, count: 0))!
+                csv = CSVRecordParser(header: record.bytes) ?? .withoutHeader
                 hasHeader = true
                 return
             }
