@@ -24,7 +24,8 @@ let package = Package(
         .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
         .systemLibrary(name: "CLZ4", pkgConfig: "liblz4", providers: [.apt(["liblz4-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
-        // Header only: a prefetch hint and mremap for the hash tables (Swift can call neither).
+        // Header only: a prefetch hint and mremap for the hash tables, futex waits for the rings,
+        // and byte masks sixteen at a time for the line scans (Swift can call none of them).
         .systemLibrary(name: "CMemory"),
         .target(
             name: "CallSiftConcurrency",
@@ -33,7 +34,7 @@ let package = Package(
         ),
         .target(
             name: "CallSift",
-            dependencies: ["CZstd", "CLZ4", "CZlib", "CallSiftConcurrency", .product(name: "Atomics", package: "swift-atomics")],
+            dependencies: ["CZstd", "CLZ4", "CZlib", "CMemory", "CallSiftConcurrency", .product(name: "Atomics", package: "swift-atomics")],
             swiftSettings: hotPathSettings
         ),
         .executableTarget(

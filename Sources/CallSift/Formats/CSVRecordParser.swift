@@ -1,3 +1,4 @@
+import CMemory
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -47,9 +48,9 @@ struct CSVRecordParser {
     /// Parses `record` into `slots`; returns the reason when it is not valid UTF-8
     /// without NUL (`RecordBytes.check`'s reasons, which come first) or not well-formed CSV.
     ///
-    /// The byte check rides on the comma scan: a record whose words show no high bit and
-    /// no zero byte is plain ASCII without NUL, and only other records (and those with
-    /// quotes) go through `RecordBytes.check`.
+    /// The byte check rides on the comma scan: a record whose bytes show no byte above
+    /// 0x7F and no zero byte is plain ASCII without NUL, and only other records (and those
+    /// with quotes) go through `RecordBytes.check`.
     ///
     /// Values are kept in place (pointing into `record`), except quoted fields holding a
     /// doubled quote, whose unescaped bytes are copied into the slots' side buffer. So
@@ -76,49 +77,37 @@ struct CSVRecordParser {
             }
 
             // Fast path, for records (or their beginning) without quotes: every comma ends a
-            // field. Commas are found eight bytes at a time and all those of a word taken
-            // from one mask, so each field costs a few instructions. At the first word
-            // holding a quote, the general loop below takes over from the field it is in.
+            // field. 64 bytes at a time, as masks of their commas, quotes and suspect bytes
+            // (`callsift_csv_block64`), so each field costs a few instructions. At the
+            // first 64 bytes holding a quote, the general loop below takes over from the
+            // field it is in.
             var start = 0     // of the current field
             var index = 0     // of the current field
             var i = 0
-            var quoteAt = -1  // where the fast path stopped, if at a quote
-            // A high bit here marks a byte that is not ASCII, or a NUL, in the bytes scanned.
+            // Bytes that are not ASCII, or NUL, among those scanned.
             var suspect: UInt64 = 0
-            while i &+ 8 <= n {
-                let w = UInt64(littleEndian: UnsafeRawPointer(base).loadUnaligned(fromByteOffset: i, as: UInt64.self))
-                suspect |= w | RecordBytes.zeroBytes(w)
-                if RecordBytes.zeroBytes(w ^ Self.quotes) != 0 { quoteAt = i; break }
-                var commas = RecordBytes.zeroBytes(w ^ Self.commas)
+            let bytes = base.assumingMemoryBound(to: UInt8.self)
+            var quoted = false
+            while i < n {
+                let m = callsift_csv_block64(bytes + i, n &- i)
+                suspect |= m.suspect
+                if m.quotes != 0 { quoted = true; break }
+                var commas = m.commas
                 while commas != 0 {
-                    let at = i &+ commas.trailingZeroBitCount >> 3
+                    let at = i &+ commas.trailingZeroBitCount
                     keep(index, start, at)
                     index &+= 1
                     start = at &+ 1
                     commas &= commas &- 1
                 }
-                i &+= 8
+                i &+= 64
             }
-            if quoteAt < 0 {
-                let bytes = base.assumingMemoryBound(to: UInt8.self)
-                while i < n {
-                    let b = bytes[i]
-                    suspect |= b == 0 ? 0x80 : UInt64(b)
-                    if b == 0x22 { quoteAt = i; break }
-                    if b == 0x2C {
-                        keep(index, start, i)
-                        index &+= 1
-                        start = i &+ 1
-                    }
-                    i &+= 1
-                }
-                if quoteAt < 0 {
-                    if suspect & RecordBytes.highBits != 0, let reason = RecordBytes.check(record) { return reason }
-                    // The last field (empty after a trailing comma).
-                    keep(index, start, n)
-                    index &+= 1
-                    return index == columns.count ? nil : .fieldCount
-                }
+            if !quoted {
+                if suspect != 0, let reason = RecordBytes.check(record) { return reason }
+                // The last field (empty after a trailing comma).
+                keep(index, start, n)
+                index &+= 1
+                return index == columns.count ? nil : .fieldCount
             }
             if let reason = RecordBytes.check(record) { return reason }
 
