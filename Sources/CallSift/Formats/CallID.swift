@@ -16,21 +16,34 @@ public struct CallID: Hashable, Sendable {
     var length: UInt8 = 0
 
     /// The id of `bytes`; long ones are interned in `long`.
-    ///
-    /// Inlined, and `long` borrowed, because this runs once per event: a call returning
-    /// the id through memory, and retaining the table for it, were measurable there.
     @inline(__always)
     init(_ bytes: UnsafeRawBufferPointer, long: borrowing LongCallIDs) {
+        self = bytes.count > Self.inlineCapacity ? Self.interned(bytes, long: long) : CallID(short: bytes)
+    }
+
+    /// The id of at most `inlineCapacity` bytes, held inline.
+    ///
+    /// Inlined, with no table to pass, because this runs once per event: returning the id
+    /// from a call goes through memory, which the caller then reads back in wider loads
+    /// than were stored, a stall per event.
+    @_transparent
+    init(short bytes: UnsafeRawBufferPointer) {
         let n = bytes.count
-        if n > Self.inlineCapacity {
-            w0 = UInt64(long.intern(bytes))
-            length = Self.longMarker
-            return
-        }
         length = UInt8(n)
         guard let p = bytes.baseAddress else { return }
         w0 = Self.word(p, n, 0); w1 = Self.word(p, n, 8); w2 = Self.word(p, n, 16)
         w3 = Self.word(p, n, 24); w4 = Self.word(p, n, 32)
+    }
+
+    /// A long id, by its index in `long`. Out of line: rare.
+    @inline(never)
+    static func interned(_ bytes: UnsafeRawBufferPointer, long: borrowing LongCallIDs) -> CallID {
+        CallID(index: long.intern(bytes))
+    }
+
+    private init(index: UInt32) {
+        w0 = UInt64(index)
+        length = Self.longMarker
     }
 
     /// Bytes `at ..< at + 8` of `p[0 ..< n]` as a big-endian word (so that comparing words

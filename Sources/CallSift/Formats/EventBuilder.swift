@@ -43,7 +43,8 @@ final class EventBuilder {
         guard let centreBytes = nonEmpty(f[.centre]) else { return .rejected(.missingCentre) }
         let centre = centreCache.lookup(centreBytes, in: centres)
         guard let callBytes = nonEmpty(f[.call]) else { return .rejected(.missingCall) }
-        let call = CallID(callBytes, long: longCallIDs)
+        let call = callBytes.count <= CallID.inlineCapacity
+            ? CallID(short: callBytes) : CallID.interned(callBytes, long: longCallIDs)
         guard let kindBytes = nonEmpty(f[.event]) else { return .rejected(.missingEvent) }
         guard let kind = Self.kind(kindBytes) else { return .rejected(.unknownEvent) }
 
