@@ -113,7 +113,7 @@ public final class CallAssembler {
     }
 
     private let timeout: Int64
-    private let pending = ShardTable<Key, Pending>(minimumCapacity: 1 << 12)
+    private let pending = ArrivalTable<Key, Pending>(minimumCapacity: 1 << 12)
     private let pool = SlabPool<CallEvent>(capacity: 1 << 14)
     /// When each key's first call becomes final; entries made stale by an earlier event
     /// arriving are skipped when they come up.
@@ -255,13 +255,13 @@ public final class CallAssembler {
         if !sorted { scratch.sort(by: CallEvent.before) }
         var n = 0
         while n < scratch.count && scratch[n].ts <= deadline { n += 1 }
-        if n == scratch.count {
-            pending.remove(at: slot)
-        } else {
-            // Events past the timeout start the key's next call.
+        pending.remove(at: slot, hash: h)
+        if n < scratch.count {
+            // Events past the timeout start the key's next call, which goes to the back
+            // of the table with the calls that began about when it did.
             var rest = Pending(first: scratch[n])
             for j in n + 1 ..< scratch.count { append(scratch[j], to: &rest) }
-            pending[slot] = rest
+            pending.insert(key, rest, hash: h)
             deadlines.push(scratch[n].ts &+ timeout, key)
         }
         close(n, key: key, &out)
