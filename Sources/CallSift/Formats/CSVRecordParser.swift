@@ -76,8 +76,34 @@ struct CSVRecordParser {
                 }
             }
 
-            // Fast path, for records (or their beginning) without quotes: every comma ends a
-            // field. 64 bytes at a time, as masks of their commas, quotes and suspect bytes
+            let bytes = base.assumingMemoryBound(to: UInt8.self)
+            // Fastest path, for the usual record: at most 128 bytes, no quote, and one comma
+            // fewer than the header has columns. Its commas come out of two masks in a loop
+            // whose length is the same for every record of the input, so the loop's end
+            // is predicted, where a loop that runs until the masks are empty mispredicts
+            // its end about once per record.
+            if n <= 128 {
+                let low = callsift_csv_block64(bytes, n)
+                let high = n > 64 ? callsift_csv_block64(bytes + 64, n &- 64) : callsift_csv_masks64()
+                if (low.quotes | high.quotes) == 0
+                    && low.commas.nonzeroBitCount &+ high.commas.nonzeroBitCount == columns.count &- 1 {
+                    if (low.suspect | high.suspect) != 0, let reason = RecordBytes.check(record) { return reason }
+                    var lo = low.commas, hi = high.commas
+                    var start = 0
+                    for index in 0 ..< columns.count &- 1 {
+                        let inLow = lo != 0
+                        let at = inLow ? lo.trailingZeroBitCount : 64 &+ hi.trailingZeroBitCount
+                        if inLow { lo &= lo &- 1 } else { hi &= hi &- 1 }
+                        keep(index, start, at)
+                        start = at &+ 1
+                    }
+                    keep(columns.count &- 1, start, n)
+                    return nil
+                }
+            }
+
+            // Fast path, for other records (or their beginning) without quotes: every comma
+            // ends a field. 64 bytes at a time, as masks of their commas, quotes and suspect bytes
             // (`callsift_csv_block64`), so each field costs a few instructions. At the
             // first 64 bytes holding a quote, the general loop below takes over from the
             // field it is in.
@@ -86,7 +112,6 @@ struct CSVRecordParser {
             var i = 0
             // Bytes that are not ASCII, or NUL, among those scanned.
             var suspect: UInt64 = 0
-            let bytes = base.assumingMemoryBound(to: UInt8.self)
             var quoted = false
             while i < n {
                 let m = callsift_csv_block64(bytes + i, n &- i)
