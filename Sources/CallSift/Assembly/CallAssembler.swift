@@ -230,6 +230,21 @@ public final class CallAssembler {
 
     private func cut(at deadline: Int64, key: Key, hash h: UInt64, _ out: inout [Contact]) {
         guard let slot = pending.find(key, hash: h), pending[slot].earliest &+ timeout == deadline else { return }
+        // Nearly always the key's events are all inline, in lifecycle order, and all in
+        // this call: they are validated where they are, without gathering them.
+        if pending[slot].overflow < 0 {
+            let count = Int(pending[slot].inlineCount)
+            var inline = pending[slot].inline
+            let done = withUnsafeBytes(of: &inline) { raw -> Bool in
+                let events = UnsafeBufferPointer(rebasing: raw.assumingMemoryBound(to: CallEvent.self)[..<count])
+                for j in 1 ..< count where CallEvent.before(events[j], events[j - 1]) { return false }
+                guard events[count - 1].ts <= deadline else { return false }
+                pending.remove(at: slot, hash: h)
+                close(events, key: key, &out)
+                return true
+            }
+            if done { return }
+        }
         // The key's events in the order they were recorded: inline ones first, then the
         // pool's, which are linked newest first.
         scratch.removeAll(keepingCapacity: true)
@@ -264,13 +279,14 @@ public final class CallAssembler {
             pending.insert(key, rest, hash: h)
             deadlines.push(scratch[n].ts &+ timeout, key)
         }
-        close(n, key: key, &out)
+        scratch.withUnsafeBufferPointer { close(UnsafeBufferPointer(rebasing: $0[..<n]), key: key, &out) }
     }
 
-    /// Validates the call in `scratch[..<n]` (sorted in lifecycle order) and emits it as a
+    /// Validates the call made of `events` (sorted in lifecycle order) and emits it as a
     /// contact or counts it as invalid.
-    private func close(_ n: Int, key: Key, _ out: inout [Contact]) {
-        switch Self.validate(scratch, count: n) {
+    private func close(_ events: UnsafeBufferPointer<CallEvent>, key: Key, _ out: inout [Contact]) {
+        let n = events.count
+        switch Self.validate(events) {
         case .incomplete: accounting.incomplete += 1
         case .conflicting: accounting.conflicting += 1
         case .contact(let arrive, let answer, let terminal):
@@ -279,7 +295,7 @@ public final class CallAssembler {
             var elsewhere = false
             var reason: Int32 = -1
             for i in 0 ..< n {
-                let e = scratch[i]
+                let e = events[i]
                 if e.kind == .transfer {
                     transferred = true
                     if e.service >= 0 && e.service != arrive.service { elsewhere = true }
@@ -308,7 +324,8 @@ public final class CallAssembler {
     }
 
     /// SPEC.md section 1's validity rules; conflicting wins over incomplete.
-    static func validate(_ events: [CallEvent], count n: Int) -> Verdict {
+    static func validate(_ events: UnsafeBufferPointer<CallEvent>) -> Verdict {
+        let n = events.count
         var arrives = 0, answers = 0, terminals = 0
         var arrive: CallEvent?, answer: CallEvent?, terminal: CallEvent?
         for i in 0 ..< n {
