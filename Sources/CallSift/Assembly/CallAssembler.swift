@@ -236,7 +236,9 @@ public final class CallAssembler {
             let count = Int(pending[slot].inlineCount)
             var inline = pending[slot].inline
             let done = withUnsafeBytes(of: &inline) { raw -> Bool in
-                let events = UnsafeBufferPointer(rebasing: raw.assumingMemoryBound(to: CallEvent.self)[..<count])
+                // From the address: the tuple's size (two strides and one event's size)
+                // is short of three strides, so a buffer made from its bytes holds two.
+                let events = UnsafeBufferPointer(start: raw.baseAddress!.assumingMemoryBound(to: CallEvent.self), count: count)
                 for j in 1 ..< count where CallEvent.before(events[j], events[j - 1]) { return false }
                 guard events[count - 1].ts <= deadline else { return false }
                 pending.remove(at: slot, hash: h)
