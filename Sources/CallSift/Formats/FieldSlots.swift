@@ -120,22 +120,24 @@ struct FieldSlots {
 
     /// Calls `body` with the record's values, read by key (`Values`): the side buffer is
     /// opened once for all of them, and the reader's code needs no closure per key.
+    /// `mutating` though it changes nothing, so that the slots are read where they are
+    /// rather than copied.
     @inline(__always)
-    func withValues<R>(_ body: (Values) throws -> R) rethrows -> R {
-        try buffer.withUnsafeBytes { side in try body(Values(slots: slots, side: side.baseAddress)) }
+    mutating func withValues<R>(_ body: (Values) throws -> R) rethrows -> R {
+        try buffer.withUnsafeBytes { side in
+            try withUnsafeBytes(of: &slots) { try body(Values(slots: $0.baseAddress!, side: side.baseAddress)) }
+        }
     }
 
     /// The record's values, valid during `withValues` only.
     struct Values {
-        fileprivate let slots: (Slot, Slot, Slot, Slot, Slot, Slot, Slot, Slot)
+        fileprivate let slots: UnsafeRawPointer
         fileprivate let side: UnsafeRawPointer?
 
         /// The value of `key`, or nil when it is absent.
         @inline(__always)
         subscript(_ key: FieldKey) -> UnsafeRawBufferPointer? {
-            let s = withUnsafeBytes(of: slots) {
-                $0.load(fromByteOffset: key.rawValue &* MemoryLayout<Slot>.stride, as: Slot.self)
-            }
+            let s = slots.load(fromByteOffset: key.rawValue &* MemoryLayout<Slot>.stride, as: Slot.self)
             if let p = s.pointer { return UnsafeRawBufferPointer(start: p, count: s.count) }
             guard s.start != Slot.absent else { return nil }
             // An empty side buffer may have no address; its only values are empty.

@@ -164,18 +164,14 @@ final class InputParser: @unchecked Sendable {
                 hasHeader = true
                 return
             }
-            let built = isNDJSON
-                ? Self.read(record.bytes, ndjson, &slots, builder)
-                : Self.read(record.bytes, &csv, &slots, builder)
-            switch built {
-            case .header: return
-            case .rejected(let reason):
-                accounting.lines += 1
-                reject(reason, record)
-            case .event(let event):
-                accounting.lines += 1
-                accept(event, record)
-            }
+            // A repeated CSV header (files concatenated into one stream) is not a line.
+            if !isNDJSON && Self.isHeader(record.bytes, &csv) { return }
+            accounting.lines += 1
+            let problem = isNDJSON
+                ? Self.parse(record.bytes, ndjson, &slots)
+                : Self.parse(record.bytes, &csv, &slots)
+            if let problem { return reject(problem, record) }
+            accept(record)
         case .tooLong:
             accounting.lines += 1
             reject(.lineTooLong, record)
@@ -189,55 +185,66 @@ final class InputParser: @unchecked Sendable {
         }
     }
 
-    /// What one CSV or NDJSON record turned out to be.
-    private enum Read {
-        /// A repeated CSV header (files concatenated into one stream): not a line.
-        case header
-        case rejected(RejectReason)
-        case event(Event)
-    }
-
-    /// Checks, parses and builds one CSV record.
+    /// Whether `bytes` repeat the CSV header.
     ///
-    /// Static, with the parser and the slots passed `inout`: they are stored properties of
-    /// this class, and handing them over in place keeps the compiler from copying them
-    /// (and retaining the arrays inside) for every record, as it does when a method is
-    /// called on a stored property directly.
+    /// This and the `parse`s are static, with the parser and the slots passed `inout`:
+    /// they are stored properties of this class, and handing them over in place keeps the
+    /// compiler from copying them (and retaining the arrays inside) for every record, as
+    /// it does when a method is called on a stored property directly.
     @inline(__always)
-    private static func read(_ bytes: UnsafeRawBufferPointer, _ csv: inout CSVRecordParser, _ slots: inout FieldSlots,
-                             _ builder: EventBuilder) -> Read {
-        if csv.isHeader(bytes) { return .header }
-        // The parse makes the byte checks too (see `CSVRecordParser.parse`).
-        if let problem = csv.parse(bytes, into: &slots) { return .rejected(problem) }
-        return built(builder.build(slots))
+    private static func isHeader(_ bytes: UnsafeRawBufferPointer, _ csv: inout CSVRecordParser) -> Bool {
+        csv.isHeader(bytes)
     }
 
-    /// `read` for one NDJSON record.
+    /// Parses one CSV record into `slots`: nil, or why it is rejected. The parse makes
+    /// the byte checks too (see `CSVRecordParser.parse`).
     @inline(__always)
-    private static func read(_ bytes: UnsafeRawBufferPointer, _ ndjson: NDJSONRecordParser, _ slots: inout FieldSlots,
-                             _ builder: EventBuilder) -> Read {
-        if let reason = RecordBytes.check(bytes) { return .rejected(reason) }
-        if let problem = ndjson.parse(bytes, into: &slots) { return .rejected(problem) }
-        return built(builder.build(slots))
+    private static func parse(_ bytes: UnsafeRawBufferPointer, _ csv: inout CSVRecordParser,
+                              _ slots: inout FieldSlots) -> RejectReason? {
+        csv.parse(bytes, into: &slots)
     }
 
+    /// `parse` for one NDJSON record.
     @inline(__always)
-    private static func built(_ b: EventBuilder.Built) -> Read {
-        switch b {
-        case .rejected(let reason): .rejected(reason)
-        case .event(let event): .event(event)
+    private static func parse(_ bytes: UnsafeRawBufferPointer, _ ndjson: NDJSONRecordParser,
+                              _ slots: inout FieldSlots) -> RejectReason? {
+        if let reason = RecordBytes.check(bytes) { return reason }
+        return ndjson.parse(bytes, into: &slots)
+    }
+
+    /// Builds the event of the parsed record in `slots` at the end of the batch, and keeps
+    /// it there unless it is rejected or late.
+    ///
+    /// Built in place: building the event elsewhere and copying it into the batch cost a
+    /// stall per event, as the copy reads the fields back in wider loads than they were
+    /// written with.
+    private func accept(_ record: RawRecord) {
+        events.append(Self.placeholder)
+        let problem = events.withUnsafeMutableBufferPointer { Self.build(&slots, builder, into: &$0[$0.count - 1]) }
+        if let problem {
+            events.removeLast()
+            return reject(problem, record)
         }
-    }
-
-    private func accept(_ event: Event, _ record: RawRecord) {
         // Late: more than L below the greatest ts read before it from this input.
-        if maxTs != .min && event.ts < maxTs &- settings.lateness {
+        let ts = events[events.count - 1].ts
+        if maxTs != .min && ts < maxTs &- settings.lateness {
+            events.removeLast()
             accounting.late += 1
             write(record, "late")
             return
         }
-        if event.ts > maxTs { maxTs = event.ts }
-        events.append(event)
+        if ts > maxTs { maxTs = ts }
+    }
+
+    @inline(__always)
+    private static func build(_ slots: inout FieldSlots, _ builder: EventBuilder, into event: inout Event) -> RejectReason? {
+        builder.build(&slots, into: &event)
+    }
+
+    /// What a batch slot holds until its event is built there.
+    private static var placeholder: Event {
+        Event(ts: 0, call: CallID(short: UnsafeRawBufferPointer(start: nil, count: 0)), kind: .arrive, identified: false,
+              outcome: .resolved, centre: -1, service: -1, reason: -1, caller: .none)
     }
 
     /// One record of an adapter's format; see `FormatAdapter` for the accounting.
