@@ -153,7 +153,7 @@ public final class CallAssembler {
     }
 
     /// How many keys ahead `record` and `advance` fetch table entries.
-    private static let ahead = 8
+    private static let ahead = 16
 
     /// Prefetches `key`'s entry and keeps its hash as the `n`th in flight.
     @inline(__always)
