@@ -98,6 +98,30 @@ public final class ArrivalTable<Key: ShardTableKey, Value> {
         callsift_prefetch(index + home(Self.tag(h)))
     }
 
+    /// Asks the memory system for the entry that a key whose `tableHash` is `h` probably
+    /// has: the first one in its probe run with its tag. Reads the index, so call it a
+    /// while after `prefetch(hash:)` for the same key, once that line has had time to
+    /// arrive. A hint: it changes nothing.
+    @inline(__always)
+    public func prefetchEntry(hash h: UInt64) {
+        let t = Self.tag(h)
+        var i = home(t)
+        while true {
+            let slot = index[i]
+            if slot == 0 { return }
+            if slot >> 32 == t {
+                let start = Int(bitPattern: UnsafeRawPointer(entries + (Int(truncatingIfNeeded: slot & 0xFFFF_FFFF) &- 1)))
+                var line = start & ~63
+                while line < start &+ MemoryLayout<Entry>.stride {
+                    callsift_prefetch(UnsafeRawPointer(bitPattern: line))
+                    line &+= 64
+                }
+                return
+            }
+            i = after(i)
+        }
+    }
+
     /// The position of `key` (whose `tableHash` is `h`), or nil.
     @inline(__always)
     public func find(_ key: Key, hash h: UInt64) -> Int? {

@@ -145,9 +145,11 @@ public final class CallAssembler {
     /// lookup: `hashes` holds the hashes of the events in flight.
     public func record(_ events: UnsafeBufferPointer<Event>) {
         for i in 0 ..< min(Self.ahead, events.count) { fetch(Key(events[i]), as: i) }
+        for i in 0 ..< min(Self.ahead / 2, events.count) { pending.prefetchEntry(hash: inFlight[i]) }
         for i in events.indices {
             let h = inFlight[i & (Self.ahead - 1)]
             if i + Self.ahead < events.count { fetch(Key(events[i + Self.ahead]), as: i + Self.ahead) }
+            if i + Self.ahead / 2 < events.count { pending.prefetchEntry(hash: inFlight[(i + Self.ahead / 2) & (Self.ahead - 1)]) }
             record(events[i], hash: h)
         }
     }
@@ -216,9 +218,11 @@ public final class CallAssembler {
         // back in a later round.
         while deadlines.takeDue(before: watermark, into: &due) {
             for i in 0 ..< min(Self.ahead, due.count) { fetch(due[i].item, as: i) }
+            for i in 0 ..< min(Self.ahead / 2, due.count) { pending.prefetchEntry(hash: inFlight[i]) }
             for i in due.indices {
                 let h = inFlight[i & (Self.ahead - 1)]
                 if i + Self.ahead < due.count { fetch(due[i + Self.ahead].item, as: i + Self.ahead) }
+                if i + Self.ahead / 2 < due.count { pending.prefetchEntry(hash: inFlight[(i + Self.ahead / 2) & (Self.ahead - 1)]) }
                 cut(at: due[i].at, key: due[i].item, hash: h, &out)
             }
             due.removeAll(keepingCapacity: true)
