@@ -126,6 +126,30 @@ public final class ShardTable<Key: ShardTableKey, Value> {
         }
     }
 
+    /// The first of two steps of fetching ahead, for a caller that can look further
+    /// ahead: only the tag of `h`'s home slot. `prefetchSlot(hash:)`, a while later,
+    /// reads the tags and asks for the one entry the lookup will read or write.
+    @inline(__always)
+    public func prefetchTag(hash h: UInt64) {
+        callsift_prefetch(tags + home(h))
+    }
+
+    /// The second step after `prefetchTag(hash:)`: the entry of the first slot from
+    /// `h`'s home whose tag is `h`'s (the key's, nearly always) or empty (where an insert
+    /// of it goes). A hint: it changes nothing.
+    @inline(__always)
+    public func prefetchSlot(hash h: UInt64) {
+        let t = Self.tag(h)
+        var i = home(h)
+        while tags[i] != 0 && tags[i] != t { i = after(i) }
+        let start = Int(bitPattern: UnsafeRawPointer(entries + i))
+        var line = start & ~63
+        while line < start &+ MemoryLayout<Entry>.stride {
+            callsift_prefetch(UnsafeRawPointer(bitPattern: line))
+            line &+= 64
+        }
+    }
+
     /// The slot holding `key`, or nil.
     ///
     /// - Complexity: O(1) expected.

@@ -79,7 +79,10 @@ public final class Classifier {
         self.reasons = reasons
         self.longCallIDs = longCallIDs
         self.aggregator = aggregator
+        inFlight.initialize(repeating: 0, count: Self.ahead)
     }
+
+    deinit { inFlight.deallocate() }
 
     /// Caller scopes remembered.
     public var liveScopes: Int { scopes.count }
@@ -136,12 +139,26 @@ public final class Classifier {
         for i in waiting.indices { order.append(SortKey(t: waiting[i].t, index: i)) }
         waiting.withUnsafeBufferPointer { w in
             order.sort { a, b in a.t != b.t ? a.t < b.t : precedes(w[a.index], w[b.index]) }
-            // Scope entries are fetched a few contacts ahead (see `ShardTable.prefetch`).
-            let ahead = 8
-            for k in 0 ..< min(ahead, order.count) where w[order[k].index].identified { scopes.prefetch(scopeKey(w[order[k].index])) }
+            // Scope entries are fetched ahead in two steps: the tag of the home slot
+            // `ahead` contacts ahead, then the entry itself half as far ahead (see
+            // `ShardTable.prefetchTag`). Each key is hashed once, at the first step.
+            let ahead = Self.ahead
+            @inline(__always) func fetch(_ k: Int) {
+                let c = w[order[k].index]
+                let h = c.identified ? scopeKey(c).tableHash : 0
+                inFlight[k & (ahead - 1)] = h
+                if c.identified { scopes.prefetchTag(hash: h) }
+            }
+            @inline(__always) func fetchSlot(_ k: Int) {
+                if w[order[k].index].identified { scopes.prefetchSlot(hash: inFlight[k & (ahead - 1)]) }
+            }
+            for k in 0 ..< min(ahead, order.count) { fetch(k) }
+            for k in 0 ..< min(ahead / 2, order.count) { fetchSlot(k) }
             for k in order.indices {
-                if k + ahead < order.count, w[order[k + ahead].index].identified { scopes.prefetch(scopeKey(w[order[k + ahead].index])) }
-                classify(w[order[k].index])
+                let h = inFlight[k & (ahead - 1)]
+                if k + ahead < order.count { fetch(k + ahead) }
+                if k + ahead / 2 < order.count { fetchSlot(k + ahead / 2) }
+                classify(w[order[k].index], scopeHash: h)
             }
         }
         swap(&waiting, &later)
@@ -160,7 +177,13 @@ public final class Classifier {
         return centres[a.centre].utf8.lexicographicallyPrecedes(centres[b.centre].utf8)
     }
 
-    private func classify(_ c: Contact) {
+    /// How many contacts ahead `release` fetches scope entries (a power of two).
+    private static let ahead = 16
+    /// The scope hashes of the contacts fetched ahead, the `k`th in slot `k % ahead`.
+    private let inFlight = UnsafeMutablePointer<UInt64>.allocate(capacity: Classifier.ahead)
+
+    /// Classifies `c`, whose scope key's `tableHash` is `scopeHash` if it is identified.
+    private func classify(_ c: Contact, scopeHash: UInt64) {
         let g = aggregator.group(of: c)
         let byReason = reasonClass(c.reason)
         var cls: AvoidableClass?
@@ -168,7 +191,7 @@ public final class Classifier {
 
         if c.identified {
             let key = scopeKey(c)
-            let slot = scopes.find(key) ?? scopes.insert(key, ScopeState())
+            let slot = scopes.find(key, hash: scopeHash) ?? scopes.insert(key, ScopeState(), hash: scopeHash)
             var s = scopes[slot]
             if cls == nil, within(s.lastPending, c.t, settings.chaseWindow) { cls = .progressChase }
             if cls == nil, within(s.lastHandled, c.t, settings.repeatWindow) { cls = .repeat }
