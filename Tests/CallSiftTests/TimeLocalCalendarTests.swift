@@ -115,9 +115,47 @@ private func label(_ calendar: LocalCalendar, _ text: String) -> String {
         #expect(mismatches.isEmpty, "\(identifier): \(mismatches.prefix(5).map(Timestamp.format(millis:)))")
     }
 
+    /// Every instant of the range `dayAndRange` gives falls on its day: checked at the
+    /// range's ends, one millisecond outside them (where the day or the offset changes, or
+    /// the table ends), and at instants across 1900–2200 and around every transition.
+    @Test(arguments: ["UTC", "Europe/London", "America/New_York", "Australia/Lord_Howe", "Pacific/Apia", "Pacific/Chatham"])
+    func dayRangesHoldOneDay(_ identifier: String) throws {
+        let calendar = try LocalCalendar(identifier: identifier)
+        let zone = try #require(TimeZone(identifier: identifier))
+        var probes: [Int64] = [.min, -2_208_988_800_000 - 1, 7_258_118_400_000]
+        var t: Int64 = -2_208_988_800_000 - 86_400_000 * 3
+        while t < 7_258_118_400_000 + 86_400_000 * 3 {
+            probes.append(t)
+            t += 86_400_000 * 7 + 53 * 60_000 + 17
+        }
+        var cursor = Date(timeIntervalSince1970: -2_208_988_800)
+        while let next = zone.nextDaylightSavingTimeTransition(after: cursor),
+              next < Date(timeIntervalSince1970: 7_258_118_400) {
+            let at = Int64((next.timeIntervalSince1970 * 1_000).rounded())
+            probes += [at - 1, at, at + 1]
+            cursor = next
+        }
+        for m in probes {
+            let (day, from, to) = calendar.dayAndRange(ofUTCMillis: m)
+            #expect(day == calendar.day(ofUTCMillis: m))
+            #expect(from <= m && m < to, "\(identifier) at \(m): \(from) ..< \(to)")
+            #expect(calendar.day(ofUTCMillis: from) == day && calendar.day(ofUTCMillis: to - 1) == day)
+            #expect(calendar.offsetMillis(atUTCMillis: from) == calendar.offsetMillis(atUTCMillis: to - 1))
+            // Inside the table a range ends where the day or the offset changes, or the
+            // table does; outside it, a range is one instant.
+            if m < -2_208_988_800_000 || m >= 7_258_118_400_000 {
+                #expect(to == m + 1)
+            } else if to < 7_258_118_400_000 {
+                #expect(calendar.day(ofUTCMillis: to) != day
+                        || calendar.offsetMillis(atUTCMillis: to) != calendar.offsetMillis(atUTCMillis: to - 1))
+            }
+        }
+    }
+
     @Test func extremesDoNotTrap() throws {
         let london = try LocalCalendar(identifier: "Europe/London")
         _ = london.day(ofUTCMillis: .max)
+        _ = london.dayAndRange(ofUTCMillis: .max)
         _ = london.day(ofUTCMillis: .min)
     }
 

@@ -16,6 +16,11 @@ public final class Aggregator {
     private let index = ShardTable<GroupKey, Int32>(minimumCapacity: 1 << 10)
     private var lastKey = GroupKey(centre: -1, service: -1, day: .min)
     private var lastGroup: Int32 = -1
+    /// The local day of the instants `dayFrom ..< dayTo` (`LocalCalendar.dayAndRange`):
+    /// contacts come in `t` order, so nearly all fall in the range of the one before.
+    private var day: Int32 = 0
+    private var dayFrom: Int64 = 0
+    private var dayTo: Int64 = 0
     public private(set) var keys: [GroupKey] = []
     public private(set) var counters: [Counters] = []
 
@@ -23,7 +28,8 @@ public final class Aggregator {
 
     /// The dense index of `contact`'s base group, created on first use.
     func group(of contact: Contact) -> Int32 {
-        let key = GroupKey(centre: contact.centre, service: contact.service, day: calendar.day(ofUTCMillis: contact.t))
+        if contact.t < dayFrom || contact.t >= dayTo { (day, dayFrom, dayTo) = calendar.dayAndRange(ofUTCMillis: contact.t) }
+        let key = GroupKey(centre: contact.centre, service: contact.service, day: day)
         if key == lastKey { return lastGroup }
         let i: Int32
         if let slot = index.find(key) {

@@ -113,6 +113,25 @@ public struct LocalCalendar: Sendable {
         return Int32(truncatingIfNeeded: days + carry)
     }
 
+    /// `day(ofUTCMillis: millis)`, with the instants around `millis` that share its day
+    /// and its offset, `from ..< to`: a caller taking instants nearly in order (the
+    /// aggregator, contact by contact) keeps the range and needs no division until an
+    /// instant falls outside it. Outside the table the range is `millis` alone (empty
+    /// for `Int64.max`).
+    public func dayAndRange(ofUTCMillis millis: Int64) -> (day: Int32, from: Int64, to: Int64) {
+        guard millis >= Self.tableStart, millis < tableEnd else {
+            return (day(ofUTCMillis: millis), millis, millis == .max ? millis : millis + 1)
+        }
+        var i = Int(firstInterval[Int((millis - Self.tableStart) >> Self.bucketShift)])
+        while i + 1 < starts.count, starts[i + 1] <= millis { i += 1 }
+        let offset = offsets[i]
+        let intervalEnd = i + 1 < starts.count ? starts[i + 1] : tableEnd
+        let day = self.day(ofUTCMillis: millis)
+        // The local day's first instant, in UTC, under this interval's offset.
+        let dayStart = Int64(day) * 86_400_000 - offset
+        return (day, max(starts[i], dayStart), min(intervalEnd, dayStart + 86_400_000))
+    }
+
     /// Local time minus UTC, in milliseconds, at instant `millis`.
     ///
     /// - Complexity: O(1) in practice inside 1900–2200, a Foundation call outside it.
