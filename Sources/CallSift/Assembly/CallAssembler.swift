@@ -291,17 +291,16 @@ public final class CallAssembler {
     /// Validates the call made of `events` (sorted in lifecycle order) and emits it as a
     /// contact or counts it as invalid.
     private func close(_ events: UnsafeBufferPointer<CallEvent>, key: Key, _ out: inout [Contact]) {
-        let n = events.count
         switch Self.validate(events) {
         case .incomplete: accounting.incomplete += 1
         case .conflicting: accounting.conflicting += 1
-        case .contact(let arrive, let answer, let terminal):
+        case .contact(let a, let answered, let z):
             accounting.contacts += 1
+            let arrive = events[a], terminal = events[z]
             var transferred = false
             var elsewhere = false
             var reason: Int32 = -1
-            for i in 0 ..< n {
-                let e = events[i]
+            for e in events {
                 if e.kind == .transfer {
                     transferred = true
                     if e.service >= 0 && e.service != arrive.service { elsewhere = true }
@@ -309,11 +308,12 @@ public final class CallAssembler {
                 // Events are in (ts, lifecycle) order, so the last reason seen is the call's.
                 if e.reason >= 0 { reason = e.reason }
             }
-            let handled = answer != nil
+            let handled = answered >= 0
+            let answerTs = handled ? events[answered].ts : terminal.ts
             out.append(Contact(
                 t: arrive.ts,
-                wait: (answer?.ts ?? terminal.ts) - arrive.ts,
-                handle: handled ? terminal.ts - answer!.ts : 0,
+                wait: answerTs - arrive.ts,
+                handle: handled ? terminal.ts - answerTs : 0,
                 caller: arrive.caller, call: key.call,
                 terminal: terminal.kind,
                 outcome: terminal.kind == .end ? terminal.outcome : .resolved,
@@ -323,41 +323,39 @@ public final class CallAssembler {
         }
     }
 
+    /// A call's verdict; a contact names its events by index (`answer` -1 when none).
     enum Verdict {
-        case contact(arrive: CallEvent, answer: CallEvent?, terminal: CallEvent)
+        case contact(arrive: Int, answer: Int, terminal: Int)
         case incomplete
         case conflicting
     }
 
     /// SPEC.md section 1's validity rules; conflicting wins over incomplete.
     static func validate(_ events: UnsafeBufferPointer<CallEvent>) -> Verdict {
-        let n = events.count
         var arrives = 0, answers = 0, terminals = 0
-        var arrive: CallEvent?, answer: CallEvent?, terminal: CallEvent?
-        for i in 0 ..< n {
-            let e = events[i]
-            switch e.kind {
-            case .arrive: arrives += 1; arrive = e
-            case .answer: answers += 1; answer = e
+        var arrive = -1, answer = -1, terminal = -1
+        for i in events.indices {
+            switch events[i].kind {
+            case .arrive: arrives += 1; arrive = i
+            case .answer: answers += 1; answer = i
             case .transfer: break
-            case .abandon, .blocked, .end: terminals += 1; terminal = e
+            case .abandon, .blocked, .end: terminals += 1; terminal = i
             }
         }
         if arrives > 1 || answers > 1 || terminals > 1 { return .conflicting }
-        if let terminal {
-            if terminal.kind == .end && answer == nil { return .conflicting }
-            if terminal.kind != .end && answer != nil { return .conflicting }
+        if terminal >= 0 {
+            if events[terminal].kind == .end && answer < 0 { return .conflicting }
+            if events[terminal].kind != .end && answer >= 0 { return .conflicting }
         }
         // Times must not go backwards: arrive ≤ answer ≤ terminal, transfers in between.
-        if let arrive, let answer, answer.ts < arrive.ts { return .conflicting }
-        if let answer, let terminal, terminal.ts < answer.ts { return .conflicting }
-        if let arrive, let terminal, terminal.ts < arrive.ts { return .conflicting }
-        for i in 0 ..< n where events[i].kind == .transfer {
-            let e = events[i]
-            if let arrive, e.ts < arrive.ts { return .conflicting }
-            if let terminal, e.ts > terminal.ts { return .conflicting }
+        if arrive >= 0 && answer >= 0 && events[answer].ts < events[arrive].ts { return .conflicting }
+        if answer >= 0 && terminal >= 0 && events[terminal].ts < events[answer].ts { return .conflicting }
+        if arrive >= 0 && terminal >= 0 && events[terminal].ts < events[arrive].ts { return .conflicting }
+        for e in events where e.kind == .transfer {
+            if arrive >= 0 && e.ts < events[arrive].ts { return .conflicting }
+            if terminal >= 0 && e.ts > events[terminal].ts { return .conflicting }
         }
-        guard let arrive, let terminal else { return .incomplete }
+        guard arrive >= 0, terminal >= 0 else { return .incomplete }
         return .contact(arrive: arrive, answer: answer, terminal: terminal)
     }
 }
