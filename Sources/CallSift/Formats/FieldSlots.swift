@@ -122,9 +122,14 @@ struct FieldSlots {
     /// opened once for all of them, and the reader's code needs no closure per key.
     /// `mutating` though it changes nothing, so that the slots are read where they are
     /// rather than copied.
+    /// A record parsed wholly in place leaves the side buffer empty, and then it is not
+    /// opened at all (opening it retains and releases it).
     @inline(__always)
     mutating func withValues<R>(_ body: (Values) throws -> R) rethrows -> R {
-        try buffer.withUnsafeBytes { side in
+        if buffer.isEmpty {
+            return try withUnsafeBytes(of: &slots) { try body(Values(slots: $0.baseAddress!, side: nil)) }
+        }
+        return try buffer.withUnsafeBytes { side in
             try withUnsafeBytes(of: &slots) { try body(Values(slots: $0.baseAddress!, side: side.baseAddress)) }
         }
     }

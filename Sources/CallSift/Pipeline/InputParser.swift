@@ -220,7 +220,7 @@ final class InputParser: @unchecked Sendable {
     /// written with.
     private func accept(_ record: RawRecord) {
         events.append(Self.placeholder)
-        let problem = events.withUnsafeMutableBufferPointer { Self.build(&slots, builder, into: &$0[$0.count - 1]) }
+        let problem = builder.build(&slots, into: &events[events.count - 1])
         if let problem {
             events.removeLast()
             return reject(problem, record)
@@ -234,11 +234,6 @@ final class InputParser: @unchecked Sendable {
             return
         }
         if ts > maxTs { maxTs = ts }
-    }
-
-    @inline(__always)
-    private static func build(_ slots: inout FieldSlots, _ builder: EventBuilder, into event: inout Event) -> RejectReason? {
-        builder.build(&slots, into: &event)
     }
 
     /// What a batch slot holds until its event is built there.
