@@ -32,6 +32,32 @@ import Testing
         #expect(outputs.first!.contains("\"late\": "))
     }
 
+    /// When caller scopes are swept out changes no figure (SPEC.md section 4: state is
+    /// dropped only when no future event can need it). Short windows make the sweeps
+    /// remove many scopes, some of them just past a window.
+    @Test func scopeSweepsChangeNoFigure() throws {
+        let dir = try TempDir()
+        let path = dir.path("in.csv")
+        let options = GeneratorOptions(seed: 9, calls: 20_000, centres: 3, days: 12, dirty: true)
+        try Data(try generateWorkloadBytes(options).bytes).write(to: URL(fileURLWithPath: path))
+        var settings = AnalysisSettings()
+        settings.repeatWindow = 86_400_000
+        settings.chaseWindow = 2 * 86_400_000
+        settings.retryWindow = 600_000
+        var outputs: Set<String> = []
+        var peaks: Set<Int> = []
+        for interval: Int64 in [60_000, 3_600_000, 86_400_000, Classifier.defaultSweepInterval, .max] {
+            let analysis = try Analysis(settings: settings, inputs: [path], pseudonymiser: Pseudonymiser(k0: 3, k1: 4),
+                                        execution: ExecutionOptions(threads: 2, shards: 2, scopeSweepInterval: interval))
+            let outcome = try analysis.run()
+            outputs.insert(JSONReportWriter.render(outcome.report))
+            peaks.insert(outcome.stats.peakScopes)
+        }
+        #expect(outputs.count == 1)
+        // The sweeps did remove scopes: the peak depends on how often they ran.
+        #expect(peaks.count > 1)
+    }
+
     /// With one shard, classification on a thread of its own (2 threads) sees the same
     /// steps as inline (1 thread): the same peaks, not only the same output.
     @Test func classificationThreadSeesTheSameSteps() throws {

@@ -73,7 +73,8 @@ public final class Classifier {
     private var releasedBelow = Int64.min
 
     public init(settings: AnalysisSettings, centres: Interner, reasons: Interner, longCallIDs: LongCallIDs,
-                aggregator: Aggregator) {
+                aggregator: Aggregator, sweepInterval: Int64 = Classifier.defaultSweepInterval) {
+        self.sweepInterval = sweepInterval
         self.settings = settings
         self.centres = centres
         self.reasons = reasons
@@ -229,10 +230,14 @@ public final class Classifier {
     /// window, a handled contact past the repeat window, a failed one past the retry
     /// window), and the latest contact, if it awaits an FCR verdict, is past the repeat
     /// window. Callers who rang once, long ago, leave after W, not after the longest window.
+    ///
+    /// A sweep passes over the whole table, so it runs once per `sweepInterval` of
+    /// watermark progress (`defaultSweepInterval` unless a test sets another). Which
+    /// scopes are still held changes no result: a scope whose every time is past its
+    /// window behaves exactly like an absent one.
     private func sweepScopes(releasedBelow rb: Int64) {
-        let day: Int64 = 86_400_000
         if lastSweep == .min || rb == .max { lastSweep = rb; return }
-        guard rb - lastSweep >= day else { return }
+        guard rb - lastSweep >= sweepInterval else { return }
         lastSweep = rb
         let c = settings.chaseWindow, w = settings.repeatWindow, r = settings.retryWindow
         scopes.removeAll { _, s in
@@ -242,6 +247,12 @@ public final class Classifier {
                 && (s.lastAnyFCR < 0 || s.lastAny < rb &- w)
         }
     }
+
+    /// Three days: daily sweeps cost a tenth of a 30-day national run's CPU time and three
+    /// days a third of that, for a table up to two days' stale scopes fuller (measured in
+    /// docs/performance.md).
+    public static let defaultSweepInterval: Int64 = 3 * 86_400_000
+    private let sweepInterval: Int64
 
     @inline(__always)
     private func within(_ prior: Int64, _ t: Int64, _ window: Int64) -> Bool {

@@ -128,7 +128,8 @@ public final class Analysis {
                          longCallIDs: longCallIDs, pseudonymiser: pseudonymiser)
         }
         let shards = (0 ..< execution.shards).map { _ in
-            Shard(settings: settings, calendar: calendar, centres: centres, reasons: reasons, longCallIDs: longCallIDs)
+            Shard(settings: settings, calendar: calendar, centres: centres, reasons: reasons, longCallIDs: longCallIDs,
+                  sweepInterval: execution.scopeSweepInterval)
         }
         let parallelShards = execution.threads >= 2 && shards.count > 1
 
@@ -321,11 +322,11 @@ final class Shard: @unchecked Sendable {
     private var completed: [Contact] = []
 
     init(settings: AnalysisSettings, calendar: LocalCalendar, centres: Interner, reasons: Interner,
-         longCallIDs: LongCallIDs) {
+         longCallIDs: LongCallIDs, sweepInterval: Int64 = Classifier.defaultSweepInterval) {
         assembler = CallAssembler(callTimeout: settings.callTimeout, lateness: settings.lateness)
         aggregator = Aggregator(calendar: calendar)
         classifier = Classifier(settings: settings, centres: centres, reasons: reasons,
-                                longCallIDs: longCallIDs, aggregator: aggregator)
+                                longCallIDs: longCallIDs, aggregator: aggregator, sweepInterval: sweepInterval)
         inbox.reserveCapacity(8192)
     }
 
@@ -368,10 +369,15 @@ public struct ExecutionOptions: Sendable {
     public var threads: Int
     /// Partitions of the keyed stages.
     public var shards: Int
+    /// How much watermark progress (ms) separates two sweeps of the caller-scope tables
+    /// (`Classifier`). It trades memory against time and changes no result; tests vary it.
+    public var scopeSweepInterval: Int64
 
-    public init(threads: Int = ProcessInfo.processInfo.activeProcessorCount, shards: Int = 1) {
+    public init(threads: Int = ProcessInfo.processInfo.activeProcessorCount, shards: Int = 1,
+                scopeSweepInterval: Int64 = Classifier.defaultSweepInterval) {
         self.threads = max(1, threads)
         self.shards = max(1, shards)
+        self.scopeSweepInterval = max(1, scopeSweepInterval)
     }
 }
 
