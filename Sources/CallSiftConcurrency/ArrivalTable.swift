@@ -13,8 +13,9 @@ import CMemory
 ///
 /// - **Ring.** Entries in insertion order from `head`; a removed entry leaves a hole,
 ///   and `head` moves past the holes at the front. When the ring is full (holes
-///   included), its live entries are copied in order into a new ring (twice as big if they
-///   fill more than half of it) and the index is rebuilt.
+///   included), it doubles in place if its live entries fill more than half of it, and
+///   otherwise they are compacted into a new ring of the same size; then the index is
+///   rebuilt.
 /// - **Index.** Open addressing with linear probing, deletion by shifting back (no
 ///   tombstones), kept at most half full: its slots are small, and short probe runs
 ///   cost fewer mispredicted branches. A slot holds the high 32 bits of the key's hash
@@ -225,12 +226,43 @@ public final class ArrivalTable<Key: ShardTableKey, Value> {
         }
     }
 
-    /// The ring is full: its live entries move, in order, to the front of a new ring (twice
-    /// the size if they fill more than half of the old one), and the index is rebuilt.
+    /// The ring is full (holes included). If its live entries fill more than half of it,
+    /// it doubles in place; otherwise they are compacted, in order, into a new ring of the
+    /// same size. Either way the index is rebuilt.
     private func rebuild() {
-        let capacity = count * 2 > ringCapacity ? ringCapacity * 2 : ringCapacity
-        let newEntries = Self.allocateEntries(capacity)
-        let newLive = Self.allocateFlags(capacity)
+        if count * 2 > ringCapacity { growRing() } else { compactRing() }
+        index.initialize(repeating: 0, count: indexCapacity)
+        var p = head
+        for _ in 0 ..< used {
+            if live[p] { place(Self.tag(entries[p].key.tableHash) << 32 | UInt64(p &+ 1)) }
+            p = p &+ 1 == ringCapacity ? 0 : p &+ 1
+        }
+    }
+
+    /// Doubles the ring where it lies (`LargeMemory.reallocate`: remapped once it is big,
+    /// so the old entries are neither copied nor touched, and only new pages are zeroed).
+    /// The full ring runs from `head` to the old end and on from 0 to `head`; that second
+    /// part moves up to just past the old end, so the ring no longer wraps.
+    private func growRing() {
+        let old = ringCapacity
+        let stride = MemoryLayout<Entry>.stride
+        entries = LargeMemory.reallocate(UnsafeMutableRawPointer(entries), from: old * stride, to: 2 * old * stride,
+                                         alignment: max(64, MemoryLayout<Entry>.alignment))
+            .bindMemory(to: Entry.self, capacity: 2 * old)
+        live = LargeMemory.reallocate(UnsafeMutableRawPointer(live), from: old, to: 2 * old)
+            .bindMemory(to: Bool.self, capacity: 2 * old)
+        for p in 0 ..< head where live[p] {
+            (entries + old + p).moveInitialize(from: entries + p, count: 1)
+            live[old + p] = true
+            live[p] = false
+        }
+        ringCapacity = 2 * old
+    }
+
+    /// Moves the live entries, in order, to the front of a new ring of the same size.
+    private func compactRing() {
+        let newEntries = Self.allocateEntries(ringCapacity)
+        let newLive = Self.allocateFlags(ringCapacity)
         var p = head
         var n = 0
         for _ in 0 ..< used {
@@ -244,11 +276,8 @@ public final class ArrivalTable<Key: ShardTableKey, Value> {
         Self.deallocateRing(entries, live, capacity: ringCapacity)
         entries = newEntries
         live = newLive
-        ringCapacity = capacity
         head = 0
         used = n
-        index.initialize(repeating: 0, count: indexCapacity)
-        for position in 0 ..< n { place(Self.tag(entries[position].key.tableHash) << 32 | UInt64(position &+ 1)) }
     }
 
     /// The index doubles; its slots are placed again from their tags (no key is read).

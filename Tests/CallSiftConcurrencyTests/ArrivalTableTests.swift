@@ -65,6 +65,34 @@ import Testing
         #expect(table.ringCapacity <= 4096, "ring grew to \(table.ringCapacity) for about \(window) live keys")
     }
 
+    /// Growing while the ring wraps round its end (the part before `head` moves up past
+    /// the old end), at sizes where the ring is mapped and grows by remapping.
+    @Test func growsInPlaceWhileWrapped() {
+        let table = ArrivalTable<TestKey, UInt64>(minimumCapacity: 16)
+        let window: UInt64 = 150_000
+        var capacities: Set<Int> = []
+        for i in 0 ..< 600_000 as Range<UInt64> {
+            // The window widens halfway, so the ring grows once it has wrapped.
+            let w = i < 300_000 ? window / 3 : window
+            table.insert(TestKey(v: i), i &* 7)
+            if i >= w, let p = table.find(TestKey(v: i - w)) { table.remove(at: p) }
+            if !capacities.contains(table.ringCapacity) {
+                capacities.insert(table.ringCapacity)
+                table.checkInvariants()
+            }
+        }
+        table.checkInvariants()
+        #expect(table.allocatedBytes > 2 << 20)
+        var previous: UInt64?
+        table.forEach { key, value in
+            #expect(value == key.v &* 7)
+            if let previous { #expect(key.v == previous + 1) }
+            previous = key.v
+        }
+        #expect(previous == 599_999)
+        #expect(table.count == Int(window) + 1 || table.count == Int(window))
+    }
+
     /// A table past 2 MiB takes the mapped path of `LargeMemory`; grows several times.
     @Test func growsThroughManyRebuilds() {
         let table = ArrivalTable<TestKey, UInt64>()
