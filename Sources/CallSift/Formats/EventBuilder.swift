@@ -33,7 +33,7 @@ final class EventBuilder {
         var f = f
         var event = Event(ts: 0, call: CallID(short: UnsafeRawBufferPointer(start: nil, count: 0)), kind: .arrive,
                           identified: false, outcome: .resolved, centre: -1, service: -1, reason: -1, caller: .none)
-        if let reason = build(&f, into: &event) { return .rejected(reason) }
+        if case .rejected(let reason) = build(&f, into: &event) { return .rejected(reason) }
         return .event(event)
     }
 
@@ -44,48 +44,55 @@ final class EventBuilder {
     /// returning the event and copying it there cost a stall per event (the copy reads
     /// the fields back in wider loads than they were written with).
     @inline(__always)
-    func build(_ f: inout FieldSlots, into event: inout Event) -> RejectReason? {
+    func build(_ f: inout FieldSlots, into event: inout Event) -> Placed {
         f.withValues { build($0, into: &event) }
+    }
+
+    /// What `build(_:into:)` did: the event's `ts` comes back with it, so that judging
+    /// lateness need not read the event back.
+    enum Placed {
+        case event(ts: Int64)
+        case rejected(RejectReason)
     }
 
     /// The checks, in their fixed order, as straight-line code over the values (no closure
     /// per key): this runs once per event. Values are interned as they pass their check,
     /// so a line rejected by a later check has still interned its centre (and any long
     /// call id); that order is kept as it was.
-    private func build(_ f: FieldSlots.Values, into event: inout Event) -> RejectReason? {
-        guard let tsBytes = nonEmpty(f[.ts]) else { return .missingTs }
-        guard let ts = Timestamp.parse(tsBytes, days: &dayCache) else { return .badTs }
-        guard let centreBytes = nonEmpty(f[.centre]) else { return .missingCentre }
+    private func build(_ f: FieldSlots.Values, into event: inout Event) -> Placed {
+        guard let tsBytes = nonEmpty(f[.ts]) else { return .rejected(.missingTs) }
+        guard let ts = Timestamp.parse(tsBytes, days: &dayCache) else { return .rejected(.badTs) }
+        guard let centreBytes = nonEmpty(f[.centre]) else { return .rejected(.missingCentre) }
         let centre = centreCache.lookup(centreBytes, in: centres)
-        guard let callBytes = nonEmpty(f[.call]) else { return .missingCall }
+        guard let callBytes = nonEmpty(f[.call]) else { return .rejected(.missingCall) }
         let call = callBytes.count <= CallID.inlineCapacity
             ? CallID(short: callBytes) : CallID.interned(callBytes, long: longCallIDs)
-        guard let kindBytes = nonEmpty(f[.event]) else { return .missingEvent }
-        guard let kind = Self.kind(kindBytes) else { return .unknownEvent }
+        guard let kindBytes = nonEmpty(f[.event]) else { return .rejected(.missingEvent) }
+        guard let kind = Self.kind(kindBytes) else { return .rejected(.unknownEvent) }
 
         event = Event(ts: ts, call: call, kind: kind, identified: false, outcome: .resolved, centre: centre,
                       service: -1, reason: -1, caller: .none)
         switch kind {
         case .arrive:
-            guard let caller = f[.caller] else { return .missingCaller }
+            guard let caller = f[.caller] else { return .rejected(.missingCaller) }
             if !Self.isUnidentified(caller) {
                 event.caller = pseudonymiser.pseudonym(caller)
                 event.identified = true
             }
-            guard let service = nonEmpty(f[.service]) else { return .missingService }
+            guard let service = nonEmpty(f[.service]) else { return .rejected(.missingService) }
             event.service = serviceCache.lookup(service, in: services)
         case .transfer:
             if let service = nonEmpty(f[.service]) { event.service = serviceCache.lookup(service, in: services) }
         case .end:
             if let outcome = nonEmpty(f[.outcome]) {
-                guard let o = Self.outcome(outcome) else { return .badOutcome }
+                guard let o = Self.outcome(outcome) else { return .rejected(.badOutcome) }
                 event.outcome = o
             }
         default:
             break
         }
         if let reason = nonEmpty(f[.reason]) { event.reason = reasonCache.lookup(reason, in: reasons) }
-        return nil
+        return .event(ts: ts)
     }
 
     // MARK: - Values

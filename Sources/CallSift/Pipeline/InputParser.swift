@@ -220,13 +220,15 @@ final class InputParser: @unchecked Sendable {
     /// written with.
     private func accept(_ record: RawRecord) {
         events.append(Self.placeholder)
-        let problem = builder.build(&slots, into: &events[events.count - 1])
-        if let problem {
+        let ts: Int64
+        switch builder.build(&slots, into: &events[events.count - 1]) {
+        case .rejected(let problem):
             events.removeLast()
             return reject(problem, record)
+        case .event(let t):
+            ts = t
         }
         // Late: more than L below the greatest ts read before it from this input.
-        let ts = events[events.count - 1].ts
         if maxTs != .min && ts < maxTs &- settings.lateness {
             events.removeLast()
             accounting.late += 1
