@@ -7,7 +7,7 @@
 /// ones bucket by bucket. Entries further ahead than the wheel spans wait in a heap and
 /// move into the wheel as the watermark approaches. Within a bucket entries come back in
 /// no particular order; callers must not depend on it.
-public struct DeadlineWheel<Item> {
+public final class DeadlineWheel<Item> {
     struct Far: Comparable {
         var at: Int64
         var seq: Int
@@ -16,8 +16,17 @@ public struct DeadlineWheel<Item> {
         static func == (a: Far, b: Far) -> Bool { a.at == b.at && a.seq == b.seq }
     }
 
+    /// One bucket's entries, in storage of its own that is kept (and grows) across
+    /// uses: pushing is a store, with no array's uniqueness check per entry.
+    struct Bucket {
+        var entries: UnsafeMutablePointer<(at: Int64, item: Item)>? = nil
+        var count = 0
+        var capacity = 0
+    }
+
     private let shift: Int64
-    private var buckets: [[(at: Int64, item: Item)]]
+    private let buckets: UnsafeMutablePointer<Bucket>
+    private let bucketCount: Int
     private let mask: Int64
     /// Every bucket before this one is empty.
     private var base: Int64 = .min
@@ -33,20 +42,51 @@ public struct DeadlineWheel<Item> {
         var n: Int64 = 1
         while n << shift < span * 2 { n <<= 1 }
         mask = n - 1
-        buckets = Array(repeating: [], count: Int(n))
+        bucketCount = Int(n)
+        buckets = .allocate(capacity: bucketCount)
+        buckets.initialize(repeating: Bucket(), count: bucketCount)
+    }
+
+    deinit {
+        for i in 0 ..< bucketCount {
+            if let e = buckets[i].entries {
+                e.deinitialize(count: buckets[i].count)
+                e.deallocate()
+            }
+        }
+        buckets.deallocate()
+    }
+
+    /// Appends to bucket `i`, doubling its storage when full.
+    @inline(__always)
+    private func append(_ entry: (at: Int64, item: Item), to i: Int) {
+        if buckets[i].count == buckets[i].capacity { grow(i) }
+        (buckets[i].entries! + buckets[i].count).initialize(to: entry)
+        buckets[i].count &+= 1
+    }
+
+    private func grow(_ i: Int) {
+        let capacity = max(16, buckets[i].capacity * 2)
+        let entries = UnsafeMutablePointer<(at: Int64, item: Item)>.allocate(capacity: capacity)
+        if let old = buckets[i].entries {
+            entries.moveInitialize(from: old, count: buckets[i].count)
+            old.deallocate()
+        }
+        buckets[i].entries = entries
+        buckets[i].capacity = capacity
     }
 
     public var isEmpty: Bool { count == 0 }
 
-    public mutating func push(_ at: Int64, _ item: Item) {
+    public func push(_ at: Int64, _ item: Item) {
         count += 1
         let b = at >> shift
         if base == .min { base = b }
         if b < base {
             // Already due: it goes into the current bucket, which is looked at next.
-            buckets[Int(base & mask)].append((at, item))
+            append((at, item), to: Int(base & mask))
         } else if b - base <= mask {
-            buckets[Int(b & mask)].append((at, item))
+            append((at, item), to: Int(b & mask))
         } else {
             seq += 1
             farPush(Far(at: at, seq: seq, item: item))
@@ -54,13 +94,12 @@ public struct DeadlineWheel<Item> {
     }
 
     /// Moves entries with a deadline below `limit` into `due`, which must be empty, a
-    /// bucket at a time, and returns false once none is left. A bucket that is wholly due
-    /// trades its storage with `due`'s, so nothing is copied; call again until it returns
-    /// false.
+    /// bucket at a time, and returns false once none is left; call again until it returns
+    /// false. (`due` keeps its capacity from call to call, so nothing is allocated.)
     ///
     /// Callers may push new entries between calls, including already due ones (a deadline
     /// reached while handling the due ones): those come back in a later call.
-    public mutating func takeDue(before limit: Int64, into due: inout [(at: Int64, item: Item)]) -> Bool {
+    public func takeDue(before limit: Int64, into due: inout [(at: Int64, item: Item)]) -> Bool {
         precondition(due.isEmpty, "takeDue into a non-empty array")
         guard count > 0, base != .min, limit != .min else { return false }
         let last = limit == .max ? Int64.max : (limit - 1) >> shift
@@ -68,14 +107,17 @@ public struct DeadlineWheel<Item> {
             // Bring far entries that now fall inside the wheel's window.
             while let f = far.first, (f.at >> shift) - base <= mask {
                 farPop()
-                buckets[Int(max(f.at >> shift, base) & mask)].append((f.at, f.item))
+                append((f.at, f.item), to: Int(max(f.at >> shift, base) & mask))
             }
             let i = Int(base & mask)
             if base < last {
                 let taken = buckets[i].count
                 if taken > 0 {
                     count -= taken
-                    swap(&due, &buckets[i])
+                    let entries = buckets[i].entries!
+                    due.append(contentsOf: UnsafeBufferPointer(start: entries, count: taken))
+                    entries.deinitialize(count: taken)
+                    buckets[i].count = 0
                 }
                 if count == far.count, let f = far.first {
                     // Only far entries are left: jump ahead instead of stepping bucket by bucket.
@@ -89,17 +131,26 @@ public struct DeadlineWheel<Item> {
                 // first bucket, which also holds entries pushed with earlier deadlines):
                 // take only what is due, and stay here.
                 var kept = 0
-                for e in buckets[i] {
-                    if e.at < limit { due.append(e); count -= 1 } else { buckets[i][kept] = e; kept += 1 }
+                if let entries = buckets[i].entries {
+                    for j in 0 ..< buckets[i].count {
+                        if entries[j].at < limit {
+                            due.append(entries[j])
+                            count -= 1
+                        } else {
+                            if kept != j { entries[kept] = entries[j] }
+                            kept += 1
+                        }
+                    }
+                    (entries + kept).deinitialize(count: buckets[i].count - kept)
                 }
-                buckets[i].removeLast(buckets[i].count - kept)
+                buckets[i].count = kept
                 return !due.isEmpty
             }
         }
         return false
     }
 
-    private mutating func farPush(_ e: Far) {
+    private func farPush(_ e: Far) {
         far.append(e)
         var i = far.count - 1
         while i > 0 {
@@ -109,7 +160,7 @@ public struct DeadlineWheel<Item> {
         }
     }
 
-    private mutating func farPop() {
+    private func farPop() {
         far.swapAt(0, far.count - 1)
         far.removeLast()
         var i = 0

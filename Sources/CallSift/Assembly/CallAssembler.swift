@@ -117,7 +117,7 @@ public final class CallAssembler {
     private let pool = SlabPool<CallEvent>(capacity: 1 << 14)
     /// When each key's first call becomes final; entries made stale by an earlier event
     /// arriving are skipped when they come up.
-    private var deadlines: DeadlineWheel<Key>
+    private let deadlines: DeadlineWheel<Key>
     private var scratch: [CallEvent] = []
     /// Hashes of the keys fetched ahead, the `n`th in slot `n % ahead`.
     private let inFlight = UnsafeMutablePointer<UInt64>.allocate(capacity: CallAssembler.ahead)
