@@ -21,9 +21,10 @@ public protocol ShardTableKey: Equatable {
 /// small per entry (the caller scopes: see `init`) grows by a quarter at 80% full and so
 /// never drops below 64% full, where doubling at 75% leaves tables 37.5% full.
 ///
-/// The tables of a run are far larger than the caches (calls stay for the call timeout,
-/// caller scopes for the windows), so nearly every lookup misses. A stage that knows its
-/// next keys calls `prefetch` a few keys ahead, and the misses overlap.
+/// The scope tables of a run are far larger than the caches (caller scopes stay for the
+/// windows), so nearly every lookup misses. A stage that knows its next keys fetches them
+/// a few keys ahead, with `prefetch` or in two steps (`prefetchTag`, then
+/// `prefetchSlot`), and the misses overlap.
 ///
 /// Slot numbers are stable until the next `insert` or `remove`.
 ///

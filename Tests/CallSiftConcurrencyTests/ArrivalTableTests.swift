@@ -13,6 +13,9 @@ import Testing
         func next() -> UInt64 { state = state &* 6364136223846793005 &+ 1442695040888963407; return state >> 33 }
         for step in 0 ..< 6_000 {
             let k = TestKey(v: next() % 300, weak: weakHash)
+            // Hints only: safe in any state, changing nothing (the model checks).
+            table.prefetch(hash: k.tableHash)
+            table.prefetchEntry(hash: k.tableHash)
             switch next() % 4 {
             case 0, 1:
                 if let p = table.find(k) {

@@ -20,6 +20,10 @@ struct TestKey: ShardTableKey, Hashable {
         func next() -> UInt64 { state = state &* 6364136223846793005 &+ 1442695040888963407; return state >> 33 }
         for step in 0 ..< 6_000 {
             let k = TestKey(v: next() % 300, weak: weakHash)
+            // Hints only: they must be safe in any state (long runs, wrap-around) and
+            // change nothing, which the model checks.
+            table.prefetchTag(hash: k.tableHash)
+            table.prefetchSlot(hash: k.tableHash)
             switch next() % 4 {
             case 0, 1:
                 if let slot = table.find(k) {

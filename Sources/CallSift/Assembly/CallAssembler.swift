@@ -14,13 +14,15 @@ import CallSiftConcurrency
 /// Duplicates, events equal in (centre, call, event, ts), always fall in the same call
 /// as their original and are found there.
 ///
-/// Storage: a `ShardTable` from key to the call in progress, whose first three events
+/// Storage: an `ArrivalTable` from key to the call in progress, whose first three events
 /// (most calls have three: arrive, answer, end) sit inline in the table entry, so that
 /// recording or cutting a call touches one entry rather than a chain of records; further
 /// events go to a `SlabPool` of fixed-size records linked by index. Deadlines wait in a
 /// `DeadlineWheel`. Nothing is allocated per call or per event once these have grown.
-/// Calls stay for the call timeout, so the table is far larger than the caches: `record`
-/// and `advance` prefetch the entries of the keys a few steps ahead.
+/// Calls stay for the call timeout, so the table is far larger than the caches; its
+/// entries lie in the order the calls began, so the calls still receiving events are
+/// near each other, and `record` and `advance` fetch the index and then the entries of
+/// the keys a few steps ahead.
 ///
 /// The stage protocol: `record` the events, `advance(to:)` with each new watermark,
 /// `finish` at end of input; completed contacts are appended to the caller's array in no
