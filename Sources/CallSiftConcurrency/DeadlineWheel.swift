@@ -16,18 +16,36 @@ public final class DeadlineWheel<Item> {
         static func == (a: Far, b: Far) -> Bool { a.at == b.at && a.seq == b.seq }
     }
 
-    /// One bucket's entries, in storage of its own that is kept (and grows) across
-    /// uses: pushing is a store, with no array's uniqueness check per entry.
+    /// One bucket's entries: a chain of chunks of `chunkSize` entries from the shared
+    /// pool, all full but the last, which holds `tailFill`. Pushing is a store, with no
+    /// array's uniqueness check per entry; a bucket that empties gives its chunks back,
+    /// so the pool holds about the entries waiting (plus a part-filled chunk per bucket),
+    /// not every bucket's busiest hour, which storage kept per bucket would.
     struct Bucket {
-        var entries: UnsafeMutablePointer<(at: Int64, item: Item)>? = nil
+        var head: Int32 = -1
+        var tail: Int32 = -1
+        var tailFill = 0
         var count = 0
-        var capacity = 0
     }
+
+    typealias Entry = (at: Int64, item: Item)
+    private static var chunkSize: Int { 32 }
 
     private let shift: Int64
     private let buckets: UnsafeMutablePointer<Bucket>
     private let bucketCount: Int
     private let mask: Int64
+    /// The chunks: chunk c holds entries `pool[c * chunkSize ..< (c + 1) * chunkSize]`.
+    private var pool: UnsafeMutablePointer<Entry>
+    /// Per chunk, the next chunk of its bucket (or of the free list); -1 at the end.
+    private var next: UnsafeMutablePointer<Int32>
+    private var chunkCapacity = 64
+    /// Chunks ever handed out; those at and above this index are untouched.
+    private var chunksMade = 0
+    /// Chunks given back, linked through `next`.
+    private var free: Int32 = -1
+    /// The entries of the bucket at the limit that are not yet due, while it is rebuilt.
+    private var kept: [Entry] = []
     /// Every bucket before this one is empty.
     private var base: Int64 = .min
     private var far: [Far] = []
@@ -45,35 +63,74 @@ public final class DeadlineWheel<Item> {
         bucketCount = Int(n)
         buckets = .allocate(capacity: bucketCount)
         buckets.initialize(repeating: Bucket(), count: bucketCount)
+        pool = Self.allocatePool(chunkCapacity)
+        next = LargeMemory.allocate(byteCount: chunkCapacity * 4).bindMemory(to: Int32.self, capacity: chunkCapacity)
     }
 
     deinit {
-        for i in 0 ..< bucketCount {
-            if let e = buckets[i].entries {
-                e.deinitialize(count: buckets[i].count)
-                e.deallocate()
-            }
-        }
+        for i in 0 ..< bucketCount { release(i, into: nil) }
+        LargeMemory.deallocate(UnsafeMutableRawPointer(pool), byteCount: chunkCapacity * Self.chunkSize * MemoryLayout<Entry>.stride)
+        LargeMemory.deallocate(UnsafeMutableRawPointer(next), byteCount: chunkCapacity * 4)
         buckets.deallocate()
     }
 
-    /// Appends to bucket `i`, doubling its storage when full.
+    private static func allocatePool(_ chunks: Int) -> UnsafeMutablePointer<Entry> {
+        LargeMemory.allocate(byteCount: chunks * chunkSize * MemoryLayout<Entry>.stride, alignment: max(64, MemoryLayout<Entry>.alignment))
+            .bindMemory(to: Entry.self, capacity: chunks * chunkSize)
+    }
+
+    /// Appends to bucket `i`, taking a new chunk when its last is full.
     @inline(__always)
-    private func append(_ entry: (at: Int64, item: Item), to i: Int) {
-        if buckets[i].count == buckets[i].capacity { grow(i) }
-        (buckets[i].entries! + buckets[i].count).initialize(to: entry)
+    private func append(_ entry: Entry, to i: Int) {
+        if buckets[i].tail < 0 || buckets[i].tailFill == Self.chunkSize {
+            let c = takeChunk()
+            if buckets[i].tail < 0 { buckets[i].head = c } else { next[Int(buckets[i].tail)] = c }
+            buckets[i].tail = c
+            buckets[i].tailFill = 0
+        }
+        (pool + (Int(buckets[i].tail) &* Self.chunkSize &+ buckets[i].tailFill)).initialize(to: entry)
+        buckets[i].tailFill &+= 1
         buckets[i].count &+= 1
     }
 
-    private func grow(_ i: Int) {
-        let capacity = max(16, buckets[i].capacity * 2)
-        let entries = UnsafeMutablePointer<(at: Int64, item: Item)>.allocate(capacity: capacity)
-        if let old = buckets[i].entries {
-            entries.moveInitialize(from: old, count: buckets[i].count)
-            old.deallocate()
+    /// A chunk off the free list, or a new one (the pool doubles in place when full).
+    private func takeChunk() -> Int32 {
+        let c: Int32
+        if free >= 0 {
+            c = free
+            free = next[Int(c)]
+        } else {
+            if chunksMade == chunkCapacity {
+                let stride = Self.chunkSize * MemoryLayout<Entry>.stride
+                pool = LargeMemory.reallocate(UnsafeMutableRawPointer(pool), from: chunkCapacity * stride, to: 2 * chunkCapacity * stride,
+                                              alignment: max(64, MemoryLayout<Entry>.alignment))
+                    .bindMemory(to: Entry.self, capacity: 2 * chunkCapacity * Self.chunkSize)
+                next = LargeMemory.reallocate(UnsafeMutableRawPointer(next), from: chunkCapacity * 4, to: 2 * chunkCapacity * 4)
+                    .bindMemory(to: Int32.self, capacity: 2 * chunkCapacity)
+                chunkCapacity *= 2
+            }
+            c = Int32(chunksMade)
+            chunksMade += 1
         }
-        buckets[i].entries = entries
-        buckets[i].capacity = capacity
+        next[Int(c)] = -1
+        return c
+    }
+
+    /// Empties bucket `i`, copying its entries into `due` (if given) in chain order, and
+    /// gives its chunks back.
+    private func release(_ i: Int, into due: UnsafeMutablePointer<[Entry]>?) {
+        var c = buckets[i].head
+        while c >= 0 {
+            let n = c == buckets[i].tail ? buckets[i].tailFill : Self.chunkSize
+            let entries = pool + Int(c) &* Self.chunkSize
+            due?.pointee.append(contentsOf: UnsafeBufferPointer(start: entries, count: n))
+            entries.deinitialize(count: n)
+            let after = next[Int(c)]
+            next[Int(c)] = free
+            free = c
+            c = after
+        }
+        buckets[i] = Bucket()
     }
 
     public var isEmpty: Bool { count == 0 }
@@ -114,10 +171,7 @@ public final class DeadlineWheel<Item> {
                 let taken = buckets[i].count
                 if taken > 0 {
                     count -= taken
-                    let entries = buckets[i].entries!
-                    due.append(contentsOf: UnsafeBufferPointer(start: entries, count: taken))
-                    entries.deinitialize(count: taken)
-                    buckets[i].count = 0
+                    withUnsafeMutablePointer(to: &due) { release(i, into: $0) }
                 }
                 if count == far.count, let f = far.first {
                     // Only far entries are left: jump ahead instead of stepping bucket by bucket.
@@ -129,21 +183,16 @@ public final class DeadlineWheel<Item> {
             } else {
                 // The bucket holding the limit (or, before the first limit reached it, the
                 // first bucket, which also holds entries pushed with earlier deadlines):
-                // take only what is due, and stay here.
-                var kept = 0
-                if let entries = buckets[i].entries {
-                    for j in 0 ..< buckets[i].count {
-                        if entries[j].at < limit {
-                            due.append(entries[j])
-                            count -= 1
-                        } else {
-                            if kept != j { entries[kept] = entries[j] }
-                            kept += 1
-                        }
-                    }
-                    (entries + kept).deinitialize(count: buckets[i].count - kept)
+                // take only what is due, and stay here. Its entries are taken out and
+                // those not due go back in.
+                kept.removeAll(keepingCapacity: true)
+                let before = due.count
+                withUnsafeMutablePointer(to: &kept) { release(i, into: $0) }
+                for e in kept {
+                    if e.at < limit { due.append(e) } else { append(e, to: i) }
                 }
-                buckets[i].count = kept
+                count -= due.count - before
+                kept.removeAll(keepingCapacity: true)
                 return !due.isEmpty
             }
         }
