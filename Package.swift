@@ -39,7 +39,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "callsift",
-            dependencies: ["CallSift", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["CallSift", "CallSiftConcurrency", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .testTarget(name: "CallSiftTests", dependencies: ["CallSift", "CallSiftConcurrency"]),
         .testTarget(name: "CallSiftConcurrencyTests", dependencies: ["CallSiftConcurrency"]),

@@ -3,7 +3,8 @@
 
 /* What Swift cannot call directly: for the big hash tables, a prefetch hint (Swift has
    no intrinsic) and, on Linux, mremap (variadic in C, so not imported); for the rings,
-   futex waits (a system call with no libc wrapper). */
+   futex waits (a system call with no libc wrapper); malloc's tuning (mallopt, whose
+   header Swift's Glibc module leaves out). */
 
 /* The keyed stages look up tables far larger than the caches; asking for an entry a
    few lookups ahead lets the memory fetches overlap instead of stalling one after
@@ -24,6 +25,19 @@ static inline void *callsift_mremap(void *address, size_t old_size, size_t new_s
     return mremap(address, old_size, new_size, MREMAP_MAYMOVE);
 }
 #endif
+
+/* glibc's malloc: blocks of up to 32 MiB (its most) from the heap rather than mapped one
+   by one, and up to 256 MiB of freed heap kept rather than given back (see
+   LargeMemory.keepFreedMemoryInHeap). Elsewhere nothing. */
+#if defined(__GLIBC__) || defined(__linux__)
+#include <malloc.h>
+#endif
+static inline void callsift_keep_freed_memory_in_heap(void) {
+#if defined(M_MMAP_THRESHOLD) && defined(M_TRIM_THRESHOLD)
+    mallopt(M_MMAP_THRESHOLD, 32 << 20);
+    mallopt(M_TRIM_THRESHOLD, 256 << 20);
+#endif
+}
 
 #include <stdint.h>
 #ifdef __linux__

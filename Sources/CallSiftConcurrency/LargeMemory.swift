@@ -74,4 +74,18 @@ public enum LargeMemory {
     }
 
     private static func roundedUp(_ n: Int) -> Int { (n + hugePage - 1) & ~(hugePage - 1) }
+
+    /// Tells glibc's `malloc` to serve blocks of up to 32 MiB (its most) from its heap and
+    /// to keep up to 256 MiB of freed heap, for a process that runs the pipeline.
+    ///
+    /// The arrays that carry events and contacts between threads are hundreds of KiB and
+    /// change hands (one thread fills an array, another empties it, and capacities mix as
+    /// arrays are swapped). By default glibc maps each such block and unmaps it when freed,
+    /// so the next one is mapped and zeroed afresh, and unmapping memory that another
+    /// thread touched interrupts that thread's core to flush its TLB. Kept in the heap,
+    /// freed blocks are reused as they are. Measured on 10M calls: system time about
+    /// 0.9 → 0.4 s. The big tables do not use `malloc` (see `allocate`). Elsewhere a no-op.
+    public static func keepFreedMemoryInHeap() {
+        callsift_keep_freed_memory_in_heap()
+    }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import CallSift
+import CallSiftConcurrency
 import Foundation
 
 /// A duration flag value: `90s`, `10m`, `6h`, `7d`, `500ms`, or combinations like `1h30m`.
@@ -156,6 +157,7 @@ struct Analyze: ParsableCommand {
     }
 
     func run() throws {
+        LargeMemory.keepFreedMemoryInHeap()
         let pseudonymiser = try loadKey()
         let rejectsLog = try rejects.map { RejectsLog(sink: try makeByteSink(path: $0, compression: .none)) }
         let showProgress = !quiet && isatty(2) != 0
