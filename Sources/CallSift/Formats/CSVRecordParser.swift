@@ -103,10 +103,10 @@ struct CSVRecordParser {
             }
 
             // Fast path, for other records (or their beginning) without quotes: every comma
-            // ends a field. 64 bytes at a time, as masks of their commas, quotes and suspect bytes
-            // (`callsift_csv_block64`), so each field costs a few instructions. At the
-            // first 64 bytes holding a quote, the general loop below takes over from the
-            // field it is in.
+            // ends a field. 64 bytes at a time, as masks of their commas, quotes and
+            // suspect bytes (`callsift_csv_block64`), so each field costs a few
+            // instructions. At the first 64 bytes holding a quote, the general loop below
+            // takes over from the field it is in.
             var start = 0     // of the current field
             var index = 0     // of the current field
             var i = 0
