@@ -154,6 +154,15 @@ public final class ArrivalTable<Key: ShardTableKey, Value> {
         var position = head &+ used
         if position >= ringCapacity { position &-= ringCapacity }
         (entries + position).initialize(to: Entry(key: key, value: value))
+        // Entries are written at the tail in turn: ask for a later one's lines ahead.
+        var ahead = position &+ 8
+        if ahead >= ringCapacity { ahead &-= ringCapacity }
+        let start = Int(bitPattern: UnsafeRawPointer(entries + ahead))
+        var line = start & ~63
+        while line < start &+ MemoryLayout<Entry>.stride {
+            callsift_prefetch(UnsafeRawPointer(bitPattern: line))
+            line &+= 64
+        }
         live[position] = true
         used &+= 1
         count &+= 1
