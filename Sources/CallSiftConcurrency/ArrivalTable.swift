@@ -145,7 +145,8 @@ public final class ArrivalTable<Key: ShardTableKey, Value> {
 
     /// Inserts `key`, which must not be present, after every entry already in the ring;
     /// returns its position.
-    @discardableResult
+    /// Inlined, so that the caller's value is built where it goes rather than copied there.
+    @inline(__always) @discardableResult
     public func insert(_ key: Key, _ value: Value, hash h: UInt64) -> Int {
         assert(h == key.tableHash, "hash given for another key")
         assert(find(key, hash: h) == nil, "insert of a key already present")
