@@ -175,8 +175,9 @@ public final class ShardTable<Key: ShardTableKey, Value> {
     @discardableResult
     public func insert(_ key: Key, _ value: Value) -> Int { insert(key, value, hash: key.tableHash) }
 
-    /// `insert`, given the key's `tableHash`.
-    @discardableResult
+    /// `insert`, given the key's `tableHash`. Inlined, so that the caller's value is built
+    /// where it goes rather than copied there.
+    @inline(__always) @discardableResult
     public func insert(_ key: Key, _ value: Value, hash h: UInt64) -> Int {
         assert(h == key.tableHash, "hash given for another key")
         if Double(count + 1) > Double(capacity) * maxLoad { grow() }
