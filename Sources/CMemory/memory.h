@@ -13,6 +13,13 @@ static inline void callsift_prefetch(const void *address) {
     __builtin_prefetch(address, 0, 3);
 }
 
+/* The same hint for every cache line of the `count` bytes at `address` (a table entry). */
+static inline void callsift_prefetch_bytes(const void *address, long count) {
+    const char *end = (const char *)address + count;
+    const char *line = (const char *)address - ((unsigned long)address & 63);
+    for (; line < end; line += 64) __builtin_prefetch(line, 0, 3);
+}
+
 #ifdef __linux__
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE

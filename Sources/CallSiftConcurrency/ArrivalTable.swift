@@ -89,8 +89,13 @@ public final class ArrivalTable<Key: ShardTableKey, Value> {
     @inline(__always)
     private func home(_ tag: UInt64) -> Int { Int(truncatingIfNeeded: (tag &* UInt64(truncatingIfNeeded: indexCapacity)) >> 32) }
 
+    /// The index slot after `i`, round the end.
     @inline(__always)
     private func after(_ i: Int) -> Int { i &+ 1 == indexCapacity ? 0 : i &+ 1 }
+
+    /// The ring position after `p`, round the end.
+    @inline(__always)
+    private func successor(_ p: Int) -> Int { p &+ 1 == ringCapacity ? 0 : p &+ 1 }
 
     /// Asks the memory system for the index slot of a key whose `tableHash` is `h`, ahead
     /// of a `find` or `insert`. A hint: it changes nothing.
@@ -111,12 +116,7 @@ public final class ArrivalTable<Key: ShardTableKey, Value> {
             let slot = index[i]
             if slot == 0 { return }
             if slot >> 32 == t {
-                let start = Int(bitPattern: UnsafeRawPointer(entries + (Int(truncatingIfNeeded: slot & 0xFFFF_FFFF) &- 1)))
-                var line = start & ~63
-                while line < start &+ MemoryLayout<Entry>.stride {
-                    callsift_prefetch(UnsafeRawPointer(bitPattern: line))
-                    line &+= 64
-                }
+                callsift_prefetch_bytes(entries + (Int(truncatingIfNeeded: slot & 0xFFFF_FFFF) &- 1), MemoryLayout<Entry>.stride)
                 return
             }
             i = after(i)
@@ -158,12 +158,7 @@ public final class ArrivalTable<Key: ShardTableKey, Value> {
         // Entries are written at the tail in turn: ask for a later one's lines ahead.
         var ahead = position &+ 8
         if ahead >= ringCapacity { ahead &-= ringCapacity }
-        let start = Int(bitPattern: UnsafeRawPointer(entries + ahead))
-        var line = start & ~63
-        while line < start &+ MemoryLayout<Entry>.stride {
-            callsift_prefetch(UnsafeRawPointer(bitPattern: line))
-            line &+= 64
-        }
+        callsift_prefetch_bytes(entries + ahead, MemoryLayout<Entry>.stride)
         live[position] = true
         used &+= 1
         count &+= 1
@@ -220,7 +215,7 @@ public final class ArrivalTable<Key: ShardTableKey, Value> {
         count &-= 1
         // The holes at the front leave the ring.
         while used > 0 && !live[head] {
-            head = head &+ 1 == ringCapacity ? 0 : head &+ 1
+            head = successor(head)
             used &-= 1
         }
     }
@@ -232,7 +227,7 @@ public final class ArrivalTable<Key: ShardTableKey, Value> {
         var p = head
         for _ in 0 ..< used {
             if live[p] { try body(entries[p].key, entries[p].value) }
-            p = p &+ 1 == ringCapacity ? 0 : p &+ 1
+            p = successor(p)
         }
     }
 
@@ -245,7 +240,7 @@ public final class ArrivalTable<Key: ShardTableKey, Value> {
         var p = head
         for _ in 0 ..< used {
             if live[p] { place(Self.tag(entries[p].key.tableHash) << 32 | UInt64(p &+ 1)) }
-            p = p &+ 1 == ringCapacity ? 0 : p &+ 1
+            p = successor(p)
         }
     }
 
@@ -281,7 +276,7 @@ public final class ArrivalTable<Key: ShardTableKey, Value> {
                 newLive[n] = true
                 n &+= 1
             }
-            p = p &+ 1 == ringCapacity ? 0 : p &+ 1
+            p = successor(p)
         }
         Self.deallocateRing(entries, live, capacity: ringCapacity)
         entries = newEntries
@@ -310,7 +305,7 @@ public final class ArrivalTable<Key: ShardTableKey, Value> {
         var p = head
         for _ in 0 ..< used {
             inUse[p] = true
-            p = p + 1 == ringCapacity ? 0 : p + 1
+            p = successor(p)
         }
         var n = 0
         for i in 0 ..< ringCapacity where live[i] {

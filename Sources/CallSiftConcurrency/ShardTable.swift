@@ -118,13 +118,7 @@ public final class ShardTable<Key: ShardTableKey, Value> {
     public func prefetch(hash h: UInt64) {
         let i = home(h)
         callsift_prefetch(tags + i)
-        let start = Int(bitPattern: UnsafeRawPointer(entries + i))
-        let end = start + min(3 * MemoryLayout<Entry>.stride, 192)
-        var line = start & ~63
-        while line < end {
-            callsift_prefetch(UnsafeRawPointer(bitPattern: line))
-            line += 64
-        }
+        callsift_prefetch_bytes(entries + i, min(3 * MemoryLayout<Entry>.stride, 192))
     }
 
     /// The first of two steps of fetching ahead, for a caller that can look further
@@ -143,12 +137,7 @@ public final class ShardTable<Key: ShardTableKey, Value> {
         let t = Self.tag(h)
         var i = home(h)
         while tags[i] != 0 && tags[i] != t { i = after(i) }
-        let start = Int(bitPattern: UnsafeRawPointer(entries + i))
-        var line = start & ~63
-        while line < start &+ MemoryLayout<Entry>.stride {
-            callsift_prefetch(UnsafeRawPointer(bitPattern: line))
-            line &+= 64
-        }
+        callsift_prefetch_bytes(entries + i, MemoryLayout<Entry>.stride)
     }
 
     /// The slot holding `key`, or nil.

@@ -141,25 +141,31 @@ public final class CallAssembler {
     public var liveKeys: Int { pending.count }
 
     /// Records `events`, in order.
-    ///
-    /// The table entry of each event's call is fetched a few events ahead (see
-    /// `ShardTable.prefetch`), and the key's hash, computed for that, is kept for the
-    /// lookup: `hashes` holds the hashes of the events in flight.
     public func record(_ events: UnsafeBufferPointer<Event>) {
-        for i in 0 ..< min(Self.ahead, events.count) { fetch(Key(events[i]), as: i) }
-        for i in 0 ..< min(Self.ahead / 2, events.count) { pending.prefetchEntry(hash: inFlight[i]) }
-        for i in events.indices {
+        fetchingAhead(events.count, key: { Key(events[$0]) }) { i, h in record(events[i], hash: h) }
+    }
+
+    /// Calls `body(i, hash of key(i))` for each i in `0 ..< count`, in order, with the table
+    /// entry of `key(i)` fetched ahead in two steps: its index line `ahead` items before its
+    /// turn, then the entry itself half as far before (`ArrivalTable.prefetch(hash:)`,
+    /// `prefetchEntry(hash:)`). Each key is hashed once, for the first step; `inFlight`
+    /// keeps the hash until its turn.
+    @inline(__always)
+    private func fetchingAhead(_ count: Int, key: (Int) -> Key, _ body: (Int, UInt64) -> Void) {
+        for i in 0 ..< min(Self.ahead, count) { fetch(key(i), as: i) }
+        for i in 0 ..< min(Self.ahead / 2, count) { pending.prefetchEntry(hash: inFlight[i]) }
+        for i in 0 ..< count {
             let h = inFlight[i & (Self.ahead - 1)]
-            if i + Self.ahead < events.count { fetch(Key(events[i + Self.ahead]), as: i + Self.ahead) }
-            if i + Self.ahead / 2 < events.count { pending.prefetchEntry(hash: inFlight[(i + Self.ahead / 2) & (Self.ahead - 1)]) }
-            record(events[i], hash: h)
+            if i + Self.ahead < count { fetch(key(i + Self.ahead), as: i + Self.ahead) }
+            if i + Self.ahead / 2 < count { pending.prefetchEntry(hash: inFlight[(i + Self.ahead / 2) & (Self.ahead - 1)]) }
+            body(i, h)
         }
     }
 
     /// How many keys ahead `record` and `advance` fetch table entries.
     private static let ahead = 16
 
-    /// Prefetches `key`'s entry and keeps its hash as the `n`th in flight.
+    /// Prefetches `key`'s index line and keeps its hash as the `n`th in flight.
     @inline(__always)
     private func fetch(_ key: Key, as n: Int) {
         let h = key.tableHash
@@ -219,14 +225,7 @@ public final class CallAssembler {
         // Cutting a call may set the key's next deadline, itself possibly due: it comes
         // back in a later round.
         while deadlines.takeDue(before: watermark, into: &due) {
-            for i in 0 ..< min(Self.ahead, due.count) { fetch(due[i].item, as: i) }
-            for i in 0 ..< min(Self.ahead / 2, due.count) { pending.prefetchEntry(hash: inFlight[i]) }
-            for i in due.indices {
-                let h = inFlight[i & (Self.ahead - 1)]
-                if i + Self.ahead < due.count { fetch(due[i + Self.ahead].item, as: i + Self.ahead) }
-                if i + Self.ahead / 2 < due.count { pending.prefetchEntry(hash: inFlight[(i + Self.ahead / 2) & (Self.ahead - 1)]) }
-                cut(at: due[i].at, key: due[i].item, hash: h, &out)
-            }
+            fetchingAhead(due.count, key: { due[$0].item }) { i, h in cut(at: due[i].at, key: due[i].item, hash: h, &out) }
             due.removeAll(keepingCapacity: true)
         }
     }

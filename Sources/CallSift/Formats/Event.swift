@@ -60,6 +60,14 @@ public struct Event: Sendable {
     public var caller: CallerKey
 }
 
+extension Event {
+    /// What a slot holds until an event is built there (`EventBuilder.build(_:into:)`).
+    static var placeholder: Event {
+        Event(ts: 0, call: CallID(short: UnsafeRawBufferPointer(start: nil, count: 0)), kind: .arrive, identified: false,
+              outcome: .resolved, centre: -1, service: -1, reason: -1, caller: .none)
+    }
+}
+
 /// Why an input line was rejected. The raw value is the name used in the output and in
 /// the `--rejects` file.
 public enum RejectReason: String, Sendable, CaseIterable {

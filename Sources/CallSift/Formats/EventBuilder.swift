@@ -31,8 +31,7 @@ final class EventBuilder {
 
     func build(_ f: FieldSlots) -> Built {
         var f = f
-        var event = Event(ts: 0, call: CallID(short: UnsafeRawBufferPointer(start: nil, count: 0)), kind: .arrive,
-                          identified: false, outcome: .resolved, centre: -1, service: -1, reason: -1, caller: .none)
+        var event = Event.placeholder
         if case .rejected(let reason) = build(&f, into: &event) { return .rejected(reason) }
         return .event(event)
     }

@@ -219,7 +219,7 @@ final class InputParser: @unchecked Sendable {
     /// stall per event, as the copy reads the fields back in wider loads than they were
     /// written with.
     private func accept(_ record: RawRecord) {
-        events.append(Self.placeholder)
+        events.append(.placeholder)
         let ts: Int64
         switch builder.build(&slots, into: &events[events.count - 1]) {
         case .rejected(let problem):
@@ -236,12 +236,6 @@ final class InputParser: @unchecked Sendable {
             return
         }
         if ts > maxTs { maxTs = ts }
-    }
-
-    /// What a batch slot holds until its event is built there.
-    private static var placeholder: Event {
-        Event(ts: 0, call: CallID(short: UnsafeRawBufferPointer(start: nil, count: 0)), kind: .arrive, identified: false,
-              outcome: .resolved, centre: -1, service: -1, reason: -1, caller: .none)
     }
 
     /// One record of an adapter's format; see `FormatAdapter` for the accounting.
