@@ -87,12 +87,9 @@ import Testing
             p.standardOutput = out
             p.standardError = err
             try p.run()
-            var errData = Data()
-            let group = DispatchGroup()
-            group.enter()
-            DispatchQueue.global().async { errData = err.fileHandleForReading.readDataToEndOfFile(); group.leave() }
+            let errReader = PipeReader(err.fileHandleForReading)
             let outData = out.fileHandleForReading.readDataToEndOfFile()
-            group.wait()
+            let errData = errReader.wait()
             p.waitUntilExit()
             return (String(decoding: outData, as: UTF8.self), String(decoding: errData, as: UTF8.self), p.terminationStatus)
         }

@@ -38,12 +38,9 @@ import Testing
         if let stdin { inp.fileHandleForWriting.write(stdin) }
         try inp.fileHandleForWriting.close()
         // Read both pipes to the end before waiting, so a large output cannot block the child.
-        var outData = Data(), errData = Data()
-        let group = DispatchGroup()
-        group.enter()
-        DispatchQueue.global().async { errData = err.fileHandleForReading.readDataToEndOfFile(); group.leave() }
-        outData = out.fileHandleForReading.readDataToEndOfFile()
-        group.wait()
+        let errReader = PipeReader(err.fileHandleForReading)
+        let outData = out.fileHandleForReading.readDataToEndOfFile()
+        let errData = errReader.wait()
         p.waitUntilExit()
         return Result(status: p.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
                       stderr: String(decoding: errData, as: UTF8.self))
@@ -69,6 +66,27 @@ import Testing
         let r = try Self.run(["analyze", "-"], stdin: Data(), env: [:])
         #expect(r.status == 0)
         #expect(r.stderr.contains("random key"))
+    }
+}
+
+/// Reads a pipe to its end on another thread, so that a child process writing to two pipes
+/// cannot block on the one nobody is reading; `wait()` returns what was read.
+final class PipeReader: @unchecked Sendable {
+    private let done = DispatchGroup()
+    /// Written only by the reading thread, before it leaves `done`; read only after `done.wait()`.
+    private var data = Data()
+
+    init(_ handle: FileHandle) {
+        done.enter()
+        DispatchQueue.global().async {
+            self.data = handle.readDataToEndOfFile()
+            self.done.leave()
+        }
+    }
+
+    func wait() -> Data {
+        done.wait()
+        return data
     }
 }
 
