@@ -65,4 +65,50 @@ import Testing
         try Self.run(compression.rawValue, ["-d", "-c"], stdin: dir.path("ours"), stdout: dir.path("back"))
         #expect(try InputSamples.bytes(of: dir.path("back")) == data)
     }
+
+    /// zstd decodes in place into a ring (`ZstdDecoder`) that must keep both the frame's
+    /// window and every chunk a reader may still hold. Frames with a 1 KiB window (blocks
+    /// far smaller than a chunk), the default 2 MiB and an 8 MiB window (a bigger ring,
+    /// replacing the first while its chunks are still queued), each larger than the ring
+    /// so it wraps; a reader that now and then stops long enough for the decoding thread
+    /// to fill every slot of its ring; every chunk checked when it arrives and again after
+    /// the pause, while it is still held.
+    @Test(.enabled(if: toolsPresent))
+    func zstdRingKeepsHeldChunksAndTheWindow() throws {
+        let dir = try ScratchDirectory()
+        let data = InputSamples.text(bytes: 12 << 20, seed: 13)
+        try InputSamples.store(data, at: dir.path("plain"))
+        var joined: [UInt8] = []
+        for (index, options) in [["--zstd=wlog=10"], ["-3"], ["--long=23"], ["--zstd=wlog=10"]].enumerated() {
+            // From a pipe-like stdin, so the frames do not record their size and keep their window.
+            let path = dir.path("frame-\(index)")
+            try Self.run("zstd", ["-c"] + options, stdin: dir.path("plain"), stdout: path)
+            joined += try InputSamples.bytes(of: path)
+        }
+        try InputSamples.store(joined, at: dir.path("joined"))
+        var expected: [UInt8] = []
+        for _ in 0 ..< 4 { expected += data }
+        for (chunkSize, pauseEvery) in [(4096 + 7, 211), (128 * 1024, 50)] {
+            let reader = try InputReader(path: dir.path("joined"), chunkSize: chunkSize)
+            defer { reader.close() }
+            reader.startReadAhead()
+            var offset = 0, chunks = 0, mismatches = 0
+            func matches(_ chunk: UnsafeRawBufferPointer) -> Bool {
+                offset + chunk.count <= expected.count && expected.withUnsafeBytes {
+                    memcmp($0.baseAddress! + offset, chunk.baseAddress!, chunk.count) == 0
+                }
+            }
+            while let chunk = try reader.readChunk() {
+                if !matches(chunk) { mismatches += 1 }
+                chunks += 1
+                if chunks % pauseEvery == 0 {
+                    usleep(30_000)
+                    if !matches(chunk) { mismatches += 1 }
+                }
+                offset += chunk.count
+            }
+            #expect(mismatches == 0, "chunk size \(chunkSize)")
+            #expect(offset == expected.count, "chunk size \(chunkSize)")
+        }
+    }
 }

@@ -22,12 +22,14 @@ public struct InputError: Error, CustomStringConvertible, Sendable {
 /// Streams one input (a file or standard input) as decompressed chunks, whatever its
 /// compression.
 ///
-/// Memory is fixed at open: one input buffer of max(`chunkSize`, 128 KiB) and, for
-/// compressed inputs, one output buffer of `chunkSize`, plus the decoder's own context
-/// (zstd's is bounded by its default window limit of 128 MiB, typically a few MiB). Nothing
-/// grows with the size of the file, and `readChunk()` allocates nothing. With read-ahead
-/// (`startReadAhead`), the decoding thread also holds up to 66 chunks of `chunkSize`,
-/// allocated as its rings first fill and reused from then on.
+/// Memory is fixed at open: one input buffer of max(`chunkSize`, 128 KiB) (256 KiB for
+/// zstd, which takes a whole compressed block at a time) and the decoder. zstd decodes in
+/// place into a ring that holds its window and the chunks a reader may still hold (about
+/// 8 MiB plus the window, which is bounded by zstd's default limit of 128 MiB and is
+/// typically a few MiB; see `ZstdDecoder`); lz4 and gzip decode into one output buffer of
+/// `chunkSize` and, with read-ahead (`startReadAhead`), up to 66 more, allocated as the
+/// decoding thread's rings first fill and reused from then on. Nothing grows with the size
+/// of the file, and `readChunk()` allocates nothing.
 ///
 /// Concatenated frames (zstd, lz4) and members (gzip) read as one stream. Anything after
 /// the last frame that is not another frame is reported as corruption, with one exception:
@@ -44,6 +46,8 @@ public final class InputReader {
     /// (`ZSTD_DStreamInSize`) is one block, 128 KiB, and `read(2)` of that size already
     /// costs little next to decoding.
     static let minimumInputCapacity = 128 * 1024
+    /// The input buffer's size for zstd, whose steps each need a whole compressed block.
+    static let zstdInputCapacity = 256 * 1024
 
     /// Detected from the first bytes at open, so callers can report it (and pick nothing
     /// from the file name).
@@ -72,10 +76,15 @@ public final class InputReader {
     private var bytesRead: Int64 = 0
     private var sawEndOfFile = false
 
-    /// Decoded bytes handed out by `readChunk()`; empty for plain inputs, whose chunks are
-    /// slices of `input` (no copy).
+    /// Decoded bytes handed out by `readChunk()` for lz4 and gzip; empty for plain inputs,
+    /// whose chunks are slices of `input` (no copy), and for zstd, whose chunks are slices
+    /// of its decoder's ring.
     private var output = UnsafeMutableRawBufferPointer(start: nil, count: 0)
+    /// The lz4 or gzip decoder.
     private var decoder: (any StreamDecoder)?
+    /// The zstd decoder, which decodes in place.
+    private var zstd: ZstdDecoder?
+    private var isCompressed: Bool { decoder != nil || zstd != nil }
 
     private var isFinished = false
     private var isClosed = false
@@ -137,9 +146,17 @@ public final class InputReader {
         if let ahead { return try ahead.next(&readAheadOffset) }
         if let pendingError { throw pendingError }
         if isFinished || isClosed { return nil }
-        guard decoder != nil else { return try readPlainChunk() }
-        guard let n = try decode(into: output) else { return nil }
-        return UnsafeRawBufferPointer(start: output.baseAddress, count: n)
+        guard isCompressed else { return try readPlainChunk() }
+        return try decodeChunk { output }
+    }
+
+    /// The next decoded chunk, nil at the end: zstd's in place, in its ring; lz4's and
+    /// gzip's decoded into `scratch()`. Errors come late, as `readChunk` describes.
+    private func decodeChunk(scratch: () -> UnsafeMutableRawBufferPointer) throws -> UnsafeRawBufferPointer? {
+        if let zstd { return try decodeZstdChunk(zstd) }
+        let buffer = scratch()
+        guard let n = try decode(into: buffer) else { return nil }
+        return UnsafeRawBufferPointer(start: buffer.baseAddress, count: n)
     }
 
     /// Decodes the next bytes into `output`: their count, or nil at the end of the input.
@@ -154,7 +171,7 @@ public final class InputReader {
             if inputStart == inputEnd && !sawEndOfFile {
                 do {
                     try readMore()
-                } catch let error as InputError {
+                } catch {
                     pendingError = error
                     break fill
                 }
@@ -209,6 +226,7 @@ public final class InputReader {
         ahead = nil
         isClosed = true
         decoder = nil
+        zstd = nil
         if ownsDescriptor { closeDescriptor(fd) }
     }
 
@@ -217,10 +235,89 @@ public final class InputReader {
     /// Nothing changes for a plain input, which has nothing to decode. Chunks, errors and
     /// their order are exactly those of reading without it.
     public func startReadAhead() {
-        guard decoder != nil, ahead == nil, !isClosed, !isFinished else { return }
+        guard isCompressed, ahead == nil, !isClosed, !isFinished else { return }
         readAheadOffset = decodedOffset
         // The thread holds the reader until it stops (at the end, at an error, or at `close`).
-        ahead = ReadAhead(chunkSize: output.count) { buffer in try self.decode(into: buffer) } offset: { self.decodedOffset }
+        ahead = ReadAhead(chunkSize: chunkSize) { scratch in try self.decodeChunk(scratch: scratch) } offset: { self.decodedOffset }
+    }
+
+    // MARK: - zstd, in place
+
+    /// A chunk of the zstd decoder's ring: steps are decoded until the decoder has one to
+    /// hand out. An error is held back behind the bytes decoded before it.
+    private func decodeZstdChunk(_ zstd: ZstdDecoder) throws -> UnsafeRawBufferPointer? {
+        while true {
+            if let chunk = zstd.takeChunk(all: pendingError != nil || isFinished) { return chunk }
+            if let pendingError { throw pendingError }
+            if isFinished || isClosed { return nil }
+            do {
+                try stepZstd(zstd)
+            } catch {
+                pendingError = error
+            }
+        }
+    }
+
+    /// One step: a frame header, a stretch of a skippable frame, or one of a frame's
+    /// headers, blocks or checksum, each given exactly the bytes it needs.
+    private func stepZstd(_ zstd: ZstdDecoder) throws(InputError) {
+        do {
+            switch zstd.stage {
+            case .betweenFrames:
+                let available = try buffered(atLeast: ZstdDecoder.frameHeaderSizeMax)
+                if available == 0 {
+                    isFinished = true
+                } else if try !zstd.beginFrame(unconsumed(available)) {
+                    throw truncated()
+                }
+            case .skipping(let remaining):
+                let available = try buffered(atLeast: 1)
+                if available == 0 { throw truncated() }
+                let count = min(remaining, available)
+                inputStart += count
+                zstd.skipped(count)
+            case .inFrame:
+                let size = zstd.nextInputSize
+                guard try buffered(atLeast: size) >= size else { throw truncated() }
+                try zstd.decode(unconsumed(size))
+                inputStart += size
+            }
+        } catch let failure as DecoderFailure {
+            throw InputError(input: name, offset: decodedOffset, message: "corrupt zstd stream (\(failure.message))")
+        } catch let error as InputError {
+            throw error
+        } catch {
+            preconditionFailure("unexpected \(error)")
+        }
+    }
+
+    /// The input ends inside a frame: reported at the end of the input, all of it read.
+    private func truncated() -> InputError {
+        inputStart = inputEnd
+        return InputError(input: name, offset: decodedOffset,
+                          message: "truncated \(compression.rawValue) stream: the input ends inside a \(frameWord)")
+    }
+
+    /// The next `count` unconsumed input bytes.
+    private func unconsumed(_ count: Int) -> UnsafeRawBufferPointer {
+        UnsafeRawBufferPointer(start: input.baseAddress! + inputStart, count: count)
+    }
+
+    /// Reads until at least `count` unconsumed bytes sit together in `input`, or the file
+    /// ends; returns how many there are. The unconsumed bytes move to the buffer's front
+    /// when there is no room behind them.
+    private func buffered(atLeast count: Int) throws(InputError) -> Int {
+        precondition(count <= input.count, "a zstd step never needs more than the input buffer")
+        while inputEnd - inputStart < count && !sawEndOfFile {
+            if input.count - inputStart < count {
+                let kept = inputEnd - inputStart
+                memmove(input.baseAddress!, input.baseAddress! + inputStart, kept)
+                inputStart = 0
+                inputEnd = kept
+            }
+            try readMore()
+        }
+        return inputEnd - inputStart
     }
 
     // MARK: - Rare paths
@@ -235,7 +332,7 @@ public final class InputReader {
         do {
             switch compression {
             case .none: decoder = nil
-            case .zstd: decoder = try ZstdDecoder()
+            case .zstd: zstd = try ZstdDecoder(chunkSize: chunkSize, chunksHeld: ReadAhead.chunksHeld)
             case .lz4: decoder = try LZ4Decoder()
             case .gzip: decoder = try GzipDecoder()
             }
@@ -244,6 +341,15 @@ public final class InputReader {
         }
         if decoder != nil {
             output = .allocate(byteCount: chunkSize, alignment: 64)
+        }
+        if zstd != nil, input.count < Self.zstdInputCapacity {
+            // A zstd step takes a whole compressed block (up to 128 KiB and its header).
+            let larger = UnsafeMutableRawBufferPointer.allocate(byteCount: Self.zstdInputCapacity, alignment: 64)
+            larger.copyMemory(from: UnsafeRawBufferPointer(rebasing: input[inputStart ..< inputEnd]))
+            input.deallocate()
+            input = larger
+            inputEnd -= inputStart
+            inputStart = 0
         }
     }
 
@@ -256,7 +362,7 @@ public final class InputReader {
             }
             do {
                 try readMore()
-            } catch let error as InputError {
+            } catch {
                 pendingError = error
                 throw error
             }
@@ -275,7 +381,7 @@ public final class InputReader {
     /// sets `sawEndOfFile` when it returns 0. When everything buffered is consumed the
     /// buffer starts over from the front, so a read is never starved of room.
     @inline(never)
-    private func readMore() throws {
+    private func readMore() throws(InputError) {
         if inputStart == inputEnd {
             inputStart = 0
             inputEnd = 0
@@ -318,23 +424,36 @@ public final class InputReader {
     }
 }
 
-/// Outside the class, where `close` is not the method.
-/// The decoding thread of `InputReader.startReadAhead`: it fills chunk buffers and hands
-/// them over a `RecyclingRing`, which brings emptied ones back, so memory stays at a few
-/// chunks and nothing is allocated per chunk in steady state.
+/// The decoding thread of `InputReader.startReadAhead`: it decodes chunks and hands them
+/// over a `RecyclingRing`, which brings emptied ones back, so memory stays at a few chunks
+/// and nothing is allocated per chunk in steady state.
 private final class ReadAhead: @unchecked Sendable {
     final class Chunk {
-        let buffer: UnsafeMutableRawBufferPointer
-        var count = 0
+        /// The decoded bytes: in `storage`, or (zstd) in the decoder's ring.
+        var bytes = UnsafeRawBufferPointer(start: nil, count: 0)
         var error: Error?
         /// The reader's `compressedOffset` once this chunk was decoded.
         var offset: Int64 = 0
-        init(size: Int) { buffer = .allocate(byteCount: size, alignment: 64) }
-        deinit { buffer.deallocate() }
+        /// A buffer of the chunk's own, for decoders that decode into one (lz4, gzip).
+        private var storage: UnsafeMutableRawBufferPointer?
+        func buffer(size: Int) -> UnsafeMutableRawBufferPointer {
+            if let storage { return storage }
+            let new = UnsafeMutableRawBufferPointer.allocate(byteCount: size, alignment: 64)
+            storage = new
+            return new
+        }
+        deinit { storage?.deallocate() }
     }
 
-    /// Deep (8 MiB of decoded text), so that decoding runs on while the parser waits.
-    private let chunks = RecyclingRing<Chunk>(depth: 64)
+    /// Filled chunks that may wait: deep (8 MiB of decoded text), so that decoding runs on
+    /// while the parser waits.
+    static let depth = 64
+    /// Chunks handed out before the one being decoded that the reader may still be
+    /// reading: every chunk waiting in the ring and the one the caller holds. A chunk
+    /// decoded in place (zstd) must not overwrite them.
+    static let chunksHeld = depth + 1
+
+    private let chunks = RecyclingRing<Chunk>(depth: ReadAhead.depth)
     private let stopping = ManagedAtomic<Bool>(false)
     private let done = DispatchSemaphore(value: 0)
     /// The chunk the caller is reading, given back on the next call.
@@ -343,16 +462,18 @@ private final class ReadAhead: @unchecked Sendable {
     /// Thrown again by every call after the first that threw it.
     private var failure: Error?
 
-    /// `decode` fills a buffer (nil at the end, errors thrown); `offset` tells where in
-    /// the input it stands. Both run on the new thread only.
-    init(chunkSize: Int, decode: @escaping (UnsafeMutableRawBufferPointer) throws -> Int?, offset: @escaping () -> Int64) {
+    /// `decode` returns the next chunk's bytes (nil at the end, errors thrown), decoding
+    /// into the buffer it is given if it needs one; `offset` tells where in the input it
+    /// stands. Both run on the new thread only.
+    init(chunkSize: Int, decode: @escaping (() -> UnsafeMutableRawBufferPointer) throws -> UnsafeRawBufferPointer?,
+         offset: @escaping () -> Int64) {
         let (chunks, stopping, done) = (self.chunks, self.stopping, self.done)
         let thread = Thread {
             while !stopping.load(ordering: .relaxed) {
-                let chunk = chunks.vacant { Chunk(size: chunkSize) }
+                let chunk = chunks.vacant { Chunk() }
                 do {
-                    guard let n = try decode(chunk.buffer) else { break }
-                    chunk.count = n
+                    guard let bytes = try decode({ chunk.buffer(size: chunkSize) }) else { break }
+                    chunk.bytes = bytes
                 } catch {
                     chunk.error = error
                 }
@@ -382,7 +503,7 @@ private final class ReadAhead: @unchecked Sendable {
             throw error
         }
         current = chunk
-        return UnsafeRawBufferPointer(start: chunk.buffer.baseAddress, count: chunk.count)
+        return chunk.bytes
     }
 
     /// Stops the thread and waits for it: it owns the decoder until then.
@@ -394,6 +515,7 @@ private final class ReadAhead: @unchecked Sendable {
     }
 }
 
+/// Outside the class, where `close` is not the method.
 private func closeDescriptor(_ fd: Int32) {
     _ = close(fd)
 }
