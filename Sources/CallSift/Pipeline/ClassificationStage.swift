@@ -7,8 +7,8 @@ import Foundation
 /// assembling the next step's calls.
 ///
 /// The merge thread hands over, at each watermark step, the contacts completed for this
-/// shard together with the watermark, through a `RecyclingRing` of 16 steps (a full ring
-/// holds the merge back), which brings emptied steps back for reuse. The classifier
+/// shard together with the watermark, through a `RecyclingRing` of `depth` steps (a full
+/// ring holds the merge back), which brings emptied steps back for reuse. The classifier
 /// sees exactly the sequence of contacts and watermarks it would see inline, so its
 /// results do not depend on the threading.
 final class ClassificationStage: @unchecked Sendable {
@@ -20,8 +20,18 @@ final class ClassificationStage: @unchecked Sendable {
         var horizon: Int64?
     }
 
+    /// Deep, so that the merge runs on for a tenth of a second (about a million events)
+    /// while this thread is held up: the scope table growing stops it for that long
+    /// (moving its entries, the kernel zeroing its new pages). With 16 steps the merge,
+    /// and behind it the parser and the decoder, soon stopped too, and a core sat idle.
+    static let depth = 128
+    /// A step whose contact array has grown past this many (a burst: the calls of a busy
+    /// evening become due in the few steps of a quiet night) gets a new, empty one when
+    /// it comes back, so that the deep ring does not keep every array at its largest.
+    static let keptCapacity = 8192
+
     private let shard: Shard
-    private let steps = RecyclingRing<Step>(depth: 16)
+    private let steps = RecyclingRing<Step>(depth: ClassificationStage.depth)
     private let done = DispatchSemaphore(value: 0)
     private let scopesNow = ManagedAtomic<Int>(0)
     /// Most caller scopes this shard held after a step, and its scope table's size then.
@@ -53,6 +63,7 @@ final class ClassificationStage: @unchecked Sendable {
                 scopeBytesAtPeak = shard.classifier.scopeTableBytes
             }
             scopesNow.store(scopes, ordering: .relaxed)
+            if step.contacts.capacity > Self.keptCapacity { step.contacts = [] }
             steps.recycle(step)
         }
         done.signal()
