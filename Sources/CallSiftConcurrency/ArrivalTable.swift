@@ -56,7 +56,9 @@ public final class ArrivalTable<Key: ShardTableKey, Value> {
     }
 
     deinit {
-        for i in 0 ..< ringCapacity where live[i] { (entries + i).deinitialize(count: 1) }
+        if !_isPOD(Entry.self) {
+            for i in 0 ..< ringCapacity where live[i] { (entries + i).deinitialize(count: 1) }
+        }
         Self.deallocateRing(entries, live, capacity: ringCapacity)
         LargeMemory.deallocate(UnsafeMutableRawPointer(index), byteCount: indexCapacity * 8)
     }
