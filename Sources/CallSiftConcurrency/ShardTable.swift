@@ -224,32 +224,17 @@ public final class ShardTable<Key: ShardTableKey, Value> {
     ///
     /// - Complexity: O(capacity).
     public func removeAll(where remove: (Key, Value) -> Bool) {
-        _ = removeAll(slots: capacity, from: 0, where: remove)
-    }
-
-    /// Removes the entries for which `remove` is true among `slots` slots from `start`
-    /// (wrapping round the end; at most the whole table, and from 0 if `start` is past the
-    /// end, as after a table has shrunk its caller's idea of it), and returns the slot
-    /// after them, where a sweep in parts goes on.
-    ///
-    /// Removing shifts later entries back into the slot just looked at, so it is looked at
-    /// again before moving on. Entries only ever move back (towards the current slot, or
-    /// round from the front to the back of the table), so none in the range is skipped; an
-    /// entry moved into the range from past its end is looked at too.
-    ///
-    /// - Complexity: O(slots).
-    public func removeAll(slots: Int, from start: Int, where remove: (Key, Value) -> Bool) -> Int {
-        var i = start < capacity ? start : 0
-        var left = min(slots, capacity)
-        while left > 0 {
+        var i = 0
+        // Removing shifts later entries back into slot i, so look at i again before moving
+        // on. Entries only ever move towards lower slots (or wrap from the front to the
+        // back, where they are simply seen twice), so none is skipped.
+        while i < capacity {
             if tags[i] != 0 && remove(entries[i].key, entries[i].value) {
                 self.remove(at: i)
                 continue
             }
-            i = after(i)
-            left -= 1
+            i += 1
         }
-        return i
     }
 
     /// Calls `body` with every entry, in slot order.

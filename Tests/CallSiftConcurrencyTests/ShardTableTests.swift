@@ -52,41 +52,6 @@ struct TestKey: ShardTableKey, Hashable {
         #expect(seen == model)
     }
 
-    /// A sweep in parts (as the classifier sweeps its scopes): parts of any size, from any
-    /// slot, wrapping round the end, that together cover the table once remove exactly
-    /// what one whole pass would, with the invariants kept after every part. The weak hash
-    /// makes long probe runs that cross the parts' edges and the table's end.
-    @Test(arguments: [false, true])
-    func sweepingInPartsRemovesWhatOnePassDoes(weakHash: Bool) {
-        var state: UInt64 = 7
-        func next() -> UInt64 { state = state &* 6364136223846793005 &+ 1442695040888963407; return state >> 33 }
-        for round in 0 ..< 40 {
-            let table = ShardTable<TestKey, Int>(minimumCapacity: 64, maxLoad: 0.8, growth: 1.25)
-            var model: [UInt64: Int] = [:]
-            for _ in 0 ..< 40 + Int(next() % 400) {
-                let k = TestKey(v: next() % 1_000, weak: weakHash)
-                if table.find(k) == nil {
-                    let v = Int(next() % 100)
-                    table.insert(k, v)
-                    model[k.v] = v
-                }
-            }
-            let doomed: (TestKey, Int) -> Bool = { key, value in value % 3 == 0 || key.v % 5 == round % 5 }
-            var cursor = Int(next() % UInt64(table.capacity))
-            var left = table.capacity
-            while left > 0 {
-                let part = min(left, 1 + Int(next() % UInt64(table.capacity / 3)))
-                cursor = table.removeAll(slots: part, from: cursor, where: doomed)
-                table.checkInvariants()
-                left -= part
-            }
-            model = model.filter { !doomed(TestKey(v: $0.key, weak: weakHash), $0.value) }
-            var seen: [UInt64: Int] = [:]
-            table.forEach { seen[$0.v] = $1 }
-            #expect(seen == model, "round \(round)")
-        }
-    }
-
     @Test func growsAndStaysWithinItsLoadBound() {
         let table = ShardTable<TestKey, UInt64>()
         for i in 0 ..< 100_000 as Range<UInt64> { table.insert(TestKey(v: i), i) }

@@ -111,4 +111,18 @@ import Testing
             #expect(offset == expected.count, "chunk size \(chunkSize)")
         }
     }
+
+    /// A frame whose window is over zstd's default limit (128 MiB) is refused before
+    /// anything is allocated for it, as `zstd -d` refuses it without `--memory`.
+    @Test(.enabled(if: toolsPresent))
+    func zstdRefusesAWindowOverTheDefaultLimit() throws {
+        let dir = try ScratchDirectory()
+        try InputSamples.store(InputSamples.small, at: dir.path("plain"))
+        try Self.run("zstd", ["-c", "--long=28"], stdin: dir.path("plain"), stdout: dir.path("wide"))
+        let outcome = try readAll(dir.path("wide"))
+        #expect(outcome.bytes.isEmpty)
+        let error = try #require(outcome.error)
+        #expect(error.message.contains("Frame requires too much memory"), "\(error)")
+        #expect(error.offset == 0)
+    }
 }

@@ -231,24 +231,16 @@ public final class Classifier {
     /// window), and the latest contact, if it awaits an FCR verdict, is past the repeat
     /// window. Callers who rang once, long ago, leave after W, not after the longest window.
     ///
-    /// The sweep passes over the whole table once per `sweepInterval` of watermark
-    /// progress (`defaultSweepInterval` unless a test sets another), in parts: each step
-    /// sweeps the share of the table that its progress earns, from where the last one
-    /// stopped. A whole pass at once stalled this thread for a tenth of a second or more,
-    /// long enough for the rings before it to fill and the other threads to stop. Which
+    /// A sweep passes over the whole table, so it runs once per `sweepInterval` of
+    /// watermark progress (`defaultSweepInterval` unless a test sets another). Which
     /// scopes are still held changes no result: a scope whose every time is past its
     /// window behaves exactly like an absent one.
     private func sweepScopes(releasedBelow rb: Int64) {
         if lastSweep == .min || rb == .max { lastSweep = rb; return }
-        // A pass per interval; progress beyond one interval earns no more than a pass.
-        let share = Double(min(rb &- lastSweep, sweepInterval)) / Double(sweepInterval)
+        guard rb - lastSweep >= sweepInterval else { return }
         lastSweep = rb
-        sweepCredit += share * Double(scopes.capacity)
-        let slots = sweepCredit.rounded(.down)
-        guard slots >= 1 else { return }
-        sweepCredit -= slots
         let c = settings.chaseWindow, w = settings.repeatWindow, r = settings.retryWindow
-        sweepCursor = scopes.removeAll(slots: Int(slots), from: sweepCursor) { _, s in
+        scopes.removeAll { _, s in
             (s.lastPending == ScopeState.never || s.lastPending < rb &- c)
                 && (s.lastHandled == ScopeState.never || s.lastHandled < rb &- w)
                 && (s.lastFailed == ScopeState.never || s.lastFailed < rb &- r)
@@ -261,10 +253,6 @@ public final class Classifier {
     /// docs/performance.md).
     public static let defaultSweepInterval: Int64 = 3 * 86_400_000
     private let sweepInterval: Int64
-    /// Slots of sweeping earned and not yet done (less than one).
-    private var sweepCredit = 0.0
-    /// Where the next part of the sweep starts.
-    private var sweepCursor = 0
 
     @inline(__always)
     private func within(_ prior: Int64, _ t: Int64, _ window: Int64) -> Bool {

@@ -21,9 +21,10 @@ final class ClassificationStage: @unchecked Sendable {
     }
 
     /// Deep, so that the merge runs on for a tenth of a second (about a million events)
-    /// while this thread is held up: the scope table growing stops it for that long
-    /// (moving its entries, the kernel zeroing its new pages). With 16 steps the merge,
-    /// and behind it the parser and the decoder, soon stopped too, and a core sat idle.
+    /// while this thread is held up: the scope table growing (moving its entries, the
+    /// kernel zeroing its new pages) or being swept stops it for that long. With 16 steps
+    /// the merge, and behind it the parser and the decoder, soon stopped too, and a core
+    /// sat idle.
     static let depth = 128
     /// A step whose contact array has grown past this many (a burst: the calls of a busy
     /// evening become due in the few steps of a quiet night) gets a new, empty one when
