@@ -24,9 +24,9 @@ public struct InputError: Error, CustomStringConvertible, Sendable {
 ///
 /// Memory is fixed at open: one input buffer of max(`chunkSize`, 128 KiB) (256 KiB for
 /// zstd, which takes a whole compressed block at a time) and the decoder. zstd decodes in
-/// place into a ring that holds its window and the chunks a reader may still hold (about
-/// 8 MiB plus the window, which is bounded by zstd's default limit of 128 MiB and is
-/// typically a few MiB; see `ZstdDecoder`); lz4 and gzip decode into one output buffer of
+/// place into a ring that holds the larger of its window (bounded by zstd's default limit
+/// of 128 MiB, typically a few MiB) and the chunks a reader may still hold, plus two
+/// blocks: about 8.6 MiB for windows up to 8 MiB (see `ZstdDecoder`); lz4 and gzip decode into one output buffer of
 /// `chunkSize` and, with read-ahead (`startReadAhead`), up to 66 more, allocated as the
 /// decoding thread's rings first fill and reused from then on. Nothing grows with the size
 /// of the file, and `readChunk()` allocates nothing.
@@ -42,9 +42,8 @@ public struct InputError: Error, CustomStringConvertible, Sendable {
 ///
 /// - Complexity: O(n) in the input size; one `read(2)` per input buffer.
 public final class InputReader {
-    /// The size of the input buffer when `chunkSize` is smaller. zstd's own recommendation
-    /// (`ZSTD_DStreamInSize`) is one block, 128 KiB, and `read(2)` of that size already
-    /// costs little next to decoding.
+    /// The size of the input buffer when `chunkSize` is smaller: `read(2)` of 128 KiB
+    /// already costs little next to decoding.
     static let minimumInputCapacity = 128 * 1024
     /// The input buffer's size for zstd, whose steps each need a whole compressed block.
     static let zstdInputCapacity = 256 * 1024
@@ -187,16 +186,14 @@ public final class InputReader {
                     UnsafeRawBufferPointer(start: input.baseAddress! + inputStart, count: inputEnd - inputStart),
                     into: UnsafeMutableRawBufferPointer(rebasing: output[produced...]))
             } catch {
-                pendingError = InputError(input: name, offset: decodedOffset,
-                                          message: "corrupt \(compression.rawValue) stream (\(error.message))")
+                pendingError = corrupt(error)
                 break fill
             }
             inputStart += step.consumed
             produced += step.produced
             if step.consumed == 0 && step.produced == 0 {
                 if atEnd && !decoder.isAtFrameBoundary {
-                    pendingError = InputError(input: name, offset: decodedOffset,
-                                              message: "truncated \(compression.rawValue) stream: the input ends inside a \(frameWord)")
+                    pendingError = truncated()
                     break fill
                 }
                 // With input and output room, every decoder moves forward; guard anyway,
@@ -261,37 +258,37 @@ public final class InputReader {
     /// One step: a frame header, a stretch of a skippable frame, or one of a frame's
     /// headers, blocks or checksum, each given exactly the bytes it needs.
     private func stepZstd(_ zstd: ZstdDecoder) throws(InputError) {
-        do {
-            switch zstd.stage {
-            case .betweenFrames:
-                let available = try buffered(atLeast: ZstdDecoder.frameHeaderSizeMax)
-                if available == 0 {
-                    isFinished = true
-                } else if try !zstd.beginFrame(unconsumed(available)) {
-                    throw truncated()
-                }
-            case .skipping(let remaining):
-                let available = try buffered(atLeast: 1)
-                if available == 0 { throw truncated() }
-                let count = min(remaining, available)
-                inputStart += count
-                zstd.skipped(count)
-            case .inFrame:
-                let size = zstd.nextInputSize
-                guard try buffered(atLeast: size) >= size else { throw truncated() }
-                try zstd.decode(unconsumed(size))
-                inputStart += size
+        switch zstd.stage {
+        case .betweenFrames:
+            let available = try buffered(atLeast: ZstdDecoder.frameHeaderSizeMax)
+            if available == 0 {
+                isFinished = true
+                return
             }
-        } catch let failure as DecoderFailure {
-            throw InputError(input: name, offset: decodedOffset, message: "corrupt zstd stream (\(failure.message))")
-        } catch let error as InputError {
-            throw error
-        } catch {
-            preconditionFailure("unexpected \(error)")
+            let begun: Bool
+            do { begun = try zstd.beginFrame(unconsumed(available)) } catch { throw corrupt(error) }
+            if !begun { throw truncated() }
+        case .skipping(let remaining):
+            let available = try buffered(atLeast: 1)
+            if available == 0 { throw truncated() }
+            let count = min(remaining, available)
+            inputStart += count
+            zstd.skipped(count)
+        case .inFrame:
+            let size = zstd.nextInputSize
+            guard try buffered(atLeast: size) >= size else { throw truncated() }
+            do { try zstd.decode(unconsumed(size)) } catch { throw corrupt(error) }
+            inputStart += size
         }
     }
 
-    /// The input ends inside a frame: reported at the end of the input, all of it read.
+    /// The decoder's complaint, at the start of the input it was given.
+    private func corrupt(_ failure: DecoderFailure) -> InputError {
+        InputError(input: name, offset: decodedOffset, message: "corrupt \(compression.rawValue) stream (\(failure.message))")
+    }
+
+    /// The input ends inside a frame or member: reported at the end of the input, all of
+    /// it read.
     private func truncated() -> InputError {
         inputStart = inputEnd
         return InputError(input: name, offset: decodedOffset,

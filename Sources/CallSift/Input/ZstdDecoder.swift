@@ -62,7 +62,7 @@ final class ZstdDecoder {
     private var readyStart = 0
     /// Chunks handed out so far.
     private var handedOut = 0
-    /// Rings replaced by a bigger one, each freed once `handedOut` reaches `freeAt`.
+    /// Rings replaced by a bigger one, each freed once `handedOut` passes `freeAt`.
     private var retired: [(ring: UnsafeMutableRawPointer, freeAt: Int)] = []
 
     /// - Parameters:
@@ -122,7 +122,7 @@ final class ZstdDecoder {
     func decode(_ input: UnsafeRawBufferPointer) throws(DecoderFailure) {
         var room = 0
         if nextIsBlock {
-            if write + blockMax + Self.margin > capacity {
+            if nextBlockWraps {
                 precondition(write == readyStart, "the ring wraps with every byte handed out")
                 write = 0
                 readyStart = 0
@@ -136,6 +136,10 @@ final class ZstdDecoder {
         write += produced
         if ZSTD_nextSrcSizeToDecompress(context) == 0 { stage = .betweenFrames }
     }
+
+    /// Whether a block would not fit between the write position and the ring's end, so
+    /// that it goes at the ring's start.
+    private var nextBlockWraps: Bool { write + blockMax + Self.margin > capacity }
 
     /// Whether the next step decodes a block (the only steps that write bytes).
     private var nextIsBlock: Bool {
@@ -154,7 +158,7 @@ final class ZstdDecoder {
         let ready = write - readyStart
         guard ready > 0 else { return nil }
         if !all && stage == .inFrame {
-            guard nextIsBlock, ready + blockMax > chunkSize || write + blockMax + Self.margin > capacity else { return nil }
+            guard nextIsBlock, ready + blockMax > chunkSize || nextBlockWraps else { return nil }
         }
         let count = min(ready, chunkSize)
         let chunk = UnsafeRawBufferPointer(start: ring! + readyStart, count: count)
