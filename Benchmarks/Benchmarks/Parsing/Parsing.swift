@@ -8,7 +8,7 @@ import Foundation
 let benchmarks: @Sendable () -> Void = {
     Benchmark.defaultConfiguration = .init(
         metrics: [.wallClock, .throughput, .mallocCountTotal, .peakMemoryResident],
-        scalingFactor: .one, maxDuration: .seconds(10), maxIterations: 10)
+        timeUnits: .microseconds, scalingFactor: .one, maxDuration: .seconds(10), maxIterations: 20)
     let dir = FileManager.default.temporaryDirectory.appendingPathComponent("callsift-bench-parsing")
     try? FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
     for format in [WorkloadFormat.csv, .ndjson] {

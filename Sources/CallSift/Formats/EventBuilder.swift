@@ -142,35 +142,79 @@ final class EventBuilder {
 
     /// The last date parsed (most lines share their date with the line before).
     private var dayCache = Timestamp.DayCache()
-    private var centreCache = InternCache()
-    private var serviceCache = InternCache()
-    private var reasonCache = InternCache()
+    private let centreCache = InternCache()
+    private let serviceCache = InternCache()
+    private let reasonCache = InternCache()
 }
 
 /// A direct-mapped cache in front of an `Interner`: 256 slots chosen by a hash of the
-/// bytes, each remembering one string's bytes and id. Centres, services and reasons have
-/// few distinct values, so after the first lines nearly every lookup is a hit that costs
-/// a hash and a byte comparison, with no lock and no allocation.
-struct InternCache {
-    private var keys = [[UInt8]](repeating: [], count: 256)
-    private var ids = [Int32](repeating: -1, count: 256)
+/// bytes, each remembering one string and its id. Centres, services and reasons have few
+/// distinct values, so after the first lines nearly every lookup is a hit that costs a
+/// hash and a comparison of two words, with no lock and no allocation.
+///
+/// A value of up to 16 bytes is held in the slot itself as two words (`ShortBytes`),
+/// which determine its bytes exactly; a longer value's slot also keeps a copy of its
+/// bytes, compared in full on a hit. A class, so that the per-event lookup reaches the
+/// slots through one pointer, with no uniqueness check.
+final class InternCache {
+    private struct Slot {
+        var words = ShortBytes(lo: 0, hi: 0)
+        var count = 0
+        var id: Int32 = -1
+    }
+
+    private static let slotCount = 256
+    private let slots = UnsafeMutablePointer<Slot>.allocate(capacity: InternCache.slotCount)
+    /// The bytes of the values over 16 bytes long, by slot.
+    private var long: [[UInt8]] = Array(repeating: [], count: InternCache.slotCount)
+
+    init() { slots.initialize(repeating: Slot(), count: Self.slotCount) }
+    deinit { slots.deallocate() }
 
     /// The id of `v` in `interner`, asked of the interner only on a miss.
     @inline(__always)
-    mutating func lookup(_ v: UnsafeRawBufferPointer, in interner: Interner) -> Int32 {
-        // FNV-1a over the bytes.
-        var h: UInt32 = 2_166_136_261
-        for b in v { h = (h ^ UInt32(b)) &* 16_777_619 }
-        let slot = Int((h ^ (h >> 16)) & 255)
-        let id = ids[slot]
-        if id >= 0 {
-            let hit = keys[slot].withUnsafeBytes { k in k.count == v.count && (v.count == 0 || bytesEqual(k.baseAddress!, v.baseAddress!, v.count)) }
-            if hit { return id }
+    func lookup(_ v: UnsafeRawBufferPointer, in interner: Interner) -> Int32 {
+        let words = ShortBytes(v)
+        let n = v.count
+        let h = (words.lo &* 0x9E37_79B9_7F4A_7C15) ^ (words.hi &* 0xC2B2_AE3D_27D4_EB4F) ^ UInt64(truncatingIfNeeded: n)
+        let slot = Int(truncatingIfNeeded: (h &* 0xFF51_AFD7_ED55_8CCD) >> 56)
+        let s = slots[slot]
+        if s.id >= 0 && s.count == n && s.words == words && (n <= ShortBytes.capacity || long[slot].elementsEqual(v)) {
+            return s.id
         }
         let new = interner.intern(v)
-        keys[slot] = Array(v)
-        ids[slot] = new
+        slots[slot] = Slot(words: words, count: n, id: new)
+        long[slot] = n > ShortBytes.capacity ? Array(v) : []
         return new
+    }
+}
+
+/// Two words read from a byte string such that, together with its length, they determine
+/// every byte of a string of up to 16 bytes: its first and last eight bytes (overlapping
+/// when shorter than 16), its first and last four when 4 to 7 bytes long, and its first,
+/// middle and last byte when 1 to 3. Reads nothing outside the string.
+struct ShortBytes: Hashable {
+    static let capacity = 16
+    var lo: UInt64
+    var hi: UInt64
+
+    init(lo: UInt64, hi: UInt64) { self.lo = lo; self.hi = hi }
+
+    @inline(__always)
+    init(_ v: UnsafeRawBufferPointer) {
+        let n = v.count
+        guard n > 0, let p = v.baseAddress else { self.init(lo: 0, hi: 0); return }
+        if n >= 8 {
+            self.init(lo: p.loadUnaligned(as: UInt64.self), hi: p.loadUnaligned(fromByteOffset: n &- 8, as: UInt64.self))
+        } else if n >= 4 {
+            self.init(lo: UInt64(p.loadUnaligned(as: UInt32.self)),
+                      hi: UInt64(p.loadUnaligned(fromByteOffset: n &- 4, as: UInt32.self)))
+        } else {
+            let first = UInt64(p.load(as: UInt8.self))
+            let middle = UInt64(p.load(fromByteOffset: n >> 1, as: UInt8.self))
+            let last = UInt64(p.load(fromByteOffset: n &- 1, as: UInt8.self))
+            self.init(lo: first | middle << 8 | last << 16, hi: 0)
+        }
     }
 }
 
