@@ -58,7 +58,10 @@ struct CSVRecordParser {
     ///
     /// `mutating` though it changes nothing, so that a parser kept in a class's stored
     /// property is used in place rather than copied (and its arrays retained) per record.
-    mutating func parse(_ record: UnsafeRawBufferPointer, into slots: inout FieldSlots) -> RejectReason? {
+    ///
+    /// `masks`, from the splitter's fast path, spares the usual record a second scan.
+    mutating func parse(_ record: UnsafeRawBufferPointer, masks: RawRecord.Masks? = nil,
+                        into slots: inout FieldSlots) -> RejectReason? {
         slots.reset()
         guard let base = record.baseAddress else {
             // An empty record is one empty field.
@@ -83,12 +86,19 @@ struct CSVRecordParser {
             // is predicted, where a loop that runs until the masks are empty mispredicts
             // its end about once per record.
             if n <= 128 {
-                let low = callsift_csv_block64(bytes, n)
-                let high = n > 64 ? callsift_csv_block64(bytes + 64, n &- 64) : callsift_csv_masks64()
-                if (low.quotes | high.quotes) == 0
-                    && low.commas.nonzeroBitCount &+ high.commas.nonzeroBitCount == columns.count &- 1 {
-                    if (low.suspect | high.suspect) != 0, let reason = RecordBytes.check(record) { return reason }
-                    var lo = low.commas, hi = high.commas
+                var lo: UInt64, hi: UInt64
+                let plain: Bool, suspect: Bool
+                if let masks {
+                    (lo, hi, plain, suspect) = (masks.commasLow, masks.commasHigh, true, masks.suspect)
+                } else {
+                    let low = callsift_csv_block64(bytes, n)
+                    let high = n > 64 ? callsift_csv_block64(bytes + 64, n &- 64) : callsift_csv_masks64()
+                    (lo, hi) = (low.commas, high.commas)
+                    plain = (low.quotes | high.quotes) == 0
+                    suspect = (low.suspect | high.suspect) != 0
+                }
+                if plain && lo.nonzeroBitCount &+ hi.nonzeroBitCount == columns.count &- 1 {
+                    if suspect, let reason = RecordBytes.check(record) { return reason }
                     var start = 0
                     for index in 0 ..< columns.count &- 1 {
                         let inLow = lo != 0

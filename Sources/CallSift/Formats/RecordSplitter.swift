@@ -22,6 +22,25 @@ struct RawRecord {
     var bytes: UnsafeRawBufferPointer
     /// Physical line number (1-based) on which the record starts.
     var lineNo: Int64
+    /// What the splitter saw of a CSV record while cutting it, so that the parser need not
+    /// look at its bytes again; `nil` when it did not keep track (see `RecordSplitter`).
+    var masks: Masks?
+
+    /// The record, as the CSV splitter's fast path found it: no quote anywhere in it.
+    struct Masks {
+        /// Bit i set for a comma at byte i, for bytes 0 to 127 (`low`: 0 to 63).
+        var commasLow: UInt64
+        var commasHigh: UInt64
+        /// Whether any byte is not ASCII, or is NUL.
+        var suspect: Bool
+    }
+
+    init(kind: Kind, bytes: UnsafeRawBufferPointer, lineNo: Int64, masks: Masks? = nil) {
+        self.kind = kind
+        self.bytes = bytes
+        self.lineNo = lineNo
+        self.masks = masks
+    }
 }
 
 /// Cuts a stream of decoded chunks into records, carrying partial records across chunks.
@@ -57,6 +76,10 @@ struct RecordSplitter {
         let n = chunk.count
         var pos = 0
         while pos < n {
+            if quoteAware && carry.isEmpty && !discarding && !inQuote {
+                pos = try feedPlainRecords(base, n, from: pos, body)
+                if pos >= n { return }
+            }
             if discarding {
                 guard let nl = Self.find(0x0A, base, from: pos, to: n) else { return }
                 try emitCarry(.tooLong, body)
@@ -83,7 +106,7 @@ struct RecordSplitter {
                 let kind: RawRecord.Kind = length > Self.maxRecordBytes ? .tooLong : .ok
                 if carry.isEmpty {
                     let len = min(nl - start, Self.maxRecordBytes)
-                    try emit(kind, UnsafeRawBufferPointer(start: base + start, count: len), body)
+                    try emit(kind, UnsafeRawBufferPointer(start: base + start, count: len), nil, body)
                 } else {
                     appendToCarry(base, from: start, to: nl)
                     try emitCarry(kind, body)
@@ -102,6 +125,68 @@ struct RecordSplitter {
         } else if !carry.isEmpty || inQuote {
             try emitCarry(truncated ? .truncated : (inQuote ? .unterminatedQuote : .ok), body)
         }
+    }
+
+    // MARK: - CSV fast path
+
+    /// Cuts the records of `base[from ..< n]` that lie wholly in it and hold no quote,
+    /// and returns where the general loop of `feed` must take over: the start of the first
+    /// record that holds a quote, runs past the chunk's end, or is longer than 64 KiB
+    /// (or `n`). Called only between records with nothing carried.
+    ///
+    /// The chunk is read once, 64 bytes at a time, as masks of its newlines, commas, quotes
+    /// and suspect bytes (`callsift_csv_scan64`); each record leaves with the commas of its
+    /// first 128 bytes and whether it holds a suspect byte (`RawRecord.Masks`), so that
+    /// `CSVRecordParser` need not scan it again. Without a quote the general loop would cut
+    /// the same records at the same newlines: this changes how, not what.
+    @inline(__always)
+    private mutating func feedPlainRecords(_ base: UnsafeRawPointer, _ n: Int, from: Int,
+                                           _ body: (RawRecord) throws -> Void) rethrows -> Int {
+        let bytes = base.assumingMemoryBound(to: UInt8.self)
+        var record = from        // start of the current record
+        var commasLow: UInt64 = 0, commasHigh: UInt64 = 0
+        var suspect: UInt64 = 0
+        var block = from
+        while block < n {
+            let m = callsift_csv_scan64(bytes + block, n &- block)
+            // Bytes of this block from the current record's start (or the block's) on.
+            var first = max(record &- block, 0)
+            var newlines = m.newlines & Self.bits(from: first, to: 64)
+            while true {
+                // The current record's part of this block ends at the next newline, if any.
+                let end = newlines != 0 ? newlines.trailingZeroBitCount : 64
+                let part = Self.bits(from: first, to: end)
+                if m.quotes & part != 0 { return record }
+                suspect |= m.suspect & part
+                // Block offset 0 is record offset `block - record`; bits shifted past 127 drop.
+                let shift = block &- record
+                let commas = m.commas & part
+                if shift >= 0 {
+                    commasLow |= commas << shift
+                    commasHigh |= shift < 64 ? commas >> (64 &- shift) : commas << (shift &- 64)
+                } else {
+                    commasLow |= commas >> -shift
+                }
+                guard newlines != 0 else { break }
+                let nl = block &+ end
+                if nl &- record > Self.maxRecordBytes { return record }
+                try emit(.ok, UnsafeRawBufferPointer(start: base + record, count: nl &- record),
+                         RawRecord.Masks(commasLow: commasLow, commasHigh: commasHigh, suspect: suspect != 0), body)
+                record = nl &+ 1
+                commasLow = 0; commasHigh = 0; suspect = 0
+                newlines &= newlines &- 1
+                first = end &+ 1
+            }
+            if block &+ 64 &- record > Self.maxRecordBytes { return record }
+            block &+= 64
+        }
+        return record
+    }
+
+    /// Bits `from ..< to` of a word (0 ≤ from ≤ to ≤ 64).
+    @inline(__always)
+    private static func bits(from: Int, to: Int) -> UInt64 {
+        ((UInt64(1) << to) &- 1) & ~((UInt64(1) << from) &- 1)
     }
 
     // MARK: - Private
@@ -146,13 +231,14 @@ struct RecordSplitter {
         let k: RawRecord.Kind = discarding ? .tooLong : kind
         let line = takeLine()
         defer { carry.removeAll(keepingCapacity: true) }
-        try carry.withUnsafeBytes { try Self.deliver(k, $0, line, body) }
+        try carry.withUnsafeBytes { try Self.deliver(k, $0, line, nil, body) }
     }
 
     @inline(__always)
-    private mutating func emit(_ kind: RawRecord.Kind, _ bytes: UnsafeRawBufferPointer, _ body: (RawRecord) throws -> Void) rethrows {
+    private mutating func emit(_ kind: RawRecord.Kind, _ bytes: UnsafeRawBufferPointer, _ masks: RawRecord.Masks? = nil,
+                               _ body: (RawRecord) throws -> Void) rethrows {
         let line = takeLine()
-        try Self.deliver(kind, bytes, line, body)
+        try Self.deliver(kind, bytes, line, masks, body)
     }
 
     /// The current record's first line; resets the per-record state for the next one.
@@ -167,11 +253,13 @@ struct RecordSplitter {
     }
 
     @inline(__always)
-    private static func deliver(_ kind: RawRecord.Kind, _ bytes: UnsafeRawBufferPointer, _ line: Int64, _ body: (RawRecord) throws -> Void) rethrows {
+    private static func deliver(_ kind: RawRecord.Kind, _ bytes: UnsafeRawBufferPointer, _ line: Int64,
+                                _ masks: RawRecord.Masks?, _ body: (RawRecord) throws -> Void) rethrows {
         var b = bytes
         if kind == .ok, b.count > 0, b[b.count - 1] == 0x0D {
+            // A carriage return is neither a comma nor suspect: the masks still hold.
             b = UnsafeRawBufferPointer(rebasing: b[0 ..< b.count - 1])
         }
-        try body(RawRecord(kind: kind, bytes: b, lineNo: line))
+        try body(RawRecord(kind: kind, bytes: b, lineNo: line, masks: masks))
     }
 }

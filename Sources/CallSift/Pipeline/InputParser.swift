@@ -169,7 +169,7 @@ final class InputParser: @unchecked Sendable {
             accounting.lines += 1
             let problem = isNDJSON
                 ? Self.parse(record.bytes, ndjson, &slots)
-                : Self.parse(record.bytes, &csv, &slots)
+                : Self.parse(record.bytes, record.masks, &csv, &slots)
             if let problem { return reject(problem, record) }
             accept(record)
         case .tooLong:
@@ -199,9 +199,9 @@ final class InputParser: @unchecked Sendable {
     /// Parses one CSV record into `slots`: nil, or why it is rejected. The parse makes
     /// the byte checks too (see `CSVRecordParser.parse`).
     @inline(__always)
-    private static func parse(_ bytes: UnsafeRawBufferPointer, _ csv: inout CSVRecordParser,
+    private static func parse(_ bytes: UnsafeRawBufferPointer, _ masks: RawRecord.Masks?, _ csv: inout CSVRecordParser,
                               _ slots: inout FieldSlots) -> RejectReason? {
-        csv.parse(bytes, into: &slots)
+        csv.parse(bytes, masks: masks, into: &slots)
     }
 
     /// `parse` for one NDJSON record.
