@@ -185,8 +185,10 @@ public final class ArrivalTable<Key: ShardTableKey, Value> {
         @inline(__always) unsafeMutableAddress { valuePointer(position) }
     }
 
+    /// Where the value at `position` lies, for a caller that reads it in place without
+    /// copying it out; valid until the next `insert` or `remove`.
     @inline(__always)
-    private func valuePointer(_ position: Int) -> UnsafeMutablePointer<Value> {
+    public func valuePointer(_ position: Int) -> UnsafeMutablePointer<Value> {
         (UnsafeMutableRawPointer(entries + position) + MemoryLayout<Entry>.offset(of: \Entry.value)!).assumingMemoryBound(to: Value.self)
     }
 

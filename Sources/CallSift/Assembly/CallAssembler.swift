@@ -96,6 +96,12 @@ public final class CallAssembler {
             inlineCount = 1
         }
 
+        /// The first inline event of the pending events at `p`.
+        @inline(__always)
+        static func inlineEvents(_ p: UnsafeMutablePointer<Pending>) -> UnsafePointer<CallEvent> {
+            UnsafePointer((UnsafeRawPointer(p) + MemoryLayout<Pending>.offset(of: \Pending.inline)!).assumingMemoryBound(to: CallEvent.self))
+        }
+
         subscript(i: Int) -> CallEvent {
             @inline(__always) get {
                 switch i {
@@ -238,19 +244,17 @@ public final class CallAssembler {
         // Nearly always the key's events are all inline, in lifecycle order, and all in
         // this call: they are validated where they are, without gathering them.
         if pending[slot].overflow < 0 {
-            let count = Int(pending[slot].inlineCount)
-            var inline = pending[slot].inline
-            let done = withUnsafeBytes(of: &inline) { raw -> Bool in
-                // From the address: the tuple's size (two strides and one event's size)
-                // is short of three strides, so a buffer made from its bytes holds two.
-                let events = UnsafeBufferPointer(start: raw.baseAddress!.assumingMemoryBound(to: CallEvent.self), count: count)
-                for j in 1 ..< count where CallEvent.before(events[j], events[j - 1]) { return false }
-                guard events[count - 1].ts <= deadline else { return false }
-                pending.remove(at: slot, hash: h)
+            // Read where they lie in the table, not copied out: the inline events are a
+            // homogeneous tuple, laid out as an array of three.
+            let events = UnsafeBufferPointer(start: Pending.inlineEvents(pending.valuePointer(slot)),
+                                             count: Int(pending[slot].inlineCount))
+            var inOrder = events[events.count - 1].ts <= deadline
+            for j in 1 ..< events.count where CallEvent.before(events[j], events[j - 1]) { inOrder = false }
+            if inOrder {
                 close(events, key: key, &out)
-                return true
+                pending.remove(at: slot, hash: h)
+                return
             }
-            if done { return }
         }
         // The key's events in the order they were recorded: inline ones first, then the
         // pool's, which are linked newest first.
