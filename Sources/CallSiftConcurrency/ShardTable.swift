@@ -220,20 +220,46 @@ public final class ShardTable<Key: ShardTableKey, Value> {
         count -= 1
     }
 
-    /// Removes every entry for which `remove` is true.
+    /// Removes every entry for which `remove` is true, in one pass over the slots.
+    ///
+    /// Removing entries one by one (`remove(at:)`) walks the rest of each entry's probe run
+    /// every time, and a sweep that empties much of a long run walks it over and over.
+    /// Here each cluster (a run of occupied slots between two empty ones) is walked once:
+    /// an entry the predicate drops leaves a hole, and each later entry of the cluster is
+    /// placed again at the first empty slot from its home (itself, if none is nearer), the
+    /// way an insert would place it. Entries only move back, into slots already walked, so
+    /// the slots ahead are as they were, and every entry stays reachable from its home with
+    /// no empty slot in between.
     ///
     /// - Complexity: O(capacity).
     public func removeAll(where remove: (Key, Value) -> Bool) {
-        var i = 0
-        // Removing shifts later entries back into slot i, so look at i again before moving
-        // on. Entries only ever move towards lower slots (or wrap from the front to the
-        // back, where they are simply seen twice), so none is skipped.
-        while i < capacity {
-            if tags[i] != 0 && remove(entries[i].key, entries[i].value) {
-                self.remove(at: i)
+        guard count > 0 else { return }
+        // Start just after an empty slot (there is one: the load is below 1), so that no
+        // cluster wraps round the walk's end.
+        var start = 0
+        while tags[start] != 0 { start += 1 }
+        var holes = false  // in the current cluster
+        var i = start
+        for _ in 0 ..< capacity {
+            i = after(i)
+            if tags[i] == 0 {
+                holes = false
                 continue
             }
-            i += 1
+            if remove(entries[i].key, entries[i].value) {
+                (entries + i).deinitialize(count: 1)
+                tags[i] = 0
+                count -= 1
+                holes = true
+            } else if holes {
+                var t = home(entries[i].key.tableHash)
+                while tags[t] != 0 && t != i { t = after(t) }
+                if t != i {
+                    (entries + t).moveInitialize(from: entries + i, count: 1)
+                    tags[t] = tags[i]
+                    tags[i] = 0
+                }
+            }
         }
     }
 

@@ -52,6 +52,36 @@ struct TestKey: ShardTableKey, Hashable {
         #expect(seen == model)
     }
 
+    /// Sweeps that drop many entries of long runs (a weak hash, runs wrapping round the
+    /// end) leave every remaining key where a lookup finds it, and no dropped one.
+    @Test(arguments: [false, true])
+    func removeAllKeepsEveryOtherKeyReachable(weakHash: Bool) {
+        let table = ShardTable<TestKey, Int>(minimumCapacity: 16, maxLoad: 0.8, growth: 1.25)
+        var model: [UInt64: Int] = [:]
+        var state: UInt64 = 7
+        func next() -> UInt64 { state = state &* 6364136223846793005 &+ 1442695040888963407; return state >> 33 }
+        for round in 0 ..< 40 {
+            for _ in 0 ..< 400 {
+                let k = TestKey(v: next() % 5000, weak: weakHash)
+                if table.find(k) == nil {
+                    let value = Int(next() % 1000)
+                    table.insert(k, value)
+                    model[k.v] = value
+                }
+            }
+            let cut = round % 4
+            table.removeAll { key, value in (value + Int(key.v)) % 4 <= cut }
+            model = model.filter { !(($0.value + Int($0.key)) % 4 <= cut) }
+            table.checkInvariants()
+            var wrong = table.count == model.count ? 0 : 1
+            for v in 0 ..< 5000 as Range<UInt64> {
+                let found = table.find(TestKey(v: v, weak: weakHash)).map { table[$0] }
+                if found != model[v] { wrong += 1 }
+            }
+            #expect(wrong == 0, "round \(round)")
+        }
+    }
+
     @Test func growsAndStaysWithinItsLoadBound() {
         let table = ShardTable<TestKey, UInt64>()
         for i in 0 ..< 100_000 as Range<UInt64> { table.insert(TestKey(v: i), i) }
