@@ -51,6 +51,11 @@ struct RawRecord {
 /// well-formed records). A record longer than 64 KiB is cut: it ends at the next newline,
 /// quotes no longer counted, so one runaway quote costs at most 64 KiB of input and one
 /// rejected line rather than the rest of the file. Memory is bounded by that limit.
+///
+/// CSV records without quotes that lie wholly inside a chunk, nearly all of them, take a
+/// fast path (`feedPlainRecords`) that reads the chunk once for the newlines and for the
+/// parser's commas together; every other case goes through the general loop, which is the
+/// definition of what a record is.
 struct RecordSplitter {
     static let maxRecordBytes = 64 * 1024
 
@@ -235,7 +240,7 @@ struct RecordSplitter {
     }
 
     @inline(__always)
-    private mutating func emit(_ kind: RawRecord.Kind, _ bytes: UnsafeRawBufferPointer, _ masks: RawRecord.Masks? = nil,
+    private mutating func emit(_ kind: RawRecord.Kind, _ bytes: UnsafeRawBufferPointer, _ masks: RawRecord.Masks?,
                                _ body: (RawRecord) throws -> Void) rethrows {
         let line = takeLine()
         try Self.deliver(kind, bytes, line, masks, body)
