@@ -140,7 +140,7 @@ struct RecordSplitter {
     /// (or `n`). Called only between records with nothing carried.
     ///
     /// The chunk is read once, 64 bytes at a time, as masks of its newlines, commas, quotes
-    /// and suspect bytes (`callsift_csv_scan64`); each record leaves with the commas of its
+    /// and suspect bytes (`callsift_csv_block64`); each record leaves with the commas of its
     /// first 128 bytes and whether it holds a suspect byte (`RawRecord.Masks`), so that
     /// `CSVRecordParser` need not scan it again. Without a quote the general loop would cut
     /// the same records at the same newlines: this changes how, not what.
@@ -153,7 +153,7 @@ struct RecordSplitter {
         var suspect: UInt64 = 0
         var block = from
         while block < n {
-            let m = callsift_csv_scan64(bytes + block, n &- block)
+            let m = callsift_csv_block64(bytes + block, n &- block)
             // Bytes of this block from the current record's start (or the block's) on.
             var first = max(record &- block, 0)
             var newlines = m.newlines & Self.bits(from: first, to: 64)
