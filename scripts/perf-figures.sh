@@ -8,19 +8,22 @@
 #   3. memory: peak RSS (/usr/bin/time -v) and bytes per caller-scope entry (--stats).
 # Allocation counts come from the package-benchmark suites: (cd Benchmarks && swift package benchmark).
 #
-# usage: scripts/perf-figures.sh [--calls N] [--sizes "1000000 10000000"] [--national] [--no-duckdb]
+# usage: scripts/perf-figures.sh [--calls N] [--sizes "1000000 10000000"] [--national] [--year] [--no-duckdb]
 #   --calls N     size of the throughput file (default 10000000, about 29M events)
 #   --sizes LIST  sizes for the scaling table (default "1000000 10000000"; add 100000000 for 100M)
 #   --national    also the national profile, 40 centres and 1.1M calls a day: 30 days
 #                 (33M calls) and 91 days (100M calls)
+#   --year        also a national year: 440M calls over 365 days at 40 centres, about 1.3
+#                 billion events (a 17 GB zstd file, about 16 minutes to generate)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-calls=10000000; sizes="1000000 10000000"; national=0; duck=1
+calls=10000000; sizes="1000000 10000000"; national=0; year=0; duck=1
 while [ $# -gt 0 ]; do
     case "$1" in
         --calls) calls=$2; shift 2 ;;
         --sizes) sizes=$2; shift 2 ;;
         --national) national=1; shift ;;
+        --year) year=1; shift ;;
         --no-duckdb) duck=0; shift ;;
         *) echo "unknown option $1" >&2; exit 64 ;;
     esac
@@ -106,5 +109,13 @@ if [ $national = 1 ]; then
     read -r s m < <(timed "$B" analyze --stats "$g")
     echo
     echo "91-day national quarter (40 centres, 100M calls): $s s, peak RSS $((m / 1024)) MB"
+    stats_of_last
+fi
+if [ $year = 1 ]; then
+    g=$(gen 440000000 40 365)
+    read -r s m < <(timed "$B" analyze --stats "$g")
+    e=$(events_of_last)
+    echo
+    awk -v s="$s" -v e="$e" -v m="$m" 'BEGIN{printf "National year (40 centres, 440M calls, 365 days): %d events in %.1f s (%.1f min, %.0f events/s), peak RSS %.0f MB\n", e, s, s/60, e/s, m/1024}'
     stats_of_last
 fi

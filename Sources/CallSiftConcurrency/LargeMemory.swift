@@ -5,11 +5,14 @@ import Darwin
 #endif
 import CMemory
 
-/// Allocation of the big flat buffers of the keyed stages (the hash tables).
+/// Allocation of big flat buffers: the hash tables of the keyed stages, and the ring that
+/// zstd decodes into.
 ///
-/// Those buffers run to hundreds of megabytes and are read at random, so with 4 KiB
-/// pages nearly every access also misses the TLB, and on a virtual machine each page
-/// walk is itself several memory reads. Buffers of at least 2 MiB are therefore mapped
+/// The tables run to hundreds of megabytes and are read at random, so with 4 KiB pages
+/// nearly every access also misses the TLB, and on a virtual machine each page walk is
+/// itself several memory reads. The decoding ring (about 9 MiB) is written once through
+/// and read back by zstd's matches and by the parser on the other core: on 4 KiB pages
+/// it is over 2,000 TLB entries. Buffers of at least 2 MiB are therefore mapped
 /// directly, aligned to 2 MiB and marked for transparent huge pages (`MADV_HUGEPAGE`),
 /// which Linux honours when its setting is `madvise` or `always`. Smaller buffers, and
 /// other systems, use the ordinary allocator. Memory from `allocate` is zero-filled
