@@ -24,7 +24,7 @@ struct RawRecord {
     var lineNo: Int64
     /// What the splitter saw of a CSV record while cutting it, so that the parser need not
     /// look at its bytes again; `nil` when it did not keep track (see `RecordSplitter`).
-    var masks: Masks?
+    var masks: Masks? = nil
 
     /// The record, as the CSV splitter's fast path found it: no quote anywhere in it.
     struct Masks {
@@ -33,13 +33,6 @@ struct RawRecord {
         var commasHigh: UInt64
         /// Whether any byte is not ASCII, or is NUL.
         var suspect: Bool
-    }
-
-    init(kind: Kind, bytes: UnsafeRawBufferPointer, lineNo: Int64, masks: Masks? = nil) {
-        self.kind = kind
-        self.bytes = bytes
-        self.lineNo = lineNo
-        self.masks = masks
     }
 }
 

@@ -26,10 +26,10 @@ public struct InputError: Error, CustomStringConvertible, Sendable {
 /// zstd, which takes a whole compressed block at a time) and the decoder. zstd decodes in
 /// place into a ring that holds the larger of its window (bounded by zstd's default limit
 /// of 128 MiB, typically a few MiB) and the chunks a reader may still hold, plus two
-/// blocks: about 8.6 MiB for windows up to 8 MiB (see `ZstdDecoder`); lz4 and gzip decode into one output buffer of
-/// `chunkSize` and, with read-ahead (`startReadAhead`), up to 66 more, allocated as the
-/// decoding thread's rings first fill and reused from then on. Nothing grows with the size
-/// of the file, and `readChunk()` allocates nothing.
+/// blocks: about 8.6 MiB for windows up to 8 MiB (see `ZstdDecoder`). lz4 and gzip decode
+/// into one output buffer of `chunkSize` and, with read-ahead (`startReadAhead`), up to 66
+/// more, allocated as the decoding thread's rings first fill and reused from then on.
+/// Nothing grows with the size of the file, and `readChunk()` allocates nothing.
 ///
 /// Concatenated frames (zstd, lz4) and members (gzip) read as one stream. Anything after
 /// the last frame that is not another frame is reported as corruption, with one exception:
