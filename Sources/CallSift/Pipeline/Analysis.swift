@@ -209,7 +209,15 @@ public final class Analysis {
         }
 
         func advanceWatermark() {
-            var wm = unopenedNext < unopenedFirsts.count ? unopenedFirsts[unopenedNext] &- settings.lateness : .max
+            // An input not yet opened bounds the watermark by its first event. One without
+            // any event (`.min`: empty, header only, every line rejected, unreadable) is
+            // opened before any other and holds the watermark at `.min` until then; it must
+            // not wrap round to the far future, which would make every later event late.
+            var wm = Int64.max
+            if unopenedNext < unopenedFirsts.count {
+                let first = unopenedFirsts[unopenedNext]
+                wm = first == .min ? .min : first &- settings.lateness
+            }
             for i in open { wm = min(wm, cursors[i].watermark) }
             guard wm > watermark, wm != .max else { return }
             watermark = wm
