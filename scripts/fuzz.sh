@@ -7,7 +7,8 @@
 #   PARALLEL=2 scripts/fuzz.sh 600        two at a time
 #   scripts/fuzz.sh smoke                 each target once over the committed corpus only
 #
-# Targets: csv ndjson queuelog ctr (parsers and adapters), zstd lz4 gzip (decoders).
+# Targets: csv ndjson queuelog ctr (parsers and adapters), zstd lz4 gzip (decoders),
+# multi (2-6 inputs at once, mixed formats and compressions, at 1 and 2 threads).
 # New inputs go to .build-fuzz/corpus/TARGET (Fuzz/corpus/TARGET, committed, is the seed);
 # crashes to .build-fuzz/artifacts/TARGET/. Logs: .build-fuzz/TARGET.log.
 set -euo pipefail
@@ -15,7 +16,7 @@ cd "$(dirname "$0")/.."
 TIME="${1:-60}"
 shift || true
 TARGETS=("$@")
-[ ${#TARGETS[@]} -gt 0 ] || TARGETS=(csv ndjson queuelog ctr zstd lz4 gzip)
+[ ${#TARGETS[@]} -gt 0 ] || TARGETS=(csv ndjson queuelog ctr zstd lz4 gzip multi)
 PARALLEL="${PARALLEL:-1}"
 OUT=.build-fuzz
 BIN="$OUT/callsift-fuzz"
@@ -69,7 +70,7 @@ if stale "$BIN" Sources/CallSift Sources/CZstd Sources/CLZ4 Sources/CZlib Source
         -o "$BIN" 2> >(grep -v "Cannot export local symbol" >&2)
 fi
 
-maxlen() { case "$1" in zstd|lz4|gzip) echo 65536 ;; *) echo 16384 ;; esac; }
+maxlen() { case "$1" in zstd|lz4|gzip|multi) echo 65536 ;; *) echo 16384 ;; esac; }
 
 run_one() {
     local t="$1"
