@@ -6,8 +6,10 @@ same conversion in Swift (Tests/CallSiftTests/AdapterConversionTests.swift).
 
     scripts/to-adapter-formats.py calls.csv queue_log ctr.ndjson
 
-queue_log holds whole seconds and one centre (give --centre when analysing); blocked calls
-are left out of the CTR file (Connect records no refusal)."""
+queue_log holds whole seconds and one centre (give --centre when analysing). In the CTR
+file a blocked call is an inbound contact that the flow (or the network) disconnected
+before any queue, which callsift counts as blocked under the service `(ivr)`; every fourth
+call also has a snapshot of its first contact in progress (no DisconnectTimestamp)."""
 import csv, json, sys
 from datetime import datetime, timezone
 
@@ -54,16 +56,36 @@ def main(src, qlog_path, ctr_path):
             elif kind == "abandon":
                 add(t, queue, "NONE", "ABANDON|1|1|30" if n % 2 == 0 else "EXITWITHTIMEOUT|1|1|30")
         # contact trace records: one per contact, a transfer starts the next
+        def arn():
+            return f"arn:aws:connect:eu-west-2:111122223333:instance/{centre}"
         if terminal == "blocked":
+            r = {"AWSContactTraceRecordFormatVersion": "2017-03-10", "ContactId": cid, "Channel": "VOICE",
+                 "InstanceARN": arn(), "InitiationMethod": "INBOUND", "InitiationTimestamp": iso(evs[0][0]),
+                 "Queue": None, "Agent": None,
+                 "DisconnectReason": "CONTACT_FLOW_DISCONNECT" if n % 2 == 0 else "TELECOM_PROBLEM",
+                 "DisconnectTimestamp": iso(evs[-1][0]), "LastUpdateTimestamp": iso(evs[-1][0] + 30000)}
+            if evs[0][2]:
+                r["CustomerEndpoint"] = {"Address": evs[0][2], "Type": "TELEPHONE_NUMBER"}
+            records.append((evs[-1][0] + 30000, len(records), json.dumps(r, separators=(",", ":"))))
             continue
         starts = [0] + [i for i, e in enumerate(evs) if e[1] == "transfer"]
         answer = next((e[0] for e in evs if e[1] == "answer"), None)
+        if n % 4 == 0:
+            update = (answer if answer is not None else evs[0][0]) + 1000
+            r = {"AWSContactTraceRecordFormatVersion": "2017-03-10", "ContactId": cid, "Channel": "VOICE",
+                 "InstanceARN": arn(), "InitiationMethod": "INBOUND", "InitiationTimestamp": iso(evs[0][0] - 5000),
+                 "Queue": {"Name": evs[0][3], "EnqueueTimestamp": iso(evs[0][0]), "ARN": "arn:q"},
+                 "Agent": {"ConnectedToAgentTimestamp": iso(answer), "Username": "agent"} if answer is not None else None,
+                 "LastUpdateTimestamp": iso(update)}
+            if evs[0][2]:
+                r["CustomerEndpoint"] = {"Address": evs[0][2], "Type": "TELEPHONE_NUMBER"}
+            records.append((update, len(records), json.dumps(r, separators=(",", ":"))))
         for k, s in enumerate(starts):
             cont = cid if k == 0 else f"{cid}-{k}"
             end_i = starts[k + 1] if k + 1 < len(starts) else len(evs) - 1
             start, disconnect = evs[s][0], evs[end_i][0]
             r = {"AWSContactTraceRecordFormatVersion": "2017-03-10", "ContactId": cont, "Channel": "VOICE",
-                 "InstanceARN": f"arn:aws:connect:eu-west-2:111122223333:instance/{centre}"}
+                 "InstanceARN": arn()}
             if k == 0:
                 r["InitiationMethod"] = "INBOUND"
                 r["InitiationTimestamp"] = iso(start - 5000)

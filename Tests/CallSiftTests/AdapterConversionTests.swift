@@ -6,7 +6,8 @@ import Testing
 /// records, as those systems would write them, must give the same rows as the canonical CSV
 /// of the same calls, reduced to what the format can express (docs/formats.md):
 /// - queue_log: whole seconds; no outcome or reason; no caller id on a refused (blocked) call;
-/// - CTR: no outcome or reason; no blocked calls (Connect records no refusal).
+/// - CTR: no outcome or reason; a blocked call is an inbound contact that its flow ended
+///   before any queue, so it arrives under the service `(ivr)` at its initiation.
 @Suite struct AdapterConversionTests {
     struct Ev {
         var ts: Int64
@@ -166,13 +167,46 @@ import Testing
     // MARK: - Contact trace records
 
     /// One CTR per contact: a transfer starts a new contact in the chain. In completion
-    /// (last update) order, as Connect streams them.
+    /// (last update) order, as Connect streams them. Every fourth call also has a snapshot
+    /// of its first contact in progress (no `DisconnectTimestamp`), delivered when it was
+    /// answered (or queued); a blocked call is an inbound contact that the flow (or, for
+    /// every other one, the network) disconnected before any queue.
     static func contactTraceRecords(_ calls: [Call]) -> (records: String, reference: [Call]) {
         var records: [(Int64, Int, String)] = []
         var reference: [Call] = []
         func t(_ ms: Int64) -> String { "\"" + Timestamp.format(millis: ms) + "\"" }
-        for c in calls where c.terminal != "blocked" {
+        func header(_ id: String, _ c: Call) -> [String] {
+            ["\"AWSContactTraceRecordFormatVersion\":\"2017-03-10\"", "\"ContactId\":\"\(id)\"", "\"Channel\":\"VOICE\"",
+             "\"InstanceARN\":\"arn:aws:connect:eu-west-2:111122223333:instance/\(c.centre)\""]
+        }
+        func customer(_ c: Call) -> [String] {
+            c.events[0].caller.isEmpty ? [] : ["\"CustomerEndpoint\":{\"Address\":\"\(c.events[0].caller)\",\"Type\":\"TELEPHONE_NUMBER\"}"]
+        }
+        for (n, c) in calls.enumerated() {
+            if c.terminal == "blocked" {
+                var ivr = c
+                for i in ivr.events.indices { ivr.events[i].service = IVRBlocked.service }
+                reference.append(ivr)
+                let (start, end) = (c.events.first!.ts, c.events.last!.ts)
+                var f = header(c.id, c) + customer(c)
+                f.append("\"InitiationMethod\":\"INBOUND\",\"InitiationTimestamp\":\(t(start)),\"Queue\":null,\"Agent\":null")
+                f.append("\"DisconnectReason\":\"\(n % 2 == 0 ? "CONTACT_FLOW_DISCONNECT" : "TELECOM_PROBLEM")\"")
+                f.append("\"DisconnectTimestamp\":\(t(end)),\"LastUpdateTimestamp\":\(t(end + 30_000))")
+                records.append((end + 30_000, records.count, "{" + f.joined(separator: ",") + "}"))
+                continue
+            }
             reference.append(c)
+            if n % 4 == 0 {
+                let start = c.events[0].ts
+                let answer = c.events.first { $0.kind == "answer" }?.ts
+                let update = (answer ?? start) + 1_000
+                var f = header(c.id, c) + customer(c)
+                f.append("\"InitiationMethod\":\"INBOUND\",\"InitiationTimestamp\":\(t(start - 5000))")
+                f.append("\"Queue\":{\"Name\":\"\(c.events[0].service)\",\"EnqueueTimestamp\":\(t(start)),\"ARN\":\"q\"}")
+                f.append(answer.map { "\"Agent\":{\"ConnectedToAgentTimestamp\":\(t($0)),\"Username\":\"agent\"}" } ?? "\"Agent\":null")
+                f.append("\"LastUpdateTimestamp\":\(t(update))")
+                records.append((update, records.count, "{" + f.joined(separator: ",") + "}"))
+            }
             var legStarts = [0]
             for (i, e) in c.events.enumerated() where e.kind == "transfer" { legStarts.append(i) }
             let answer = c.events.first { $0.kind == "answer" }?.ts
@@ -218,6 +252,10 @@ import Testing
         #expect(viaCTR.calls.incomplete == 0 && viaCTR.calls.conflicting == 0)
         #expect(viaCTR.rows == canonical.rows)
         #expect(viaCTR.rows.reduce(0) { $0 + $1.counters.transferred } > 0)
+        #expect(viaCTR.rows.reduce(0) { $0 + $1.counters.blocked } > 0)
+        #expect(viaCTR.rows.reduce(0) { $0 + $1.counters.retry } > 0)
+        // The snapshots were held and then superseded by their final records.
+        #expect(viaCTR.duplicates > 100)
         // The same records delivered twice, and as one JSON array: the same rows again.
         let twice = try analyze(records.split(separator: "\n").flatMap { [$0, $0] }.joined(separator: "\n") + "\n", name: "twice.ndjson")
         #expect(twice.rows == canonical.rows)

@@ -18,7 +18,7 @@ import Testing
     static func record(_ id: String, method: String = "INBOUND", initial: String? = nil, previous: String? = nil,
                        next: String? = nil, start: String = "00:00", queue: String? = "benefits", enqueue: String? = nil,
                        connected: String? = nil, disconnect: String? = "05:00", update: String? = nil,
-                       caller: String? = "+447700900001", instance: String = "inst-a") -> String {
+                       caller: String? = "+447700900001", instance: String = "inst-a", reason: String? = nil) -> String {
         func t(_ mmss: String) -> String { "\"2026-03-02T09:\(mmss)Z\"" }
         var f = ["\"ContactId\":\"\(id)\"", "\"InitiationMethod\":\"\(method)\"", "\"Channel\":\"VOICE\"",
                  "\"InstanceARN\":\"arn:aws:connect:eu-west-2:111122223333:instance/\(instance)\"",
@@ -29,6 +29,7 @@ import Testing
         if let queue { f.append("\"Queue\":{\"Name\":\"\(queue)\",\"EnqueueTimestamp\":\(t(enqueue ?? start)),\"Duration\":3}") } else { f.append("\"Queue\":null") }
         f.append(connected.map { "\"Agent\":{\"ConnectedToAgentTimestamp\":\(t($0)),\"Username\":\"a\"}" } ?? "\"Agent\":null")
         if let disconnect { f.append("\"DisconnectTimestamp\":\(t(disconnect))") }
+        if let reason { f.append("\"DisconnectReason\":\"\(reason)\"") }
         f.append("\"LastUpdateTimestamp\":\(t(update ?? disconnect ?? start))")
         if let caller { f.append("\"CustomerEndpoint\":{\"Address\":\"\(caller)\",\"Type\":\"TELEPHONE_NUMBER\"}") }
         f.append("\"Attributes\":{\"a\":\"{b}\"},\"MediaStreams\":[{\"Type\":\"AUDIO\"}]")
@@ -173,5 +174,57 @@ import Testing
     @Test func centreOptionReplacesTheInstance() throws {
         let r = try analyze(Self.record("a", connected: "00:10") + "\n") { $0.centre = "Leeds" }
         #expect(r.rows.first?.centre == "Leeds")
+    }
+
+    /// A record without `DisconnectTimestamp` is a snapshot of a contact in progress. Its
+    /// call waits for the final record (here 40 minutes later, long past the lateness bound
+    /// of 10 minutes, with other contacts finishing in between) instead of being emitted
+    /// without an end; the snapshot is then a duplicate of the final record.
+    @Test func snapshotOfAContactInProgressWaitsForItsFinalRecord() throws {
+        let records = [
+            Self.record("c-1", start: "00:00", connected: "00:30", disconnect: nil, update: "01:00"),
+            Self.record("x-1", start: "15:00", connected: "15:10", disconnect: "20:00", caller: "+447700900002"),
+            Self.record("x-2", start: "25:00", connected: "25:10", disconnect: "30:00", caller: "+447700900003"),
+            Self.record("c-1", start: "00:00", connected: "00:30", disconnect: "45:00"),
+            Self.record("x-3", start: "50:00", connected: "50:10", disconnect: "55:00", caller: "+447700900004"),
+        ]
+        let r = try analyze(records.joined(separator: "\n") + "\n")
+        #expect(r.calls.contacts == 4 && r.calls.incomplete == 0)
+        #expect(r.duplicates == 1 && r.lines.late == 0)
+        let b = r.total(centre: "inst-a")
+        #expect(b.handled == 4)
+        #expect(b.handleMsSum == (44 * 60 + 30 + 3 * (4 * 60 + 50)) * 1000)
+    }
+
+    /// A snapshot whose final record never comes: its call is incomplete, at the end of
+    /// input and when the call timeout has passed.
+    @Test func snapshotWithoutFinalRecordIsIncomplete() throws {
+        let snapshot = Self.record("c-1", start: "00:00", connected: "00:30", disconnect: nil, update: "01:00")
+        let alone = try analyze(snapshot + "\n")
+        #expect(alone.calls.contacts == 0 && alone.calls.incomplete == 1)
+        let later = Self.record("x-1", start: "50:00", connected: "50:10", disconnect: "55:00", caller: "+447700900002")
+        let timedOut = try analyze(snapshot + "\n" + later + "\n") { $0.callTimeout = 20 * 60_000 }
+        #expect(timedOut.calls.contacts == 1 && timedOut.calls.incomplete == 1)
+    }
+
+    /// An inbound contact that its flow cut off before any queue ("all our lines are busy")
+    /// or that the network dropped is a blocked call under `(ivr)`, so the caller's next
+    /// call within the retry window is a retry. One the customer ended may have been
+    /// self-service, and is skipped as before.
+    @Test func flowDisconnectedContactsAreBlockedCalls() throws {
+        for (reason, blocked) in [("CONTACT_FLOW_DISCONNECT", true), ("TELECOM_PROBLEM", true),
+                                  ("CUSTOMER_DISCONNECT", false), ("OTHER", false)] {
+            let records = [
+                Self.record("c-1", start: "00:00", queue: nil, disconnect: "00:40", reason: reason),
+                Self.record("c-2", start: "10:00", connected: "10:20", disconnect: "15:00", reason: "AGENT_DISCONNECT"),
+            ]
+            let r = try analyze(records.joined(separator: "\n") + "\n")
+            let ivr = r.total(centre: "inst-a", service: "(ivr)")
+            let benefits = r.total(centre: "inst-a", service: "benefits")
+            #expect(ivr.contacts == (blocked ? 1 : 0) && ivr.blocked == (blocked ? 1 : 0) && ivr.identified == ivr.contacts, "\(reason)")
+            #expect(benefits.contacts == 1 && benefits.retry == (blocked ? 1 : 0), "\(reason)")
+            #expect(r.lines.skipped(.notQueued) == (blocked ? 0 : 1), "\(reason)")
+            #expect(r.calls.incomplete == 0 && r.calls.conflicting == 0)
+        }
     }
 }

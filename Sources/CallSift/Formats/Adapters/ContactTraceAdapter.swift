@@ -12,9 +12,13 @@
 /// - per `ContactId` the delivery with the greatest `LastUpdateTimestamp` wins; the others
 ///   are duplicates;
 /// - a chain is emitted once the input's latest order key is more than the lateness bound
-///   past the chain's latest key (a newer delivery would be late by then), or, while a
-///   leg's `NextContactId` has not arrived, more than call timeout + lateness past the
-///   chain's first event (its call is closed by then, SPEC.md section 1);
+///   past the chain's latest key (a newer delivery would be late by then), or, while it
+///   *waits* (a leg's `NextContactId` has not arrived, or a leg is a snapshot of a contact
+///   still in progress, without `DisconnectTimestamp`), more than call timeout + lateness
+///   past the chain's first event (its call is closed by then, SPEC.md section 1);
+/// - an inbound contact that never reached a queue or an agent and was ended by its flow
+///   or by a telephony failure (`DisconnectReason`) is a caller who did not get through:
+///   a `blocked` call under the service `IVRBlocked.service`;
 /// - a record whose first event is more than the call timeout before its order key is
 ///   `stale` (an update long after the contact, or a contact longer than a call can be):
 ///   its events could not join their call. This is what makes `floor(latestKey:)` a bound:
@@ -50,9 +54,13 @@ final class ContactTraceAdapter: FormatAdapter {
         /// pseudonymised) when read; used for the chain's first queue visit.
         var arrive: Event?
         var connected: Int64?
+        /// Absent on a snapshot of a contact still in progress.
         var disconnect: Int64?
         /// Earliest time the record mentions.
         var earliest: Int64
+        /// For an inbound contact that its flow or the network ended before it reached a
+        /// queue or an agent: its arrival as a blocked call's (`IVRBlocked`), built when read.
+        var blockedArrive: Event?
     }
 
     private struct Chain {
@@ -140,7 +148,18 @@ final class ContactTraceAdapter: FormatAdapter {
 
         var leg = Leg(contactId: contactId, next: parser.string(.nextContactId), isHead: role == .head,
                       lastUpdate: update, key: key, initiation: initiation, visit: nil, queue: parser.string(.queueName),
-                      arrive: nil, connected: connected, disconnect: disconnect, earliest: earliest)
+                      arrive: nil, connected: connected, disconnect: disconnect, earliest: earliest, blockedArrive: nil)
+        if role == .head, leg.queue == nil, connected == nil, disconnect != nil,
+           parser.with(.disconnectReason, { $0.map(IVRBlocked.isBlocking) ?? false }) {
+            let built = parser.with(.customerAddress) { address in
+                canonical.build(out.builder, ts: initiation, centre: centre, call: chainKey, kind: .arrive,
+                                caller: address.map { String(decoding: $0, as: UTF8.self) } ?? "", service: IVRBlocked.service)
+            }
+            switch built {
+            case .event(let e): leg.blockedArrive = e
+            case .rejected(let reason): return .rejected(reason)
+            }
+        }
         if let queue = leg.queue {
             let visit = enqueue ?? initiation
             leg.visit = visit
@@ -245,7 +264,11 @@ final class ContactTraceAdapter: FormatAdapter {
         guard var c = chains[key] else { return }
         c.earliest = c.legs.map(\.earliest).min()!
         c.lastKey = c.legs.map(\.key).max()!
-        let waiting = c.legs.contains { leg in leg.next.map { next in !c.legs.contains { $0.contactId == next } } ?? false }
+        // Waiting for a leg named by `NextContactId`, or for the final record of a contact
+        // in progress: either may come up to a call timeout after the chain began.
+        let waiting = c.legs.contains { leg in
+            leg.disconnect == nil || (leg.next.map { next in !c.legs.contains { $0.contactId == next } } ?? false)
+        }
         c.releaseAt = waiting ? max(c.lastKey, c.earliest &+ timeout) &+ lateness : c.lastKey &+ lateness
         chains[key] = c
         releases.push(c.releaseAt, key)
@@ -275,15 +298,23 @@ final class ContactTraceAdapter: FormatAdapter {
             return
         }
         var active: [Leg] = []
-        for leg in chain.legs {
-            if leg.queue != nil || leg.connected != nil { active.append(leg) } else { out.countSkipped(.notQueued) }
-        }
+        for leg in chain.legs where leg.queue != nil || leg.connected != nil { active.append(leg) }
         let hasHead = chain.legs.contains(where: \.isHead)
         let visits = active.filter { $0.arrive != nil }.sorted { precedes($0.visit!, $0.contactId, $1.visit!, $1.contactId) }
         if hasHead && visits.isEmpty {
-            for _ in active { out.countSkipped(.notQueued) }
+            // Never queued. A caller whom the flow or the network cut off did not get
+            // through: a blocked call, from the inbound contact's record (each other leg,
+            // IVR only too, is skipped). Otherwise the chain may have been self-service.
+            if active.isEmpty, let head = chain.legs.first(where: { $0.blockedArrive != nil }), let end = head.disconnect {
+                out.emit(head.blockedArrive!, extraLine: false)
+                emitBuilt(ts: end, centre: chain.centre, call: key, kind: .blocked, extraLine: true, out)
+                for leg in chain.legs where leg.contactId != head.contactId { out.countSkipped(.notQueued) }
+            } else {
+                for _ in chain.legs { out.countSkipped(.notQueued) }
+            }
             return
         }
+        for leg in chain.legs where leg.queue == nil && leg.connected == nil { out.countSkipped(.notQueued) }
         guard !active.isEmpty else { return }
         var first: String?
         if hasHead, let arrive = visits.first {
@@ -300,7 +331,9 @@ final class ContactTraceAdapter: FormatAdapter {
         if let answer {
             emitBuilt(ts: answer, centre: chain.centre, call: key, kind: .answer, extraLine: true, out)
         }
-        if let end = chain.legs.compactMap(\.disconnect).max() {
+        // A leg still in progress when the chain had to be emitted (its final record never
+        // came within the call timeout): the call has no known end, so it is incomplete.
+        if chain.legs.allSatisfy({ $0.disconnect != nil }), let end = chain.legs.compactMap(\.disconnect).max() {
             emitBuilt(ts: end, centre: chain.centre, call: key, kind: answer != nil ? .end : .abandon, extraLine: true, out)
         }
     }
@@ -311,6 +344,23 @@ final class ContactTraceAdapter: FormatAdapter {
         case .event(let e): out.emit(e, extraLine: extraLine)
         case .rejected(let reason): if !extraLine { out.countRejected(reason) }
         }
+    }
+}
+
+/// Inbound contacts that ended in the flow before reaching a queue, taken as callers who
+/// could not get through (docs/formats.md, "Callers who never got through").
+enum IVRBlocked {
+    /// The service of such a call: it has no queue. The parentheses keep it apart from any
+    /// queue's name.
+    static let service = "(ivr)"
+
+    /// `DisconnectReason` values that mean the caller was cut off rather than served: the
+    /// flow ended the contact (`CONTACT_FLOW_DISCONNECT`: "all our lines are busy", a
+    /// closed-hours message) or the network failed (`TELECOM_PROBLEM` and every other
+    /// `TELECOM_...` value). `CUSTOMER_DISCONNECT` (perhaps served by self-service) and the
+    /// rest are not.
+    static func isBlocking(_ reason: UnsafeRawBufferPointer) -> Bool {
+        reason.elementsEqual("CONTACT_FLOW_DISCONNECT".utf8) || reason.starts(with: "TELECOM_".utf8)
     }
 }
 

@@ -12,6 +12,7 @@ struct ContactTraceRecordParser {
         case connectedToAgentTimestamp  // Agent.ConnectedToAgentTimestamp
         case enqueueTimestamp, queueName  // Queue.EnqueueTimestamp, Queue.Name
         case customerAddress  // CustomerEndpoint.Address
+        case disconnectReason
     }
 
     private typealias Keys = [([UInt8], Field)]
@@ -21,7 +22,7 @@ struct ContactTraceRecordParser {
         ("PreviousContactId", .previousContactId), ("NextContactId", .nextContactId),
         ("InitiationMethod", .initiationMethod), ("InitiationTimestamp", .initiationTimestamp),
         ("DisconnectTimestamp", .disconnectTimestamp), ("LastUpdateTimestamp", .lastUpdateTimestamp),
-        ("Channel", .channel), ("InstanceARN", .instanceARN),
+        ("Channel", .channel), ("InstanceARN", .instanceARN), ("DisconnectReason", .disconnectReason),
     ])
     private static let nested: [([UInt8], Keys)] = [
         (Array("Agent".utf8), keys([("ConnectedToAgentTimestamp", .connectedToAgentTimestamp)])),
