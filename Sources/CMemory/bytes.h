@@ -98,7 +98,11 @@ static inline void callsift_csv_put(callsift_csv_masks64 *m, callsift_csv_masks 
     m->suspect |= (uint64_t)b.suspect << (16 * k);
 }
 
-static inline callsift_csv_masks64 callsift_csv_block64(const uint8_t *p, long count) {
+/* Swift passes raw (untyped) memory: decoded chunks are never bound to a Swift type, and
+   reading them through a typed pointer there would be undefined. C reads any object's
+   bytes through an unsigned char pointer. */
+static inline callsift_csv_masks64 callsift_csv_block64(const void *bytes, long count) {
+    const uint8_t *p = (const uint8_t *)bytes;
     callsift_csv_masks64 m = { 0, 0, 0, 0 };
 #if defined(__SSE2__)
     if (count >= 64) {
@@ -112,7 +116,8 @@ static inline callsift_csv_masks64 callsift_csv_block64(const uint8_t *p, long c
 }
 
 /* Newlines and quotes among p[0 ..< min(count, 16)] (count > 0), in one mask. */
-static inline uint32_t callsift_newline_or_quote(const uint8_t *p, long count) {
+static inline uint32_t callsift_newline_or_quote(const void *bytes, long count) {
+    const uint8_t *p = (const uint8_t *)bytes;
     uint32_t live = callsift_low_bits(count);
 #if defined(__SSE2__)
     __m128i v = callsift_load16(p, count);

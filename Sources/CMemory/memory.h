@@ -55,24 +55,24 @@ static inline void callsift_keep_freed_memory_in_heap(void) {
 
 /* Sleeps while *word == expected, until woken, or at most timeout_ns. Returns at once
    if *word already differs. Spurious returns are allowed: callers check and wait again. */
-static inline void callsift_futex_wait(uint32_t *word, uint32_t expected, long timeout_ns) {
+static inline void callsift_futex_wait(void *word, uint32_t expected, long timeout_ns) {
     struct timespec timeout = { timeout_ns / 1000000000L, timeout_ns % 1000000000L };
     syscall(SYS_futex, word, FUTEX_WAIT_PRIVATE, expected, &timeout, NULL, 0);
 }
 
 /* Wakes one thread sleeping in callsift_futex_wait on word. */
-static inline void callsift_futex_wake(uint32_t *word) {
+static inline void callsift_futex_wake(void *word) {
     syscall(SYS_futex, word, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
 }
 #else
 #include <time.h>
 /* Elsewhere: a short sleep, with the same contract (the caller checks and waits again). */
-static inline void callsift_futex_wait(uint32_t *word, uint32_t expected, long timeout_ns) {
+static inline void callsift_futex_wait(void *word, uint32_t expected, long timeout_ns) {
     (void)word; (void)expected;
     struct timespec pause = { 0, timeout_ns < 50000L ? timeout_ns : 50000L };
     nanosleep(&pause, NULL);
 }
-static inline void callsift_futex_wake(uint32_t *word) { (void)word; }
+static inline void callsift_futex_wake(void *word) { (void)word; }
 #endif
 
 #endif

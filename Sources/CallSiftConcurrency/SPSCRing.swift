@@ -164,7 +164,9 @@ public final class SPSCRing<Element>: @unchecked Sendable {
 struct Parking {
     private let word: UnsafeAtomic<UInt32>
     private let waiting: UnsafeAtomic<UInt32>
-    private let wordAddress: UnsafeMutablePointer<UInt32>
+    /// The word's address for the futex calls, as a raw pointer: the memory is bound to
+    /// `UInt32.AtomicRepresentation`, so it is never viewed as a `UInt32` from Swift.
+    private let wordAddress: UnsafeMutableRawPointer
 
     /// Uses the 8 bytes at `storage` (which must stay allocated), and zeroes them.
     init(at storage: UnsafeMutableRawPointer) {
@@ -172,7 +174,7 @@ struct Parking {
         w.initialize(repeating: UInt32.AtomicRepresentation(0), count: 2)
         word = UnsafeAtomic(at: w)
         waiting = UnsafeAtomic(at: w + 1)
-        wordAddress = UnsafeMutableRawPointer(w).assumingMemoryBound(to: UInt32.self)
+        wordAddress = UnsafeMutableRawPointer(w)
     }
 
     /// Returns once `ready()` is true; checks a few times before sleeping, since the

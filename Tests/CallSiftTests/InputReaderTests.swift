@@ -278,6 +278,35 @@ let compressedFormats: [Compression] = [.zstd, .lz4, .gzip]
         }
     }
 
+    /// A reader dropped without `close()` while its decoding thread waits for room in a
+    /// full ring is released: its thread stops and its file is closed. (The thread once
+    /// held the reader, so neither was ever released, and the descriptor stayed open.)
+    @Test(arguments: [Compression.zstd, .gzip])
+    func droppedReaderStopsItsThreadAndClosesItsFile(_ compression: Compression) throws {
+        let dir = try ScratchDirectory()
+        let path = dir.path("big")
+        // Far more than the read-ahead ring holds (64 chunks of 4 KiB here).
+        try InputSamples.write(InputSamples.text(bytes: 4 << 20, seed: 5), to: path, as: compression)
+        /// Descriptors of this process open on `path`.
+        func descriptors() throws -> Int {
+            try FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd").filter {
+                (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/fd/" + $0)) == path
+            }.count
+        }
+        weak var released: InputReader?
+        do {
+            let reader = try InputReader(path: path, chunkSize: 4096)
+            reader.startReadAhead()
+            #expect(try reader.readChunk() != nil)
+            released = reader
+            #expect(try descriptors() == 1)
+            // Let the thread fill the ring and wait for room (the case that leaked).
+            Thread.sleep(forTimeInterval: 0.2)
+        }
+        #expect(released == nil)
+        #expect(try descriptors() == 0)
+    }
+
     @Test func zstdErrorNamesTheLibraryError() throws {
         let dir = try ScratchDirectory()
         try InputSamples.write(InputSamples.small, to: dir.path("z"), as: .zstd)

@@ -79,7 +79,8 @@ struct CSVRecordParser {
                 }
             }
 
-            let bytes = base.assumingMemoryBound(to: UInt8.self)
+            // `base` is raw memory (a decoded chunk is bound to no type): it is read as raw
+            // bytes and handed to C as such, never viewed through a typed pointer.
             // Fastest path, for the usual record: at most 128 bytes, no quote, and one comma
             // fewer than the header has columns. Its commas come out of two masks in a loop
             // whose length is the same for every record of the input, so the loop's end
@@ -91,8 +92,8 @@ struct CSVRecordParser {
                 if let masks {
                     (lo, hi, plain, suspect) = (masks.commasLow, masks.commasHigh, true, masks.suspect)
                 } else {
-                    let low = callsift_csv_block64(bytes, n)
-                    let high = n > 64 ? callsift_csv_block64(bytes + 64, n &- 64) : callsift_csv_masks64()
+                    let low = callsift_csv_block64(base, n)
+                    let high = n > 64 ? callsift_csv_block64(base + 64, n &- 64) : callsift_csv_masks64()
                     (lo, hi) = (low.commas, high.commas)
                     plain = (low.quotes | high.quotes) == 0
                     suspect = (low.suspect | high.suspect) != 0
@@ -124,7 +125,7 @@ struct CSVRecordParser {
             var suspect: UInt64 = 0
             var quoted = false
             while i < n {
-                let m = callsift_csv_block64(bytes + i, n &- i)
+                let m = callsift_csv_block64(base + i, n &- i)
                 suspect |= m.suspect
                 if m.quotes != 0 { quoted = true; break }
                 var commas = m.commas
@@ -247,7 +248,7 @@ struct CSVRecordParser {
     /// `unterminatedQuote` when there is no closing quote).
     @inline(__always)
     static func scanField(_ base: UnsafeRawPointer, _ n: Int, from pos: Int) -> Field {
-        let bytes = base.assumingMemoryBound(to: UInt8.self)
+        let bytes = RawBytes(base)
         if pos < n && bytes[pos] == 0x22 {
             var escaped = false
             var i = pos &+ 1
@@ -268,7 +269,7 @@ struct CSVRecordParser {
                 return Field(start: pos &+ 1, end: qi, next: next, escaped: escaped, error: nil)
             }
         }
-        let stop = findCommaOrQuote(bytes, from: pos, to: n)
+        let stop = findCommaOrQuote(base, from: pos, to: n)
         if stop < n && bytes[stop] == 0x22 {
             return Field(start: pos, end: pos, next: n, escaped: false, error: .badQuote)
         }
@@ -281,8 +282,7 @@ struct CSVRecordParser {
     /// bytes into zeros, which `RecordBytes.zeroBytes` marks; the lowest mark of the
     /// little-endian word is the first match.
     @inline(__always)
-    static func findCommaOrQuote(_ bytes: UnsafePointer<UInt8>, from: Int, to: Int) -> Int {
-        let raw = UnsafeRawPointer(bytes)
+    static func findCommaOrQuote(_ raw: UnsafeRawPointer, from: Int, to: Int) -> Int {
         var i = from
         while i &+ 8 <= to {
             let w = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: i, as: UInt64.self))
@@ -291,7 +291,7 @@ struct CSVRecordParser {
             i &+= 8
         }
         while i < to {
-            let b = bytes[i]
+            let b = RawBytes(raw)[i]
             if b == 0x2C || b == 0x22 { return i }
             i &+= 1
         }
@@ -302,11 +302,10 @@ struct CSVRecordParser {
     /// quote.
     @inline(__always)
     static func unescape(_ base: UnsafeRawPointer, from: Int, to: Int, _ sink: (UnsafeRawBufferPointer) -> Void) {
-        let bytes = base.assumingMemoryBound(to: UInt8.self)
         var runStart = from
         var i = from
         while i < to {
-            if bytes[i] == 0x22 {
+            if RawBytes(base)[i] == 0x22 {
                 // Up to and including the first quote of the pair; the second is skipped.
                 sink(UnsafeRawBufferPointer(start: base + runStart, count: i &+ 1 &- runStart))
                 i &+= 2

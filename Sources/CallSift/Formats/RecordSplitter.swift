@@ -140,13 +140,13 @@ struct RecordSplitter {
     @inline(__always)
     private mutating func feedPlainRecords(_ base: UnsafeRawPointer, _ n: Int, from: Int,
                                            _ body: (RawRecord) throws -> Void) rethrows -> Int {
-        let bytes = base.assumingMemoryBound(to: UInt8.self)
+        // `base` is raw memory (a decoded chunk is bound to no type): read as raw bytes.
         var record = from        // start of the current record
         var commasLow: UInt64 = 0, commasHigh: UInt64 = 0
         var suspect: UInt64 = 0
         var block = from
         while block < n {
-            let m = callsift_csv_block64(bytes + block, n &- block)
+            let m = callsift_csv_block64(base + block, n &- block)
             // Bytes of this block from the current record's start (or the block's) on.
             var first = max(record &- block, 0)
             var newlines = m.newlines & Self.bits(from: first, to: 64)
@@ -200,13 +200,12 @@ struct RecordSplitter {
     /// quotes together (`callsift_newline_or_quote`).
     @inline(__always)
     private mutating func findNewlineCountingQuotes(_ base: UnsafeRawPointer, from: Int, to: Int) -> Int? {
-        let bytes = base.assumingMemoryBound(to: UInt8.self)
         var i = from
         while i < to {
-            var hits = callsift_newline_or_quote(bytes + i, to &- i)
+            var hits = callsift_newline_or_quote(base + i, to &- i)
             while hits != 0 {
                 let at = i &+ hits.trailingZeroBitCount
-                if bytes[at] == 0x0A { return at }
+                if RawBytes(base)[at] == 0x0A { return at }
                 inQuote.toggle()
                 hits &= hits &- 1
             }

@@ -214,8 +214,9 @@ public final class InputReader {
         return nil
     }
 
-    /// Closes the file (never standard input) and frees the decoder. Further reads return
-    /// nil. Safe to call more than once; the reader also closes itself when released.
+    /// Closes the file (never standard input) and frees the decoder, after stopping the
+    /// decoding thread if there is one. Further reads return nil. Safe to call more than
+    /// once; the reader also closes itself when released, read-ahead or not.
     public func close() {
         guard !isClosed else { return }
         // The decoding thread owns the decoder until it has stopped.
@@ -234,8 +235,16 @@ public final class InputReader {
     public func startReadAhead() {
         guard isCompressed, ahead == nil, !isClosed, !isFinished else { return }
         readAheadOffset = decodedOffset
-        // The thread holds the reader until it stops (at the end, at an error, or at `close`).
-        ahead = ReadAhead(chunkSize: chunkSize) { scratch in try self.decodeChunk(scratch: scratch) } offset: { self.decodedOffset }
+        // The thread must not keep the reader alive: a reader dropped without `close()`
+        // while the thread waits for room in a full ring would never be released, nor its
+        // file closed. So it holds the reader unowned(unsafe), which is sound because the
+        // reader's deinit (`releaseResources`, then `close`) stops the thread and waits for
+        // it before any of the reader's state goes away.
+        ahead = ReadAhead(chunkSize: chunkSize) { [unowned(unsafe) self] scratch in
+            try self.decodeChunk(scratch: scratch)
+        } offset: { [unowned(unsafe) self] in
+            self.decodedOffset
+        }
     }
 
     // MARK: - zstd, in place

@@ -35,7 +35,7 @@ public enum Timestamp {
         // The shortest RFC 3339 form, `YYYY-MM-DDTHH:MM:SSZ`, is 20 bytes; the longest
         // epoch form, `-` and 18 digits, is 19. So the length alone picks the grammar.
         guard let base = bytes.baseAddress else { return nil }
-        let p = base.assumingMemoryBound(to: UInt8.self)
+        let p = RawBytes(base)
         let count = bytes.count
         return count >= 20 ? parseRFC3339(p, count, &days) : parseEpochMillis(p, count)
     }
@@ -88,7 +88,7 @@ public enum Timestamp {
 
     /// Two digits at `p[i]`, `p[i+1]`, or nil.
     @inline(__always)
-    static func twoDigits(_ p: UnsafePointer<UInt8>, _ i: Int) -> Int64? {
+    static func twoDigits(_ p: RawBytes, _ i: Int) -> Int64? {
         let a = digit(p[i]), b = digit(p[i + 1])
         guard a < 10, b < 10 else { return nil }
         return Int64(a) &* 10 &+ Int64(b)
@@ -97,7 +97,7 @@ public enum Timestamp {
     /// `-?[0-9]{1,18}` covering all `count` bytes. 18 digits stay below 10^18 < 2^63, so
     /// the accumulation cannot overflow and wrapping arithmetic is exact.
     @inline(__always)
-    static func parseEpochMillis(_ p: UnsafePointer<UInt8>, _ count: Int) -> Int64? {
+    static func parseEpochMillis(_ p: RawBytes, _ count: Int) -> Int64? {
         var i = 0
         let negative = count > 0 && p[0] == UInt8(ascii: "-")
         if negative { i = 1 }
@@ -116,9 +116,9 @@ public enum Timestamp {
     /// RFC 3339 over exactly `count` (≥ 20) bytes. Fixed positions up to the seconds, then
     /// an optional fraction, then the offset, which must end the input.
     @inline(__always)
-    static func parseRFC3339(_ p: UnsafePointer<UInt8>, _ count: Int, _ cache: inout DayCache) -> Int64? {
+    static func parseRFC3339(_ p: RawBytes, _ count: Int, _ cache: inout DayCache) -> Int64? {
         // YYYY-MM-DD: the same ten bytes as the last valid date give the same day.
-        let raw = UnsafeRawPointer(p)
+        let raw = p.base
         let head = raw.loadUnaligned(as: UInt64.self)
         let tail = raw.loadUnaligned(fromByteOffset: 8, as: UInt16.self)
         let days: Int64
@@ -183,7 +183,7 @@ public enum Timestamp {
     /// The day number of the `YYYY-MM-DD` at `p` (at least ten bytes), or nil if it is not
     /// a valid date: month 1–12, day within the month.
     @inline(__always)
-    static func parseDate(_ p: UnsafePointer<UInt8>) -> Int64? {
+    static func parseDate(_ p: RawBytes) -> Int64? {
         guard let yHigh = twoDigits(p, 0), let yLow = twoDigits(p, 2),
               p[4] == UInt8(ascii: "-"), let month = twoDigits(p, 5),
               p[7] == UInt8(ascii: "-"), let day = twoDigits(p, 8)

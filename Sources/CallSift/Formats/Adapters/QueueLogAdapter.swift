@@ -113,18 +113,15 @@ final class QueueLogAdapter: FormatAdapter {
         guard length(.event) > 0 else { return .rejected(.missingEvent) }
         let event = bytes(.event) { QueueEvent.named($0) }
         if case .skip = event {} else {
-            let call = bytes(.callid) { $0 }
-            if call.count == 0 || call.elementsEqual("NONE".utf8) { return .rejected(.missingCall) }
+            // The field's bytes are looked at inside the closure that lends them.
+            if bytes(.callid, Self.isNone) { return .rejected(.missingCall) }
         }
         let needsQueue: Bool
         switch event {
         case .enterQueue, .refusal: needsQueue = true
         default: needsQueue = false
         }
-        if needsQueue {
-            let q = bytes(.queue) { $0 }
-            if q.count == 0 || q.elementsEqual("NONE".utf8) { return .rejected(.missingService) }
-        }
+        if needsQueue, bytes(.queue, Self.isNone) { return .rejected(.missingService) }
         guard out.admit(orderKey: ts) else { return .late }
         closeCalls(before: ts, out)
         if case .skip(let kind) = event { return .skipped(kind) }
@@ -286,6 +283,12 @@ final class QueueLogAdapter: FormatAdapter {
     private func isPresent(_ s: Slot) -> Bool { fields.isPresent(s) }
     private func length(_ s: Slot) -> Int { fields.length(s) }
 
+    /// An empty field, or Asterisk's `NONE`: no call id, no queue.
+    private static func isNone(_ field: UnsafeRawBufferPointer) -> Bool {
+        field.count == 0 || field.elementsEqual("NONE".utf8)
+    }
+
+    /// Lends slot `s`'s bytes to `body`; they must not leave it.
     private func bytes<R>(_ s: Slot, _ body: (UnsafeRawBufferPointer) -> R) -> R {
         fields.withBytes { body($0(s)) }
     }
