@@ -175,4 +175,24 @@ final class PipeReader: @unchecked Sendable {
         #expect(r.stderr.contains("byte offset"))
         #expect(r.stdout.contains("\"contacts\":"))
     }
+
+    /// The whole samples folder, as a newcomer's first try: files of every format and
+    /// several that hold no event (the reason map, the standard, the expected outputs).
+    /// It once crashed at every thread count. With `--centre` for the queue_log it runs
+    /// cleanly, the same at every thread count; without, it still prints the figures and
+    /// names the queue_log that needs a centre (exit 1).
+    @Test func theWholeSamplesFolder() throws {
+        var outputs: Set<String> = []
+        for threads in ["1", "2", "4"] {
+            let r = try CLITests.run(["analyze", "--threads", threads, "--centre", "leeds", "samples/"])
+            #expect(r.status == 0, "\(r.stderr)")
+            #expect(r.stdout.contains("\"rows\": ["))
+            outputs.insert(r.stdout)
+        }
+        #expect(outputs.count == 1)
+        let bare = try CLITests.run(["analyze", "samples/"])
+        #expect(bare.status == 1)
+        #expect(bare.stderr.contains("queue_log") && bare.stderr.contains("--centre"))
+        #expect(bare.stdout.contains("\"rows\": ["))
+    }
 }
