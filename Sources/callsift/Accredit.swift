@@ -66,8 +66,11 @@ struct Accredit: ParsableCommand {
     @Option(help: ArgumentHelp("Raw logs only: reason-code taxonomy (TOML), as for analyze --reason-map.", valueName: "path"))
     var reasonMap: String?
 
-    @Option(help: ArgumentHelp("Raw logs only: file holding the pseudonymisation key (default: CALLSIFT_KEY, else a random key).", valueName: "path"))
+    @Option(help: ArgumentHelp("Raw logs only: file holding the pseudonymisation key, yours and mode 0600 (default: CALLSIFT_KEY, else a random key).", valueName: "path"))
     var keyFile: String?
+
+    @Flag(help: "Raw logs only: use a --key-file that other users can read or change, with a warning.")
+    var allowSharedKey = false
 
     @Flag(help: "Print how long reading and judging took to standard error.")
     var timing = false
@@ -108,11 +111,11 @@ struct Accredit: ParsableCommand {
         let report: Report
         var inputErrors: [InputError] = []
         if jsonInputs.allSatisfy({ $0 }) {
-            var reports: [Report] = []
-            for f in list {
-                do { reports.append(try ReportReader.read(path: f)) } catch let e as ReportReader.Error { throw ValidationError(e.description) }
+            do { report = try ReportMerge.merge(paths: list) } catch let e as ReportReader.Error {
+                throw ValidationError(e.description)
+            } catch let e as UsageError {
+                throw ValidationError(e.description)
             }
-            do { report = try ReportMerge.merge(reports, names: list) } catch let e as UsageError { throw ValidationError(e.description) }
         } else if jsonInputs.contains(true) {
             throw ValidationError("give either analyze JSON outputs or raw logs, not both (JSON: \(zip(list, jsonInputs).filter { $0.1 }.map { $0.0 }.joined(separator: ", ")))")
         } else {
@@ -195,5 +198,5 @@ struct Accredit: ParsableCommand {
         }
     }
 
-    private func loadKey() throws -> Pseudonymiser { try loadPseudonymisationKey(keyFile: keyFile) }
+    private func loadKey() throws -> Pseudonymiser { try loadPseudonymisationKey(keyFile: keyFile, allowShared: allowSharedKey) }
 }

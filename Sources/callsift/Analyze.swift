@@ -109,8 +109,11 @@ struct Analyze: ParsableCommand {
     @Option(help: "Rates with a denominator below this are printed as null (small-cell suppression).")
     var minCell: Int64 = 10
 
-    @Option(help: ArgumentHelp("File holding the secret pseudonymisation key (any bytes). Default: the CALLSIFT_KEY environment variable, else a random key for this run only.", valueName: "path"))
+    @Option(help: ArgumentHelp("File holding the secret pseudonymisation key (any bytes; e.g. 32 random bytes). It must be yours and private (mode 0600). Default: the CALLSIFT_KEY environment variable, else a random key for this run only.", valueName: "path"))
     var keyFile: String?
+
+    @Flag(help: "Use a --key-file that other users can read or change (refused otherwise), with a warning.")
+    var allowSharedKey = false
 
     @Option(help: "Threads to use (default: the machine's cores). 1 runs everything on one thread; more decodes and parses each input on its own thread and runs the shards (--shards) side by side. Results are identical for every value.")
     var threads: Int = ProcessInfo.processInfo.activeProcessorCount
@@ -159,7 +162,8 @@ struct Analyze: ParsableCommand {
     func run() throws {
         LargeMemory.keepFreedMemoryInHeap()
         let pseudonymiser = try loadKey()
-        let rejectsLog = try rejects.map { RejectsLog(sink: try makeByteSink(path: $0, compression: .none)) }
+        // The one output holding raw caller numbers: mode 0600 whatever the umask.
+        let rejectsLog = try rejects.map { RejectsLog(sink: try makeByteSink(path: $0, compression: .none, ownerOnly: true)) }
         let showProgress = !quiet && isatty(2) != 0
         let analysis: Analysis
         do {
@@ -186,7 +190,7 @@ struct Analyze: ParsableCommand {
         if !outcome.errors.isEmpty { throw ExitCode(1) }
     }
 
-    private func loadKey() throws -> Pseudonymiser { try loadPseudonymisationKey(keyFile: keyFile) }
+    private func loadKey() throws -> Pseudonymiser { try loadPseudonymisationKey(keyFile: keyFile, allowShared: allowSharedKey) }
 
     private static func showProgress(_ p: Analysis.Progress) {
         let line = "\r\u{1B}[K\(p.inputsDone)/\(p.inputs) inputs, \(p.events) events, \(p.liveCalls) calls open, \(p.liveScopes) callers in window"
@@ -196,8 +200,33 @@ struct Analyze: ParsableCommand {
 
 /// The pseudonymisation key: `--key-file`, else `CALLSIFT_KEY`, else a random key for this
 /// run only (with a note, since pseudonyms then cannot be matched across runs).
-func loadPseudonymisationKey(keyFile: String?) throws -> Pseudonymiser {
+///
+/// A key file that other users may read or change weakens every pseudonym made with it
+/// (with the key, a pseudonym of a phone number can be found by trying every number), so
+/// it is refused, as ssh refuses such a private key: it must belong to the user running
+/// callsift (or root) and give group and others no access (mode 0600 or 0400).
+/// `allowShared` accepts it anyway, with a warning.
+func loadPseudonymisationKey(keyFile: String?, allowShared: Bool = false) throws -> Pseudonymiser {
     if let keyFile {
+        var info = stat()
+        guard stat(keyFile, &info) == 0 else {
+            throw ValidationError("--key-file: cannot read a key from \(keyFile): \(String(cString: strerror(errno)))")
+        }
+        let mode = info.st_mode & 0o7777
+        var problems: [String] = []
+        if mode & 0o077 != 0 {
+            problems.append("its mode is 0\(String(mode, radix: 8)), so other users may read or change it")
+        }
+        if info.st_uid != geteuid() && info.st_uid != 0 {
+            problems.append("it belongs to another user (uid \(info.st_uid))")
+        }
+        if !problems.isEmpty {
+            let what = "--key-file \(keyFile): " + problems.joined(separator: ", and ")
+            if !allowShared {
+                throw ValidationError(what + ". An exposed key weakens every pseudonym made with it. Make it yours and private (chown $(id -u) \(keyFile); chmod 600 \(keyFile)), or give --allow-shared-key to use it anyway.")
+            }
+            printError("callsift: warning: \(what); used anyway (--allow-shared-key).")
+        }
         guard let data = FileManager.default.contents(atPath: keyFile), !data.isEmpty else {
             throw ValidationError("--key-file: cannot read a key from \(keyFile)")
         }

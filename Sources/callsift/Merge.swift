@@ -11,7 +11,10 @@ struct Merge: ParsableCommand {
         centre, one month, one machine's share. Counters are added per centre, service \
         and period, accounting is added, the horizon is the latest, and the inputs are \
         listed in order. Runs made with different settings (windows, scope, tz, period, \
-        grouping, min cell, reason map) are refused with a message that names the setting.
+        grouping, min cell, reason map) are refused with a message that names the setting. \
+        So are a file given twice and two reports that count the same input file (known \
+        by its content, whatever its name), which would add its figures twice; a day's \
+        log split into morning and afternoon files merges as usual.
 
         Exact when the parts do not share callers' histories: for example one part per \
         centre with --scope centre or --scope service. Split by time, callers' repeats, \
@@ -35,12 +38,12 @@ struct Merge: ParsableCommand {
     }
 
     func run() throws {
-        var reports: [Report] = []
-        for f in files {
-            do { reports.append(try ReportReader.read(path: f)) } catch let e as ReportReader.Error { throw ValidationError(e.description) }
-        }
         let merged: Report
-        do { merged = try ReportMerge.merge(reports, names: files) } catch let e as UsageError { throw ValidationError(e.description) }
+        do { merged = try ReportMerge.merge(paths: files) } catch let e as ReportReader.Error {
+            throw ValidationError(e.description)
+        } catch let e as UsageError {
+            throw ValidationError(e.description)
+        }
         let sink = try makeByteSink(path: output, compression: .none)
         try sink.write(JSONReportWriter.render(merged))
         try sink.finish()

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Merges `analyze` reports of partial runs (by centre, by month, by machine) into one.
 ///
 /// Counters are added exactly per (centre, service, period); accounting is added; the
@@ -39,9 +41,56 @@ public enum ReportMerge {
         return out
     }
 
+    /// Reads the `analyze` JSON files at `paths` and merges them (`merge(_:names:sources:)`):
+    /// a file given twice, or two reports counting the same input, are refused.
+    public static func merge(paths: [String]) throws -> Report {
+        var reports: [Report] = [], sources: [ContentFingerprint] = []
+        for path in paths {
+            guard let data = FileManager.default.contents(atPath: path) else {
+                throw ReportReader.Error(description: "\(path): cannot read the file")
+            }
+            sources.append(data.withUnsafeBytes { ContentFingerprint.of($0) })
+            reports.append(try ReportReader.read(data: data, name: path))
+        }
+        return try merge(reports, names: paths, sources: sources)
+    }
+
+    /// Why `reports` must not be added together, if they must not: two of them are the
+    /// same report (`sources`, the fingerprints of the files they were read from, are
+    /// equal), or two count the same input, recognised by its content
+    /// (`Report.inputFiles`), so that its figures would be added twice. Inputs from which
+    /// no line was counted (empty, header only) are left out: identical empty days of two
+    /// centres add nothing. Reports without content fingerprints (made before they were
+    /// recorded) are judged by their bytes alone.
+    static func duplicate(_ reports: [Report], names: [String], sources: [ContentFingerprint]?) -> String? {
+        if let sources {
+            var seen: [ContentFingerprint: Int] = [:]
+            for (k, fp) in sources.enumerated() {
+                if let j = seen[fp] {
+                    return "cannot merge: \(names[j]) and \(names[k]) are the same report (identical bytes); its figures would be counted twice"
+                }
+                seen[fp] = k
+            }
+        }
+        var counted: [ContentFingerprint: (report: Int, path: String)] = [:]
+        for (k, r) in reports.enumerated() {
+            for file in r.inputFiles where file.lines > 0 {
+                guard let fp = file.content else { continue }
+                if let first = counted[fp], first.report != k {
+                    let same = first.path == file.path ? "\(file.path)" : "\(first.path) in the first, \(file.path) in the second"
+                    return "cannot merge: \(names[first.report]) and \(names[k]) both count the same input (\(same); content \(fp)); its figures would be counted twice"
+                }
+                if counted[fp] == nil { counted[fp] = (k, file.path) }
+            }
+        }
+        return nil
+    }
+
     /// The merge of `reports` (at least one), or an error naming the first setting that
-    /// differs. `names` label the reports in messages (file names).
-    public static func merge(_ reports: [Report], names: [String]) throws -> Report {
+    /// differs, else the two reports that would count the same input twice
+    /// (`duplicate(_:names:sources:)`). `names` label the reports in messages (file
+    /// names); `sources`, when given, are the fingerprints of the files they were read from.
+    public static func merge(_ reports: [Report], names: [String], sources: [ContentFingerprint]? = nil) throws -> Report {
         precondition(!reports.isEmpty && reports.count == names.count)
         let first = reports[0]
         for (k, r) in reports.enumerated().dropFirst() {
@@ -49,6 +98,7 @@ public enum ReportMerge {
                 throw UsageError("cannot merge: setting \(d.name) differs: \(names[0]) has \(d.a), \(names[k]) has \(d.b)")
             }
         }
+        if let problem = duplicate(reports, names: names, sources: sources) { throw UsageError(problem) }
         var merged = first
         for r in reports.dropFirst() { merged = merge(merged, r) }
         return merged
@@ -58,6 +108,7 @@ public enum ReportMerge {
     public static func merge(_ a: Report, _ b: Report) -> Report {
         var out = a
         out.inputs = a.inputs + b.inputs
+        out.inputFiles = a.inputFiles + b.inputFiles
         switch (a.horizon, b.horizon) {
         case let (x?, y?): out.horizon = max(x, y)
         case let (x, y): out.horizon = x ?? y

@@ -10,6 +10,7 @@ public enum ReportReader {
     /// A problem with one JSON input, naming the file and what is wrong.
     public struct Error: Swift.Error, CustomStringConvertible {
         public var description: String
+        public init(description: String) { self.description = description }
     }
 
     /// Whether the start of a file looks like `analyze` JSON (`{` then `"config"`) rather
@@ -77,6 +78,21 @@ public enum ReportReader {
             s.reasonMap = m
         }
         guard let inputs = config["inputs"] as? [String] else { throw fail("config: \"inputs\" is not an array of strings") }
+        // Absent from reports made before content fingerprints were recorded.
+        var inputFiles: [Report.InputFile] = []
+        if let files = config["input_files"] {
+            guard let list = files as? [Any] else { throw fail("config: \"input_files\" is not an array") }
+            for (k, any) in list.enumerated() {
+                let w = "config.input_files[\(k)]: "
+                guard let o = any as? [String: Any] else { throw fail(w + "not an object") }
+                var content: ContentFingerprint?
+                if let text = o["content"], !(text is NSNull) {
+                    guard let t = text as? String, let fp = ContentFingerprint(t) else { throw fail(w + "\"content\" is not a content fingerprint") }
+                    content = fp
+                }
+                inputFiles.append(Report.InputFile(path: try str(o, "file", w), content: content, lines: try int(o, "lines", w)))
+            }
+        }
 
         var horizon: Int64?
         if let h = top["horizon"], !(h is NSNull) {
@@ -117,6 +133,8 @@ public enum ReportReader {
             if (service == nil) != (by == .centre) { throw fail("rows[\(k)]: \"service\" must be present exactly when config.by is \"service\"") }
             out.append(Report.Row(centre: try str(o, "centre", w), service: service, period: try str(o, "period", w), counters: counters))
         }
-        return Report(settings: s, inputs: inputs, horizon: horizon, lines: lines, calls: calls, rows: out)
+        var report = Report(settings: s, inputs: inputs, horizon: horizon, lines: lines, calls: calls, rows: out)
+        report.inputFiles = inputFiles
+        return report
     }
 }

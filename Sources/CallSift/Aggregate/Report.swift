@@ -12,11 +12,29 @@ public struct Report: Sendable {
     public var settings: AnalysisSettings
     /// Inputs as given on the command line (folders not expanded).
     public var inputs: [String]
+    /// Each file read, in reading order (folders expanded), with its content fingerprint:
+    /// how `merge` recognises two reports that count the same input.
+    public var inputFiles: [InputFile] = []
     /// Greatest accepted `ts`, nil for an input without events.
     public var horizon: Int64?
     public var lines: LineAccounting
     public var calls: CallAssembler.Accounting
     public var rows: [Row]
+
+    /// One file an `analyze` run read.
+    public struct InputFile: Sendable, Equatable {
+        public var path: String
+        /// Nil when the file could not be read to its end.
+        public var content: ContentFingerprint?
+        /// Lines counted from it (`accounting.lines`' share): 0 for an empty or header-only file.
+        public var lines: Int64
+
+        public init(path: String, content: ContentFingerprint?, lines: Int64) {
+            self.path = path
+            self.content = content
+            self.lines = lines
+        }
+    }
 
     /// Duplicates found by call assembly plus records an adapter found delivered twice.
     public var duplicates: Int64 { calls.duplicates + lines.duplicates }

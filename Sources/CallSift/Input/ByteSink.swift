@@ -26,11 +26,15 @@ extension ByteSink {
 /// (clamped), lz4 0...2 fast and 3...12 high-compression. Nil (the default) picks each
 /// tool's own default: zstd 3, lz4 0 (fast), gzip 6. It is ignored for `.none`.
 ///
+/// `ownerOnly`: the file holds personal data (the rejects file); it is made mode 0600
+/// whatever the umask, also when it replaces a file that had another mode.
+///
 /// Call `finish()`: a sink released without it leaves an unterminated frame behind.
 ///
 /// - Throws: `ByteSinkError` when the file cannot be created or an encoder cannot start.
-public func makeByteSink(path: String?, compression: Compression, level: Int32? = nil) throws -> ByteSink {
-    let output = try FileOutput(path: path)
+public func makeByteSink(path: String?, compression: Compression, level: Int32? = nil,
+                         ownerOnly: Bool = false) throws -> ByteSink {
+    let output = try FileOutput(path: path, ownerOnly: ownerOnly)
     let defaultLevel: Int32 = switch compression {
     case .none, .lz4: 0
     case .zstd: 3

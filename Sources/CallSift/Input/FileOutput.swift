@@ -30,11 +30,24 @@ final class FileOutput {
     private var isClosed = false
 
     /// Creates or truncates `path`; nil or "-" is standard output, which is never closed.
-    init(path: String?) throws {
+    ///
+    /// - Parameter ownerOnly: for files holding personal data (the rejects file): the file
+    ///   gets mode 0600 whatever the umask, also when it existed before with another mode,
+    ///   before anything is written to it. (A FIFO or device keeps its own mode.)
+    init(path: String?, ownerOnly: Bool = false) throws {
         if let path, path != "-" {
-            let opened = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+            let opened = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, ownerOnly ? 0o600 : 0o644)
             if opened < 0 {
                 throw ByteSinkError(destination: path, message: "cannot create: \(String(cString: strerror(errno)))")
+            }
+            if ownerOnly {
+                var info = stat()
+                if fstat(opened, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG, info.st_mode & 0o7777 != 0o600,
+                   fchmod(opened, 0o600) != 0 {
+                    let message = "cannot make it private (mode 0600): \(String(cString: strerror(errno)))"
+                    _ = closeDescriptor(opened)
+                    throw ByteSinkError(destination: path, message: message)
+                }
             }
             name = path
             fd = opened

@@ -86,6 +86,8 @@ public final class InputReader {
     private var isCompressed: Bool { decoder != nil || zstd != nil }
 
     private var isFinished = false
+    /// Every byte read from the file so far (`contentFingerprint`).
+    private var hasher = ContentHasher()
     private var isClosed = false
     /// Thrown by the next `readChunk()`: either held back behind a chunk of good bytes, or
     /// the error already thrown, thrown again.
@@ -212,6 +214,25 @@ public final class InputReader {
         if produced > 0 { return produced }
         if let pendingError { throw pendingError }
         return nil
+    }
+
+    /// The fingerprint of the whole input as stored, then closes the reader. Bytes not
+    /// yet read (after a corrupt block, or when reading stopped early) are read to the
+    /// end and hashed without being decoded. Nil when the input cannot be read to its end.
+    ///
+    /// Reading a file once costs no second pass: every byte is hashed as it is read.
+    public func contentFingerprint() -> ContentFingerprint? {
+        guard !isClosed else { return nil }
+        // The decoding thread reads the file until it has stopped.
+        ahead?.stop()
+        ahead = nil
+        while !sawEndOfFile {
+            inputStart = inputEnd
+            do { try readMore() } catch { close(); return nil }
+        }
+        let fingerprint = hasher.finish()
+        close()
+        return fingerprint
     }
 
     /// Closes the file (never standard input) and frees the decoder, after stopping the
@@ -397,6 +418,7 @@ public final class InputReader {
         while true {
             let count = read(fd, input.baseAddress! + inputEnd, room)
             if count > 0 {
+                hasher.update(UnsafeRawBufferPointer(start: input.baseAddress! + inputEnd, count: count))
                 inputEnd += count
                 bytesRead += Int64(count)
                 return

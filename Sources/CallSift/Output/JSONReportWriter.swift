@@ -32,6 +32,13 @@ public enum JSONReportWriter {
             config.append(("reason_map", "{" + entries.map { "\(quote($0.key)): \(quote($0.value))" }.joined(separator: ", ") + "}"))
         }
         if let centre = s.centre { config.insert(("centre", quote(centre)), at: 2) }
+        if !r.inputFiles.isEmpty {
+            // Each file read, one a line: what merge recognises inputs by (their content).
+            let files = r.inputFiles.map { f in
+                "      {\"file\": \(quote(f.path)), \"content\": \(f.content.map { quote($0.description) } ?? "null"), \"lines\": \(f.lines)}"
+            }
+            config.insert(("input_files", "[\n" + files.joined(separator: ",\n") + "\n    ]"), at: 1)
+        }
         o += config.map { "    \(quote($0.0)): \($0.1)" }.joined(separator: ",\n")
         o += "\n  },\n"
         o += "  \"horizon\": \(r.horizon.map { quote(Timestamp.format(millis: $0)) } ?? "null"),\n"

@@ -287,8 +287,10 @@ public final class Analysis {
 
         var lines = LineAccounting()
         var errors: [InputError] = []
+        var inputFiles: [Report.InputFile] = []
         for c in cursors {
             lines.merge(c.parser.accounting)
+            inputFiles.append(Report.InputFile(path: c.parser.path, content: c.parser.fingerprint, lines: c.parser.accounting.lines))
             if let e = c.parser.error { errors.append(e) }
             if let e = c.parser.rejectsError { throw e }
         }
@@ -305,8 +307,9 @@ public final class Analysis {
         }
         let rows = Report.rows(keys: Array(totals.keys), counters: Array(totals.values), centres: centres,
                                services: services, settings: settings)
-        let report = Report(settings: settings, inputs: inputs, horizon: horizon == .min ? nil : horizon,
+        var report = Report(settings: settings, inputs: inputs, horizon: horizon == .min ? nil : horizon,
                             lines: lines, calls: calls, rows: rows)
+        report.inputFiles = inputFiles
         stats.events = events
         stats.seconds = Date().timeIntervalSince(started)
         return Outcome(report: report, errors: errors, stats: stats)

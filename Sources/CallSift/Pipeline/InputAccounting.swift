@@ -64,12 +64,12 @@ public final class RejectsLog: @unchecked Sendable {
 
     /// Appends bytes already in the file's format.
     func append(_ bytes: UnsafeRawBufferPointer) throws {
-        if sink == nil, let path { sink = try makeByteSink(path: path, compression: .none) }
+        if sink == nil, let path { sink = try makeByteSink(path: path, compression: .none, ownerOnly: true) }
         try sink!.write(bytes)
     }
 
     func write(lineNo: Int64, reason: String, raw: UnsafeRawBufferPointer) throws {
-        if sink == nil, let path { sink = try makeByteSink(path: path, compression: .none) }
+        if sink == nil, let path { sink = try makeByteSink(path: path, compression: .none, ownerOnly: true) }
         line.removeAll(keepingCapacity: true)
         line.append(contentsOf: String(lineNo).utf8)
         line.append(0x09)
@@ -91,7 +91,8 @@ final class RejectsSpool {
 
     init(count: Int) throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("callsift-rejects-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        // Raw input lines, caller numbers and all: for this user's eyes only.
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         self.dir = dir
         logs = (0 ..< count).map { RejectsLog(lazyPath: dir.appendingPathComponent("\($0)").path) }
     }

@@ -51,6 +51,9 @@ final class InputParser: @unchecked Sendable {
     private(set) var accounting = LineAccounting()
     private(set) var isFinished = false
     private(set) var error: InputError?
+    /// The input's bytes, recognised by content, once it is finished (nil for a dry run or
+    /// an input that could not be read to its end).
+    private(set) var fingerprint: ContentFingerprint?
     /// Failure writing the rejects file; fatal for the run.
     private(set) var rejectsError: Error?
 
@@ -137,6 +140,7 @@ final class InputParser: @unchecked Sendable {
         splitter?.finish(truncated: truncated) { handle($0) }
         objectSplitter?.finish(truncated: truncated) { handle($0) }
         adapter?.finish(self)
+        if !dryRun { fingerprint = reader?.contentFingerprint() }
         reader?.close()
         reader = nil
         isFinished = true

@@ -75,6 +75,7 @@ import Testing
         let wholeMarked = try Scenario.analyze(paths: [allURL.path], settings: Self.settings())
         merged = try Self.mergedByCentre(header: header, byCentre: byCentre, extra: { [marks[$0]] }, in: dir)
         merged.inputs = wholeMarked.inputs
+        merged.inputFiles = wholeMarked.inputFiles
         let (m, w) = (JSONReportWriter.render(merged), JSONReportWriter.render(wholeMarked))
         #expect(m == w)
         if m != w, let out = ProcessInfo.processInfo.environment["CALLSIFT_DEBUG_DIR"] {
