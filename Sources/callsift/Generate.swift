@@ -24,8 +24,13 @@ struct Generate: ParsableCommand {
             minutes late, calls missing their arrival or their end, conflicting calls, blank \
             lines, and (CSV) the header repeated at each new day.
 
+            --split centre-day writes CSV as centres deliver it: -o names a folder, which \
+            gets one file per centre and UTC day (DAY/CENTRE.csv, .zst etc. when compressed), \
+            each with the header row; a line goes to its own centre's and day's file.
+
             Examples:
               callsift generate --calls 20000 -o week.csv
+              callsift generate --calls 1000000 --centres 40 --compress zstd --split centre-day -o month/
               callsift generate --seed 7 --format ndjson --dirty --compress zstd -o week.ndjson.zst
             """
     )
@@ -37,6 +42,13 @@ struct Generate: ParsableCommand {
     enum Codec: String, ExpressibleByArgument, CaseIterable {
         case none, zstd, lz4, gzip
     }
+
+    enum Split: String, ExpressibleByArgument, CaseIterable {
+        case centreDay = "centre-day"
+    }
+
+    @Option(help: ArgumentHelp("Write one file per centre and day into the folder -o names (CSV only).", valueName: "centre-day"))
+    var split: Split?
 
     @Option(help: "Seed for every random choice.")
     var seed: UInt64 = 1
@@ -72,6 +84,10 @@ struct Generate: ParsableCommand {
     var summary = false
 
     func validate() throws {
+        if split != nil {
+            guard let output, output != "-" else { throw ValidationError("--split needs -o FOLDER") }
+            guard format == .csv else { throw ValidationError("--split writes CSV only") }
+        }
         guard GeneratorOptions.parseStartDay(start) != nil else {
             throw ValidationError("--start must be a date written YYYY-MM-DD, e.g. 2026-03-02")
         }
@@ -91,7 +107,11 @@ struct Generate: ParsableCommand {
 
     func run() throws {
         let compression = Compression(rawValue: compress.rawValue) ?? .none
-        let sink = try makeByteSink(path: output, compression: compression)
+        let sink: ByteSink = if split != nil, let output {
+            try CentreDaySplitSink(directory: output, compression: compression)
+        } else {
+            try makeByteSink(path: output, compression: compression)
+        }
         let result = try generateWorkload(options(), into: sink)
         if summary {
             var text = ""

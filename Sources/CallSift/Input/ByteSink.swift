@@ -26,6 +26,9 @@ extension ByteSink {
 /// (clamped), lz4 0...2 fast and 3...12 high-compression. Nil (the default) picks each
 /// tool's own default: zstd 3, lz4 0 (fast), gzip 6. It is ignored for `.none`.
 ///
+/// `append`: add to an existing file (a new frame or member after what it holds, which
+/// decoders read as one stream) instead of replacing it.
+///
 /// `ownerOnly`: the file holds personal data (the rejects file); it is made mode 0600
 /// whatever the umask, also when it replaces a file that had another mode.
 ///
@@ -33,8 +36,8 @@ extension ByteSink {
 ///
 /// - Throws: `ByteSinkError` when the file cannot be created or an encoder cannot start.
 public func makeByteSink(path: String?, compression: Compression, level: Int32? = nil,
-                         ownerOnly: Bool = false) throws -> ByteSink {
-    let output = try FileOutput(path: path, ownerOnly: ownerOnly)
+                         ownerOnly: Bool = false, append: Bool = false) throws -> ByteSink {
+    let output = try FileOutput(path: path, ownerOnly: ownerOnly, append: append)
     let defaultLevel: Int32 = switch compression {
     case .none, .lz4: 0
     case .zstd: 3

@@ -34,9 +34,10 @@ final class FileOutput {
     /// - Parameter ownerOnly: for files holding personal data (the rejects file): the file
     ///   gets mode 0600 whatever the umask, also when it existed before with another mode,
     ///   before anything is written to it. (A FIFO or device keeps its own mode.)
-    init(path: String?, ownerOnly: Bool = false) throws {
+    /// - Parameter append: add to the end of an existing file instead of truncating it.
+    init(path: String?, ownerOnly: Bool = false, append: Bool = false) throws {
         if let path, path != "-" {
-            let opened = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, ownerOnly ? 0o600 : 0o644)
+            let opened = open(path, O_WRONLY | O_CREAT | (append ? O_APPEND : O_TRUNC) | O_CLOEXEC, ownerOnly ? 0o600 : 0o644)
             if opened < 0 {
                 throw ByteSinkError(destination: path, message: "cannot create: \(String(cString: strerror(errno)))")
             }
