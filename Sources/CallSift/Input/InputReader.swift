@@ -26,9 +26,10 @@ public struct InputError: Error, CustomStringConvertible, Sendable {
 /// zstd, which takes a whole compressed block at a time) and the decoder. zstd decodes in
 /// place into a ring that holds the larger of its window (bounded by zstd's default limit
 /// of 128 MiB, typically a few MiB) and the chunks a reader may still hold, plus two
-/// blocks: about 8.6 MiB for windows up to 8 MiB (see `ZstdDecoder`). lz4 and gzip decode
-/// into one output buffer of `chunkSize` and, with read-ahead (`startReadAhead`), up to 66
-/// more, allocated as the decoding thread's rings first fill and reused from then on.
+/// blocks: about 2.5 MiB for windows up to 2 MiB, 8.3 MiB for 8 MiB (see `ZstdDecoder`).
+/// lz4 and gzip decode into one output buffer of `chunkSize` and, when decoding ahead
+/// (`startReadAhead`, `enableDecodeAhead`), up to 18 more, allocated as the queue first
+/// fills and reused from then on.
 /// Nothing grows with the size of the file, and `readChunk()` allocates nothing.
 ///
 /// Concatenated frames (zstd, lz4) and members (gzip) read as one stream. Anything after
@@ -57,11 +58,11 @@ public final class InputReader {
     /// is the position a progress display or an error message should show.
     public var compressedOffset: Int64 { ahead == nil ? decodedOffset : readAheadOffset }
 
-    /// `compressedOffset` of the decoding itself (on the read-ahead thread, if any).
+    /// `compressedOffset` of the decoding itself (on the decoding-ahead side, if any).
     private var decodedOffset: Int64 { bytesRead - Int64(inputEnd - inputStart) }
     /// With read-ahead: `compressedOffset` as of the last chunk handed out.
     private var readAheadOffset: Int64 = 0
-    private var ahead: ReadAhead?
+    private var ahead: DecodeAhead?
 
     private let name: String
     private let fd: Int32
@@ -143,7 +144,7 @@ public final class InputReader {
     ///   corruption at the start of the input window it was given, so the damage lies at or
     ///   after that offset, by at most one input buffer.
     public func readChunk() throws -> UnsafeRawBufferPointer? {
-        // With read-ahead, the decoding thread alone touches the state below.
+        // Decoding ahead, the producer alone touches the state below.
         if let ahead { return try ahead.next(&readAheadOffset) }
         if let pendingError { throw pendingError }
         if isFinished || isClosed { return nil }
@@ -223,7 +224,7 @@ public final class InputReader {
     /// Reading a file once costs no second pass: every byte is hashed as it is read.
     public func contentFingerprint() -> ContentFingerprint? {
         guard !isClosed else { return nil }
-        // The decoding thread reads the file until it has stopped.
+        // The decoding side reads the file until it has stopped.
         ahead?.stop()
         ahead = nil
         while !sawEndOfFile {
@@ -236,11 +237,11 @@ public final class InputReader {
     }
 
     /// Closes the file (never standard input) and frees the decoder, after stopping the
-    /// decoding thread if there is one. Further reads return nil. Safe to call more than
+    /// decoding ahead if there is any. Further reads return nil. Safe to call more than
     /// once; the reader also closes itself when released, read-ahead or not.
     public func close() {
         guard !isClosed else { return }
-        // The decoding thread owns the decoder until it has stopped.
+        // The decoding side owns the decoder until it has stopped.
         ahead?.stop()
         ahead = nil
         isClosed = true
@@ -252,21 +253,40 @@ public final class InputReader {
     /// Decodes ahead on a thread of its own from now on, so that decompression overlaps
     /// the caller's parsing; `readChunk` then hands out chunks the thread has decoded.
     /// Nothing changes for a plain input, which has nothing to decode. Chunks, errors and
-    /// their order are exactly those of reading without it.
+    /// their order are exactly those of reading without it. (For one reader on its own; a
+    /// run's inputs are decoded ahead by `InputPool`'s workers instead.)
     public func startReadAhead() {
-        guard isCompressed, ahead == nil, !isClosed, !isFinished else { return }
+        guard let ahead = enableDecodeAhead() else { return }
+        let thread = Thread { while ahead.produce().more {} }
+        thread.name = "callsift decode"
+        thread.start()
+    }
+
+    /// Decodes ahead from now on, driven by someone else: each `decodeAhead()` decodes one
+    /// chunk into a queue of `DecodeAhead.depth`, from which `readChunk` hands them out
+    /// (waiting when the queue is empty). A pool of workers serving many inputs drives it
+    /// (`InputPool`). Returns the queue, or nil for a plain input, which has nothing to
+    /// decode, or one already closed or finished.
+    @discardableResult
+    func enableDecodeAhead() -> DecodeAhead? {
+        guard isCompressed, ahead == nil, !isClosed, !isFinished else { return nil }
         readAheadOffset = decodedOffset
-        // The thread must not keep the reader alive: a reader dropped without `close()`
-        // while the thread waits for room in a full ring would never be released, nor its
-        // file closed. So it holds the reader unowned(unsafe), which is sound because the
-        // reader's deinit (`releaseResources`, then `close`) stops the thread and waits for
-        // it before any of the reader's state goes away.
-        ahead = ReadAhead(chunkSize: chunkSize) { [unowned(unsafe) self] scratch in
+        // The queue must not keep the reader alive: a reader dropped without `close()`
+        // while its producer waits for room would never be released, nor its file closed.
+        // So it holds the reader unowned(unsafe), which is sound because the reader's
+        // deinit (`releaseResources`, then `close`) stops the producer and waits for it
+        // before any of the reader's state goes away.
+        let ahead = DecodeAhead(chunkSize: chunkSize) { [unowned(unsafe) self] scratch in
             try self.decodeChunk(scratch: scratch)
         } offset: { [unowned(unsafe) self] in
             self.decodedOffset
         }
+        self.ahead = ahead
+        return ahead
     }
+
+    /// Whether the input is compressed (and so can be decoded ahead of parsing).
+    public var isCompressedInput: Bool { isCompressed }
 
     // MARK: - zstd, in place
 
@@ -359,7 +379,7 @@ public final class InputReader {
         do {
             switch compression {
             case .none: decoder = nil
-            case .zstd: zstd = try ZstdDecoder(chunkSize: chunkSize, chunksHeld: ReadAhead.chunksHeld)
+            case .zstd: zstd = try ZstdDecoder(chunkSize: chunkSize, chunksHeld: DecodeAhead.chunksHeld)
             case .lz4: decoder = try LZ4Decoder()
             case .gzip: decoder = try GzipDecoder()
             }
@@ -452,10 +472,16 @@ public final class InputReader {
     }
 }
 
-/// The decoding thread of `InputReader.startReadAhead`: it decodes chunks and hands them
-/// over a `RecyclingRing`, which brings emptied ones back, so memory stays at a few chunks
-/// and nothing is allocated per chunk in steady state.
-private final class ReadAhead: @unchecked Sendable {
+/// Decoding ahead of the parser: chunks decoded by one side (`produce`, a pool worker or
+/// the thread of `InputReader.startReadAhead`) wait in a queue of `depth` for the other
+/// (`next`, the parser), and emptied chunks come back for reuse, so memory stays at a few
+/// chunks and nothing is allocated per chunk in steady state.
+///
+/// It has no thread of its own. At most one `produce` runs at a time and at most one
+/// `next`, each possibly on a different thread from call to call; the two sides meet only
+/// under `lock`, which also orders one call's work before the next call's on another
+/// thread.
+final class DecodeAhead: @unchecked Sendable {
     final class Chunk {
         /// The decoded bytes: in `storage`, or (zstd) in the decoder's ring.
         var bytes = UnsafeRawBufferPointer(start: nil, count: 0)
@@ -473,58 +499,124 @@ private final class ReadAhead: @unchecked Sendable {
         deinit { storage?.deallocate() }
     }
 
-    /// Filled chunks that may wait: deep (8 MiB of decoded text), so that decoding runs on
-    /// while the parser waits.
-    static let depth = 64
+    /// Decoded chunks that may wait for the parser: 2 MiB of text, enough for decoding to
+    /// run on while the parser is busy, and small enough that the dozens of inputs a
+    /// folder of daily files keeps open at once cost little each.
+    static let depth = 16
     /// Chunks handed out before the one being decoded that the reader may still be
-    /// reading: every chunk waiting in the ring and the one the caller holds. A chunk
+    /// reading: every chunk waiting in the queue and the one the caller holds. A chunk
     /// decoded in place (zstd) must not overwrite them.
     static let chunksHeld = depth + 1
 
-    private let chunks = RecyclingRing<Chunk>(depth: ReadAhead.depth)
-    private let stopping = ManagedAtomic<Bool>(false)
-    private let done = DispatchSemaphore(value: 0)
+    private let lock = NSCondition()
+    // Under `lock`:
+    private var ready: [Chunk] = []
+    private var readyStart = 0
+    private var vacant: [Chunk] = []
+    /// No chunk will be added after those in `ready`.
+    private var closed = false
+    private var producing = false
+    private var stopped = false
+
+    // The consumer's own:
     /// The chunk the caller is reading, given back on the next call.
     private var current: Chunk?
     private var ended = false
     /// Thrown again by every call after the first that threw it.
     private var failure: Error?
 
+    private let chunkSize: Int
+    private let decode: (() -> UnsafeMutableRawBufferPointer) throws -> UnsafeRawBufferPointer?
+    private let offset: () -> Int64
+
     /// `decode` returns the next chunk's bytes (nil at the end, errors thrown), decoding
     /// into the buffer it is given if it needs one; `offset` tells where in the input it
-    /// stands. Both run on the new thread only.
+    /// stands. Both are called by `produce` only.
     init(chunkSize: Int, decode: @escaping (() -> UnsafeMutableRawBufferPointer) throws -> UnsafeRawBufferPointer?,
          offset: @escaping () -> Int64) {
-        let (chunks, stopping, done) = (self.chunks, self.stopping, self.done)
-        let thread = Thread {
-            while !stopping.load(ordering: .relaxed) {
-                let chunk = chunks.vacant { Chunk() }
-                do {
-                    guard let bytes = try decode({ chunk.buffer(size: chunkSize) }) else { break }
-                    chunk.bytes = bytes
-                } catch {
-                    chunk.error = error
-                }
-                chunk.offset = offset()
-                chunks.send(chunk)
-                if chunk.error != nil { break }
-            }
-            chunks.close()
-            done.signal()
+        self.chunkSize = chunkSize
+        self.decode = decode
+        self.offset = offset
+        ready.reserveCapacity(Self.depth)
+    }
+
+    /// Whether `produce` has room for another chunk.
+    var hasRoom: Bool {
+        lock.lock(); defer { lock.unlock() }
+        return ready.count - readyStart < Self.depth
+    }
+
+    /// What one `produce` did.
+    struct Produced {
+        /// A chunk (or the error that ends the input) was added to the queue.
+        var added: Bool
+        /// More may follow.
+        var more: Bool
+    }
+
+    /// Decodes one chunk into the queue, waiting for room if it is full. `more` is false
+    /// once no chunk will follow (the end, an error, or `stop`).
+    @discardableResult
+    func produce() -> Produced {
+        lock.lock()
+        while !stopped && !closed && ready.count - readyStart >= Self.depth { lock.wait() }
+        if stopped || closed {
+            lock.unlock()
+            return Produced(added: false, more: false)
         }
-        thread.name = "callsift decode"
-        thread.start()
+        producing = true
+        let chunk = vacant.popLast() ?? Chunk()
+        lock.unlock()
+
+        var more = true
+        do {
+            if let bytes = try decode({ chunk.buffer(size: chunkSize) }) {
+                chunk.bytes = bytes
+            } else {
+                more = false
+            }
+        } catch {
+            chunk.error = error
+            more = false
+        }
+        chunk.offset = offset()
+
+        let added = chunk.error != nil || more
+        lock.lock()
+        producing = false
+        if added { ready.append(chunk) } else { vacant.append(chunk) }
+        if !more { closed = true }
+        lock.broadcast()
+        lock.unlock()
+        return Produced(added: added, more: more)
     }
 
     /// The next decoded chunk (valid until the next call), nil at the end; throws where
     /// reading without read-ahead would have thrown. Sets `offset` to the chunk's offset.
+    /// Waits while the queue is empty and more is to come.
     func next(_ offset: inout Int64) throws -> UnsafeRawBufferPointer? {
-        if let c = current { chunks.recycle(c); current = nil }
         if let failure { throw failure }
-        guard !ended, let chunk = chunks.receive() else {
+        if ended { return nil }
+        lock.lock()
+        if let c = current {
+            vacant.append(c)
+            current = nil
+            lock.broadcast()
+        }
+        while readyStart == ready.count && !closed && !stopped { lock.wait() }
+        guard readyStart < ready.count else {
+            lock.unlock()
             ended = true
             return nil
         }
+        let chunk = ready[readyStart]
+        readyStart += 1
+        if readyStart == ready.count {
+            ready.removeAll(keepingCapacity: true)
+            readyStart = 0
+        }
+        lock.broadcast()
+        lock.unlock()
         offset = chunk.offset
         if let error = chunk.error {
             failure = error
@@ -534,12 +626,14 @@ private final class ReadAhead: @unchecked Sendable {
         return chunk.bytes
     }
 
-    /// Stops the thread and waits for it: it owns the decoder until then.
+    /// No more chunks are decoded; waits for one being decoded, since the producer owns
+    /// the decoder until it has finished.
     func stop() {
-        stopping.store(true, ordering: .relaxed)
-        // Drain, so that a thread waiting for room moves on and sees the flag.
-        while chunks.receive() != nil {}
-        done.wait()
+        lock.lock()
+        stopped = true
+        lock.broadcast()
+        while producing { lock.wait() }
+        lock.unlock()
     }
 }
 

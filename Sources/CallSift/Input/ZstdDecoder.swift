@@ -1,3 +1,4 @@
+import Foundation
 import CZstd
 import CallSiftConcurrency
 
@@ -84,8 +85,8 @@ final class ZstdDecoder {
 
     deinit {
         ZSTD_freeDCtx(context)
-        if let ring { LargeMemory.deallocate(ring, byteCount: capacity) }
-        for r in retired { LargeMemory.deallocate(r.ring, byteCount: r.capacity) }
+        if let ring { SpareRings.give(ring, byteCount: capacity) }
+        for r in retired { SpareRings.give(r.ring, byteCount: r.capacity) }
     }
 
     /// Input bytes the next `decode` wants, exactly (in frame only).
@@ -183,7 +184,7 @@ final class ZstdDecoder {
             // The chunk being handed out last from it is number handedOut - 1.
             retired.append((old, capacity, handedOut + chunksHeld))
         }
-        ring = LargeMemory.allocate(byteCount: needed)
+        ring = SpareRings.take(byteCount: needed) ?? LargeMemory.allocate(byteCount: needed)
         capacity = needed
         write = 0
         readyStart = 0
@@ -192,7 +193,7 @@ final class ZstdDecoder {
     private func freeRetiredRings() {
         retired.removeAll { r in
             guard handedOut > r.freeAt else { return false }
-            LargeMemory.deallocate(r.ring, byteCount: r.capacity)
+            SpareRings.give(r.ring, byteCount: r.capacity)
             return true
         }
     }
@@ -201,5 +202,37 @@ final class ZstdDecoder {
         if ZSTD_isError(result) != 0 {
             throw DecoderFailure(message: String(cString: ZSTD_getErrorName(result)))
         }
+    }
+}
+
+/// Rings of decoders that have finished, kept for the next decoder that needs one of the
+/// same size: a folder of daily files opens a decoder per file, and mapping a new ring for
+/// each (and having the kernel zero its huge pages) cost more than decoding small files.
+/// At most `limit` bytes are kept; the rest are unmapped. The contents of a ring taken
+/// again are stale, which is fine: a decoder writes before it reads.
+enum SpareRings {
+    static let limit = 128 << 20
+    private static let lock = NSLock()
+    nonisolated(unsafe) private static var spare: [(ring: UnsafeMutableRawPointer, byteCount: Int)] = []
+    nonisolated(unsafe) private static var kept = 0
+
+    static func take(byteCount: Int) -> UnsafeMutableRawPointer? {
+        lock.lock()
+        defer { lock.unlock() }
+        guard let i = spare.lastIndex(where: { $0.byteCount == byteCount }) else { return nil }
+        kept -= byteCount
+        return spare.remove(at: i).ring
+    }
+
+    static func give(_ ring: UnsafeMutableRawPointer, byteCount: Int) {
+        lock.lock()
+        if kept + byteCount <= limit {
+            spare.append((ring, byteCount))
+            kept += byteCount
+            lock.unlock()
+            return
+        }
+        lock.unlock()
+        LargeMemory.deallocate(ring, byteCount: byteCount)
     }
 }

@@ -139,6 +139,9 @@ public final class Analysis {
         // With more than one thread, each shard's classification runs on a thread of its
         // own. Nothing below throws before those threads are finished and joined.
         let stages = execution.threads >= 2 ? shards.enumerated().map { ClassificationStage(shard: $1, index: $0) } : nil
+        // With more than one thread, every open input is decoded and parsed by one pool of
+        // workers, as many as the threads asked for, however many inputs there are.
+        let inputPool = execution.threads >= 2 ? InputPool(workers: execution.threads) : nil
         let cursors = files.enumerated().map { i, path in
             InputCursor(parser: InputParser(path: path, index: i, settings: settings, builder: builder(),
                                             rejects: spool?.log(i) ?? rejects),
@@ -238,9 +241,19 @@ public final class Analysis {
                 opened[top.input] = true
                 unopenedNext += 1
                 open.append(top.input)
-                if execution.threads > 1 { cursor.startThread() }
+                if let inputPool { cursor.start(in: inputPool) }
             }
-            let limit = heap.min?.ts ?? .max
+            // Up to the next input's turn, or a lateness bound past it: the stages decide
+            // nothing by the order of events between two watermarks, and the watermark
+            // trails every input by the lateness bound anyway, so this changes no result;
+            // it makes the runs long when many inputs interleave in time (a folder of one
+            // file per centre and day), where runs of one or two events each cost a turn
+            // of the merge.
+            var limit = Int64.max
+            if let next = heap.min {
+                let (ahead, overflow) = next.ts.addingReportingOverflow(settings.lateness)
+                limit = overflow ? .max : ahead
+            }
             while true {
                 if !cursor.hasPending {
                     cursor.refill()
@@ -251,7 +264,16 @@ public final class Analysis {
                 // stopping where the next watermark step is due.
                 cursor.takeRun(upTo: limit, maxCount: Int(eventsPerStep - (events - eventsAtStep))) { run in
                     if shards.count == 1 {
-                        shards[0].record(run)
+                        // A long run (a batch of one input) goes straight to the assembler;
+                        // short ones (many inputs interleaved in time: a folder of daily
+                        // files) are gathered first, so that the assembler's look-ahead
+                        // works on long stretches either way. The order is the merge's.
+                        if run.count >= 256 {
+                            shards[0].recordInbox()
+                            shards[0].record(run)
+                        } else {
+                            shards[0].inbox.append(contentsOf: run)
+                        }
                     } else {
                         for e in run { shards[Shard.index(of: e, count: shards.count)].inbox.append(e) }
                     }
@@ -272,6 +294,7 @@ public final class Analysis {
             }
         }
 
+        inputPool?.shutDown()
         // End of input: everything is final.
         step(to: .max)
         let horizon = shards.map(\.assembler.accounting.horizon).max() ?? .min
@@ -326,7 +349,8 @@ final class Shard: @unchecked Sendable {
     let classifier: Classifier
     let aggregator: Aggregator
     /// Events taken for this shard since the last step, in merge order (with several
-    /// shards; a single shard records them as they are taken).
+    /// shards; a single shard records long runs as they are taken and gathers short ones
+    /// here).
     var inbox: [Event] = []
     /// Contacts this shard's assembler completed, by the classifier shard they belong to.
     var outbox: [[Contact]] = []
@@ -354,8 +378,7 @@ final class Shard: @unchecked Sendable {
     func assemble(to wm: Int64, shardCount: Int) {
         if outbox.count != shardCount { outbox = Array(repeating: [], count: shardCount) }
         for i in outbox.indices { outbox[i].removeAll(keepingCapacity: true) }
-        inbox.withUnsafeBufferPointer { record($0) }
-        inbox.removeAll(keepingCapacity: true)
+        recordInbox()
         if shardCount == 1 {
             assembler.advance(to: wm, into: &outbox[0])
         } else {
@@ -363,6 +386,13 @@ final class Shard: @unchecked Sendable {
             assembler.advance(to: wm, into: &completed)
             for c in completed { outbox[Shard.index(of: c, count: shardCount)].append(c) }
         }
+    }
+
+    /// Hands the events gathered in the inbox to the assembler, and empties it.
+    func recordInbox() {
+        guard !inbox.isEmpty else { return }
+        inbox.withUnsafeBufferPointer { record($0) }
+        inbox.removeAll(keepingCapacity: true)
     }
 
     /// Hands `events`, in merge order, to the assembler.
@@ -375,8 +405,9 @@ final class Shard: @unchecked Sendable {
 
 /// How a run is spread over threads. Never changes a figure.
 public struct ExecutionOptions: Sendable {
-    /// Threads to use: 1 runs everything on the calling thread; more puts each open
-    /// input's decoding and parsing on a thread of its own and runs the shards side by side.
+    /// Threads to use: 1 runs everything on the calling thread; more decodes and parses the
+    /// open inputs on a pool of this many workers (`InputPool`) and runs the shards side by
+    /// side.
     public var threads: Int
     /// Partitions of the keyed stages.
     public var shards: Int

@@ -10,12 +10,17 @@ final class EventBatch: @unchecked Sendable {
     /// adapter, whose events come in any order, the least `ts` in the batch and the
     /// adapter's floor once the batch was full.
     var floor = Int64.max
-    init() { events.reserveCapacity(Self.size) }
+    init(capacity: Int = EventBatch.size) { events.reserveCapacity(capacity) }
 
     /// Fills the batch from `parser` and sets its floor.
     func fill(from parser: InputParser) {
         events.removeAll(keepingCapacity: true)
         parser.fill(&events, upTo: Self.size)
+        setFloor(from: parser)
+    }
+
+    /// Sets the floor of the batch, once it is full (or the input's last).
+    func setFloor(from parser: InputParser) {
         floor = .max
         if parser.isAdapter {
             floor = parser.adapterFloor
@@ -27,45 +32,35 @@ final class EventBatch: @unchecked Sendable {
 /// The merge's view of one input: the events not yet taken, and what they promise about
 /// the events still to come (the input's part of the watermark).
 ///
-/// Inline, it asks its `InputParser` for the next batch directly. Threaded, the parser
-/// runs on its own thread and hands full batches over a `RecyclingRing`, which brings
-/// emptied batches back for reuse, so nothing is allocated per batch in steady state.
+/// Inline, it asks its `InputParser` for the next batch directly. Pooled, the input is
+/// decoded and parsed by the workers of an `InputPool`, which hands over full batches and
+/// takes emptied ones back, for any input, so nothing is allocated per batch in steady
+/// state and an input holds no batch before it is opened or after it has ended.
 final class InputCursor {
     let parser: InputParser
     private let lateness: Int64
-    private var batch = EventBatch()
+    private var batch = InputCursor.noBatch
     private var position = 0
     /// Greatest `ts` of the events taken so far.
     private var maxTaken = Int64.min
     private(set) var isFinished = false
 
-    /// Set while the parser runs on a thread of its own.
-    private var batches: RecyclingRing<EventBatch>?
+    /// Set while the input is served by a pool.
+    private var pool: InputPool?
+    private var pooled: InputPool.Input?
+
+    /// The batch of a cursor that holds none: empty, and shared.
+    private static let noBatch = EventBatch(capacity: 0)
 
     init(parser: InputParser, lateness: Int64) {
         self.parser = parser
         self.lateness = lateness
     }
 
-    /// Starts the parser on a thread of its own.
-    func startThread() {
-        // Deep, so that the parser keeps going while the merge thread is held up for a
-        // while (a table growing, a sweep downstream): see docs/architecture.md.
-        let batches = RecyclingRing<EventBatch>(depth: 64)
-        self.batches = batches
-        let parser = self.parser
-        parser.readAhead = true
-        let thread = Thread {
-            while true {
-                let b = batches.vacant(orMake: EventBatch.init)
-                b.fill(from: parser)
-                if !b.events.isEmpty { batches.send(b) }
-                if parser.isFinished { break }
-            }
-            batches.close()
-        }
-        thread.name = "callsift input \(parser.index)"
-        thread.start()
+    /// Hands the input to `pool`'s workers from now on.
+    func start(in pool: InputPool) {
+        self.pool = pool
+        pooled = pool.add(parser)
     }
 
     var hasPending: Bool { position < batch.events.count }
@@ -109,17 +104,22 @@ final class InputCursor {
     func refill() {
         guard !hasPending, !isFinished else { return }
         position = 0
-        if let batches {
-            batches.recycle(batch)
-            if let b = batches.receive() {
+        if let pool, let pooled {
+            if batch !== Self.noBatch { pool.recycle(batch) }
+            if let b = pool.next(pooled) {
                 batch = b
             } else {
-                batch = EventBatch()
+                batch = Self.noBatch
                 isFinished = true
+                self.pooled = nil
             }
         } else {
+            if batch === Self.noBatch { batch = EventBatch() }
             batch.fill(from: parser)
-            if batch.events.isEmpty { isFinished = true }
+            if batch.events.isEmpty {
+                batch = Self.noBatch
+                isFinished = true
+            }
         }
     }
 }

@@ -16,9 +16,6 @@ final class InputParser: @unchecked Sendable {
     private let dryRun: Bool
 
     private var reader: InputReader?
-    /// Decode on a thread of its own (`InputReader.startReadAhead`); set by a cursor that
-    /// runs this parser on a thread, before it starts.
-    var readAhead = false
     private var splitter: RecordSplitter?
     /// Contact trace records are cut by top-level JSON object instead of by line: they
     /// come as NDJSON, as a JSON array, or written back to back.
@@ -82,12 +79,36 @@ final class InputParser: @unchecked Sendable {
         }
     }
 
+    /// Opens the input now, and for a compressed one starts decoding ahead, driven by the
+    /// caller (`InputPool`): the queue it decodes into, or nil for a plain input or one
+    /// that cannot be opened (then the parser is finished, with its error).
+    func openDecodingAhead() -> DecodeAhead? {
+        guard reader == nil, !isFinished else { return nil }
+        do {
+            reader = try InputReader(path: path)
+        } catch let e as InputError {
+            error = e
+            finish(truncated: true)
+            return nil
+        } catch {
+            self.error = InputError(input: path, offset: 0, message: "\(error)")
+            finish(truncated: true)
+            return nil
+        }
+        return reader!.enableDecodeAhead()
+    }
+
+    /// Reads one chunk of the input (for a compressed input decoding ahead, the next in
+    /// the queue) and appends the events it completes to `batch`.
+    func fillOneChunk(_ batch: inout [Event]) {
+        swap(&events, &batch)
+        defer { swap(&events, &batch) }
+        if !isFinished { readChunk() }
+    }
+
     private func readChunk() {
         do {
-            if reader == nil {
-                reader = try InputReader(path: path)
-                if readAhead { reader!.startReadAhead() }
-            }
+            if reader == nil { reader = try InputReader(path: path) }
             guard let chunk = try reader!.readChunk() else {
                 finish(truncated: false)
                 return
