@@ -8,21 +8,26 @@
 #   3. memory: peak RSS (/usr/bin/time -v) and bytes per caller-scope entry (--stats).
 # Allocation counts come from the package-benchmark suites: (cd Benchmarks && swift package benchmark).
 #
-# usage: scripts/perf-figures.sh [--calls N] [--sizes "1000000 10000000"] [--national] [--year] [--no-duckdb]
+# usage: scripts/perf-figures.sh [--calls N] [--sizes "1000000 10000000"] [--national] [--year] [--many-files] [--no-duckdb]
 #   --calls N     size of the throughput file (default 10000000, about 29M events)
 #   --sizes LIST  sizes for the scaling table (default "1000000 10000000"; add 100000000 for 100M)
 #   --national    also the national profile, 40 centres and 1.1M calls a day: 30 days
 #                 (33M calls) and 91 days (100M calls)
 #   --year        also a national year: 440M calls over 365 days at 40 centres, about 1.3
 #                 billion events (a 17 GB zstd file, about 16 minutes to generate)
+#   --many-files  also the national profile (36 days) as one file and as one file per
+#                 centre and day, and 91 days of daily files: wall and peak-RSS ratios
+#   --only-many-files  just that table
 set -euo pipefail
 cd "$(dirname "$0")/.."
-calls=10000000; sizes="1000000 10000000"; national=0; year=0; duck=1
+calls=10000000; sizes="1000000 10000000"; national=0; year=0; many=0; basic=1; duck=1
 while [ $# -gt 0 ]; do
     case "$1" in
         --calls) calls=$2; shift 2 ;;
         --sizes) sizes=$2; shift 2 ;;
         --national) national=1; shift ;;
+        --many-files) many=1; shift ;;
+        --only-many-files) many=1; basic=0; shift ;;
         --year) year=1; shift ;;
         --no-duckdb) duck=0; shift ;;
         *) echo "unknown option $1" >&2; exit 64 ;;
@@ -58,6 +63,7 @@ events_of_last() { sed -n 's/.*stats: \([0-9]*\) events.*/\1/p' "$data/stderr.tx
 stats_of_last() { grep stats: "$data/stderr.txt" | sed 's/^/    /'; }
 
 echo "# callsift performance figures ($(date -u +%Y-%m-%d), $(nproc) cores)"
+if [ $basic = 1 ]; then
 echo
 f=$(gen "$calls" 20 28)
 # Both from the page cache, and the fastest of three runs each: zstd's own times vary by
@@ -98,6 +104,7 @@ echo "## 3. Memory"
 echo
 echo "$calls calls, default threads, peak RSS $((cm / 1024)) MB:"
 echo "$stats"
+fi
 if [ $national = 1 ]; then
     g=$(gen 33000000 40 30)
     read -r s m < <(timed "$B" analyze --stats "$g")
@@ -110,6 +117,35 @@ if [ $national = 1 ]; then
     echo
     echo "91-day national quarter (40 centres, 100M calls): $s s, peak RSS $((m / 1024)) MB"
     stats_of_last
+fi
+if [ $many = 1 ]; then
+    # The national profile (1.1M calls a day at 40 centres) as one zstd file and as one
+    # file per centre and day (generate --split centre-day), read side by side; and three
+    # months of daily files against one month, for memory.
+    split() {  # calls days → folder
+        local d="$data/split-$1-$2"
+        [ -d "$d" ] || "$B" generate --seed 1 --calls "$1" --centres 40 --days "$2" --compress zstd --split centre-day -o "$d" >&2
+        echo "$d"
+    }
+    g=$(gen 39600000 40 36)
+    d=$(split 39600000 36)
+    cat "$g" > /dev/null; find "$d" -type f -exec cat {} + > /dev/null
+    read -r s1 m1 < <(timed "$B" analyze "$g")
+    read -r s2 m2 < <(timed "$B" analyze "$d")
+    read -r s3 m3 < <(timed "$B" analyze --threads 1 "$d")
+    files=$(find "$d" -type f | wc -l)
+    echo
+    echo "## 4. Many files: national profile, 36 days, 39.6M calls"
+    echo
+    echo "| run | wall s | peak RSS MB | wall ratio | RSS ratio |"
+    echo "|---|---|---|---|---|"
+    awk -v s="$s1" -v m="$m1" 'BEGIN{printf "| one zstd file | %.2f | %.0f | 1.00 | 1.00 |\n", s, m/1024}'
+    awk -v s="$s2" -v m="$m2" -v a="$s1" -v b="$m1" -v n="$files" 'BEGIN{printf "| %d files (centre and day), default threads | %.2f | %.0f | %.2f | %.2f |\n", n, s, m/1024, s/a, m/b}'
+    awk -v s="$s3" -v m="$m3" -v a="$s1" -v b="$m1" -v n="$files" 'BEGIN{printf "| %d files, --threads 1 | %.2f | %.0f | %.2f | %.2f |\n", n, s, m/1024, s/a, m/b}'
+    q=$(split 100000000 91)
+    find "$q" -type f -exec cat {} + > /dev/null
+    read -r s4 m4 < <(timed "$B" analyze "$q")
+    awk -v s="$s4" -v m="$m4" -v b="$m2" -v n="$(find "$q" -type f | wc -l)" 'BEGIN{printf "| 3 months, %d files (100M calls, 91 days) | %.2f | %.0f | | %.2f of the 36 days of files |\n", n, s, m/1024, m/b}'
 fi
 if [ $year = 1 ]; then
     g=$(gen 440000000 40 365)
