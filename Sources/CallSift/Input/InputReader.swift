@@ -285,9 +285,6 @@ public final class InputReader {
         return ahead
     }
 
-    /// Whether the input is compressed (and so can be decoded ahead of parsing).
-    public var isCompressedInput: Bool { isCompressed }
-
     // MARK: - zstd, in place
 
     /// A chunk of the zstd decoder's ring: steps are decoded until the decoder has one to
@@ -538,12 +535,6 @@ final class DecodeAhead: @unchecked Sendable {
         self.decode = decode
         self.offset = offset
         ready.reserveCapacity(Self.depth)
-    }
-
-    /// Whether `produce` has room for another chunk.
-    var hasRoom: Bool {
-        lock.lock(); defer { lock.unlock() }
-        return ready.count - readyStart < Self.depth
     }
 
     /// What one `produce` did.

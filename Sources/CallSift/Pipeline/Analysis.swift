@@ -142,6 +142,7 @@ public final class Analysis {
         // With more than one thread, every open input is decoded and parsed by one pool of
         // workers, as many as the threads asked for, however many inputs there are.
         let inputPool = execution.threads >= 2 ? InputPool(workers: execution.threads) : nil
+        defer { inputPool?.shutDown() }
         let cursors = files.enumerated().map { i, path in
             InputCursor(parser: InputParser(path: path, index: i, settings: settings, builder: builder(),
                                             rejects: spool?.log(i) ?? rejects),

@@ -64,7 +64,6 @@ final class InputPool: @unchecked Sendable {
     private var open: [Input] = []
     private var freeBatches: [EventBatch] = []
     private var stopping = false
-    private var running = 0
     private let finished = DispatchSemaphore(value: 0)
     private let workerCount: Int
 
@@ -73,7 +72,6 @@ final class InputPool: @unchecked Sendable {
         for k in 0 ..< workerCount {
             let thread = Thread { [self] in work() }
             thread.name = "callsift input worker \(k)"
-            running += 1
             thread.start()
         }
     }
@@ -125,13 +123,15 @@ final class InputPool: @unchecked Sendable {
         lock.unlock()
     }
 
-    /// Stops the workers and waits for them. Every input must have ended.
+    /// Stops the workers (once every input has ended, they are idle) and waits for them.
+    /// Safe to call more than once.
     func shutDown() {
         lock.lock()
+        let already = stopping
         stopping = true
         lock.broadcast()
         lock.unlock()
-        for _ in 0 ..< workerCount { finished.wait() }
+        if !already { for _ in 0 ..< workerCount { finished.wait() } }
     }
 
     // MARK: - Workers
@@ -213,7 +213,6 @@ final class InputPool: @unchecked Sendable {
             }
             lock.broadcast()
         }
-        running -= 1
         lock.unlock()
         finished.signal()
     }
