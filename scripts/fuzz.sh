@@ -82,12 +82,15 @@ run_one() {
         return 0
     fi
     local status=0
-    CALLSIFT_FUZZ_TARGET="$t" nice -n 19 "$BIN" -max_total_time="$TIME" -max_len="$(maxlen "$t")" \
-        -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$OUT/artifacts/$t/" \
+    # CPU time as well as wall time: at the lowest priority on a busy machine a target may
+    # get much less of a core than its wall time.
+    CALLSIFT_FUZZ_TARGET="$t" /usr/bin/time -f "%U %S" -o "$OUT/$t.cpu" nice -n 19 "$BIN" -max_total_time="$TIME" \
+        -max_len="$(maxlen "$t")" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$OUT/artifacts/$t/" \
         "$OUT/corpus/$t" Fuzz/corpus/"$t" > "$OUT/$t.log" 2>&1 || status=$?
-    local stats
+    local stats cpu
     stats=$(grep -E "^stat::(number_of_executed_units|peak_rss_mb)|cov: " "$OUT/$t.log" | tail -3 | tr '\n' ' ')
-    echo "$t: exit $status, $TIME s; $stats"
+    cpu=$(awk '{printf "%.0f", $1 + $2}' "$OUT/$t.cpu" 2>/dev/null || echo "?")
+    echo "$t: exit $status, $TIME s wall, $cpu CPU-s; $stats"
     [ "$status" = 0 ] || grep -E "^==|ERROR|Fatal|fatal|Precondition|artifact" "$OUT/$t.log" | head -5
     return $status
 }

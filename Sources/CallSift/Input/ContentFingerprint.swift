@@ -117,7 +117,7 @@ public struct ContentHasher: Sendable {
         var tail = pending
         if pendingCount < 32 {
             // Zero the bytes past the partial stripe (they may hold an older stripe's).
-            withUnsafeMutableBytes(of: &tail) { $0.baseAddress!.advanced(by: pendingCount).initializeMemory(as: UInt8.self, repeating: 0, count: 32 - pendingCount) }
+            withUnsafeMutableBytes(of: &tail) { _ = $0.baseAddress!.advanced(by: pendingCount).initializeMemory(as: UInt8.self, repeating: 0, count: 32 - pendingCount) }
         }
         let (a, b, c, d) = lanes
         let n = UInt64(bitPattern: byteCount)
