@@ -257,13 +257,13 @@ public final class InputReader {
     /// run's inputs are decoded ahead by `InputPool`'s workers instead.)
     public func startReadAhead() {
         guard let ahead = enableDecodeAhead() else { return }
-        let thread = Thread { while ahead.produce().more {} }
+        let thread = Thread { while ahead.produce() {} }
         thread.name = "callsift decode"
         thread.start()
     }
 
-    /// Decodes ahead from now on, driven by someone else: each `decodeAhead()` decodes one
-    /// chunk into a queue of `DecodeAhead.depth`, from which `readChunk` hands them out
+    /// Decodes ahead from now on, driven by someone else: each `DecodeAhead.produce()`
+    /// decodes one chunk into a queue of `DecodeAhead.depth`, from which `readChunk` hands them out
     /// (waiting when the queue is empty). A pool of workers serving many inputs drives it
     /// (`InputPool`). Returns the queue, or nil for a plain input, which has nothing to
     /// decode, or one already closed or finished.
@@ -515,7 +515,7 @@ final class DecodeAhead: @unchecked Sendable {
     private var producing = false
     private var stopped = false
 
-    // The consumer's own:
+    // The consumer's own (`next`):
     /// The chunk the caller is reading, given back on the next call.
     private var current: Chunk?
     private var ended = false
@@ -537,23 +537,23 @@ final class DecodeAhead: @unchecked Sendable {
         ready.reserveCapacity(Self.depth)
     }
 
-    /// What one `produce` did.
-    struct Produced {
-        /// A chunk (or the error that ends the input) was added to the queue.
-        var added: Bool
-        /// More may follow.
-        var more: Bool
+    /// Chunks waiting for the parser, and whether none will follow them: what a pool
+    /// schedules the two sides by.
+    var status: (queued: Int, ended: Bool) {
+        lock.lock()
+        defer { lock.unlock() }
+        return (ready.count - readyStart, closed || stopped)
     }
 
-    /// Decodes one chunk into the queue, waiting for room if it is full. `more` is false
+    /// Decodes one chunk into the queue, waiting for room if it is full. Returns false
     /// once no chunk will follow (the end, an error, or `stop`).
     @discardableResult
-    func produce() -> Produced {
+    func produce() -> Bool {
         lock.lock()
         while !stopped && !closed && ready.count - readyStart >= Self.depth { lock.wait() }
         if stopped || closed {
             lock.unlock()
-            return Produced(added: false, more: false)
+            return false
         }
         producing = true
         let chunk = vacant.popLast() ?? Chunk()
@@ -572,14 +572,13 @@ final class DecodeAhead: @unchecked Sendable {
         }
         chunk.offset = offset()
 
-        let added = chunk.error != nil || more
         lock.lock()
         producing = false
-        if added { ready.append(chunk) } else { vacant.append(chunk) }
+        if chunk.error != nil || more { ready.append(chunk) } else { vacant.append(chunk) }
         if !more { closed = true }
         lock.broadcast()
         lock.unlock()
-        return Produced(added: added, more: more)
+        return more
     }
 
     /// The next decoded chunk (valid until the next call), nil at the end; throws where

@@ -295,7 +295,6 @@ public final class Analysis {
             }
         }
 
-        inputPool?.shutDown()
         // End of input: everything is final.
         step(to: .max)
         let horizon = shards.map(\.assembler.accounting.horizon).max() ?? .min

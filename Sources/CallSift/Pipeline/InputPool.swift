@@ -34,9 +34,7 @@ final class InputPool: @unchecked Sendable {
         /// The decoding queue of a compressed input; nil for a plain one.
         let decoding: DecodeAhead?
         // pool:
-        var decodedReady = 0
         var decodeBusy = false
-        var decodeEnded: Bool
         var parseBusy = false
         var parseEnded = false
         var full: [EventBatch] = []
@@ -49,7 +47,6 @@ final class InputPool: @unchecked Sendable {
         init(parser: InputParser, decoding: DecodeAhead?) {
             self.parser = parser
             self.decoding = decoding
-            decodeEnded = decoding == nil
         }
 
         var fullCount: Int { full.count - fullStart }
@@ -149,10 +146,13 @@ final class InputPool: @unchecked Sendable {
         var bestIsParse = false
         var bestScore = Int.max
         for input in open {
+            // A plain input is read by its parser; a compressed one's decoded chunks wait in
+            // its queue (lock order: the pool's, then the queue's, never the other way).
+            let decoded = input.decoding?.status ?? (queued: 0, ended: true)
             let canParse = !input.parseBusy && !input.parseEnded && input.fullCount < depth
-                && (input.decodedReady > 0 || input.decodeEnded)
-            let canDecode = !input.decodeBusy && !input.decodeEnded && !input.parseEnded
-                && input.decodedReady < DecodeAhead.depth
+                && (decoded.queued > 0 || decoded.ended)
+            let canDecode = !input.decodeBusy && !decoded.ended && !input.parseEnded
+                && decoded.queued < DecodeAhead.depth
             guard canParse || canDecode else { continue }
             // The awaited input first; then the one with the fewest full batches waiting.
             let score = input.awaited ? -1 : input.fullCount
@@ -165,7 +165,6 @@ final class InputPool: @unchecked Sendable {
         guard let input = best else { return nil }
         if bestIsParse {
             input.parseBusy = true
-            if input.decoding != nil && input.decodedReady > 0 { input.decodedReady -= 1 }
             let batch: EventBatch
             if let filling = input.filling {
                 batch = filling
@@ -191,11 +190,9 @@ final class InputPool: @unchecked Sendable {
             lock.unlock()
             switch task {
             case .decode(let input):
-                let produced = input.decoding!.produce()
+                input.decoding!.produce()
                 lock.lock()
                 input.decodeBusy = false
-                if produced.added { input.decodedReady += 1 }
-                if !produced.more { input.decodeEnded = true }
             case .parse(let input, let batch):
                 let parser = input.parser
                 parser.fillOneChunk(&batch.events)
