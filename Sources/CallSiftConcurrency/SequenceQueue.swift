@@ -66,6 +66,14 @@ public final class SequenceQueue<Element> {
     /// The first entry, if any.
     public var first: Element? { isEmpty ? nil : self[head] }
 
+    /// Makes an empty queue number its next entry `n` (a queue restored from durable
+    /// state goes on with the numbers it had).
+    public func restart(at n: Int64) {
+        precondition(isEmpty, "SequenceQueue: restart of a queue that holds entries")
+        head = n
+        tail = n
+    }
+
     /// Drops the first entry, which must exist.
     @inline(__always)
     public func removeFirst() {

@@ -90,6 +90,18 @@ public final class ShardTable<Key: ShardTableKey, Value> {
         LargeMemory.deallocate(UnsafeMutableRawPointer(tags), byteCount: capacity)
     }
 
+    /// Makes an empty table big enough for `count` entries before it grows, at once (a
+    /// table restored from durable state is filled in one go).
+    public func reserveEmpty(_ count: Int) {
+        precondition(self.count == 0, "ShardTable: reserveEmpty on a table that holds entries")
+        let wanted = max(16, Int((Double(count) / maxLoad).rounded(.up)) + 1)
+        guard wanted > capacity else { return }
+        Self.deallocate(entries, tags, capacity: capacity)
+        capacity = wanted
+        entries = Self.allocateEntries(capacity)
+        tags = Self.allocateTags(capacity)
+    }
+
     /// Bytes held by the table's buffers.
     public var allocatedBytes: Int { capacity * (MemoryLayout<Entry>.stride + 1) }
 

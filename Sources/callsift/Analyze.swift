@@ -127,6 +127,9 @@ struct Analyze: ParsableCommand {
     @Flag(help: "Print run statistics on standard error: events per second, peak calls in progress, peak caller-scope entries and bytes per entry.")
     var stats = false
 
+    @Option(help: ArgumentHelp("Continue from the state in DIR (created on the first run) and write the new state there: feed a day at a time and get the figures of one run over every day, each row marked final or provisional. Without INPUT, report on the state as it is. Needs a fixed key (--key-file or CALLSIFT_KEY).", valueName: "dir"))
+    var state: String?
+
     @Flag(help: "No progress line on standard error.")
     var quiet = false
 
@@ -161,6 +164,7 @@ struct Analyze: ParsableCommand {
 
     func run() throws {
         LargeMemory.keepFreedMemoryInHeap()
+        if let state { return try runWithState(state) }
         let pseudonymiser = try loadKey()
         // The one output holding raw caller numbers: mode 0600 whatever the umask.
         let rejectsLog = try rejects.map { RejectsLog(sink: try makeByteSink(path: $0, compression: .none, ownerOnly: true)) }
@@ -188,6 +192,39 @@ struct Analyze: ParsableCommand {
         }
         for e in outcome.errors { printError("callsift: error: \(e)") }
         if !outcome.errors.isEmpty { throw ExitCode(1) }
+    }
+
+    /// `--state DIR`: a daily run (docs/metrics.md, "Daily runs").
+    private func runWithState(_ dir: String) throws {
+        guard keyFile != nil || !(ProcessInfo.processInfo.environment["CALLSIFT_KEY"] ?? "").isEmpty else {
+            throw ValidationError("--state needs a fixed pseudonymisation key (--key-file or CALLSIFT_KEY): with a random one, callers could not be matched across runs")
+        }
+        let pseudonymiser = try loadKey()
+        let store: StateStore
+        do { store = try StateStore(path: dir) } catch let e as UsageError { throw ValidationError(e.description) }
+        let rejectsLog = try rejects.map { RejectsLog(sink: try makeByteSink(path: $0, compression: .none, ownerOnly: true)) }
+        let showProgress = !quiet && isatty(2) != 0
+        let result: DailyRun.Result
+        do {
+            result = try DailyRun.run(state: store, settings: try settings(), inputs: inputs, pseudonymiser: pseudonymiser,
+                                      rejects: rejectsLog, execution: ExecutionOptions(threads: threads, shards: shards),
+                                      progress: showProgress ? Self.showProgress : nil)
+        } catch let e as UsageError {
+            throw ValidationError(e.description)
+        }
+        if showProgress { FileHandle.standardError.write("\r\u{1B}[K".data(using: .utf8)!) }
+        for note in result.notes { printError(note) }
+        let text = emit == .json ? JSONReportWriter.render(result.report) : CSVReportWriter.render(result.report)
+        let sink = try makeByteSink(path: output, compression: .none)
+        try sink.write(text)
+        try sink.finish()
+        if stats {
+            let s = result.stats
+            printError(String(format: "callsift: stats: %lld events in %.2f s (%.0f events/s); peak calls in progress %d; peak caller-scope entries %d",
+                              s.events, s.seconds, Double(s.events) / max(s.seconds, 1e-9), s.peakLiveCalls, s.peakScopes))
+        }
+        for e in result.errors { printError("callsift: error: \(e)") }
+        if !result.errors.isEmpty { throw ExitCode(1) }
     }
 
     private func loadKey() throws -> Pseudonymiser { try loadPseudonymisationKey(keyFile: keyFile, allowShared: allowSharedKey) }

@@ -91,3 +91,30 @@ extension Aggregator.GroupKey: ShardTableKey {
         mix64(UInt64(UInt32(bitPattern: centre)) << 32 ^ UInt64(UInt32(bitPattern: service)) ^ UInt64(UInt32(bitPattern: day)) &* 0x9E37_79B9_7F4A_7C15)
     }
 }
+
+// MARK: Durable state (docs/architecture.md, "Durable state")
+
+extension Aggregator {
+    /// Writes every base group and its counters, in the order of their dense indices (the
+    /// FCR verdicts still to come name their group by it).
+    func encode(into w: inout StateWriter) {
+        w.count(keys.count)
+        for (k, c) in zip(keys, counters) {
+            w.int(k.centre); w.int(k.service); w.int(k.day)
+            StateCodec.encode(c, into: &w)
+        }
+    }
+
+    /// Reads what `encode` wrote into this aggregator, which must be new.
+    func restore(from r: inout StateReader) throws {
+        precondition(keys.isEmpty, "restore into a used aggregator")
+        let n = try r.count(minBytes: 3 + Counters.fields.count)
+        for _ in 0 ..< n {
+            let key = GroupKey(centre: try r.int32(), service: try r.int32(), day: try r.int32())
+            guard index.find(key) == nil else { throw r.malformed("a base group twice") }
+            index.insert(key, Int32(keys.count))
+            keys.append(key)
+            counters.append(try StateCodec.decodeCounters(from: &r))
+        }
+    }
+}

@@ -7,6 +7,34 @@ public struct Report: Sendable {
         public var service: String?
         public var period: String
         public var counters: Counters
+        /// With durable state: whether no input still to come can change the row
+        /// (`Finality`); nil otherwise, and then not printed.
+        public var final: Bool?
+    }
+
+    /// With durable state, which rows are final (docs/metrics.md, "Final and provisional
+    /// rows"): a row is final when the end of its period, plus the reach `R` of every
+    /// definition, is at or before the point its centre has been made final to (the
+    /// stream's, under `--scope global`). R is the longest of the repeat (also FCR's),
+    /// chase and retry windows, plus the call timeout and the lateness bound. A row of
+    /// period `all` is never final.
+    public struct Finality: Sendable {
+        var settings: AnalysisSettings
+        var calendar: LocalCalendar
+        /// The final point by centre id; under `--scope global`, the single part's (key -1).
+        var points: [Int32: Int64]
+
+        var reach: Int64 {
+            max(settings.repeatWindow, settings.chaseWindow, settings.retryWindow) &+ settings.callTimeout &+ settings.lateness
+        }
+
+        func isFinal(centre: Int32, day: Int32) -> Bool {
+            guard let point = points[centre] ?? points[-1], point != .min,
+                  let last = settings.period.lastDay(ofDay: day) else { return false }
+            let end = calendar.start(ofDay: last + 1)
+            let (sum, overflow) = end.addingReportingOverflow(reach)
+            return !overflow && sum <= point
+        }
     }
 
     public var settings: AnalysisSettings
@@ -15,6 +43,8 @@ public struct Report: Sendable {
     /// Each file read, in reading order (folders expanded), with its content fingerprint:
     /// how `merge` recognises two reports that count the same input.
     public var inputFiles: [InputFile] = []
+    /// The `--state` folder the report was made from: its rows carry `final`.
+    public var statePath: String?
     /// Greatest accepted `ts`, nil for an input without events.
     public var horizon: Int64?
     public var lines: LineAccounting
@@ -42,9 +72,10 @@ public struct Report: Sendable {
     /// Rolls base groups up to the report's period and grouping, sorted by
     /// (centre, service, period) as byte strings.
     static func rows(keys: [Aggregator.GroupKey], counters: [Counters], centres: Interner,
-                     services: Interner, settings: AnalysisSettings) -> [Row] {
+                     services: Interner, settings: AnalysisSettings, finality: Finality? = nil) -> [Row] {
         struct RowKey: Hashable { var centre: ByteString; var service: ByteString?; var period: ByteString }
         var sums: [RowKey: Counters] = [:]
+        var finals: [RowKey: Bool] = [:]
         var labels: [Int32: String] = [:]
         for (key, c) in zip(keys, counters) {
             let label: String
@@ -56,11 +87,16 @@ public struct Report: Sendable {
                             service: settings.grouping == .service ? ByteString(services[key.service]) : nil,
                             period: ByteString(label))
             sums[rk, default: .zero].merge(c)
+            if let finality {
+                let f = finality.isFinal(centre: key.centre, day: key.day)
+                finals[rk] = (finals[rk] ?? true) && f
+            }
         }
         return sums.sorted { a, b in
             if a.key.centre != b.key.centre { return a.key.centre < b.key.centre }
             if a.key.service != b.key.service { return (a.key.service?.string ?? "").utf8.lexicographicallyPrecedes((b.key.service?.string ?? "").utf8) }
             return a.key.period < b.key.period
-        }.map { Row(centre: $0.key.centre.string, service: $0.key.service?.string, period: $0.key.period.string, counters: $0.value) }
+        }.map { Row(centre: $0.key.centre.string, service: $0.key.service?.string, period: $0.key.period.string, counters: $0.value,
+                   final: finals[$0.key]) }
     }
 }

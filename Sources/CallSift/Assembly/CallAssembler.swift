@@ -328,6 +328,68 @@ public final class CallAssembler {
         }
     }
 
+    // MARK: Durable state (docs/architecture.md, "Durable state")
+
+    /// Writes the events of the calls in progress and the accounting: key by key in the
+    /// order the keys' pending calls began, each key's events in the order they were
+    /// recorded, so that recording them again in this order (`restore`) rebuilds the same
+    /// calls, with the same event kept of any duplicate pair.
+    func encode(into w: inout StateWriter) {
+        w.int(accounting.events); w.int(accounting.duplicates); w.int(accounting.contacts)
+        w.int(accounting.incomplete); w.int(accounting.conflicting); w.int(accounting.horizon)
+        w.count(pending.count)
+        var pooled: [CallEvent] = []
+        pending.forEach { key, p in
+            pooled.removeAll(keepingCapacity: true)
+            var i = p.overflow
+            while i >= 0 {
+                pooled.append(pool[i])
+                i = pool[i].next
+            }
+            w.count(Int(p.inlineCount) + pooled.count)
+            StateCodec.encode(key.call, into: &w)
+            w.int(key.centre)
+            for j in 0 ..< Int(p.inlineCount) { Self.encode(p[j], into: &w) }
+            for e in pooled.reversed() { Self.encode(e, into: &w) }
+        }
+    }
+
+    private static func encode(_ e: CallEvent, into w: inout StateWriter) {
+        w.int(e.ts)
+        w.u64(e.caller.hi); w.u64(e.caller.lo)
+        w.int(e.service); w.int(e.reason)
+        w.u8(e.kind.rawValue | e.outcome.rawValue << 3 | (e.identified ? 0x80 : 0))
+    }
+
+    /// Reads what `encode` wrote into this assembler, which must be new.
+    func restore(from r: inout StateReader) throws {
+        precondition(pending.count == 0 && accounting.events == 0, "restore into a used assembler")
+        var saved = Accounting()
+        saved.events = try r.int(); saved.duplicates = try r.int(); saved.contacts = try r.int()
+        saved.incomplete = try r.int(); saved.conflicting = try r.int(); saved.horizon = try r.int()
+        let keys = try r.count(minBytes: 8)
+        var events: [Event] = []
+        for _ in 0 ..< keys {
+            let n = try r.count(minBytes: 8)
+            guard n > 0 else { throw r.malformed("a call without events") }
+            let call = try StateCodec.decodeCallID(from: &r)
+            let centre = try r.int32()
+            for _ in 0 ..< n {
+                let ts = try r.int()
+                let caller = CallerKey(hi: try r.u64(), lo: try r.u64())
+                let service = try r.int32(), reason = try r.int32()
+                let flags = try r.u8()
+                guard let kind = EventKind(rawValue: flags & 7), let outcome = Outcome(rawValue: (flags >> 3) & 3) else {
+                    throw r.malformed("an event of kind \(flags & 7)")
+                }
+                events.append(Event(ts: ts, call: call, kind: kind, identified: flags & 0x80 != 0, outcome: outcome,
+                                    centre: centre, service: service, reason: reason, caller: caller))
+            }
+        }
+        events.withUnsafeBufferPointer { record($0) }
+        accounting = saved
+    }
+
     /// A call's verdict; a contact names its events by index (`answer` -1 when none).
     enum Verdict {
         case contact(arrive: Int, answer: Int, terminal: Int)

@@ -115,6 +115,12 @@ public final class LongCallIDs: @unchecked Sendable {
         return i
     }
 
+    /// Every long id interned so far, by index (for durable state).
+    var all: [[UInt8]] {
+        lock.lock(); defer { lock.unlock() }
+        return list
+    }
+
     /// The bytes of any id, inline or long.
     func bytes(of id: CallID) -> [UInt8] {
         if id.isLong {

@@ -4,7 +4,8 @@ import Foundation
 /// deliver their logs: `DIR/YYYY-MM-DD/CENTRE.csv` (plus the compression's suffix), each
 /// starting with the header row.
 ///
-/// A line goes to the file of its own centre and `ts` day; a line naming neither (a
+/// A line goes to the file of its own centre and `ts` day (fields in quotes read without
+/// them); a line naming neither (a
 /// garbage line, a bad timestamp, a repeated header) stays in the file of the line before
 /// it, as it would in a real log. Files whose day is two or more days behind the latest
 /// line are finished, so only a few days' files are open at once; a line that comes for
@@ -54,9 +55,13 @@ public final class CentreDaySplitSink: ByteSink {
         }
         var key = current
         let fields = bytes.split(separator: 0x2C, maxSplits: 2, omittingEmptySubsequences: false)
-        if bytes != header, fields.count >= 3, !fields[1].isEmpty,
-           let ts = fields[0].withUnsafeBytes({ Timestamp.parse($0) }) {
-            key = Key(centre: Array(fields[1]), day: floorDivMod(ts, 86_400_000).quotient)
+        // A field in quotes (the generator quotes some lines whole) is read without them.
+        func unquoted(_ f: ArraySlice<UInt8>) -> ArraySlice<UInt8> {
+            f.count >= 2 && f.first == 0x22 && f.last == 0x22 && !f.dropFirst().dropLast().contains(0x22) ? f.dropFirst().dropLast() : f
+        }
+        if bytes != header, fields.count >= 3, !unquoted(fields[1]).isEmpty,
+           let ts = unquoted(fields[0]).withUnsafeBytes({ Timestamp.parse($0) }) {
+            key = Key(centre: Array(unquoted(fields[1])), day: floorDivMod(ts, 86_400_000).quotient)
         }
         guard let key else { return }  // nothing placeable yet: the line has no file
         current = key

@@ -32,6 +32,7 @@ public enum JSONReportWriter {
             config.append(("reason_map", "{" + entries.map { "\(quote($0.key)): \(quote($0.value))" }.joined(separator: ", ") + "}"))
         }
         if let centre = s.centre { config.insert(("centre", quote(centre)), at: 2) }
+        if let state = r.statePath { config.insert(("state", quote(state)), at: 1) }
         if !r.inputFiles.isEmpty {
             // Each file read, one a line: what merge recognises inputs by (their content).
             let files = r.inputFiles.map { f in
@@ -65,6 +66,7 @@ public enum JSONReportWriter {
             o += "    {\n      \"centre\": \(quote(row.centre)),\n"
             if let service = row.service { o += "      \"service\": \(quote(service)),\n" }
             o += "      \"period\": \(quote(row.period)),\n"
+            if let final = row.final { o += "      \"final\": \(final),\n" }
             for f in Counters.fields { o += "      \(quote(f.name)): \(row.counters[keyPath: f.path]),\n" }
             o += "      \"asa_s\": \(number(row.counters.asaSeconds)),\n"
             o += "      \"aht_s\": \(number(row.counters.ahtSeconds)),\n"

@@ -25,6 +25,23 @@ public final class Analysis {
         /// read before each error is in the report.
         public var errors: [InputError]
         public var stats: Stats
+        /// With a `Continuation`: the engine state to write back, as the state file's bytes
+        /// (everything still live, and every counter, as of the end of this run's inputs,
+        /// before the report finishes everything off).
+        public var engineState: [UInt8]?
+    }
+
+    /// What a run with `--state` continues from (docs/metrics.md, "Daily runs").
+    public struct Continuation {
+        /// The engine state file written by the run before (`Outcome.engineState`); nil
+        /// on the first run.
+        public var engineState: [UInt8]?
+        /// Its name, for messages.
+        public var engineFile: String
+        public init(engineState: [UInt8]?, engineFile: String) {
+            self.engineState = engineState
+            self.engineFile = engineFile
+        }
     }
 
     /// How the run went, for `--stats` and the benchmarks.
@@ -57,13 +74,15 @@ public final class Analysis {
     private let rejects: RejectsLog?
     private let progress: ((Progress) -> Void)?
     private let execution: ExecutionOptions
+    private let continuation: Continuation?
 
     /// - Parameters:
     ///   - inputs: files, folders (their files, recursively, in name order) or `-`.
     public init(settings: AnalysisSettings, inputs: [String], pseudonymiser: Pseudonymiser,
                 rejects: RejectsLog? = nil, execution: ExecutionOptions = ExecutionOptions(),
-                progress: ((Progress) -> Void)? = nil) throws {
+                continuation: Continuation? = nil, progress: ((Progress) -> Void)? = nil) throws {
         self.execution = execution
+        self.continuation = continuation
         if let problem = settings.problem() { throw UsageError(problem) }
         self.settings = settings
         self.inputs = inputs
@@ -127,25 +146,57 @@ public final class Analysis {
             EventBuilder(centres: centres, services: services, reasons: reasons,
                          longCallIDs: longCallIDs, pseudonymiser: pseudonymiser)
         }
-        let shards = (0 ..< execution.shards).map { _ in
+        func makeShard(centre: Int32 = -1) -> Shard {
             Shard(settings: settings, calendar: calendar, centres: centres, reasons: reasons, longCallIDs: longCallIDs,
-                  sweepInterval: execution.scopeSweepInterval)
+                  sweepInterval: execution.scopeSweepInterval, centre: centre)
         }
-        let parallelShards = execution.threads >= 2 && shards.count > 1
+        // With durable state, the stages are partitioned so that each part can be left at
+        // a point of its own (docs/metrics.md, "Daily runs"): by centre, unless caller
+        // scopes span centres (`--scope global`), then one part for everything. Without,
+        // by hash, as many shards as asked for.
+        let stateMode = continuation != nil
+        let byCentre = stateMode && settings.scope != .global
+        var shards: [Shard] = []
+        var priorLines = LineAccounting()
+        if let continuation, let bytes = continuation.engineState {
+            var r = try StateReader(container: bytes, file: continuation.engineFile, kind: .engine)
+            priorLines = try Self.restore(from: &r, centres: centres, services: services, reasons: reasons,
+                                          longCallIDs: longCallIDs, makeShard: makeShard, into: &shards)
+            guard r.isAtEnd else { throw r.malformed("bytes after the last record") }
+        } else if stateMode && !byCentre {
+            shards = [makeShard()]
+        } else if !stateMode {
+            shards = (0 ..< execution.shards).map { _ in makeShard() }
+        }
+        /// With durable state, the part of each centre's events, by centre id (-1: none yet).
+        var partitionOfCentre: [Int] = []
+        if byCentre {
+            for (i, shard) in shards.enumerated() {
+                let c = Int(shard.centre)
+                if partitionOfCentre.count <= c { partitionOfCentre += Array(repeating: -1, count: c + 1 - partitionOfCentre.count) }
+                partitionOfCentre[c] = i
+            }
+        }
+        // An event older than what the state has made final for its centre (for the
+        // whole stream, under `--scope global`) is late.
+        let floors = stateMode ? LateFloors(lateness: settings.lateness, global: byCentre ? nil : shards.first?.finalPoint(lateness: settings.lateness),
+                                            byCentre: byCentre ? partitionOfCentre.map { $0 < 0 ? Int64.min : shards[$0].finalPoint(lateness: settings.lateness) } : [])
+                               : nil
+        var parallelShards: Bool { execution.threads >= 2 && shards.count > 1 }
 
         // With several inputs, each writes its rejected lines to a file of its own, joined
         // in input order at the end, so the rejects file does not depend on scheduling.
         let spool = rejects != nil && files.count > 1 ? try RejectsSpool(count: files.count) : nil
         // With more than one thread, each shard's classification runs on a thread of its
         // own. Nothing below throws before those threads are finished and joined.
-        let stages = execution.threads >= 2 ? shards.enumerated().map { ClassificationStage(shard: $1, index: $0) } : nil
+        let stages = execution.threads >= 2 && !stateMode ? shards.enumerated().map { ClassificationStage(shard: $1, index: $0) } : nil
         // With more than one thread, every open input is decoded and parsed by one pool of
         // workers, as many as the threads asked for, however many inputs there are.
         let inputPool = execution.threads >= 2 ? InputPool(workers: execution.threads) : nil
         defer { inputPool?.shutDown() }
         let cursors = files.enumerated().map { i, path in
             InputCursor(parser: InputParser(path: path, index: i, settings: settings, builder: builder(),
-                                            rejects: spool?.log(i) ?? rejects),
+                                            rejects: spool?.log(i) ?? rejects, floors: floors),
                         lateness: settings.lateness)
         }
         // Place each input in the merge by its first event, read in a dry run and then
@@ -154,7 +205,7 @@ public final class Analysis {
         // input without any event (only its accounting is left to do).
         var firstTs = [Int64](repeating: .min, count: files.count)
         for (i, path) in files.enumerated() where path != "-" {
-            let dry = InputParser(path: path, index: i, settings: settings, builder: builder(), rejects: nil, dryRun: true)
+            let dry = InputParser(path: path, index: i, settings: settings, builder: builder(), rejects: nil, floors: floors, dryRun: true)
             var first: [Event] = []
             dry.fill(&first, upTo: 1)
             // No event of the input is below its first one or, for an adapter, its floor.
@@ -194,7 +245,20 @@ public final class Analysis {
 
         /// Hands the events taken since the last step to their shards, and everything the
         /// watermark `wm` makes final down the stages.
-        func step(to wm: Int64) {
+        func step(to wm: Int64, capped: Bool = true) {
+            if stateMode {
+                // Each part goes no further than its own point (its events' greatest ts
+                // less the lateness bound), so that an input still to come for it, in a
+                // later run, finds it as one run over everything would have.
+                forEachShard { $0.advancePartition(to: wm, capped: capped, lateness: settings.lateness) }
+                stats.peakLiveCalls = max(stats.peakLiveCalls, shards.reduce(0) { $0 + $1.assembler.liveKeys })
+                let scopes = shards.reduce(0) { $0 + $1.classifier.liveScopes }
+                if scopes > stats.peakScopes {
+                    stats.peakScopes = scopes
+                    stats.scopeBytesAtPeak = shards.reduce(0) { $0 + $1.classifier.scopeTableBytes }
+                }
+                return
+            }
             forEachShard { $0.assemble(to: wm, shardCount: shards.count) }
             stats.peakLiveCalls = max(stats.peakLiveCalls, shards.reduce(0) { $0 + $1.assembler.liveKeys })
             if let stages {
@@ -264,7 +328,17 @@ public final class Analysis {
                 // The events up to the next input's turn (a whole batch with one input),
                 // stopping where the next watermark step is due.
                 cursor.takeRun(upTo: limit, maxCount: Int(eventsPerStep - (events - eventsAtStep))) { run in
-                    if shards.count == 1 {
+                    if byCentre {
+                        for e in run {
+                            let c = Int(e.centre)
+                            if c >= partitionOfCentre.count { partitionOfCentre += Array(repeating: -1, count: c + 1 - partitionOfCentre.count) }
+                            if partitionOfCentre[c] < 0 {
+                                partitionOfCentre[c] = shards.count
+                                shards.append(makeShard(centre: e.centre))
+                            }
+                            shards[partitionOfCentre[c]].inbox.append(e)
+                        }
+                    } else if shards.count == 1 {
                         // A long run (a batch of one input) goes straight to the assembler;
                         // short ones (many inputs interleaved in time: a folder of daily
                         // files) are gathered first, so that the assembler's look-ahead
@@ -295,8 +369,31 @@ public final class Analysis {
             }
         }
 
+        var lines = priorLines
+        var errors: [InputError] = []
+        var inputFiles: [Report.InputFile] = []
+        var rejectsError: Error?
+        for c in cursors {
+            lines.merge(c.parser.accounting)
+            inputFiles.append(Report.InputFile(path: c.parser.path, content: c.parser.fingerprint, lines: c.parser.accounting.lines))
+            if let e = c.parser.error { errors.append(e) }
+            if let e = c.parser.rejectsError, rejectsError == nil { rejectsError = e }
+        }
+
+        // With durable state: each part goes as far as its own point, and is written as
+        // it stands then; the report below finishes everything off, as if no input were
+        // to come, without changing what was written.
+        var engineState: [UInt8]?
+        var finality: Report.Finality?
+        if stateMode {
+            step(to: .max, capped: true)
+            engineState = Self.encode(shards: shards, lines: lines, centres: centres, services: services,
+                                      reasons: reasons, longCallIDs: longCallIDs)
+            finality = Report.Finality(settings: settings, calendar: calendar,
+                                       points: Dictionary(shards.map { ($0.centre, $0.finalPoint(lateness: settings.lateness)) }) { a, _ in a })
+        }
         // End of input: everything is final.
-        step(to: .max)
+        step(to: .max, capped: false)
         let horizon = shards.map(\.assembler.accounting.horizon).max() ?? .min
         if let stages {
             for stage in stages { stage.finish(horizon: horizon) }
@@ -308,15 +405,7 @@ public final class Analysis {
             forEachShard { $0.classifier.finish(horizon: horizon) }
         }
 
-        var lines = LineAccounting()
-        var errors: [InputError] = []
-        var inputFiles: [Report.InputFile] = []
-        for c in cursors {
-            lines.merge(c.parser.accounting)
-            inputFiles.append(Report.InputFile(path: c.parser.path, content: c.parser.fingerprint, lines: c.parser.accounting.lines))
-            if let e = c.parser.error { errors.append(e) }
-            if let e = c.parser.rejectsError { throw e }
-        }
+        if let rejectsError { throw rejectsError }
         if let spool, let rejects { try spool.drain(into: rejects) }
         try rejects?.finish()
 
@@ -329,13 +418,13 @@ public final class Analysis {
             }
         }
         let rows = Report.rows(keys: Array(totals.keys), counters: Array(totals.values), centres: centres,
-                               services: services, settings: settings)
+                               services: services, settings: settings, finality: finality)
         var report = Report(settings: settings, inputs: inputs, horizon: horizon == .min ? nil : horizon,
                             lines: lines, calls: calls, rows: rows)
         report.inputFiles = inputFiles
         stats.events = events
         stats.seconds = Date().timeIntervalSince(started)
-        return Outcome(report: report, errors: errors, stats: stats)
+        return Outcome(report: report, errors: errors, stats: stats, engineState: engineState)
     }
 }
 
@@ -355,9 +444,14 @@ final class Shard: @unchecked Sendable {
     /// Contacts this shard's assembler completed, by the classifier shard they belong to.
     var outbox: [[Contact]] = []
     private var completed: [Contact] = []
+    /// With durable state, the centre whose events this part holds (-1: every centre's).
+    let centre: Int32
+    /// With durable state, the watermark this part has been taken to.
+    var advancedTo = Int64.min
 
     init(settings: AnalysisSettings, calendar: LocalCalendar, centres: Interner, reasons: Interner,
-         longCallIDs: LongCallIDs, sweepInterval: Int64 = Classifier.defaultSweepInterval) {
+         longCallIDs: LongCallIDs, sweepInterval: Int64 = Classifier.defaultSweepInterval, centre: Int32 = -1) {
+        self.centre = centre
         assembler = CallAssembler(callTimeout: settings.callTimeout, lateness: settings.lateness)
         aggregator = Aggregator(calendar: calendar)
         classifier = Classifier(settings: settings, centres: centres, reasons: reasons,
@@ -401,6 +495,44 @@ final class Shard: @unchecked Sendable {
     func classify(to wm: Int64) {
         if wm != .max { classifier.advance(to: wm) }
     }
+
+    /// With durable state: how far this part may be made final, its events' greatest ts
+    /// less the lateness bound (`.min` before its first event). An input still to come
+    /// for it that is not late by that bound finds it as one run over everything would.
+    func finalPoint(lateness: Int64) -> Int64 {
+        let h = assembler.accounting.horizon
+        return h == .min ? .min : h &- lateness
+    }
+
+    /// With durable state: records the inbox and takes the part to `wm`, or (`capped`) no
+    /// further than its `finalPoint`; its contacts are classified here, in the part.
+    func advancePartition(to wm: Int64, capped: Bool, lateness: Int64) {
+        recordInbox()
+        let w = capped ? min(wm, finalPoint(lateness: lateness)) : wm
+        guard w > advancedTo else { return }
+        advancedTo = w
+        completed.removeAll(keepingCapacity: true)
+        assembler.advance(to: w, into: &completed)
+        classifier.take(&completed)
+        classify(to: w)
+    }
+
+    /// Writes the part: its centre, how far it has gone, and each stage's state.
+    func encode(into w: inout StateWriter) {
+        w.int(centre)
+        w.int(advancedTo)
+        assembler.encode(into: &w)
+        classifier.encode(into: &w)
+        aggregator.encode(into: &w)
+    }
+
+    /// Reads what `encode` wrote (after the centre, which `init` was given) into this new part.
+    func restore(from r: inout StateReader) throws {
+        advancedTo = try r.int()
+        try assembler.restore(from: &r)
+        try classifier.restore(from: &r)
+        try aggregator.restore(from: &r)
+    }
 }
 
 /// How a run is spread over threads. Never changes a figure.
@@ -427,4 +559,104 @@ public struct ExecutionOptions: Sendable {
 public struct UsageError: Error, CustomStringConvertible {
     public var description: String
     public init(_ message: String) { description = message }
+}
+
+/// With durable state: below what point each centre's events are late, because the state
+/// has already made everything before it final (docs/metrics.md, "Daily runs"). Fixed for
+/// the run; read by every input's parser.
+final class LateFloors: Sendable {
+    let lateness: Int64
+    /// Under `--scope global`, one point for every centre.
+    let global: Int64?
+    /// Otherwise by centre id; a centre not listed is new to the state, with no floor.
+    let byCentre: [Int64]
+
+    init(lateness: Int64, global: Int64?, byCentre: [Int64]) {
+        self.lateness = lateness
+        self.global = global
+        self.byCentre = byCentre
+    }
+
+    @inline(__always)
+    func floor(centre: Int32) -> Int64 {
+        if let global { return global }
+        return Int(centre) < byCentre.count ? byCentre[Int(centre)] : .min
+    }
+}
+
+extension Analysis {
+    /// The engine state file: the interned strings (ids are kept), the line accounting
+    /// so far, then each part (`Shard.encode`).
+    static func encode(shards: [Shard], lines: LineAccounting, centres: Interner, services: Interner,
+                       reasons: Interner, longCallIDs: LongCallIDs) -> [UInt8] {
+        var w = StateWriter(reserving: 1 << 20)
+        for interner in [centres, services, reasons] {
+            let strings = interner.strings
+            w.count(strings.count)
+            for s in strings { w.string(s) }
+        }
+        let longs = longCallIDs.all
+        w.count(longs.count)
+        for l in longs { w.blob(l) }
+        StateCodec.encode(lines, into: &w)
+        // Each part on its own, side by side, then joined in order.
+        var parts = [[UInt8]](repeating: [], count: shards.count)
+        parts.withUnsafeMutableBufferPointer { out in
+            DispatchQueue.concurrentPerform(iterations: shards.count) { i in
+                var pw = StateWriter(reserving: 1 << 16)
+                shards[i].encode(into: &pw)
+                out[i] = pw.bytes
+            }
+        }
+        // Each part's length first, so that they are read side by side too.
+        w.count(shards.count)
+        for p in parts { w.count(p.count) }
+        var payload = w.bytes
+        for p in parts { payload += p }
+        return StateWriter.container(kind: .engine, payload: payload)
+    }
+
+    /// Reads an engine state file into new interners and parts; returns its line accounting.
+    static func restore(from r: inout StateReader, centres: Interner, services: Interner, reasons: Interner,
+                        longCallIDs: LongCallIDs, makeShard: (Int32) -> Shard, into shards: inout [Shard]) throws -> LineAccounting {
+        for interner in [centres, services, reasons] {
+            let n = try r.count()
+            for i in 0 ..< n {
+                guard interner.intern(try r.string()) == Int32(i) else { throw r.malformed("a name twice") }
+            }
+        }
+        let longs = try r.count()
+        for i in 0 ..< longs {
+            let bytes = try r.blob()
+            guard bytes.withUnsafeBytes({ longCallIDs.intern($0) }) == UInt32(i) else { throw r.malformed("a call id twice") }
+        }
+        let lines = try StateCodec.decodeLineAccounting(from: &r)
+        let parts = try r.count()
+        var lengths: [Int] = []
+        for _ in 0 ..< parts { lengths.append(try r.count()) }
+        var readers: [StateReader] = []
+        var seen = Set<Int32>()
+        for n in lengths {
+            var part = try r.subReader(length: n)
+            let centre = try part.int32()
+            guard centre >= -1, centre < Int32(centres.count), seen.insert(centre).inserted else { throw r.malformed("a part of centre \(centre)") }
+            readers.append(part)
+            shards.append(makeShard(centre))
+        }
+        var failures = [Error?](repeating: nil, count: parts)
+        let restored = shards.suffix(parts)
+        failures.withUnsafeMutableBufferPointer { failed in
+            DispatchQueue.concurrentPerform(iterations: parts) { i in
+                var part = readers[i]
+                do {
+                    try restored[restored.startIndex + i].restore(from: &part)
+                    if !part.isAtEnd { failed[i] = part.malformed("a part longer than its records") }
+                } catch {
+                    failed[i] = error
+                }
+            }
+        }
+        if let e = failures.lazy.compactMap({ $0 }).first { throw e }
+        return lines
+    }
 }

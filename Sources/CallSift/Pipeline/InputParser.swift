@@ -14,6 +14,8 @@ final class InputParser: @unchecked Sendable {
     /// A dry run only looks for the first event (to place the input in the merge) and
     /// counts and writes nothing.
     private let dryRun: Bool
+    /// With durable state: the points below which a centre's events are late.
+    private let floors: LateFloors?
 
     private var reader: InputReader?
     private var splitter: RecordSplitter?
@@ -55,7 +57,8 @@ final class InputParser: @unchecked Sendable {
     private(set) var rejectsError: Error?
 
     init(path: String, index: Int, settings: AnalysisSettings, builder: EventBuilder,
-         rejects: RejectsLog?, dryRun: Bool = false) {
+         rejects: RejectsLog?, floors: LateFloors? = nil, dryRun: Bool = false) {
+        self.floors = floors
         self.path = path
         self.index = index
         self.settings = settings
@@ -261,6 +264,12 @@ final class InputParser: @unchecked Sendable {
             return
         }
         if ts > maxTs { maxTs = ts }
+        // With durable state: older than what the state has made final for its centre.
+        if let floors, ts < floors.floor(centre: events[events.count - 1].centre) {
+            events.removeLast()
+            accounting.late += 1
+            write(record, "late")
+        }
     }
 
     /// One record of an adapter's format; see `FormatAdapter` for the accounting.
@@ -307,6 +316,13 @@ extension InputParser: AdapterOutput {
 
     func emit(_ event: Event, extraLine: Bool) {
         if extraLine { accounting.lines += 1 }
+        // With durable state: older than what the state has made final for its centre.
+        // The record that completed the event is not at hand, so nothing is written to
+        // the rejects file for it (docs/metrics.md, "Daily runs").
+        if let floors, event.ts < floors.floor(centre: event.centre) {
+            accounting.late += 1
+            return
+        }
         events.append(event)
     }
 

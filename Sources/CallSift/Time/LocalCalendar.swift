@@ -132,6 +132,25 @@ public struct LocalCalendar: Sendable {
         return (day, max(starts[i], dayStart), min(intervalEnd, dayStart + 86_400_000))
     }
 
+    /// The first instant (UTC ms) of local day `day`: where `day(ofUTCMillis:)` turns to it.
+    public func start(ofDay day: Int32) -> Int64 {
+        let midnight = Int64(day) * 86_400_000
+        // Local midnight less the offset then; the offset there may differ from the one
+        // at UTC midnight by a transition in between, so look again from the first guess,
+        // and step to where the day actually begins.
+        var t = midnight - offsetMillis(atUTCMillis: midnight)
+        t = midnight - offsetMillis(atUTCMillis: t)
+        if self.day(ofUTCMillis: t) == day && self.day(ofUTCMillis: t - 1) < day { return t }
+        // Otherwise (a transition near midnight): the least instant of the day, found by
+        // bisection between an instant before it and one in it.
+        var lo = t - 86_400_000, hi = t + 86_400_000
+        while lo + 1 < hi {
+            let mid = lo + (hi - lo) / 2
+            if self.day(ofUTCMillis: mid) >= day { hi = mid } else { lo = mid }
+        }
+        return hi
+    }
+
     /// Local time minus UTC, in milliseconds, at instant `millis`.
     ///
     /// - Complexity: O(1) in practice inside 1900–2200, a Foundation call outside it.

@@ -69,6 +69,33 @@ public enum Period: String, Sendable, CaseIterable {
         return String(decoding: out, as: UTF8.self)
     }
 
+    /// The last day of the period containing `day`; nil for `all`, which never ends.
+    public func lastDay(ofDay day: Int32) -> Int32? {
+        let days = Int64(day)
+        func endOfMonth(_ year: Int64, _ month: Int) -> Int32 {
+            Int32(CivilDate(year: year, month: month, day: CivilDate.daysInMonth(year: year, month: month)).daysSinceEpoch)
+        }
+        switch self {
+        case .day:
+            return day
+        case .week:
+            // Monday is 0 (1970-01-01 was a Thursday).
+            return Int32(days + 6 - floorDivMod(days + 3, 7).remainder)
+        case .month:
+            let date = CivilDate(daysSinceEpoch: days)
+            return endOfMonth(date.year, date.month)
+        case .quarter:
+            let date = CivilDate(daysSinceEpoch: days)
+            return endOfMonth(date.year, (date.month - 1) / 3 * 3 + 3)
+        case .fyquarter:
+            // Its quarters end in June, September, December and March: as calendar ones.
+            let date = CivilDate(daysSinceEpoch: days)
+            return endOfMonth(date.year, (date.month - 1) / 3 * 3 + 3)
+        case .all:
+            return nil
+        }
+    }
+
     /// ISO 8601 week-numbering year and week (1–53) of `day` (days since 1970-01-01).
     ///
     /// A week belongs to the year that holds its Thursday, so: step to the Thursday of

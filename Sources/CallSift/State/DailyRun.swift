@@ -1,0 +1,92 @@
+import Foundation
+
+/// One run with `--state DIR` (docs/metrics.md, "Daily runs"): checks the fixed settings,
+/// leaves out inputs fed before, continues the engine from the state, writes the new
+/// state, and reports on everything the state has counted.
+public enum DailyRun {
+    public struct Result {
+        /// Everything the state has counted, every row marked final or provisional.
+        public var report: Report
+        /// Inputs that ended with an error; the state is then left as it was.
+        public var errors: [InputError]
+        public var stats: Analysis.Stats
+        /// What stderr should say: inputs left out as fed before, a state left unchanged.
+        public var notes: [String]
+        /// Whether a new state was written.
+        public var committed: Bool
+    }
+
+    /// - Parameters:
+    ///   - inputs: files, folders or `-`; empty to report on the state as it is.
+    public static func run(state: StateStore, settings: AnalysisSettings, inputs: [String], pseudonymiser: Pseudonymiser,
+                           rejects: RejectsLog? = nil, execution: ExecutionOptions = ExecutionOptions(),
+                           progress: ((Analysis.Progress) -> Void)? = nil) throws -> Result {
+        let fixed = StateStore.Fixed(settings: settings, pseudonymiser: pseudonymiser)
+        if let m = state.manifest, let problem = fixed.mismatch(with: m.fixed, dir: state.path) { throw UsageError(problem) }
+        var notes: [String] = []
+
+        // Identity is by content: a file whose bytes were fed before, under any name, or
+        // given twice in this run, is left out.
+        var seen: [ContentFingerprint: String] = [:]
+        for f in state.manifest?.files ?? [] {
+            if let c = f.content, seen[c] == nil { seen[c] = f.path }
+        }
+        var feed: [String] = []
+        for path in try Analysis.expand(inputs) {
+            guard path != "-" else { feed.append(path); continue }
+            guard let content = ContentFingerprint.ofFile(path) else { feed.append(path); continue }  // the run reports it
+            if let earlier = seen[content] {
+                notes.append("callsift: \(path) has the same content as \(earlier), already fed into \(state.path); left out")
+                continue
+            }
+            seen[content] = path
+            feed.append(path)
+        }
+
+        let continuation = Analysis.Continuation(engineState: state.engine, engineFile: state.enginePath ?? state.path)
+        func analyse(_ files: [String], rejects: RejectsLog?) throws -> Analysis.Outcome {
+            try Analysis(settings: settings, inputs: files, pseudonymiser: pseudonymiser, rejects: rejects,
+                         execution: execution, continuation: continuation, progress: progress).run()
+        }
+        var outcome = try analyse(feed, rejects: rejects)
+        var commit = !feed.isEmpty
+        if !outcome.errors.isEmpty {
+            commit = false
+            notes.append("callsift: \(state.path) left unchanged: an input could not be read to its end; mend or remove it and run again")
+        }
+        if commit, feed.contains("-"),
+           let stdin = outcome.report.inputFiles.first(where: { $0.path == "-" })?.content, let earlier = seen[stdin], earlier != "-" {
+            // Known only once read: standard input repeated an earlier input.
+            notes.append("callsift: standard input has the same content as \(earlier), already fed into \(state.path); left out")
+            commit = false
+            outcome = try analyse([], rejects: nil)
+        }
+
+        var manifest = state.manifest ?? StateStore.Manifest(fixed: fixed)
+        if commit, let engine = outcome.engineState {
+            manifest.inputs += inputs
+            manifest.files += outcome.report.inputFiles
+            try state.commit(manifest, engine: engine)
+        }
+        var report = outcome.report
+        report.inputs = manifest.inputs
+        report.inputFiles = manifest.files
+        report.statePath = state.path
+        return Result(report: report, errors: outcome.errors, stats: outcome.stats, notes: notes, committed: commit)
+    }
+}
+
+extension ContentFingerprint {
+    /// The fingerprint of the file at `path`, read whole; nil when it cannot be read.
+    public static func ofFile(_ path: String) -> ContentFingerprint? {
+        guard let handle = FileHandle(forReadingAtPath: path) else { return nil }
+        defer { try? handle.close() }
+        var hasher = ContentHasher()
+        while true {
+            guard let data = try? handle.read(upToCount: 1 << 22) else { return nil }
+            if data.isEmpty { break }
+            data.withUnsafeBytes { hasher.update($0) }
+        }
+        return hasher.finish()
+    }
+}

@@ -1,0 +1,321 @@
+/// The byte encoding of the state files (docs/architecture.md, "Durable state").
+///
+/// Integers are little-endian; counts, ids and times mostly go as LEB128 varints
+/// (signed ones zigzagged), since most are small or are stored as small differences.
+/// Every file is one container:
+///
+/// ```
+/// magic "CALLSIFT" (8 bytes) · format version u32 · kind u32 · payload length u64
+/// payload · checksum: ContentFingerprint of everything before it (16 bytes, high, low)
+/// ```
+///
+/// A flipped byte fails the checksum, a truncated file the length, and a file of
+/// another format version is named as such; none of them is read any further.
+struct StateWriter {
+    private(set) var bytes: [UInt8] = []
+
+    init(reserving capacity: Int = 1 << 16) { bytes.reserveCapacity(capacity) }
+
+    @inline(__always)
+    mutating func u8(_ v: UInt8) { bytes.append(v) }
+
+    @inline(__always)
+    mutating func bool(_ v: Bool) { bytes.append(v ? 1 : 0) }
+
+    @inline(__always)
+    mutating func u64(_ v: UInt64) {
+        withUnsafeBytes(of: v.littleEndian) { bytes.append(contentsOf: $0) }
+    }
+
+    @inline(__always)
+    mutating func u32(_ v: UInt32) {
+        withUnsafeBytes(of: v.littleEndian) { bytes.append(contentsOf: $0) }
+    }
+
+    /// An unsigned LEB128 varint: 7 bits a byte, low first.
+    @inline(__always)
+    mutating func varint(_ v: UInt64) {
+        var v = v
+        while v >= 0x80 {
+            bytes.append(UInt8(truncatingIfNeeded: v) | 0x80)
+            v >>= 7
+        }
+        bytes.append(UInt8(v))
+    }
+
+    /// A signed varint, zigzagged so that small negative numbers stay short.
+    @inline(__always)
+    mutating func int(_ v: Int64) { varint(UInt64(bitPattern: (v << 1) ^ (v >> 63))) }
+
+    mutating func int(_ v: Int32) { int(Int64(v)) }
+
+    mutating func count(_ n: Int) { varint(UInt64(n)) }
+
+    mutating func string(_ s: String) { blob(Array(s.utf8)) }
+
+    mutating func blob(_ b: [UInt8]) {
+        count(b.count)
+        bytes.append(contentsOf: b)
+    }
+
+    /// The container around `payload`, with its checksum.
+    static func container(kind: StateFileKind, payload: [UInt8]) -> [UInt8] {
+        var w = StateWriter(reserving: payload.count + 40)
+        w.bytes.append(contentsOf: StateFormat.magic)
+        w.u32(StateFormat.version)
+        w.u32(kind.rawValue)
+        w.u64(UInt64(payload.count))
+        w.bytes.append(contentsOf: payload)
+        let sum = w.bytes.withUnsafeBytes { ContentFingerprint.of($0) }
+        w.u64(sum.high)
+        w.u64(sum.low)
+        return w.bytes
+    }
+}
+
+/// What a state file holds (the container's `kind`).
+enum StateFileKind: UInt32 {
+    case manifest = 1
+    case engine = 2
+}
+
+enum StateFormat {
+    static let magic: [UInt8] = Array("CALLSIFT".utf8)
+    /// Raised whenever the encoding of any state file changes; a state of another version
+    /// is refused, never converted on the fly.
+    static let version: UInt32 = 1
+}
+
+/// A state file that cannot be used: damaged, truncated, of another version, or not one.
+public struct StateError: Error, CustomStringConvertible {
+    public var description: String
+    init(_ message: String) { description = message }
+}
+
+/// Reads what `StateWriter` wrote; every read is bounds-checked and a short or malformed
+/// payload throws, naming the file.
+struct StateReader {
+    private let bytes: [UInt8]
+    private var at: Int
+    private var end: Int
+    let file: String
+
+    /// Checks the container of `bytes` (read from `file`) and positions the reader at the
+    /// start of its payload.
+    init(container bytes: [UInt8], file: String, kind: StateFileKind) throws {
+        self.file = file
+        self.bytes = bytes
+        let header = StateFormat.magic.count + 16
+        guard bytes.count >= header, Array(bytes[0 ..< StateFormat.magic.count]) == StateFormat.magic else {
+            throw StateError("\(file): not a callsift state file (no CALLSIFT header), or truncated to \(bytes.count) bytes")
+        }
+        at = StateFormat.magic.count
+        end = bytes.count
+        let version = try u32Raw()
+        guard version == StateFormat.version else {
+            throw StateError("\(file): state format version \(version), but this callsift reads version \(StateFormat.version); use the callsift that wrote it (or rebuild the state from the original inputs)")
+        }
+        let k = try u32Raw()
+        guard k == kind.rawValue else { throw StateError("\(file): holds state of kind \(k), expected \(kind.rawValue)") }
+        let length = try u64Raw()
+        guard UInt64(bytes.count) == UInt64(header) + length + 16 else {
+            throw StateError("\(file): truncated or extended: \(bytes.count) bytes, its header says \(UInt64(header) + length + 16)")
+        }
+        let sum = bytes.withUnsafeBytes { ContentFingerprint.of(UnsafeRawBufferPointer(rebasing: $0[0 ..< bytes.count - 16])) }
+        var tail = StateReaderTail(bytes: bytes, at: bytes.count - 16)
+        guard tail.u64() == sum.high, tail.u64() == sum.low else {
+            throw StateError("\(file): checksum mismatch: the file is damaged")
+        }
+        self.end = bytes.count - 16
+    }
+
+    var isAtEnd: Bool { at == end }
+
+    /// A reader of the next `length` bytes, which this one skips.
+    mutating func subReader(length: Int) throws -> StateReader {
+        guard length >= 0, at + length <= end else { throw short() }
+        var sub = self
+        sub.end = at + length
+        at += length
+        return sub
+    }
+
+    private func short() -> StateError { StateError("\(file): malformed (a record runs past the end of its data)") }
+
+    private mutating func u32Raw() throws -> UInt32 {
+        guard at + 4 <= bytes.count else { throw short() }
+        var v: UInt32 = 0
+        for i in 0 ..< 4 { v |= UInt32(bytes[at + i]) << (8 * UInt32(i)) }
+        at += 4
+        return v
+    }
+
+    private mutating func u64Raw() throws -> UInt64 {
+        guard at + 8 <= bytes.count else { throw short() }
+        var v: UInt64 = 0
+        for i in 0 ..< 8 { v |= UInt64(bytes[at + i]) << (8 * UInt64(i)) }
+        at += 8
+        return v
+    }
+
+    @inline(__always)
+    mutating func u8() throws -> UInt8 {
+        guard at < end else { throw short() }
+        at += 1
+        return bytes[at - 1]
+    }
+
+    mutating func bool() throws -> Bool {
+        let b = try u8()
+        guard b <= 1 else { throw StateError("\(file): malformed (a flag of value \(b))") }
+        return b == 1
+    }
+
+    @inline(__always)
+    mutating func u64() throws -> UInt64 {
+        guard at + 8 <= end else { throw short() }
+        let v = bytes.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: at, as: UInt64.self) }
+        at += 8
+        return UInt64(littleEndian: v)
+    }
+
+    @inline(__always)
+    mutating func varint() throws -> UInt64 {
+        var v: UInt64 = 0
+        var shift: UInt64 = 0
+        while true {
+            guard at < end, shift < 64 else { throw short() }
+            let b = bytes[at]
+            at += 1
+            v |= UInt64(b & 0x7F) << shift
+            if b < 0x80 { return v }
+            shift += 7
+        }
+    }
+
+    @inline(__always)
+    mutating func int() throws -> Int64 {
+        let z = try varint()
+        return Int64(bitPattern: (z >> 1) ^ (0 &- (z & 1)))
+    }
+
+    mutating func int32() throws -> Int32 {
+        let v = try int()
+        guard let i = Int32(exactly: v) else { throw StateError("\(file): malformed (an id of \(v))") }
+        return i
+    }
+
+    /// A count, checked against what the rest of the payload could hold at `minBytes` each.
+    mutating func count(minBytes: Int = 1) throws -> Int {
+        let n = try varint()
+        guard n <= UInt64(end - at) / UInt64(max(minBytes, 1)) + 1 else { throw short() }
+        return Int(n)
+    }
+
+    mutating func blob() throws -> [UInt8] {
+        let n = try count()
+        guard at + n <= end else { throw short() }
+        defer { at += n }
+        return Array(bytes[at ..< at + n])
+    }
+
+    mutating func string() throws -> String {
+        let b = try blob()
+        guard let s = String(validating: b, as: UTF8.self) else { throw StateError("\(file): malformed (a string that is not UTF-8)") }
+        return s
+    }
+
+    func malformed(_ what: String) -> StateError { StateError("\(file): malformed (\(what))") }
+}
+
+/// Reads the checksum words at the end of a container.
+private struct StateReaderTail {
+    let bytes: [UInt8]
+    var at: Int
+    mutating func u64() -> UInt64 {
+        var v: UInt64 = 0
+        for i in 0 ..< 8 { v |= UInt64(bytes[at + i]) << (8 * UInt64(i)) }
+        at += 8
+        return v
+    }
+}
+
+/// Encodings of the values several stages keep.
+enum StateCodec {
+    static func encode(_ id: CallID, into w: inout StateWriter) {
+        w.u8(id.length)
+        if id.isLong {
+            w.varint(id.w0)
+            return
+        }
+        // Only the words that hold bytes of the id.
+        let words = [id.w0, id.w1, id.w2, id.w3, id.w4]
+        for i in 0 ..< (Int(id.length) + 7) / 8 { w.u64(words[i]) }
+    }
+
+    static func decodeCallID(from r: inout StateReader) throws -> CallID {
+        var id = CallID(short: UnsafeRawBufferPointer(start: nil, count: 0))
+        id.length = try r.u8()
+        if id.isLong {
+            id.w0 = try r.varint()
+            return id
+        }
+        guard Int(id.length) <= CallID.inlineCapacity else { throw r.malformed("a call id of \(id.length) bytes") }
+        var words: [UInt64] = [0, 0, 0, 0, 0]
+        for i in 0 ..< (Int(id.length) + 7) / 8 { words[i] = try r.u64() }
+        id.w0 = words[0]; id.w1 = words[1]; id.w2 = words[2]; id.w3 = words[3]; id.w4 = words[4]
+        return id
+    }
+
+    static func encode(_ c: Contact, into w: inout StateWriter) {
+        w.int(c.t); w.int(c.wait); w.int(c.handle)
+        w.u64(c.caller.hi); w.u64(c.caller.lo)
+        encode(c.call, into: &w)
+        w.int(c.centre); w.int(c.service); w.int(c.reason)
+        w.u8(c.terminal.rawValue | c.outcome.rawValue << 3)
+        w.u8((c.identified ? 1 : 0) | (c.handled ? 2 : 0) | (c.transferred ? 4 : 0) | (c.transferredElsewhere ? 8 : 0))
+    }
+
+    static func decodeContact(from r: inout StateReader) throws -> Contact {
+        let t = try r.int(), wait = try r.int(), handle = try r.int()
+        let caller = CallerKey(hi: try r.u64(), lo: try r.u64())
+        let call = try decodeCallID(from: &r)
+        let centre = try r.int32(), service = try r.int32(), reason = try r.int32()
+        let kinds = try r.u8(), flags = try r.u8()
+        guard let terminal = EventKind(rawValue: kinds & 7), let outcome = Outcome(rawValue: (kinds >> 3) & 3) else {
+            throw r.malformed("a contact of terminal kind \(kinds & 7)")
+        }
+        return Contact(t: t, wait: wait, handle: handle, caller: caller, call: call, terminal: terminal,
+                       outcome: outcome, identified: flags & 1 != 0, centre: centre, service: service,
+                       reason: reason, handled: flags & 2 != 0, transferred: flags & 4 != 0,
+                       transferredElsewhere: flags & 8 != 0)
+    }
+
+    static func encode(_ a: LineAccounting, into w: inout StateWriter) {
+        w.int(a.lines); w.int(a.late); w.int(a.skipped); w.int(a.duplicates)
+        w.count(a.skippedKinds.count)
+        for v in a.skippedKinds { w.int(v) }
+        w.count(a.rejected.count)
+        for v in a.rejected { w.int(v) }
+    }
+
+    static func decodeLineAccounting(from r: inout StateReader) throws -> LineAccounting {
+        var a = LineAccounting()
+        a.lines = try r.int(); a.late = try r.int(); a.skipped = try r.int(); a.duplicates = try r.int()
+        guard try r.count() == a.skippedKinds.count else { throw r.malformed("skip kinds of another version") }
+        for i in a.skippedKinds.indices { a.skippedKinds[i] = try r.int() }
+        guard try r.count() == a.rejected.count else { throw r.malformed("reject reasons of another version") }
+        for i in a.rejected.indices { a.rejected[i] = try r.int() }
+        return a
+    }
+
+    static func encode(_ c: Counters, into w: inout StateWriter) {
+        for f in Counters.fields { w.int(c[keyPath: f.path]) }
+    }
+
+    static func decodeCounters(from r: inout StateReader) throws -> Counters {
+        var c = Counters()
+        for f in Counters.fields { c[keyPath: f.path] = try r.int() }
+        return c
+    }
+}

@@ -1,0 +1,223 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Foundation
+
+/// A `--state` folder: everything the runs fed into it so far (docs/metrics.md, "Daily
+/// runs"; the files and the commit protocol: docs/architecture.md, "Durable state").
+///
+/// ```
+/// DIR/            mode 0700
+///   callsift.lock   held (flock) by the run using DIR; a second run is refused at once
+///   MANIFEST        the settings fixed at creation, the key's fingerprint, every input
+///                   fed (name, content, lines), and the name, length and checksum of
+///   engine-N.bin    the engine state of generation N: live calls, caller scopes,
+///                   contacts awaiting a verdict, every base group's counters
+/// ```
+///
+/// Every file is a checksummed, versioned container (`StateWriter.container`). A run
+/// writes `engine-N+1.bin` and then `MANIFEST` under temporary names, fsyncs each, renames
+/// it into place, fsyncs the folder, and only then removes generation N: a run killed at
+/// any moment leaves the manifest naming a complete engine file, the old or the new.
+public final class StateStore {
+    public let path: String
+    private let lockFD: Int32
+
+    /// The settings a state is created with and every later run must repeat.
+    public struct Fixed: Equatable, Sendable {
+        var values: [(flag: String, value: String)]
+        public static func == (a: Fixed, b: Fixed) -> Bool { a.values.elementsEqual(b.values) { $0 == $1 } }
+
+        public init(settings s: AnalysisSettings, pseudonymiser: Pseudonymiser) {
+            let map = (s.reasonMap ?? [:]).sorted { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }
+                .map { "\($0.key)=\($0.value)" }.joined(separator: ",")
+            let check = Array("callsift state key check".utf8).withUnsafeBytes { pseudonymiser.pseudonym($0) }
+            values = [
+                ("--scope", s.scope.rawValue),
+                ("--call-timeout", "\(s.callTimeout) ms"),
+                ("--lateness", "\(s.lateness) ms"),
+                ("--repeat-window", "\(s.repeatWindow) ms"),
+                ("--chase-window", "\(s.chaseWindow) ms"),
+                ("--retry-window", "\(s.retryWindow) ms"),
+                ("--short-abandon", "\(s.shortAbandon) ms"),
+                ("--sl-threshold", "\(s.slThreshold) ms"),
+                ("--tz", s.timeZone),
+                ("--reason-map", map.isEmpty ? "(none)" : map),
+                ("the pseudonymisation key", String(check.hi, radix: 16) + String(check.lo, radix: 16)),
+            ]
+        }
+
+        init(values: [(String, String)]) { self.values = values.map { (flag: $0.0, value: $0.1) } }
+
+        /// The first setting that differs from `other` (this state's), as a message.
+        func mismatch(with other: Fixed, dir: String) -> String? {
+            for (mine, theirs) in zip(values, other.values) where mine != theirs {
+                if mine.flag == "the pseudonymisation key" {
+                    return "--state \(dir): this run's pseudonymisation key is not the one the state was created with (their fingerprints differ); callers could not be matched across runs. Use the same --key-file or CALLSIFT_KEY."
+                }
+                return "--state \(dir): \(mine.flag) is fixed when the state is created: it was created with \(theirs.value), and this run asks for \(mine.value). Settings that decide classification cannot change between runs of one state (docs/metrics.md, \"Daily runs\")."
+            }
+            return values.count == other.values.count ? nil : "--state \(dir): the state's settings are of another version"
+        }
+    }
+
+    /// What the manifest records.
+    public struct Manifest {
+        public var generation: UInt64 = 0
+        public var fixed: Fixed
+        /// Inputs as given on each run's command line.
+        public var inputs: [String] = []
+        /// Every file fed, in order: how a refeed is recognised.
+        public var files: [Report.InputFile] = []
+        var engineFile = ""
+        var engineLength: UInt64 = 0
+        var engineSum = (high: UInt64(0), low: UInt64(0))
+    }
+
+    /// The folder's state as read: nil manifest and engine for a new one.
+    public private(set) var manifest: Manifest?
+    public private(set) var engine: [UInt8]?
+    /// The engine file the manifest names, nil for a new state.
+    public var enginePath: String? { manifest.map { file($0.engineFile) } }
+
+    /// Opens (creating, mode 0700) the folder `path`, takes its lock, and reads and checks
+    /// its state. Throws `UsageError` when the folder is in use or is not a state folder,
+    /// `StateError` when a state file is damaged; in either case nothing in it changes.
+    public init(path: String) throws {
+        self.path = path
+        let fm = FileManager.default
+        var isDir: ObjCBool = false
+        if fm.fileExists(atPath: path, isDirectory: &isDir) {
+            guard isDir.boolValue else { throw UsageError("--state \(path): not a folder") }
+        } else {
+            do {
+                try fm.createDirectory(atPath: path, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+            } catch {
+                throw UsageError("--state \(path): cannot create the folder: \(error.localizedDescription)")
+            }
+        }
+        let known = try fm.contentsOfDirectory(atPath: path)
+        if !known.contains(Self.manifestName),
+           let stranger = known.first(where: { $0 != Self.lockName && !$0.hasPrefix("engine-") && $0 != Self.manifestName + ".tmp" }) {
+            throw UsageError("--state \(path): the folder holds other files (\(stranger)) and no callsift state; give an empty or new folder")
+        }
+        let lockPath = (path as NSString).appendingPathComponent(Self.lockName)
+        let fd = open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw UsageError("--state \(path): cannot open its lock file: \(String(cString: strerror(errno)))") }
+        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
+            close(fd)
+            throw UsageError("--state \(path): in use by another callsift run (its lock, \(Self.lockName), is held); try again when that run has finished")
+        }
+        lockFD = fd
+        try read()
+    }
+
+    deinit { close(lockFD) }
+
+    static let manifestName = "MANIFEST"
+    static let lockName = "callsift.lock"
+
+    private func file(_ name: String) -> String { (path as NSString).appendingPathComponent(name) }
+
+    private func read() throws {
+        let manifestPath = file(Self.manifestName)
+        guard let data = FileManager.default.contents(atPath: manifestPath) else { return }
+        var r = try StateReader(container: Array(data), file: manifestPath, kind: .manifest)
+        var m = Manifest(fixed: Fixed(values: []))
+        m.generation = try r.u64()
+        var values: [(String, String)] = []
+        for _ in 0 ..< (try r.count()) { values.append((try r.string(), try r.string())) }
+        m.fixed = Fixed(values: values)
+        m.engineFile = try r.string()
+        m.engineLength = try r.u64()
+        m.engineSum = (try r.u64(), try r.u64())
+        for _ in 0 ..< (try r.count()) { m.inputs.append(try r.string()) }
+        for _ in 0 ..< (try r.count()) {
+            let name = try r.string()
+            let content = try r.bool() ? ContentFingerprint(high: try r.u64(), low: try r.u64(), byteCount: try r.int()) : nil
+            m.files.append(Report.InputFile(path: name, content: content, lines: try r.int()))
+        }
+        guard r.isAtEnd, !m.engineFile.contains("/") else { throw r.malformed("bytes after the last record") }
+        let enginePath = file(m.engineFile)
+        guard let engineData = FileManager.default.contents(atPath: enginePath) else {
+            throw StateError("\(enginePath): missing, but \(manifestPath) names it")
+        }
+        let bytes = Array(engineData)
+        _ = try StateReader(container: bytes, file: enginePath, kind: .engine)
+        let sum = bytes.withUnsafeBytes { ContentFingerprint.of($0) }
+        guard UInt64(bytes.count) == m.engineLength, sum.high == m.engineSum.high, sum.low == m.engineSum.low else {
+            throw StateError("\(enginePath): not the engine state \(manifestPath) names (length or checksum differ)")
+        }
+        manifest = m
+        engine = bytes
+    }
+
+    /// Writes `engine` as the next generation and a manifest naming it, atomically, then
+    /// removes every older file.
+    public func commit(_ m: Manifest, engine bytes: [UInt8]) throws {
+        var m = m
+        m.generation = (manifest?.generation ?? 0) + 1
+        m.engineFile = "engine-\(m.generation).bin"
+        m.engineLength = UInt64(bytes.count)
+        let sum = bytes.withUnsafeBytes { ContentFingerprint.of($0) }
+        m.engineSum = (sum.high, sum.low)
+        try writeDurably(bytes, to: m.engineFile)
+
+        var w = StateWriter()
+        w.u64(m.generation)
+        w.count(m.fixed.values.count)
+        for v in m.fixed.values { w.string(v.flag); w.string(v.value) }
+        w.string(m.engineFile)
+        w.u64(m.engineLength)
+        w.u64(m.engineSum.high); w.u64(m.engineSum.low)
+        w.count(m.inputs.count)
+        for i in m.inputs { w.string(i) }
+        w.count(m.files.count)
+        for f in m.files {
+            w.string(f.path)
+            w.bool(f.content != nil)
+            if let c = f.content { w.u64(c.high); w.u64(c.low); w.int(c.byteCount) }
+            w.int(f.lines)
+        }
+        try writeDurably(StateWriter.container(kind: .manifest, payload: w.bytes), to: Self.manifestName)
+        try syncFolder()
+        // The new generation is in place: the older files go.
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []
+        where (name.hasPrefix("engine-") && name != m.engineFile) || name.hasSuffix(".tmp") {
+            unlink(file(name))
+        }
+        manifest = m
+        engine = bytes
+    }
+
+    /// Writes `bytes` to `name.tmp` (mode 0600), fsyncs it and renames it to `name`.
+    private func writeDurably(_ bytes: [UInt8], to name: String) throws {
+        let tmp = file(name + ".tmp")
+        let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw StateError("\(tmp): cannot create: \(String(cString: strerror(errno)))") }
+        defer { close(fd) }
+        fchmod(fd, 0o600)
+        var done = 0
+        try bytes.withUnsafeBytes { buf in
+            while done < buf.count {
+                let n = write(fd, buf.baseAddress! + done, min(buf.count - done, 1 << 26))
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    throw StateError("\(tmp): cannot write: \(String(cString: strerror(errno)))")
+                }
+                done += n
+            }
+        }
+        guard fsync(fd) == 0 else { throw StateError("\(tmp): cannot sync: \(String(cString: strerror(errno)))") }
+        guard rename(tmp, file(name)) == 0 else { throw StateError("\(file(name)): cannot rename into place: \(String(cString: strerror(errno)))") }
+    }
+
+    private func syncFolder() throws {
+        let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else { throw StateError("\(path): cannot open to sync: \(String(cString: strerror(errno)))") }
+        defer { close(fd) }
+        guard fsync(fd) == 0 else { throw StateError("\(path): cannot sync: \(String(cString: strerror(errno)))") }
+    }
+}
