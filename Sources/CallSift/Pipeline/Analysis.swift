@@ -155,6 +155,8 @@ public final class Analysis {
         // scopes span centres (`--scope global`), then one part for everything. Without,
         // by hash, as many shards as asked for.
         let stateMode = continuation != nil
+        /// How far behind its events' greatest ts a part is made final (`Shard.finalPoint`).
+        let finalMargin = settings.lateness &+ settings.callTimeout
         let byCentre = stateMode && settings.scope != .global
         var shards: [Shard] = []
         var priorLines = LineAccounting()
@@ -179,8 +181,8 @@ public final class Analysis {
         }
         // An event older than what the state has made final for its centre (for the
         // whole stream, under `--scope global`) is late.
-        let floors = stateMode ? LateFloors(lateness: settings.lateness, global: byCentre ? nil : shards.first?.finalPoint(lateness: settings.lateness),
-                                            byCentre: byCentre ? partitionOfCentre.map { $0 < 0 ? Int64.min : shards[$0].finalPoint(lateness: settings.lateness) } : [])
+        let floors = stateMode ? LateFloors(global: byCentre ? nil : shards.first?.finalPoint(margin: finalMargin),
+                                            byCentre: byCentre ? partitionOfCentre.map { $0 < 0 ? Int64.min : shards[$0].finalPoint(margin: finalMargin) } : [])
                                : nil
         var parallelShards: Bool { execution.threads >= 2 && shards.count > 1 }
 
@@ -248,9 +250,9 @@ public final class Analysis {
         func step(to wm: Int64, capped: Bool = true) {
             if stateMode {
                 // Each part goes no further than its own point (its events' greatest ts
-                // less the lateness bound), so that an input still to come for it, in a
+                // less the lateness bound and the call timeout), so that an input still to come for it, in a
                 // later run, finds it as one run over everything would have.
-                forEachShard { $0.advancePartition(to: wm, capped: capped, lateness: settings.lateness) }
+                forEachShard { $0.advancePartition(to: wm, capped: capped, margin: finalMargin) }
                 stats.peakLiveCalls = max(stats.peakLiveCalls, shards.reduce(0) { $0 + $1.assembler.liveKeys })
                 let scopes = shards.reduce(0) { $0 + $1.classifier.liveScopes }
                 if scopes > stats.peakScopes {
@@ -390,7 +392,7 @@ public final class Analysis {
             engineState = Self.encode(shards: shards, lines: lines, centres: centres, services: services,
                                       reasons: reasons, longCallIDs: longCallIDs)
             finality = Report.Finality(settings: settings, calendar: calendar,
-                                       points: Dictionary(shards.map { ($0.centre, $0.finalPoint(lateness: settings.lateness)) }) { a, _ in a })
+                                       points: Dictionary(shards.map { ($0.centre, $0.finalPoint(margin: finalMargin)) }) { a, _ in a })
         }
         // End of input: everything is final.
         step(to: .max, capped: false)
@@ -497,18 +499,21 @@ final class Shard: @unchecked Sendable {
     }
 
     /// With durable state: how far this part may be made final, its events' greatest ts
-    /// less the lateness bound (`.min` before its first event). An input still to come
-    /// for it that is not late by that bound finds it as one run over everything would.
-    func finalPoint(lateness: Int64) -> Int64 {
+    /// less `margin` (the lateness bound plus the call timeout; `.min` before its first
+    /// event). An input still to come for it whose events are not older than that finds
+    /// it as one run over everything would. The call timeout is there because a centre's
+    /// file may end with the last events of calls that began in it, which the next file
+    /// does not overlap by more than a call's length.
+    func finalPoint(margin: Int64) -> Int64 {
         let h = assembler.accounting.horizon
-        return h == .min ? .min : h &- lateness
+        return h == .min ? .min : h &- margin
     }
 
     /// With durable state: records the inbox and takes the part to `wm`, or (`capped`) no
     /// further than its `finalPoint`; its contacts are classified here, in the part.
-    func advancePartition(to wm: Int64, capped: Bool, lateness: Int64) {
+    func advancePartition(to wm: Int64, capped: Bool, margin: Int64) {
         recordInbox()
-        let w = capped ? min(wm, finalPoint(lateness: lateness)) : wm
+        let w = capped ? min(wm, finalPoint(margin: margin)) : wm
         guard w > advancedTo else { return }
         advancedTo = w
         completed.removeAll(keepingCapacity: true)
@@ -565,14 +570,12 @@ public struct UsageError: Error, CustomStringConvertible {
 /// has already made everything before it final (docs/metrics.md, "Daily runs"). Fixed for
 /// the run; read by every input's parser.
 final class LateFloors: Sendable {
-    let lateness: Int64
     /// Under `--scope global`, one point for every centre.
     let global: Int64?
     /// Otherwise by centre id; a centre not listed is new to the state, with no floor.
     let byCentre: [Int64]
 
-    init(lateness: Int64, global: Int64?, byCentre: [Int64]) {
-        self.lateness = lateness
+    init(global: Int64?, byCentre: [Int64]) {
         self.global = global
         self.byCentre = byCentre
     }

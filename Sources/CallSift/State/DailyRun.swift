@@ -83,8 +83,9 @@ extension ContentFingerprint {
         defer { try? handle.close() }
         var hasher = ContentHasher()
         while true {
-            guard let data = try? handle.read(upToCount: 1 << 22) else { return nil }
-            if data.isEmpty { break }
+            let chunk: Data?
+            do { chunk = try handle.read(upToCount: 1 << 22) } catch { return nil }
+            guard let data = chunk, !data.isEmpty else { break }  // nil or empty: the end
             data.withUnsafeBytes { hasher.update($0) }
         }
         return hasher.finish()
