@@ -27,10 +27,11 @@ public enum DailyRun {
 
         // Identity is by content: a file whose bytes were fed before, under any name, or
         // given twice in this run, is left out.
-        var seen: [ContentFingerprint: String] = [:]
+        var prior: [ContentFingerprint: String] = [:]
         for f in state.manifest?.files ?? [] {
-            if let c = f.content, seen[c] == nil { seen[c] = f.path }
+            if let c = f.content, prior[c] == nil { prior[c] = f.path }
         }
+        var seen = prior
         var feed: [String] = []
         for path in try Analysis.expand(inputs) {
             guard path != "-" else { feed.append(path); continue }
@@ -55,7 +56,7 @@ public enum DailyRun {
             notes.append("callsift: \(state.path) left unchanged: an input could not be read to its end; mend or remove it and run again")
         }
         if commit, feed.contains("-"),
-           let stdin = outcome.report.inputFiles.first(where: { $0.path == "-" })?.content, let earlier = seen[stdin], earlier != "-" {
+           let stdin = outcome.report.inputFiles.first(where: { $0.path == "-" })?.content, let earlier = prior[stdin] {
             // Known only once read: standard input repeated an earlier input.
             notes.append("callsift: standard input has the same content as \(earlier), already fed into \(state.path); left out")
             commit = false

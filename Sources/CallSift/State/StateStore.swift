@@ -164,6 +164,7 @@ public final class StateStore {
         let sum = bytes.withUnsafeBytes { ContentFingerprint.of($0) }
         m.engineSum = (sum.high, sum.low)
         try writeDurably(bytes, to: m.engineFile)
+        Self.pauseForTests()
 
         var w = StateWriter()
         w.u64(m.generation)
@@ -183,6 +184,7 @@ public final class StateStore {
         }
         try writeDurably(StateWriter.container(kind: .manifest, payload: w.bytes), to: Self.manifestName)
         try syncFolder()
+        Self.pauseForTests()
         // The new generation is in place: the older files go.
         for name in (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []
         where (name.hasPrefix("engine-") && name != m.engineFile) || name.hasSuffix(".tmp") {
@@ -211,7 +213,18 @@ public final class StateStore {
             }
         }
         guard fsync(fd) == 0 else { throw StateError("\(tmp): cannot sync: \(String(cString: strerror(errno)))") }
+        Self.pauseForTests()
         guard rename(tmp, file(name)) == 0 else { throw StateError("\(file(name)): cannot rename into place: \(String(cString: strerror(errno)))") }
+    }
+
+    /// The crash tests stretch the commit (`CALLSIFT_TEST_COMMIT_PAUSE_MS` between its
+    /// steps) so that a kill lands inside it often; nothing else sets it.
+    private static let testPause: UInt32 = {
+        UInt32(ProcessInfo.processInfo.environment["CALLSIFT_TEST_COMMIT_PAUSE_MS"].flatMap { UInt32($0) } ?? 0)
+    }()
+
+    private static func pauseForTests() {
+        if testPause > 0 { usleep(testPause * 1000) }
     }
 
     private func syncFolder() throws {

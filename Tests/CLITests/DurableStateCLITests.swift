@@ -1,0 +1,133 @@
+import Foundation
+import Testing
+
+/// `analyze --state` as a process: killed at any moment, run twice at once, fed from
+/// standard input. The library tests (DurableStateTests) hold the figures.
+@Suite(.serialized) struct DurableStateCLITests {
+    static let env = ["CALLSIFT_KEY": "state-test-key"]
+
+    /// A dirty log as one folder per day (each with a file per centre), made by `generate`.
+    static func days(in dir: URL) throws -> [String] {
+        let folder = dir.appendingPathComponent("days").path
+        let g = try CLITests.run(["generate", "--seed", "3", "--calls", "6000", "--centres", "3", "--days", "4", "--dirty",
+                                  "--compress", "zstd", "--split", "centre-day", "-o", folder])
+        #expect(g.status == 0, "\(g.stderr)")
+        return try FileManager.default.contentsOfDirectory(atPath: folder).sorted().map { folder + "/" + $0 }
+    }
+
+    static func temp() throws -> URL {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("callsift-state-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        return url
+    }
+
+    /// Starts `callsift args` without waiting for it.
+    static func start(_ args: [String], env extra: [String: String] = [:]) throws -> Process {
+        let p = Process()
+        p.executableURL = CLITests.products.appendingPathComponent("callsift")
+        p.arguments = args
+        p.currentDirectoryURL = CLITests.packageRoot
+        var environment = ProcessInfo.processInfo.environment
+        for (k, v) in env.merging(extra, uniquingKeysWith: { $1 }) { environment[k] = v }
+        p.environment = environment
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        return p
+    }
+
+    /// Runs killed with SIGKILL at random moments (reading, classifying, writing the
+    /// state: the commit is stretched so that many kills land in it), each followed by the
+    /// same command again: after the last day, exactly the output of uninterrupted runs.
+    /// After every kill the state is whole: it reports without error.
+    @Test func killedRunsThenRerunEqualUninterruptedRuns() throws {
+        let dir = try Self.temp()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let days = try Self.days(in: dir)
+        let reference = dir.appendingPathComponent("reference").path
+        var expected = ""
+        for day in days {
+            let r = try CLITests.run(["analyze", "--state", reference, "--threads", "2", day], env: Self.env)
+            #expect(r.status == 0, "\(r.stderr)")
+            expected = r.stdout
+        }
+        let state = dir.appendingPathComponent("state").path
+        let pause = ["CALLSIFT_TEST_COMMIT_PAUSE_MS": "40"]
+        var rng = SystemRandomNumberGenerator()
+        var kills = 0
+        for day in days {
+            for _ in 0 ..< 4 {
+                let p = try Self.start(["analyze", "--state", state, "--threads", "2", day], env: pause)
+                usleep(UInt32.random(in: 0 ..< 450_000, using: &rng))
+                if p.isRunning {
+                    kill(p.processIdentifier, SIGKILL)
+                    kills += 1
+                }
+                p.waitUntilExit()
+                let check = try CLITests.run(["analyze", "--state", state], env: Self.env)
+                #expect(check.status == 0, "state not whole after a kill: \(check.stderr)")
+            }
+            let r = try CLITests.run(["analyze", "--state", state, "--threads", "2", day], env: Self.env)
+            #expect(r.status == 0, "\(r.stderr)")
+        }
+        let final = try CLITests.run(["analyze", "--state", state], env: Self.env)
+        #expect(final.stdout.replacingOccurrences(of: state, with: reference) == expected)
+        #expect(kills >= 4)
+        let names = try FileManager.default.contentsOfDirectory(atPath: state).sorted()
+        #expect(names.count == 3 && names.contains("MANIFEST") && names.contains("callsift.lock"), "\(names)")
+    }
+
+    /// A second run on a state in use is refused at once; the first goes on undisturbed.
+    @Test func concurrentRunIsRefused() throws {
+        let dir = try Self.temp()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let days = try Self.days(in: dir)
+        let state = dir.appendingPathComponent("state").path
+        let out = dir.appendingPathComponent("first.json").path
+        let first = try Self.start(["analyze", "--state", state, "-o", out, days[0]], env: ["CALLSIFT_TEST_COMMIT_PAUSE_MS": "400"])
+        usleep(200_000)
+        let started = Date()
+        let second = try CLITests.run(["analyze", "--state", state, days[1]], env: Self.env)
+        #expect(Date().timeIntervalSince(started) < 5)
+        #expect(second.status != 0)
+        #expect(second.stderr.contains("in use by another callsift run"), "\(second.stderr)")
+        first.waitUntilExit()
+        #expect(first.terminationStatus == 0)
+        let alone = try CLITests.run(["analyze", "--state", dir.appendingPathComponent("alone").path, days[0]], env: Self.env)
+        let text = try String(contentsOfFile: out, encoding: .utf8)
+        #expect(text.replacingOccurrences(of: state, with: dir.appendingPathComponent("alone").path) == alone.stdout)
+    }
+
+    /// Standard input is an input like any other: fed once, and again it changes nothing.
+    /// A damaged state exits non-zero naming the file; without a fixed key, a state is refused.
+    @Test func standardInputDamageAndKey() throws {
+        let dir = try Self.temp()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let days = try Self.days(in: dir)
+        let state = dir.appendingPathComponent("state").path
+        let file = try FileManager.default.contentsOfDirectory(atPath: days[0]).sorted().map { days[0] + "/" + $0 }[0]
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: file))
+        let once = try CLITests.run(["analyze", "--state", state, "-"], stdin: bytes, env: Self.env)
+        #expect(once.status == 0, "\(once.stderr)")
+        let twice = try CLITests.run(["analyze", "--state", state, "-"], stdin: bytes, env: Self.env)
+        #expect(twice.status == 0)
+        #expect(twice.stderr.contains("standard input has the same content as -"), "\(twice.stderr)")
+        #expect(twice.stdout == once.stdout)
+        let byName = try CLITests.run(["analyze", "--state", state, file], env: Self.env)
+        #expect(byName.stderr.contains("\(file) has the same content as -"))
+        #expect(byName.stdout == once.stdout)
+
+        let manifest = URL(fileURLWithPath: state + "/MANIFEST")
+        var damaged = try Data(contentsOf: manifest)
+        damaged[damaged.count - 3] ^= 1
+        try damaged.write(to: manifest)
+        let refused = try CLITests.run(["analyze", "--state", state, days[1]], env: Self.env)
+        #expect(refused.status != 0)
+        #expect(refused.stderr.contains("\(state)/MANIFEST: checksum mismatch"), "\(refused.stderr)")
+        #expect(try Data(contentsOf: manifest) == damaged)
+
+        let noKey = try CLITests.run(["analyze", "--state", dir.appendingPathComponent("other").path, days[0]], env: [:])
+        #expect(noKey.status == 64)
+        #expect(noKey.stderr.contains("--state needs a fixed pseudonymisation key"))
+    }
+}
