@@ -72,6 +72,9 @@ struct Accredit: ParsableCommand {
     @Flag(help: "Raw logs only: use a --key-file that other users can read or change, with a warning.")
     var allowSharedKey = false
 
+    @Option(help: ArgumentHelp("Judge the figures of the state in DIR (made by analyze --state), with the settings it was created with, instead of reports or logs.", valueName: "dir"))
+    var state: String?
+
     @Flag(help: "Print how long reading and judging took to standard error.")
     var timing = false
 
@@ -108,9 +111,25 @@ struct Accredit: ParsableCommand {
 
         let list = inputs.isEmpty ? ["-"] : inputs
         let jsonInputs = list.map { $0 != "-" && ReportReader.looksLikeReport(path: $0) }
-        let report: Report
+        var report: Report
         var inputErrors: [InputError] = []
-        if jsonInputs.allSatisfy({ $0 }) {
+        if let state {
+            guard inputs.isEmpty else { throw ValidationError("give either --state or inputs, not both") }
+            var s = AnalysisSettings()
+            s.period = .day
+            s.grouping = .service
+            s.minCell = std.minCell
+            guard FileManager.default.fileExists(atPath: state + "/MANIFEST") else {
+                throw ValidationError("--state \(state): no state there (feed one with analyze --state first)")
+            }
+            do {
+                let store = try StateStore(path: state)
+                guard store.manifest != nil else { throw ValidationError("--state \(state): no state there yet (feed it with analyze --state first)") }
+                report = try DailyRun.run(state: store, settings: s, inputs: [], pseudonymiser: Pseudonymiser(k0: 0, k1: 0)).report
+            } catch let e as UsageError {
+                throw ValidationError(e.description)
+            }
+        } else if jsonInputs.allSatisfy({ $0 }) {
             do { report = try ReportMerge.merge(paths: list) } catch let e as ReportReader.Error {
                 throw ValidationError(e.description)
             } catch let e as UsageError {

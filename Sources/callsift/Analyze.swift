@@ -127,7 +127,7 @@ struct Analyze: ParsableCommand {
     @Flag(help: "Print run statistics on standard error: events per second, peak calls in progress, peak caller-scope entries and bytes per entry.")
     var stats = false
 
-    @Option(help: ArgumentHelp("Continue from the state in DIR (created on the first run) and write the new state there: feed a day at a time and get the figures of one run over every day, each row marked final or provisional. Without INPUT, report on the state as it is. Needs a fixed key (--key-file or CALLSIFT_KEY).", valueName: "dir"))
+    @Option(help: ArgumentHelp("Continue from the state in DIR (created on the first run) and write the new state there: feed a day at a time and get the figures of one run over every day, each row marked final or provisional. The settings that decide classification (--scope, the windows, --lateness, --call-timeout, --short-abandon, --sl-threshold, --tz, --reason-map) and the key are fixed when DIR is created. Without INPUT, report on the state as it is, with its settings. Feeding needs a fixed key (--key-file or CALLSIFT_KEY).", valueName: "dir"))
     var state: String?
 
     @Flag(help: "No progress line on standard error.")
@@ -196,10 +196,12 @@ struct Analyze: ParsableCommand {
 
     /// `--state DIR`: a daily run (docs/metrics.md, "Daily runs").
     private func runWithState(_ dir: String) throws {
-        guard keyFile != nil || !(ProcessInfo.processInfo.environment["CALLSIFT_KEY"] ?? "").isEmpty else {
+        // Feeding needs the key the state was made with; reporting on it needs none.
+        let fixedKey = keyFile != nil || !(ProcessInfo.processInfo.environment["CALLSIFT_KEY"] ?? "").isEmpty
+        guard fixedKey || inputs.isEmpty else {
             throw ValidationError("--state needs a fixed pseudonymisation key (--key-file or CALLSIFT_KEY): with a random one, callers could not be matched across runs")
         }
-        let pseudonymiser = try loadKey()
+        let pseudonymiser = fixedKey ? try loadKey() : Pseudonymiser(k0: 0, k1: 0)
         let store: StateStore
         do { store = try StateStore(path: dir) } catch let e as UsageError { throw ValidationError(e.description) }
         let rejectsLog = try rejects.map { RejectsLog(sink: try makeByteSink(path: $0, compression: .none, ownerOnly: true)) }

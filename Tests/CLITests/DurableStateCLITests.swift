@@ -130,4 +130,30 @@ import Testing
         #expect(noKey.status == 64)
         #expect(noKey.stderr.contains("--state needs a fixed pseudonymisation key"))
     }
+
+    /// `accredit --state` judges the state's counters: the same verdicts as accrediting the
+    /// raw logs (a folder of them, which once crashed the report sniffing) in one go. The
+    /// report on a state needs no key and takes the state's own settings.
+    @Test func accreditFromState() throws {
+        let dir = try Self.temp()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let days = try Self.days(in: dir)
+        let state = dir.appendingPathComponent("state").path
+        for day in days {
+            #expect(try CLITests.run(["analyze", "--state", state, "--scope", "global", day], env: Self.env).status == 0)
+        }
+        let folder = dir.appendingPathComponent("days").path
+        let dates = ["--from", "2026-03-04", "--to", "2026-03-05", "--baseline-from", "2026-03-02", "--baseline-to", "2026-03-03"]
+        let raw = try CLITests.run(["accredit", "--standard", "samples/standard.toml", "--scope", "global", folder] + dates, env: Self.env)
+        #expect(raw.status == 0, "\(raw.stderr)")
+        let fromState = try CLITests.run(["accredit", "--standard", "samples/standard.toml", "--state", state] + dates, env: [:])
+        #expect(fromState.status == 0, "\(fromState.stderr)")
+        #expect(fromState.stdout == raw.stdout)
+        #expect(raw.stdout.contains("3 centres"))
+        let report = try CLITests.run(["analyze", "--state", state, "--period", "all"], env: [:])
+        #expect(report.status == 0)
+        #expect(report.stdout.contains("\"scope\": \"global\""))
+        let missing = try CLITests.run(["accredit", "--standard", "samples/standard.toml", "--state", dir.appendingPathComponent("none").path], env: [:])
+        #expect(missing.status == 64)
+    }
 }

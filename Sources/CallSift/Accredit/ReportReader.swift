@@ -16,9 +16,10 @@ public enum ReportReader {
     /// Whether the start of a file looks like `analyze` JSON (`{` then `"config"`) rather
     /// than an NDJSON event log, whose first object starts with an event key.
     public static func looksLikeReport(path: String) -> Bool {
+        // A folder (of logs) opens but cannot be read: not a report.
         guard let h = FileHandle(forReadingAtPath: path) else { return false }
         defer { try? h.close() }
-        let head = h.readData(ofLength: 256)
+        guard let head = try? h.read(upToCount: 256) else { return false }
         let text = String(decoding: head, as: UTF8.self)
         var rest = Substring(text)
         rest = rest.drop { $0.isWhitespace }

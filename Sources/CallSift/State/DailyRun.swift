@@ -17,12 +17,21 @@ public enum DailyRun {
     }
 
     /// - Parameters:
-    ///   - inputs: files, folders or `-`; empty to report on the state as it is.
-    public static func run(state: StateStore, settings: AnalysisSettings, inputs: [String], pseudonymiser: Pseudonymiser,
+    ///   - inputs: files, folders or `-`; empty to report on the state as it is, with the
+    ///     settings it was created with (only `settings`' output options count then, and
+    ///     the key is not used).
+    public static func run(state: StateStore, settings given: AnalysisSettings, inputs: [String], pseudonymiser: Pseudonymiser,
                            rejects: RejectsLog? = nil, execution: ExecutionOptions = ExecutionOptions(),
                            progress: ((Analysis.Progress) -> Void)? = nil) throws -> Result {
+        var settings = given
         let fixed = StateStore.Fixed(settings: settings, pseudonymiser: pseudonymiser)
-        if let m = state.manifest, let problem = fixed.mismatch(with: m.fixed, dir: state.path) { throw UsageError(problem) }
+        if let m = state.manifest {
+            if inputs.isEmpty {
+                settings = m.fixed.applied(to: given)
+            } else if let problem = fixed.mismatch(with: m.fixed, dir: state.path) {
+                throw UsageError(problem)
+            }
+        }
         var notes: [String] = []
 
         // Identity is by content: a file whose bytes were fed before, under any name, or

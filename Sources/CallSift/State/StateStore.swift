@@ -25,41 +25,82 @@ public final class StateStore {
     public let path: String
     private let lockFD: Int32
 
-    /// The settings a state is created with and every later run must repeat.
+    /// The settings a state is created with and every later run must repeat: those that
+    /// decide classification, and a fingerprint of the pseudonymisation key (a pseudonym
+    /// of a fixed text: it tells keys apart without revealing them).
     public struct Fixed: Equatable, Sendable {
-        var values: [(flag: String, value: String)]
-        public static func == (a: Fixed, b: Fixed) -> Bool { a.values.elementsEqual(b.values) { $0 == $1 } }
+        var scope: AnalysisSettings.Scope
+        var windows: [Int64]
+        var timeZone: String
+        var reasonMap: [String: String]?
+        var keyCheck: CallerKey
+
+        static let windowFlags = ["--call-timeout", "--lateness", "--repeat-window", "--chase-window", "--retry-window",
+                                  "--short-abandon", "--sl-threshold"]
+        static let windowPaths: [WritableKeyPath<AnalysisSettings, Int64>] = [
+            \.callTimeout, \.lateness, \.repeatWindow, \.chaseWindow, \.retryWindow, \.shortAbandon, \.slThreshold,
+        ]
 
         public init(settings s: AnalysisSettings, pseudonymiser: Pseudonymiser) {
-            let map = (s.reasonMap ?? [:]).sorted { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }
-                .map { "\($0.key)=\($0.value)" }.joined(separator: ",")
-            let check = Array("callsift state key check".utf8).withUnsafeBytes { pseudonymiser.pseudonym($0) }
-            values = [
-                ("--scope", s.scope.rawValue),
-                ("--call-timeout", "\(s.callTimeout) ms"),
-                ("--lateness", "\(s.lateness) ms"),
-                ("--repeat-window", "\(s.repeatWindow) ms"),
-                ("--chase-window", "\(s.chaseWindow) ms"),
-                ("--retry-window", "\(s.retryWindow) ms"),
-                ("--short-abandon", "\(s.shortAbandon) ms"),
-                ("--sl-threshold", "\(s.slThreshold) ms"),
-                ("--tz", s.timeZone),
-                ("--reason-map", map.isEmpty ? "(none)" : map),
-                ("the pseudonymisation key", String(check.hi, radix: 16) + String(check.lo, radix: 16)),
-            ]
+            scope = s.scope
+            windows = Self.windowPaths.map { s[keyPath: $0] }
+            timeZone = s.timeZone
+            reasonMap = s.reasonMap
+            keyCheck = Array("callsift state key check".utf8).withUnsafeBytes { pseudonymiser.pseudonym($0) }
         }
 
-        init(values: [(String, String)]) { self.values = values.map { (flag: $0.0, value: $0.1) } }
+        /// `settings` with these fixed values in place of its own.
+        public func applied(to settings: AnalysisSettings) -> AnalysisSettings {
+            var s = settings
+            s.scope = scope
+            for (path, v) in zip(Self.windowPaths, windows) { s[keyPath: path] = v }
+            s.timeZone = timeZone
+            s.reasonMap = reasonMap
+            return s
+        }
 
-        /// The first setting that differs from `other` (this state's), as a message.
+        /// Each setting as `(flag, value)`, for messages.
+        var described: [(flag: String, value: String)] {
+            let map = (reasonMap ?? [:]).sorted { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }
+                .map { "\($0.key)=\($0.value)" }.joined(separator: ", ")
+            return [("--scope", scope.rawValue)] + zip(Self.windowFlags, windows).map { ($0, HumanDuration.format(millis: $1)) }
+                + [("--tz", timeZone), ("--reason-map", map.isEmpty ? "none" : map)]
+        }
+
+        /// The first setting that differs from `other` (the state's), as a message.
         func mismatch(with other: Fixed, dir: String) -> String? {
-            for (mine, theirs) in zip(values, other.values) where mine != theirs {
-                if mine.flag == "the pseudonymisation key" {
-                    return "--state \(dir): this run's pseudonymisation key is not the one the state was created with (their fingerprints differ); callers could not be matched across runs. Use the same --key-file or CALLSIFT_KEY."
-                }
+            for (mine, theirs) in zip(described, other.described) where mine != theirs {
                 return "--state \(dir): \(mine.flag) is fixed when the state is created: it was created with \(theirs.value), and this run asks for \(mine.value). Settings that decide classification cannot change between runs of one state (docs/metrics.md, \"Daily runs\")."
             }
-            return values.count == other.values.count ? nil : "--state \(dir): the state's settings are of another version"
+            if keyCheck != other.keyCheck {
+                return "--state \(dir): this run's pseudonymisation key is not the one the state was created with (their fingerprints differ); callers could not be matched across runs. Use the same --key-file or CALLSIFT_KEY."
+            }
+            return nil
+        }
+
+        func encode(into w: inout StateWriter) {
+            w.string(scope.rawValue)
+            w.count(windows.count)
+            for v in windows { w.int(v) }
+            w.string(timeZone)
+            w.bool(reasonMap != nil)
+            let map = (reasonMap ?? [:]).sorted { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }
+            w.count(map.count)
+            for (k, v) in map { w.string(k); w.string(v) }
+            w.u64(keyCheck.hi); w.u64(keyCheck.lo)
+        }
+
+        init(from r: inout StateReader) throws {
+            guard let scope = AnalysisSettings.Scope(rawValue: try r.string()) else { throw r.malformed("an unknown scope") }
+            self.scope = scope
+            guard try r.count() == Self.windowPaths.count else { throw r.malformed("settings of another version") }
+            windows = try Self.windowPaths.map { _ in try r.int() }
+            timeZone = try r.string()
+            let hasMap = try r.bool()
+            var map: [String: String] = [:]
+            for _ in 0 ..< (try r.count()) { map[try r.string()] = try r.string() }
+            reasonMap = hasMap ? map : nil
+            keyCheck = CallerKey(hi: try r.u64(), lo: try r.u64())
         }
     }
 
@@ -125,11 +166,9 @@ public final class StateStore {
         let manifestPath = file(Self.manifestName)
         guard let data = FileManager.default.contents(atPath: manifestPath) else { return }
         var r = try StateReader(container: Array(data), file: manifestPath, kind: .manifest)
-        var m = Manifest(fixed: Fixed(values: []))
-        m.generation = try r.u64()
-        var values: [(String, String)] = []
-        for _ in 0 ..< (try r.count()) { values.append((try r.string(), try r.string())) }
-        m.fixed = Fixed(values: values)
+        let generation = try r.u64()
+        var m = Manifest(fixed: try Fixed(from: &r))
+        m.generation = generation
         m.engineFile = try r.string()
         m.engineLength = try r.u64()
         m.engineSum = (try r.u64(), try r.u64())
@@ -168,8 +207,7 @@ public final class StateStore {
 
         var w = StateWriter()
         w.u64(m.generation)
-        w.count(m.fixed.values.count)
-        for v in m.fixed.values { w.string(v.flag); w.string(v.value) }
+        m.fixed.encode(into: &w)
         w.string(m.engineFile)
         w.u64(m.engineLength)
         w.u64(m.engineSum.high); w.u64(m.engineSum.low)
