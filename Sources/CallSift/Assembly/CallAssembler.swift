@@ -349,16 +349,21 @@ public final class CallAssembler {
             w.count(Int(p.inlineCount) + pooled.count)
             StateCodec.encode(key.call, into: &w)
             w.int(key.centre)
-            for j in 0 ..< Int(p.inlineCount) { Self.encode(p[j], into: &w) }
-            for e in pooled.reversed() { Self.encode(e, into: &w) }
+            var previous: Int64 = 0
+            for j in 0 ..< Int(p.inlineCount) { Self.encode(p[j], after: &previous, into: &w) }
+            for e in pooled.reversed() { Self.encode(e, after: &previous, into: &w) }
         }
     }
 
-    private static func encode(_ e: CallEvent, into w: inout StateWriter) {
-        w.int(e.ts)
-        w.u64(e.caller.hi); w.u64(e.caller.lo)
+    /// An event: its ts as the difference from the event before it in the call, its
+    /// caller only when it has one (arrivals).
+    private static func encode(_ e: CallEvent, after previous: inout Int64, into w: inout StateWriter) {
+        let hasCaller = e.caller != .none
+        w.u8(e.kind.rawValue | e.outcome.rawValue << 3 | (hasCaller ? 0x40 : 0) | (e.identified ? 0x80 : 0))
+        w.int(e.ts &- previous)
+        previous = e.ts
+        if hasCaller { w.u64(e.caller.hi); w.u64(e.caller.lo) }
         w.int(e.service); w.int(e.reason)
-        w.u8(e.kind.rawValue | e.outcome.rawValue << 3 | (e.identified ? 0x80 : 0))
     }
 
     /// Reads what `encode` wrote into this assembler, which must be new.
@@ -374,11 +379,13 @@ public final class CallAssembler {
             guard n > 0 else { throw r.malformed("a call without events") }
             let call = try StateCodec.decodeCallID(from: &r)
             let centre = try r.int32()
+            var previous: Int64 = 0
             for _ in 0 ..< n {
-                let ts = try r.int()
-                let caller = CallerKey(hi: try r.u64(), lo: try r.u64())
-                let service = try r.int32(), reason = try r.int32()
                 let flags = try r.u8()
+                let ts = previous &+ (try r.int())
+                previous = ts
+                let caller = flags & 0x40 != 0 ? CallerKey(hi: try r.u64(), lo: try r.u64()) : .none
+                let service = try r.int32(), reason = try r.int32()
                 guard let kind = EventKind(rawValue: flags & 7), let outcome = Outcome(rawValue: (flags >> 3) & 3) else {
                     throw r.malformed("an event of kind \(flags & 7)")
                 }

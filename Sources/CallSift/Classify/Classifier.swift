@@ -87,6 +87,8 @@ public final class Classifier {
 
     /// Caller scopes remembered.
     public var liveScopes: Int { scopes.count }
+    /// FCR verdicts awaiting settlement.
+    var pendingVerdicts: Int { fcrQueue.count }
     /// Bytes held by the caller-scope table.
     public var scopeTableBytes: Int { scopes.allocatedBytes }
 

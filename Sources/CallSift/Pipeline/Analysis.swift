@@ -28,7 +28,7 @@ public final class Analysis {
         /// With a `Continuation`: the engine state to write back, as the state file's bytes
         /// (everything still live, and every counter, as of the end of this run's inputs,
         /// before the report finishes everything off).
-        public var engineState: [UInt8]?
+        public var engineState: StateFile?
     }
 
     /// What a run with `--state` continues from (docs/metrics.md, "Daily runs").
@@ -56,6 +56,12 @@ public final class Analysis {
         /// with one shard, an upper bound with several.
         public var peakScopes = 0
         public var scopeBytesAtPeak = 0
+        /// With durable state: seconds to rebuild the engine from the state read, and to
+        /// encode the new one; the caller scopes and calls in progress it holds.
+        public var restoreSeconds: Double = 0
+        public var encodeSeconds: Double = 0
+        public var stateScopes = 0
+        public var stateCalls = 0
     }
 
     /// What a progress line shows.
@@ -160,11 +166,14 @@ public final class Analysis {
         let byCentre = stateMode && settings.scope != .global
         var shards: [Shard] = []
         var priorLines = LineAccounting()
+        var restoreSeconds = 0.0
         if let continuation, let bytes = continuation.engineState {
+            let restoring = Date()
             var r = try StateReader(container: bytes, file: continuation.engineFile, kind: .engine)
             priorLines = try Self.restore(from: &r, centres: centres, services: services, reasons: reasons,
                                           longCallIDs: longCallIDs, makeShard: makeShard, into: &shards)
             guard r.isAtEnd else { throw r.malformed("bytes after the last record") }
+            restoreSeconds = Date().timeIntervalSince(restoring)
         } else if stateMode && !byCentre {
             shards = [makeShard()]
         } else if !stateMode {
@@ -236,6 +245,7 @@ public final class Analysis {
         var lastProgress = Date()
         let started = Date()
         var stats = Stats()
+        stats.restoreSeconds = restoreSeconds
 
         func forEachShard(_ body: (Shard) -> Void) {
             if parallelShards {
@@ -385,12 +395,16 @@ public final class Analysis {
         // With durable state: each part goes as far as its own point, and is written as
         // it stands then; the report below finishes everything off, as if no input were
         // to come, without changing what was written.
-        var engineState: [UInt8]?
+        var engineState: StateFile?
         var finality: Report.Finality?
         if stateMode {
             step(to: .max, capped: true)
+            stats.stateScopes = shards.reduce(0) { $0 + $1.classifier.liveScopes }
+            stats.stateCalls = shards.reduce(0) { $0 + $1.assembler.liveKeys }
+            let encoding = Date()
             engineState = Self.encode(shards: shards, lines: lines, centres: centres, services: services,
                                       reasons: reasons, longCallIDs: longCallIDs)
+            stats.encodeSeconds = Date().timeIntervalSince(encoding)
             finality = Report.Finality(settings: settings, calendar: calendar,
                                        points: Dictionary(shards.map { ($0.centre, $0.finalPoint(margin: finalMargin)) }) { a, _ in a })
         }
@@ -522,6 +536,11 @@ final class Shard: @unchecked Sendable {
         classify(to: w)
     }
 
+    /// About how many bytes `encode` writes, so that its buffer is made once.
+    var encodedSizeEstimate: Int {
+        4096 + assembler.liveKeys * 90 + classifier.liveScopes * 40 + classifier.pendingVerdicts * 6
+    }
+
     /// Writes the part: its centre, how far it has gone, and each stage's state.
     func encode(into w: inout StateWriter) {
         w.int(centre)
@@ -591,7 +610,7 @@ extension Analysis {
     /// The engine state file: the interned strings (ids are kept), the line accounting
     /// so far, then each part (`Shard.encode`).
     static func encode(shards: [Shard], lines: LineAccounting, centres: Interner, services: Interner,
-                       reasons: Interner, longCallIDs: LongCallIDs) -> [UInt8] {
+                       reasons: Interner, longCallIDs: LongCallIDs) -> StateFile {
         var w = StateWriter(reserving: 1 << 20)
         for interner in [centres, services, reasons] {
             let strings = interner.strings
@@ -606,7 +625,7 @@ extension Analysis {
         var parts = [[UInt8]](repeating: [], count: shards.count)
         parts.withUnsafeMutableBufferPointer { out in
             DispatchQueue.concurrentPerform(iterations: shards.count) { i in
-                var pw = StateWriter(reserving: 1 << 16)
+                var pw = StateWriter(reserving: shards[i].encodedSizeEstimate)
                 shards[i].encode(into: &pw)
                 out[i] = pw.bytes
             }
@@ -614,9 +633,7 @@ extension Analysis {
         // Each part's length first, so that they are read side by side too.
         w.count(shards.count)
         for p in parts { w.count(p.count) }
-        var payload = w.bytes
-        for p in parts { payload += p }
-        return StateWriter.container(kind: .engine, payload: payload)
+        return StateWriter.container(kind: .engine, pieces: [w.bytes] + parts)
     }
 
     /// Reads an engine state file into new interners and parts; returns its line accounting.

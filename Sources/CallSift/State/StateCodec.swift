@@ -58,19 +58,30 @@ struct StateWriter {
         bytes.append(contentsOf: b)
     }
 
-    /// The container around `payload`, with its checksum.
-    static func container(kind: StateFileKind, payload: [UInt8]) -> [UInt8] {
-        var w = StateWriter(reserving: payload.count + 40)
+    /// The container around the payload made of `pieces` (written one after another, so
+    /// that a big payload is never copied into one buffer), with its checksum, as pieces.
+    static func container(kind: StateFileKind, pieces: [[UInt8]]) -> StateFile {
+        var w = StateWriter(reserving: 32)
         w.bytes.append(contentsOf: StateFormat.magic)
         w.u32(StateFormat.version)
         w.u32(kind.rawValue)
-        w.u64(UInt64(payload.count))
-        w.bytes.append(contentsOf: payload)
-        let sum = w.bytes.withUnsafeBytes { ContentFingerprint.of($0) }
-        w.u64(sum.high)
-        w.u64(sum.low)
-        return w.bytes
+        w.u64(UInt64(pieces.reduce(0) { $0 + $1.count }))
+        var hasher = ContentHasher()
+        w.bytes.withUnsafeBytes { hasher.update($0) }
+        for p in pieces { p.withUnsafeBytes { hasher.update($0) } }
+        let sum = hasher.finish()
+        var tail = StateWriter(reserving: 16)
+        tail.u64(sum.high)
+        tail.u64(sum.low)
+        return StateFile(pieces: [w.bytes] + pieces + [tail.bytes], checksum: sum)
     }
+}
+
+/// A state file's bytes, in pieces, and the checksum at its end.
+public struct StateFile: Sendable {
+    var pieces: [[UInt8]]
+    var checksum: ContentFingerprint
+    var count: Int { pieces.reduce(0) { $0 + $1.count } }
 }
 
 /// What a state file holds (the container's `kind`).
@@ -102,6 +113,9 @@ struct StateReader {
 
     /// Checks the container of `bytes` (read from `file`) and positions the reader at the
     /// start of its payload.
+    /// The container's checksum, as checked.
+    private(set) var checksum = ContentFingerprint(high: 0, low: 0, byteCount: 0)
+
     init(container bytes: [UInt8], file: String, kind: StateFileKind) throws {
         self.file = file
         self.bytes = bytes
@@ -126,6 +140,7 @@ struct StateReader {
         guard tail.u64() == sum.high, tail.u64() == sum.low else {
             throw StateError("\(file): checksum mismatch: the file is damaged")
         }
+        checksum = sum
         self.end = bytes.count - 16
     }
 

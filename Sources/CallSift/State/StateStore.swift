@@ -120,6 +120,13 @@ public final class StateStore {
     /// The folder's state as read: nil manifest and engine for a new one.
     public private(set) var manifest: Manifest?
     public private(set) var engine: [UInt8]?
+    /// The size of the engine file, as read or as last written.
+    public private(set) var engineBytes = 0
+    /// Seconds taken to read and check the state's files when opened, and to write the
+    /// last commit.
+    public private(set) var readSeconds: Double = 0
+    public private(set) var commitSeconds: Double = 0
+
     /// The engine file the manifest names, nil for a new state.
     public var enginePath: String? { manifest.map { file($0.engineFile) } }
 
@@ -152,7 +159,9 @@ public final class StateStore {
             throw UsageError("--state \(path): in use by another callsift run (its lock, \(Self.lockName), is held); try again when that run has finished")
         }
         lockFD = fd
+        let reading = Date()
         try read()
+        readSeconds = Date().timeIntervalSince(reading)
     }
 
     deinit { close(lockFD) }
@@ -164,8 +173,8 @@ public final class StateStore {
 
     private func read() throws {
         let manifestPath = file(Self.manifestName)
-        guard let data = FileManager.default.contents(atPath: manifestPath) else { return }
-        var r = try StateReader(container: Array(data), file: manifestPath, kind: .manifest)
+        guard FileManager.default.fileExists(atPath: manifestPath) else { return }
+        var r = try StateReader(container: try Self.readWhole(manifestPath), file: manifestPath, kind: .manifest)
         let generation = try r.u64()
         var m = Manifest(fixed: try Fixed(from: &r))
         m.generation = generation
@@ -180,29 +189,53 @@ public final class StateStore {
         }
         guard r.isAtEnd, !m.engineFile.contains("/") else { throw r.malformed("bytes after the last record") }
         let enginePath = file(m.engineFile)
-        guard let engineData = FileManager.default.contents(atPath: enginePath) else {
+        guard FileManager.default.fileExists(atPath: enginePath) else {
             throw StateError("\(enginePath): missing, but \(manifestPath) names it")
         }
-        let bytes = Array(engineData)
-        _ = try StateReader(container: bytes, file: enginePath, kind: .engine)
-        let sum = bytes.withUnsafeBytes { ContentFingerprint.of($0) }
+        let bytes = try Self.readWhole(enginePath)
+        let sum = try StateReader(container: bytes, file: enginePath, kind: .engine).checksum
         guard UInt64(bytes.count) == m.engineLength, sum.high == m.engineSum.high, sum.low == m.engineSum.low else {
             throw StateError("\(enginePath): not the engine state \(manifestPath) names (length or checksum differ)")
         }
         manifest = m
         engine = bytes
+        engineBytes = bytes.count
+    }
+
+    /// A file's bytes, read into one buffer with no copy.
+    static func readWhole(_ path: String) throws -> [UInt8] {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw StateError("\(path): cannot open: \(String(cString: strerror(errno)))") }
+        defer { close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0 else { throw StateError("\(path): cannot read: \(String(cString: strerror(errno)))") }
+        let size = Int(info.st_size)
+        var failure: Int32 = 0
+        let bytes = [UInt8](unsafeUninitializedCapacity: size) { buf, count in
+            var done = 0
+            while done < size {
+                let n = Glibc.read(fd, buf.baseAddress! + done, size - done)
+                if n < 0 && errno == EINTR { continue }
+                if n <= 0 { failure = n < 0 ? errno : 0; break }
+                done += n
+            }
+            count = done
+        }
+        guard failure == 0 else { throw StateError("\(path): cannot read: \(String(cString: strerror(failure)))") }
+        return bytes
     }
 
     /// Writes `engine` as the next generation and a manifest naming it, atomically, then
     /// removes every older file.
-    public func commit(_ m: Manifest, engine bytes: [UInt8]) throws {
+    public func commit(_ m: Manifest, engine image: StateFile) throws {
+        let started = Date()
+        defer { commitSeconds = Date().timeIntervalSince(started) }
         var m = m
         m.generation = (manifest?.generation ?? 0) + 1
         m.engineFile = "engine-\(m.generation).bin"
-        m.engineLength = UInt64(bytes.count)
-        let sum = bytes.withUnsafeBytes { ContentFingerprint.of($0) }
-        m.engineSum = (sum.high, sum.low)
-        try writeDurably(bytes, to: m.engineFile)
+        m.engineLength = UInt64(image.count)
+        m.engineSum = (image.checksum.high, image.checksum.low)
+        try writeDurably(image.pieces, to: m.engineFile)
         Self.pauseForTests()
 
         var w = StateWriter()
@@ -220,7 +253,7 @@ public final class StateStore {
             if let c = f.content { w.u64(c.high); w.u64(c.low); w.int(c.byteCount) }
             w.int(f.lines)
         }
-        try writeDurably(StateWriter.container(kind: .manifest, payload: w.bytes), to: Self.manifestName)
+        try writeDurably(StateWriter.container(kind: .manifest, pieces: [w.bytes]).pieces, to: Self.manifestName)
         try syncFolder()
         Self.pauseForTests()
         // The new generation is in place: the older files go.
@@ -229,25 +262,28 @@ public final class StateStore {
             unlink(file(name))
         }
         manifest = m
-        engine = bytes
+        engine = nil
+        engineBytes = image.count
     }
 
-    /// Writes `bytes` to `name.tmp` (mode 0600), fsyncs it and renames it to `name`.
-    private func writeDurably(_ bytes: [UInt8], to name: String) throws {
+    /// Writes `pieces` to `name.tmp` (mode 0600), fsyncs it and renames it to `name`.
+    private func writeDurably(_ pieces: [[UInt8]], to name: String) throws {
         let tmp = file(name + ".tmp")
         let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw StateError("\(tmp): cannot create: \(String(cString: strerror(errno)))") }
         defer { close(fd) }
         fchmod(fd, 0o600)
-        var done = 0
-        try bytes.withUnsafeBytes { buf in
-            while done < buf.count {
-                let n = write(fd, buf.baseAddress! + done, min(buf.count - done, 1 << 26))
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    throw StateError("\(tmp): cannot write: \(String(cString: strerror(errno)))")
+        for bytes in pieces {
+            var done = 0
+            try bytes.withUnsafeBytes { buf in
+                while done < buf.count {
+                    let n = write(fd, buf.baseAddress! + done, min(buf.count - done, 1 << 26))
+                    if n < 0 {
+                        if errno == EINTR { continue }
+                        throw StateError("\(tmp): cannot write: \(String(cString: strerror(errno)))")
+                    }
+                    done += n
                 }
-                done += n
             }
         }
         guard fsync(fd) == 0 else { throw StateError("\(tmp): cannot sync: \(String(cString: strerror(errno)))") }
