@@ -237,9 +237,9 @@ public final class Classifier {
     /// watermark progress (`defaultSweepInterval` unless a test sets another). Which
     /// scopes are still held changes no result: a scope whose every time is past its
     /// window behaves exactly like an absent one.
-    private func sweepScopes(releasedBelow rb: Int64) {
-        if lastSweep == .min || rb == .max { lastSweep = rb; return }
-        guard rb - lastSweep >= sweepInterval else { return }
+    private func sweepScopes(releasedBelow rb: Int64, now: Bool = false) {
+        if !now && (lastSweep == .min || rb == .max) { lastSweep = rb; return }
+        guard now || rb - lastSweep >= sweepInterval else { return }
         lastSweep = rb
         let c = settings.chaseWindow, w = settings.repeatWindow, r = settings.retryWindow
         scopes.removeAll { _, s in
@@ -289,6 +289,9 @@ extension Classifier {
     /// the FCR queue's times as differences from the entry before: a scope takes about 35
     /// bytes, nearly half of it the caller's pseudonym, which does not compress.
     func encode(into w: inout StateWriter) {
+        // Scopes no contact still to come can need are not worth writing (a sweep changes
+        // no result).
+        if releasedBelow != .min && releasedBelow != .max { sweepScopes(releasedBelow: releasedBelow, now: true) }
         w.int(releasedBelow)
         w.int(lastSweep)
         w.count(waiting.count)
