@@ -18,9 +18,15 @@
 #   --many-files  also the national profile (36 days) as one file and as one file per
 #                 centre and day, and 91 days of daily files: wall and peak-RSS ratios
 #   --only-many-files  just that table
+#   --daily       daily runs with durable state on the national profile: days 1-35 fed one
+#                 run per day into a state, then day 36's run from that state side by side
+#                 with the one run over all 36 days; state size, load and save times
+#   --daily-year  also a national year fed day by day (365 runs) against the one run over
+#                 the year (generates the year split by day, about 20 minutes)
+#   --only-daily  just the daily-run figures
 set -euo pipefail
 cd "$(dirname "$0")/.."
-calls=10000000; sizes="1000000 10000000"; national=0; year=0; many=0; basic=1; duck=1
+calls=10000000; sizes="1000000 10000000"; national=0; year=0; many=0; basic=1; duck=1; daily=0; dyear=0
 while [ $# -gt 0 ]; do
     case "$1" in
         --calls) calls=$2; shift 2 ;;
@@ -29,6 +35,9 @@ while [ $# -gt 0 ]; do
         --many-files) many=1; shift ;;
         --only-many-files) many=1; basic=0; shift ;;
         --year) year=1; shift ;;
+        --daily) daily=1; shift ;;
+        --daily-year) daily=1; dyear=1; shift ;;
+        --only-daily) daily=1; basic=0; shift ;;
         --no-duckdb) duck=0; shift ;;
         *) echo "unknown option $1" >&2; exit 64 ;;
     esac
@@ -62,6 +71,15 @@ best_of_3() {  # command... → the fastest of three runs, as "seconds peak_kb"
 events_of_last() { sed -n 's/.*stats: \([0-9]*\) events.*/\1/p' "$data/stderr.txt"; }
 stats_of_last() { grep stats: "$data/stderr.txt" | sed 's/^/    /'; }
 
+split() {  # calls days → folder of one file per centre and day, a folder per day
+    local d="$data/split-$1-$2"
+    if [ ! -d "$d" ]; then
+        rm -rf "$d.tmp"
+        "$B" generate --seed 1 --calls "$1" --centres 40 --days "$2" --compress zstd --split centre-day -o "$d.tmp" >&2
+        mv "$d.tmp" "$d"
+    fi
+    echo "$d"
+}
 echo "# callsift performance figures ($(date -u +%Y-%m-%d), $(nproc) cores)"
 if [ $basic = 1 ]; then
 echo
@@ -122,11 +140,6 @@ if [ $many = 1 ]; then
     # The national profile (1.1M calls a day at 40 centres) as one zstd file and as one
     # file per centre and day (generate --split centre-day), read side by side; and three
     # months of daily files against one month, for memory.
-    split() {  # calls days → folder
-        local d="$data/split-$1-$2"
-        [ -d "$d" ] || "$B" generate --seed 1 --calls "$1" --centres 40 --days "$2" --compress zstd --split centre-day -o "$d" >&2
-        echo "$d"
-    }
     g=$(gen 39600000 40 36)
     d=$(split 39600000 36)
     cat "$g" > /dev/null; find "$d" -type f -exec cat {} + > /dev/null
@@ -154,4 +167,68 @@ if [ $year = 1 ]; then
     echo
     awk -v s="$s" -v e="$e" -v m="$m" 'BEGIN{printf "National year (40 centres, 440M calls, 365 days): %d events in %.1f s (%.1f min, %.0f events/s), peak RSS %.0f MB\n", e, s, s/60, e/s, m/1024}'
     stats_of_last
+fi
+if [ $daily = 1 ]; then
+    # Daily runs (--state): the national profile, one run per day. The last generated
+    # folder holds the few calls that run past the last day's midnight, so "day 36" is the
+    # 36th folder together with it.
+    feed_days() {  # folder state-dir first last → total seconds of runs first..last
+        local d=$1 st=$2 total=0 i=0 s
+        for day in $(ls "$d"); do
+            i=$((i + 1))
+            [ $i -lt "$3" ] && continue
+            [ $i -gt "$4" ] && break
+            read -r s _ < <(timed "$B" analyze --state "$st" "$d/$day")
+            total=$(awk -v a="$total" -v b="$s" 'BEGIN{print a + b}')
+        done
+        echo "$total"
+    }
+    d=$(split 39600000 36)
+    st=$data/daily-state
+    rm -rf "$st" "$st.35"
+    feed_days "$d" "$st" 1 35 > "$data/daily-35.txt"
+    cp -a "$st" "$st.35"
+    days=($(ls "$d"))
+    last=("$d/${days[35]}" "$d/${days[36]}")
+    cat $(find "${last[@]}" -type f) > /dev/null
+    read -r s1 m1 < <(timed "$B" analyze "$d")
+    read -r s2 m2 < <(timed "$B" analyze --stats --state "$st" "${last[@]}")
+    stats=$(grep 'state:' "$data/stderr.txt" || true)
+    # The same run again from the same state, for a second pair.
+    rm -rf "$st"; cp -a "$st.35" "$st"
+    read -r s3 m3 < <(timed "$B" analyze "$d")
+    read -r s4 m4 < <(timed "$B" analyze --state "$st" "${last[@]}")
+    "$B" analyze --state "$st" -o "$data/daily.json"
+    "$B" analyze "$d" -o "$data/one-run.json"
+    same=$(python3 - "$data/daily.json" "$data/one-run.json" <<'PY'
+import json, sys
+a, b = (json.load(open(p)) for p in sys.argv[1:])
+strip = lambda rows: [{k: v for k, v in r.items() if k != "final"} for r in rows]
+ok = strip(a["rows"]) == strip(b["rows"]) and a["accounting"] == b["accounting"] and a["horizon"] == b["horizon"]
+print("identical rows, accounting and horizon" if ok else "DIFFERENT")
+PY
+)
+    echo
+    echo "## 5. Daily runs: national profile, 36 days, one run per day"
+    echo
+    echo "Days 1-35 fed one run per day: $(cat "$data/daily-35.txt") s in all. Day 36 from that state ($same to the one run):"
+    echo
+    echo "| run | wall s | peak RSS MB | ratio |"
+    echo "|---|---|---|---|"
+    awk -v s="$s1" -v m="$m1" 'BEGIN{printf "| one run over all 36 days of files | %.2f | %.0f | 1.00 |\n", s, m/1024}'
+    awk -v s="$s2" -v m="$m2" -v a="$s1" 'BEGIN{printf "| day 36 with --state | %.2f | %.0f | %.1fx faster |\n", s, m/1024, a/s}'
+    awk -v s="$s3" -v m="$m3" 'BEGIN{printf "| one run again | %.2f | %.0f | 1.00 |\n", s, m/1024}'
+    awk -v s="$s4" -v m="$m4" -v a="$s3" 'BEGIN{printf "| day 36 again | %.2f | %.0f | %.1fx faster |\n", s, m/1024, a/s}'
+    echo
+    echo "$stats" | sed 's/^/    /'
+    ls -l "$st.35" | sed 's/^/    /'
+    if [ $dyear = 1 ]; then
+        y=$(split 440000000 365)
+        g=$(gen 440000000 40 365)
+        rm -rf "$st.year"
+        ty=$(feed_days "$y" "$st.year" 1 1000)
+        read -r s5 m5 < <(timed "$B" analyze "$g")
+        echo
+        awk -v t="$ty" -v s="$s5" -v n="$(ls "$y" | wc -l)" 'BEGIN{printf "National year fed day by day: %d runs in %.1f min; the one run over the year %.1f min (%.2fx)\n", n, t/60, s/60, t/s}'
+    fi
 fi

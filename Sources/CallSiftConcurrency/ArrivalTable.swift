@@ -14,8 +14,7 @@ import CMemory
 /// - **Ring.** Entries in insertion order from `head`; a removed entry leaves a hole,
 ///   and `head` moves past the holes at the front. When the ring is full (holes
 ///   included), it doubles in place if its live entries fill more than half of it, and
-///   otherwise they are compacted into a new ring of the same size; then the index is
-///   rebuilt.
+///   otherwise they are compacted in place; then the index is rebuilt.
 /// - **Index.** Open addressing with linear probing, deletion by shifting back (no
 ///   tombstones), kept at most half full: its slots are small, and short probe runs
 ///   cost fewer mispredicted branches. A slot holds the high 32 bits of the key's hash
@@ -79,6 +78,21 @@ public final class ArrivalTable<Key: ShardTableKey, Value> {
     private static func deallocateRing(_ entries: UnsafeMutablePointer<Entry>, _ live: UnsafeMutablePointer<Bool>, capacity: Int) {
         LargeMemory.deallocate(UnsafeMutableRawPointer(entries), byteCount: capacity * MemoryLayout<Entry>.stride)
         LargeMemory.deallocate(UnsafeMutableRawPointer(live), byteCount: capacity)
+    }
+
+    /// Makes an empty table room for `count` entries before its ring or its index grows,
+    /// at once (a table restored from durable state is filled in one go).
+    public func reserveEmpty(_ count: Int) {
+        precondition(self.count == 0 && used == 0, "ArrivalTable: reserveEmpty on a table that holds entries")
+        guard count > ringCapacity else { return }
+        Self.deallocateRing(entries, live, capacity: ringCapacity)
+        LargeMemory.deallocate(UnsafeMutableRawPointer(index), byteCount: indexCapacity * 8)
+        ringCapacity = count
+        indexCapacity = max(16, Int((Double(ringCapacity) / Self.maxIndexLoad).rounded(.up)))
+        entries = Self.allocateEntries(ringCapacity)
+        live = Self.allocateFlags(ringCapacity)
+        index = Self.allocateIndex(indexCapacity)
+        head = 0
     }
 
     /// Bytes held by the ring and the index.
@@ -236,8 +250,8 @@ public final class ArrivalTable<Key: ShardTableKey, Value> {
     }
 
     /// The ring is full (holes included). If its live entries fill more than half of it,
-    /// it doubles in place; otherwise they are compacted, in order, into a new ring of the
-    /// same size. Either way the index is rebuilt.
+    /// it doubles in place; otherwise they are compacted in place, in order. Either way the
+    /// index is rebuilt.
     private func rebuild() {
         if count * 2 > ringCapacity { growRing() } else { compactRing() }
         index.initialize(repeating: 0, count: indexCapacity)
@@ -268,24 +282,24 @@ public final class ArrivalTable<Key: ShardTableKey, Value> {
         ringCapacity = 2 * old
     }
 
-    /// Moves the live entries, in order, to the front of a new ring of the same size.
+    /// Moves the live entries, in order, back over the holes, in place: the ring keeps its
+    /// `head` and its memory (a new ring would be zeroed page by page as it is written).
+    /// The writing position never passes the reading one, so no entry is overwritten
+    /// before it has moved.
     private func compactRing() {
-        let newEntries = Self.allocateEntries(ringCapacity)
-        let newLive = Self.allocateFlags(ringCapacity)
-        var p = head
-        var n = 0
+        var read = head, write = head, n = 0
         for _ in 0 ..< used {
-            if live[p] {
-                (newEntries + n).moveInitialize(from: entries + p, count: 1)
-                newLive[n] = true
+            if live[read] {
+                if read != write {
+                    (entries + write).moveInitialize(from: entries + read, count: 1)
+                    live[write] = true
+                    live[read] = false
+                }
+                write = successor(write)
                 n &+= 1
             }
-            p = successor(p)
+            read = successor(read)
         }
-        Self.deallocateRing(entries, live, capacity: ringCapacity)
-        entries = newEntries
-        live = newLive
-        head = 0
         used = n
     }
 

@@ -373,6 +373,9 @@ public final class CallAssembler {
         saved.events = try r.int(); saved.duplicates = try r.int(); saved.contacts = try r.int()
         saved.incomplete = try r.int(); saved.conflicting = try r.int(); saved.horizon = try r.int()
         let keys = try r.count(minBytes: 8)
+        // Room for as many calls again as the run goes on, so the restored table does not
+        // grow at once (the whole table would be moved and its new pages zeroed).
+        pending.reserveEmpty(2 * keys)
         var events: [Event] = []
         for _ in 0 ..< keys {
             let n = try r.count(minBytes: 8)

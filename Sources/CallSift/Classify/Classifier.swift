@@ -349,7 +349,10 @@ extension Classifier {
 
         let base = try r.int()
         let scopeCount = try r.count(minBytes: 20)
-        scopes.reserveEmpty(scopeCount)
+        // A quarter more room than the restored scopes: the run adds its new callers, and a
+        // table filled to its limit would grow at the first of them (twice the memory, every
+        // scope moved, the new pages zeroed).
+        scopes.reserveEmpty(scopeCount + scopeCount / 4)
         func time() throws -> Int64 {
             let v = try r.varint()
             return v == 0 ? ScopeState.never : base &- Int64(bitPattern: v &- 1)
