@@ -133,6 +133,15 @@ struct Analyze: ParsableCommand {
     @Flag(help: "No progress line on standard error.")
     var quiet = false
 
+    @Flag(help: "Follow INPUT (one file, or - for standard input) while it is written, as tail -F does (rotation included), and replace the -o file atomically every --emit-every with the report as if the input ended now, rows marked final or provisional. With --state, each emit is also a checkpoint and a restart goes on from it. SIGTERM or SIGINT stops it after a last report.")
+    var follow = false
+
+    @Option(help: "With --follow: how often to replace the report (and --metrics-file).")
+    var emitEvery = DurationArgument(millis: 30_000)
+
+    @Option(help: ArgumentHelp("With --follow: also write the counters and rates per centre and service to PATH in Prometheus' text format, atomically (for node_exporter's textfile collector).", valueName: "path"))
+    var metricsFile: String?
+
     func settings() throws -> AnalysisSettings {
         var s = AnalysisSettings()
         if let reasonMap { s.reasonMap = try ReasonTaxonomy.load(path: reasonMap) }
@@ -160,10 +169,22 @@ struct Analyze: ParsableCommand {
         if threads < 1 { throw ValidationError("--threads must be at least 1") }
         if shards < 1 || shards > 4096 { throw ValidationError("--shards must be between 1 and 4096") }
         if (try? LocalCalendar(identifier: tz)) == nil { throw ValidationError("--tz: unknown time zone '\(tz)' (use an IANA name such as Europe/London)") }
+        if follow {
+            if inputs.count > 1 { throw ValidationError("--follow follows one input (a file, or - for standard input); give the others to a run without --follow, or to --state runs") }
+            if output == nil || output == "-" { throw ValidationError("--follow needs -o FILE: the report is replaced there atomically at each emit") }
+            if emitEvery.millis < 100 { throw ValidationError("--emit-every must be at least 100ms") }
+            var isDir: ObjCBool = false
+            if let p = inputs.first, p != "-", FileManager.default.fileExists(atPath: p, isDirectory: &isDir), isDir.boolValue {
+                throw ValidationError("--follow follows one file, not a folder: \(p)")
+            }
+        } else if metricsFile != nil {
+            throw ValidationError("--metrics-file goes with --follow")
+        }
     }
 
     func run() throws {
         LargeMemory.keepFreedMemoryInHeap()
+        if follow { return try runFollowing() }
         if let state { return try runWithState(state) }
         let pseudonymiser = try loadKey()
         // The one output holding raw caller numbers: mode 0600 whatever the umask.
@@ -231,6 +252,41 @@ struct Analyze: ParsableCommand {
         }
         for e in result.errors { printError("callsift: error: \(e)") }
         if !result.errors.isEmpty { throw ExitCode(1) }
+    }
+
+    private func runFollowing() throws {
+        let fixedKey = keyFile != nil || !(ProcessInfo.processInfo.environment["CALLSIFT_KEY"] ?? "").isEmpty
+        if state != nil && !fixedKey {
+            throw ValidationError("--state needs a fixed pseudonymisation key (--key-file or CALLSIFT_KEY): with a random one, callers could not be matched across runs")
+        }
+        let pseudonymiser = try loadKey()
+        let rejectsLog = try rejects.map { RejectsLog(sink: try makeByteSink(path: $0, compression: .none, ownerOnly: true, append: true)) }
+        var options = FollowRun.Options(output: output!)
+        options.emitEvery = Double(emitEvery.millis) / 1000
+        options.csv = emit == .csv
+        options.metricsFile = metricsFile
+        options.stateDir = state
+        let run: FollowRun
+        do {
+            run = try FollowRun(path: inputs.first ?? "-", settings: try settings(), pseudonymiser: pseudonymiser, rejects: rejectsLog,
+                                execution: ExecutionOptions(threads: threads, shards: shards), options: options) { printError($0) }
+        } catch let e as UsageError {
+            throw ValidationError(e.description)
+        }
+        // A pipe whose reader has gone must give an error, not end the process.
+        signal(SIGPIPE, SIG_IGN)
+        var sources: [DispatchSourceSignal] = []
+        for sig in [SIGTERM, SIGINT] {
+            signal(sig, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
+            source.setEventHandler { run.requestStop() }
+            source.resume()
+            sources.append(source)
+        }
+        let status = try run.run()
+        try rejectsLog?.finish()
+        withExtendedLifetime(sources) {}
+        if status != 0 { throw ExitCode(status) }
     }
 
     private func loadKey() throws -> Pseudonymiser { try loadPseudonymisationKey(keyFile: keyFile, allowShared: allowSharedKey) }

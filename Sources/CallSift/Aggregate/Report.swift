@@ -43,8 +43,10 @@ public struct Report: Sendable {
     /// Each file read, in reading order (folders expanded), with its content fingerprint:
     /// how `merge` recognises two reports that count the same input.
     public var inputFiles: [InputFile] = []
-    /// The `--state` folder the report was made from: its rows carry `final`.
+    /// The `--state` folder the report was made from.
     public var statePath: String?
+    /// Whether rows carry `final` (with `--state` or `--follow`).
+    public var marksFinal = false
     /// Greatest accepted `ts`, nil for an input without events.
     public var horizon: Int64?
     public var lines: LineAccounting

@@ -90,6 +90,9 @@ public final class InputReader {
     /// Every byte read from the file so far (`contentFingerprint`).
     private var hasher = ContentHasher()
     private var isClosed = false
+    /// An input held in memory (`init(memory:)`): its bytes, kept alive while the reader
+    /// reads them, and its fingerprint, given rather than computed.
+    private var memory: MemoryInput?
     /// Thrown by the next `readChunk()`: either held back behind a chunk of good bytes, or
     /// the error already thrown, thrown again.
     private var pendingError: InputError?
@@ -128,6 +131,39 @@ public final class InputReader {
             releaseResources()
             throw error
         }
+    }
+
+    /// Reads the open descriptor `fd` (a pipe, say), which the reader closes, as the input
+    /// named `name`.
+    public init(descriptor: Int32, name: String, chunkSize: Int = 128 * 1024) throws {
+        precondition(chunkSize > 0, "chunkSize must be positive")
+        self.name = name
+        self.chunkSize = chunkSize
+        fd = descriptor
+        ownsDescriptor = true
+        input = .allocate(byteCount: max(chunkSize, Self.minimumInputCapacity), alignment: 64)
+        do {
+            try start()
+        } catch {
+            releaseResources()
+            throw error
+        }
+    }
+
+    /// Reads `memory`'s bytes as a plain (already decoded) input named `memory.name`: how
+    /// `--follow` hands the records of a log read so far to a run (docs/architecture.md,
+    /// "Live mode"). No file is opened and nothing is copied.
+    public init(memory: MemoryInput, chunkSize: Int = 128 * 1024) {
+        name = memory.name
+        self.chunkSize = chunkSize
+        fd = -1
+        ownsDescriptor = false
+        self.memory = memory
+        input = memory.view
+        inputEnd = memory.count
+        bytesRead = Int64(memory.count)
+        sawEndOfFile = true
+        compression = .none
     }
 
     deinit { releaseResources() }
@@ -224,6 +260,10 @@ public final class InputReader {
     /// Reading a file once costs no second pass: every byte is hashed as it is read.
     public func contentFingerprint() -> ContentFingerprint? {
         guard !isClosed else { return nil }
+        if let memory {
+            close()
+            return memory.fingerprint
+        }
         // The decoding side reads the file until it has stopped.
         ahead?.stop()
         ahead = nil
@@ -454,7 +494,9 @@ public final class InputReader {
 
     private func releaseResources() {
         close()
-        if input.baseAddress != nil {
+        if memory != nil {
+            input = UnsafeMutableRawBufferPointer(start: nil, count: 0)
+        } else if input.baseAddress != nil {
             input.deallocate()
             input = UnsafeMutableRawBufferPointer(start: nil, count: 0)
         }
@@ -636,3 +678,33 @@ private func closeDescriptor(_ fd: Int32) {
 /// time; move the chunks' contents across threads, not the reader.
 @available(*, unavailable)
 extension InputReader: Sendable {}
+
+/// Bytes held in memory that a run reads as one plain input (`InputReader.init(memory:)`),
+/// with the fingerprint its report shows for them. Immutable once made.
+public final class MemoryInput: @unchecked Sendable {
+    public let name: String
+    /// The allocation, and the bytes in it.
+    private let bytes: UnsafeMutableRawBufferPointer
+    let view: UnsafeMutableRawBufferPointer
+    public let fingerprint: ContentFingerprint
+
+    /// A copy of `bytes`; `fingerprint` nil to compute it from them.
+    public init(name: String, bytes: UnsafeRawBufferPointer, fingerprint: ContentFingerprint? = nil) {
+        self.name = name
+        self.bytes = .allocate(byteCount: max(bytes.count, 1), alignment: 64)
+        if bytes.count > 0 { self.bytes.copyMemory(from: bytes) }
+        let counted = UnsafeMutableRawBufferPointer(rebasing: self.bytes[0 ..< bytes.count])
+        view = counted
+        if let fingerprint {
+            self.fingerprint = fingerprint
+        } else {
+            var h = ContentHasher()
+            h.update(UnsafeRawBufferPointer(counted))
+            self.fingerprint = h.finish()
+        }
+    }
+
+    public var count: Int { view.count }
+
+    deinit { bytes.deallocate() }
+}

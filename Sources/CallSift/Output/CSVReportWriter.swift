@@ -13,7 +13,7 @@ public enum CSVReportWriter {
         header += ["asa_s", "aht_s"]
         for rate in Counters().rates { header += [rate.name, rate.name + "_lo", rate.name + "_hi"] }
         // With durable state, whether each row is final (docs/metrics.md).
-        if r.statePath != nil { header.append("final") }
+        if r.marksFinal { header.append("final") }
         var o = header.joined(separator: ",") + "\n"
         for row in r.rows {
             var f = [field(row.centre)]
@@ -25,7 +25,7 @@ public enum CSVReportWriter {
                 let w = RateValue(x: rate.x, n: rate.n, minCell: r.settings.minCell)
                 f += [number(w.value), number(w.lo), number(w.hi)]
             }
-            if r.statePath != nil { f.append(row.final == true ? "true" : "false") }
+            if r.marksFinal { f.append(row.final == true ? "true" : "false") }
             o += f.joined(separator: ",") + "\n"
         }
         return o

@@ -38,9 +38,13 @@ public final class Analysis {
         public var engineState: [UInt8]?
         /// Its name, for messages.
         public var engineFile: String
-        public init(engineState: [UInt8]?, engineFile: String) {
+        /// False for a run whose engine state is not kept (a live report, `--follow`):
+        /// `Outcome.engineState` is then nil and the encoding is skipped.
+        public var keepsState: Bool
+        public init(engineState: [UInt8]?, engineFile: String, keepsState: Bool = true) {
             self.engineState = engineState
             self.engineFile = engineFile
+            self.keepsState = keepsState
         }
     }
 
@@ -81,18 +85,24 @@ public final class Analysis {
     private let progress: ((Progress) -> Void)?
     private let execution: ExecutionOptions
     private let continuation: Continuation?
+    /// Inputs read from memory rather than from the file of their name (`--follow`).
+    private let memory: [String: MemoryInput]
 
     /// - Parameters:
     ///   - inputs: files, folders (their files, recursively, in name order) or `-`.
+    ///   - memory: inputs held in memory, each given in `inputs` by its name.
     public init(settings: AnalysisSettings, inputs: [String], pseudonymiser: Pseudonymiser,
                 rejects: RejectsLog? = nil, execution: ExecutionOptions = ExecutionOptions(),
-                continuation: Continuation? = nil, progress: ((Progress) -> Void)? = nil) throws {
+                continuation: Continuation? = nil, memory: [MemoryInput] = [],
+                progress: ((Progress) -> Void)? = nil) throws {
         self.execution = execution
         self.continuation = continuation
         if let problem = settings.problem() { throw UsageError(problem) }
         self.settings = settings
         self.inputs = inputs
-        self.files = try Self.expand(inputs)
+        let memory = Dictionary(memory.map { ($0.name, $0) }) { a, _ in a }
+        self.memory = memory
+        self.files = try inputs.flatMap { memory[$0] != nil ? [$0] : try Self.expand([$0]) }
         self.pseudonymiser = pseudonymiser
         self.rejects = rejects
         self.progress = progress
@@ -207,7 +217,7 @@ public final class Analysis {
         defer { inputPool?.shutDown() }
         let cursors = files.enumerated().map { i, path in
             InputCursor(parser: InputParser(path: path, index: i, settings: settings, builder: builder(),
-                                            rejects: spool?.log(i) ?? rejects, floors: floors),
+                                            rejects: spool?.log(i) ?? rejects, floors: floors, memory: memory[path]),
                         lateness: settings.lateness)
         }
         // Place each input in the merge by its first event, read in a dry run and then
@@ -216,7 +226,8 @@ public final class Analysis {
         // input without any event (only its accounting is left to do).
         var firstTs = [Int64](repeating: .min, count: files.count)
         for (i, path) in files.enumerated() where path != "-" {
-            let dry = InputParser(path: path, index: i, settings: settings, builder: builder(), rejects: nil, floors: floors, dryRun: true)
+            let dry = InputParser(path: path, index: i, settings: settings, builder: builder(), rejects: nil, floors: floors,
+                                  memory: memory[path], dryRun: true)
             var first: [Event] = []
             dry.fill(&first, upTo: 1)
             // No event of the input is below its first one or, for an adapter, its floor.
@@ -401,10 +412,12 @@ public final class Analysis {
             step(to: .max, capped: true)
             stats.stateScopes = shards.reduce(0) { $0 + $1.classifier.liveScopes }
             stats.stateCalls = shards.reduce(0) { $0 + $1.assembler.liveKeys }
-            let encoding = Date()
-            engineState = Self.encode(shards: shards, lines: lines, centres: centres, services: services,
-                                      reasons: reasons, longCallIDs: longCallIDs)
-            stats.encodeSeconds = Date().timeIntervalSince(encoding)
+            if continuation?.keepsState == true {
+                let encoding = Date()
+                engineState = Self.encode(shards: shards, lines: lines, centres: centres, services: services,
+                                          reasons: reasons, longCallIDs: longCallIDs)
+                stats.encodeSeconds = Date().timeIntervalSince(encoding)
+            }
             finality = Report.Finality(settings: settings, calendar: calendar,
                                        points: Dictionary(shards.map { ($0.centre, $0.finalPoint(margin: finalMargin)) }) { a, _ in a })
         }

@@ -18,6 +18,8 @@ final class InputParser: @unchecked Sendable {
     private let floors: LateFloors?
 
     private var reader: InputReader?
+    /// The input's bytes when it is held in memory (`--follow`) rather than read from `path`.
+    private let memory: MemoryInput?
     private var splitter: RecordSplitter?
     /// Contact trace records are cut by top-level JSON object instead of by line: they
     /// come as NDJSON, as a JSON array, or written back to back.
@@ -57,8 +59,9 @@ final class InputParser: @unchecked Sendable {
     private(set) var rejectsError: Error?
 
     init(path: String, index: Int, settings: AnalysisSettings, builder: EventBuilder,
-         rejects: RejectsLog?, floors: LateFloors? = nil, dryRun: Bool = false) {
+         rejects: RejectsLog?, floors: LateFloors? = nil, memory: MemoryInput? = nil, dryRun: Bool = false) {
         self.floors = floors
+        self.memory = memory
         self.path = path
         self.index = index
         self.settings = settings
@@ -88,7 +91,7 @@ final class InputParser: @unchecked Sendable {
     func openDecodingAhead() -> DecodeAhead? {
         guard reader == nil, !isFinished else { return nil }
         do {
-            reader = try InputReader(path: path)
+            reader = try openReader()
         } catch let e as InputError {
             error = e
             finish(truncated: true)
@@ -109,9 +112,14 @@ final class InputParser: @unchecked Sendable {
         if !isFinished { readChunk() }
     }
 
+    private func openReader() throws -> InputReader {
+        if let memory { return InputReader(memory: memory) }
+        return try InputReader(path: path)
+    }
+
     private func readChunk() {
         do {
-            if reader == nil { reader = try InputReader(path: path) }
+            if reader == nil { reader = try openReader() }
             guard let chunk = try reader!.readChunk() else {
                 finish(truncated: false)
                 return

@@ -20,9 +20,11 @@ public enum DailyRun {
     ///   - inputs: files, folders or `-`; empty to report on the state as it is, with the
     ///     settings it was created with (only `settings`' output options count then, and
     ///     the key is not used).
+    ///   - memory: inputs held in memory (a log `--follow` has finished), each given in
+    ///     `inputs` by its name.
     public static func run(state: StateStore, settings given: AnalysisSettings, inputs: [String], pseudonymiser: Pseudonymiser,
                            rejects: RejectsLog? = nil, execution: ExecutionOptions = ExecutionOptions(),
-                           progress: ((Analysis.Progress) -> Void)? = nil) throws -> Result {
+                           memory: [MemoryInput] = [], progress: ((Analysis.Progress) -> Void)? = nil) throws -> Result {
         var settings = given
         let fixed = StateStore.Fixed(settings: settings, pseudonymiser: pseudonymiser)
         if let m = state.manifest {
@@ -42,9 +44,10 @@ public enum DailyRun {
         }
         var seen = prior
         var feed: [String] = []
-        for path in try Analysis.expand(inputs) {
-            guard path != "-" else { feed.append(path); continue }
-            guard let content = ContentFingerprint.ofFile(path) else { feed.append(path); continue }  // the run reports it
+        for path in try inputs.flatMap({ name in memory.contains { $0.name == name } ? [name] : try Analysis.expand([name]) }) {
+            let held = memory.first { $0.name == path }
+            guard path != "-" || held != nil else { feed.append(path); continue }
+            guard let content = held?.fingerprint ?? ContentFingerprint.ofFile(path) else { feed.append(path); continue }  // the run reports it
             if let earlier = seen[content] {
                 notes.append("callsift: \(path) has the same content as \(earlier), already fed into \(state.path); left out")
                 continue
@@ -56,7 +59,7 @@ public enum DailyRun {
         let continuation = Analysis.Continuation(engineState: state.engine, engineFile: state.enginePath ?? state.path)
         func analyse(_ files: [String], rejects: RejectsLog?) throws -> Analysis.Outcome {
             try Analysis(settings: settings, inputs: files, pseudonymiser: pseudonymiser, rejects: rejects,
-                         execution: execution, continuation: continuation, progress: progress).run()
+                         execution: execution, continuation: continuation, memory: memory, progress: progress).run()
         }
         var outcome = try analyse(feed, rejects: rejects)
         var commit = !feed.isEmpty
@@ -82,6 +85,7 @@ public enum DailyRun {
         report.inputs = manifest.inputs
         report.inputFiles = manifest.files
         report.statePath = state.path
+        report.marksFinal = true
         return Result(report: report, errors: outcome.errors, stats: outcome.stats, notes: notes, committed: commit)
     }
 }

@@ -88,6 +88,7 @@ public struct StateFile: Sendable {
 enum StateFileKind: UInt32 {
     case manifest = 1
     case engine = 2
+    case follow = 3
 }
 
 enum StateFormat {

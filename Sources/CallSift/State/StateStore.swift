@@ -148,7 +148,8 @@ public final class StateStore {
         }
         let known = try fm.contentsOfDirectory(atPath: path)
         if !known.contains(Self.manifestName),
-           let stranger = known.first(where: { $0 != Self.lockName && !$0.hasPrefix("engine-") && $0 != Self.manifestName + ".tmp" }) {
+           let stranger = known.first(where: { $0 != Self.lockName && !$0.hasPrefix("engine-") && $0 != Self.manifestName + ".tmp"
+               && !$0.hasPrefix(Self.followName) }) {
             throw UsageError("--state \(path): the folder holds other files (\(stranger)) and no callsift state; give an empty or new folder")
         }
         let lockPath = (path as NSString).appendingPathComponent(Self.lockName)
@@ -168,6 +169,50 @@ public final class StateStore {
 
     static let manifestName = "MANIFEST"
     static let lockName = "callsift.lock"
+    static let followName = "FOLLOW"
+
+    /// Where `--follow` had got to at its last checkpoint (docs/architecture.md, "Live
+    /// mode"): the file it was following, recognised by device and inode, and the bytes
+    /// of it read. Its events are not in the engine state until the file is finished.
+    public struct FollowPoint: Equatable, Sendable {
+        public var path: String
+        public var device: UInt64
+        public var inode: UInt64
+        public var offset: Int64
+        public init(path: String, device: UInt64, inode: UInt64, offset: Int64) {
+            self.path = path; self.device = device; self.inode = inode; self.offset = offset
+        }
+    }
+
+    /// The last checkpoint of `--follow`, nil when there is none. A damaged one is
+    /// refused, as every state file is.
+    public func followPoint() throws -> FollowPoint? {
+        let p = file(Self.followName)
+        guard FileManager.default.fileExists(atPath: p) else { return nil }
+        var r = try StateReader(container: try Self.readWhole(p), file: p, kind: .follow)
+        let point = FollowPoint(path: try r.string(), device: try r.u64(), inode: try r.u64(), offset: try r.int())
+        guard r.isAtEnd else { throw r.malformed("bytes after the last record") }
+        return point
+    }
+
+    /// Writes the checkpoint of `--follow` durably (written aside, synced, renamed), or
+    /// removes it (nil).
+    public func setFollowPoint(_ point: FollowPoint?) throws {
+        guard let point else {
+            unlink(file(Self.followName))
+            return
+        }
+        var w = StateWriter()
+        w.string(point.path); w.u64(point.device); w.u64(point.inode); w.int(point.offset)
+        try writeDurably(StateWriter.container(kind: .follow, pieces: [w.bytes]).pieces, to: Self.followName)
+        try syncFolder()
+    }
+
+    /// Reads the engine state back after a commit (which lets go of it), for a caller that
+    /// goes on reporting from it.
+    public func reloadEngine() throws {
+        try read()
+    }
 
     private func file(_ name: String) -> String { (path as NSString).appendingPathComponent(name) }
 

@@ -1,0 +1,245 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Dispatch
+import Foundation
+
+/// `callsift analyze --follow` (docs/metrics.md, "Live mode"; docs/architecture.md, "Live
+/// mode"): follows one log while it is written and keeps a report of it current.
+///
+/// Everything rests on durable state. Finished files (rotated away, or standard input at
+/// its end) are fed into the state exactly as a daily run feeds a file (`DailyRun`). The
+/// file still being written is not in the state: each emit runs its records so far, up to
+/// the last complete line, as the continuation of the state without keeping the result,
+/// so the report is the one a daily run over the files so far would give, rows marked
+/// final or provisional. With `--state DIR` each emit is also a checkpoint: `DIR/FOLLOW`
+/// names the file being followed (device and inode) and how far it has been read, and a
+/// restart reads that file again from its start (it was never in the state), after
+/// finishing first a file that was rotated away while nothing followed it. So nothing is
+/// counted twice and nothing is lost. Without `--state`, the state is kept in a private
+/// temporary folder removed at the end.
+public final class FollowRun {
+    public struct Options {
+        public var emitEvery: Double = 30
+        /// The report, replaced atomically at each emit.
+        public var output: String
+        public var csv = false
+        public var metricsFile: String?
+        /// `--state DIR`; nil for a temporary state.
+        public var stateDir: String?
+        public init(output: String) { self.output = output }
+    }
+
+    private let path: String
+    private var settings: AnalysisSettings
+    private let pseudonymiser: Pseudonymiser
+    private let rejects: RejectsLog?
+    private let execution: ExecutionOptions
+    private let options: Options
+    private let store: StateStore
+    private let temporaryDir: String?
+    private let log: LiveLog
+    private let note: (String) -> Void
+    private var stopRequested = false
+    private let stopLock = NSLock()
+
+    public init(path: String, settings: AnalysisSettings, pseudonymiser: Pseudonymiser, rejects: RejectsLog?,
+                execution: ExecutionOptions, options: Options, note: @escaping (String) -> Void) throws {
+        self.path = path
+        self.pseudonymiser = pseudonymiser
+        self.rejects = rejects
+        self.execution = execution
+        self.options = options
+        self.note = note
+        if let dir = options.stateDir {
+            store = try StateStore(path: dir)
+            temporaryDir = nil
+        } else {
+            var template = Array((NSTemporaryDirectory() as NSString).appendingPathComponent("callsift-follow-XXXXXX").utf8CString)
+            guard let made = mkdtemp(&template) else { throw UsageError("--follow: cannot make a temporary state folder: \(String(cString: strerror(errno)))") }
+            let dir = String(cString: made)
+            temporaryDir = dir
+            store = try StateStore(path: dir)
+        }
+        if let m = store.manifest, let problem = StateStore.Fixed(settings: settings, pseudonymiser: pseudonymiser).mismatch(with: m.fixed, dir: store.path) {
+            throw UsageError(problem)
+        }
+        self.settings = settings
+        log = LiveLog(path: path)
+    }
+
+    deinit {
+        if let temporaryDir { try? FileManager.default.removeItem(atPath: temporaryDir) }
+    }
+
+    /// Asks the run to stop after a last checkpoint and report (from a signal handler's
+    /// queue, or a test).
+    public func requestStop() {
+        stopLock.lock()
+        stopRequested = true
+        stopLock.unlock()
+        log.stop()
+    }
+
+    private var stopping: Bool {
+        stopLock.lock()
+        defer { stopLock.unlock() }
+        return stopRequested
+    }
+
+    /// Follows until stopped (`requestStop`), standard input ends, or the log cannot be
+    /// read; returns the exit status (0, or 1 after a read error).
+    public func run() throws -> Int32 {
+        if options.stateDir == nil {
+            note("callsift: --follow without --state keeps nothing between runs: a restart counts \(path == "-" ? "standard input" : path) again from its start, and files rotated away before it are not counted")
+        } else {
+            try resumeFromCheckpoint()
+        }
+        log.start()
+        var shown = -1
+        var checkpoint: StateStore.FollowPoint?
+        var next = Date().addingTimeInterval(min(1, options.emitEvery))
+        while true {
+            log.waitForEvent(until: next)
+            let stop = stopping
+            if stop { log.waitUntilStopped(seconds: 10) }
+            var changed = try feedFinished()
+            let ended = log.ended || log.failure != nil
+            if stop && path == "-" {
+                // Standard input cannot be read again: what was read of it goes into the state.
+                let rest = log.snapshot()
+                if rest.count > 0 { try feed(rest); changed = true }
+            }
+            if stop || ended || Date() >= next || changed {
+                if stop || ended || Date() >= next {
+                    next = Date().addingTimeInterval(options.emitEvery)
+                }
+                let version = log.version
+                if version != shown || changed || stop || ended {
+                    try emit(including: !(stop && path == "-") && !log.ended)
+                    shown = version
+                }
+                if options.stateDir != nil && path != "-" {
+                    let point = StateStore.FollowPoint(path: path, device: log.device, inode: log.inode, offset: log.offset)
+                    if point != checkpoint {
+                        try store.setFollowPoint(point)
+                        checkpoint = point
+                    }
+                }
+            }
+            if stop || ended { break }
+        }
+        if let failure = log.failure {
+            note("callsift: error: \(failure); following stopped, and that file is not in the state")
+            return 1
+        }
+        let unfinished = log.unfinishedLineBytes
+        if unfinished > 0 && path != "-" {
+            note("callsift: \(path) ends with \(unfinished) bytes of a line not yet finished; not counted until it is")
+        }
+        return 0
+    }
+
+    /// Feeds files finished since the last call into the state; whether there were any.
+    private func feedFinished() throws -> Bool {
+        let done = log.finished()
+        for f in done { try feed(f) }
+        return !done.isEmpty
+    }
+
+    private func feed(_ file: MemoryInput) throws {
+        let r = try DailyRun.run(state: store, settings: settings, inputs: [file.name], pseudonymiser: pseudonymiser,
+                                 rejects: rejects, execution: execution, memory: [file])
+        for n in r.notes { note(n) }
+        if r.committed { try store.reloadEngine() }
+    }
+
+    /// A restart with `--state`: the file the last checkpoint followed is read again from
+    /// its start, which needs nothing done here, unless another file now has its name; then
+    /// the old one, found in the same folder by its inode, is finished first.
+    private func resumeFromCheckpoint() throws {
+        guard let point = try store.followPoint(), point.path == path, path != "-" else { return }
+        var st = stat()
+        if stat(path, &st) == 0 && UInt64(st.st_dev) == point.device && UInt64(st.st_ino) == point.inode {
+            note("callsift: continuing from the checkpoint in \(store.path): \(path) (\(point.offset) bytes read then) is read again from its start; its events are not in the state until it is finished")
+            return
+        }
+        let folder = (path as NSString).deletingLastPathComponent
+        let dir = folder.isEmpty ? "." : folder
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []
+        for name in names.sorted() {
+            let candidate = (dir as NSString).appendingPathComponent(name)
+            if stat(candidate, &st) == 0 && UInt64(st.st_dev) == point.device && UInt64(st.st_ino) == point.inode {
+                note("callsift: \(path) was rotated while nothing followed it; finishing \(candidate), the file followed at the last checkpoint")
+                let r = try DailyRun.run(state: store, settings: settings, inputs: [candidate], pseudonymiser: pseudonymiser,
+                                         rejects: rejects, execution: execution)
+                for n in r.notes { note(n) }
+                for e in r.errors { note("callsift: error: \(e)") }
+                if r.committed { try store.reloadEngine() }
+                return
+            }
+        }
+        note("callsift: warning: the file followed at the last checkpoint (\(path), inode \(point.inode), \(point.offset) bytes read) is no longer in \(dir); its events are not counted")
+    }
+
+    /// Writes the report as if the input ended now: the state, and with `including` the
+    /// records of the file being followed so far.
+    private func emit(including: Bool) throws {
+        var inputs: [String] = []
+        var memory: [MemoryInput] = []
+        if including {
+            let snap = log.snapshot()
+            inputs = [path]
+            memory = [snap]
+        }
+        let continuation = Analysis.Continuation(engineState: store.engine, engineFile: store.enginePath ?? store.path, keepsState: false)
+        let effective = store.manifest.map { $0.fixed.applied(to: settings) } ?? settings
+        let outcome = try Analysis(settings: effective, inputs: inputs, pseudonymiser: pseudonymiser, execution: execution,
+                                   continuation: continuation, memory: memory).run()
+        var report = outcome.report
+        report.inputs = (store.manifest?.inputs ?? []) + inputs
+        report.inputFiles = (store.manifest?.files ?? []) + outcome.report.inputFiles
+        report.statePath = options.stateDir
+        report.marksFinal = true
+        let text = options.csv ? CSVReportWriter.render(report) : JSONReportWriter.render(report)
+        try AtomicFile.write(Array(text.utf8), to: options.output)
+        if let m = options.metricsFile {
+            try AtomicFile.write(Array(PrometheusText.render(report).utf8), to: m)
+        }
+    }
+}
+
+/// Replacing a file so that a reader sees the old bytes or the new, never a mix: written
+/// to a temporary name in the same folder, synced, renamed over it, and the folder synced.
+public enum AtomicFile {
+    public static func write(_ bytes: [UInt8], to path: String) throws {
+        let folder = (path as NSString).deletingLastPathComponent
+        let dir = folder.isEmpty ? "." : folder
+        let tmp = (dir as NSString).appendingPathComponent(".\((path as NSString).lastPathComponent).tmp-\(getpid())")
+        let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw ByteSinkError(destination: path, message: "cannot create \(tmp): \(String(cString: strerror(errno)))") }
+        var done = 0
+        let failed: Int32? = bytes.withUnsafeBytes { buf in
+            while done < buf.count {
+                let n = Glibc.write(fd, buf.baseAddress! + done, buf.count - done)
+                if n < 0 { if errno == EINTR { continue }; return errno }
+                done += n
+            }
+            return fsync(fd) == 0 ? nil : errno
+        }
+        close(fd)
+        if let failed {
+            unlink(tmp)
+            throw ByteSinkError(destination: path, message: "cannot write: \(String(cString: strerror(failed)))")
+        }
+        guard rename(tmp, path) == 0 else {
+            let e = errno
+            unlink(tmp)
+            throw ByteSinkError(destination: path, message: "cannot rename into place: \(String(cString: strerror(e)))")
+        }
+        let dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if dfd >= 0 { _ = fsync(dfd); close(dfd) }
+    }
+}

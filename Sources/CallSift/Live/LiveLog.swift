@@ -1,0 +1,290 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Foundation
+
+/// A log that is still being written, followed as `tail -F` follows it (docs/metrics.md,
+/// "Live mode"; docs/architecture.md, "Live mode").
+///
+/// Two threads per file. The *tail* reads the file's bytes as they are appended, in reads
+/// of up to 1 MiB (never a system call per line), and passes them through a pipe to the
+/// *decoder*, an ordinary `InputReader` on the pipe's end, which decompresses them (zstd,
+/// lz4, gzip or none, recognised from the first bytes; a frame still incomplete simply
+/// waits for its next bytes) and appends the decoded bytes to this object's buffer. When
+/// the tail finds nothing new it sleeps, 10 ms at first and doubling to 250 ms while the
+/// file stays idle, so an idle follower costs four reads and four `stat`s a second.
+///
+/// Rotation: when the name leads to another file (renamed away and a new one created), the
+/// tail reads the old file to its end, and the old file is *finished*: its decoded bytes
+/// become a `MemoryInput` that `finished()` hands out, fingerprinted by its bytes as
+/// stored, and the new file is followed from its start. A file truncated in place
+/// (copytruncate) is finished in the same way and read again from its start. Standard
+/// input (`-`) is read by the decoder directly and finished at its end.
+///
+/// `snapshot()` gives the records decoded so far, up to the last complete line.
+public final class LiveLog: @unchecked Sendable {
+    public let path: String
+    private let lock = NSCondition()
+
+    /// Decoded bytes of the current file.
+    private var buffer = UnsafeMutableRawPointer.allocate(byteCount: 1 << 20, alignment: 64)
+    private var capacity = 1 << 20
+    private var count = 0
+    /// Just past the last newline in `buffer`.
+    private var boundary = 0
+    /// Bumped whenever bytes are decoded or a file is finished: how a reader sees change.
+    public private(set) var version = 0
+
+    /// The file now followed: its identity, and the bytes of it read so far.
+    public private(set) var device: UInt64 = 0
+    public private(set) var inode: UInt64 = 0
+    public private(set) var offset: Int64 = 0
+
+    private var finishedFiles: [MemoryInput] = []
+    /// A file that could not be read or decoded; following stops.
+    public private(set) var failure: InputError?
+    /// Standard input has ended: there is nothing more to follow.
+    public private(set) var ended = false
+    private var stopping = false
+    private var decoderDone = true
+
+    public init(path: String) {
+        self.path = path
+    }
+
+    deinit { buffer.deallocate() }
+
+    /// Starts following: at the start of the file now under the name (waiting for one to
+    /// appear), or of standard input.
+    public func start() {
+        if path == "-" {
+            startDecoder(descriptor: STDIN_FILENO, owned: false)
+        } else {
+            let t = Thread { [self] in tail() }
+            t.name = "callsift tail"
+            t.start()
+        }
+    }
+
+    /// Asks the threads to stop: the tail reads what the file holds now and closes the
+    /// pipe, and the decoder decodes what it was given. Wait with `waitUntilStopped`.
+    public func stop() {
+        lock.lock()
+        stopping = true
+        lock.broadcast()
+        lock.unlock()
+    }
+
+    /// Waits until the decoder has decoded everything the tail read before stopping, at
+    /// most `seconds` (standard input may never end).
+    public func waitUntilStopped(seconds: Double) {
+        let deadline = Date().addingTimeInterval(seconds)
+        lock.lock()
+        while !decoderDone && path != "-" && lock.wait(until: deadline) {}
+        lock.unlock()
+    }
+
+    /// Waits until `deadline`, or less when a file is finished, the log fails or ends, or
+    /// a stop is asked for.
+    public func waitForEvent(until deadline: Date) {
+        lock.lock()
+        while finishedFiles.isEmpty && failure == nil && !ended && !stopping && lock.wait(until: deadline) {}
+        lock.unlock()
+    }
+
+    /// The records of the current file decoded so far, up to the last complete line.
+    public func snapshot() -> MemoryInput {
+        lock.lock()
+        defer { lock.unlock() }
+        return MemoryInput(name: path, bytes: UnsafeRawBufferPointer(start: buffer, count: boundary))
+    }
+
+    /// Bytes decoded after the last complete line (a line still being written).
+    public var unfinishedLineBytes: Int {
+        lock.lock()
+        defer { lock.unlock() }
+        return count - boundary
+    }
+
+    /// Files finished since the last call, in order.
+    public func finished() -> [MemoryInput] {
+        lock.lock()
+        defer { lock.unlock() }
+        let f = finishedFiles
+        finishedFiles = []
+        return f
+    }
+
+    // MARK: - The decoder
+
+    private func startDecoder(descriptor: Int32, owned: Bool) {
+        lock.lock()
+        decoderDone = false
+        lock.unlock()
+        let t = Thread { [self] in decode(descriptor: descriptor, owned: owned) }
+        t.name = "callsift follow decode"
+        t.start()
+    }
+
+    private func decode(descriptor: Int32, owned: Bool) {
+        var failed: InputError?
+        var fingerprint: ContentFingerprint?
+        do {
+            let reader = owned ? try InputReader(descriptor: descriptor, name: path) : try InputReader(path: "-")
+            while let chunk = try reader.readChunk() { append(chunk) }
+            fingerprint = reader.contentFingerprint()
+        } catch let e as InputError {
+            failed = e
+        } catch {
+            failed = InputError(input: path, offset: offset, message: "\(error)")
+        }
+        lock.lock()
+        defer { lock.unlock() }
+        decoderDone = true
+        if stopping && path != "-" {
+            // Stopped, not finished: the file goes on, and is read again on a restart. A
+            // frame cut off by the stop is a frame still being written.
+        } else if let failed {
+            failure = failed
+        } else {
+            finishedFiles.append(MemoryInput(name: path, bytes: UnsafeRawBufferPointer(start: buffer, count: count),
+                                             fingerprint: fingerprint))
+            count = 0
+            boundary = 0
+            if path == "-" { ended = true }
+        }
+        version += 1
+        lock.broadcast()
+    }
+
+    private func append(_ chunk: UnsafeRawBufferPointer) {
+        lock.lock()
+        defer { lock.unlock() }
+        if count + chunk.count > capacity {
+            var c = capacity
+            while c < count + chunk.count { c *= 2 }
+            let b = UnsafeMutableRawPointer.allocate(byteCount: c, alignment: 64)
+            b.copyMemory(from: buffer, byteCount: count)
+            buffer.deallocate()
+            buffer = b
+            capacity = c
+        }
+        (buffer + count).copyMemory(from: chunk.baseAddress!, byteCount: chunk.count)
+        count += chunk.count
+        if let last = chunk.lastIndex(of: UInt8(ascii: "\n")) { boundary = count - chunk.count + last + 1 }
+        version += 1
+        lock.broadcast()
+    }
+
+    // MARK: - The tail
+
+    private var isStopping: Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        return stopping
+    }
+
+    /// Sleeps `seconds`, or less if a stop is asked for.
+    private func nap(_ seconds: Double) {
+        lock.lock()
+        if !stopping { _ = lock.wait(until: Date().addingTimeInterval(seconds)) }
+        lock.unlock()
+    }
+
+    private func identity(of fd: Int32) -> (UInt64, UInt64, Int64)? {
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { return nil }
+        return (UInt64(st.st_dev), UInt64(st.st_ino), Int64(st.st_size))
+    }
+
+    private func identity(path: String) -> (UInt64, UInt64, Int64)? {
+        var st = stat()
+        guard stat(path, &st) == 0 else { return nil }
+        return (UInt64(st.st_dev), UInt64(st.st_ino), Int64(st.st_size))
+    }
+
+    private func tail() {
+        let chunk = UnsafeMutableRawPointer.allocate(byteCount: 1 << 20, alignment: 64)
+        defer { chunk.deallocate() }
+        var backoff = 0.01
+        outer: while true {
+            // Wait for a file under the name.
+            var fd: Int32 = -1
+            while fd < 0 {
+                fd = open(path, O_RDONLY | O_CLOEXEC)
+                if fd >= 0 { break }
+                if isStopping { return }
+                nap(backoff)
+                backoff = min(backoff * 2, 0.25)
+            }
+            var pipeEnds: [Int32] = [0, 0]
+            guard pipe(&pipeEnds) == 0 else {
+                close(fd)
+                lock.lock()
+                failure = InputError(input: path, offset: 0, message: "cannot make a pipe: \(String(cString: strerror(errno)))")
+                version += 1
+                lock.broadcast()
+                lock.unlock()
+                return
+            }
+            let (dev, ino, _) = identity(of: fd) ?? (0, 0, 0)
+            lock.lock()
+            device = dev; inode = ino; offset = 0
+            lock.unlock()
+            startDecoder(descriptor: pipeEnds[0], owned: true)
+            let out = pipeEnds[1]
+            var reopen = false
+            reading: while true {
+                let n = read(fd, chunk, 1 << 20)
+                if n > 0 {
+                    var done = 0
+                    while done < n {
+                        let w = write(out, chunk + done, n - done)
+                        if w < 0 { if errno == EINTR { continue }; break reading }
+                        done += w
+                    }
+                    lock.lock()
+                    offset += Int64(n)
+                    lock.unlock()
+                    backoff = 0.01
+                    continue
+                }
+                if n < 0 && errno == EINTR { continue }
+                // Nothing new now.
+                if isStopping { break reading }
+                if let (d, i, size) = identity(path: path) {
+                    if d != dev || i != ino {
+                        // Rotated: whatever was appended to the old file before the new
+                        // one appeared is read first (the loop comes back here at its end).
+                        if let (_, _, oldSize) = identity(of: fd), oldSize > currentOffset { continue }
+                        reopen = true
+                        break reading
+                    }
+                    if size < currentOffset {
+                        // Truncated in place: what was read is finished; start again.
+                        reopen = true
+                        break reading
+                    }
+                }
+                nap(backoff)
+                backoff = min(backoff * 2, 0.25)
+            }
+            close(fd)
+            close(out)
+            // The decoder finishes the file (or, stopping, just decodes what it was given).
+            lock.lock()
+            while !decoderDone { lock.wait() }
+            lock.unlock()
+            if !reopen || isStopping { break outer }
+            backoff = 0.01
+        }
+    }
+
+    private var currentOffset: Int64 {
+        lock.lock()
+        defer { lock.unlock() }
+        return offset
+    }
+}
