@@ -1,0 +1,242 @@
+import Foundation
+import Testing
+
+/// `analyze --follow` as a process: a log grown in bursts while a reader keeps parsing the
+/// report, killed and restarted, rotated, compressed, fed on standard input, stopped with
+/// SIGTERM. Each ends with the figures of one batch run over the same bytes.
+@Suite(.serialized) struct FollowCLITests {
+    static let env = ["CALLSIFT_KEY": "follow-test-key"]
+
+    /// A dirty CSV log (bad lines, duplicates, late events, ...) cut into bursts of whole
+    /// lines; the first burst starts with the header.
+    static func bursts(in dir: URL, count: Int, calls: Int = 3000) throws -> (all: String, bursts: [Data]) {
+        let all = dir.appendingPathComponent("all.csv").path
+        let g = try CLITests.run(["generate", "--seed", "5", "--calls", "\(calls)", "--centres", "2", "--days", "3", "--dirty", "-o", all])
+        #expect(g.status == 0, "\(g.stderr)")
+        let lines = try Data(contentsOf: URL(fileURLWithPath: all)).split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false)
+        let body = lines.last?.isEmpty == true ? lines.dropLast() : lines[...]
+        var out: [Data] = []
+        let per = (body.count + count - 1) / count
+        var i = body.startIndex
+        while i < body.endIndex {
+            let j = min(i + per, body.endIndex)
+            var d = Data()
+            for line in body[i ..< j] { d.append(contentsOf: line); d.append(UInt8(ascii: "\n")) }
+            out.append(d)
+            i = j
+        }
+        return (all, out)
+    }
+
+    static func append(_ data: Data, to path: String) throws {
+        if !FileManager.default.fileExists(atPath: path) { _ = FileManager.default.createFile(atPath: path, contents: nil) }
+        let h = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
+        try h.seekToEnd()
+        try h.write(contentsOf: data)
+        try h.close()
+    }
+
+    /// The parts of a JSON report that must equal a batch run's: rows without `final`,
+    /// accounting and horizon.
+    static func figures(_ json: Data) throws -> NSDictionary {
+        let o = try #require(try JSONSerialization.jsonObject(with: json) as? [String: Any])
+        let rows = (o["rows"] as? [[String: Any]] ?? []).map { r in r.filter { $0.key != "final" } }
+        return ["rows": rows, "accounting": o["accounting"] ?? NSNull(), "horizon": o["horizon"] ?? NSNull()] as NSDictionary
+    }
+
+    static func batch(_ inputs: [String]) throws -> NSDictionary {
+        let r = try CLITests.run(["analyze"] + inputs, env: env)
+        #expect(r.status == 0, "\(r.stderr)")
+        return try figures(Data(r.stdout.utf8))
+    }
+
+    static func stop(_ p: Process) -> Int32 {
+        kill(p.processIdentifier, SIGTERM)
+        p.waitUntilExit()
+        return p.terminationStatus
+    }
+
+    /// A writer appends bursts while a reader loops on the report: every read parses, the
+    /// report catches up within the emit interval and a second, and SIGTERM exits 0 with the
+    /// figures of a batch run over the whole file. A Prometheus file is kept beside it.
+    @Test func burstsWhileAReaderParses() throws {
+        let dir = try DurableStateCLITests.temp()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let (all, bursts) = try Self.bursts(in: dir, count: 8)
+        let live = dir.appendingPathComponent("live.csv").path
+        let report = dir.appendingPathComponent("report.json").path
+        let metrics = dir.appendingPathComponent("callsift.prom").path
+        try Self.append(bursts[0], to: live)
+        let p = try DurableStateCLITests.start(["analyze", "--follow", "--emit-every", "300ms", "--metrics-file", metrics,
+                                                "-o", report, live], env: Self.env)
+        let reading = ReaderTally()
+        let reader = Thread {
+            while !reading.isDone {
+                if let d = FileManager.default.contents(atPath: report) {
+                    do { _ = try JSONSerialization.jsonObject(with: d); reading.parsed() } catch { reading.failed("\(error)") }
+                }
+            }
+        }
+        reader.start()
+        for b in bursts.dropFirst() {
+            usleep(250_000)
+            try Self.append(b, to: live)
+        }
+        // Within --emit-every + 1 s of the last burst, the report holds every line.
+        let expected = try Self.batch([all])
+        let deadline = Date().addingTimeInterval(1.3)
+        var caughtUp = false
+        while Date() < deadline && !caughtUp {
+            if let d = FileManager.default.contents(atPath: report), let f = try? Self.figures(d), f == expected { caughtUp = true }
+            usleep(20_000)
+        }
+        #expect(caughtUp, "the report did not show the last burst within 1.3 s")
+        #expect(Self.stop(p) == 0)
+        reading.finish()
+        while !reader.isFinished { usleep(10_000) }
+        #expect(reading.failures.isEmpty, "\(reading.failures.prefix(3))")
+        #expect(reading.parses > 10)
+        #expect(try Self.figures(Data(contentsOf: URL(fileURLWithPath: report))) == expected)
+        let prom = try String(contentsOfFile: metrics, encoding: .utf8)
+        #expect(prom.contains("# TYPE callsift_contacts gauge") && prom.contains("callsift_avoidable_rate{centre=\"C01\",service="))
+        let o = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: report))) as! [String: Any]
+        #expect((o["rows"] as! [[String: Any]]).allSatisfy { $0["final"] is Bool })
+    }
+
+    /// With --state, a follower killed with SIGKILL at random moments and started again
+    /// with the same command ends with the figures of a batch run: nothing counted twice,
+    /// nothing lost. A rotation on the way (the file renamed, a new one begun) is finished
+    /// into the state, also when it happens while nothing follows.
+    @Test func killedAndRotatedFollowerEqualsABatchRun() throws {
+        let dir = try DurableStateCLITests.temp()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let (_, bursts) = try Self.bursts(in: dir, count: 10)
+        let header = Data(bursts[0].prefix { $0 != UInt8(ascii: "\n") }) + Data([UInt8(ascii: "\n")])
+        let live = dir.appendingPathComponent("live.csv").path
+        let report = dir.appendingPathComponent("report.json").path
+        let state = dir.appendingPathComponent("state").path
+        let args = ["analyze", "--follow", "--state", state, "--emit-every", "200ms", "-o", report, live]
+        var files = [live + ".1", live + ".2", live]
+        var written = 0
+        var p = try DurableStateCLITests.start(args, env: Self.env)
+        var rng = SystemRandomNumberGenerator()
+        for (i, b) in bursts.enumerated() {
+            if i == 4 || i == 7 {
+                // Rotate: to .1 while following; to .2 while nothing follows.
+                if i == 7 {
+                    kill(p.processIdentifier, SIGKILL)
+                    p.waitUntilExit()
+                }
+                try FileManager.default.moveItem(atPath: live, toPath: i == 4 ? files[0] : files[1])
+                try Self.append(header, to: live)
+                if i == 7 { p = try DurableStateCLITests.start(args, env: Self.env) }
+            }
+            try Self.append(b, to: live)
+            written += 1
+            usleep(UInt32.random(in: 100_000 ..< 400_000, using: &rng))
+            if i % 3 == 1 {
+                kill(p.processIdentifier, SIGKILL)
+                p.waitUntilExit()
+                p = try DurableStateCLITests.start(args, env: Self.env)
+            }
+        }
+        usleep(800_000)
+        #expect(Self.stop(p) == 0)
+        files = files.filter { FileManager.default.fileExists(atPath: $0) }
+        #expect(files.count == 3)
+        #expect(try Self.figures(Data(contentsOf: URL(fileURLWithPath: report))) == (try Self.batch(files)))
+        // The state goes on as any state: a report on it alone shows the finished files.
+        let r = try CLITests.run(["analyze", "--state", state], env: Self.env)
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(try Self.figures(Data(r.stdout.utf8)) == (try Self.batch(Array(files.prefix(2)))))
+    }
+
+    /// Appended gzip members, the last one still being written, are followed; a zstd file
+    /// after a rotation too.
+    @Test func compressedInput() throws {
+        let dir = try DurableStateCLITests.temp()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let (all, bursts) = try Self.bursts(in: dir, count: 4)
+        let live = dir.appendingPathComponent("live.gz").path
+        let report = dir.appendingPathComponent("report.json").path
+        func gzip(_ d: Data) throws -> Data {
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: "/bin/sh")
+            p.arguments = ["-c", "gzip -c"]
+            let i = Pipe(), o = Pipe()
+            p.standardInput = i
+            p.standardOutput = o
+            try p.run()
+            let w = Thread { i.fileHandleForWriting.write(d); try? i.fileHandleForWriting.close() }
+            w.start()
+            let out = o.fileHandleForReading.readDataToEndOfFile()
+            p.waitUntilExit()
+            return out
+        }
+        let members = try bursts.map(gzip)
+        try Self.append(members[0], to: live)
+        let p = try DurableStateCLITests.start(["analyze", "--follow", "--emit-every", "200ms", "-o", report, live], env: Self.env)
+        for m in members.dropFirst() {
+            usleep(200_000)
+            // Half a member, then the rest: the follower waits for the frame to end.
+            try Self.append(m.prefix(m.count / 2), to: live)
+            usleep(300_000)
+            try Self.append(m.suffix(from: m.count / 2), to: live)
+        }
+        usleep(800_000)
+        #expect(Self.stop(p) == 0)
+        #expect(try Self.figures(Data(contentsOf: URL(fileURLWithPath: report))) == (try Self.batch([all])))
+    }
+
+    /// Standard input is followed to its end, and the run then ends by itself.
+    @Test func standardInput() throws {
+        let dir = try DurableStateCLITests.temp()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let (all, bursts) = try Self.bursts(in: dir, count: 5)
+        let report = dir.appendingPathComponent("report.csv").path
+        let p = Process()
+        p.executableURL = CLITests.products.appendingPathComponent("callsift")
+        p.arguments = ["analyze", "--follow", "--emit", "csv", "--emit-every", "200ms", "-o", report, "-"]
+        p.environment = ProcessInfo.processInfo.environment.merging(Self.env) { $1 }
+        let input = Pipe()
+        p.standardInput = input
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        for b in bursts {
+            input.fileHandleForWriting.write(b)
+            usleep(150_000)
+        }
+        try input.fileHandleForWriting.close()
+        p.waitUntilExit()
+        #expect(p.terminationStatus == 0)
+        let csv = try String(contentsOfFile: report, encoding: .utf8)
+        let b = try CLITests.run(["analyze", "--emit", "csv", all], env: Self.env)
+        // The same rows, each with a final column at the end.
+        let mine = csv.split(separator: "\n").map { $0.split(separator: ",", omittingEmptySubsequences: false).dropLast().joined(separator: ",") }
+        #expect(mine == b.stdout.split(separator: "\n").map(String.init))
+        #expect(csv.hasPrefix(b.stdout.prefix { $0 != "\n" } + ",final\n"))
+    }
+
+    @Test func usageErrors() throws {
+        let r1 = try CLITests.run(["analyze", "--follow", "samples/calls.csv.zst"], env: Self.env)
+        #expect(r1.status == 64 && r1.stderr.contains("--follow needs -o FILE"))
+        let r2 = try CLITests.run(["analyze", "--follow", "-o", "/tmp/x.json", "samples/calls.csv.zst", "samples/calls.ndjson.lz4"], env: Self.env)
+        #expect(r2.status == 64 && r2.stderr.contains("follows one input"))
+        let r3 = try CLITests.run(["analyze", "--metrics-file", "/tmp/x.prom", "samples/calls.csv.zst"], env: Self.env)
+        #expect(r3.status == 64 && r3.stderr.contains("--metrics-file goes with --follow"))
+    }
+}
+
+/// What the reader thread saw: reports parsed, and failures to parse.
+final class ReaderTally: @unchecked Sendable {
+    private let lock = NSLock()
+    private var done = false
+    private var count = 0
+    private var problems: [String] = []
+    var isDone: Bool { lock.withLock { done } }
+    var parses: Int { lock.withLock { count } }
+    var failures: [String] { lock.withLock { problems } }
+    func parsed() { lock.withLock { count += 1 } }
+    func failed(_ why: String) { lock.withLock { problems.append(why) } }
+    func finish() { lock.withLock { done = true } }
+}
