@@ -52,6 +52,10 @@ struct Analyze: ParsableCommand {
           callsift analyze samples/calls.csv.zst
           callsift analyze --period month --by centre --tz Europe/London logs/
           zcat today.csv.gz | callsift analyze --emit csv -o today.csv -
+          callsift analyze --state /var/lib/callsift --key-file key /data/2026-12-05/
+          callsift analyze --follow --state /var/lib/callsift-live --key-file key \\
+              --emit-every 30s --metrics-file /var/lib/node_exporter/callsift.prom \\
+              -o /srv/live/today.json /var/log/asterisk/queue_log --centre C01
         """
     )
 

@@ -97,6 +97,9 @@ public final class FollowRun {
         } else {
             try resumeFromCheckpoint()
         }
+        if path != "-" && !FileManager.default.fileExists(atPath: path) {
+            note("callsift: \(path) does not exist yet; waiting for it")
+        }
         log.start()
         var shown = -1
         var checkpoint: StateStore.FollowPoint?
@@ -163,6 +166,10 @@ public final class FollowRun {
         guard let point = try store.followPoint(), point.path == path, path != "-" else { return }
         var st = stat()
         if stat(path, &st) == 0 && UInt64(st.st_dev) == point.device && UInt64(st.st_ino) == point.inode {
+            if Int64(st.st_size) < point.offset {
+                note("callsift: warning: \(path) is shorter than when it was checkpointed (\(st.st_size) bytes, \(point.offset) read then): it was truncated while nothing followed it, and what was cut is not counted")
+                return
+            }
             note("callsift: continuing from the checkpoint in \(store.path): \(path) (\(point.offset) bytes read then) is read again from its start; its events are not in the state until it is finished")
             return
         }
