@@ -56,7 +56,7 @@ import Testing
         return p.terminationStatus
     }
 
-    /// A writer appends bursts while a reader loops on the report: every read parses, the
+    /// A writer process appends bursts while a reader loops on the report: every read parses, the
     /// report catches up within the emit interval and a second, and SIGTERM exits 0 with the
     /// figures of a batch run over the whole file. A Prometheus file is kept beside it.
     @Test func burstsWhileAReaderParses() throws {
@@ -78,10 +78,15 @@ import Testing
             }
         }
         reader.start()
-        for b in bursts.dropFirst() {
-            usleep(250_000)
-            try Self.append(b, to: live)
-        }
+        // The writer: a process of its own appending the other bursts, a quarter of a second apart.
+        for (i, b) in bursts.enumerated().dropFirst() { try b.write(to: dir.appendingPathComponent("burst-\(i)")) }
+        let writer = Process()
+        writer.executableURL = URL(fileURLWithPath: "/bin/sh")
+        writer.arguments = ["-c", "for f in burst-*; do sleep 0.25; cat \"$f\" >> live.csv; done"]
+        writer.currentDirectoryURL = dir
+        try writer.run()
+        writer.waitUntilExit()
+        #expect(writer.terminationStatus == 0)
         // Within --emit-every + 1 s of the last burst, the report holds every line.
         let expected = try Self.batch([all])
         let deadline = Date().addingTimeInterval(1.3)
