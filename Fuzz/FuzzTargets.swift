@@ -10,8 +10,9 @@
 //                                compressed, formats recognised per input, run at 1 and 2
 //                                threads, which must give the same bytes
 // Each input runs through the whole `Analysis` (decoding, cutting records, parsing,
-// adapters, assembly, classification, report), and the accounting identity of SPEC.md
-// section 2 must hold on it, as must the byte-identical determinism of a second run.
+// adapters, assembly, classification, report), and the accounting identity of
+// docs/metrics.md, "Accounting", must hold on it, as must the byte-identical determinism
+// of a second run.
 #if canImport(Glibc)
 import Glibc
 #endif

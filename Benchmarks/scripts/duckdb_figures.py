@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Computes callsift's base-group counters (SPEC.md sections 1-5, default settings,
+"""Computes callsift's base-group counters (docs/metrics.md sections 1-5, default settings,
 scope centre, UTC days) from one call-event CSV with DuckDB, and optionally compares them
 with a callsift JSON report (`callsift analyze --period day --by service`).
 

@@ -1,7 +1,7 @@
 import Testing
 @testable import CallSift
 
-/// Call assembly and validity (SPEC.md sections 1 and 2).
+/// Call assembly and validity (docs/metrics.md, "Calls" and "Accounting").
 @Suite struct CallAssemblerTests {
     typealias S = Scenario
 

@@ -2,8 +2,9 @@ import Foundation
 import Testing
 @testable import CallSift
 
-/// Hand-worked cases for every definition of SPEC.md section 3. Each scenario uses its
-/// own callers so the expected counts can be checked by eye.
+/// Hand-worked cases for every definition of docs/metrics.md, "Calls" (contact fields) and
+/// "Classes and FCR". Each scenario uses its own callers so the expected counts can be
+/// checked by eye.
 @Suite struct ClassifierTests {
     typealias S = Scenario
     static let W = 7 * S.day, C = 28 * S.day, R = S.hour
@@ -245,8 +246,9 @@ import Testing
     }
 }
 
-/// State follows live callers (SPEC.md section 4): a caller scope leaves once no future
-/// contact can need it.
+/// State follows live callers: a caller scope leaves once no future contact can need it,
+/// that is once it is older than every window of docs/metrics.md, "Classes and FCR"
+/// (docs/architecture.md, "State and memory").
 @Suite struct ScopeEvictionTests {
     @Test func scopesOfQuietCallersAreForgotten() throws {
         typealias S = Scenario

@@ -2,7 +2,9 @@ import Foundation
 import Testing
 @testable import CallSift
 
-/// SPEC.md section 4: output never depends on thread count, shard count or scheduling.
+/// Output never depends on thread count, shard count or scheduling: docs/metrics.md
+/// defines every figure from the input alone (docs/architecture.md, "Threads, rings and
+/// shards").
 @Suite struct DeterminismTests {
     @Test func threadsAndShardsGiveByteIdenticalOutput() throws {
         let dir = try TempDir()
@@ -32,9 +34,9 @@ import Testing
         #expect(outputs.first!.contains("\"late\": "))
     }
 
-    /// When caller scopes are swept out changes no figure (SPEC.md section 4: state is
-    /// dropped only when no future event can need it). Short windows make the sweeps
-    /// remove many scopes, some of them just past a window.
+    /// When caller scopes are swept out changes no figure (state is dropped only when no
+    /// future event can need it: docs/architecture.md, "State and memory"). Short windows
+    /// make the sweeps remove many scopes, some of them just past a window.
     @Test func scopeSweepsChangeNoFigure() throws {
         let dir = try TempDir()
         let path = dir.path("in.csv")

@@ -68,9 +68,10 @@ enum GeneratedLog {
         return fields
     }
 
-    /// SPEC.md timestamps: RFC 3339 with milliseconds (`Z` or `±HH:MM`), or integer epoch
-    /// milliseconds. Written independently of the generator's `CivilDate` (leap years counted
-    /// by rule, months from a table) and cross-checked against Foundation in the primitives tests.
+    /// Timestamps as docs/metrics.md, "Values", allows them: RFC 3339 with milliseconds
+    /// (`Z` or `±HH:MM`), or integer epoch milliseconds. Written independently of the
+    /// generator's `CivilDate` (leap years counted by rule, months from a table) and
+    /// cross-checked against Foundation in the primitives tests.
     static func parseTimestamp(_ text: String) -> Int64? {
         let b = Array(text.utf8)
         if !b.isEmpty && b.count <= 18 && b.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) { return Int64(text) }
@@ -155,13 +156,13 @@ enum GeneratedLog {
         init(_ d: String) { description = d }
     }
 
-    /// SPEC.md's unidentified callers.
+    /// The unidentified callers of docs/metrics.md, "Values".
     static func isUnidentified(_ caller: String) -> Bool {
         ["", "anonymous", "withheld", "private", "unknown", "unavailable"].contains(caller.lowercased())
     }
 
-    /// Groups records into calls the way SPEC.md section 1 does: same (centre, call), all
-    /// within 6 hours of the earliest.
+    /// Groups records into calls the way docs/metrics.md, "Calls", does: same (centre,
+    /// call), all within 6 hours of the earliest.
     static func calls(_ records: [Record]) -> [[Record]] {
         var byKey: [String: [Record]] = [:]
         for r in records { byKey[r["centre"] + "\u{1}" + r["call"], default: []].append(r) }

@@ -2,7 +2,8 @@ import Foundation
 import Testing
 @testable import CallSift
 
-/// Reading, rejection, lateness and the accounting identity (SPEC.md sections 1, 2 and 4).
+/// Reading, rejection, lateness and the accounting identity (docs/metrics.md, "Input
+/// records" and "Accounting").
 @Suite struct InputCursorTests {
     static let header = "ts,centre,call,event,caller,service,outcome,reason"
 

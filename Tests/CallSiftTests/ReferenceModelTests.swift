@@ -2,8 +2,8 @@ import Foundation
 import Testing
 @testable import CallSift
 
-/// The streaming pipeline against a brute-force reading of SPEC.md, on generated traffic
-/// large enough to exercise eviction, queue compaction and every class.
+/// The streaming pipeline against a brute-force reading of docs/metrics.md, on generated
+/// traffic large enough to exercise eviction, queue compaction and every class.
 @Suite struct ReferenceModelTests {
     @Test(arguments: [AnalysisSettings.Scope.centre, .service, .global])
     func pipelineAgreesWithTheReferenceModel(scope: AnalysisSettings.Scope) throws {

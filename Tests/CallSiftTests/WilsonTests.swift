@@ -2,8 +2,8 @@ import Testing
 @testable import CallSift
 
 @Suite struct WilsonTests {
-    /// Reference values computed with Python's `decimal` at 50 digits from SPEC.md's
-    /// formula, independently of this code.
+    /// Reference values computed with Python's `decimal` at 50 digits from the Wilson score
+    /// formula (docs/metrics.md, "Output"), independently of this code.
     @Test(arguments: [
         (Int64(0), Int64(10), 0.0, 0.0, 0.27753279986288920),
         (5, 10, 0.5, 0.23659309051256400, 0.76340690948743600),

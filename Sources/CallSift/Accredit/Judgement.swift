@@ -20,7 +20,8 @@ public enum Verdict: String, Sendable, CaseIterable {
     }
 }
 
-/// A rate x/n with its 95% Wilson interval (SPEC.md section 5), judged against a threshold.
+/// A rate x/n with its 95% Wilson interval (docs/metrics.md, "Output"), judged against a
+/// threshold.
 public struct Judgement: Sendable, Equatable {
     public var measure: String
     public var x: Int64

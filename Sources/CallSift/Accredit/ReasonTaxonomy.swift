@@ -1,7 +1,8 @@
 import Foundation
 
-/// A centre's own reason codes mapped onto SPEC.md's reserved codes (`progress_chase`,
-/// `clarification`, `misdirected`), read from a TOML-subset file (`analyze --reason-map`).
+/// A centre's own reason codes mapped onto the reserved codes of docs/metrics.md, "Classes
+/// and FCR" (`progress_chase`, `clarification`, `misdirected`), read from a TOML-subset
+/// file (`analyze --reason-map`).
 ///
 /// The file has one table, `[reasons]`, of `"own code" = "reserved code"`:
 ///
@@ -13,9 +14,10 @@ import Foundation
 /// ```
 ///
 /// A mapped code classifies as its target; `none` makes a code (even a reserved one)
-/// classify as nothing. Codes not in the map keep SPEC.md's meaning: the reserved codes
-/// classify as themselves, every other code is kept for reporting only. So an empty map
-/// behaves exactly like no map, except that the map is recorded in the output's `config`.
+/// classify as nothing. Codes not in the map keep their meaning in docs/metrics.md,
+/// "Classes and FCR": the reserved codes classify as themselves, every other code is kept
+/// for reporting only. So an empty map behaves exactly like no map, except that the map is
+/// recorded in the output's `config`.
 public enum ReasonTaxonomy {
     /// Targets a code may map to.
     public static let targets: [String] = ["progress_chase", "clarification", "misdirected", "none"]
@@ -47,8 +49,8 @@ public enum ReasonTaxonomy {
         return try parse(String(decoding: data, as: UTF8.self))
     }
 
-    /// The avoidable class a reason code gives under `map` (nil: none), SPEC.md's
-    /// reserved codes when `map` is nil.
+    /// The avoidable class a reason code gives under `map` (nil: none), the reserved codes
+    /// of docs/metrics.md, "Classes and FCR", when `map` is nil.
     public static func avoidableClass(of code: String, map: [String: String]?) -> AvoidableClass? {
         switch map?[code] ?? code {
         case "progress_chase": .progressChase

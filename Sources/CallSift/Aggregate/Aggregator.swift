@@ -1,7 +1,7 @@
 import CallSiftConcurrency
 
 /// Adds classified contacts into the counters of their base group: (centre, arrival
-/// service, local day of `t`) (SPEC.md section 5).
+/// service, local day of `t`) (docs/metrics.md, "Output").
 public final class Aggregator {
     /// A base group. `day` is days since 1970-01-01 in the report's time zone.
     public struct GroupKey: Hashable, Sendable {

@@ -5,7 +5,7 @@ public protocol Mergeable {
     mutating func merge(_ other: Self)
 }
 
-/// The additive counters of one base group (SPEC.md section 5).
+/// The additive counters of one base group (docs/metrics.md, "Output").
 public struct Counters: Mergeable, Equatable, Sendable {
     public var contacts: Int64 = 0
     public var identified: Int64 = 0
@@ -30,7 +30,8 @@ public struct Counters: Mergeable, Equatable, Sendable {
     public init() {}
     public static var zero: Counters { Counters() }
 
-    /// The counters in SPEC.md's order, with their output names.
+    /// The counters in the product definition's order (docs/metrics.md, "Output"), with
+    /// their output names.
     public static let fields: [(name: String, path: WritableKeyPath<Counters, Int64>)] = [
         ("contacts", \.contacts), ("identified", \.identified), ("handled", \.handled),
         ("abandoned", \.abandoned), ("short_abandoned", \.shortAbandoned), ("blocked", \.blocked),
@@ -45,7 +46,8 @@ public struct Counters: Mergeable, Equatable, Sendable {
         for f in Self.fields { self[keyPath: f.path] += o[keyPath: f.path] }
     }
 
-    /// The rates of SPEC.md section 5, in its order, as (name, x, n).
+    /// The rates of docs/metrics.md, "Output", in the product definition's order, as
+    /// (name, x, n).
     public var rates: [(name: String, x: Int64, n: Int64)] {
         let answerable = handled + abandoned - shortAbandoned
         return [

@@ -1,5 +1,6 @@
 /// Everything `analyze` prints: settings, accounting and the rolled-up rows
-/// (SPEC.md section 5). Built once at the end; the writers in Output/ only format it.
+/// (docs/metrics.md, "Output"). Built once at the end; the writers in Output/ only format
+/// it.
 public struct Report: Sendable {
     public struct Row: Sendable, Equatable {
         public var centre: String

@@ -1,7 +1,7 @@
 import CallSiftConcurrency
 
 /// Assembles events into calls, keyed by (centre, call), and validates them
-/// (SPEC.md sections 1 and 2).
+/// (docs/metrics.md, "Calls" and "Accounting").
 ///
 /// A call is the set of events of one key whose `ts` lie within the call timeout of the
 /// earliest of them; later events of the key start the next call. Events arrive out of
@@ -407,7 +407,7 @@ public final class CallAssembler {
         case conflicting
     }
 
-    /// SPEC.md section 1's validity rules; conflicting wins over incomplete.
+    /// The validity rules of docs/metrics.md, "Calls"; conflicting wins over incomplete.
     static func validate(_ events: UnsafeBufferPointer<CallEvent>) -> Verdict {
         var arrives = 0, answers = 0, terminals = 0
         var arrive = -1, answer = -1, terminal = -1

@@ -1,4 +1,4 @@
-/// A completed valid call (SPEC.md section 1), reduced to what classification and
+/// A completed valid call (docs/metrics.md, "Calls"), reduced to what classification and
 /// counting need. A plain value: no strings, no references.
 ///
 /// The fields are declared in the order that packs them into 104 bytes (the one-byte

@@ -1,4 +1,4 @@
-/// The avoidable-contact classes of SPEC.md section 3, in precedence order.
+/// The avoidable-contact classes (docs/metrics.md, "Classes and FCR"), in precedence order.
 public enum AvoidableClass: Int, Sendable, CaseIterable {
     case progressChase, `repeat`, retry, misdirected, clarification
 }
@@ -6,7 +6,7 @@ public enum AvoidableClass: Int, Sendable, CaseIterable {
 import CallSiftConcurrency
 
 /// Classifies contacts against the prior and later contacts of the same caller scope
-/// (SPEC.md section 3) and hands the results to the aggregator.
+/// (docs/metrics.md, "Classes and FCR") and hands the results to the aggregator.
 ///
 /// Contacts reach it in any order. It holds them until the watermark passes `t` + call
 /// timeout, when every contact at or before `t` is known, and then takes them, sorted a
@@ -120,7 +120,7 @@ public final class Classifier {
     }
 
     /// Takes the contacts with `t` below `limit` out of `waiting` and classifies them in
-    /// SPEC.md's order.
+    /// the order of docs/metrics.md, "Classes and FCR".
     private func release(below limit: Int64) {
         // Contacts come out of the assembler about when they are due, so usually all of
         // them are: those are sorted where they lie, the rest wait in `later`.
@@ -172,7 +172,8 @@ public final class Classifier {
         var index: Int
     }
 
-    /// SPEC.md section 3's order: `t`, then `call`, then `centre`, the last two as bytes.
+    /// The order of docs/metrics.md, "Classes and FCR": `t`, then `call`, then `centre`,
+    /// the last two as bytes.
     private func precedes(_ a: Contact, _ b: Contact) -> Bool {
         if a.t != b.t { return a.t < b.t }
         if a.call != b.call { return CallID.precedes(a.call, b.call, long: longCallIDs) }
@@ -272,7 +273,8 @@ public final class Classifier {
     private func reasonClass(_ id: Int32) -> AvoidableClass? {
         guard id >= 0 else { return nil }
         while reasonClass.count <= Int(id) {
-            // SPEC.md's reserved codes, or a centre's own codes through `--reason-map`.
+            // The reserved codes (docs/metrics.md, "Classes and FCR"), or a centre's own
+            // codes through `--reason-map`.
             reasonClass.append(ReasonTaxonomy.avoidableClass(of: reasons[Int32(reasonClass.count)], map: settings.reasonMap))
         }
         return reasonClass[Int(id)]

@@ -1,8 +1,8 @@
 /// A `String` compared, hashed and ordered by its UTF-8 bytes.
 ///
 /// Swift's `String` equality follows Unicode canonical equivalence, so two identifiers
-/// that differ only in normalisation would compare equal; SPEC.md compares identifiers
-/// as byte strings, and so does this.
+/// that differ only in normalisation would compare equal; docs/metrics.md ("Classes and
+/// FCR", "Output") compares identifiers as byte strings, and so does this.
 public struct ByteString: Hashable, Comparable, Sendable {
     public var string: String
     public init(_ string: String) { self.string = string }

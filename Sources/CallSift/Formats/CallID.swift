@@ -70,17 +70,24 @@ public struct CallID: Hashable, Sendable {
 
     var isLong: Bool { length == Self.longMarker }
 
-    /// A well-mixed hash of the id.
+    /// A well-mixed hash of the id: each word (and then the length) is folded in by a
+    /// full 64×64→128-bit multiply whose halves are XORed, so a difference anywhere in a
+    /// word reaches every bit of the state before the next word comes in.
     @inline(__always)
     var hash64: UInt64 {
-        var h = w0 &* 0x9E37_79B9_7F4A_7C15
-        h = (h ^ w1).multipliedFullWidth(by: 0xC2B2_AE3D_27D4_EB4F).low ^ (h >> 29)
-        h = (h ^ w2) &* 0x1656_67B1_9E37_79F9
-        h = (h ^ w3 ^ (w4 << 1) ^ UInt64(length)) &* 0x27D4_EB2F_1656_67C5
-        return h ^ (h >> 32)
+        @inline(__always) func fold(_ a: UInt64, _ k: UInt64) -> UInt64 {
+            let m = a.multipliedFullWidth(by: k)
+            return m.high ^ m.low
+        }
+        var h = fold(w0 ^ 0x243F_6A88_85A3_08D3, 0x9E37_79B9_7F4A_7C15)
+        h = fold(h ^ w1, 0xC2B2_AE3D_27D4_EB4F)
+        h = fold(h ^ w2, 0x1656_67B1_9E37_79F9)
+        h = fold(h ^ w3, 0x27D4_EB2F_1656_67C5)
+        h = fold(h ^ w4, 0x85EB_CA77_C2B2_AE63)
+        return fold(h ^ UInt64(length), 0x9E37_79B9_7F4A_7C15)
     }
 
-    /// Byte order, as SPEC.md orders call ids.
+    /// Byte order, as docs/metrics.md, "Classes and FCR", orders call ids.
     static func precedes(_ a: CallID, _ b: CallID, long: LongCallIDs) -> Bool {
         if a.isLong || b.isLong { return long.bytes(of: a).lexicographicallyPrecedes(long.bytes(of: b)) }
         if a.w0 != b.w0 { return a.w0 < b.w0 }

@@ -1,4 +1,4 @@
-/// What happened to a call at one instant (SPEC.md section 1).
+/// What happened to a call at one instant (docs/metrics.md, "Input records").
 ///
 /// The raw values are the lifecycle order used to break ties in `ts`:
 /// arrive, answer, transfer, then the terminal events.
@@ -48,7 +48,8 @@ public struct Event: Sendable {
     public var ts: Int64
     public var call: CallID
     public var kind: EventKind
-    /// False for an empty or withheld caller (SPEC.md section 1); meaningful on `arrive` only.
+    /// False for an empty or withheld caller (docs/metrics.md, "Values"); meaningful on
+    /// `arrive` only.
     public var identified: Bool
     public var outcome: Outcome
     public var centre: Int32

@@ -5,7 +5,8 @@ import Darwin
 #endif
 
 /// Turns the known fields of one record into a validated `Event`, or says why it is
-/// rejected (SPEC.md section 1's table). Shared by every input format.
+/// rejected (the table of docs/metrics.md, "Rejection reasons"). Shared by every input
+/// format.
 ///
 /// Checks run in a fixed order, so a line with several faults is always rejected for the
 /// same reason: ts, centre, call, event, then the per-event requirements.
@@ -96,7 +97,8 @@ final class EventBuilder {
 
     // MARK: - Values
 
-    /// Caller values that identify nobody (SPEC.md section 1), compared case-insensitively.
+    /// Caller values that identify nobody (docs/metrics.md, "Values"), compared
+    /// case-insensitively.
     static let unidentifiedNames: [[UInt8]] = ["anonymous", "withheld", "private", "unknown", "unavailable"].map { Array($0.utf8) }
 
     static func isUnidentified(_ v: UnsafeRawBufferPointer) -> Bool {

@@ -1,4 +1,4 @@
-/// The canonical record's keys (SPEC.md section 1), as parsers see them.
+/// The canonical record's keys (docs/metrics.md, "Input records"), as parsers see them.
 enum FieldKey: Int, CaseIterable {
     case ts = 0, centre, call, event, caller, service, outcome, reason
 

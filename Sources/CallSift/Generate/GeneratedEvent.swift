@@ -1,7 +1,7 @@
 // One generated line before it is encoded: ids and small codes, no strings, so that the
 // hot path never allocates per event.
 
-/// The six event names of SPEC.md section 1.
+/// The six event names of docs/metrics.md, "Input records".
 enum GeneratedEventKind: UInt8 {
     case arrive, answer, transfer, abandon, blocked, end
 

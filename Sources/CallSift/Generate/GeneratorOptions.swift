@@ -1,6 +1,6 @@
 // What `callsift generate` is asked for, and what it reports back.
 
-/// The encoding of generated events (SPEC.md section 1).
+/// The encoding of generated events (docs/metrics.md, "Input records").
 public enum WorkloadFormat: String, Sendable, CaseIterable {
     /// CSV with the header `ts,centre,call,event,caller,service,outcome,reason`.
     case csv

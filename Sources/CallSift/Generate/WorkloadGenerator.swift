@@ -373,7 +373,8 @@ final class WorkloadGenerator {
 
     // MARK: Dirt
 
-    /// Makes about 0.8% of calls incomplete and 0.8% conflicting (SPEC.md section 2).
+    /// Makes about 0.8% of calls incomplete and 0.8% conflicting (docs/metrics.md,
+    /// "Calls").
     private func dirtyCall(arrival t: Int64) {
         let r = dirtRng.unit()
         if r < 0.008 {

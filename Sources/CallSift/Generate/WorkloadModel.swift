@@ -14,7 +14,8 @@ struct ServiceProfile {
 struct WorkloadModel {
     // MARK: Catalogues
 
-    /// Reason codes; index 0 means "no reason". The first three are SPEC.md's reserved codes.
+    /// Reason codes; index 0 means "no reason". The first three are the reserved codes of
+    /// docs/metrics.md, "Classes and FCR".
     static let reasonCodes: [[UInt8]] = [
         "", "progress_chase", "clarification", "misdirected",
         "address_change", "payment", "new_claim", "change_of_circumstances", "repair",

@@ -186,7 +186,7 @@ public enum AccreditationHTMLWriter {
             }
             o += "<tr><td colspan=\"2\" class=\"sub\">Other codes: progress_chase, clarification and misdirected as themselves; the rest do not classify.</td></tr>\n"
         } else {
-            o += "<tbody><tr><td>No map: only the reserved codes <code>progress_chase</code>, <code>clarification</code> and <code>misdirected</code> classify a contact (SPEC.md).</td></tr>\n"
+            o += "<tbody><tr><td>No map: only the reserved codes <code>progress_chase</code>, <code>clarification</code> and <code>misdirected</code> classify a contact (docs/metrics.md, \"Classes and FCR\").</td></tr>\n"
         }
         o += "</tbody></table>\n</div>\n"
         o += "<p><strong>Judgements.</strong> Each rate x/n has a Wilson score 95% interval. <em>Meets</em>: every value in the interval satisfies the threshold. <em>Does not meet</em>: none does. <em>Not yet conclusive</em>: the interval straddles the threshold, so more data is needed. <em>Suppressed</em>: n is below the minimum cell (\(s.minCell)), including n = 0.</p>\n"

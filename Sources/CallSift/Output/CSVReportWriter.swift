@@ -1,8 +1,8 @@
 import Foundation
 
-/// Writes a `Report`'s rows as CSV (SPEC.md section 5): one row a line, with a header;
-/// each rate becomes three columns (`name`, `name_lo`, `name_hi`); null is an empty field.
-/// The `service` column is there only when rows are per service.
+/// Writes a `Report`'s rows as CSV (docs/metrics.md, "Output"): one row a line, with a
+/// header; each rate becomes three columns (`name`, `name_lo`, `name_hi`); null is an
+/// empty field. The `service` column is there only when rows are per service.
 public enum CSVReportWriter {
     public static func render(_ r: Report) -> String {
         let perService = r.settings.grouping == .service

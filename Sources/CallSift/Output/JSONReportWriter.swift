@@ -1,4 +1,4 @@
-/// Writes a `Report` as SPEC.md section 5's JSON object.
+/// Writes a `Report` as the JSON object of docs/metrics.md, "Output".
 ///
 /// The layout is fixed (keys in a fixed order, two-space indentation, one rate object a
 /// line) so that the same inputs give the same bytes on every run. Numbers: counters are

@@ -1,6 +1,7 @@
-/// Every setting that decides a figure (SPEC.md sections 1–5), validated once, up front.
+/// Every setting that decides a figure (docs/metrics.md, sections 1–5), validated once, up
+/// front.
 public struct AnalysisSettings: Sendable, Equatable {
-    /// Which contacts of one caller see each other (SPEC.md section 3).
+    /// Which contacts of one caller see each other (docs/metrics.md, "Classes and FCR").
     public enum Scope: String, Sendable, CaseIterable { case centre, service, global }
     /// The rows of the report: one per centre, or one per centre and arrival service.
     public enum Grouping: String, Sendable, CaseIterable { case centre, service }
@@ -23,7 +24,8 @@ public struct AnalysisSettings: Sendable, Equatable {
     public var timeZone: String = "UTC"
     public var format: InputFormat = .auto
     /// A centre's own reason codes → reserved code or `none` (`--reason-map`); nil means
-    /// SPEC.md's reserved codes only. Printed in `config` only when set.
+    /// the reserved codes of docs/metrics.md, "Classes and FCR", only. Printed in `config`
+    /// only when set.
     public var reasonMap: [String: String]? = nil
     /// The centre of inputs whose records name none (queue_log; contact trace records
     /// default to their Connect instance id).

@@ -1,6 +1,7 @@
 import Foundation
 
-/// Where every line of input went (SPEC.md section 2), for one input or summed over many.
+/// Where every line of input went (docs/metrics.md, "Accounting"), for one input or summed
+/// over many.
 ///
 /// `lines = events + duplicates + rejected_total + late + skipped`, where events and
 /// duplicates are decided by call assembly and the rest while reading. Adapters decide

@@ -3,8 +3,8 @@
 ///
 /// It owns everything that is decided within one input, in the input's own order:
 /// decoding, cutting records, the CSV header, parsing, rejection and lateness
-/// (SPEC.md sections 2 and 4). What it hands on are events that are neither rejected nor
-/// late; duplicates are decided later, per call.
+/// (docs/metrics.md, "Input records" and "Accounting"). What it hands on are events that
+/// are neither rejected nor late; duplicates are decided later, per call.
 final class InputParser: @unchecked Sendable {
     let path: String
     let index: Int

@@ -1,6 +1,6 @@
 import Foundation
 
-/// Keyed pseudonymisation of caller identifiers (SPEC.md section 6).
+/// Keyed pseudonymisation of caller identifiers (docs/metrics.md, "Privacy").
 ///
 /// A caller number is replaced on ingest by SipHash-2-4 with 128-bit output under a
 /// secret 128-bit key. An unkeyed hash of a phone number can be reversed by enumerating

@@ -35,6 +35,7 @@ public enum DailyRun {
             }
         }
         var notes: [String] = []
+        if !inputs.isEmpty { state.removeStrays() }
 
         // Identity is by content: a file whose bytes were fed before, under any name, or
         // given twice in this run, is left out.

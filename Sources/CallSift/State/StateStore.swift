@@ -208,6 +208,18 @@ public final class StateStore {
         try syncFolder()
     }
 
+    /// Removes what a run killed after its commit left behind: engine files the manifest
+    /// does not name, and temporary files. (The commit removes them itself; a kill between
+    /// the manifest's rename and that removal leaves them, and a rerun that finds every
+    /// input fed commits nothing.) Only for a run that goes on to feed the state.
+    public func removeStrays() {
+        guard let m = manifest else { return }
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []
+        where (name.hasPrefix("engine-") && name != m.engineFile) || name.hasSuffix(".tmp") {
+            unlink(file(name))
+        }
+    }
+
     /// Reads the engine state back after a commit (which lets go of it), for a caller that
     /// goes on reporting from it.
     public func reloadEngine() throws {

@@ -1,4 +1,4 @@
-/// Reporting periods (SPEC.md section 5): the unit rows are rolled up by.
+/// Reporting periods (docs/metrics.md, "Output"): the unit rows are rolled up by.
 ///
 /// Labels come from integer calendar arithmetic (`CivilDate`), not Foundation's
 /// `Calendar`: a label depends only on the local day number, which `LocalCalendar` has

@@ -1,4 +1,4 @@
-/// Timestamps as SPEC.md section 1 allows them, and as the output prints them.
+/// Timestamps as docs/metrics.md, "Values", allows them, and as the output prints them.
 ///
 /// Internally every instant is UTC milliseconds since 1970-01-01T00:00:00Z in an `Int64`.
 public enum Timestamp {

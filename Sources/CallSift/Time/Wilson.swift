@@ -1,4 +1,4 @@
-/// Wilson score interval, SPEC.md section 5.
+/// Wilson score interval, docs/metrics.md, "Output".
 public enum Wilson {
     /// The two-sided 95% normal quantile, Φ⁻¹(0.975), to double precision.
     public static let z = 1.959963984540054
@@ -6,8 +6,8 @@ public enum Wilson {
     /// The rate x/n with its Wilson score 95% interval: `value` = x/n, `lo`, `hi`; nil when
     /// n = 0 (the output prints all three as null).
     ///
-    /// Computed literally as SPEC.md writes it, in this order, in `Double`, so that every
-    /// implementation prints the same bits:
+    /// Computed literally as the product definition writes it (docs/metrics.md, "Output"),
+    /// in this order, in `Double`, so that every implementation prints the same bits:
     ///
     ///     p    = x / n
     ///     mid  = (p + z²/(2n)) / (1 + z²/n)

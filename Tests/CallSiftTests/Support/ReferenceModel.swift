@@ -1,8 +1,8 @@
 import Foundation
 @testable import CallSift
 
-/// A deliberately naive, set-based implementation of SPEC.md sections 1–3 and 5, used as
-/// an oracle: it sees the whole input at once, sorts, scans windows by brute force, and
+/// A deliberately naive, set-based implementation of docs/metrics.md, sections 1–5, used
+/// as an oracle: it sees the whole input at once, sorts, scans windows by brute force, and
 /// shares nothing with the streaming pipeline but timestamp parsing and the counter struct.
 ///
 /// It reads clean canonical CSV whose values hold no commas (what `generate` writes

@@ -85,7 +85,7 @@ extension Report {
         return c
     }
 
-    /// The accounting identity of SPEC.md section 2.
+    /// The accounting identity of docs/metrics.md, "Accounting".
     var accountingHolds: Bool {
         lines.lines == calls.events + duplicates + lines.rejectedTotal + lines.late + lines.skipped
     }

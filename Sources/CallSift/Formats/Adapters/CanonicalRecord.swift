@@ -1,6 +1,7 @@
-/// Fills one canonical record (SPEC.md section 1's keys) from an adapter's values and
-/// validates it through the run's `EventBuilder`, so that an adapter's events are
-/// interned, pseudonymised and checked exactly like CSV and NDJSON ones.
+/// Fills one canonical record (the keys of docs/metrics.md, "Input records") from an
+/// adapter's values and validates it through the run's `EventBuilder`, so that an
+/// adapter's events are interned, pseudonymised and checked exactly like CSV and NDJSON
+/// ones.
 struct CanonicalRecord {
     private var slots = FieldSlots()
     private var digits: [UInt8] = []

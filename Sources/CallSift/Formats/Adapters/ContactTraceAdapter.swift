@@ -8,14 +8,14 @@
 /// only when no more of it can come:
 ///
 /// - lateness is judged on each record's order key, the greater of `LastUpdateTimestamp`
-///   and `DisconnectTimestamp` (SPEC.md section 4), never on its event times;
+///   and `DisconnectTimestamp` (docs/metrics.md, "Accounting"), never on its event times;
 /// - per `ContactId` the delivery with the greatest `LastUpdateTimestamp` wins; the others
 ///   are duplicates;
 /// - a chain is emitted once the input's latest order key is more than the lateness bound
 ///   past the chain's latest key (a newer delivery would be late by then), or, while it
 ///   *waits* (a leg's `NextContactId` has not arrived, or a leg is a snapshot of a contact
 ///   still in progress, without `DisconnectTimestamp`), more than call timeout + lateness
-///   past the chain's first event (its call is closed by then, SPEC.md section 1);
+///   past the chain's first event (its call is closed by then, docs/metrics.md, "Calls");
 /// - an inbound contact that never reached a queue or an agent and was ended by its flow
 ///   or by a telephony failure (`DisconnectReason`) is a caller who did not get through:
 ///   a `blocked` call under the service `IVRBlocked.service`;

@@ -1,6 +1,6 @@
-/// A source format that is not the canonical record (SPEC.md section 1's adapters): it
-/// turns its own records into canonical `Event`s, through the run's `EventBuilder`, so
-/// interning, pseudonymisation and reject reasons stay in one place.
+/// A source format that is not the canonical record (the adapters of docs/metrics.md,
+/// "Input records"): it turns its own records into canonical `Event`s, through the run's
+/// `EventBuilder`, so interning, pseudonymisation and reject reasons stay in one place.
 ///
 /// Unlike CSV and NDJSON, an adapter may need to see later records before it knows what an
 /// earlier one means (a queue_log caller who leaves one queue may enter another; a contact
@@ -46,9 +46,9 @@ enum AdapterVerdict: Equatable {
 /// The input cursor as an adapter sees it.
 protocol AdapterOutput: AnyObject {
     var builder: EventBuilder { get }
-    /// Judges a record's lateness on its order key (SPEC.md section 4): false when `key` is
-    /// more than the lateness bound below the greatest key admitted before; otherwise the
-    /// key is admitted and true returned.
+    /// Judges a record's lateness on its order key (docs/metrics.md, "Accounting"): false
+    /// when `key` is more than the lateness bound below the greatest key admitted before;
+    /// otherwise the key is admitted and true returned.
     func admit(orderKey key: Int64) -> Bool
     /// Hands on one canonical event. `extraLine`: it is not the first event of its record.
     func emit(_ event: Event, extraLine: Bool)

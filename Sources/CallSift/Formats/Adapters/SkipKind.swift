@@ -1,6 +1,6 @@
-/// Why an adapter's record was counted as `skipped` (SPEC.md section 2): valid in its
-/// format, but not a call event of inbound demand. The raw value is the name printed in
-/// `accounting.skipped_kinds`.
+/// Why an adapter's record was counted as `skipped` (docs/metrics.md, "Accounting"): valid
+/// in its format, but not a call event of inbound demand. The raw value is the name
+/// printed in `accounting.skipped_kinds`.
 ///
 /// The set is fixed, so the counters are an array and hostile input cannot grow it.
 public enum SkipKind: String, Sendable, CaseIterable {
@@ -37,7 +37,7 @@ public enum SkipKind: String, Sendable, CaseIterable {
     case otherInitiation = "other_initiation"
     /// An inbound contact (chain) that never entered a queue: ended in the flow or IVR.
     case notQueued = "not_queued"
-    /// A record updated more than the call timeout after its contact began: its events
-    /// can no longer join their call (SPEC.md section 1), so it carries no new demand.
+    /// A record updated more than the call timeout after its contact began: its events can
+    /// no longer join their call (docs/metrics.md, "Calls"), so it carries no new demand.
     case stale = "stale"
 }
