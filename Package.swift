@@ -19,6 +19,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-atomics", from: "1.3.0"),
+        .package(url: "https://github.com/apple/swift-collections", from: "1.1.0"),
     ],
     targets: [
         .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
@@ -29,12 +30,14 @@ let package = Package(
         .systemLibrary(name: "CMemory"),
         .target(
             name: "CallSiftConcurrency",
-            dependencies: ["CMemory", .product(name: "Atomics", package: "swift-atomics")],
+            dependencies: ["CMemory", .product(name: "Atomics", package: "swift-atomics"),
+                           .product(name: "HeapModule", package: "swift-collections")],
             swiftSettings: hotPathSettings
         ),
         .target(
             name: "CallSift",
-            dependencies: ["CZstd", "CLZ4", "CZlib", "CMemory", "CallSiftConcurrency", .product(name: "Atomics", package: "swift-atomics")],
+            dependencies: ["CZstd", "CLZ4", "CZlib", "CMemory", "CallSiftConcurrency", .product(name: "Atomics", package: "swift-atomics"),
+                           .product(name: "HeapModule", package: "swift-collections")],
             swiftSettings: hotPathSettings
         ),
         .executableTarget(

@@ -1,3 +1,5 @@
+import HeapModule
+
 /// Deadlines bucketed by time (a timing wheel), for a stage that must act on every entry
 /// whose deadline the watermark has passed.
 ///
@@ -48,7 +50,7 @@ public final class DeadlineWheel<Item> {
     private var kept: [Entry] = []
     /// Every bucket before this one is empty.
     private var base: Int64 = .min
-    private var far: [Far] = []
+    private var far = Heap<Far>()
     private var seq = 0
     public private(set) var count = 0
 
@@ -146,7 +148,7 @@ public final class DeadlineWheel<Item> {
             append((at, item), to: Int(b & mask))
         } else {
             seq += 1
-            farPush(Far(at: at, seq: seq, item: item))
+            far.insert(Far(at: at, seq: seq, item: item))
         }
     }
 
@@ -162,8 +164,8 @@ public final class DeadlineWheel<Item> {
         let last = limit == .max ? Int64.max : (limit - 1) >> shift
         while count > 0 {
             // Bring far entries that now fall inside the wheel's window.
-            while let f = far.first, (f.at >> shift) - base <= mask {
-                farPop()
+            while let f = far.min, (f.at >> shift) - base <= mask {
+                far.removeMin()
                 append((f.at, f.item), to: Int(max(f.at >> shift, base) & mask))
             }
             let i = Int(base & mask)
@@ -173,7 +175,7 @@ public final class DeadlineWheel<Item> {
                     count -= taken
                     withUnsafeMutablePointer(to: &due) { release(i, into: $0) }
                 }
-                if count == far.count, let f = far.first {
+                if count == far.count, let f = far.min {
                     // Only far entries are left: jump ahead instead of stepping bucket by bucket.
                     base = max(base + 1, f.at >> shift)
                 } else {
@@ -197,29 +199,5 @@ public final class DeadlineWheel<Item> {
             }
         }
         return false
-    }
-
-    private func farPush(_ e: Far) {
-        far.append(e)
-        var i = far.count - 1
-        while i > 0 {
-            let p = (i - 1) / 2
-            if !(far[i] < far[p]) { break }
-            far.swapAt(i, p); i = p
-        }
-    }
-
-    private func farPop() {
-        far.swapAt(0, far.count - 1)
-        far.removeLast()
-        var i = 0
-        while true {
-            let l = 2 * i + 1, r = l + 1
-            var m = i
-            if l < far.count && far[l] < far[m] { m = l }
-            if r < far.count && far[r] < far[m] { m = r }
-            if m == i { return }
-            far.swapAt(i, m); i = m
-        }
     }
 }

@@ -71,19 +71,4 @@ struct GeneratorPrimitivesTests {
         for _ in 0..<100_000 { mean += a.exponential(mean: 3) }
         #expect(abs(mean / 100_000 - 3) < 0.05)
     }
-
-    @Test("min-heap pops in order")
-    func heap() {
-        var heap = MinHeap<Int>()
-        var state = SplitMix64(state: 3)
-        var values: [Int] = []
-        for _ in 0..<500 {
-            let v = Int(state.next() % 1000)
-            values.append(v)
-            heap.push(v)
-        }
-        var popped: [Int] = []
-        while let v = heap.pop() { popped.append(v) }
-        #expect(popped == values.sorted())
-    }
 }

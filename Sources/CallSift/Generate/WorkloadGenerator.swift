@@ -1,3 +1,4 @@
+import HeapModule
 // The driver: walks the days in time order, simulates each call as it arrives, and
 // writes the events in (roughly) time order while memory stays bounded.
 //
@@ -48,7 +49,7 @@ final class WorkloadGenerator {
     private var flushAt = 1 << 16
     /// The events of the call being simulated.
     private var callEvents: [GeneratedEvent] = []
-    private var followUps = MinHeap<FollowUp>()
+    private var followUps = Heap<FollowUp>()
     private var nextSeq: UInt64 = 0
     /// Exclusive end of the generated period, UTC ms; follow-ups after it never happen.
     private let horizonEnd: Int64
@@ -92,7 +93,7 @@ final class WorkloadGenerator {
 
             // Follow-ups already booked for today count against today's quota.
             for c in carried.indices { carried[c] = 0 }
-            for f in followUps.storage where f.time < dayEnd { carried[Int(f.centre)] += 1 }
+            for f in followUps.unordered where f.time < dayEnd { carried[Int(f.centre)] += 1 }
 
             // Fresh arrivals, as (time << 10 | centre) so one integer sort orders them by
             // time, then centre (centres < 1024; times < 2^52 for years before 9999).
@@ -116,7 +117,7 @@ final class WorkloadGenerator {
             while true {
                 guard produced < options.calls else { break days }
                 if let next = followUps.min, next.time < dayEnd, i == fresh.count || next.time <= fresh[i] >> 10 {
-                    let f = followUps.pop()!
+                    let f = followUps.popMin()!
                     try simulateCall(at: f.time, centre: Int(f.centre), person: f.person, service: f.service,
                                      caller: f.caller, followUp: f.kind, attempt: f.attempt,
                                      dayEnd: dayEnd, debt: &debt)
@@ -341,7 +342,7 @@ final class WorkloadGenerator {
         }
         if var f = next, f.time < horizonEnd {
             f.seq = takeSeq()
-            followUps.push(f)
+            followUps.insert(f)
             if f.time < dayEnd { debt[c] += 1 }
         }
 

@@ -104,8 +104,9 @@ public final class FollowRun {
         var shown = -1
         var checkpoint: StateStore.FollowPoint?
         var next = Date().addingTimeInterval(min(1, options.emitEvery))
+        var openedSeen = 0
         while true {
-            log.waitForEvent(until: next)
+            log.waitForEvent(until: next, openedSeen: openedSeen)
             let stop = stopping
             if stop { log.waitUntilStopped(seconds: 10) }
             var changed = try feedFinished()
@@ -115,7 +116,8 @@ public final class FollowRun {
                 let rest = log.snapshot()
                 if rest.count > 0 { try feed(rest); changed = true }
             }
-            if stop || ended || Date() >= next || changed {
+            let emitting = stop || ended || Date() >= next || changed
+            if emitting {
                 if stop || ended || Date() >= next {
                     next = Date().addingTimeInterval(options.emitEvery)
                 }
@@ -124,12 +126,15 @@ public final class FollowRun {
                     try emit(including: !(stop && path == "-") && !log.ended)
                     shown = version
                 }
-                if options.stateDir != nil && path != "-" {
-                    let point = StateStore.FollowPoint(path: path, device: log.device, inode: log.inode, offset: log.offset)
-                    if point != checkpoint {
-                        try store.setFollowPoint(point)
-                        checkpoint = point
-                    }
+            }
+            // The checkpoint moves on at each emit, and at once when another file is opened:
+            // a rotation while nothing follows is then found from the file checkpointed last.
+            openedSeen = log.opened
+            if options.stateDir != nil && path != "-", let at = log.followPoint() {
+                let point = StateStore.FollowPoint(path: path, device: at.device, inode: at.inode, offset: at.offset)
+                if point.inode != checkpoint?.inode || point.device != checkpoint?.device || (emitting && point != checkpoint) {
+                    try store.setFollowPoint(point)
+                    checkpoint = point
                 }
             }
             if stop || ended { break }

@@ -86,13 +86,22 @@ public final class LiveLog: @unchecked Sendable {
         lock.unlock()
     }
 
-    /// Waits until `deadline`, or less when a file is finished, the log fails or ends, or
-    /// a stop is asked for.
-    public func waitForEvent(until deadline: Date) {
+    /// Waits until `deadline`, or less when a file is finished, the log fails or ends, a
+    /// stop is asked for, or
+    /// a file is opened (`opened` differs from `openedSeen`).
+    public func waitForEvent(until deadline: Date, openedSeen: Int) {
         lock.lock()
-        while finishedFiles.isEmpty && failure == nil && !ended && !stopping && lock.wait(until: deadline) {}
+        while finishedFiles.isEmpty && failure == nil && !ended && !stopping && openedFiles == openedSeen && lock.wait(until: deadline) {}
         lock.unlock()
     }
+
+    /// Files opened so far.
+    public var opened: Int {
+        lock.lock()
+        defer { lock.unlock() }
+        return openedFiles
+    }
+    private var openedFiles = 0
 
     /// The records of the current file decoded so far, up to the last complete line.
     public func snapshot() -> MemoryInput {
@@ -106,6 +115,17 @@ public final class LiveLog: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         return count - boundary
+    }
+
+    /// Where following stands, for a checkpoint: the file now followed and the bytes of it
+    /// read; nil before a file is open, and while a finished file waits to be fed
+    /// (`finished()`), since a checkpoint naming the next file would then lose it on a
+    /// restart.
+    public func followPoint() -> (device: UInt64, inode: UInt64, offset: Int64)? {
+        lock.lock()
+        defer { lock.unlock() }
+        guard finishedFiles.isEmpty, inode != 0 else { return nil }
+        return (device, inode, offset)
     }
 
     /// Files finished since the last call, in order.
@@ -232,6 +252,8 @@ public final class LiveLog: @unchecked Sendable {
             let (dev, ino, _) = identity(of: fd) ?? (0, 0, 0)
             lock.lock()
             device = dev; inode = ino; offset = 0
+            openedFiles += 1
+            lock.broadcast()
             lock.unlock()
             startDecoder(descriptor: pipeEnds[0], owned: true)
             let out = pipeEnds[1]

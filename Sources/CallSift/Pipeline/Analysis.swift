@@ -5,6 +5,7 @@ import Darwin
 #endif
 import CallSiftConcurrency
 import Foundation
+import HeapModule
 
 /// One run of `callsift analyze`: inputs → merged events → calls → contacts →
 /// classified contacts → counters → `Report`.
@@ -240,8 +241,8 @@ public final class Analysis {
             var input: Int
             static func < (a: Entry, b: Entry) -> Bool { a.ts != b.ts ? a.ts < b.ts : a.input < b.input }
         }
-        var heap = MinHeap<Entry>()
-        for i in files.indices { heap.push(Entry(ts: firstTs[i], input: i)) }
+        var heap = Heap<Entry>()
+        for i in files.indices { heap.insert(Entry(ts: firstTs[i], input: i)) }
         // Inputs not yet opened leave the merge in order of their first event.
         let unopenedFirsts = firstTs.sorted()
         var unopenedNext = 0
@@ -323,7 +324,7 @@ public final class Analysis {
                               liveScopes: stages?.reduce(0) { $0 + $1.liveScopes } ?? shards.reduce(0) { $0 + $1.classifier.liveScopes }))
         }
 
-        while let top = heap.pop() {
+        while let top = heap.popMin() {
             let cursor = cursors[top.input]
             if !opened[top.input] {
                 opened[top.input] = true
@@ -384,7 +385,7 @@ public final class Analysis {
                 }
             }
             if cursor.hasPending {
-                heap.push(Entry(ts: cursor.next.ts, input: top.input))
+                heap.insert(Entry(ts: cursor.next.ts, input: top.input))
             } else {
                 open.removeAll { $0 == top.input }
                 done += 1

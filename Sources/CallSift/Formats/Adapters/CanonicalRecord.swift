@@ -1,3 +1,4 @@
+import HeapModule
 /// Fills one canonical record (the keys of docs/metrics.md, "Input records") from an
 /// adapter's values and validates it through the run's `EventBuilder`, so that an
 /// adapter's events are interned, pseudonymised and checked exactly like CSV and NDJSON
@@ -74,7 +75,7 @@ struct LazyMinimum<Tag> {
         static func < (a: Entry, b: Entry) -> Bool { a.at != b.at ? a.at < b.at : a.serial < b.serial }
         static func == (a: Entry, b: Entry) -> Bool { a.at == b.at && a.serial == b.serial }
     }
-    private var heap = MinHeap<Entry>()
+    private var heap = Heap<Entry>()
     private var serial = 0
 
     var isEmpty: Bool { heap.min == nil }
@@ -82,14 +83,14 @@ struct LazyMinimum<Tag> {
 
     mutating func push(_ at: Int64, _ tag: Tag) {
         serial += 1
-        heap.push(Entry(at: at, serial: serial, tag: tag))
+        heap.insert(Entry(at: at, serial: serial, tag: tag))
     }
 
     /// The least valid entry, dropping stale ones on the way.
     mutating func min(isValid: (Int64, Tag) -> Bool) -> (at: Int64, tag: Tag)? {
         while let top = heap.min {
             if isValid(top.at, top.tag) { return (top.at, top.tag) }
-            heap.pop()
+            heap.popMin()
         }
         return nil
     }
@@ -97,7 +98,7 @@ struct LazyMinimum<Tag> {
     /// Removes and returns the least entry (valid or not) if it is below `limit`.
     mutating func pop(below limit: Int64) -> (at: Int64, tag: Tag)? {
         guard let top = heap.min, top.at < limit else { return nil }
-        heap.pop()
+        heap.popMin()
         return (top.at, top.tag)
     }
 }
