@@ -1,7 +1,7 @@
 // swift-tools-version:6.1
 // The benchmark suite lives in its own package so that users of the CallSift library
 // never pull in the benchmark plugin. Run from this folder:
-//   swift package benchmark
+//   CALLSIFT_RELEASE_FLAGS=1 swift package benchmark   (the release flags: ../Package.swift)
 // or, for the figures of the performance issue with the data they need:
 //   ../scripts/perf-figures.sh
 import Foundation

@@ -6,7 +6,7 @@
 #      file is read once first, and callsift and zstd each count their best of three runs;
 #   2. scaling: events/s with 1 and 2 threads; events/s at growing sizes;
 #   3. memory: peak RSS (/usr/bin/time -v) and bytes per caller-scope entry (--stats).
-# Allocation counts come from the package-benchmark suites: (cd Benchmarks && swift package benchmark).
+# Allocation counts come from the package-benchmark suites: (cd Benchmarks && CALLSIFT_RELEASE_FLAGS=1 swift package benchmark).
 #
 # usage: scripts/perf-figures.sh [--calls N] [--sizes "1000000 10000000"] [--national] [--year] [--many-files] [--no-duckdb]
 #   --calls N     size of the throughput file (default 10000000, about 29M events)
@@ -44,6 +44,8 @@ while [ $# -gt 0 ]; do
 done
 scripts/ensure-deps.sh
 if [ $duck = 1 ] && ! python3 -c "import duckdb" 2>/dev/null; then pip install -q duckdb; fi
+# The release flags this package keeps for its own builds (Package.swift).
+export CALLSIFT_RELEASE_FLAGS=1
 swift build -c release --product callsift >&2
 B=$PWD/.build/release/callsift
 data=${CALLSIFT_BENCH_DIR:-/tmp/callsift-bench}

@@ -205,3 +205,28 @@ final class PipeReader: @unchecked Sendable {
         #expect(bare.stdout.contains("\"rows\": ["))
     }
 }
+
+/// The README's library example is the file that is built and run, and it runs.
+@Suite struct LibraryExampleTests {
+    @Test func readmeShowsTheExampleThatRuns() throws {
+        let root = CLITests.packageRoot
+        let readme = try String(contentsOf: root.appendingPathComponent("README.md"), encoding: .utf8)
+        let example = try String(contentsOf: root.appendingPathComponent("Examples/LibraryExample/main.swift"), encoding: .utf8)
+        let section = try #require(readme.range(of: "## Using the library"))
+        #expect(readme[section.upperBound...].contains("```swift\n" + example + "```"))
+
+        let p = Process()
+        p.executableURL = CLITests.products.appendingPathComponent("library-example")
+        p.currentDirectoryURL = root
+        let out = Pipe()
+        p.standardOutput = out
+        try p.run()
+        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        #expect(p.terminationStatus == 0)
+        let lines = text.split(separator: "\n")
+        #expect(lines.count == 4)
+        #expect(lines.first == "C01: first-contact resolution 549 of 790 (69%)")
+        #expect(readme.contains("`" + String(lines[0]) + "`"))
+    }
+}
