@@ -35,107 +35,200 @@ public enum ReportReader {
 
     public static func read(data: Data, name: String) throws -> Report {
         func fail(_ m: String) -> Error { Error(description: "\(name): \(m)") }
-        let top: [String: Any]
+        let file: ReportJSON
         do {
-            guard let t = try JSONSerialization.jsonObject(with: data) as? [String: Any] else { throw fail("not a JSON object") }
-            top = t
-        } catch let e as Error { throw e } catch { throw fail("not valid JSON (\(error.localizedDescription))") }
-        guard let config = top["config"] as? [String: Any] else { throw fail("no \"config\" object: not callsift analyze output") }
-        guard let accounting = top["accounting"] as? [String: Any] else { throw fail("no \"accounting\" object") }
-        guard let rows = top["rows"] as? [Any] else { throw fail("no \"rows\" array") }
-
-        func int(_ o: [String: Any], _ key: String, _ where_: String) throws -> Int64 {
-            guard let n = o[key] as? NSNumber else { throw fail("\(where_)\"\(key)\" is missing or not an integer") }
-            let v = n.int64Value
-            guard n.doubleValue == Double(v) else { throw fail("\(where_)\"\(key)\" is not an integer") }
-            return v
+            file = try JSONDecoder().decode(ReportJSON.self, from: data)
+        } catch let e as DecodingError {
+            throw fail(Self.describe(e))
+        } catch let e as Error {
+            throw fail(e.description)
         }
-        func str(_ o: [String: Any], _ key: String, _ where_: String) throws -> String {
-            guard let s = o[key] as? String else { throw fail("\(where_)\"\(key)\" is missing or not a string") }
-            return s
-        }
-
+        let config = file.config
         var s = AnalysisSettings()
-        let c = "config: "
-        guard let format = AnalysisSettings.InputFormat(rawValue: try str(config, "format", c)) else { throw fail("config: unknown format") }
-        guard let scope = AnalysisSettings.Scope(rawValue: try str(config, "scope", c)) else { throw fail("config: unknown scope") }
-        guard let by = AnalysisSettings.Grouping(rawValue: try str(config, "by", c)) else { throw fail("config: unknown \"by\"") }
-        guard let period = Period(rawValue: try str(config, "period", c)) else { throw fail("config: unknown period") }
-        s.format = format
-        s.scope = scope
-        s.grouping = by
-        s.period = period
-        s.timeZone = try str(config, "tz", c)
-        s.callTimeout = try int(config, "call_timeout_ms", c)
-        s.lateness = try int(config, "lateness_ms", c)
-        s.repeatWindow = try int(config, "repeat_window_ms", c)
-        s.chaseWindow = try int(config, "chase_window_ms", c)
-        s.retryWindow = try int(config, "retry_window_ms", c)
-        s.shortAbandon = try int(config, "short_abandon_ms", c)
-        s.slThreshold = try int(config, "sl_threshold_ms", c)
-        s.minCell = try int(config, "min_cell", c)
-        if let map = config["reason_map"] {
-            guard let m = map as? [String: String] else { throw fail("config: \"reason_map\" is not an object of strings") }
-            s.reasonMap = m
-        }
-        guard let inputs = config["inputs"] as? [String] else { throw fail("config: \"inputs\" is not an array of strings") }
+        s.format = config.format
+        s.scope = config.scope
+        s.grouping = config.by
+        s.period = config.period
+        s.timeZone = config.tz
+        s.callTimeout = config.call_timeout_ms
+        s.lateness = config.lateness_ms
+        s.repeatWindow = config.repeat_window_ms
+        s.chaseWindow = config.chase_window_ms
+        s.retryWindow = config.retry_window_ms
+        s.shortAbandon = config.short_abandon_ms
+        s.slThreshold = config.sl_threshold_ms
+        s.minCell = config.min_cell
+        s.reasonMap = config.reason_map
         // Absent from reports made before content fingerprints were recorded.
         var inputFiles: [Report.InputFile] = []
-        if let files = config["input_files"] {
-            guard let list = files as? [Any] else { throw fail("config: \"input_files\" is not an array") }
-            for (k, any) in list.enumerated() {
-                let w = "config.input_files[\(k)]: "
-                guard let o = any as? [String: Any] else { throw fail(w + "not an object") }
-                var content: ContentFingerprint?
-                if let text = o["content"], !(text is NSNull) {
-                    guard let t = text as? String, let fp = ContentFingerprint(t) else { throw fail(w + "\"content\" is not a content fingerprint") }
-                    content = fp
-                }
-                inputFiles.append(Report.InputFile(path: try str(o, "file", w), content: content, lines: try int(o, "lines", w)))
+        for (k, f) in (config.input_files ?? []).enumerated() {
+            var content: ContentFingerprint?
+            if let text = f.content {
+                guard let fp = ContentFingerprint(text) else { throw fail("config.input_files[\(k)]: \"content\" is not a content fingerprint") }
+                content = fp
             }
+            inputFiles.append(Report.InputFile(path: f.file, content: content, lines: f.lines))
         }
 
         var horizon: Int64?
-        if let h = top["horizon"], !(h is NSNull) {
-            guard let text = h as? String else { throw fail("\"horizon\" is not a string") }
+        if let text = file.horizon {
             var bytes = Array(text.utf8)
             horizon = bytes.withUnsafeMutableBytes { Timestamp.parse(UnsafeRawBufferPointer($0)) }
             guard horizon != nil else { throw fail("\"horizon\" is not an RFC 3339 time") }
         }
 
-        let a = "accounting: "
+        let a = file.accounting
         var lines = LineAccounting()
-        lines.lines = try int(accounting, "lines", a)
-        lines.late = try int(accounting, "late", a)
-        lines.skipped = try int(accounting, "skipped", a)
-        guard let rejected = accounting["rejected"] as? [String: Any] else { throw fail("accounting: \"rejected\" is not an object") }
-        for (reason, _) in rejected {
+        lines.lines = a.lines
+        lines.late = a.late
+        lines.skipped = a.skipped
+        for (reason, n) in a.rejected {
             guard let r = RejectReason(rawValue: reason) else { throw fail("accounting: unknown reject reason '\(reason)'") }
-            lines.rejected[LineAccounting.index(r)] = try int(rejected, reason, "accounting.rejected: ")
+            lines.rejected[LineAccounting.index(r)] = n
         }
-        guard lines.rejectedTotal == (try int(accounting, "rejected_total", a)) else { throw fail("accounting: rejected_total is not the sum of rejected") }
+        guard lines.rejectedTotal == a.rejected_total else { throw fail("accounting: rejected_total is not the sum of rejected") }
         var calls = CallAssembler.Accounting()
-        calls.events = try int(accounting, "events", a)
-        calls.duplicates = try int(accounting, "duplicates", a)
-        guard let callCounts = accounting["calls"] as? [String: Any] else { throw fail("accounting: \"calls\" is not an object") }
-        calls.contacts = try int(callCounts, "contacts", "accounting.calls: ")
-        calls.incomplete = try int(callCounts, "incomplete", "accounting.calls: ")
-        calls.conflicting = try int(callCounts, "conflicting", "accounting.calls: ")
+        calls.events = a.events
+        calls.duplicates = a.duplicates
+        calls.contacts = a.calls.contacts
+        calls.incomplete = a.calls.incomplete
+        calls.conflicting = a.calls.conflicting
         calls.horizon = horizon ?? .min
 
-        var out: [Report.Row] = []
-        out.reserveCapacity(rows.count)
-        for (k, any) in rows.enumerated() {
-            guard let o = any as? [String: Any] else { throw fail("rows[\(k)] is not an object") }
-            let w = "rows[\(k)]: "
-            var counters = Counters()
-            for f in Counters.fields { counters[keyPath: f.path] = try int(o, f.name, w) }
-            let service = o["service"] as? String
-            if (service == nil) != (by == .centre) { throw fail("rows[\(k)]: \"service\" must be present exactly when config.by is \"service\"") }
-            out.append(Report.Row(centre: try str(o, "centre", w), service: service, period: try str(o, "period", w), counters: counters))
+        var rows: [Report.Row] = []
+        rows.reserveCapacity(file.rows.count)
+        for (k, r) in file.rows.enumerated() {
+            if (r.service == nil) != (config.by == .centre) {
+                throw fail("rows[\(k)]: \"service\" must be present exactly when config.by is \"service\"")
+            }
+            rows.append(Report.Row(centre: r.centre, service: r.service, period: r.period, counters: r.counters))
         }
-        var report = Report(settings: s, inputs: inputs, horizon: horizon, lines: lines, calls: calls, rows: out)
+        var report = Report(settings: s, inputs: config.inputs, horizon: horizon, lines: lines, calls: calls, rows: rows)
         report.inputFiles = inputFiles
         return report
     }
+
+    /// Where in the JSON a decoding error lies and what is wrong, as `rows[3]: "fcr" is
+    /// missing`.
+    static func describe(_ e: DecodingError) -> String {
+        func path(_ keys: [CodingKey]) -> String {
+            var out = ""
+            for k in keys {
+                if let i = k.intValue { out += "[\(i)]" } else { out += (out.isEmpty ? "" : ".") + k.stringValue }
+            }
+            return out
+        }
+        func at(_ keys: [CodingKey]) -> String { keys.isEmpty ? "" : path(keys) + ": " }
+        switch e {
+        case .keyNotFound(let key, let c):
+            let hint = c.codingPath.isEmpty && key.stringValue == "config" ? " (not callsift analyze output)" : ""
+            return "\(at(c.codingPath))\"\(key.stringValue)\" is missing\(hint)"
+        case .typeMismatch(let type, let c):
+            return "\(at(Array(c.codingPath.dropLast())))\"\(c.codingPath.last?.stringValue ?? "")\" is not \(Self.name(of: type))"
+        case .valueNotFound(let type, let c):
+            return "\(at(Array(c.codingPath.dropLast())))\"\(c.codingPath.last?.stringValue ?? "")\" is null, expected \(Self.name(of: type))"
+        case .dataCorrupted(let c):
+            if c.codingPath.isEmpty { return "not valid JSON (\(c.debugDescription))" }
+            return "\(at(Array(c.codingPath.dropLast())))\"\(c.codingPath.last?.stringValue ?? "")\": \(c.debugDescription)"
+        @unknown default:
+            return "\(e)"
+        }
+    }
+
+    private static func name(of type: Any.Type) -> String {
+        switch type {
+        case is Int64.Type: "an integer"
+        case is String.Type: "a string"
+        case is [Any].Type: "an array"
+        default: "of the expected type (\(type))"
+        }
+    }
 }
+
+/// The parts of `analyze`'s JSON that a report is rebuilt from (rates and averages are
+/// recomputed from the counters, as the writer derives them). Keys are the JSON's own.
+private struct ReportJSON: Decodable {
+    struct Config: Decodable {
+        var inputs: [String]
+        var input_files: [InputFile]?
+        var format: AnalysisSettings.InputFormat
+        var scope: AnalysisSettings.Scope
+        var by: AnalysisSettings.Grouping
+        var period: Period
+        var tz: String
+        var call_timeout_ms: Int64
+        var lateness_ms: Int64
+        var repeat_window_ms: Int64
+        var chase_window_ms: Int64
+        var retry_window_ms: Int64
+        var short_abandon_ms: Int64
+        var sl_threshold_ms: Int64
+        var min_cell: Int64
+        var reason_map: [String: String]?
+    }
+    struct InputFile: Decodable {
+        var file: String
+        var content: String?
+        var lines: Int64
+    }
+    struct Accounting: Decodable {
+        struct Calls: Decodable {
+            var contacts: Int64
+            var incomplete: Int64
+            var conflicting: Int64
+        }
+        var lines: Int64
+        var events: Int64
+        var duplicates: Int64
+        var late: Int64
+        var skipped: Int64
+        var rejected_total: Int64
+        var rejected: [String: Int64]
+        var calls: Calls
+    }
+    /// A row: its labels and every counter (`Counters.fields`, by their JSON names).
+    struct Row: Decodable {
+        var centre: String
+        var service: String?
+        var period: String
+        var counters = Counters()
+
+        struct Key: CodingKey {
+            var stringValue: String
+            var intValue: Int? { nil }
+            init(stringValue: String) { self.stringValue = stringValue }
+            init?(intValue: Int) { nil }
+        }
+
+        init(from decoder: Decoder) throws {
+            let c = try decoder.container(keyedBy: Key.self)
+            centre = try c.decode(String.self, forKey: Key(stringValue: "centre"))
+            service = try c.decodeIfPresent(String.self, forKey: Key(stringValue: "service"))
+            period = try c.decode(String.self, forKey: Key(stringValue: "period"))
+            for f in Counters.fields { counters[keyPath: f.path] = try c.decode(WholeNumber.self, forKey: Key(stringValue: f.name)).value }
+        }
+    }
+    /// An integer that, when it is some other number, says so where it is (Foundation
+    /// reports a number that does not fit as invalid JSON, with no place).
+    struct WholeNumber: Decodable {
+        var value: Int64
+        init(from decoder: Decoder) throws {
+            let c = try decoder.singleValueContainer()
+            do {
+                value = try c.decode(Int64.self)
+            } catch {
+                guard let d = try? c.decode(Double.self) else { throw error }
+                throw DecodingError.typeMismatch(Int64.self, .init(codingPath: decoder.codingPath, debugDescription: "\(d)"))
+            }
+        }
+    }
+    var config: Config
+    var horizon: String?
+    var accounting: Accounting
+    var rows: [Row]
+}
+
+extension AnalysisSettings.InputFormat: Decodable {}
+extension AnalysisSettings.Scope: Decodable {}
+extension AnalysisSettings.Grouping: Decodable {}
+extension Period: Decodable {}
