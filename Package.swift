@@ -26,6 +26,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-atomics", from: "1.3.0"),
         .package(url: "https://github.com/apple/swift-collections", from: "1.1.0"),
+        .package(url: "https://github.com/apple/swift-system", from: "1.4.0"),
     ],
     targets: [
         .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
@@ -43,7 +44,8 @@ let package = Package(
         .target(
             name: "CallSift",
             dependencies: ["CZstd", "CLZ4", "CZlib", "CMemory", "CallSiftConcurrency", .product(name: "Atomics", package: "swift-atomics"),
-                           .product(name: "HeapModule", package: "swift-collections")],
+                           .product(name: "HeapModule", package: "swift-collections"),
+                           .product(name: "SystemPackage", package: "swift-system")],
             swiftSettings: hotPathSettings
         ),
         .executableTarget(

@@ -46,8 +46,14 @@ import Testing
         let days = try Self.days(in: dir)
         let reference = dir.appendingPathComponent("reference").path
         var expected = ""
+        // Kills land within the time an uninterrupted run of the day takes (with the commit
+        // stretched as below), so that most attempts are killed on a fast machine too.
+        var longest = 0.0
         for day in days {
-            let r = try CLITests.run(["analyze", "--state", reference, "--threads", "2", day], env: Self.env)
+            let started = Date()
+            let r = try CLITests.run(["analyze", "--state", reference, "--threads", "2", day],
+                                     env: Self.env.merging(["CALLSIFT_TEST_COMMIT_PAUSE_MS": "40"]) { $1 })
+            longest = max(longest, Date().timeIntervalSince(started))
             #expect(r.status == 0, "\(r.stderr)")
             expected = r.stdout
         }
@@ -58,7 +64,7 @@ import Testing
         for day in days {
             for _ in 0 ..< 4 {
                 let p = try Self.start(["analyze", "--state", state, "--threads", "2", day], env: pause)
-                usleep(UInt32.random(in: 0 ..< 450_000, using: &rng))
+                usleep(UInt32.random(in: 0 ..< UInt32(max(longest, 0.05) * 1_000_000), using: &rng))
                 if p.isRunning {
                     kill(p.processIdentifier, SIGKILL)
                     kills += 1

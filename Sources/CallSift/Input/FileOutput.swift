@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import SystemPackage
 
 /// An error writing output: the destination cannot be created or written, or an encoder
 /// failed.
@@ -66,17 +67,12 @@ final class FileOutput {
 
     /// Writes all of `bytes`, looping over short writes and signals.
     func writeAll(_ bytes: UnsafeRawBufferPointer) throws {
-        guard var next = bytes.baseAddress else { return }
-        var remaining = bytes.count
-        while remaining > 0 {
-            let count = write(fd, next, remaining)
-            if count < 0 {
-                let code = errno
-                if code == EINTR { continue }
-                throw ByteSinkError(destination: name, message: "write failed: \(String(cString: strerror(code)))")
-            }
-            next += count
-            remaining -= count
+        guard bytes.count > 0 else { return }
+        do {
+            _ = try FileDescriptor(rawValue: fd).writeAll(bytes)
+        } catch {
+            let code = (error as? Errno)?.rawValue ?? EIO
+            throw ByteSinkError(destination: name, message: "write failed: \(String(cString: strerror(code)))")
         }
     }
 

@@ -6,6 +6,7 @@ import Darwin
 import Atomics
 import CallSiftConcurrency
 import Foundation
+import SystemPackage
 
 /// An error reading one input: a corrupt or truncated compressed stream, or an I/O failure.
 public struct InputError: Error, CustomStringConvertible, Sendable {
@@ -472,22 +473,21 @@ public final class InputReader {
         }
         let room = input.count - inputEnd
         precondition(room > 0, "readMore called with a full input buffer")
-        while true {
-            let count = read(fd, input.baseAddress! + inputEnd, room)
-            if count > 0 {
-                hasher.update(UnsafeRawBufferPointer(start: input.baseAddress! + inputEnd, count: count))
-                inputEnd += count
-                bytesRead += Int64(count)
-                return
-            }
-            if count == 0 {
-                sawEndOfFile = true
-                return
-            }
-            let code = errno
-            if code == EINTR { continue }
+        let count: Int
+        do {
+            count = try FileDescriptor(rawValue: fd).read(
+                into: UnsafeMutableRawBufferPointer(start: input.baseAddress! + inputEnd, count: room), retryOnInterrupt: true)
+        } catch {
+            let code = (error as? Errno)?.rawValue ?? EIO
             throw InputError(input: name, offset: decodedOffset, message: "read failed: \(Self.systemError(code))")
         }
+        if count == 0 {
+            sawEndOfFile = true
+            return
+        }
+        hasher.update(UnsafeRawBufferPointer(start: input.baseAddress! + inputEnd, count: count))
+        inputEnd += count
+        bytesRead += Int64(count)
     }
 
     private var frameWord: String { compression == .gzip ? "member" : "frame" }

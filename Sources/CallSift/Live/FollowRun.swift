@@ -5,6 +5,7 @@ import Darwin
 #endif
 import Dispatch
 import Foundation
+import SystemPackage
 
 /// `callsift analyze --follow` (docs/metrics.md, "Live mode"; docs/architecture.md, "Live
 /// mode"): follows one log while it is written and keeps a report of it current.
@@ -232,14 +233,12 @@ public enum AtomicFile {
         let tmp = (dir as NSString).appendingPathComponent(".\((path as NSString).lastPathComponent).tmp-\(getpid())")
         let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw ByteSinkError(destination: path, message: "cannot create \(tmp): \(String(cString: strerror(errno)))") }
-        var done = 0
-        let failed: Int32? = bytes.withUnsafeBytes { buf in
-            while done < buf.count {
-                let n = Glibc.write(fd, buf.baseAddress! + done, buf.count - done)
-                if n < 0 { if errno == EINTR { continue }; return errno }
-                done += n
-            }
-            return fsync(fd) == 0 ? nil : errno
+        var failed: Int32?
+        do {
+            _ = try FileDescriptor(rawValue: fd).writeAll(bytes)
+            if fsync(fd) != 0 { failed = errno }
+        } catch {
+            failed = (error as? Errno)?.rawValue ?? EIO
         }
         close(fd)
         if let failed {

@@ -4,6 +4,7 @@ import Glibc
 import Darwin
 #endif
 import Foundation
+import SystemPackage
 
 /// A log that is still being written, followed as `tail -F` follows it (docs/metrics.md,
 /// "Live mode"; docs/architecture.md, "Live mode").
@@ -259,21 +260,27 @@ public final class LiveLog: @unchecked Sendable {
             let out = pipeEnds[1]
             var reopen = false
             reading: while true {
-                let n = read(fd, chunk, 1 << 20)
+                let n: Int
+                do {
+                    n = try FileDescriptor(rawValue: fd).read(into: UnsafeMutableRawBufferPointer(start: chunk, count: 1 << 20),
+                                                             retryOnInterrupt: true)
+                } catch {
+                    lock.lock()
+                    failure = InputError(input: path, offset: offset, message: "read failed: \(String(cString: strerror((error as? Errno)?.rawValue ?? EIO)))")
+                    version += 1
+                    lock.broadcast()
+                    lock.unlock()
+                    break reading
+                }
                 if n > 0 {
-                    var done = 0
-                    while done < n {
-                        let w = write(out, chunk + done, n - done)
-                        if w < 0 { if errno == EINTR { continue }; break reading }
-                        done += w
-                    }
+                    // The decoder has gone only after an error of its own, which it reports.
+                    do { _ = try FileDescriptor(rawValue: out).writeAll(UnsafeRawBufferPointer(start: chunk, count: n)) } catch { break reading }
                     lock.lock()
                     offset += Int64(n)
                     lock.unlock()
                     backoff = 0.01
                     continue
                 }
-                if n < 0 && errno == EINTR { continue }
                 // Nothing new now.
                 if isStopping { break reading }
                 if let (d, i, size) = identity(path: path) {

@@ -4,6 +4,7 @@ import Glibc
 import Darwin
 #endif
 import Foundation
+import SystemPackage
 
 /// A `--state` folder: everything the runs fed into it so far (docs/metrics.md, "Daily
 /// runs"; the files and the commit protocol: docs/architecture.md, "Durable state").
@@ -271,9 +272,14 @@ public final class StateStore {
         let bytes = [UInt8](unsafeUninitializedCapacity: size) { buf, count in
             var done = 0
             while done < size {
-                let n = Glibc.read(fd, buf.baseAddress! + done, size - done)
-                if n < 0 && errno == EINTR { continue }
-                if n <= 0 { failure = n < 0 ? errno : 0; break }
+                let n: Int
+                do {
+                    n = try FileDescriptor(rawValue: fd).read(into: UnsafeMutableRawBufferPointer(start: buf.baseAddress! + done, count: size - done), retryOnInterrupt: true)
+                } catch {
+                    failure = (error as? Errno)?.rawValue ?? EIO
+                    break
+                }
+                if n == 0 { break }
                 done += n
             }
             count = done
@@ -331,16 +337,10 @@ public final class StateStore {
         defer { close(fd) }
         fchmod(fd, 0o600)
         for bytes in pieces {
-            var done = 0
-            try bytes.withUnsafeBytes { buf in
-                while done < buf.count {
-                    let n = write(fd, buf.baseAddress! + done, min(buf.count - done, 1 << 26))
-                    if n < 0 {
-                        if errno == EINTR { continue }
-                        throw StateError("\(tmp): cannot write: \(String(cString: strerror(errno)))")
-                    }
-                    done += n
-                }
+            do {
+                _ = try FileDescriptor(rawValue: fd).writeAll(bytes)
+            } catch {
+                throw StateError("\(tmp): cannot write: \(String(cString: strerror((error as? Errno)?.rawValue ?? EIO)))")
             }
         }
         guard fsync(fd) == 0 else { throw StateError("\(tmp): cannot sync: \(String(cString: strerror(errno)))") }
