@@ -4,7 +4,7 @@
 import CallSift
 
 var settings = AnalysisSettings()
-settings.period = .all            // one row per centre over the whole log
+settings.period = .all  // one row per centre over the whole log
 settings.grouping = .centre
 settings.timeZone = "Europe/London"
 

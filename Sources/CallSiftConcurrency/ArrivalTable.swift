@@ -56,7 +56,7 @@ public final class ArrivalTable<Key: ShardTableKey, Value> {
 
     deinit {
         if !_isPOD(Entry.self) {
-            for i in 0 ..< ringCapacity where live[i] { (entries + i).deinitialize(count: 1) }
+            for i in 0..<ringCapacity where live[i] { (entries + i).deinitialize(count: 1) }
         }
         Self.deallocateRing(entries, live, capacity: ringCapacity)
         LargeMemory.deallocate(UnsafeMutableRawPointer(index), byteCount: indexCapacity * 8)
@@ -243,7 +243,7 @@ public final class ArrivalTable<Key: ShardTableKey, Value> {
     /// Calls `body` with every entry, oldest first.
     public func forEach(_ body: (Key, Value) throws -> Void) rethrows {
         var p = head
-        for _ in 0 ..< used {
+        for _ in 0..<used {
             if live[p] { try body(entries[p].key, entries[p].value) }
             p = successor(p)
         }
@@ -256,7 +256,7 @@ public final class ArrivalTable<Key: ShardTableKey, Value> {
         if count * 2 > ringCapacity { growRing() } else { compactRing() }
         index.initialize(repeating: 0, count: indexCapacity)
         var p = head
-        for _ in 0 ..< used {
+        for _ in 0..<used {
             if live[p] { place(Self.tag(entries[p].key.tableHash) << 32 | UInt64(p &+ 1)) }
             p = successor(p)
         }
@@ -269,12 +269,14 @@ public final class ArrivalTable<Key: ShardTableKey, Value> {
     private func growRing() {
         let old = ringCapacity
         let stride = MemoryLayout<Entry>.stride
-        entries = LargeMemory.reallocate(UnsafeMutableRawPointer(entries), from: old * stride, to: 2 * old * stride,
-                                         alignment: max(64, MemoryLayout<Entry>.alignment))
-            .bindMemory(to: Entry.self, capacity: 2 * old)
+        entries = LargeMemory.reallocate(
+            UnsafeMutableRawPointer(entries), from: old * stride, to: 2 * old * stride,
+            alignment: max(64, MemoryLayout<Entry>.alignment)
+        )
+        .bindMemory(to: Entry.self, capacity: 2 * old)
         live = LargeMemory.reallocate(UnsafeMutableRawPointer(live), from: old, to: 2 * old)
             .bindMemory(to: Bool.self, capacity: 2 * old)
-        for p in 0 ..< head where live[p] {
+        for p in 0..<head where live[p] {
             (entries + old + p).moveInitialize(from: entries + p, count: 1)
             live[old + p] = true
             live[p] = false
@@ -288,7 +290,7 @@ public final class ArrivalTable<Key: ShardTableKey, Value> {
     /// before it has moved.
     private func compactRing() {
         var read = head, write = head, n = 0
-        for _ in 0 ..< used {
+        for _ in 0..<used {
             if live[read] {
                 if read != write {
                     (entries + write).moveInitialize(from: entries + read, count: 1)
@@ -308,7 +310,7 @@ public final class ArrivalTable<Key: ShardTableKey, Value> {
         let old = index, oldCapacity = indexCapacity
         indexCapacity = oldCapacity * 2
         index = Self.allocateIndex(indexCapacity)
-        for i in 0 ..< oldCapacity where old[i] != 0 { place(old[i]) }
+        for i in 0..<oldCapacity where old[i] != 0 { place(old[i]) }
         LargeMemory.deallocate(UnsafeMutableRawPointer(old), byteCount: oldCapacity * 8)
     }
 
@@ -321,19 +323,19 @@ public final class ArrivalTable<Key: ShardTableKey, Value> {
     public func checkInvariants() {
         var inUse = [Bool](repeating: false, count: ringCapacity)
         var p = head
-        for _ in 0 ..< used {
+        for _ in 0..<used {
             inUse[p] = true
             p = successor(p)
         }
         var n = 0
-        for i in 0 ..< ringCapacity where live[i] {
+        for i in 0..<ringCapacity where live[i] {
             precondition(inUse[i], "live entry at \(i) outside the ring's used slots")
             n += 1
         }
         precondition(n == count, "count \(count) but \(n) live entries")
         precondition(used == 0 || live[head], "hole at the head")
         var indexed = 0
-        for i in 0 ..< indexCapacity where index[i] != 0 {
+        for i in 0..<indexCapacity where index[i] != 0 {
             indexed += 1
             let position = Int(index[i] & 0xFFFF_FFFF) - 1
             precondition(position >= 0 && position < ringCapacity && live[position], "index slot \(i) names no entry")

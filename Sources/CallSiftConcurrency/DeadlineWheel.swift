@@ -70,7 +70,7 @@ public final class DeadlineWheel<Item> {
     }
 
     deinit {
-        for i in 0 ..< bucketCount { release(i, into: nil) }
+        for i in 0..<bucketCount { release(i, into: nil) }
         LargeMemory.deallocate(UnsafeMutableRawPointer(pool), byteCount: chunkCapacity * Self.chunkSize * MemoryLayout<Entry>.stride)
         LargeMemory.deallocate(UnsafeMutableRawPointer(next), byteCount: chunkCapacity * 4)
         buckets.deallocate()
@@ -104,9 +104,11 @@ public final class DeadlineWheel<Item> {
         } else {
             if chunksMade == chunkCapacity {
                 let stride = Self.chunkSize * MemoryLayout<Entry>.stride
-                pool = LargeMemory.reallocate(UnsafeMutableRawPointer(pool), from: chunkCapacity * stride, to: 2 * chunkCapacity * stride,
-                                              alignment: max(64, MemoryLayout<Entry>.alignment))
-                    .bindMemory(to: Entry.self, capacity: 2 * chunkCapacity * Self.chunkSize)
+                pool = LargeMemory.reallocate(
+                    UnsafeMutableRawPointer(pool), from: chunkCapacity * stride, to: 2 * chunkCapacity * stride,
+                    alignment: max(64, MemoryLayout<Entry>.alignment)
+                )
+                .bindMemory(to: Entry.self, capacity: 2 * chunkCapacity * Self.chunkSize)
                 next = LargeMemory.reallocate(UnsafeMutableRawPointer(next), from: chunkCapacity * 4, to: 2 * chunkCapacity * 4)
                     .bindMemory(to: Int32.self, capacity: 2 * chunkCapacity)
                 chunkCapacity *= 2

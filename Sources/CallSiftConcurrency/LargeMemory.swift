@@ -27,7 +27,7 @@ public enum LargeMemory {
             // Map one huge page more than needed and trim both ends so the start is aligned.
             let total = size + hugePage
             guard let raw = mmap(nil, total, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0),
-                  raw != MAP_FAILED
+                raw != MAP_FAILED
             else { fatalError("out of memory mapping \(total) bytes") }
             let address = Int(bitPattern: raw)
             let aligned = (address + hugePage - 1) & ~(hugePage - 1)
@@ -48,8 +48,10 @@ public enum LargeMemory {
     /// bytes; bytes beyond the old end are zero. A mapped buffer is remapped, so its pages
     /// are neither copied nor touched again; otherwise the bytes are copied to a new buffer.
     /// The buffer may move.
-    public static func reallocate(_ p: UnsafeMutableRawPointer, from oldByteCount: Int, to newByteCount: Int,
-                                  alignment: Int = 64) -> UnsafeMutableRawPointer {
+    public static func reallocate(
+        _ p: UnsafeMutableRawPointer, from oldByteCount: Int, to newByteCount: Int,
+        alignment: Int = 64
+    ) -> UnsafeMutableRawPointer {
         #if os(Linux)
         if oldByteCount >= hugePage && newByteCount >= hugePage {
             let old = roundedUp(oldByteCount), new = roundedUp(newByteCount)

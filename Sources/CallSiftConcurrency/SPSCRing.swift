@@ -180,7 +180,7 @@ struct Parking {
     /// Returns once `ready()` is true; checks a few times before sleeping, since the
     /// other side is often about to act.
     func wait(until ready: () -> Bool) {
-        for _ in 0 ..< 32 where ready() { return }
+        for _ in 0..<32 where ready() { return }
         while true {
             let seen = word.load(ordering: .acquiring)
             waiting.store(1, ordering: .relaxed)

@@ -87,9 +87,11 @@ public final class SequenceQueue<Element> {
     private func grow() {
         let old = capacity
         let stride = MemoryLayout<Element>.stride
-        slots = LargeMemory.reallocate(UnsafeMutableRawPointer(slots), from: old * stride, to: 2 * old * stride,
-                                       alignment: max(64, MemoryLayout<Element>.alignment))
-            .bindMemory(to: Element.self, capacity: 2 * old)
+        slots = LargeMemory.reallocate(
+            UnsafeMutableRawPointer(slots), from: old * stride, to: 2 * old * stride,
+            alignment: max(64, MemoryLayout<Element>.alignment)
+        )
+        .bindMemory(to: Element.self, capacity: 2 * old)
         let oldMask = mask
         mask = 2 * old - 1
         var n = head

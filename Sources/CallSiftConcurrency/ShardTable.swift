@@ -68,7 +68,7 @@ public final class ShardTable<Key: ShardTableKey, Value> {
         // a pass over millions of slots, each through the generic type's metadata, had been
         // the last twentieth of a second of a run, on one thread.
         if !_isPOD(Entry.self) {
-            for i in 0 ..< capacity where tags[i] != 0 { (entries + i).deinitialize(count: 1) }
+            for i in 0..<capacity where tags[i] != 0 { (entries + i).deinitialize(count: 1) }
         }
         Self.deallocate(entries, tags, capacity: capacity)
     }
@@ -252,7 +252,7 @@ public final class ShardTable<Key: ShardTableKey, Value> {
         while tags[start] != 0 { start += 1 }
         var holes = false  // in the current cluster
         var i = start
-        for _ in 0 ..< capacity {
+        for _ in 0..<capacity {
             i = after(i)
             if tags[i] == 0 {
                 holes = false
@@ -277,7 +277,7 @@ public final class ShardTable<Key: ShardTableKey, Value> {
 
     /// Calls `body` with every entry, in slot order.
     public func forEach(_ body: (Key, Value) throws -> Void) rethrows {
-        for i in 0 ..< capacity where tags[i] != 0 { try body(entries[i].key, entries[i].value) }
+        for i in 0..<capacity where tags[i] != 0 { try body(entries[i].key, entries[i].value) }
     }
 
     /// Grows in place: the buffers are extended (remapped, for big ones, so the old
@@ -297,17 +297,19 @@ public final class ShardTable<Key: ShardTableKey, Value> {
         let oldCapacity = capacity
         capacity = max(oldCapacity + 1, Int(Double(oldCapacity) * growth))
         let stride = MemoryLayout<Entry>.stride
-        entries = LargeMemory.reallocate(UnsafeMutableRawPointer(entries), from: oldCapacity * stride,
-                                         to: capacity * stride, alignment: max(64, MemoryLayout<Entry>.alignment))
-            .bindMemory(to: Entry.self, capacity: capacity)
+        entries = LargeMemory.reallocate(
+            UnsafeMutableRawPointer(entries), from: oldCapacity * stride,
+            to: capacity * stride, alignment: max(64, MemoryLayout<Entry>.alignment)
+        )
+        .bindMemory(to: Entry.self, capacity: capacity)
         tags = LargeMemory.reallocate(UnsafeMutableRawPointer(tags), from: oldCapacity, to: capacity)
             .bindMemory(to: UInt8.self, capacity: capacity)
         let pending: UInt8 = 1  // no settled tag is below 0x80
-        for i in 0 ..< oldCapacity where tags[i] != 0 { tags[i] = pending }
+        for i in 0..<oldCapacity where tags[i] != 0 { tags[i] = pending }
         // From the top down: a new home lies at or above the old one (the home scales
         // with the capacity), so entries mostly move up into the part already done, and
         // both the slots read and the slots written run downwards through memory.
-        for i in (0 ..< oldCapacity).reversed() {
+        for i in (0..<oldCapacity).reversed() {
             while tags[i] == pending {
                 let h = entries[i].key.tableHash
                 var t = home(h)
@@ -335,7 +337,7 @@ public final class ShardTable<Key: ShardTableKey, Value> {
     /// - tags match the keys' hashes; no key appears twice; the load bound holds.
     public func checkInvariants() {
         var n = 0
-        for i in 0 ..< capacity where tags[i] != 0 {
+        for i in 0..<capacity where tags[i] != 0 {
             n += 1
             let h = entries[i].key.tableHash
             precondition(tags[i] == Self.tag(h), "tag mismatch at \(i)")

@@ -22,7 +22,7 @@ public final class SlabPool<Element> {
         // Every record ever handed out and not freed is still initialised.
         var isFree = [Bool](repeating: false, count: used)
         for i in free { isFree[Int(i)] = true }
-        for i in 0 ..< used where !isFree[i] { (storage + i).deinitialize(count: 1) }
+        for i in 0..<used where !isFree[i] { (storage + i).deinitialize(count: 1) }
         storage.deallocate()
     }
 

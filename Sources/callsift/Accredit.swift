@@ -7,27 +7,27 @@ struct Accredit: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Judge every centre against an accreditation standard and compare it with its peers.",
         discussion: """
-        INPUT is either the JSON output of `callsift analyze` (one or more files, merged \
-        as `callsift merge` does) or raw call-event logs (files, folders or -), which are \
-        analysed first with one row per centre, service and day.
+            INPUT is either the JSON output of `callsift analyze` (one or more files, merged \
+            as `callsift merge` does) or raw call-event logs (files, folders or -), which are \
+            analysed first with one row per centre, service and day.
 
-        The standard (TOML; samples/standard.toml is the documented default) gives the \
-        thresholds, the reporting period, the baseline period, the minimum cell size and \
-        the peer groups. For each centre and measure the rate over the period is shown with \
-        its 95% Wilson interval and judged: meets (whole interval on the right side of the \
-        threshold), does not meet (wholly on the wrong side), not yet conclusive (the \
-        interval straddles it) or suppressed (n below the minimum cell). A centre is \
-        accredited when it meets every measure. Each peer group gets a funnel plot per \
-        measure (95% and 99.8% control limits around the group's pooled rate) and a league \
-        table; avoidable contact is compared with the baseline as a relative reduction with \
-        a 95% interval.
+            The standard (TOML; samples/standard.toml is the documented default) gives the \
+            thresholds, the reporting period, the baseline period, the minimum cell size and \
+            the peer groups. For each centre and measure the rate over the period is shown with \
+            its 95% Wilson interval and judged: meets (whole interval on the right side of the \
+            threshold), does not meet (wholly on the wrong side), not yet conclusive (the \
+            interval straddles it) or suppressed (n below the minimum cell). A centre is \
+            accredited when it meets every measure. Each peer group gets a funnel plot per \
+            measure (95% and 99.8% control limits around the group's pooled rate) and a league \
+            table; avoidable contact is compared with the baseline as a relative reduction with \
+            a 95% interval.
 
-        A short summary goes to standard output; --html, --json and --csv write the report.
+            A short summary goes to standard output; --html, --json and --csv write the report.
 
-        Examples:
-          callsift accredit --standard samples/standard.toml --html report.html samples/calls.csv.zst
-          callsift accredit --standard standard.toml --json out.json --csv league.csv month-*.json
-        """
+            Examples:
+              callsift accredit --standard samples/standard.toml --html report.html samples/calls.csv.zst
+              callsift accredit --standard standard.toml --json out.json --csv league.csv month-*.json
+            """
     )
 
     @Argument(help: "analyze JSON outputs, or call-event logs (files, folders or -).")
@@ -66,13 +66,18 @@ struct Accredit: ParsableCommand {
     @Option(help: ArgumentHelp("Raw logs only: reason-code taxonomy (TOML), as for analyze --reason-map.", valueName: "path"))
     var reasonMap: String?
 
-    @Option(help: ArgumentHelp("Raw logs only: file holding the pseudonymisation key, yours and mode 0600 (default: CALLSIFT_KEY, else a random key).", valueName: "path"))
+    @Option(
+        help: ArgumentHelp(
+            "Raw logs only: file holding the pseudonymisation key, yours and mode 0600 (default: CALLSIFT_KEY, else a random key).", valueName: "path"))
     var keyFile: String?
 
     @Flag(help: "Raw logs only: use a --key-file that other users can read or change, with a warning.")
     var allowSharedKey = false
 
-    @Option(help: ArgumentHelp("Judge the figures of the state in DIR (made by analyze --state), with the settings it was created with, instead of reports or logs.", valueName: "dir"))
+    @Option(
+        help: ArgumentHelp(
+            "Judge the figures of the state in DIR (made by analyze --state), with the settings it was created with, instead of reports or logs.",
+            valueName: "dir"))
     var state: String?
 
     @Flag(help: "Print how long reading and judging took to standard error.")
@@ -99,7 +104,8 @@ struct Accredit: ParsableCommand {
         }
         if baselineFrom != nil || baselineTo != nil {
             guard let f = baselineFrom.flatMap(Standard.parseDay) ?? std.baseline?.from,
-                  let t = baselineTo.flatMap(Standard.parseDay) ?? std.baseline?.to else {
+                let t = baselineTo.flatMap(Standard.parseDay) ?? std.baseline?.to
+            else {
                 throw ValidationError("--baseline-from and --baseline-to: give both when the standard has no [baseline]")
             }
             guard f <= t else { throw ValidationError("--baseline-to is before --baseline-from") }
@@ -136,7 +142,8 @@ struct Accredit: ParsableCommand {
                 throw ValidationError(e.description)
             }
         } else if jsonInputs.contains(true) {
-            throw ValidationError("give either analyze JSON outputs or raw logs, not both (JSON: \(zip(list, jsonInputs).filter { $0.1 }.map { $0.0 }.joined(separator: ", ")))")
+            throw ValidationError(
+                "give either analyze JSON outputs or raw logs, not both (JSON: \(zip(list, jsonInputs).filter { $0.1 }.map { $0.0 }.joined(separator: ", ")))")
         } else {
             var s = AnalysisSettings()
             s.period = .day
@@ -165,8 +172,10 @@ struct Accredit: ParsableCommand {
         print(summary(result), terminator: "")
         let done = Date()
         if timing {
-            printError(String(format: "callsift: timing: reading %.2f s, judging and writing %.2f s, total %.2f s",
-                              read.timeIntervalSince(start), done.timeIntervalSince(read), done.timeIntervalSince(start)))
+            printError(
+                String(
+                    format: "callsift: timing: reading %.2f s, judging and writing %.2f s, total %.2f s",
+                    read.timeIntervalSince(start), done.timeIntervalSince(read), done.timeIntervalSince(start)))
         }
         for e in inputErrors { printError("callsift: error: \(e)") }
         if !inputErrors.isEmpty { throw ExitCode(1) }
@@ -202,8 +211,9 @@ struct Accredit: ParsableCommand {
             }
         }
         if let b = a.overallBaseline, let r = b.reduction {
-            o += String(format: "%@ vs baseline: relative reduction %.1f%% (95%% CI %.1f%% to %.1f%%), %@\n", a.standard.baselineMeasure,
-                        r * 100, (b.reductionLo ?? .nan) * 100, (b.reductionHi ?? .nan) * 100, b.verdict.rawValue)
+            o += String(
+                format: "%@ vs baseline: relative reduction %.1f%% (95%% CI %.1f%% to %.1f%%), %@\n", a.standard.baselineMeasure,
+                r * 100, (b.reductionLo ?? .nan) * 100, (b.reductionHi ?? .nan) * 100, b.verdict.rawValue)
         }
         return o
     }

@@ -25,38 +25,38 @@ struct Analyze: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Compute FCR and avoidable-contact figures from call-event logs.",
         discussion: """
-        INPUT is a file, a folder (all its files, in name order) or - for standard \
-        input; give as many as you like. Each file may be plain or compressed with zstd, \
-        lz4 or gzip (recognised from its first bytes, whatever its name) and holds CSV \
-        with a header row or NDJSON, one event per line, with the keys ts, centre, call, \
-        event, caller, service, outcome and reason; or a real system's log: Asterisk \
-        queue_log (give --centre) or Amazon Connect contact trace records (see \
-        docs/formats.md for how they map onto calls).
+            INPUT is a file, a folder (all its files, in name order) or - for standard \
+            input; give as many as you like. Each file may be plain or compressed with zstd, \
+            lz4 or gzip (recognised from its first bytes, whatever its name) and holds CSV \
+            with a header row or NDJSON, one event per line, with the keys ts, centre, call, \
+            event, caller, service, outcome and reason; or a real system's log: Asterisk \
+            queue_log (give --centre) or Amazon Connect contact trace records (see \
+            docs/formats.md for how they map onto calls).
 
-        Results: one row per centre (and service, with --by service) and period, with \
-        counts of contacts, handled, abandoned and blocked calls, avoidable contacts by \
-        class (progress chase, repeat, retry, misdirected, clarification), first-contact \
-        resolution, and rates with 95% Wilson intervals. Rates whose denominator is \
-        below --min-cell are left out (null). The accounting section shows where every \
-        input line went: lines = events + duplicates + rejected_total + late + skipped.
+            Results: one row per centre (and service, with --by service) and period, with \
+            counts of contacts, handled, abandoned and blocked calls, avoidable contacts by \
+            class (progress chase, repeat, retry, misdirected, clarification), first-contact \
+            resolution, and rates with 95% Wilson intervals. Rates whose denominator is \
+            below --min-cell are left out (null). The accounting section shows where every \
+            input line went: lines = events + duplicates + rejected_total + late + skipped.
 
-        Caller numbers are replaced by keyed pseudonyms as they are read and never \
-        printed. Give the same key (--key-file or the CALLSIFT_KEY environment \
-        variable) to every run whose results you want to compare or merge.
+            Caller numbers are replaced by keyed pseudonyms as they are read and never \
+            printed. Give the same key (--key-file or the CALLSIFT_KEY environment \
+            variable) to every run whose results you want to compare or merge.
 
-        Exit status: 0 on success; 1 when an input was corrupt, truncated or \
-        unreadable (the figures for everything read are still printed); 64 for a \
-        usage error.
+            Exit status: 0 on success; 1 when an input was corrupt, truncated or \
+            unreadable (the figures for everything read are still printed); 64 for a \
+            usage error.
 
-        Examples:
-          callsift analyze samples/calls.csv.zst
-          callsift analyze --period month --by centre --tz Europe/London logs/
-          zcat today.csv.gz | callsift analyze --emit csv -o today.csv -
-          callsift analyze --state /var/lib/callsift --key-file key /data/2026-12-05/
-          callsift analyze --follow --state /var/lib/callsift-live --key-file key \\
-              --emit-every 30s --metrics-file /var/lib/node_exporter/callsift.prom \\
-              -o /srv/live/today.json /var/log/asterisk/queue_log --centre C01
-        """
+            Examples:
+              callsift analyze samples/calls.csv.zst
+              callsift analyze --period month --by centre --tz Europe/London logs/
+              zcat today.csv.gz | callsift analyze --emit csv -o today.csv -
+              callsift analyze --state /var/lib/callsift --key-file key /data/2026-12-05/
+              callsift analyze --follow --state /var/lib/callsift-live --key-file key \\
+                  --emit-every 30s --metrics-file /var/lib/node_exporter/callsift.prom \\
+                  -o /srv/live/today.json /var/log/asterisk/queue_log --centre C01
+            """
     )
 
     @Argument(help: "Files, folders or - (standard input). Default: standard input.")
@@ -68,16 +68,28 @@ struct Analyze: ParsableCommand {
     @Option(name: [.short, .customLong("output")], help: ArgumentHelp("Write the results to PATH instead of standard output.", valueName: "path"))
     var output: String?
 
-    @Option(help: ArgumentHelp("Write every rejected and late line to PATH as line_no<TAB>reason<TAB>raw line. Holds raw caller numbers: handle as personal data.", valueName: "path"))
+    @Option(
+        help: ArgumentHelp(
+            "Write every rejected and late line to PATH as line_no<TAB>reason<TAB>raw line. Holds raw caller numbers: handle as personal data.",
+            valueName: "path"))
     var rejects: String?
 
-    @Option(help: "How input records are encoded: auto (recognised from each input's first bytes), csv, ndjson, queuelog (Asterisk queue_log, file or database export) or ctr (Amazon Connect contact trace records).")
+    @Option(
+        help:
+            "How input records are encoded: auto (recognised from each input's first bytes), csv, ndjson, queuelog (Asterisk queue_log, file or database export) or ctr (Amazon Connect contact trace records)."
+    )
     var format: AnalysisSettings.InputFormat = .auto
 
-    @Option(help: ArgumentHelp("The centre of inputs whose records name none: required for Asterisk queue_log; for contact trace records it replaces the Connect instance id.", valueName: "name"))
+    @Option(
+        help: ArgumentHelp(
+            "The centre of inputs whose records name none: required for Asterisk queue_log; for contact trace records it replaces the Connect instance id.",
+            valueName: "name"))
     var centre: String?
 
-    @Option(help: "Which contacts of a caller see each other: centre (same caller and centre), service (same caller, centre and arrival service) or global (same caller anywhere).")
+    @Option(
+        help:
+            "Which contacts of a caller see each other: centre (same caller and centre), service (same caller, centre and arrival service) or global (same caller anywhere)."
+    )
     var scope: AnalysisSettings.Scope = .centre
 
     @Option(help: "Reporting period: day, week (ISO), month, quarter, fyquarter (UK financial year, Q1 = April-June) or all.")
@@ -113,37 +125,55 @@ struct Analyze: ParsableCommand {
     @Option(help: "Rates with a denominator below this are printed as null (small-cell suppression).")
     var minCell: Int64 = 10
 
-    @Option(help: ArgumentHelp("File holding the secret pseudonymisation key (any bytes; e.g. 32 random bytes). It must be yours and private (mode 0600). Default: the CALLSIFT_KEY environment variable, else a random key for this run only.", valueName: "path"))
+    @Option(
+        help: ArgumentHelp(
+            "File holding the secret pseudonymisation key (any bytes; e.g. 32 random bytes). It must be yours and private (mode 0600). Default: the CALLSIFT_KEY environment variable, else a random key for this run only.",
+            valueName: "path"))
     var keyFile: String?
 
     @Flag(help: "Use a --key-file that other users can read or change (refused otherwise), with a warning.")
     var allowSharedKey = false
 
-    @Option(help: "Threads to use (default: the machine's cores). 1 runs everything on one thread; more decodes and parses each input on its own thread and runs the shards (--shards) side by side. Results are identical for every value.")
+    @Option(
+        help:
+            "Threads to use (default: the machine's cores). 1 runs everything on one thread; more decodes and parses each input on its own thread and runs the shards (--shards) side by side. Results are identical for every value."
+    )
     var threads: Int = ProcessInfo.processInfo.activeProcessorCount
 
     @Option(help: "Partitions of the call and caller state. Results are identical for every value.")
     var shards: Int = 1
 
-    @Option(help: ArgumentHelp("Reason-code taxonomy (TOML): a [reasons] table mapping this centre's own codes onto progress_chase, clarification, misdirected or none. Without it, only those reserved codes classify.", valueName: "path"))
+    @Option(
+        help: ArgumentHelp(
+            "Reason-code taxonomy (TOML): a [reasons] table mapping this centre's own codes onto progress_chase, clarification, misdirected or none. Without it, only those reserved codes classify.",
+            valueName: "path"))
     var reasonMap: String?
 
     @Flag(help: "Print run statistics on standard error: events per second, peak calls in progress, peak caller-scope entries and bytes per entry.")
     var stats = false
 
-    @Option(help: ArgumentHelp("Continue from the state in DIR (created on the first run) and write the new state there: feed a day at a time and get the figures of one run over every day, each row marked final or provisional. The settings that decide classification (--scope, the windows, --lateness, --call-timeout, --short-abandon, --sl-threshold, --tz, --reason-map) and the key are fixed when DIR is created. Without INPUT, report on the state as it is, with its settings. Feeding needs a fixed key (--key-file or CALLSIFT_KEY).", valueName: "dir"))
+    @Option(
+        help: ArgumentHelp(
+            "Continue from the state in DIR (created on the first run) and write the new state there: feed a day at a time and get the figures of one run over every day, each row marked final or provisional. The settings that decide classification (--scope, the windows, --lateness, --call-timeout, --short-abandon, --sl-threshold, --tz, --reason-map) and the key are fixed when DIR is created. Without INPUT, report on the state as it is, with its settings. Feeding needs a fixed key (--key-file or CALLSIFT_KEY).",
+            valueName: "dir"))
     var state: String?
 
     @Flag(help: "No progress line on standard error.")
     var quiet = false
 
-    @Flag(help: "Follow INPUT (one file, or - for standard input) while it is written, as tail -F does (rotation included), and replace the -o file atomically every --emit-every with the report as if the input ended now, rows marked final or provisional. With --state, each emit is also a checkpoint and a restart goes on from it. SIGTERM or SIGINT stops it after a last report.")
+    @Flag(
+        help:
+            "Follow INPUT (one file, or - for standard input) while it is written, as tail -F does (rotation included), and replace the -o file atomically every --emit-every with the report as if the input ended now, rows marked final or provisional. With --state, each emit is also a checkpoint and a restart goes on from it. SIGTERM or SIGINT stops it after a last report."
+    )
     var follow = false
 
     @Option(help: "With --follow: how often to replace the report (and --metrics-file).")
     var emitEvery = DurationArgument(millis: 30_000)
 
-    @Option(help: ArgumentHelp("With --follow: also write the counters and rates per centre and service to PATH in Prometheus' text format, atomically (for node_exporter's textfile collector).", valueName: "path"))
+    @Option(
+        help: ArgumentHelp(
+            "With --follow: also write the counters and rates per centre and service to PATH in Prometheus' text format, atomically (for node_exporter's textfile collector).",
+            valueName: "path"))
     var metricsFile: String?
 
     func settings() throws -> AnalysisSettings {
@@ -174,7 +204,10 @@ struct Analyze: ParsableCommand {
         if shards < 1 || shards > 4096 { throw ValidationError("--shards must be between 1 and 4096") }
         if (try? LocalCalendar(identifier: tz)) == nil { throw ValidationError("--tz: unknown time zone '\(tz)' (use an IANA name such as Europe/London)") }
         if follow {
-            if inputs.count > 1 { throw ValidationError("--follow follows one input (a file, or - for standard input); give the others to a run without --follow, or to --state runs") }
+            if inputs.count > 1 {
+                throw ValidationError(
+                    "--follow follows one input (a file, or - for standard input); give the others to a run without --follow, or to --state runs")
+            }
             if output == nil || output == "-" { throw ValidationError("--follow needs -o FILE: the report is replaced there atomically at each emit") }
             if emitEvery.millis < 100 { throw ValidationError("--emit-every must be at least 100ms") }
             var isDir: ObjCBool = false
@@ -196,10 +229,11 @@ struct Analyze: ParsableCommand {
         let showProgress = !quiet && isatty(2) != 0
         let analysis: Analysis
         do {
-            analysis = try Analysis(settings: try settings(), inputs: inputs.isEmpty ? ["-"] : inputs,
-                                    pseudonymiser: pseudonymiser, rejects: rejectsLog,
-                                    execution: ExecutionOptions(threads: threads, shards: shards),
-                                    progress: showProgress ? Self.showProgress : nil)
+            analysis = try Analysis(
+                settings: try settings(), inputs: inputs.isEmpty ? ["-"] : inputs,
+                pseudonymiser: pseudonymiser, rejects: rejectsLog,
+                execution: ExecutionOptions(threads: threads, shards: shards),
+                progress: showProgress ? Self.showProgress : nil)
         } catch let e as UsageError {
             throw ValidationError(e.description)
         }
@@ -212,8 +246,11 @@ struct Analyze: ParsableCommand {
         if stats {
             let s = outcome.stats
             let perEntry = s.peakScopes > 0 ? Double(s.scopeBytesAtPeak) / Double(s.peakScopes) : 0
-            printError(String(format: "callsift: stats: %lld events in %.2f s (%.0f events/s); peak calls in progress %d; peak caller-scope entries %d, %.1f bytes each (table size at the peak / entries)",
-                              s.events, s.seconds, Double(s.events) / max(s.seconds, 1e-9), s.peakLiveCalls, s.peakScopes, perEntry))
+            printError(
+                String(
+                    format:
+                        "callsift: stats: %lld events in %.2f s (%.0f events/s); peak calls in progress %d; peak caller-scope entries %d, %.1f bytes each (table size at the peak / entries)",
+                    s.events, s.seconds, Double(s.events) / max(s.seconds, 1e-9), s.peakLiveCalls, s.peakScopes, perEntry))
         }
         for e in outcome.errors { printError("callsift: error: \(e)") }
         if !outcome.errors.isEmpty { throw ExitCode(1) }
@@ -224,7 +261,8 @@ struct Analyze: ParsableCommand {
         // Feeding needs the key the state was made with; reporting on it needs none.
         let fixedKey = keyFile != nil || !(ProcessInfo.processInfo.environment["CALLSIFT_KEY"] ?? "").isEmpty
         guard fixedKey || inputs.isEmpty else {
-            throw ValidationError("--state needs a fixed pseudonymisation key (--key-file or CALLSIFT_KEY): with a random one, callers could not be matched across runs")
+            throw ValidationError(
+                "--state needs a fixed pseudonymisation key (--key-file or CALLSIFT_KEY): with a random one, callers could not be matched across runs")
         }
         let pseudonymiser = fixedKey ? try loadKey() : Pseudonymiser(k0: 0, k1: 0)
         let store: StateStore
@@ -233,9 +271,10 @@ struct Analyze: ParsableCommand {
         let showProgress = !quiet && isatty(2) != 0
         let result: DailyRun.Result
         do {
-            result = try DailyRun.run(state: store, settings: try settings(), inputs: inputs, pseudonymiser: pseudonymiser,
-                                      rejects: rejectsLog, execution: ExecutionOptions(threads: threads, shards: shards),
-                                      progress: showProgress ? Self.showProgress : nil)
+            result = try DailyRun.run(
+                state: store, settings: try settings(), inputs: inputs, pseudonymiser: pseudonymiser,
+                rejects: rejectsLog, execution: ExecutionOptions(threads: threads, shards: shards),
+                progress: showProgress ? Self.showProgress : nil)
         } catch let e as UsageError {
             throw ValidationError(e.description)
         }
@@ -247,12 +286,17 @@ struct Analyze: ParsableCommand {
         try sink.finish()
         if stats {
             let s = result.stats
-            printError(String(format: "callsift: stats: %lld events in %.2f s (%.0f events/s); peak calls in progress %d; peak caller-scope entries %d",
-                              s.events, s.seconds, Double(s.events) / max(s.seconds, 1e-9), s.peakLiveCalls, s.peakScopes))
+            printError(
+                String(
+                    format: "callsift: stats: %lld events in %.2f s (%.0f events/s); peak calls in progress %d; peak caller-scope entries %d",
+                    s.events, s.seconds, Double(s.events) / max(s.seconds, 1e-9), s.peakLiveCalls, s.peakScopes))
             let bytes = store.engineBytes
-            printError(String(format: "callsift: state: read %.2f s, restore %.2f s, encode %.2f s, write %.2f s; %d caller scopes, %d calls in progress; engine file %d bytes (%.1f bytes per caller scope)",
-                              store.readSeconds, s.restoreSeconds, s.encodeSeconds, store.commitSeconds, s.stateScopes, s.stateCalls,
-                              bytes, Double(bytes) / Double(max(s.stateScopes, 1))))
+            printError(
+                String(
+                    format:
+                        "callsift: state: read %.2f s, restore %.2f s, encode %.2f s, write %.2f s; %d caller scopes, %d calls in progress; engine file %d bytes (%.1f bytes per caller scope)",
+                    store.readSeconds, s.restoreSeconds, s.encodeSeconds, store.commitSeconds, s.stateScopes, s.stateCalls,
+                    bytes, Double(bytes) / Double(max(s.stateScopes, 1))))
         }
         for e in result.errors { printError("callsift: error: \(e)") }
         if !result.errors.isEmpty { throw ExitCode(1) }
@@ -261,7 +305,8 @@ struct Analyze: ParsableCommand {
     private func runFollowing() throws {
         let fixedKey = keyFile != nil || !(ProcessInfo.processInfo.environment["CALLSIFT_KEY"] ?? "").isEmpty
         if state != nil && !fixedKey {
-            throw ValidationError("--state needs a fixed pseudonymisation key (--key-file or CALLSIFT_KEY): with a random one, callers could not be matched across runs")
+            throw ValidationError(
+                "--state needs a fixed pseudonymisation key (--key-file or CALLSIFT_KEY): with a random one, callers could not be matched across runs")
         }
         let pseudonymiser = try loadKey()
         let rejectsLog = try rejects.map { RejectsLog(sink: try makeByteSink(path: $0, compression: .none, ownerOnly: true, append: true)) }
@@ -272,8 +317,10 @@ struct Analyze: ParsableCommand {
         options.stateDir = state
         let run: FollowRun
         do {
-            run = try FollowRun(path: inputs.first ?? "-", settings: try settings(), pseudonymiser: pseudonymiser, rejects: rejectsLog,
-                                execution: ExecutionOptions(threads: threads, shards: shards), options: options) { printError($0) }
+            run = try FollowRun(
+                path: inputs.first ?? "-", settings: try settings(), pseudonymiser: pseudonymiser, rejects: rejectsLog,
+                execution: ExecutionOptions(threads: threads, shards: shards), options: options
+            ) { printError($0) }
         } catch let e as UsageError {
             throw ValidationError(e.description)
         }
@@ -326,7 +373,10 @@ func loadPseudonymisationKey(keyFile: String?, allowShared: Bool = false) throws
         if !problems.isEmpty {
             let what = "--key-file \(keyFile): " + problems.joined(separator: ", and ")
             if !allowShared {
-                throw ValidationError(what + ". An exposed key weakens every pseudonym made with it. Make it yours and private (chown $(id -u) \(keyFile); chmod 600 \(keyFile)), or give --allow-shared-key to use it anyway.")
+                throw ValidationError(
+                    what
+                        + ". An exposed key weakens every pseudonym made with it. Make it yours and private (chown $(id -u) \(keyFile); chmod 600 \(keyFile)), or give --allow-shared-key to use it anyway."
+                )
             }
             printError("callsift: warning: \(what); used anyway (--allow-shared-key).")
         }
@@ -338,7 +388,9 @@ func loadPseudonymisationKey(keyFile: String?, allowShared: Bool = false) throws
     if let env = ProcessInfo.processInfo.environment["CALLSIFT_KEY"], !env.isEmpty {
         return Pseudonymiser(secret: Array(env.utf8))
     }
-    printError("callsift: note: no key given (--key-file or CALLSIFT_KEY); caller pseudonyms use a random key for this run, so repeat callers cannot be matched across runs.")
+    printError(
+        "callsift: note: no key given (--key-file or CALLSIFT_KEY); caller pseudonyms use a random key for this run, so repeat callers cannot be matched across runs."
+    )
     return Pseudonymiser.random()
 }
 

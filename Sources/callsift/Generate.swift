@@ -107,11 +107,12 @@ struct Generate: ParsableCommand {
 
     func run() throws {
         let compression = Compression(rawValue: compress.rawValue) ?? .none
-        let sink: ByteSink = if split != nil, let output {
-            try CentreDaySplitSink(directory: output, compression: compression)
-        } else {
-            try makeByteSink(path: output, compression: compression)
-        }
+        let sink: ByteSink =
+            if split != nil, let output {
+                try CentreDaySplitSink(directory: output, compression: compression)
+            } else {
+                try makeByteSink(path: output, compression: compression)
+            }
         let result = try generateWorkload(options(), into: sink)
         if summary {
             var text = ""

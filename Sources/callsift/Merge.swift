@@ -7,24 +7,24 @@ struct Merge: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Merge the JSON outputs of several analyze runs into one, adding counters exactly.",
         discussion: """
-        Each FILE is the JSON output of `callsift analyze` for part of the data: one \
-        centre, one month, one machine's share. Counters are added per centre, service \
-        and period, accounting is added, the horizon is the latest, and the inputs are \
-        listed in order. Runs made with different settings (windows, scope, tz, period, \
-        grouping, min cell, reason map) are refused with a message that names the setting. \
-        So are a file given twice and two reports that count the same input file (known \
-        by its content, whatever its name), which would add its figures twice; a day's \
-        log split into morning and afternoon files merges as usual.
+            Each FILE is the JSON output of `callsift analyze` for part of the data: one \
+            centre, one month, one machine's share. Counters are added per centre, service \
+            and period, accounting is added, the horizon is the latest, and the inputs are \
+            listed in order. Runs made with different settings (windows, scope, tz, period, \
+            grouping, min cell, reason map) are refused with a message that names the setting. \
+            So are a file given twice and two reports that count the same input file (known \
+            by its content, whatever its name), which would add its figures twice; a day's \
+            log split into morning and afternoon files merges as usual.
 
-        Exact when the parts do not share callers' histories: for example one part per \
-        centre with --scope centre or --scope service. Split by time, callers' repeats, \
-        chases and retries across the cut are missed and FCR near the end of each part is \
-        judged without the next part (see docs/accreditation.md).
+            Exact when the parts do not share callers' histories: for example one part per \
+            centre with --scope centre or --scope service. Split by time, callers' repeats, \
+            chases and retries across the cut are missed and FCR near the end of each part is \
+            judged without the next part (see docs/accreditation.md).
 
-        Examples:
-          callsift merge -o year.json 2026-01.json 2026-02.json 2026-03.json
-          callsift merge north.json south.json > all.json
-        """
+            Examples:
+              callsift merge -o year.json 2026-01.json 2026-02.json 2026-03.json
+              callsift merge north.json south.json > all.json
+            """
     )
 
     @Argument(help: "JSON outputs of callsift analyze.")

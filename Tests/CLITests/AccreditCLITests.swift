@@ -32,8 +32,10 @@ import Testing
         let dir = try Self.temp()
         defer { try? FileManager.default.removeItem(at: dir) }
         let fromLogs = dir.appendingPathComponent("logs.json").path
-        let r = try CLITests.run(["accredit", "--standard", "samples/standard.toml", "--tz", "Europe/London",
-                                  "--json", fromLogs, "--csv", dir.appendingPathComponent("l.csv").path, "samples/calls.csv.zst"])
+        let r = try CLITests.run([
+            "accredit", "--standard", "samples/standard.toml", "--tz", "Europe/London",
+            "--json", fromLogs, "--csv", dir.appendingPathComponent("l.csv").path, "samples/calls.csv.zst",
+        ])
         #expect(r.status == 0, "\(r.stderr)")
         #expect(r.stdout.contains("C01") && r.stdout.contains("C04"))
         // The same data analysed by day to JSON first, then accredited from the JSON.
@@ -81,8 +83,11 @@ import Testing
         func browse(_ args: [String]) throws -> (out: String, err: String, status: Int32) {
             let p = Process()
             p.executableURL = URL(fileURLWithPath: chromium)
-            p.arguments = ["--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--enable-logging=stderr", "--v=0",
-                           "--user-data-dir=\(dir.appendingPathComponent("profile").path)"] + args + [html.absoluteString]
+            p.arguments =
+                [
+                    "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--enable-logging=stderr", "--v=0",
+                    "--user-data-dir=\(dir.appendingPathComponent("profile").path)",
+                ] + args + [html.absoluteString]
             let out = Pipe(), err = Pipe()
             p.standardOutput = out
             p.standardError = err

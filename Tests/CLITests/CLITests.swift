@@ -6,7 +6,7 @@ import Testing
     /// The folder holding the built products (the test bundle sits beside the executable).
     static let products: URL = {
         var url = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-        for _ in 0 ..< 4 where !FileManager.default.fileExists(atPath: url.appendingPathComponent("callsift").path) {
+        for _ in 0..<4 where !FileManager.default.fileExists(atPath: url.appendingPathComponent("callsift").path) {
             url = url.deletingLastPathComponent()
         }
         return url
@@ -42,8 +42,9 @@ import Testing
         let outData = out.fileHandleForReading.readDataToEndOfFile()
         let errData = errReader.wait()
         p.waitUntilExit()
-        return Result(status: p.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
-                      stderr: String(decoding: errData, as: UTF8.self))
+        return Result(
+            status: p.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
+            stderr: String(decoding: errData, as: UTF8.self))
     }
 
     @Test func helpIsThere() throws {
@@ -168,7 +169,7 @@ final class PipeReader: @unchecked Sendable {
         #expect(r.status == 0)
         let lines = r.stdout.split(separator: "\n")
         #expect(lines.first?.hasPrefix("centre,period,contacts,identified,handled,") == true)
-        #expect(lines.count == 1 + 4)   // four centres, three weeks of March
+        #expect(lines.count == 1 + 4)  // four centres, three weeks of March
     }
 
     @Test func truncatedInputPrintsFiguresAndFails() throws {

@@ -9,8 +9,10 @@ import Testing
     /// A dirty log as one folder per day (each with a file per centre), made by `generate`.
     static func days(in dir: URL) throws -> [String] {
         let folder = dir.appendingPathComponent("days").path
-        let g = try CLITests.run(["generate", "--seed", "3", "--calls", "6000", "--centres", "3", "--days", "4", "--dirty",
-                                  "--compress", "zstd", "--split", "centre-day", "-o", folder])
+        let g = try CLITests.run([
+            "generate", "--seed", "3", "--calls", "6000", "--centres", "3", "--days", "4", "--dirty",
+            "--compress", "zstd", "--split", "centre-day", "-o", folder,
+        ])
         #expect(g.status == 0, "\(g.stderr)")
         return try FileManager.default.contentsOfDirectory(atPath: folder).sorted().map { folder + "/" + $0 }
     }
@@ -51,8 +53,9 @@ import Testing
         var longest = 0.0
         for day in days {
             let started = Date()
-            let r = try CLITests.run(["analyze", "--state", reference, "--threads", "2", day],
-                                     env: Self.env.merging(["CALLSIFT_TEST_COMMIT_PAUSE_MS": "40"]) { $1 })
+            let r = try CLITests.run(
+                ["analyze", "--state", reference, "--threads", "2", day],
+                env: Self.env.merging(["CALLSIFT_TEST_COMMIT_PAUSE_MS": "40"]) { $1 })
             longest = max(longest, Date().timeIntervalSince(started))
             #expect(r.status == 0, "\(r.stderr)")
             expected = r.stdout
@@ -62,9 +65,9 @@ import Testing
         var rng = SystemRandomNumberGenerator()
         var kills = 0
         for day in days {
-            for _ in 0 ..< 4 {
+            for _ in 0..<4 {
                 let p = try Self.start(["analyze", "--state", state, "--threads", "2", day], env: pause)
-                usleep(UInt32.random(in: 0 ..< UInt32(max(longest, 0.05) * 1_000_000), using: &rng))
+                usleep(UInt32.random(in: 0..<UInt32(max(longest, 0.05) * 1_000_000), using: &rng))
                 if p.isRunning {
                     kill(p.processIdentifier, SIGKILL)
                     kills += 1

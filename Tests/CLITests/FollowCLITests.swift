@@ -21,7 +21,7 @@ import Testing
         while i < body.endIndex {
             let j = min(i + per, body.endIndex)
             var d = Data()
-            for line in body[i ..< j] { d.append(contentsOf: line); d.append(UInt8(ascii: "\n")) }
+            for line in body[i..<j] { d.append(contentsOf: line); d.append(UInt8(ascii: "\n")) }
             out.append(d)
             i = j
         }
@@ -67,8 +67,11 @@ import Testing
         let report = dir.appendingPathComponent("report.json").path
         let metrics = dir.appendingPathComponent("callsift.prom").path
         try Self.append(bursts[0], to: live)
-        let p = try DurableStateCLITests.start(["analyze", "--follow", "--emit-every", "300ms", "--metrics-file", metrics,
-                                                "-o", report, live], env: Self.env)
+        let p = try DurableStateCLITests.start(
+            [
+                "analyze", "--follow", "--emit-every", "300ms", "--metrics-file", metrics,
+                "-o", report, live,
+            ], env: Self.env)
         let reading = ReaderTally()
         let reader = Thread {
             while !reading.isDone {
@@ -138,7 +141,7 @@ import Testing
             }
             try Self.append(b, to: live)
             written += 1
-            usleep(UInt32.random(in: 100_000 ..< 400_000, using: &rng))
+            usleep(UInt32.random(in: 100_000..<400_000, using: &rng))
             if i % 3 == 1 {
                 kill(p.processIdentifier, SIGKILL)
                 p.waitUntilExit()
@@ -172,7 +175,9 @@ import Testing
             p.standardInput = i
             p.standardOutput = o
             try p.run()
-            let w = Thread { i.fileHandleForWriting.write(d); try? i.fileHandleForWriting.close() }
+            let w = Thread {
+                i.fileHandleForWriting.write(d); try? i.fileHandleForWriting.close()
+            }
             w.start()
             let out = o.fileHandleForReading.readDataToEndOfFile()
             p.waitUntilExit()

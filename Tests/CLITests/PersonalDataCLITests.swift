@@ -46,7 +46,7 @@ import Testing
         let dir = try Self.temp()
         defer { try? FileManager.default.removeItem(at: dir) }
         let key = dir.appendingPathComponent("callsift.key").path
-        try Data((0 ..< 32).map { _ in UInt8.random(in: 0 ... 255) }).write(to: URL(fileURLWithPath: key))
+        try Data((0..<32).map { _ in UInt8.random(in: 0...255) }).write(to: URL(fileURLWithPath: key))
         var outputs: [String] = []
         for mode in [0o644, 0o640, 0o606, 0o620] {
             try FileManager.default.setAttributes([.posixPermissions: mode], ofItemAtPath: key)

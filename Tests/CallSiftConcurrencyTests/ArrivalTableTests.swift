@@ -11,7 +11,7 @@ import Testing
         var model: [UInt64: Int] = [:]
         var state: UInt64 = 7
         func next() -> UInt64 { state = state &* 6364136223846793005 &+ 1442695040888963407; return state >> 33 }
-        for step in 0 ..< 6_000 {
+        for step in 0..<6_000 {
             let k = TestKey(v: next() % 300, weak: weakHash)
             // Hints only: safe in any state, changing nothing (the model checks).
             table.prefetch(hash: k.tableHash)
@@ -47,7 +47,7 @@ import Testing
     @Test func keepsInsertionOrderAndStaysSmallUnderFIFOUse() {
         let table = ArrivalTable<TestKey, UInt64>(minimumCapacity: 16)
         let window: UInt64 = 1_000
-        for i in 0 ..< 50_000 as Range<UInt64> {
+        for i in 0..<50_000 as Range<UInt64> {
             table.insert(TestKey(v: i), i)
             if i >= window {
                 // Every tenth key leaves early, the rest in order.
@@ -74,7 +74,7 @@ import Testing
         let table = ArrivalTable<TestKey, UInt64>(minimumCapacity: 16)
         let window: UInt64 = 150_000
         var capacities: Set<Int> = []
-        for i in 0 ..< 600_000 as Range<UInt64> {
+        for i in 0..<600_000 as Range<UInt64> {
             // The window widens halfway, so the ring grows once it has wrapped.
             let w = i < 300_000 ? window / 3 : window
             table.insert(TestKey(v: i), i &* 7)
@@ -99,11 +99,11 @@ import Testing
     /// A table past 2 MiB takes the mapped path of `LargeMemory`; grows several times.
     @Test func growsThroughManyRebuilds() {
         let table = ArrivalTable<TestKey, UInt64>()
-        for i in 0 ..< 200_000 as Range<UInt64> { table.insert(TestKey(v: i), i * 3) }
+        for i in 0..<200_000 as Range<UInt64> { table.insert(TestKey(v: i), i * 3) }
         table.checkInvariants()
         #expect(table.count == 200_000)
         #expect(table.allocatedBytes > 2 << 20)
-        #expect((0 ..< 200_000 as Range<UInt64>).allSatisfy { table.find(TestKey(v: $0)).map { table[$0] } == $0 * 3 })
+        #expect((0..<200_000 as Range<UInt64>).allSatisfy { table.find(TestKey(v: $0)).map { table[$0] } == $0 * 3 })
         for i in stride(from: 0, to: 200_000, by: 2) as StrideTo<UInt64> { table.remove(at: table.find(TestKey(v: i))!) }
         table.checkInvariants()
         #expect(table.count == 100_000)

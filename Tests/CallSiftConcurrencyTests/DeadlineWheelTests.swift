@@ -11,8 +11,8 @@ import Testing
         func next() -> Int64 { state = state &* 6364136223846793005 &+ 1442695040888963407; return Int64(state >> 40) }
         var limit: Int64 = 100_000
         var id = 0
-        for _ in 0 ..< 400 {
-            for _ in 0 ..< 20 {
+        for _ in 0..<400 {
+            for _ in 0..<20 {
                 // Mostly just ahead of the limit; some overdue, some far beyond the span.
                 let r = next() % 100
                 let at = r < 10 ? limit - next() % 5_000 : (r < 15 ? limit + 200_000 + next() % 100_000 : limit + next() % 60_000)
@@ -49,14 +49,14 @@ import Testing
     /// entries still inside.
     @Test func keepsReferenceItemsIntact() {
         var wheel: DeadlineWheel<String>? = DeadlineWheel<String>(span: 10_000, shift: 6)
-        for i in 0 ..< 5_000 { wheel!.push(Int64(i * 7 % 40_000), "item \(i)") }
+        for i in 0..<5_000 { wheel!.push(Int64(i * 7 % 40_000), "item \(i)") }
         var due: [(at: Int64, item: String)] = []
         var seen: [String] = []
         while wheel!.takeDue(before: 20_000, into: &due) {
             seen += due.map(\.item)
             due.removeAll(keepingCapacity: true)
         }
-        let expected = (0 ..< 5_000).filter { $0 * 7 % 40_000 < 20_000 }.map { "item \($0)" }
+        let expected = (0..<5_000).filter { $0 * 7 % 40_000 < 20_000 }.map { "item \($0)" }
         #expect(Set(seen) == Set(expected) && seen.count == expected.count)
         #expect(wheel!.count == 5_000 - expected.count)
         wheel = nil

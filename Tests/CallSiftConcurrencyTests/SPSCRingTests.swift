@@ -14,7 +14,7 @@ import Testing
         defer { received.deallocate() }
         DispatchQueue.concurrentPerform(iterations: 2) { role in
             if role == 0 {
-                for i in 1 ... n { ring.push(i) }
+                for i in 1...n { ring.push(i) }
                 ring.close()
             } else {
                 var last = 0, sum = 0, count = 0, inOrder = 1
@@ -33,7 +33,7 @@ import Testing
     @Test func fullRingRefusesAndEmptyRingReturnsNil() {
         let ring = SPSCRing<String>(capacity: 4)
         #expect(ring.tryPop() == nil)
-        for i in 0 ..< 4 { #expect(ring.tryPush("\(i)")) }
+        for i in 0..<4 { #expect(ring.tryPush("\(i)")) }
         #expect(!ring.tryPush("overflow"))
         #expect(ring.tryPop() == "0")
         #expect(ring.tryPush("4"))
@@ -53,7 +53,7 @@ import Testing
         defer { total.deallocate() }
         DispatchQueue.concurrentPerform(iterations: 2) { role in
             if role == 0 {
-                for b in 0 ..< batches { ring.push(Array(b * size ..< (b + 1) * size)) }
+                for b in 0..<batches { ring.push(Array(b * size..<(b + 1) * size)) }
                 ring.close()
             } else {
                 var next = 0, ok = 1
@@ -79,10 +79,12 @@ import Testing
         let boxes = 5_000, size = 100
         DispatchQueue.concurrentPerform(iterations: 2) { role in
             if role == 0 {
-                for b in 0 ..< boxes {
-                    let box = pipe.vacant { counts[0] += 1; return Box() }
+                for b in 0..<boxes {
+                    let box = pipe.vacant {
+                        counts[0] += 1; return Box()
+                    }
                     box.values.removeAll(keepingCapacity: true)
-                    box.values.append(contentsOf: b * size ..< (b + 1) * size)
+                    box.values.append(contentsOf: b * size..<(b + 1) * size)
                     pipe.send(box)
                 }
                 pipe.close()

@@ -18,9 +18,9 @@ import Testing
         var state: UInt64 = 9
         func next() -> UInt64 { state = state &* 6364136223846793005 &+ 1442695040888963407; return state >> 33 }
         let steps = big ? 600_000 : 20_000
-        for step in 0 ..< steps {
+        for step in 0..<steps {
             switch next() % 10 {
-            case 0 ..< 5:
+            case 0..<5:
                 let n = q.append(Entry(value: Int64(step), flag: false))
                 #expect(n == modelHead + Int64(model.count))
                 model.append(Entry(value: Int64(step), flag: false))

@@ -18,7 +18,7 @@ struct TestKey: ShardTableKey, Hashable {
         var model: [UInt64: Int] = [:]
         var state: UInt64 = 42
         func next() -> UInt64 { state = state &* 6364136223846793005 &+ 1442695040888963407; return state >> 33 }
-        for step in 0 ..< 6_000 {
+        for step in 0..<6_000 {
             let k = TestKey(v: next() % 300, weak: weakHash)
             // Hints only: they must be safe in any state (long runs, wrap-around) and
             // change nothing, which the model checks.
@@ -60,8 +60,8 @@ struct TestKey: ShardTableKey, Hashable {
         var model: [UInt64: Int] = [:]
         var state: UInt64 = 7
         func next() -> UInt64 { state = state &* 6364136223846793005 &+ 1442695040888963407; return state >> 33 }
-        for round in 0 ..< 40 {
-            for _ in 0 ..< 400 {
+        for round in 0..<40 {
+            for _ in 0..<400 {
                 let k = TestKey(v: next() % 5000, weak: weakHash)
                 if table.find(k) == nil {
                     let value = Int(next() % 1000)
@@ -74,7 +74,7 @@ struct TestKey: ShardTableKey, Hashable {
             model = model.filter { !(($0.value + Int($0.key)) % 4 <= cut) }
             table.checkInvariants()
             var wrong = table.count == model.count ? 0 : 1
-            for v in 0 ..< 5000 as Range<UInt64> {
+            for v in 0..<5000 as Range<UInt64> {
                 let found = table.find(TestKey(v: v, weak: weakHash)).map { table[$0] }
                 if found != model[v] { wrong += 1 }
             }
@@ -84,18 +84,18 @@ struct TestKey: ShardTableKey, Hashable {
 
     @Test func growsAndStaysWithinItsLoadBound() {
         let table = ShardTable<TestKey, UInt64>()
-        for i in 0 ..< 100_000 as Range<UInt64> { table.insert(TestKey(v: i), i) }
+        for i in 0..<100_000 as Range<UInt64> { table.insert(TestKey(v: i), i) }
         table.checkInvariants()
         #expect(table.count == 100_000)
         #expect(Double(table.count) <= Double(table.capacity) * 0.75)
-        #expect((0 ..< 100_000 as Range<UInt64>).allSatisfy { table.find(TestKey(v: $0)).map { table[$0] } == $0 })
+        #expect((0..<100_000 as Range<UInt64>).allSatisfy { table.find(TestKey(v: $0)).map { table[$0] } == $0 })
     }
 
     /// Grown by a quarter at 80%, a table is never less than 64% full once it has grown.
     @Test func growingByAQuarterKeepsTheTableFull() {
         let table = ShardTable<TestKey, UInt64>(minimumCapacity: 16, maxLoad: 0.8, growth: 1.25)
         var least = 1.0
-        for i in 0 ..< 200_000 as Range<UInt64> {
+        for i in 0..<200_000 as Range<UInt64> {
             let before = table.capacity
             table.insert(TestKey(v: i), i)
             if table.capacity != before { least = min(least, Double(table.count) / Double(table.capacity)) }
@@ -103,6 +103,6 @@ struct TestKey: ShardTableKey, Hashable {
         table.checkInvariants()
         #expect(least >= 0.63)
         #expect(Double(table.count) <= Double(table.capacity) * 0.8)
-        #expect((0 ..< 200_000 as Range<UInt64>).allSatisfy { table.find(TestKey(v: $0)).map { table[$0] } == $0 })
+        #expect((0..<200_000 as Range<UInt64>).allSatisfy { table.find(TestKey(v: $0)).map { table[$0] } == $0 })
     }
 }

@@ -176,8 +176,10 @@ import Testing
         var reference: [Call] = []
         func t(_ ms: Int64) -> String { "\"" + Timestamp.format(millis: ms) + "\"" }
         func header(_ id: String, _ c: Call) -> [String] {
-            ["\"AWSContactTraceRecordFormatVersion\":\"2017-03-10\"", "\"ContactId\":\"\(id)\"", "\"Channel\":\"VOICE\"",
-             "\"InstanceARN\":\"arn:aws:connect:eu-west-2:111122223333:instance/\(c.centre)\""]
+            [
+                "\"AWSContactTraceRecordFormatVersion\":\"2017-03-10\"", "\"ContactId\":\"\(id)\"", "\"Channel\":\"VOICE\"",
+                "\"InstanceARN\":\"arn:aws:connect:eu-west-2:111122223333:instance/\(c.centre)\"",
+            ]
         }
         func customer(_ c: Call) -> [String] {
             c.events[0].caller.isEmpty ? [] : ["\"CustomerEndpoint\":{\"Address\":\"\(c.events[0].caller)\",\"Type\":\"TELEPHONE_NUMBER\"}"]
@@ -215,13 +217,16 @@ import Testing
                 let endIndex = k + 1 < legStarts.count ? legStarts[k + 1] : c.events.count - 1
                 let start = c.events[s].ts
                 let disconnect = c.events[endIndex].ts
-                var f = ["\"AWSContactTraceRecordFormatVersion\":\"2017-03-10\"", "\"ContactId\":\"\(id)\"", "\"Channel\":\"VOICE\"",
-                         "\"InstanceARN\":\"arn:aws:connect:eu-west-2:111122223333:instance/\(c.centre)\""]
+                var f = [
+                    "\"AWSContactTraceRecordFormatVersion\":\"2017-03-10\"", "\"ContactId\":\"\(id)\"", "\"Channel\":\"VOICE\"",
+                    "\"InstanceARN\":\"arn:aws:connect:eu-west-2:111122223333:instance/\(c.centre)\"",
+                ]
                 if k == 0 {
                     f.append("\"InitiationMethod\":\"INBOUND\",\"InitiationTimestamp\":\(t(start - 5000))")
                     if !c.events[0].caller.isEmpty { f.append("\"CustomerEndpoint\":{\"Address\":\"\(c.events[0].caller)\",\"Type\":\"TELEPHONE_NUMBER\"}") }
                 } else {
-                    f.append("\"InitiationMethod\":\"\(answer.map { $0 <= start } == true ? "TRANSFER" : "QUEUE_TRANSFER")\",\"InitiationTimestamp\":\(t(start))")
+                    f.append(
+                        "\"InitiationMethod\":\"\(answer.map { $0 <= start } == true ? "TRANSFER" : "QUEUE_TRANSFER")\",\"InitiationTimestamp\":\(t(start))")
                     f.append("\"InitialContactId\":\"\(c.id)\",\"PreviousContactId\":\"\(k == 1 ? c.id : "\(c.id)-\(k - 1)")\"")
                     f.append("\"CustomerEndpoint\":{\"Address\":\"+44000\(k)\",\"Type\":\"TELEPHONE_NUMBER\"}")
                 }
@@ -274,10 +279,12 @@ import Testing
         var s = AnalysisSettings()
         s.centre = "C1"
         configure(&s)
-        let builder = EventBuilder(centres: Interner(), services: Interner(), reasons: Interner(),
-                                   longCallIDs: LongCallIDs(), pseudonymiser: Pseudonymiser(k0: 1, k1: 2))
-        let cursor = InputCursor(parser: InputParser(path: path, index: 0, settings: s, builder: builder, rejects: nil),
-                                 lateness: s.lateness)
+        let builder = EventBuilder(
+            centres: Interner(), services: Interner(), reasons: Interner(),
+            longCallIDs: LongCallIDs(), pseudonymiser: Pseudonymiser(k0: 1, k1: 2))
+        let cursor = InputCursor(
+            parser: InputParser(path: path, index: 0, settings: s, builder: builder, rejects: nil),
+            lateness: s.lateness)
         var announced = Int64.min, bad = 0, taken = 0
         while true {
             cursor.refill()
@@ -305,7 +312,7 @@ import Testing
                 + "\"Attributes\":{\"padding\":\"\(String(repeating: "x", count: 200))\"}}"
         }
         var lines: [String] = []
-        for i in 0 ..< 10000 {
+        for i in 0..<10000 {
             let at = t0 + Int64(i) * step
             lines.append(record("s\(i)", start: at, connected: at + minute, end: at + 2 * minute))
             if i == 9000 {  // completes with the others of its minute: began five hours before
@@ -321,7 +328,7 @@ import Testing
     /// window closes, two days of lines (four chunks) later.
     @Test func queueLogNeverGoesBelowTheWatermark() throws {
         var lines = ["1772442000|held|q1|NONE|ENTERQUEUE||0700|1", "1772442030|held|q1|NONE|EXITWITHTIMEOUT|1|1|30"]
-        for i in 0 ..< 4000 {
+        for i in 0..<4000 {
             let at = 1772442060 + i * 60
             lines.append("\(at)|c\(i)|q1|NONE|ENTERQUEUE||07\(i)|1")
             lines.append("\(at + 5)|c\(i)|q1|PJSIP/agent-one|CONNECT|5|1772442060.123456|1")

@@ -71,7 +71,7 @@ import Testing
         let dir = try TempDir()
         var s = S()
         // Large enough for several zstd blocks (128 KiB each), so half the file holds whole ones.
-        for i in 0 ..< 20000 { s.handled("c\(i)", caller: "N\(i % 500)", at: Int64(i) * S.minute) }
+        for i in 0..<20000 { s.handled("c\(i)", caller: "N\(i % 500)", at: Int64(i) * S.minute) }
         let path = dir.path("in.csv.zst")
         let sink = try makeByteSink(path: path, compression: .zstd)
         try sink.write(s.csv)
@@ -95,12 +95,12 @@ import Testing
         // Europe/London goes to +01:00 at 2026-03-29T01:00Z. 23:30Z on 2026-03-29 is
         // 00:30 on 2026-03-30 in London; 23:30Z on 2026-03-28 is still the 28th.
         let text = """
-        ts,centre,call,event,caller,service
-        2026-03-28T23:30:00Z,C1,a,arrive,A,S1
-        2026-03-28T23:30:10Z,C1,a,blocked,,
-        2026-03-29T23:30:00Z,C1,b,arrive,B,S1
-        2026-03-29T23:30:10Z,C1,b,blocked,,
-        """
+            ts,centre,call,event,caller,service
+            2026-03-28T23:30:00Z,C1,a,arrive,A,S1
+            2026-03-28T23:30:10Z,C1,a,blocked,,
+            2026-03-29T23:30:00Z,C1,b,arrive,B,S1
+            2026-03-29T23:30:10Z,C1,b,blocked,,
+            """
         var settings = AnalysisSettings()
         settings.timeZone = "Europe/London"
         let london = try S.analyze(text, settings: settings)
@@ -132,14 +132,16 @@ import Testing
 
     @Test func rollUpsAreSumsOfBaseGroups() throws {
         var s = S()
-        for d in 0 ..< 70 {
+        for d in 0..<70 {
             s.handled("h\(d)", caller: "A\(d % 9)", at: Int64(d) * S.day + 3 * S.hour, service: d % 2 == 0 ? "S1" : "S2")
         }
         s.horizon(100 * S.day)
         let base = try s.run { $0.period = .day }
         for period in Period.allCases {
             for grouping in AnalysisSettings.Grouping.allCases {
-                let r = try s.run { $0.period = period; $0.grouping = grouping }
+                let r = try s.run {
+                    $0.period = period; $0.grouping = grouping
+                }
                 var total = Counters(), baseTotal = Counters()
                 for row in r.rows { total.merge(row.counters) }
                 for row in base.rows { baseTotal.merge(row.counters) }
@@ -147,9 +149,13 @@ import Testing
                 if grouping == .centre { #expect(r.rows.allSatisfy { $0.service == nil }) }
             }
         }
-        let months = try s.run { $0.period = .month; $0.grouping = .centre }
+        let months = try s.run {
+            $0.period = .month; $0.grouping = .centre
+        }
         #expect(months.rows.filter { $0.centre == "C1" }.map(\.period) == ["2026-03", "2026-04", "2026-05"])
-        let fy = try s.run { $0.period = .fyquarter; $0.grouping = .centre }
+        let fy = try s.run {
+            $0.period = .fyquarter; $0.grouping = .centre
+        }
         #expect(fy.rows.filter { $0.centre == "C1" }.map(\.period) == ["2025-26 Q4", "2026-27 Q1"])
     }
 

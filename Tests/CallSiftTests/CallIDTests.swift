@@ -21,15 +21,17 @@ import Testing
             return state
         }
         var out: [[UInt8]] = []
-        for length in 0 ... 60 {
-            for _ in 0 ..< 3 {
-                out.append((0 ..< length).map { _ in UInt8(truncatingIfNeeded: next()) })
+        for length in 0...60 {
+            for _ in 0..<3 {
+                out.append((0..<length).map { _ in UInt8(truncatingIfNeeded: next()) })
             }
             // Low-variety bytes, so that many ids share long prefixes.
-            out.append((0 ..< length).map { _ in [0x00, 0x41, 0xFF][Int(next() % 3)] })
+            out.append((0..<length).map { _ in [0x00, 0x41, 0xFF][Int(next() % 3)] })
         }
-        out += [[], [0], [0, 0], [0xFF], Array(repeating: 0xFF, count: 40), Array(repeating: 0xFF, count: 41),
-                Array(repeating: 0, count: 40), Array(repeating: 0, count: 41)]
+        out += [
+            [], [0], [0, 0], [0xFF], Array(repeating: 0xFF, count: 40), Array(repeating: 0xFF, count: 41),
+            Array(repeating: 0, count: 40), Array(repeating: 0, count: 41),
+        ]
         return out
     }
 
@@ -57,8 +59,10 @@ import Testing
             let id = Self.id(bytes, long)
             #expect(long.bytes(of: id) == bytes, "\(bytes)")
         }
-        for text in ["", "a", "1772442060.1", "6f1c2b9e-3d4a-4e5f-8a7b-0c1d2e3f4a5b", "é✓😀",
-                     String(repeating: "long-call-id-", count: 10)] {
+        for text in [
+            "", "a", "1772442060.1", "6f1c2b9e-3d4a-4e5f-8a7b-0c1d2e3f4a5b", "é✓😀",
+            String(repeating: "long-call-id-", count: 10),
+        ] {
             #expect(Self.id(text, long).string(long: long) == text)
         }
     }
@@ -113,14 +117,14 @@ import Testing
         let baseHash = Self.id(base, long).hash64
         var same = 0
         for position in base.indices {
-            for mask: UInt8 in 1 ... 255  {
+            for mask: UInt8 in 1...255 {
                 var bytes = base
                 bytes[position] ^= mask
                 if Self.id(bytes, long).hash64 == baseHash { same += 1 }
             }
         }
         #expect(same == 0)
-        let byLength = Set((0 ... 40).map { Self.id(Array(repeating: 0, count: $0), long).hash64 })
+        let byLength = Set((0...40).map { Self.id(Array(repeating: 0, count: $0), long).hash64 })
         #expect(byLength.count == 41)
     }
 
@@ -142,9 +146,9 @@ import Testing
             #expect(Self.id(a, long).hash64 != Self.id(b, long).hash64)
             var hashes: Set<UInt64> = []
             let base = Array("CALLREF-0000000-0000000-0000000-0000000".utf8)
-            for x in UInt8(ascii: "0") ... UInt8(ascii: "9") {
-                for y in UInt8(ascii: "A") ... UInt8(ascii: "Z") {
-                    for z in UInt8(ascii: "a") ... UInt8(ascii: "d") {
+            for x in UInt8(ascii: "0")...UInt8(ascii: "9") {
+                for y in UInt8(ascii: "A")...UInt8(ascii: "Z") {
+                    for z in UInt8(ascii: "a")...UInt8(ascii: "d") {
                         var bytes = base
                         bytes[8] = x; bytes[16] = y; bytes[24] = z
                         hashes.insert(Self.id(bytes, long).hash64)
@@ -206,9 +210,9 @@ import Testing
         let long = LongCallIDs()
         for bytes in Self.samples() {
             let direct = Self.id(bytes, long)
-            for offset in 1 ... 7 {
+            for offset in 1...7 {
                 let padded = [UInt8](repeating: 0xEE, count: offset) + bytes + [0xEE, 0xEE]
-                let shifted = padded.withUnsafeBytes { CallID(UnsafeRawBufferPointer(rebasing: $0[offset ..< offset + bytes.count]), long: long) }
+                let shifted = padded.withUnsafeBytes { CallID(UnsafeRawBufferPointer(rebasing: $0[offset..<offset + bytes.count]), long: long) }
                 #expect(shifted == direct)
             }
         }
@@ -217,10 +221,10 @@ import Testing
     /// One table shared by several threads interns each long id once.
     @Test func longIdsInternSafelyAcrossThreads() async {
         let long = LongCallIDs()
-        let texts = (0 ..< 200).map { Array("a-call-id-long-enough-to-be-interned-every-time-\($0)".utf8) }
+        let texts = (0..<200).map { Array("a-call-id-long-enough-to-be-interned-every-time-\($0)".utf8) }
         #expect(texts.allSatisfy { $0.count > CallID.inlineCapacity })
         await withTaskGroup(of: Void.self) { group in
-            for _ in 0 ..< 4 {
+            for _ in 0..<4 {
                 group.addTask {
                     for t in texts { _ = t.withUnsafeBytes { CallID($0, long: long) } }
                 }

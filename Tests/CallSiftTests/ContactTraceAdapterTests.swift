@@ -15,18 +15,26 @@ import Testing
     }
 
     /// One record, as JSON on one line. Times are minutes:seconds after 09:00 on 2026-03-02.
-    static func record(_ id: String, method: String = "INBOUND", initial: String? = nil, previous: String? = nil,
-                       next: String? = nil, start: String = "00:00", queue: String? = "benefits", enqueue: String? = nil,
-                       connected: String? = nil, disconnect: String? = "05:00", update: String? = nil,
-                       caller: String? = "+447700900001", instance: String = "inst-a", reason: String? = nil) -> String {
+    static func record(
+        _ id: String, method: String = "INBOUND", initial: String? = nil, previous: String? = nil,
+        next: String? = nil, start: String = "00:00", queue: String? = "benefits", enqueue: String? = nil,
+        connected: String? = nil, disconnect: String? = "05:00", update: String? = nil,
+        caller: String? = "+447700900001", instance: String = "inst-a", reason: String? = nil
+    ) -> String {
         func t(_ mmss: String) -> String { "\"2026-03-02T09:\(mmss)Z\"" }
-        var f = ["\"ContactId\":\"\(id)\"", "\"InitiationMethod\":\"\(method)\"", "\"Channel\":\"VOICE\"",
-                 "\"InstanceARN\":\"arn:aws:connect:eu-west-2:111122223333:instance/\(instance)\"",
-                 "\"InitiationTimestamp\":\(t(start))"]
+        var f = [
+            "\"ContactId\":\"\(id)\"", "\"InitiationMethod\":\"\(method)\"", "\"Channel\":\"VOICE\"",
+            "\"InstanceARN\":\"arn:aws:connect:eu-west-2:111122223333:instance/\(instance)\"",
+            "\"InitiationTimestamp\":\(t(start))",
+        ]
         if let initial { f.append("\"InitialContactId\":\"\(initial)\"") }
         if let previous { f.append("\"PreviousContactId\":\"\(previous)\"") }
         if let next { f.append("\"NextContactId\":\"\(next)\"") }
-        if let queue { f.append("\"Queue\":{\"Name\":\"\(queue)\",\"EnqueueTimestamp\":\(t(enqueue ?? start)),\"Duration\":3}") } else { f.append("\"Queue\":null") }
+        if let queue {
+            f.append("\"Queue\":{\"Name\":\"\(queue)\",\"EnqueueTimestamp\":\(t(enqueue ?? start)),\"Duration\":3}")
+        } else {
+            f.append("\"Queue\":null")
+        }
         f.append(connected.map { "\"Agent\":{\"ConnectedToAgentTimestamp\":\(t($0)),\"Username\":\"a\"}" } ?? "\"Agent\":null")
         if let disconnect { f.append("\"DisconnectTimestamp\":\(t(disconnect))") }
         if let reason { f.append("\"DisconnectReason\":\"\(reason)\"") }
@@ -99,10 +107,12 @@ import Testing
     /// A transfer chain is one call however its records arrive, and never a repeat.
     @Test func aChainIsOneCall() throws {
         let head = Self.record("h", next: "l1", connected: "00:30", disconnect: "02:00", update: "02:05")
-        let leg1 = Self.record("l1", method: "TRANSFER", initial: "h", previous: "h", next: "l2", start: "02:00",
-                               queue: "pensions", connected: "02:40", disconnect: "05:00", update: "05:30", caller: "9999")
-        let leg2 = Self.record("l2", method: "QUEUE_TRANSFER", initial: "h", previous: "l1", start: "05:00",
-                               queue: "tax", connected: nil, disconnect: "07:00", update: "07:01", caller: "9999")
+        let leg1 = Self.record(
+            "l1", method: "TRANSFER", initial: "h", previous: "h", next: "l2", start: "02:00",
+            queue: "pensions", connected: "02:40", disconnect: "05:00", update: "05:30", caller: "9999")
+        let leg2 = Self.record(
+            "l2", method: "QUEUE_TRANSFER", initial: "h", previous: "l1", start: "05:00",
+            queue: "tax", connected: nil, disconnect: "07:00", update: "07:01", caller: "9999")
         for order in [[head, leg1, leg2], [leg1, head, leg2], [leg2, leg1, head]] {
             let r = try analyze(order.joined(separator: "\n") + "\n")
             #expect(r.calls.contacts == 1)
@@ -114,24 +124,26 @@ import Testing
     }
 
     @Test func outboundCallbackAndMonitorAreSkipped() throws {
-        let text = [
-            Self.record("o", method: "OUTBOUND", queue: nil, connected: "00:05"),
-            Self.record("ot", method: "TRANSFER", initial: "o", previous: "o", start: "01:00", connected: "01:10", disconnect: "06:00"),
-            Self.record("cb", method: "CALLBACK", connected: "00:10"),
-            Self.record("m", method: "MONITOR", queue: nil),
-            Self.record("d", method: "DISCONNECT", queue: nil),
-            Self.record("x", method: "SOMETHING_NEW"),
-            Self.record("ivr", queue: nil, connected: nil),
-            Self.record("chat", method: "API", queue: "web", connected: "00:30"),
-        ].joined(separator: "\n") + "\n"
+        let text =
+            [
+                Self.record("o", method: "OUTBOUND", queue: nil, connected: "00:05"),
+                Self.record("ot", method: "TRANSFER", initial: "o", previous: "o", start: "01:00", connected: "01:10", disconnect: "06:00"),
+                Self.record("cb", method: "CALLBACK", connected: "00:10"),
+                Self.record("m", method: "MONITOR", queue: nil),
+                Self.record("d", method: "DISCONNECT", queue: nil),
+                Self.record("x", method: "SOMETHING_NEW"),
+                Self.record("ivr", queue: nil, connected: nil),
+                Self.record("chat", method: "API", queue: "web", connected: "00:30"),
+            ].joined(separator: "\n") + "\n"
         let r = try analyze(text)
         #expect(r.calls.contacts == 0 && r.calls.events == 0)
         let a = r.lines
         #expect(a.skipped(.outbound) == 2 && a.skipped(.callback) == 1 && a.skipped(.monitor) == 1)
         #expect(a.skipped(.system) == 1 && a.skipped(.otherInitiation) == 1 && a.skipped(.notQueued) == 1)
         #expect(a.skipped(.api) == 1)  // API on the VOICE channel; on CHAT it is an inbound chat
-        let chat = try analyze(Self.record("chat", method: "API", queue: "web", connected: "00:30")
-            .replacingOccurrences(of: "\"VOICE\"", with: "\"CHAT\"") + "\n")
+        let chat = try analyze(
+            Self.record("chat", method: "API", queue: "web", connected: "00:30")
+                .replacingOccurrences(of: "\"VOICE\"", with: "\"CHAT\"") + "\n")
         #expect(chat.calls.contacts == 1)
     }
 
@@ -154,16 +166,16 @@ import Testing
 
     @Test func badRecordsAreRejectedByReason() throws {
         let text = """
-        {"ContactId":"x","InitiationMethod":"INBOUND"
-        not json at all
-        {"ContactId":"a","InitiationMethod":"INBOUND","InitiationTimestamp":"yesterday","LastUpdateTimestamp":"2026-03-02T09:00:00Z","InstanceARN":"arn:aws:connect:r:1:instance/i"}
-        {"ContactId":"a","InitiationMethod":"INBOUND","LastUpdateTimestamp":"2026-03-02T09:00:00Z","InstanceARN":"arn:aws:connect:r:1:instance/i"}
-        {"ContactId":"a","InitiationMethod":"INBOUND","InitiationTimestamp":"2026-03-02T09:00:00Z","LastUpdateTimestamp":"2026-03-02T09:00:00Z"}
-        {"InitiationMethod":"INBOUND","InitiationTimestamp":"2026-03-02T09:00:00Z","LastUpdateTimestamp":"2026-03-02T09:00:00Z","InstanceARN":"arn:aws:connect:r:1:instance/i"}
-        {"ContactId":"a","InitiationTimestamp":"2026-03-02T09:00:00Z","LastUpdateTimestamp":"2026-03-02T09:00:00Z","InstanceARN":"arn:aws:connect:r:1:instance/i"}
-        {"ContactId":true,"InitiationMethod":"INBOUND"}
+            {"ContactId":"x","InitiationMethod":"INBOUND"
+            not json at all
+            {"ContactId":"a","InitiationMethod":"INBOUND","InitiationTimestamp":"yesterday","LastUpdateTimestamp":"2026-03-02T09:00:00Z","InstanceARN":"arn:aws:connect:r:1:instance/i"}
+            {"ContactId":"a","InitiationMethod":"INBOUND","LastUpdateTimestamp":"2026-03-02T09:00:00Z","InstanceARN":"arn:aws:connect:r:1:instance/i"}
+            {"ContactId":"a","InitiationMethod":"INBOUND","InitiationTimestamp":"2026-03-02T09:00:00Z","LastUpdateTimestamp":"2026-03-02T09:00:00Z"}
+            {"InitiationMethod":"INBOUND","InitiationTimestamp":"2026-03-02T09:00:00Z","LastUpdateTimestamp":"2026-03-02T09:00:00Z","InstanceARN":"arn:aws:connect:r:1:instance/i"}
+            {"ContactId":"a","InitiationTimestamp":"2026-03-02T09:00:00Z","LastUpdateTimestamp":"2026-03-02T09:00:00Z","InstanceARN":"arn:aws:connect:r:1:instance/i"}
+            {"ContactId":true,"InitiationMethod":"INBOUND"}
 
-        """
+            """
         let r = try analyze(text)
         let a = r.lines
         #expect(a.rejected(.badJSON) == 2)  // the unclosed object and the stray line after it
@@ -212,8 +224,10 @@ import Testing
     /// call within the retry window is a retry. One the customer ended may have been
     /// self-service, and is skipped as before.
     @Test func flowDisconnectedContactsAreBlockedCalls() throws {
-        for (reason, blocked) in [("CONTACT_FLOW_DISCONNECT", true), ("TELECOM_PROBLEM", true),
-                                  ("CUSTOMER_DISCONNECT", false), ("OTHER", false)] {
+        for (reason, blocked) in [
+            ("CONTACT_FLOW_DISCONNECT", true), ("TELECOM_PROBLEM", true),
+            ("CUSTOMER_DISCONNECT", false), ("OTHER", false),
+        ] {
             let records = [
                 Self.record("c-1", start: "00:00", queue: nil, disconnect: "00:40", reason: reason),
                 Self.record("c-2", start: "10:00", connected: "10:20", disconnect: "15:00", reason: "AGENT_DISCONNECT"),

@@ -9,12 +9,12 @@ import Testing
         let bytes = InputSamples.text(bytes: 10_000, seed: 3)
         let whole = bytes.withUnsafeBytes { ContentFingerprint.of($0) }
         var rng = SystemRandomNumberGenerator()
-        for _ in 0 ..< 50 {
+        for _ in 0..<50 {
             var h = ContentHasher()
             var at = 0
             while at < bytes.count {
-                let n = min(Int.random(in: 0 ... 100, using: &rng), bytes.count - at)
-                bytes.withUnsafeBytes { h.update(UnsafeRawBufferPointer(rebasing: $0[at ..< at + n])) }
+                let n = min(Int.random(in: 0...100, using: &rng), bytes.count - at)
+                bytes.withUnsafeBytes { h.update(UnsafeRawBufferPointer(rebasing: $0[at..<at + n])) }
                 at += n
             }
             #expect(h.finish() == whole)
@@ -27,7 +27,7 @@ import Testing
         let bytes = InputSamples.text(bytes: 300, seed: 4)
         var seen: Set<ContentFingerprint> = []
         // Every prefix, and every one-bit change of the whole.
-        for n in 0 ... bytes.count { seen.insert(bytes.withUnsafeBytes { ContentFingerprint.of(UnsafeRawBufferPointer(rebasing: $0[..<n])) }) }
+        for n in 0...bytes.count { seen.insert(bytes.withUnsafeBytes { ContentFingerprint.of(UnsafeRawBufferPointer(rebasing: $0[..<n])) }) }
         for i in bytes.indices {
             var b = bytes
             b[i] ^= 1

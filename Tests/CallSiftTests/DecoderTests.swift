@@ -40,7 +40,7 @@ import Testing
         try data.withUnsafeBytes { all in
             while at < all.count {
                 let n = min(pieces[index % pieces.count], all.count - at)
-                try encoder.encode(UnsafeRawBufferPointer(rebasing: all[at ..< at + n]), to: output)
+                try encoder.encode(UnsafeRawBufferPointer(rebasing: all[at..<at + n]), to: output)
                 at += n; index += 1
             }
         }
@@ -64,8 +64,10 @@ import Testing
     /// buffer of `outputSize` bytes, as `InputReader` does: it stops when all input is
     /// taken and the decoder sits between frames, or when a call with all input taken does
     /// nothing (the stream is cut short). Failures are thrown.
-    static func run(_ decoder: any StreamDecoder, _ input: [UInt8], inputPiece: Int = 1 << 20,
-                    outputSize: Int = 64 * 1024) throws -> Decoded {
+    static func run(
+        _ decoder: any StreamDecoder, _ input: [UInt8], inputPiece: Int = 1 << 20,
+        outputSize: Int = 64 * 1024
+    ) throws -> Decoded {
         var result = Decoded()
         // A separate allocation, so that even empty input has an address.
         let storage = UnsafeMutableRawBufferPointer.allocate(byteCount: max(input.count, 1), alignment: 8)
@@ -114,7 +116,7 @@ import Testing
 
     static func noise(_ count: Int, seed: UInt64) -> [UInt8] {
         var state = seed | 1
-        return (0 ..< count).map { _ in
+        return (0..<count).map { _ in
             state ^= state << 13; state ^= state >> 7; state ^= state << 17
             return UInt8(truncatingIfNeeded: state >> 32)
         }
@@ -122,7 +124,7 @@ import Testing
 
     static func firstIndex(of part: [UInt8], in whole: [UInt8]) -> Int? {
         guard part.count <= whole.count else { return nil }
-        return (0 ... whole.count - part.count).first { whole[$0 ..< $0 + part.count].elementsEqual(part) }
+        return (0...whole.count - part.count).first { whole[$0..<$0 + part.count].elementsEqual(part) }
     }
 
     // MARK: - Round trips
@@ -249,7 +251,7 @@ import Testing
         var at = 0
         try compressed.withUnsafeBytes { input in
             try output.withUnsafeMutableBytes { out in
-                for _ in 0 ..< 1_000_000 {
+                for _ in 0..<1_000_000 {
                     let step = try decoder.decode(UnsafeRawBufferPointer(rebasing: input[at...]), into: out)
                     at += step.consumed
                     produced += out.prefix(step.produced)
@@ -278,7 +280,7 @@ import Testing
     func truncatedStreamsEndOffABoundary(kind: Kind) throws {
         let data = Self.text(3_000, seed: 41)
         let compressed = try kind.compress(data)
-        for cut in 1 ..< compressed.count {
+        for cut in 1..<compressed.count {
             let decoded = try Self.run(try kind.decoder(), Array(compressed.prefix(cut)))
             #expect(!decoded.atBoundary, "\(kind) cut at \(cut) of \(compressed.count)")
             #expect(!decoded.stalled)

@@ -23,8 +23,9 @@ import Testing
                 let rejects = NSTemporaryDirectory() + "/callsift-rejects-\(UUID().uuidString).tsv"
                 defer { try? FileManager.default.removeItem(atPath: rejects) }
                 let log = RejectsLog(sink: try makeByteSink(path: rejects, compression: .none))
-                let analysis = try Analysis(settings: settings, inputs: [dir.url.path + "/"], pseudonymiser: Pseudonymiser(k0: 3, k1: 4),
-                                            rejects: log, execution: ExecutionOptions(threads: threads, shards: shards))
+                let analysis = try Analysis(
+                    settings: settings, inputs: [dir.url.path + "/"], pseudonymiser: Pseudonymiser(k0: 3, k1: 4),
+                    rejects: log, execution: ExecutionOptions(threads: threads, shards: shards))
                 outputs.insert(JSONReportWriter.render(try analysis.run().report))
                 rejectFiles.insert(try Data(contentsOf: URL(fileURLWithPath: rejects)))
             }
@@ -49,8 +50,9 @@ import Testing
         var outputs: Set<String> = []
         var peaks: Set<Int> = []
         for interval: Int64 in [60_000, 3_600_000, 86_400_000, Classifier.defaultSweepInterval, .max] {
-            let analysis = try Analysis(settings: settings, inputs: [path], pseudonymiser: Pseudonymiser(k0: 3, k1: 4),
-                                        execution: ExecutionOptions(threads: 2, shards: 2, scopeSweepInterval: interval))
+            let analysis = try Analysis(
+                settings: settings, inputs: [path], pseudonymiser: Pseudonymiser(k0: 3, k1: 4),
+                execution: ExecutionOptions(threads: 2, shards: 2, scopeSweepInterval: interval))
             let outcome = try analysis.run()
             outputs.insert(JSONReportWriter.render(outcome.report))
             peaks.insert(outcome.stats.peakScopes)
@@ -69,8 +71,9 @@ import Testing
         try Data(try generateWorkloadBytes(options).bytes).write(to: URL(fileURLWithPath: path))
         var runs: [(String, Analysis.Stats)] = []
         for threads in [1, 2] {
-            let analysis = try Analysis(settings: AnalysisSettings(), inputs: [path], pseudonymiser: Pseudonymiser(k0: 3, k1: 4),
-                                        execution: ExecutionOptions(threads: threads, shards: 1))
+            let analysis = try Analysis(
+                settings: AnalysisSettings(), inputs: [path], pseudonymiser: Pseudonymiser(k0: 3, k1: 4),
+                execution: ExecutionOptions(threads: threads, shards: 1))
             let outcome = try analysis.run()
             runs.append((JSONReportWriter.render(outcome.report), outcome.stats))
         }

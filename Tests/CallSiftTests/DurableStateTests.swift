@@ -26,19 +26,24 @@ import Testing
 
     /// One run over `files`, without state: what every split must come back to.
     static func oneRun(_ files: [String], scope: AnalysisSettings.Scope, threads: Int = 2) throws -> Report {
-        try Analysis(settings: settings(scope), inputs: files, pseudonymiser: key,
-                     execution: ExecutionOptions(threads: threads)).run().report
+        try Analysis(
+            settings: settings(scope), inputs: files, pseudonymiser: key,
+            execution: ExecutionOptions(threads: threads)
+        ).run().report
     }
 
     /// Feeds each of `runs` in turn into the state in `dir`; returns the last report.
     @discardableResult
-    static func feed(_ runs: [[String]], into dir: String, scope: AnalysisSettings.Scope, threads: Int = 2,
-                     rejects: RejectsLog? = nil) throws -> DailyRun.Result {
+    static func feed(
+        _ runs: [[String]], into dir: String, scope: AnalysisSettings.Scope, threads: Int = 2,
+        rejects: RejectsLog? = nil
+    ) throws -> DailyRun.Result {
         var last: DailyRun.Result?
         for run in runs {
             let store = try StateStore(path: dir)
-            last = try DailyRun.run(state: store, settings: settings(scope), inputs: run, pseudonymiser: key,
-                                    rejects: rejects, execution: ExecutionOptions(threads: threads))
+            last = try DailyRun.run(
+                state: store, settings: settings(scope), inputs: run, pseudonymiser: key,
+                rejects: rejects, execution: ExecutionOptions(threads: threads))
         }
         return last!
     }
@@ -87,7 +92,7 @@ import Testing
         let days = try Self.write(GeneratorOptions(seed: 23, calls: 20_000, centres: 4, days: 7, dirty: true), into: dir)
         let files = days.flatMap(\.files)
         var rng = SplitMix(seed: 9)
-        for trial in 0 ..< 3 {
+        for trial in 0..<3 {
             var runs: [[String]] = [[]]
             for f in files {
                 if !runs[runs.count - 1].isEmpty && rng.next() % 4 == 0 { runs.append([]) }

@@ -12,7 +12,7 @@ import Testing
     static func writeEventless(into dir: TempDir) throws {
         let header = "ts,centre,call,event,caller,service,outcome,reason\n"
         var random = SplitMix64(state: 77)
-        let noise = Data((0 ..< 5000).map { _ in UInt8(truncatingIfNeeded: random.next()) })
+        let noise = Data((0..<5000).map { _ in UInt8(truncatingIfNeeded: random.next()) })
         let files: [(String, Data, Compression)] = [
             ("a-empty.csv", Data(), .none),
             ("b-header.csv", Data(header.utf8), .none),
@@ -43,10 +43,14 @@ import Testing
         for threads in [1, 2, 4] {
             for shards in [1, 3] {
                 let execution = ExecutionOptions(threads: threads, shards: shards)
-                let alone = try Analysis(settings: settings, inputs: [data.url.path], pseudonymiser: Pseudonymiser(k0: 1, k1: 2),
-                                         execution: execution).run()
-                let beside = try Analysis(settings: settings, inputs: [mixed.url.path], pseudonymiser: Pseudonymiser(k0: 1, k1: 2),
-                                          execution: execution).run()
+                let alone = try Analysis(
+                    settings: settings, inputs: [data.url.path], pseudonymiser: Pseudonymiser(k0: 1, k1: 2),
+                    execution: execution
+                ).run()
+                let beside = try Analysis(
+                    settings: settings, inputs: [mixed.url.path], pseudonymiser: Pseudonymiser(k0: 1, k1: 2),
+                    execution: execution
+                ).run()
                 #expect(beside.report.rows == alone.report.rows, "threads \(threads), shards \(shards)")
                 #expect(beside.report.horizon == alone.report.horizon)
                 #expect(beside.report.calls == alone.report.calls)
@@ -63,8 +67,10 @@ import Testing
         let dir = try TempDir()
         try Self.writeEventless(into: dir)
         for threads in [1, 2] {
-            let outcome = try Analysis(settings: AnalysisSettings(), inputs: [dir.url.path], pseudonymiser: Pseudonymiser(k0: 1, k1: 2),
-                                       execution: ExecutionOptions(threads: threads)).run()
+            let outcome = try Analysis(
+                settings: AnalysisSettings(), inputs: [dir.url.path], pseudonymiser: Pseudonymiser(k0: 1, k1: 2),
+                execution: ExecutionOptions(threads: threads)
+            ).run()
             #expect(outcome.report.rows.isEmpty)
             #expect(outcome.report.horizon == nil)
             #expect(outcome.report.accountingHolds)

@@ -75,7 +75,8 @@ import Testing
     /// A queue_log database export: a CSV header naming `callid`, `queuename` and `event`,
     /// in any order and among any other columns, quoted or not, with a CRLF or no line end.
     @Test func queueLogDatabaseExport() {
-        #expect(Self.detect("id,time,callid,queuename,agent,event,data1,data2,data3,data4,data5\n1,2026-03-02 09:00:00,c,q,NONE,ENTERQUEUE,,,,,\n") == .queuelog)
+        #expect(
+            Self.detect("id,time,callid,queuename,agent,event,data1,data2,data3,data4,data5\n1,2026-03-02 09:00:00,c,q,NONE,ENTERQUEUE,,,,,\n") == .queuelog)
         #expect(Self.detect("event,queuename,callid") == .queuelog)
         #expect(Self.detect("time,callid,queuename,agent,event\r\n") == .queuelog)
         #expect(Self.detect("\"time\",\"callid\",\"queuename\",\"agent\",\"event\"\n") == .queuelog)

@@ -9,7 +9,7 @@ private struct DirtFound {
     var badTimestamp = 0
     var unknownEvent = 0
     var missingField = 0
-    var unparseable = 0   // garbage, unterminated quote, truncated JSON, invalid UTF-8
+    var unparseable = 0  // garbage, unterminated quote, truncated JSON, invalid UTF-8
     var late = 0
     var repeatedHeaders = 0
     var incomplete = 0
@@ -83,7 +83,8 @@ private func inspect(_ bytes: [UInt8], format: WorkloadFormat) -> DirtFound {
         if let a = arrive, let b = answer, b < a { backwards = true }
         if let b = answer ?? arrive, let c = terminal, c < b { backwards = true }
         if count(["arrive"]) > 1 || count(["answer"]) > 1 || count(["abandon", "blocked", "end"]) > 1
-            || (kinds.contains("end") && !kinds.contains("answer")) || backwards {
+            || (kinds.contains("end") && !kinds.contains("answer")) || backwards
+        {
             found.conflicting += 1
         } else if count(["arrive"]) == 0 || count(["abandon", "blocked", "end"]) == 0 {
             found.incomplete += 1
@@ -112,9 +113,11 @@ struct GeneratorDirtTests {
         // One more header for each new day (the last day's late calls may spill into a fourth).
         if format == .csv { #expect(found.repeatedHeaders == summary.repeatedHeaders && found.repeatedHeaders >= 2) }
         // The summary says the same, kind by kind.
-        for count in [summary.duplicateLines, summary.badTimestampLines, summary.unknownEventLines,
-                      summary.missingFieldLines, summary.garbageLines, summary.brokenSyntaxLines,
-                      summary.lateEvents, summary.blankLines, summary.incompleteCalls, summary.conflictingCalls] {
+        for count in [
+            summary.duplicateLines, summary.badTimestampLines, summary.unknownEventLines,
+            summary.missingFieldLines, summary.garbageLines, summary.brokenSyntaxLines,
+            summary.lateEvents, summary.blankLines, summary.incompleteCalls, summary.conflictingCalls,
+        ] {
             #expect(count > 0)
         }
     }
@@ -123,8 +126,10 @@ struct GeneratorDirtTests {
     func lowRates() throws {
         let (bytes, summary) = try generateWorkloadBytes(GeneratorOptions(seed: 3, calls: 20_000, dirty: true))
         let total = Double(summary.lines)
-        for count in [summary.duplicateLines, summary.lateEvents, summary.blankLines,
-                      summary.badTimestampLines + summary.unknownEventLines + summary.missingFieldLines] {
+        for count in [
+            summary.duplicateLines, summary.lateEvents, summary.blankLines,
+            summary.badTimestampLines + summary.unknownEventLines + summary.missingFieldLines,
+        ] {
             #expect(Double(count) / total < 0.02)
             #expect(Double(count) / total > 0.003)
         }

@@ -16,7 +16,7 @@ struct GeneratorPrimitivesTests {
         #expect(CivilDate.days(year: 2000, month: 3, day: 1) == 11_017)
         #expect(CivilDate.days(year: 2026, month: 3, day: 2) == 20_514)
         #expect(CivilDate.weekday(days: 20_514) == 0)  // Monday
-        #expect(CivilDate.weekday(days: 0) == 3)       // Thursday
+        #expect(CivilDate.weekday(days: 0) == 3)  // Thursday
         for d in stride(from: Int64(-800_000), through: 2_900_000, by: 997) {
             let c = CivilDate.civil(days: d)
             #expect(CivilDate.days(year: c.year, month: c.month, day: c.day) == d)

@@ -86,9 +86,10 @@ enum GeneratedLog {
         }
         let punctuation: [(Int, Character)] = [(4, "-"), (7, "-"), (10, "T"), (13, ":"), (16, ":"), (19, ".")]
         guard punctuation.allSatisfy({ b[$0.0] == $0.1.asciiValue! }),
-              let y = num(0, 4), let mo = num(5, 2), let d = num(8, 2), let h = num(11, 2),
-              let mi = num(14, 2), let sec = num(17, 2), let ms = num(20, 3),
-              y >= 1970, (1...12).contains(mo), h < 24, mi < 60, sec < 60 else { return nil }
+            let y = num(0, 4), let mo = num(5, 2), let d = num(8, 2), let h = num(11, 2),
+            let mi = num(14, 2), let sec = num(17, 2), let ms = num(20, 3),
+            y >= 1970, (1...12).contains(mo), h < 24, mi < 60, sec < 60
+        else { return nil }
         let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0
         let monthDays = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
         guard (1...monthDays[mo - 1]).contains(d) else { return nil }
@@ -100,7 +101,8 @@ enum GeneratedLog {
             guard b[23] == UInt8(ascii: "Z") else { return nil }
         } else {
             guard b[23] == UInt8(ascii: "+") || b[23] == UInt8(ascii: "-"), b[26] == UInt8(ascii: ":"),
-                  let oh = num(24, 2), let om = num(27, 2) else { return nil }
+                let oh = num(24, 2), let om = num(27, 2)
+            else { return nil }
             let offset = Int64((oh * 60 + om) * 60_000)
             millis += b[23] == UInt8(ascii: "+") ? -offset : offset
         }

@@ -42,7 +42,7 @@ import Testing
     func truncatedStreamsAreAnErrorWithTheOffset(_ compression: Compression) throws {
         let dir = try TempDir()
         var text = Self.header
-        for i in 0 ..< 5000 { text += "2026-03-02T09:00:00Z,C1,c\(i),arrive,07\(i),S1,,\n" }
+        for i in 0..<5000 { text += "2026-03-02T09:00:00Z,C1,c\(i),arrive,07\(i),S1,,\n" }
         let path = try write(Array(text.utf8), dir, "in", compression)
         let full = try Data(contentsOf: URL(fileURLWithPath: path))
         // From just past the magic number (shorter cuts are plain text) to the last byte.
@@ -59,16 +59,16 @@ import Testing
     func corruptedStreamsEndInAnErrorOrCountedRejections(_ compression: Compression) throws {
         let dir = try TempDir()
         var text = Self.header
-        for i in 0 ..< 3000 { text += "2026-03-02T09:\(String(format: "%02d", i % 60)):00Z,C1,c\(i),arrive,07\(i),S1,,\n" }
+        for i in 0..<3000 { text += "2026-03-02T09:\(String(format: "%02d", i % 60)):00Z,C1,c\(i),arrive,07\(i),S1,,\n" }
         let path = try write(Array(text.utf8), dir, "in", compression)
         let clean = try Data(contentsOf: URL(fileURLWithPath: path))
         var rng = SystemRandomNumberGenerator()
-        for trial in 0 ..< 12 {
+        for trial in 0..<12 {
             var bytes = [UInt8](clean)
             // Keep the magic (else it is plain text) and damage a few bytes after it.
-            for _ in 0 ... trial % 4 {
-                let at = Int.random(in: 4 ..< bytes.count, using: &rng)
-                bytes[at] ^= UInt8.random(in: 1 ... 255, using: &rng)
+            for _ in 0...trial % 4 {
+                let at = Int.random(in: 4..<bytes.count, using: &rng)
+                bytes[at] ^= UInt8.random(in: 1...255, using: &rng)
             }
             try Data(bytes).write(to: URL(fileURLWithPath: path))
             let outcome = try run([path])
@@ -90,7 +90,7 @@ import Testing
         let sink = try makeByteSink(path: path, compression: .zstd, level: 1)
         try sink.write(Self.header)
         let block = [UInt8](repeating: 0x61, count: 1 << 20)
-        for _ in 0 ..< 1024 { try sink.write(block) }
+        for _ in 0..<1024 { try sink.write(block) }
         try sink.write("\n" + Self.good)
         try sink.finish()
         let before = Self.peakRSS()
@@ -112,7 +112,7 @@ import Testing
         let sink = try makeByteSink(path: path, compression: .zstd, level: 1)
         try sink.write("[{\"ContactId\":\"x\",\"Attributes\":{\"a\":\"")
         let block = [UInt8](repeating: 0x61, count: 1 << 20)
-        for _ in 0 ..< 64 { try sink.write(block) }
+        for _ in 0..<64 { try sink.write(block) }
         try sink.write("\"}},\n" + ContactTraceAdapterTests.record("ok", connected: "00:10") + "]\n")
         try sink.finish()
         let before = Self.peakRSS()
@@ -132,7 +132,7 @@ import Testing
         let member = try write([UInt8](repeating: 0, count: 1 << 20), dir, "member.gz", .gzip)
         let one = try Data(contentsOf: URL(fileURLWithPath: member))
         var bomb = Data()
-        for _ in 0 ..< 1024 { bomb.append(one) }
+        for _ in 0..<1024 { bomb.append(one) }
         #expect(bomb.count < 2 << 20)
         let path = dir.path("bomb.gz")
         try bomb.write(to: URL(fileURLWithPath: path))
@@ -152,12 +152,21 @@ import Testing
         let nul: [UInt8] = [0x00]
         func line(_ prefix: String, _ inject: [UInt8], _ suffix: String) -> [UInt8] { Array(prefix.utf8) + inject + Array(suffix.utf8) }
         let inputs: [(String, [UInt8])] = [
-            ("csv", Array(Self.header.utf8) + line("2026-03-02T09:00:00Z,C1,a,arrive,07", bad, ",S1,,\n")
-                + line("2026-03-02T09:00:00Z,C1,b,arrive,07", nul, ",S1,,\n")),
-            ("ndjson", line("{\"ts\":\"2026-03-02T09:00:00Z\",\"centre\":\"C", bad, "\"}\n")
-                + line("{\"ts\":\"2026-03-02T09:00:00Z\",\"centre\":\"C", nul, "\"}\n")),
-            ("queue_log", line("1772442000|1.1|q", bad, "|NONE|ENTERQUEUE||0700|1\n")
-                + line("1772442000|1.2|q", nul, "|NONE|ENTERQUEUE||0700|1\n")),
+            (
+                "csv",
+                Array(Self.header.utf8) + line("2026-03-02T09:00:00Z,C1,a,arrive,07", bad, ",S1,,\n")
+                    + line("2026-03-02T09:00:00Z,C1,b,arrive,07", nul, ",S1,,\n")
+            ),
+            (
+                "ndjson",
+                line("{\"ts\":\"2026-03-02T09:00:00Z\",\"centre\":\"C", bad, "\"}\n")
+                    + line("{\"ts\":\"2026-03-02T09:00:00Z\",\"centre\":\"C", nul, "\"}\n")
+            ),
+            (
+                "queue_log",
+                line("1772442000|1.1|q", bad, "|NONE|ENTERQUEUE||0700|1\n")
+                    + line("1772442000|1.2|q", nul, "|NONE|ENTERQUEUE||0700|1\n")
+            ),
             ("ctr", line("{\"ContactId\":\"", bad, "\"}\n") + line("{\"ContactId\":\"", nul, "\"}\n")),
         ]
         for (name, bytes) in inputs {

@@ -16,22 +16,22 @@ import Testing
 
     @Test func everyRejectionReasonIsCountedAndTheIdentityHolds() throws {
         let text = """
-        \(Self.header)
-        2026-03-02T09:00:00Z,C1,a,arrive,0700,S1,,
-        2026-03-02T09:00:05Z,C1,a,abandon,,,,
+            \(Self.header)
+            2026-03-02T09:00:00Z,C1,a,arrive,0700,S1,,
+            2026-03-02T09:00:05Z,C1,a,abandon,,,,
 
-        not a timestamp,C1,b,arrive,0700,S1,,
-        ,C1,b,arrive,0700,S1,,
-        2026-03-02T09:00:06Z,,b,arrive,0700,S1,,
-        2026-03-02T09:00:06Z,C1,,arrive,0700,S1,,
-        2026-03-02T09:00:06Z,C1,b,,0700,S1,,
-        2026-03-02T09:00:06Z,C1,b,hangup,0700,S1,,
-        2026-03-02T09:00:06Z,C1,b,arrive,0700,,,
-        2026-03-02T09:00:06Z,C1,b,end,,,maybe,
-        2026-03-02T09:00:06Z,C1,b,arrive,0700,S1
-        2026-03-02T09:00:06Z,C1,b,arrive,"07"00,S1,,
-        2026-03-02T09:00:06Z,C1,b,arrive,"0700,S1,,
-        """
+            not a timestamp,C1,b,arrive,0700,S1,,
+            ,C1,b,arrive,0700,S1,,
+            2026-03-02T09:00:06Z,,b,arrive,0700,S1,,
+            2026-03-02T09:00:06Z,C1,,arrive,0700,S1,,
+            2026-03-02T09:00:06Z,C1,b,,0700,S1,,
+            2026-03-02T09:00:06Z,C1,b,hangup,0700,S1,,
+            2026-03-02T09:00:06Z,C1,b,arrive,0700,,,
+            2026-03-02T09:00:06Z,C1,b,end,,,maybe,
+            2026-03-02T09:00:06Z,C1,b,arrive,0700,S1
+            2026-03-02T09:00:06Z,C1,b,arrive,"07"00,S1,,
+            2026-03-02T09:00:06Z,C1,b,arrive,"0700,S1,,
+            """
         let r = try analyze(text)
         let a = r.lines
         #expect(a.lines == 13)
@@ -52,9 +52,8 @@ import Testing
     }
 
     @Test func quotedFieldsMayHoldCommasQuotesAndNewlines() throws {
-        let text = "\(Self.header)\r\n" +
-            "2026-03-02T09:00:00Z,\"C,1\",\"a\",arrive,\"07\"\"00\",\"S\n1\",,\r\n" +
-            "2026-03-02T09:00:05Z,\"C,1\",a,abandon,,,,\r\n"
+        let text =
+            "\(Self.header)\r\n" + "2026-03-02T09:00:00Z,\"C,1\",\"a\",arrive,\"07\"\"00\",\"S\n1\",,\r\n" + "2026-03-02T09:00:05Z,\"C,1\",a,abandon,,,,\r\n"
         let r = try analyze(text)
         #expect(r.lines.lines == 2)
         #expect(r.calls.contacts == 1)
@@ -64,10 +63,10 @@ import Testing
 
     @Test func columnOrderIsFreeAndUnknownColumnsAreIgnored() throws {
         let text = """
-        note,event,call,centre,ts,service,caller
-        x,arrive,a,C1,1772442000000,S1,0700
-        y,abandon,a,C1,1772442005000,,
-        """
+            note,event,call,centre,ts,service,caller
+            x,arrive,a,C1,1772442000000,S1,0700
+            y,abandon,a,C1,1772442005000,,
+            """
         let r = try analyze(text)
         #expect(r.calls.contacts == 1)
         #expect(r.lines.rejectedTotal == 0)
@@ -75,10 +74,10 @@ import Testing
 
     @Test func missingCallerColumnRejectsArrives() throws {
         let text = """
-        ts,centre,call,event,service
-        1772442000000,C1,a,arrive,S1
-        1772442005000,C1,a,abandon,
-        """
+            ts,centre,call,event,service
+            1772442000000,C1,a,arrive,S1
+            1772442005000,C1,a,abandon,
+            """
         let r = try analyze(text)
         #expect(r.lines.rejected(.missingCaller) == 1)
         #expect(r.calls.incomplete == 1)
@@ -86,15 +85,15 @@ import Testing
 
     @Test func ndjsonWithNumbersNullsAndUnknownKeys() throws {
         let text = """
-        {"ts": 1772442000000, "centre": "C1", "call": 7, "event": "arrive", "caller": "0700", "service": "S1", "x": {"y": [1, 2, {"z": null}]}}
-        {"ts": "2026-03-02T09:00:05.250+00:00", "centre": "C1", "call": "7", "event": "answer", "reason": null}
-        {"ts": "2026-03-02T09:01:05Z", "centre": "C1", "call": "7", "event": "end", "outcome": "pending"}
-        {"ts": "2026-03-02T09:01:05Z", "centre": "C1", "call": "8", "event": "arrive", "service": "S1"}
-        {"ts": "2026-03-02T09:01:05Z", "centre": "C1", "call": "8", "event": "arrive", "caller": true, "service": "S1"}
-        {"ts": "2026-03-02T09:01:05Z", "centre": "C1"
-        [1, 2]
-        {"ts": "2026-03-02T09:01:05Z", "centre": "C\\u00e9", "call": "9", "event": "blocked"} trailing
-        """
+            {"ts": 1772442000000, "centre": "C1", "call": 7, "event": "arrive", "caller": "0700", "service": "S1", "x": {"y": [1, 2, {"z": null}]}}
+            {"ts": "2026-03-02T09:00:05.250+00:00", "centre": "C1", "call": "7", "event": "answer", "reason": null}
+            {"ts": "2026-03-02T09:01:05Z", "centre": "C1", "call": "7", "event": "end", "outcome": "pending"}
+            {"ts": "2026-03-02T09:01:05Z", "centre": "C1", "call": "8", "event": "arrive", "service": "S1"}
+            {"ts": "2026-03-02T09:01:05Z", "centre": "C1", "call": "8", "event": "arrive", "caller": true, "service": "S1"}
+            {"ts": "2026-03-02T09:01:05Z", "centre": "C1"
+            [1, 2]
+            {"ts": "2026-03-02T09:01:05Z", "centre": "C\\u00e9", "call": "9", "event": "blocked"} trailing
+            """
         let r = try analyze(text, name: "in.ndjson")
         #expect(r.lines.lines == 8)
         #expect(r.calls.contacts == 1)
@@ -109,13 +108,13 @@ import Testing
         // The lateness bound is 10 minutes: 09:10:00 after 09:20:00 is exactly 10 min
         // below (not late); 09:09:59.999 is more than 10 min below (late).
         let text = """
-        \(Self.header)
-        2026-03-02T09:20:00Z,C1,x,arrive,0700,S1,,
-        2026-03-02T09:10:00Z,C1,a,arrive,0701,S1,,
-        2026-03-02T09:09:59.999Z,C1,b,arrive,0702,S1,,
-        2026-03-02T09:20:01Z,C1,x,abandon,,,,
-        2026-03-02T09:20:01Z,C1,a,abandon,,,,
-        """
+            \(Self.header)
+            2026-03-02T09:20:00Z,C1,x,arrive,0700,S1,,
+            2026-03-02T09:10:00Z,C1,a,arrive,0701,S1,,
+            2026-03-02T09:09:59.999Z,C1,b,arrive,0702,S1,,
+            2026-03-02T09:20:01Z,C1,x,abandon,,,,
+            2026-03-02T09:20:01Z,C1,a,abandon,,,,
+            """
         let dir = try TempDir()
         let rejects = dir.url.appendingPathComponent("rejects.tsv")
         var s = AnalysisSettings()
@@ -143,7 +142,9 @@ import Testing
         bytes += Array("2026-03-02T09:00:00Z,C1,a,arrive,07".utf8) + [0xC3, 0x28] + Array(",S1,,\n".utf8)
         bytes += Array("2026-03-02T09:00:00Z,C1,b,arrive,07".utf8) + [0x00] + Array(",S1,,\n".utf8)
         bytes += Array("2026-03-02T09:00:00Z,C1,c,arrive,".utf8) + [UInt8](repeating: 0x41, count: 70_000) + Array(",S1,,\n".utf8)
-        bytes += Array("2026-03-02T09:00:00Z,C1,d,arrive,\"".utf8) + [UInt8](repeating: 0x42, count: 70_000) + Array("\n2026-03-02T09:00:00Z,C1,e,arrive,07,S1,,\n".utf8)
+        bytes +=
+            Array("2026-03-02T09:00:00Z,C1,d,arrive,\"".utf8) + [UInt8](repeating: 0x42, count: 70_000)
+            + Array("\n2026-03-02T09:00:00Z,C1,e,arrive,07,S1,,\n".utf8)
         bytes += Array("2026-03-02T09:00:00Z,C1,f,arrive,0700,S1,,\n".utf8)
         let dir = try TempDir()
         let path = dir.path("in.csv")

@@ -87,16 +87,17 @@ import Testing
         }
         try InputSamples.store(joined, at: dir.path("joined"))
         var expected: [UInt8] = []
-        for _ in 0 ..< 4 { expected += data }
+        for _ in 0..<4 { expected += data }
         for (chunkSize, pauseEvery) in [(4096 + 7, 211), (128 * 1024, 50)] {
             let reader = try InputReader(path: dir.path("joined"), chunkSize: chunkSize)
             defer { reader.close() }
             reader.startReadAhead()
             var offset = 0, chunks = 0, mismatches = 0
             func matches(_ chunk: UnsafeRawBufferPointer) -> Bool {
-                offset + chunk.count <= expected.count && expected.withUnsafeBytes {
-                    memcmp($0.baseAddress! + offset, chunk.baseAddress!, chunk.count) == 0
-                }
+                offset + chunk.count <= expected.count
+                    && expected.withUnsafeBytes {
+                        memcmp($0.baseAddress! + offset, chunk.baseAddress!, chunk.count) == 0
+                    }
             }
             while let chunk = try reader.readChunk() {
                 if !matches(chunk) { mismatches += 1 }

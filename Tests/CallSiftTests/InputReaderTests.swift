@@ -25,8 +25,10 @@ enum InputSamples {
             state ^= state << 13; state ^= state >> 7; state ^= state << 17
             return state
         }
-        let words: [[UInt8]] = ["queue", "agent", "ANSWERED", "ABANDONED", "transfer", "centre-north",
-                                "centre-south", "+4420", "callback", "hangup"].map { Array($0.utf8) }
+        let words: [[UInt8]] = [
+            "queue", "agent", "ANSWERED", "ABANDONED", "transfer", "centre-north",
+            "centre-south", "+4420", "callback", "hangup",
+        ].map { Array($0.utf8) }
         var out: [UInt8] = []
         out.reserveCapacity(bytes + 128)
         while out.count < bytes {
@@ -181,7 +183,8 @@ let compressedFormats: [Compression] = [.zstd, .lz4, .gzip]
         try InputSamples.write([], to: dir.path("empty"), as: compression)
         try InputSamples.write(second, to: dir.path("b"), as: compression)
         // An empty frame in the middle must neither end the stream nor produce a chunk.
-        let joined = try InputSamples.bytes(of: dir.path("a")) + InputSamples.bytes(of: dir.path("empty"))
+        let joined =
+            try InputSamples.bytes(of: dir.path("a")) + InputSamples.bytes(of: dir.path("empty"))
             + InputSamples.bytes(of: dir.path("b"))
         try InputSamples.store(joined, at: dir.path("joined"))
         for chunkSize in [1000, 128 * 1024] {
@@ -220,7 +223,7 @@ let compressedFormats: [Compression] = [.zstd, .lz4, .gzip]
         let dir = try ScratchDirectory()
         try InputSamples.write(InputSamples.large, to: dir.path("whole"), as: compression)
         var bytes = try InputSamples.bytes(of: dir.path("whole"))
-        for i in bytes.count / 2 ..< bytes.count / 2 + 16 { bytes[i] ^= 0x5A }
+        for i in bytes.count / 2..<bytes.count / 2 + 16 { bytes[i] ^= 0x5A }
         try InputSamples.store(bytes, at: dir.path("bad"))
         let outcome = try readAll(dir.path("bad"))
         let error = try #require(outcome.error)
@@ -247,9 +250,11 @@ let compressedFormats: [Compression] = [.zstd, .lz4, .gzip]
         try InputSamples.write(InputSamples.large, to: dir.path("whole"), as: compression)
         let whole = try InputSamples.bytes(of: dir.path("whole"))
         var corrupt = whole
-        for i in whole.count / 2 ..< whole.count / 2 + 16 { corrupt[i] ^= 0x5A }
-        let variants: [(String, [UInt8])] = [("whole", whole), ("twice", whole + whole),
-                                             ("cut", Array(whole[..<(whole.count / 2)])), ("corrupt", corrupt)]
+        for i in whole.count / 2..<whole.count / 2 + 16 { corrupt[i] ^= 0x5A }
+        let variants: [(String, [UInt8])] = [
+            ("whole", whole), ("twice", whole + whole),
+            ("cut", Array(whole[..<(whole.count / 2)])), ("corrupt", corrupt),
+        ]
         for (name, bytes) in variants {
             let path = dir.path("v-\(name)")
             try InputSamples.store(bytes, at: path)
@@ -269,7 +274,7 @@ let compressedFormats: [Compression] = [.zstd, .lz4, .gzip]
     @Test func closingStopsReadAhead() throws {
         let dir = try ScratchDirectory()
         try InputSamples.write(InputSamples.large, to: dir.path("z"), as: .zstd)
-        for _ in 0 ..< 20 {
+        for _ in 0..<20 {
             let reader = try InputReader(path: dir.path("z"), chunkSize: 4096)
             reader.startReadAhead()
             #expect(try reader.readChunk() != nil)

@@ -11,13 +11,13 @@ import Testing
         let cache = InternCache()
         var rng = SystemRandomNumberGenerator()
         var strings: [[UInt8]] = []
-        for length in 0 ... 40 {
-            for _ in 0 ..< 40 {
-                strings.append((0 ..< length).map { _ in Bool.random(using: &rng) ? UInt8(ascii: "a") : UInt8(ascii: "b") })
+        for length in 0...40 {
+            for _ in 0..<40 {
+                strings.append((0..<length).map { _ in Bool.random(using: &rng) ? UInt8(ascii: "a") : UInt8(ascii: "b") })
             }
         }
         var wrong = 0
-        for _ in 0 ..< 3 {
+        for _ in 0..<3 {
             for s in strings.shuffled(using: &rng) {
                 let id = s.withUnsafeBytes { cache.lookup($0, in: interner) }
                 if id != interner.intern(String(decoding: s, as: UTF8.self)) { wrong += 1 }
@@ -43,10 +43,9 @@ import Testing
         }
         all([], 4)
         var rng = SystemRandomNumberGenerator()
-        for length in 5 ... 16 {
-            for _ in 0 ..< 2000 { check((0 ..< length).map { _ in UInt8.random(in: 120 ... 122, using: &rng) }) }
+        for length in 5...16 {
+            for _ in 0..<2000 { check((0..<length).map { _ in UInt8.random(in: 120...122, using: &rng) }) }
         }
         #expect(clashes == 0)
     }
 }
-

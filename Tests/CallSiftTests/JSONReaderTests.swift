@@ -81,10 +81,19 @@ import Testing
     /// White space is exactly space, tab, LF and CR: not form feed, vertical tab or a
     /// non-breaking space.
     @Test func whiteSpaceIsTheFourJSONCharacters() {
-        #expect(Self.reading(" \t\r\n \n1") { r in r.skipSpace(); return r.index } == 6)
-        #expect(Self.reading("   ") { r in r.skipSpace(); return r.index } == 3)
+        #expect(
+            Self.reading(" \t\r\n \n1") { r in
+                r.skipSpace(); return r.index
+            } == 6)
+        #expect(
+            Self.reading("   ") { r in
+                r.skipSpace(); return r.index
+            } == 3)
         for other: [UInt8] in [[0x0C], [0x0B], [0xC2, 0xA0], [0x00]] {
-            #expect(Self.reading(bytes: [0x20] + other) { r in r.skipSpace(); return r.index } == 1)
+            #expect(
+                Self.reading(bytes: [0x20] + other) { r in
+                    r.skipSpace(); return r.index
+                } == 1)
         }
     }
 
@@ -97,15 +106,19 @@ import Testing
         for bad in ["tru", "fals", "nul", "True", "NULL", "nulL", "t", "f", "n"] {
             #expect(Self.skipped(bad) == nil, "\(bad)")
         }
-        try Self.reading("null") { r in try r.literal("null"); #expect(r.index == 4) }
+        try Self.reading("null") { r in
+            try r.literal("null"); #expect(r.index == 4)
+        }
         Self.reading("nul") { r in #expect(throws: JSONReader.Malformed.self) { try r.literal("null") } }
     }
 
     // MARK: - Numbers
 
     /// Numbers in JSON's grammar are read whole.
-    @Test(arguments: ["0", "-0", "7", "-7", "10", "1234567890", "0.5", "-0.0", "3.14159", "1e5", "1E5", "1e+5",
-                      "1e-5", "1.25E-10", "-0e0", "123456789012345678901234567890.123456789e+308"])
+    @Test(arguments: [
+        "0", "-0", "7", "-7", "10", "1234567890", "0.5", "-0.0", "3.14159", "1e5", "1E5", "1e+5",
+        "1e-5", "1.25E-10", "-0e0", "123456789012345678901234567890.123456789e+308",
+    ])
     func validNumbers(text: String) {
         #expect(Self.numberEnd(text) == text.utf8.count)
         #expect(Self.skipped(text) == text.utf8.count)
@@ -134,8 +147,10 @@ import Testing
 
     /// Strings with every short escape and `\u` escapes (either case of hex digit, and
     /// surrogate pairs) are passed over whole.
-    @Test(arguments: [#""""#, #""abc""#, #""\"\\\/\b\f\n\r\t""#, #""\u0041\u00e9\u00E9\uFFFF""#, #""\ud83d\ude00""#,
-                      #""\uD83D\uDE00 and \udbff\udfff""#, "\"é ✓ 😀\""])
+    @Test(arguments: [
+        #""""#, #""abc""#, #""\"\\\/\b\f\n\r\t""#, #""\u0041\u00e9\u00E9\uFFFF""#, #""\ud83d\ude00""#,
+        #""\uD83D\uDE00 and \udbff\udfff""#, "\"é ✓ 😀\"",
+    ])
     func validStringsAreSkipped(text: String) {
         #expect(Self.skipped(text) == text.utf8.count)
         #expect(Self.skipped(text + ":") == text.utf8.count)
@@ -143,9 +158,11 @@ import Testing
 
     /// Unknown escapes, short or non-hex `\u`, lone or reversed surrogates, raw control
     /// characters and an unterminated string are malformed.
-    @Test(arguments: [#""\x""#, #""\a""#, #""\U0041""#, #""\u004""#, #""\u00g1""#, #""\ud83d""#, #""\ud83d\n""#,
-                      #""\ud83d\u0041""#, #""\ude00""#, #""\ude00\ud83d""#, #""\ud83d\ud83d""#, "\"a\u{0A}b\"",
-                      "\"a\u{09}b\"", "\"\u{00}\"", "\"\u{1F}\"", "\"abc", "\"abc\\\"", "\"\\", "abc\""])
+    @Test(arguments: [
+        #""\x""#, #""\a""#, #""\U0041""#, #""\u004""#, #""\u00g1""#, #""\ud83d""#, #""\ud83d\n""#,
+        #""\ud83d\u0041""#, #""\ude00""#, #""\ude00\ud83d""#, #""\ud83d\ud83d""#, "\"a\u{0A}b\"",
+        "\"a\u{09}b\"", "\"\u{00}\"", "\"\u{1F}\"", "\"abc", "\"abc\\\"", "\"\\", "abc\"",
+    ])
     func malformedStrings(text: String) {
         #expect(Self.skipped(text) == nil)
         #expect(Self.decoded(text) == nil)
@@ -173,8 +190,10 @@ import Testing
     /// `\u` escapes become the UTF-8 of their scalar, at each encoded length's limits and
     /// through surrogate pairs; checked against Swift's own UTF-8 encoding.
     @Test func unicodeEscapesBecomeUTF8() {
-        let scalars: [UInt32] = [0x00, 0x01, 0x1F, 0x41, 0x7F, 0x80, 0xE9, 0x7FF, 0x800, 0x20AC, 0xD7FF, 0xE000, 0xFFFD,
-                                 0xFFFF, 0x10000, 0x1F600, 0x10FFFF]
+        let scalars: [UInt32] = [
+            0x00, 0x01, 0x1F, 0x41, 0x7F, 0x80, 0xE9, 0x7FF, 0x800, 0x20AC, 0xD7FF, 0xE000, 0xFFFD,
+            0xFFFF, 0x10000, 0x1F600, 0x10FFFF,
+        ]
         for value in scalars {
             let scalar = Unicode.Scalar(value)!
             let escape: String
@@ -199,8 +218,10 @@ import Testing
 
     /// A value is passed over exactly: the reader stops right after it, leaving what follows.
     @Test func valuesArePassedOverExactly() {
-        let values = ["{}", "[]", #"{"a":1}"#, "[1,2,3]", #"{"a":[true,false,null],"b":{"c":"d\"}"},"e":-1.5e3}"#,
-                      "[[[]],[{}],\"]\",{\"}\":\"{\"}]", " [ 1 , { \"k\" : [ ] } ] ", "\"s\"", "12", "null"]
+        let values = [
+            "{}", "[]", #"{"a":1}"#, "[1,2,3]", #"{"a":[true,false,null],"b":{"c":"d\"}"},"e":-1.5e3}"#,
+            "[[[]],[{}],\"]\",{\"}\":\"{\"}]", " [ 1 , { \"k\" : [ ] } ] ", "\"s\"", "12", "null",
+        ]
         for value in values {
             let trimmed = value.hasPrefix(" ") ? String(value.dropFirst()) : value
             let end = trimmed.utf8.count - (trimmed.hasSuffix(" ") ? 1 : 0)
@@ -210,9 +231,11 @@ import Testing
 
     /// Containers with missing, extra or wrong separators, keys that are not strings, or no
     /// end are malformed.
-    @Test(arguments: ["{", "[", "{\"a\"}", "{\"a\":}", "{\"a\" 1}", "{\"a\":1,}", "{,}", "{1:2}", "{a:1}", "[1,]", "[,1]",
-                      "[1 2]", "[1;2]", "{\"a\":1 \"b\":2}", "[}", "{]", "[1,{]}", "{\"a\":[}", "]", "}", ":", ",", "",
-                      "'x'", "[\"a\"", "{\"a\":1"])
+    @Test(arguments: [
+        "{", "[", "{\"a\"}", "{\"a\":}", "{\"a\" 1}", "{\"a\":1,}", "{,}", "{1:2}", "{a:1}", "[1,]", "[,1]",
+        "[1 2]", "[1;2]", "{\"a\":1 \"b\":2}", "[}", "{]", "[1,{]}", "{\"a\":[}", "]", "}", ":", ",", "",
+        "'x'", "[\"a\"", "{\"a\":1",
+    ])
     func malformedValues(text: String) {
         #expect(Self.skipped(text) == nil)
     }

@@ -19,8 +19,10 @@ import Testing
     static func run(_ inputs: [String], threads: Int, scope: AnalysisSettings.Scope = .centre) throws -> Report {
         var settings = AnalysisSettings()
         settings.scope = scope
-        var report = try Analysis(settings: settings, inputs: inputs, pseudonymiser: Pseudonymiser(k0: 5, k1: 6),
-                                  execution: ExecutionOptions(threads: threads)).run().report
+        var report = try Analysis(
+            settings: settings, inputs: inputs, pseudonymiser: Pseudonymiser(k0: 5, k1: 6),
+            execution: ExecutionOptions(threads: threads)
+        ).run().report
         report.inputs = []
         report.inputFiles = []
         return report

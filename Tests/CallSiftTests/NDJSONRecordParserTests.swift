@@ -60,8 +60,9 @@ import Testing
 
     /// Numbers are kept as their literal text, so `ts` may be epoch milliseconds.
     @Test func numbersKeepTheirLiteralText() {
-        #expect(Self.parse(#"{"ts":1772442000000,"call":7}"#)
-            == Parsed(reason: nil, fields: Self.fields(["ts": "1772442000000", "call": "7"])))
+        #expect(
+            Self.parse(#"{"ts":1772442000000,"call":7}"#)
+                == Parsed(reason: nil, fields: Self.fields(["ts": "1772442000000", "call": "7"])))
         for number in ["0", "-0", "-12", "1.5", "1e9", "1E+9", "-2.25e-3", "123456789012345678901234567890"] {
             #expect(Self.parse(#"{"ts":\#(number)}"#) == Parsed(reason: nil, fields: Self.fields(["ts": number])), "\(number)")
         }
@@ -70,12 +71,15 @@ import Testing
     /// Escapes in values are decoded: the short ones, `\u` below and above U+0080, and a
     /// surrogate pair to one four-byte character.
     @Test func escapesInValuesAreDecoded() {
-        #expect(Self.parse(#"{"call":"a\"b\\c\/d\b\f\n\r\te"}"#)
-            == Parsed(reason: nil, fields: ["call": Array("a\"b\\c/d".utf8) + [0x08, 0x0C, 0x0A, 0x0D, 0x09] + [UInt8(ascii: "e")]]))
-        #expect(Self.parse(#"{"service":"caf\u00e9 \u20AC"}"#)
-            == Parsed(reason: nil, fields: ["service": Array("café €".utf8)]))
-        #expect(Self.parse(#"{"caller":"\ud83d\ude00!"}"#)
-            == Parsed(reason: nil, fields: ["caller": [0xF0, 0x9F, 0x98, 0x80, UInt8(ascii: "!")]]))
+        #expect(
+            Self.parse(#"{"call":"a\"b\\c\/d\b\f\n\r\te"}"#)
+                == Parsed(reason: nil, fields: ["call": Array("a\"b\\c/d".utf8) + [0x08, 0x0C, 0x0A, 0x0D, 0x09] + [UInt8(ascii: "e")]]))
+        #expect(
+            Self.parse(#"{"service":"caf\u00e9 \u20AC"}"#)
+                == Parsed(reason: nil, fields: ["service": Array("café €".utf8)]))
+        #expect(
+            Self.parse(#"{"caller":"\ud83d\ude00!"}"#)
+                == Parsed(reason: nil, fields: ["caller": [0xF0, 0x9F, 0x98, 0x80, UInt8(ascii: "!")]]))
         // Only an escape: nothing in place before or after it.
         #expect(Self.parse(#"{"reason":"\n"}"#) == Parsed(reason: nil, fields: ["reason": [0x0A]]))
     }
@@ -83,23 +87,27 @@ import Testing
     /// Several escaped values in one line each keep their own bytes (they share the side
     /// buffer), next to values kept in place.
     @Test func severalEscapedValuesKeepTheirOwnBytes() {
-        #expect(Self.parse(#"{"call":"x\ty","centre":"plain","service":"\u0041\u0042","caller":"q\"","ts":5}"#)
-            == Parsed(reason: nil, fields: Self.fields(["call": "x\ty", "centre": "plain", "service": "AB", "caller": "q\"", "ts": "5"])))
+        #expect(
+            Self.parse(#"{"call":"x\ty","centre":"plain","service":"\u0041\u0042","caller":"q\"","ts":5}"#)
+                == Parsed(reason: nil, fields: Self.fields(["call": "x\ty", "centre": "plain", "service": "AB", "caller": "q\"", "ts": "5"])))
     }
 
     /// A key written with escapes is matched on its decoded name.
     @Test func escapedKeysAreMatchedOnTheirDecodedName() {
-        #expect(Self.parse(#"{"c\u0061ll":"x","\u0074s":"1"}"#)
-            == Parsed(reason: nil, fields: Self.fields(["call": "x", "ts": "1"])))
+        #expect(
+            Self.parse(#"{"c\u0061ll":"x","\u0074s":"1"}"#)
+                == Parsed(reason: nil, fields: Self.fields(["call": "x", "ts": "1"])))
         // An escaped unknown key is passed over, and its name leaves nothing behind.
-        #expect(Self.parse(#"{"n\u00f6te":"zzz","call":"a\nb"}"#)
-            == Parsed(reason: nil, fields: Self.fields(["call": "a\nb"])))
+        #expect(
+            Self.parse(#"{"n\u00f6te":"zzz","call":"a\nb"}"#)
+                == Parsed(reason: nil, fields: Self.fields(["call": "a\nb"])))
     }
 
     /// Keys are exact and lower case: anything else is an unknown key, and unknown keys'
     /// values of every kind are passed over.
     @Test func unknownKeysAreSkipped() {
-        let line = #"{"Call":"no","CALL":1,"call ":true,"extra":{"a":[1,2,{"b":null}],"c":"\u00e9"},"#
+        let line =
+            #"{"Call":"no","CALL":1,"call ":true,"extra":{"a":[1,2,{"b":null}],"c":"\u00e9"},"#
             + #""list":[true,false,null,-1.5e3,"s",[],{}],"flag":false,"nothing":null,"call":"yes"}"#
         #expect(Self.parse(line) == Parsed(reason: nil, fields: Self.fields(["call": "yes"])))
         #expect(Self.parse(#"{"other":"x"}"#) == Parsed(reason: nil, fields: [:]))
@@ -115,8 +123,9 @@ import Testing
 
     /// `null` counts as absent; an empty string is present and empty.
     @Test func nullIsAbsentAndEmptyStringIsPresent() {
-        #expect(Self.parse(#"{"call":null,"caller":"","ts":1}"#)
-            == Parsed(reason: nil, fields: Self.fields(["caller": "", "ts": "1"])))
+        #expect(
+            Self.parse(#"{"call":null,"caller":"","ts":1}"#)
+                == Parsed(reason: nil, fields: Self.fields(["caller": "", "ts": "1"])))
     }
 
     /// White space around every token, and after the object (a CR left by a CRLF line

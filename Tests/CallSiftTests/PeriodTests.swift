@@ -8,7 +8,7 @@ private func day(_ y: Int64, _ m: Int, _ d: Int) -> Int32 {
 
 @Suite struct PeriodTests {
     @Test func allPeriodsOfOneDay() {
-        let d = day(2026, 3, 2)    // a Monday
+        let d = day(2026, 3, 2)  // a Monday
         #expect(d == 20_514)
         #expect(Period.day.label(ofDay: d) == "2026-03-02")
         #expect(Period.week.label(ofDay: d) == "2026-W10")
@@ -22,7 +22,7 @@ private func day(_ y: Int64, _ m: Int, _ d: Int) -> Int32 {
 
     /// Expected weeks checked against Python's `date.isocalendar()`.
     @Test(arguments: [
-        ((Int64(2026), 3, 1), "2026-W09"),     // Sunday ends W09
+        ((Int64(2026), 3, 1), "2026-W09"),  // Sunday ends W09
         ((2026, 3, 2), "2026-W10"),
         ((2026, 12, 31), "2026-W53"),
         ((2027, 1, 1), "2026-W53"),
@@ -48,7 +48,7 @@ private func day(_ y: Int64, _ m: Int, _ d: Int) -> Int32 {
     @Test func isoWeeksAreContiguous() {
         // Across 1990–2060, each Monday starts the next week (or W01 of the next ISO year),
         // and every week holds seven consecutive days.
-        var previous = Period.isoWeek(ofDay: Int64(day(1990, 1, 1)))    // a Monday, 1990-W01
+        var previous = Period.isoWeek(ofDay: Int64(day(1990, 1, 1)))  // a Monday, 1990-W01
         #expect(previous == (1990, 1))
         for d in Int64(day(1990, 1, 2))..<Int64(day(2060, 1, 1)) {
             let current = Period.isoWeek(ofDay: d)

@@ -59,26 +59,26 @@ import Testing
 
     @Test func databaseExportFormReadsLikeTheFile() throws {
         let file = """
-        1772442000|1.1|q1|NONE|ENTERQUEUE||0700|1
-        1772442020|1.1|q1|Agent/1|CONNECT|20|1.2|3
-        1772442240|1.1|q1|Agent/1|COMPLETEAGENT|20|220|1
-        1772442060|1.3|q1|NONE|FULL|||
-        1772442120|1.4|q1|NONE|ENTERQUEUE||anonymous|1
-        1772442180|1.4|q1|NONE|EXITWITHKEY|5|1|1|60
+            1772442000|1.1|q1|NONE|ENTERQUEUE||0700|1
+            1772442020|1.1|q1|Agent/1|CONNECT|20|1.2|3
+            1772442240|1.1|q1|Agent/1|COMPLETEAGENT|20|220|1
+            1772442060|1.3|q1|NONE|FULL|||
+            1772442120|1.4|q1|NONE|ENTERQUEUE||anonymous|1
+            1772442180|1.4|q1|NONE|EXITWITHKEY|5|1|1|60
 
-        """
+            """
         // Local times in --tz Europe/London (UTC+0 in March before the 29th), one with an
         // offset, one in epoch seconds; `id` and unknown columns are ignored.
         let export = """
-        id,time,callid,queuename,agent,event,data1,data2,data3,data4,data5
-        1,2026-03-02 09:00:00,1.1,q1,NONE,ENTERQUEUE,,0700,1,,
-        2,2026-03-02 09:00:20.000,1.1,q1,Agent/1,CONNECT,20,1.2,3,,
-        3,2026-03-02 10:04:00+01,1.1,q1,Agent/1,COMPLETEAGENT,20,220,1,,
-        4,1772442060,1.3,q1,NONE,FULL,,,,,
-        5,2026-03-02 09:02:00,1.4,q1,NONE,ENTERQUEUE,,anonymous,1,,
-        6,2026-03-02 09:03:00,1.4,q1,NONE,EXITWITHKEY,5,1,1,60,
+            id,time,callid,queuename,agent,event,data1,data2,data3,data4,data5
+            1,2026-03-02 09:00:00,1.1,q1,NONE,ENTERQUEUE,,0700,1,,
+            2,2026-03-02 09:00:20.000,1.1,q1,Agent/1,CONNECT,20,1.2,3,,
+            3,2026-03-02 10:04:00+01,1.1,q1,Agent/1,COMPLETEAGENT,20,220,1,,
+            4,1772442060,1.3,q1,NONE,FULL,,,,,
+            5,2026-03-02 09:02:00,1.4,q1,NONE,ENTERQUEUE,,anonymous,1,,
+            6,2026-03-02 09:03:00,1.4,q1,NONE,EXITWITHKEY,5,1,1,60,
 
-        """
+            """
         let a = try analyze(file) { $0.timeZone = "Europe/London" }
         let b = try analyze(export, name: "export.csv") { $0.timeZone = "Europe/London" }
         #expect(a.rows == b.rows)
@@ -91,11 +91,11 @@ import Testing
 
     @Test func exportWithOneDataColumn() throws {
         let text = """
-        time,callid,queuename,agent,event,data
-        2026-03-02 09:00:00,1.1,q1,NONE,ENTERQUEUE,|0700|1
-        2026-03-02 09:00:09,1.1,q1,NONE,ABANDON,1|1|9
+            time,callid,queuename,agent,event,data
+            2026-03-02 09:00:00,1.1,q1,NONE,ENTERQUEUE,|0700|1
+            2026-03-02 09:00:09,1.1,q1,NONE,ABANDON,1|1|9
 
-        """
+            """
         let r = try analyze(text, name: "export.csv")
         #expect(r.calls.contacts == 1 && r.total().abandoned == 1 && r.total().identified == 1)
     }
@@ -104,14 +104,14 @@ import Testing
     /// whatever the re-entry's caller id says.
     @Test func reentryIsATransferNotANewContact() throws {
         let text = """
-        1772442000|9.1|q1|NONE|ENTERQUEUE||0700|1
-        1772442010|9.1|q1|A/1|CONNECT|10|x|1
-        1772442100|9.1|q1|A/1|ATTENDEDTRANSFER|BRIDGE|x|10|90|1
-        1772442130|9.1|q2|NONE|ENTERQUEUE||2001|1
-        1772442140|9.1|q2|A/2|CONNECT|10|y|1
-        1772442400|9.1|q2|A/2|COMPLETECALLER|10|260|1
+            1772442000|9.1|q1|NONE|ENTERQUEUE||0700|1
+            1772442010|9.1|q1|A/1|CONNECT|10|x|1
+            1772442100|9.1|q1|A/1|ATTENDEDTRANSFER|BRIDGE|x|10|90|1
+            1772442130|9.1|q2|NONE|ENTERQUEUE||2001|1
+            1772442140|9.1|q2|A/2|CONNECT|10|y|1
+            1772442400|9.1|q2|A/2|COMPLETECALLER|10|260|1
 
-        """
+            """
         let r = try analyze(text)
         #expect(r.calls.contacts == 1)
         let c = r.total()
@@ -122,15 +122,15 @@ import Testing
     /// Several unanswered exits across queues end in one terminal: never conflicting.
     @Test func exitsAcrossQueuesEndOnce() throws {
         let text = """
-        1772442000|9.2|q1|NONE|ENTERQUEUE||0700|1
-        1772442030|9.2|q1|NONE|EXITWITHTIMEOUT|1|1|30
-        1772442030|9.2|q2|NONE|ENTERQUEUE||0700|1
-        1772442090|9.2|q2|NONE|EXITEMPTY|1|1|60
-        1772442091|9.2|q3|NONE|JOINEMPTY||
-        1772442100|9.3|q1|NONE|ENTERQUEUE||0701|1
-        1772442110|9.3|q1|NONE|EXITWITHKEY|1|1|1|10
+            1772442000|9.2|q1|NONE|ENTERQUEUE||0700|1
+            1772442030|9.2|q1|NONE|EXITWITHTIMEOUT|1|1|30
+            1772442030|9.2|q2|NONE|ENTERQUEUE||0700|1
+            1772442090|9.2|q2|NONE|EXITEMPTY|1|1|60
+            1772442091|9.2|q3|NONE|JOINEMPTY||
+            1772442100|9.3|q1|NONE|ENTERQUEUE||0701|1
+            1772442110|9.3|q1|NONE|EXITWITHKEY|1|1|1|10
 
-        """
+            """
         let r = try analyze(text)
         #expect(r.calls.contacts == 2 && r.calls.conflicting == 0)
         let c = r.total()
@@ -141,11 +141,11 @@ import Testing
 
     @Test func aTransferOutOfTheQueuesEndsTheCall() throws {
         let text = """
-        1772442000|9.4|q1|NONE|ENTERQUEUE||0700|1
-        1772442010|9.4|q1|A/1|CONNECT|10|x|1
-        1772442100|9.4|q1|A/1|BLINDTRANSFER|5551234|external|10|90|1
+            1772442000|9.4|q1|NONE|ENTERQUEUE||0700|1
+            1772442010|9.4|q1|A/1|CONNECT|10|x|1
+            1772442100|9.4|q1|A/1|BLINDTRANSFER|5551234|external|10|90|1
 
-        """
+            """
         let r = try analyze(text)
         #expect(r.lines.lines == 4)  // the transfer line stands for transfer and end
         #expect(r.calls.contacts == 1)
@@ -155,16 +155,16 @@ import Testing
 
     @Test func housekeepingIsSkippedNeverRejected() throws {
         let text = """
-        1772442000|NONE|NONE|NONE|QUEUESTART|
-        1772442001|NONE|NONE|NONE|CONFIGRELOAD|
-        1772442002|NONE|q1|Agent/1|AGENTLOGIN|PJSIP/1
-        1772442003|NONE|q1|PJSIP/1|PAUSE|lunch
-        1772442004|NONE|q1|PJSIP/1|UNPAUSEALL|
-        1772442005|NONE|q1|PJSIP/1|WRAPUPSTART|custom
-        1772442006|1.1|q1|NONE|DID|0800123
-        1772442007|1.1|q1|PJSIP/1|RINGNOANSWER|1000
+            1772442000|NONE|NONE|NONE|QUEUESTART|
+            1772442001|NONE|NONE|NONE|CONFIGRELOAD|
+            1772442002|NONE|q1|Agent/1|AGENTLOGIN|PJSIP/1
+            1772442003|NONE|q1|PJSIP/1|PAUSE|lunch
+            1772442004|NONE|q1|PJSIP/1|UNPAUSEALL|
+            1772442005|NONE|q1|PJSIP/1|WRAPUPSTART|custom
+            1772442006|1.1|q1|NONE|DID|0800123
+            1772442007|1.1|q1|PJSIP/1|RINGNOANSWER|1000
 
-        """
+            """
         let r = try analyze(text)
         #expect(r.lines.lines == 8 && r.lines.skipped == 8 && r.lines.rejectedTotal == 0)
         #expect(r.lines.skipped(.otherQueueEvent) == 1 && r.lines.skipped(.callInfo) == 1)
@@ -172,13 +172,13 @@ import Testing
 
     @Test func badLinesAreRejectedByReason() throws {
         let text = """
-        1772442000|1.1|q1
-        yesterday|1.1|q1|NONE|ENTERQUEUE||0700|1
-        1772442000|NONE|q1|NONE|ENTERQUEUE||0700|1
-        1772442000|1.1|NONE|NONE|ENTERQUEUE||0700|1
-        1772442000|1.1|q1|NONE||
+            1772442000|1.1|q1
+            yesterday|1.1|q1|NONE|ENTERQUEUE||0700|1
+            1772442000|NONE|q1|NONE|ENTERQUEUE||0700|1
+            1772442000|1.1|NONE|NONE|ENTERQUEUE||0700|1
+            1772442000|1.1|q1|NONE||
 
-        """
+            """
         let r = try analyze(text)
         #expect(r.lines.rejected(.fieldCount) == 1)
         #expect(r.lines.rejected(.badTs) == 1)
@@ -189,11 +189,11 @@ import Testing
 
     @Test func lateLinesAreJudgedOnTheirTime() throws {
         let text = """
-        1772445600|2.1|q1|NONE|ENTERQUEUE||0700|1
-        1772445610|2.1|q1|NONE|ABANDON|1|1|10
-        1772442000|1.1|q1|NONE|ENTERQUEUE||0701|1
+            1772445600|2.1|q1|NONE|ENTERQUEUE||0700|1
+            1772445610|2.1|q1|NONE|ABANDON|1|1|10
+            1772442000|1.1|q1|NONE|ENTERQUEUE||0701|1
 
-        """
+            """
         let r = try analyze(text)
         #expect(r.lines.late == 1 && r.calls.contacts == 1)
     }

@@ -19,7 +19,7 @@ import Testing
     static func text(seed: UInt64) -> [UInt8] {
         var rng = SplitMix(seed: seed)
         var out: [UInt8] = []
-        for r in 0 ..< 3000 {
+        for r in 0..<3000 {
             if r >= 1500 && r < 1503 {
                 // At the 64 KiB limit, one past it, and well past it.
                 out += Array(repeating: UInt8(ascii: "y"), count: RecordSplitter.maxRecordBytes + [0, 1, 10][r - 1500])
@@ -27,7 +27,7 @@ import Testing
                 continue
             }
             let fields = Int(rng.next() % 10)
-            for f in 0 ..< fields {
+            for f in 0..<fields {
                 if f > 0 { out.append(UInt8(ascii: ",")) }
                 switch rng.next() % 20 {
                 case 0: out += Array("\"a,b\"\"c\nd\"".utf8)
@@ -35,7 +35,7 @@ import Testing
                 case 2: out.append(0)
                 case 3: out += Array(repeating: UInt8(ascii: "x"), count: Int(rng.next() % 200))
                 default:
-                    out += (0 ..< Int(rng.next() % 14)).map { _ in UInt8(ascii: "a") + UInt8(rng.next() % 26) }
+                    out += (0..<Int(rng.next() % 14)).map { _ in UInt8(ascii: "a") + UInt8(rng.next() % 26) }
                 }
             }
             if rng.next() % 5 == 0 { out.append(0x0D) }
@@ -69,7 +69,7 @@ import Testing
             var piece = 0
             while at < all.count {
                 let n = min(pieces(piece), all.count - at)
-                splitter.feed(UnsafeRawBufferPointer(rebasing: all[at ..< at + n])) { take($0) }
+                splitter.feed(UnsafeRawBufferPointer(rebasing: all[at..<at + n])) { take($0) }
                 at += n
                 piece += 1
             }
@@ -84,7 +84,7 @@ import Testing
         let text = Self.text(seed: seed)
         let general = Self.cuts(text) { _ in 1 }
         var rng = SplitMix(seed: seed &+ 100)
-        let sizes = (0 ..< 10_000).map { _ in 1 + Int(rng.next() % 300) }
+        let sizes = (0..<10_000).map { _ in 1 + Int(rng.next() % 300) }
         for pieces in [{ (_: Int) in text.count }, { (_: Int) in 128 * 1024 }, { (_: Int) in 64 }, { (i: Int) in sizes[i % sizes.count] }] {
             let fast = Self.cuts(text, pieces: pieces)
             let same = fast == general

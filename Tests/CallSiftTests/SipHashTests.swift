@@ -68,14 +68,16 @@ import Testing
     static let k0: UInt64 = 0x0706_0504_0302_0100
     static let k1: UInt64 = 0x0F0E_0D0C_0B0A_0908
 
-    static func message(_ length: Int) -> [UInt8] { (0 ..< length).map { UInt8($0) } }
+    static func message(_ length: Int) -> [UInt8] { (0..<length).map { UInt8($0) } }
 
     /// A word as its eight little-endian bytes, in hex.
     static func hex(_ words: UInt64...) -> String {
-        words.map { w in (0 ..< 8).map { i in
-            let b = UInt8(truncatingIfNeeded: w >> (8 * UInt64(i)))
-            return (b < 16 ? "0" : "") + String(b, radix: 16)
-        }.joined() }.joined()
+        words.map { w in
+            (0..<8).map { i in
+                let b = UInt8(truncatingIfNeeded: w >> (8 * UInt64(i)))
+                return (b < 16 ? "0" : "") + String(b, radix: 16)
+            }.joined()
+        }.joined()
     }
 
     /// The tables are the published ones: 64 entries each, the empty message's tags as the
@@ -90,7 +92,7 @@ import Testing
     }
 
     /// SipHash-2-4 with 64-bit output matches all 64 reference vectors.
-    @Test(arguments: 0 ..< 64)
+    @Test(arguments: 0..<64)
     func sipHash64MatchesReference(length: Int) {
         let tag = Self.message(length).withUnsafeBytes { SipHash.hash64($0, k0: Self.k0, k1: Self.k1) }
         #expect(Self.hex(tag) == Self.sip64[length])
@@ -98,7 +100,7 @@ import Testing
 
     /// SipHash-2-4 with 128-bit output (the one pseudonyms use) matches all 64 reference
     /// vectors.
-    @Test(arguments: 0 ..< 64)
+    @Test(arguments: 0..<64)
     func sipHash128MatchesReference(length: Int) {
         let (a, b) = Self.message(length).withUnsafeBytes { SipHash.hash128($0, k0: Self.k0, k1: Self.k1) }
         #expect(Self.hex(a, b) == Self.sip128[length])
@@ -108,7 +110,7 @@ import Testing
     /// key is the 128-bit vector, its first word `hi`, its second `lo`.
     @Test func pseudonymIsTheReferenceTag() {
         let pseudonymiser = Pseudonymiser(k0: Self.k0, k1: Self.k1)
-        for length in 0 ..< 64 {
+        for length in 0..<64 {
             let key = Self.message(length).withUnsafeBytes { pseudonymiser.pseudonym($0) }
             #expect(Self.hex(key.hi, key.lo) == Self.sip128[length], "length \(length)")
         }
@@ -116,11 +118,11 @@ import Testing
 
     /// Messages at any alignment (inside a larger record) give the same tags.
     @Test func unalignedMessagesGiveTheSameTags() {
-        for offset in 1 ... 7 {
+        for offset in 1...7 {
             for length in [0, 1, 7, 8, 9, 15, 16, 17, 31, 63] {
                 let padded = [UInt8](repeating: 0xAA, count: offset) + Self.message(length) + [0xAA]
                 let (t64, t128) = padded.withUnsafeBytes { all in
-                    let m = UnsafeRawBufferPointer(rebasing: all[offset ..< offset + length])
+                    let m = UnsafeRawBufferPointer(rebasing: all[offset..<offset + length])
                     return (SipHash.hash64(m, k0: Self.k0, k1: Self.k1), SipHash.hash128(m, k0: Self.k0, k1: Self.k1))
                 }
                 #expect(Self.hex(t64) == Self.sip64[length], "offset \(offset) length \(length)")
@@ -134,7 +136,7 @@ import Testing
         let m = Self.message(11)
         let reference = m.withUnsafeBytes { SipHash.hash128($0, k0: Self.k0, k1: Self.k1) }
         var tags: Set<[UInt64]> = [[reference.0, reference.1]]
-        for bit in 0 ..< 128 {
+        for bit in 0..<128 {
             let k0 = bit < 64 ? Self.k0 ^ (1 << UInt64(bit)) : Self.k0
             let k1 = bit >= 64 ? Self.k1 ^ (1 << UInt64(bit - 64)) : Self.k1
             let t = m.withUnsafeBytes { SipHash.hash128($0, k0: k0, k1: k1) }

@@ -17,9 +17,11 @@ import Testing
         #expect(HumanDuration.parse("007s") == 7_000)
     }
 
-    @Test(arguments: ["", "90", "1h30", "s", "ms", "-5s", "+5s", "5 s", " 5s", "5s ", "5S", "5sec",
-                      "5min", "1.5h", "5y", "h1", "1hm", "9223372036854775808ms",
-                      "9223372036854776s", "15250284452472w", "9223372036854775807ms1ms"])
+    @Test(arguments: [
+        "", "90", "1h30", "s", "ms", "-5s", "+5s", "5 s", " 5s", "5s ", "5S", "5sec",
+        "5min", "1.5h", "5y", "h1", "1hm", "9223372036854775808ms",
+        "9223372036854776s", "15250284452472w", "9223372036854775807ms1ms",
+    ])
     func rejects(_ text: String) {
         #expect(HumanDuration.parse(text) == nil)
     }
@@ -45,8 +47,10 @@ import Testing
     }
 
     @Test func roundTrips() {
-        for millis: Int64 in [0, 1, 999, 1_000, 59_999, 60_000, 3_599_999, 86_400_001, 604_800_000,
-                              1_234_567_890_123, .max] {
+        for millis: Int64 in [
+            0, 1, 999, 1_000, 59_999, 60_000, 3_599_999, 86_400_001, 604_800_000,
+            1_234_567_890_123, .max,
+        ] {
             #expect(HumanDuration.parse(HumanDuration.format(millis: millis)) == millis)
         }
     }

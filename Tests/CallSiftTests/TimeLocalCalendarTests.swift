@@ -39,18 +39,18 @@ private func label(_ calendar: LocalCalendar, _ text: String) -> String {
         #expect(label(london, "2026-03-29T00:30:00Z") == "2026-03-29")
         #expect(london.offsetMillis(atUTCMillis: utc("2026-03-29T00:59:59.999Z")) == 0)
         #expect(london.offsetMillis(atUTCMillis: utc("2026-03-29T01:00:00Z")) == 3_600_000)
-        #expect(label(london, "2026-03-29T22:59:59.999Z") == "2026-03-29")    // 23:59:59.999 BST
-        #expect(label(london, "2026-03-29T23:00:00Z") == "2026-03-30")        // midnight BST
+        #expect(label(london, "2026-03-29T22:59:59.999Z") == "2026-03-29")  // 23:59:59.999 BST
+        #expect(label(london, "2026-03-29T23:00:00Z") == "2026-03-30")  // midnight BST
     }
 
     @Test func londonFallBack2026() throws {
         // Clocks go back at 01:00 UTC on 2026-10-25: BST (+01:00) → GMT (+00:00).
         let london = try LocalCalendar(identifier: "Europe/London")
         #expect(label(london, "2026-10-24T22:59:59.999Z") == "2026-10-24")
-        #expect(label(london, "2026-10-24T23:30:00Z") == "2026-10-25")        // 00:30 BST
+        #expect(label(london, "2026-10-24T23:30:00Z") == "2026-10-25")  // 00:30 BST
         #expect(london.offsetMillis(atUTCMillis: utc("2026-10-25T00:59:59.999Z")) == 3_600_000)
         #expect(london.offsetMillis(atUTCMillis: utc("2026-10-25T01:00:00Z")) == 0)
-        #expect(label(london, "2026-10-25T23:59:59.999Z") == "2026-10-25")    // GMT again
+        #expect(label(london, "2026-10-25T23:59:59.999Z") == "2026-10-25")  // GMT again
         #expect(label(london, "2026-10-26T00:00:00Z") == "2026-10-26")
     }
 
@@ -63,15 +63,15 @@ private func label(_ calendar: LocalCalendar, _ text: String) -> String {
         #expect(newYork.offsetMillis(atUTCMillis: utc("2026-03-08T07:00:00Z")) == -14_400_000)
         #expect(label(newYork, "2026-07-01T03:59:59.999Z") == "2026-06-30")
         #expect(label(newYork, "2026-07-01T04:00:00Z") == "2026-07-01")
-        #expect(label(newYork, "2026-11-01T04:30:00Z") == "2026-11-01")       // 00:30 EDT
+        #expect(label(newYork, "2026-11-01T04:30:00Z") == "2026-11-01")  // 00:30 EDT
         #expect(newYork.offsetMillis(atUTCMillis: utc("2026-11-01T05:59:59.999Z")) == -14_400_000)
         #expect(newYork.offsetMillis(atUTCMillis: utc("2026-11-01T06:00:00Z")) == -18_000_000)
-        #expect(label(newYork, "2026-11-02T04:30:00Z") == "2026-11-01")       // 23:30 EST
+        #expect(label(newYork, "2026-11-02T04:30:00Z") == "2026-11-01")  // 23:30 EST
         #expect(label(newYork, "2026-11-02T05:00:00Z") == "2026-11-02")
     }
 
     @Test func nonHourOffsets() throws {
-        let kolkata = try LocalCalendar(identifier: "Asia/Kolkata")    // +05:30 all year
+        let kolkata = try LocalCalendar(identifier: "Asia/Kolkata")  // +05:30 all year
         #expect(label(kolkata, "2026-03-01T18:29:59.999Z") == "2026-03-01")
         #expect(label(kolkata, "2026-03-01T18:30:00Z") == "2026-03-02")
         #expect(label(kolkata, "2026-07-01T18:30:00Z") == "2026-07-02")
@@ -87,8 +87,10 @@ private func label(_ calendar: LocalCalendar, _ text: String) -> String {
     /// The table against Foundation itself: on a sweep across 1900–2200 stepping a day and
     /// 77 minutes (so every time of day comes up), and one millisecond either side of every
     /// transition Foundation reports, and outside the table where it falls back.
-    @Test(arguments: ["UTC", "Europe/London", "America/New_York", "Asia/Kolkata", "Australia/Lord_Howe",
-                      "Europe/Moscow", "Pacific/Apia", "Pacific/Chatham", "America/St_Johns", "Asia/Kathmandu"])
+    @Test(arguments: [
+        "UTC", "Europe/London", "America/New_York", "Asia/Kolkata", "Australia/Lord_Howe",
+        "Europe/Moscow", "Pacific/Apia", "Pacific/Chatham", "America/St_Johns", "Asia/Kathmandu",
+    ])
     func agreesWithFoundation(_ identifier: String) throws {
         let calendar = try LocalCalendar(identifier: identifier)
         let zone = try #require(TimeZone(identifier: identifier))
@@ -105,7 +107,8 @@ private func label(_ calendar: LocalCalendar, _ text: String) -> String {
         }
         var cursor = Date(timeIntervalSince1970: -2_208_988_800)
         while let next = zone.nextDaylightSavingTimeTransition(after: cursor),
-              next < Date(timeIntervalSince1970: 7_258_118_400) {
+            next < Date(timeIntervalSince1970: 7_258_118_400)
+        {
             let at = Int64((next.timeIntervalSince1970 * 1_000).rounded())
             for probe in [at - 1, at, at + 1] where calendar.day(ofUTCMillis: probe) != expectedDay(probe) {
                 mismatches.append(probe)
@@ -130,7 +133,8 @@ private func label(_ calendar: LocalCalendar, _ text: String) -> String {
         }
         var cursor = Date(timeIntervalSince1970: -2_208_988_800)
         while let next = zone.nextDaylightSavingTimeTransition(after: cursor),
-              next < Date(timeIntervalSince1970: 7_258_118_400) {
+            next < Date(timeIntervalSince1970: 7_258_118_400)
+        {
             let at = Int64((next.timeIntervalSince1970 * 1_000).rounded())
             probes += [at - 1, at, at + 1]
             cursor = next
@@ -146,7 +150,8 @@ private func label(_ calendar: LocalCalendar, _ text: String) -> String {
             if m < -2_208_988_800_000 || m >= 7_258_118_400_000 {
                 #expect(to == m + 1)
             } else if to < 7_258_118_400_000 {
-                #expect(calendar.day(ofUTCMillis: to) != day
+                #expect(
+                    calendar.day(ofUTCMillis: to) != day
                         || calendar.offsetMillis(atUTCMillis: to) != calendar.offsetMillis(atUTCMillis: to - 1))
             }
         }

@@ -70,12 +70,12 @@ private func parse(_ text: String) -> Int64? {
 
     @Test(arguments: [
         "", " ", "-", "+1", "1 ", " 1", "1.5", "1e3", "12a", "--1",
-        "1234567890123456789",      // 19 digits
+        "1234567890123456789",  // 19 digits
         "-1234567890123456789",
-        "2026-03-02T09:15:02",      // no offset
-        "2026-03-02T09:15:02Z ",    // trailing space
+        "2026-03-02T09:15:02",  // no offset
+        "2026-03-02T09:15:02Z ",  // trailing space
         " 2026-03-02T09:15:02Z",
-        "2026-03-02T09:15:02.Z",    // empty fraction
+        "2026-03-02T09:15:02.Z",  // empty fraction
         "2026-03-02T09:15:02,5Z",
         "2026-03-02T09:15Z",
         "2026-03-02",
@@ -91,7 +91,7 @@ private func parse(_ text: String) -> Int64? {
         "2026-04-31T09:15:02Z",
         "2026-03-02T24:00:00Z",
         "2026-03-02T09:60:02Z",
-        "2026-03-02T09:15:60Z",     // no leap seconds
+        "2026-03-02T09:15:60Z",  // no leap seconds
         "2026-03-02T09:15:02+24:00",
         "2026-03-02T09:15:02+01:60",
         "2026-03-02T09:15:02+0100",
@@ -134,7 +134,8 @@ private func parse(_ text: String) -> Int64? {
             t += 25_997_123 * 7
         }
         // Offsets and alternative spellings format back to canonical UTC.
-        #expect(parse("2026-03-02T10:15:02.1259+01:00").map(Timestamp.format(millis:))
+        #expect(
+            parse("2026-03-02T10:15:02.1259+01:00").map(Timestamp.format(millis:))
                 == "2026-03-02T09:15:02.125Z")
         #expect(parse("1772442902125").map(Timestamp.format(millis:)) == "2026-03-02T09:15:02.125Z")
     }

@@ -129,28 +129,36 @@ public struct Accreditation: Sendable {
                 Judgement(measure: t.measure, x: rates[t.measure]!.0, n: rates[t.measure]!.1, threshold: t, minCell: minCell)
             }
             let status: Status
-            if judgements.contains(where: { $0.verdict == .doesNotMeet }) { status = .notAccredited }
-            else if !judgements.isEmpty && judgements.allSatisfy({ $0.verdict == .meets }) { status = .accredited }
-            else { status = .notYetDecided }
+            if judgements.contains(where: { $0.verdict == .doesNotMeet }) {
+                status = .notAccredited
+            } else if !judgements.isEmpty && judgements.allSatisfy({ $0.verdict == .meets }) {
+                status = .accredited
+            } else {
+                status = .notYetDecided
+            }
             var comparison: BaselineComparison?
             if standard.baseline != nil {
                 let b = baseline[name] ?? .zero
                 totalBaseline.merge(b)
                 let (px, pn) = Self.rate(standard.baselineMeasure, c)
                 let (bx, bn) = Self.rate(standard.baselineMeasure, b)
-                comparison = BaselineComparison(periodX: px, periodN: pn, baselineX: bx, baselineN: bn,
-                                                target: standard.targetReduction, minCell: minCell)
+                comparison = BaselineComparison(
+                    periodX: px, periodN: pn, baselineX: bx, baselineN: bn,
+                    target: standard.targetReduction, minCell: minCell)
             }
             let svc = (services[name] ?? []).sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
-            results.append(CentreResult(centre: name, services: svc, judgements: judgements, status: status,
-                                        baseline: comparison, contacts: c.contacts))
+            results.append(
+                CentreResult(
+                    centre: name, services: svc, judgements: judgements, status: status,
+                    baseline: comparison, contacts: c.contacts))
         }
         self.centres = results
         if standard.baseline != nil {
             let (px, pn) = Self.rate(standard.baselineMeasure, total)
             let (bx, bn) = Self.rate(standard.baselineMeasure, totalBaseline)
-            overallBaseline = BaselineComparison(periodX: px, periodN: pn, baselineX: bx, baselineN: bn,
-                                                 target: standard.targetReduction, minCell: minCell)
+            overallBaseline = BaselineComparison(
+                periodX: px, periodN: pn, baselineX: bx, baselineN: bn,
+                target: standard.targetReduction, minCell: minCell)
         }
 
         // Peer groups.
@@ -162,7 +170,9 @@ public struct Accreditation: Sendable {
             if !g.centres.isEmpty {
                 members = g.centres.filter { period[$0] != nil }.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
                 let missing = g.centres.filter { period[$0] == nil }
-                if !missing.isEmpty { notes.append("Peer group \(g.name): \(missing.joined(separator: ", ")) named in the standard had no contacts in the period.") }
+                if !missing.isEmpty {
+                    notes.append("Peer group \(g.name): \(missing.joined(separator: ", ")) named in the standard had no contacts in the period.")
+                }
             } else if !g.services.isEmpty {
                 guard report.settings.grouping == .service else {
                     throw UsageError("peer group '\(g.name)' groups centres by service, but the input was analysed with --by centre; analyse with --by service")
@@ -183,15 +193,22 @@ public struct Accreditation: Sendable {
         // What a reader needs to know.
         let pending = period.values.reduce(Int64(0)) { $0 + $1.fcrPending }
         if pending > 0, standard.thresholds.contains(where: { $0.measure == "fcr_rate" }) {
-            notes.append("\(pending) handled contacts in the period were too recent to judge first-contact resolution (less than the repeat window, \(HumanDuration.format(millis: report.settings.repeatWindow)), before the end of the data) and are left out of fcr_rate.")
+            notes.append(
+                "\(pending) handled contacts in the period were too recent to judge first-contact resolution (less than the repeat window, \(HumanDuration.format(millis: report.settings.repeatWindow)), before the end of the data) and are left out of fcr_rate."
+            )
         }
         if let b = standard.baseline, firstDay != .max,
-           b.from - firstDay < (report.settings.chaseWindow + 86_399_999) / 86_400_000 {
-            notes.append("The baseline starts \(b.from - firstDay) days after the first day of data, less than the chase window (\(HumanDuration.format(millis: report.settings.chaseWindow))): contacts early in the baseline have less caller history behind them, so repeats, chases and retries there are undercounted and the baseline avoidable rate is biased low.")
+            b.from - firstDay < (report.settings.chaseWindow + 86_399_999) / 86_400_000
+        {
+            notes.append(
+                "The baseline starts \(b.from - firstDay) days after the first day of data, less than the chase window (\(HumanDuration.format(millis: report.settings.chaseWindow))): contacts early in the baseline have less caller history behind them, so repeats, chases and retries there are undercounted and the baseline avoidable rate is biased low."
+            )
         }
         for g in groups {
             for f in g.funnels where f.overdispersed {
-                notes.append("\(g.group.name), \(f.measure): centres differ by more than chance (overdispersion φ = \(String(format: "%.1f", f.dispersion ?? 0))); control limits assume no real differences, so being outside them says a centre differs, not why.")
+                notes.append(
+                    "\(g.group.name), \(f.measure): centres differ by more than chance (overdispersion φ = \(String(format: "%.1f", f.dispersion ?? 0))); control limits assume no real differences, so being outside them says a centre differs, not why."
+                )
             }
         }
         self.notes = notes
@@ -222,13 +239,16 @@ public struct Accreditation: Sendable {
             let l998 = p0.map { FunnelLimits.limits(p0: $0, n: n, z: FunnelLimits.z998) } ?? (0, 1)
             let pos = p0.map { FunnelLimits.position(p: j.value!, n: n, p0: $0) } ?? .within
             let above = pos == .above95 || pos == .above998
-            points.append(FunnelPoint(centre: name, judgement: j, limit95: l95, limit998: l998, position: pos,
-                                      rank: k + 1, better: pos.isOutside ? (above == higher) : nil))
+            points.append(
+                FunnelPoint(
+                    centre: name, judgement: j, limit95: l95, limit998: l998, position: pos,
+                    rank: k + 1, better: pos.isOutside ? (above == higher) : nil))
         }
         let phi = p0.flatMap { FunnelLimits.dispersion(points: published.map { ($0.1.x, $0.1.n) }, p0: $0) }
         let k = Double(published.count)
         let over = phi.map { $0 > 1 + 2 * (2 / k).squareRoot() } ?? false
-        return Funnel(measure: t.measure, threshold: t, pooledX: px, pooledN: pn, pooled: p0, points: points,
-                      suppressed: suppressed, dispersion: phi, overdispersed: over)
+        return Funnel(
+            measure: t.measure, threshold: t, pooledX: px, pooledN: pn, pooled: p0, points: points,
+            suppressed: suppressed, dispersion: phi, overdispersed: over)
     }
 }

@@ -66,8 +66,6 @@ public struct BaselineComparison: Sendable, Equatable {
         reduction = 1 - rr
         reductionLo = 1 - hi
         reductionHi = 1 - lo
-        if 1 - hi >= target { verdict = .aimMet }
-        else if 1 - lo < target { verdict = .aimNotMet }
-        else { verdict = .notYetConclusive }
+        if 1 - hi >= target { verdict = .aimMet } else if 1 - lo < target { verdict = .aimNotMet } else { verdict = .notYetConclusive }
     }
 }

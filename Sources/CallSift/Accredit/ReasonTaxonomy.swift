@@ -35,7 +35,8 @@ public enum ReasonTaxonomy {
         var map: [String: String] = [:]
         for (code, value) in table.entries {
             guard let target = value.string, targets.contains(target) else {
-                throw UsageError("--reason-map: line \(table.lines[code] ?? 0): '\(code)' must map to one of \(targets.map { "\"\($0)\"" }.joined(separator: ", "))")
+                throw UsageError(
+                    "--reason-map: line \(table.lines[code] ?? 0): '\(code)' must map to one of \(targets.map { "\"\($0)\"" }.joined(separator: ", "))")
             }
             guard !code.isEmpty else { throw UsageError("--reason-map: line \(table.lines[code] ?? 0): an empty code never occurs (empty reasons are absent)") }
             map[code] = target

@@ -78,7 +78,8 @@ public enum ReportMerge {
                 guard let fp = file.content else { continue }
                 if let first = counted[fp], first.report != k {
                     let same = first.path == file.path ? "\(file.path)" : "\(first.path) in the first, \(file.path) in the second"
-                    return "cannot merge: \(names[first.report]) and \(names[k]) both count the same input (\(same); content \(fp)); its figures would be counted twice"
+                    return
+                        "cannot merge: \(names[first.report]) and \(names[k]) both count the same input (\(same); content \(fp)); its figures would be counted twice"
                 }
                 if counted[fp] == nil { counted[fp] = (k, file.path) }
             }

@@ -124,11 +124,15 @@ public struct Standard: Sendable, Equatable {
                 throw UsageError("\(line(t, key)): unknown key '\(key)' in [baseline]")
             }
             if let r = t["target_reduction"] {
-                guard let d = r.number, d > 0, d <= 1 else { throw UsageError("\(line(t, "target_reduction")): target_reduction must be a fraction above 0 and at most 1 (0.5 = halve)") }
+                guard let d = r.number, d > 0, d <= 1 else {
+                    throw UsageError("\(line(t, "target_reduction")): target_reduction must be a fraction above 0 and at most 1 (0.5 = halve)")
+                }
                 s.targetReduction = d
             }
             if let m = t["measure"] {
-                guard let name = m.string, measures.contains(name) else { throw UsageError("\(line(t, "measure")): measure must be one of \(measures.joined(separator: ", "))") }
+                guard let name = m.string, measures.contains(name) else {
+                    throw UsageError("\(line(t, "measure")): measure must be one of \(measures.joined(separator: ", "))")
+                }
                 s.baselineMeasure = name
             }
             if let p = s.period, let b = s.baseline, b.to >= p.from && b.from <= p.to {
@@ -142,7 +146,9 @@ public struct Standard: Sendable, Equatable {
                 for key in t.keys where !["name", "services", "centres"].contains(key) {
                     throw UsageError("\(line(t, key)): unknown key '\(key)' in [[peer_group]] (name, services, centres)")
                 }
-                guard let name = t["name"]?.string, !name.isEmpty else { throw UsageError("line \(t.lines.values.min() ?? 0): every [[peer_group]] needs a name") }
+                guard let name = t["name"]?.string, !name.isEmpty else {
+                    throw UsageError("line \(t.lines.values.min() ?? 0): every [[peer_group]] needs a name")
+                }
                 func strings(_ k: String) throws -> [String] {
                     guard let v = t[k] else { return [] }
                     guard case .array(let a) = v, let list = Optional(a.compactMap(\.string)), list.count == a.count else {
@@ -187,8 +193,9 @@ public struct Standard: Sendable, Equatable {
     public static func parseDay(_ s: String) -> Int64? {
         let parts = s.split(separator: "-", omittingEmptySubsequences: false)
         guard parts.count == 3, parts[0].count == 4, parts[1].count == 2, parts[2].count == 2,
-              let y = Int64(parts[0]), let m = Int(parts[1]), let d = Int(parts[2]),
-              (1...12).contains(m), d >= 1, d <= CivilDate.daysInMonth(year: y, month: m) else { return nil }
+            let y = Int64(parts[0]), let m = Int(parts[1]), let d = Int(parts[2]),
+            (1...12).contains(m), d >= 1, d <= CivilDate.daysInMonth(year: y, month: m)
+        else { return nil }
         return CivilDate.daysFromCivil(year: y, month: Int64(m), day: Int64(d))
     }
 

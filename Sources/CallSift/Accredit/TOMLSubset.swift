@@ -118,10 +118,15 @@ public enum TOMLSubset {
         /// Skips blank lines, comments and newlines (inside arrays and between statements).
         mutating func skipWhitespaceAndComments() {
             while let c = peek {
-                if c == 0x20 || c == 0x09 || c == 0x0D { i += 1 }
-                else if c == 0x0A { i += 1; line += 1 }
-                else if c == UInt8(ascii: "#") { skipComment() }
-                else { break }
+                if c == 0x20 || c == 0x09 || c == 0x0D {
+                    i += 1
+                } else if c == 0x0A {
+                    i += 1; line += 1
+                } else if c == UInt8(ascii: "#") {
+                    skipComment()
+                } else {
+                    break
+                }
             }
         }
 
@@ -210,7 +215,9 @@ public enum TOMLSubset {
                 throw fail("inline tables are not supported; use a [table] header")
             default:
                 let start = i
-                while let d = peek, !(d == 0x20 || d == 0x09 || d == 0x0A || d == 0x0D || d == UInt8(ascii: ",") || d == UInt8(ascii: "]") || d == UInt8(ascii: "#")) { i += 1 }
+                while let d = peek,
+                    !(d == 0x20 || d == 0x09 || d == 0x0A || d == 0x0D || d == UInt8(ascii: ",") || d == UInt8(ascii: "]") || d == UInt8(ascii: "#"))
+                { i += 1 }
                 let word = String(decoding: bytes[start..<i], as: UTF8.self)
                 if word == "true" { return .boolean(true) }
                 if word == "false" { return .boolean(false) }
@@ -246,7 +253,8 @@ public enum TOMLSubset {
             if let dot = plain.firstIndex(of: ".") {
                 let after = plain.index(after: dot)
                 guard dot > plain.startIndex, plain[plain.index(before: dot)].isNumber,
-                      after < plain.endIndex, plain[after].isNumber else {
+                    after < plain.endIndex, plain[after].isNumber
+                else {
                     throw fail("'\(word)': a decimal point needs digits on both sides")
                 }
             }
@@ -288,7 +296,8 @@ public enum TOMLSubset {
                 case UInt8(ascii: "r"): out.append(0x0D)
                 case UInt8(ascii: "u"):
                     guard i + 4 <= bytes.count, let v = UInt32(String(decoding: bytes[i..<i + 4], as: UTF8.self), radix: 16),
-                          let s = Unicode.Scalar(v) else { throw fail("bad \\u escape") }
+                        let s = Unicode.Scalar(v)
+                    else { throw fail("bad \\u escape") }
                     i += 4
                     out.append(contentsOf: Array(String(s).utf8))
                 default: throw fail("unknown escape '\\\(Character(Unicode.Scalar(e)))'")

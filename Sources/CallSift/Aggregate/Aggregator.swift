@@ -109,7 +109,7 @@ extension Aggregator {
     func restore(from r: inout StateReader) throws {
         precondition(keys.isEmpty, "restore into a used aggregator")
         let n = try r.count(minBytes: 3 + Counters.fields.count)
-        for _ in 0 ..< n {
+        for _ in 0..<n {
             let key = GroupKey(centre: try r.int32(), service: try r.int32(), day: try r.int32())
             guard index.find(key) == nil else { throw r.malformed("a base group twice") }
             index.insert(key, Int32(keys.count))

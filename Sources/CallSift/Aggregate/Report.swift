@@ -31,7 +31,8 @@ public struct Report: Sendable {
 
         func isFinal(centre: Int32, day: Int32) -> Bool {
             guard let point = points[centre] ?? points[-1], point != .min,
-                  let last = settings.period.lastDay(ofDay: day) else { return false }
+                let last = settings.period.lastDay(ofDay: day)
+            else { return false }
             let end = calendar.start(ofDay: last + 1)
             let (sum, overflow) = end.addingReportingOverflow(reach)
             return !overflow && sum <= point
@@ -74,21 +75,26 @@ public struct Report: Sendable {
 
     /// Rolls base groups up to the report's period and grouping, sorted by
     /// (centre, service, period) as byte strings.
-    static func rows(keys: [Aggregator.GroupKey], counters: [Counters], centres: Interner,
-                     services: Interner, settings: AnalysisSettings, finality: Finality? = nil) -> [Row] {
+    static func rows(
+        keys: [Aggregator.GroupKey], counters: [Counters], centres: Interner,
+        services: Interner, settings: AnalysisSettings, finality: Finality? = nil
+    ) -> [Row] {
         struct RowKey: Hashable { var centre: ByteString; var service: ByteString?; var period: ByteString }
         var sums: [RowKey: Counters] = [:]
         var finals: [RowKey: Bool] = [:]
         var labels: [Int32: String] = [:]
         for (key, c) in zip(keys, counters) {
             let label: String
-            if let l = labels[key.day] { label = l } else {
+            if let l = labels[key.day] {
+                label = l
+            } else {
                 label = settings.period.label(ofDay: key.day)
                 labels[key.day] = label
             }
-            let rk = RowKey(centre: ByteString(centres[key.centre]),
-                            service: settings.grouping == .service ? ByteString(services[key.service]) : nil,
-                            period: ByteString(label))
+            let rk = RowKey(
+                centre: ByteString(centres[key.centre]),
+                service: settings.grouping == .service ? ByteString(services[key.service]) : nil,
+                period: ByteString(label))
             sums[rk, default: .zero].merge(c)
             if let finality {
                 let f = finality.isFinal(centre: key.centre, day: key.day)
@@ -99,7 +105,10 @@ public struct Report: Sendable {
             if a.key.centre != b.key.centre { return a.key.centre < b.key.centre }
             if a.key.service != b.key.service { return (a.key.service?.string ?? "").utf8.lexicographicallyPrecedes((b.key.service?.string ?? "").utf8) }
             return a.key.period < b.key.period
-        }.map { Row(centre: $0.key.centre.string, service: $0.key.service?.string, period: $0.key.period.string, counters: $0.value,
-                   final: finals[$0.key]) }
+        }.map {
+            Row(
+                centre: $0.key.centre.string, service: $0.key.service?.string, period: $0.key.period.string, counters: $0.value,
+                final: finals[$0.key])
+        }
     }
 }

@@ -158,9 +158,9 @@ public final class CallAssembler {
     /// keeps the hash until its turn.
     @inline(__always)
     private func fetchingAhead(_ count: Int, key: (Int) -> Key, _ body: (Int, UInt64) -> Void) {
-        for i in 0 ..< min(Self.ahead, count) { fetch(key(i), as: i) }
-        for i in 0 ..< min(Self.ahead / 2, count) { pending.prefetchEntry(hash: inFlight[i]) }
-        for i in 0 ..< count {
+        for i in 0..<min(Self.ahead, count) { fetch(key(i), as: i) }
+        for i in 0..<min(Self.ahead / 2, count) { pending.prefetchEntry(hash: inFlight[i]) }
+        for i in 0..<count {
             let h = inFlight[i & (Self.ahead - 1)]
             if i + Self.ahead < count { fetch(key(i + Self.ahead), as: i + Self.ahead) }
             if i + Self.ahead / 2 < count { pending.prefetchEntry(hash: inFlight[(i + Self.ahead / 2) & (Self.ahead - 1)]) }
@@ -183,11 +183,12 @@ public final class CallAssembler {
     @inline(__always)
     private func record(_ e: Event, hash h: UInt64) {
         let key = Key(e)
-        let ce = CallEvent(ts: e.ts, caller: e.caller, service: e.service, reason: e.reason, next: -1,
-                           kind: e.kind, outcome: e.outcome, identified: e.identified)
+        let ce = CallEvent(
+            ts: e.ts, caller: e.caller, service: e.service, reason: e.reason, next: -1,
+            kind: e.kind, outcome: e.outcome, identified: e.identified)
         if let slot = pending.find(key, hash: h) {
             let n = Int(pending[slot].inlineCount)
-            for j in 0 ..< n where pending[slot][j].ts == ce.ts && pending[slot][j].kind == ce.kind {
+            for j in 0..<n where pending[slot][j].ts == ce.ts && pending[slot][j].kind == ce.kind {
                 accounting.duplicates += 1
                 return
             }
@@ -246,10 +247,11 @@ public final class CallAssembler {
         if pending[slot].overflow < 0 {
             // Read where they lie in the table, not copied out: the inline events are a
             // homogeneous tuple, laid out as an array of three.
-            let events = UnsafeBufferPointer(start: Pending.inlineEvents(pending.valuePointer(slot)),
-                                             count: Int(pending[slot].inlineCount))
+            let events = UnsafeBufferPointer(
+                start: Pending.inlineEvents(pending.valuePointer(slot)),
+                count: Int(pending[slot].inlineCount))
             var inOrder = events[events.count - 1].ts <= deadline
-            for j in 1 ..< events.count where CallEvent.before(events[j], events[j - 1]) { inOrder = false }
+            for j in 1..<events.count where CallEvent.before(events[j], events[j - 1]) { inOrder = false }
             if inOrder {
                 close(events, key: key, &out)
                 pending.remove(at: slot, hash: h)
@@ -259,7 +261,7 @@ public final class CallAssembler {
         // The key's events in the order they were recorded: inline ones first, then the
         // pool's, which are linked newest first.
         scratch.removeAll(keepingCapacity: true)
-        for j in 0 ..< Int(pending[slot].inlineCount) { scratch.append(pending[slot][j]) }
+        for j in 0..<Int(pending[slot].inlineCount) { scratch.append(pending[slot][j]) }
         let pooled = scratch.count
         var i = pending[slot].overflow
         while i >= 0 {
@@ -277,7 +279,7 @@ public final class CallAssembler {
         }
         // In-order input is already sorted.
         var sorted = true
-        for j in 1 ..< max(scratch.count, 1) where CallEvent.before(scratch[j], scratch[j - 1]) { sorted = false; break }
+        for j in 1..<max(scratch.count, 1) where CallEvent.before(scratch[j], scratch[j - 1]) { sorted = false; break }
         if !sorted { scratch.sort(by: CallEvent.before) }
         var n = 0
         while n < scratch.count && scratch[n].ts <= deadline { n += 1 }
@@ -286,7 +288,7 @@ public final class CallAssembler {
             // Events past the timeout start the key's next call, which goes to the back
             // of the table with the calls that began about when it did.
             var rest = Pending(first: scratch[n])
-            for j in n + 1 ..< scratch.count { append(scratch[j], to: &rest) }
+            for j in n + 1..<scratch.count { append(scratch[j], to: &rest) }
             pending.insert(key, rest, hash: h)
             deadlines.push(scratch[n].ts &+ timeout, key)
         }
@@ -315,16 +317,17 @@ public final class CallAssembler {
             }
             let handled = answered >= 0
             let answerTs = handled ? events[answered].ts : terminal.ts
-            out.append(Contact(
-                t: arrive.ts,
-                wait: answerTs - arrive.ts,
-                handle: handled ? terminal.ts - answerTs : 0,
-                caller: arrive.caller, call: key.call,
-                terminal: terminal.kind,
-                outcome: terminal.kind == .end ? terminal.outcome : .resolved,
-                identified: arrive.identified,
-                centre: key.centre, service: arrive.service, reason: reason,
-                handled: handled, transferred: transferred, transferredElsewhere: elsewhere))
+            out.append(
+                Contact(
+                    t: arrive.ts,
+                    wait: answerTs - arrive.ts,
+                    handle: handled ? terminal.ts - answerTs : 0,
+                    caller: arrive.caller, call: key.call,
+                    terminal: terminal.kind,
+                    outcome: terminal.kind == .end ? terminal.outcome : .resolved,
+                    identified: arrive.identified,
+                    centre: key.centre, service: arrive.service, reason: reason,
+                    handled: handled, transferred: transferred, transferredElsewhere: elsewhere))
         }
     }
 
@@ -350,7 +353,7 @@ public final class CallAssembler {
             StateCodec.encode(key.call, into: &w)
             w.int(key.centre)
             var previous: Int64 = 0
-            for j in 0 ..< Int(p.inlineCount) { Self.encode(p[j], after: &previous, into: &w) }
+            for j in 0..<Int(p.inlineCount) { Self.encode(p[j], after: &previous, into: &w) }
             for e in pooled.reversed() { Self.encode(e, after: &previous, into: &w) }
         }
     }
@@ -377,13 +380,13 @@ public final class CallAssembler {
         // grow at once (the whole table would be moved and its new pages zeroed).
         pending.reserveEmpty(2 * keys)
         var events: [Event] = []
-        for _ in 0 ..< keys {
+        for _ in 0..<keys {
             let n = try r.count(minBytes: 8)
             guard n > 0 else { throw r.malformed("a call without events") }
             let call = try StateCodec.decodeCallID(from: &r)
             let centre = try r.int32()
             var previous: Int64 = 0
-            for _ in 0 ..< n {
+            for _ in 0..<n {
                 let flags = try r.u8()
                 let ts = previous &+ (try r.int())
                 previous = ts
@@ -392,8 +395,10 @@ public final class CallAssembler {
                 guard let kind = EventKind(rawValue: flags & 7), let outcome = Outcome(rawValue: (flags >> 3) & 3) else {
                     throw r.malformed("an event of kind \(flags & 7)")
                 }
-                events.append(Event(ts: ts, call: call, kind: kind, identified: flags & 0x80 != 0, outcome: outcome,
-                                    centre: centre, service: service, reason: reason, caller: caller))
+                events.append(
+                    Event(
+                        ts: ts, call: call, kind: kind, identified: flags & 0x80 != 0, outcome: outcome,
+                        centre: centre, service: service, reason: reason, caller: caller))
             }
         }
         events.withUnsafeBufferPointer { record($0) }

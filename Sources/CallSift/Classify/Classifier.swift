@@ -26,8 +26,9 @@ public final class Classifier {
         var service: Int32
         /// The caller part is already a keyed hash; fold in the rest and mix.
         var tableHash: UInt64 {
-            mix64(caller.hi ^ (caller.lo &* 0x9E37_79B9_7F4A_7C15)
-                  ^ (UInt64(UInt32(bitPattern: centre)) << 32 | UInt64(UInt32(bitPattern: service))))
+            mix64(
+                caller.hi ^ (caller.lo &* 0x9E37_79B9_7F4A_7C15)
+                    ^ (UInt64(UInt32(bitPattern: centre)) << 32 | UInt64(UInt32(bitPattern: service))))
         }
     }
 
@@ -72,8 +73,10 @@ public final class Classifier {
     /// Every contact with `t` below this has been classified; none may arrive any more.
     private var releasedBelow = Int64.min
 
-    public init(settings: AnalysisSettings, centres: Interner, reasons: Interner, longCallIDs: LongCallIDs,
-                aggregator: Aggregator, sweepInterval: Int64 = Classifier.defaultSweepInterval) {
+    public init(
+        settings: AnalysisSettings, centres: Interner, reasons: Interner, longCallIDs: LongCallIDs,
+        aggregator: Aggregator, sweepInterval: Int64 = Classifier.defaultSweepInterval
+    ) {
         self.sweepInterval = sweepInterval
         self.settings = settings
         self.centres = centres
@@ -155,8 +158,8 @@ public final class Classifier {
             @inline(__always) func fetchSlot(_ k: Int) {
                 if w[order[k].index].identified { scopes.prefetchSlot(hash: inFlight[k & (ahead - 1)]) }
             }
-            for k in 0 ..< min(ahead, order.count) { fetch(k) }
-            for k in 0 ..< min(ahead / 2, order.count) { fetchSlot(k) }
+            for k in 0..<min(ahead, order.count) { fetch(k) }
+            for k in 0..<min(ahead / 2, order.count) { fetchSlot(k) }
             for k in order.indices {
                 let h = inFlight[k & (ahead - 1)]
                 if k + ahead < order.count { fetch(k + ahead) }
@@ -335,13 +338,13 @@ extension Classifier {
         lastSweep = try r.int()
         let waitingCount = try r.count(minBytes: 30)
         waiting.reserveCapacity(waitingCount)
-        for _ in 0 ..< waitingCount { waiting.append(try StateCodec.decodeContact(from: &r)) }
+        for _ in 0..<waitingCount { waiting.append(try StateCodec.decodeContact(from: &r)) }
 
         let head = try r.int()
         fcrQueue.restart(at: head)
         let fcrCount = try r.count(minBytes: 3)
         var previous: Int64 = 0
-        for _ in 0 ..< fcrCount {
+        for _ in 0..<fcrCount {
             let t = previous &+ (try r.int())
             previous = t
             let group = try r.int32()
@@ -359,7 +362,7 @@ extension Classifier {
             let v = try r.varint()
             return v == 0 ? ScopeState.never : base &- Int64(bitPattern: v &- 1)
         }
-        for _ in 0 ..< scopeCount {
+        for _ in 0..<scopeCount {
             let key = ScopeKey(caller: CallerKey(hi: try r.u64(), lo: try r.u64()), centre: try r.int32(), service: try r.int32())
             var s = ScopeState()
             s.lastHandled = try time(); s.lastPending = try time(); s.lastFailed = try time()

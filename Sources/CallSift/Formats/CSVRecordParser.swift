@@ -60,8 +60,10 @@ struct CSVRecordParser {
     /// property is used in place rather than copied (and its arrays retained) per record.
     ///
     /// `masks`, from the splitter's fast path, spares the usual record a second scan.
-    mutating func parse(_ record: UnsafeRawBufferPointer, masks: RawRecord.Masks? = nil,
-                        into slots: inout FieldSlots) -> RejectReason? {
+    mutating func parse(
+        _ record: UnsafeRawBufferPointer, masks: RawRecord.Masks? = nil,
+        into slots: inout FieldSlots
+    ) -> RejectReason? {
         slots.reset()
         guard let base = record.baseAddress else {
             // An empty record is one empty field.
@@ -101,7 +103,7 @@ struct CSVRecordParser {
                 if plain && lo.nonzeroBitCount &+ hi.nonzeroBitCount == columns.count &- 1 {
                     if suspect, let reason = RecordBytes.check(record) { return reason }
                     var start = 0
-                    for index in 0 ..< columns.count &- 1 {
+                    for index in 0..<columns.count &- 1 {
                         let inLow = lo != 0
                         let at = inLow ? lo.trailingZeroBitCount : 64 &+ hi.trailingZeroBitCount
                         if inLow { lo &= lo &- 1 } else { hi &= hi &- 1 }
@@ -118,8 +120,8 @@ struct CSVRecordParser {
             // suspect bytes (`callsift_csv_block64`), so each field costs a few
             // instructions. At the first 64 bytes holding a quote, the general loop below
             // takes over from the field it is in.
-            var start = 0     // of the current field
-            var index = 0     // of the current field
+            var start = 0  // of the current field
+            var index = 0  // of the current field
             var i = 0
             // Bytes that are not ASCII, or NUL, among those scanned.
             var suspect: UInt64 = 0

@@ -62,7 +62,7 @@ public struct CallID: Hashable, Sendable {
             return last << UInt64(8 &* (8 &- rest))
         }
         var w: UInt64 = 0
-        for i in 0 ..< rest {
+        for i in 0..<rest {
             w |= UInt64(p.load(fromByteOffset: at &+ i, as: UInt8.self)) << UInt64(56 &- 8 &* i)
         }
         return w
@@ -95,7 +95,7 @@ public struct CallID: Hashable, Sendable {
         if a.w2 != b.w2 { return a.w2 < b.w2 }
         if a.w3 != b.w3 { return a.w3 < b.w3 }
         if a.w4 != b.w4 { return a.w4 < b.w4 }
-        return a.length < b.length   // zero padding: the shorter is a prefix
+        return a.length < b.length  // zero padding: the shorter is a prefix
     }
 
     /// The id as text (for messages and tests).

@@ -64,8 +64,9 @@ public struct Event: Sendable {
 extension Event {
     /// What a slot holds until an event is built there (`EventBuilder.build(_:into:)`).
     static var placeholder: Event {
-        Event(ts: 0, call: CallID(short: UnsafeRawBufferPointer(start: nil, count: 0)), kind: .arrive, identified: false,
-              outcome: .resolved, centre: -1, service: -1, reason: -1, caller: .none)
+        Event(
+            ts: 0, call: CallID(short: UnsafeRawBufferPointer(start: nil, count: 0)), kind: .arrive, identified: false,
+            outcome: .resolved, centre: -1, service: -1, reason: -1, caller: .none)
     }
 }
 

@@ -65,13 +65,15 @@ final class EventBuilder {
         guard let centreBytes = nonEmpty(f[.centre]) else { return .rejected(.missingCentre) }
         let centre = centreCache.lookup(centreBytes, in: centres)
         guard let callBytes = nonEmpty(f[.call]) else { return .rejected(.missingCall) }
-        let call = callBytes.count <= CallID.inlineCapacity
+        let call =
+            callBytes.count <= CallID.inlineCapacity
             ? CallID(short: callBytes) : CallID.interned(callBytes, long: longCallIDs)
         guard let kindBytes = nonEmpty(f[.event]) else { return .rejected(.missingEvent) }
         guard let kind = Self.kind(kindBytes) else { return .rejected(.unknownEvent) }
 
-        event = Event(ts: ts, call: call, kind: kind, identified: false, outcome: .resolved, centre: centre,
-                      service: -1, reason: -1, caller: .none)
+        event = Event(
+            ts: ts, call: call, kind: kind, identified: false, outcome: .resolved, centre: centre,
+            service: -1, reason: -1, caller: .none)
         switch kind {
         case .arrive:
             guard let caller = f[.caller] else { return .rejected(.missingCaller) }
@@ -106,7 +108,7 @@ final class EventBuilder {
         guard v.count <= 11 else { return false }
         for name in unidentifiedNames where name.count == v.count {
             var same = true
-            for i in 0 ..< v.count where (v[i] | 0x20) != name[i] { same = false; break }
+            for i in 0..<v.count where (v[i] | 0x20) != name[i] { same = false; break }
             if same { return true }
         }
         return false
@@ -209,8 +211,9 @@ struct ShortBytes: Hashable {
         if n >= 8 {
             self.init(lo: p.loadUnaligned(as: UInt64.self), hi: p.loadUnaligned(fromByteOffset: n &- 8, as: UInt64.self))
         } else if n >= 4 {
-            self.init(lo: UInt64(p.loadUnaligned(as: UInt32.self)),
-                      hi: UInt64(p.loadUnaligned(fromByteOffset: n &- 4, as: UInt32.self)))
+            self.init(
+                lo: UInt64(p.loadUnaligned(as: UInt32.self)),
+                hi: UInt64(p.loadUnaligned(fromByteOffset: n &- 4, as: UInt32.self)))
         } else {
             let first = UInt64(p.load(as: UInt8.self))
             let middle = UInt64(p.load(fromByteOffset: n >> 1, as: UInt8.self))
@@ -271,13 +274,13 @@ enum RecordBytes {
             let min: UInt32
             var scalar: UInt32
             switch b {
-            case 0xC2 ... 0xDF: len = 2; scalar = UInt32(b & 0x1F); min = 0x80
-            case 0xE0 ... 0xEF: len = 3; scalar = UInt32(b & 0x0F); min = 0x800
-            case 0xF0 ... 0xF4: len = 4; scalar = UInt32(b & 0x07); min = 0x10000
+            case 0xC2...0xDF: len = 2; scalar = UInt32(b & 0x1F); min = 0x80
+            case 0xE0...0xEF: len = 3; scalar = UInt32(b & 0x0F); min = 0x800
+            case 0xF0...0xF4: len = 4; scalar = UInt32(b & 0x07); min = 0x10000
             default: return .invalidUTF8
             }
             guard i + len <= n else { return .invalidUTF8 }
-            for k in 1 ..< len {
+            for k in 1..<len {
                 let c = bytes[i + k]
                 guard c & 0xC0 == 0x80 else { return .invalidUTF8 }
                 scalar = scalar << 6 | UInt32(c & 0x3F)

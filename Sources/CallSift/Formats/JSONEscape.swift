@@ -35,14 +35,14 @@ enum JSONEscape {
     private static func hex4(_ bytes: UnsafeRawBufferPointer, _ index: inout Int) -> UInt32? {
         guard index + 4 <= bytes.count else { return nil }
         var v: UInt32 = 0
-        for _ in 0 ..< 4 {
+        for _ in 0..<4 {
             let c = bytes[index]
             index += 1
             let d: UInt32
             switch c {
-            case 0x30 ... 0x39: d = UInt32(c - 0x30)
-            case 0x41 ... 0x46: d = UInt32(c - 0x41 + 10)
-            case 0x61 ... 0x66: d = UInt32(c - 0x61 + 10)
+            case 0x30...0x39: d = UInt32(c - 0x30)
+            case 0x41...0x46: d = UInt32(c - 0x41 + 10)
+            case 0x61...0x66: d = UInt32(c - 0x61 + 10)
             default: return nil
             }
             v = v << 4 | d

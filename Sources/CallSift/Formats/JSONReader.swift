@@ -39,7 +39,7 @@ struct JSONReader {
         let n = word.utf8CodeUnitCount
         guard index + n <= bytes.count else { throw Malformed() }
         let w = UnsafeRawBufferPointer(start: word.utf8Start, count: n)
-        guard w.elementsEqual(bytes[index ..< index + n]) else { throw Malformed() }
+        guard w.elementsEqual(bytes[index..<index + n]) else { throw Malformed() }
         index += n
     }
 

@@ -75,7 +75,7 @@ extension JSONReader {
         case let c? where c == 0x2D || (c >= 0x30 && c <= 0x39):
             let start = index
             try number()
-            slots.point(key, at: UnsafeRawBufferPointer(rebasing: bytes[start ..< index]))
+            slots.point(key, at: UnsafeRawBufferPointer(rebasing: bytes[start..<index]))
         case 0x74, 0x66, 0x7B, 0x5B:
             try skipValue(depth: 1)
             throw NDJSONRecordParser.BadValue()
@@ -92,14 +92,14 @@ extension JSONReader {
         let first = index
         scanPlain()
         let c = try next()
-        if c == 0x22 { return UnsafeRawBufferPointer(rebasing: bytes[first ..< index - 1]) }
+        if c == 0x22 { return UnsafeRawBufferPointer(rebasing: bytes[first..<index - 1]) }
         if c != 0x5C { throw Malformed() }  // a raw control character
-        if index - 1 > first { slots.append(UnsafeRawBufferPointer(rebasing: bytes[first ..< index - 1])) }
+        if index - 1 > first { slots.append(UnsafeRawBufferPointer(rebasing: bytes[first..<index - 1])) }
         while true {
             guard JSONEscape.decode(bytes, &index, { slots.append($0) }) else { throw Malformed() }
             let start = index
             scanPlain()
-            if index > start { slots.append(UnsafeRawBufferPointer(rebasing: bytes[start ..< index])) }
+            if index > start { slots.append(UnsafeRawBufferPointer(rebasing: bytes[start..<index])) }
             let c = try next()
             if c == 0x22 { return nil }
             if c != 0x5C { throw Malformed() }

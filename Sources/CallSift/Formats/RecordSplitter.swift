@@ -138,10 +138,12 @@ struct RecordSplitter {
     /// `CSVRecordParser` need not scan it again. Without a quote the general loop would cut
     /// the same records at the same newlines: this changes how, not what.
     @inline(__always)
-    private mutating func feedPlainRecords(_ base: UnsafeRawPointer, _ n: Int, from: Int,
-                                           _ body: (RawRecord) throws -> Void) rethrows -> Int {
+    private mutating func feedPlainRecords(
+        _ base: UnsafeRawPointer, _ n: Int, from: Int,
+        _ body: (RawRecord) throws -> Void
+    ) rethrows -> Int {
         // `base` is raw memory (a decoded chunk is bound to no type): read as raw bytes.
-        var record = from        // start of the current record
+        var record = from  // start of the current record
         var commasLow: UInt64 = 0, commasHigh: UInt64 = 0
         var suspect: UInt64 = 0
         var block = from
@@ -168,8 +170,9 @@ struct RecordSplitter {
                 guard newlines != 0 else { break }
                 let nl = block &+ end
                 if nl &- record > Self.maxRecordBytes { return record }
-                try emit(.ok, UnsafeRawBufferPointer(start: base + record, count: nl &- record),
-                         RawRecord.Masks(commasLow: commasLow, commasHigh: commasHigh, suspect: suspect != 0), body)
+                try emit(
+                    .ok, UnsafeRawBufferPointer(start: base + record, count: nl &- record),
+                    RawRecord.Masks(commasLow: commasLow, commasHigh: commasHigh, suspect: suspect != 0), body)
                 record = nl &+ 1
                 commasLow = 0; commasHigh = 0; suspect = 0
                 newlines &= newlines &- 1
@@ -232,8 +235,10 @@ struct RecordSplitter {
     }
 
     @inline(__always)
-    private mutating func emit(_ kind: RawRecord.Kind, _ bytes: UnsafeRawBufferPointer, _ masks: RawRecord.Masks?,
-                               _ body: (RawRecord) throws -> Void) rethrows {
+    private mutating func emit(
+        _ kind: RawRecord.Kind, _ bytes: UnsafeRawBufferPointer, _ masks: RawRecord.Masks?,
+        _ body: (RawRecord) throws -> Void
+    ) rethrows {
         let line = takeLine()
         try Self.deliver(kind, bytes, line, masks, body)
     }
@@ -250,12 +255,14 @@ struct RecordSplitter {
     }
 
     @inline(__always)
-    private static func deliver(_ kind: RawRecord.Kind, _ bytes: UnsafeRawBufferPointer, _ line: Int64,
-                                _ masks: RawRecord.Masks?, _ body: (RawRecord) throws -> Void) rethrows {
+    private static func deliver(
+        _ kind: RawRecord.Kind, _ bytes: UnsafeRawBufferPointer, _ line: Int64,
+        _ masks: RawRecord.Masks?, _ body: (RawRecord) throws -> Void
+    ) rethrows {
         var b = bytes
         if kind == .ok, b.count > 0, b[b.count - 1] == 0x0D {
             // A carriage return is neither a comma nor suspect: the masks still hold.
-            b = UnsafeRawBufferPointer(rebasing: b[0 ..< b.count - 1])
+            b = UnsafeRawBufferPointer(rebasing: b[0..<b.count - 1])
         }
         try body(RawRecord(kind: kind, bytes: b, lineNo: line, masks: masks))
     }

@@ -33,8 +33,8 @@ public final class CentreDaySplitSink: ByteSink {
 
     public func write(_ bytes: UnsafeRawBufferPointer) throws {
         var start = 0
-        for i in 0 ..< bytes.count where bytes[i] == 0x0A {
-            pending.append(contentsOf: bytes[start ... i])
+        for i in 0..<bytes.count where bytes[i] == 0x0A {
+            pending.append(contentsOf: bytes[start...i])
             try line(pending)
             pending.removeAll(keepingCapacity: true)
             start = i + 1
@@ -60,7 +60,8 @@ public final class CentreDaySplitSink: ByteSink {
             f.count >= 2 && f.first == 0x22 && f.last == 0x22 && !f.dropFirst().dropLast().contains(0x22) ? f.dropFirst().dropLast() : f
         }
         if bytes != header, fields.count >= 3, !unquoted(fields[1]).isEmpty,
-           let ts = unquoted(fields[0]).withUnsafeBytes({ Timestamp.parse($0) }) {
+            let ts = unquoted(fields[0]).withUnsafeBytes({ Timestamp.parse($0) })
+        {
             key = Key(centre: Array(unquoted(fields[1])), day: floorDivMod(ts, 86_400_000).quotient)
         }
         guard let key else { return }  // nothing placeable yet: the line has no file

@@ -215,8 +215,10 @@ struct EventEncoder {
         }
         out.append(EventEncoder.comma)
         // service
-        appendCSVField(e.service == GeneratedEvent.noService ? []
-                       : WorkloadModel.serviceCatalogue[Int(e.service)].name, quoteAll: q)
+        appendCSVField(
+            e.service == GeneratedEvent.noService
+                ? []
+                : WorkloadModel.serviceCatalogue[Int(e.service)].name, quoteAll: q)
         out.append(EventEncoder.comma)
         // outcome
         appendCSVField(e.outcome.name, quoteAll: q)

@@ -46,7 +46,8 @@ extension CivilDate {
             return v
         }
         guard let y = number(0..<4), let m = number(5..<7), let d = number(8..<10),
-              (1...12).contains(m), d >= 1, d <= daysInMonth(year: Int64(y), month: m) else { return nil }
+            (1...12).contains(m), d >= 1, d <= daysInMonth(year: Int64(y), month: m)
+        else { return nil }
         return days(year: Int64(y), month: m, day: d)
     }
 }

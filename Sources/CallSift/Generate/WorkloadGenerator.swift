@@ -118,9 +118,10 @@ final class WorkloadGenerator {
                 guard produced < options.calls else { break days }
                 if let next = followUps.min, next.time < dayEnd, i == fresh.count || next.time <= fresh[i] >> 10 {
                     let f = followUps.popMin()!
-                    try simulateCall(at: f.time, centre: Int(f.centre), person: f.person, service: f.service,
-                                     caller: f.caller, followUp: f.kind, attempt: f.attempt,
-                                     dayEnd: dayEnd, debt: &debt)
+                    try simulateCall(
+                        at: f.time, centre: Int(f.centre), person: f.person, service: f.service,
+                        caller: f.caller, followUp: f.kind, attempt: f.attempt,
+                        dayEnd: dayEnd, debt: &debt)
                 } else if i < fresh.count {
                     let t = fresh[i] >> 10
                     let c = Int(fresh[i] & 1023)
@@ -133,8 +134,9 @@ final class WorkloadGenerator {
                     let service = model.sampleService(centre: c, rng: &rng)
                     // About 8% of callers withhold their number; spellings vary by platform.
                     let caller: UInt8 = rng.chance(0.08) ? UInt8(1 + rng.index(5)) : 0
-                    try simulateCall(at: t, centre: c, person: person, service: service, caller: caller,
-                                     followUp: nil, attempt: 0, dayEnd: dayEnd, debt: &debt)
+                    try simulateCall(
+                        at: t, centre: c, person: person, service: service, caller: caller,
+                        followUp: nil, attempt: 0, dayEnd: dayEnd, debt: &debt)
                 } else {
                     break
                 }
@@ -183,11 +185,15 @@ final class WorkloadGenerator {
     /// Appends one event of the current call to `callEvents`, choosing its timestamp
     /// spelling, CSV/NDJSON style and clean-mode jitter.
     @inline(__always)
-    private func addEvent(_ kind: GeneratedEventKind, at ts: Int64, arrival: Int64, callNo: UInt32,
-                          person: UInt32, centre c: Int, service: UInt8 = GeneratedEvent.noService,
-                          caller: UInt8 = 0, outcome: GeneratedOutcome = .none) {
+    private func addEvent(
+        _ kind: GeneratedEventKind, at ts: Int64, arrival: Int64, callNo: UInt32,
+        person: UInt32, centre c: Int, service: UInt8 = GeneratedEvent.noService,
+        caller: UInt8 = 0, outcome: GeneratedOutcome = .none
+    ) {
         let r = rng.unit()
-        let form: TimestampForm = r < model.centreEpochShare[c] ? .epochMillis
+        let form: TimestampForm =
+            r < model.centreEpochShare[c]
+            ? .epochMillis
             : r < model.centreEpochShare[c] + model.centreOffsetShare[c] ? .plusOneHour : .utcMillis
         var style: UInt8 = rng.chance(0.01) ? GeneratedEvent.styleQuoteAll : 0
         if options.dirty && options.format == .ndjson {
@@ -197,15 +203,18 @@ final class WorkloadGenerator {
         // Small disorder: a few events are written up to 90 s after their place, as when
         // several telephony servers feed one log.
         let jitter = rng.chance(0.04) ? rng.int(0, 90_000) : 0
-        callEvents.append(GeneratedEvent(
-            key: max(ts, arrival) + jitter, ts: ts, seq: takeSeq(), callNo: callNo, person: person,
-            centre: UInt16(c), kind: kind, service: service, outcome: outcome, reason: 0, caller: caller,
-            form: form, style: style, dirt: .none, dirtVariant: 0))
+        callEvents.append(
+            GeneratedEvent(
+                key: max(ts, arrival) + jitter, ts: ts, seq: takeSeq(), callNo: callNo, person: person,
+                centre: UInt16(c), kind: kind, service: service, outcome: outcome, reason: 0, caller: caller,
+                form: form, style: style, dirt: .none, dirtVariant: 0))
     }
 
-    private func simulateCall(at t: Int64, centre c: Int, person: UInt32, service: UInt8, caller: UInt8,
-                              followUp: FollowUp.Kind?, attempt: UInt8, dayEnd: Int64,
-                              debt: inout [Int]) throws {
+    private func simulateCall(
+        at t: Int64, centre c: Int, person: UInt32, service: UInt8, caller: UInt8,
+        followUp: FollowUp.Kind?, attempt: UInt8, dayEnd: Int64,
+        debt: inout [Int]
+    ) throws {
         callEvents.removeAll(keepingCapacity: true)
         let callNo = assignCallNo(centre: c, at: t)
         let profile = WorkloadModel.serviceCatalogue[Int(service)]
@@ -223,8 +232,9 @@ final class WorkloadGenerator {
         case .repeatAfterResolved?: reason = r < 0.4 ? WorkloadModel.reasonClarification : r < 0.6 ? everyday : 0
         }
 
-        addEvent(.arrive, at: t, arrival: t, callNo: callNo, person: person, centre: c,
-                 service: service, caller: caller)
+        addEvent(
+            .arrive, at: t, arrival: t, callNo: callNo, person: person, centre: c,
+            service: service, caller: caller)
         var terminalIndex = 0
         var failed = false
         var blocked = false
@@ -244,8 +254,9 @@ final class WorkloadGenerator {
             // One caller in twenty-five hangs up within five seconds whatever happens.
             let patience = rng.chance(0.04) ? rng.uniform(0.3, 4.9) : 4 + rng.exponential(mean: 300)
             if patience < wait {
-                addEvent(.abandon, at: t + Int64(patience * 1000), arrival: t, callNo: callNo,
-                         person: person, centre: c)
+                addEvent(
+                    .abandon, at: t + Int64(patience * 1000), arrival: t, callNo: callNo,
+                    person: person, centre: c)
                 failed = true
                 terminalIndex = callEvents.count - 1
             } else {
@@ -264,10 +275,12 @@ final class WorkloadGenerator {
                         // Most transfers fix a caller who reached the wrong line; the rest
                         // pass the caller to a specialist team on the same line.
                         let misdirected = rng.chance(0.55)
-                        let destination = misdirected
+                        let destination =
+                            misdirected
                             ? model.otherService(than: current, centre: c, rng: &rng) : current
-                        addEvent(.transfer, at: at, arrival: t, callNo: callNo, person: person, centre: c,
-                                 service: destination)
+                        addEvent(
+                            .transfer, at: at, arrival: t, callNo: callNo, person: person, centre: c,
+                            service: destination)
                         if misdirected && rng.chance(0.3) {
                             reasonOnTransfer = WorkloadModel.reasonMisdirected
                             callEvents[callEvents.count - 1].reason = reasonOnTransfer
@@ -288,8 +301,9 @@ final class WorkloadGenerator {
                     outcome = .unresolved
                 }
                 // A call ends after its last transfer, however the handle time was drawn.
-                addEvent(.end, at: max(answer + Int64(handle * 1000), lastTransfer + 1000), arrival: t, callNo: callNo, person: person,
-                         centre: c, outcome: outcome)
+                addEvent(
+                    .end, at: max(answer + Int64(handle * 1000), lastTransfer + 1000), arrival: t, callNo: callNo, person: person,
+                    centre: c, outcome: outcome)
                 terminalIndex = callEvents.count - 1
                 // The agent records the reason at wrap-up, unless the transfer already said it.
                 if reasonOnTransfer != 0 { reason = 0 }
@@ -312,29 +326,36 @@ final class WorkloadGenerator {
             let p = (blocked ? 0.7 : 0.55) * pow075(Int(attempt))
             if rng.chance(p) {
                 let x = rng.unit()
-                let delay = x < 0.65 ? rng.int(20_000, 600_000)
+                let delay =
+                    x < 0.65
+                    ? rng.int(20_000, 600_000)
                     : x < 0.93 ? rng.int(600_000, 3_600_000) : rng.int(3_600_000, 14_400_000)
-                next = FollowUp(time: endTs + delay, seq: 0, person: person, centre: UInt16(c), service: service,
-                                caller: caller, kind: .redial, attempt: attempt &+ 1)
+                next = FollowUp(
+                    time: endTs + delay, seq: 0, person: person, centre: UInt16(c), service: service,
+                    caller: caller, kind: .redial, attempt: attempt &+ 1)
             }
         } else {
             switch outcome {
             case .pending where rng.chance(0.55):
-                next = laterDay(from: t, daysAhead: 2 + rng.int(0, 20), person: person, centre: c,
-                                service: service, caller: caller, kind: .chase)
+                next = laterDay(
+                    from: t, daysAhead: 2 + rng.int(0, 20), person: person, centre: c,
+                    service: service, caller: caller, kind: .chase)
             case .unresolved where rng.chance(0.45):
                 if rng.chance(0.4) {
-                    next = FollowUp(time: endTs + rng.int(900_000, 21_600_000), seq: 0, person: person,
-                                    centre: UInt16(c), service: service, caller: caller,
-                                    kind: .repeatAfterUnresolved, attempt: 0)
+                    next = FollowUp(
+                        time: endTs + rng.int(900_000, 21_600_000), seq: 0, person: person,
+                        centre: UInt16(c), service: service, caller: caller,
+                        kind: .repeatAfterUnresolved, attempt: 0)
                 } else {
-                    next = laterDay(from: t, daysAhead: rng.int(1, 6), person: person, centre: c,
-                                    service: service, caller: caller, kind: .repeatAfterUnresolved)
+                    next = laterDay(
+                        from: t, daysAhead: rng.int(1, 6), person: person, centre: c,
+                        service: service, caller: caller, kind: .repeatAfterUnresolved)
                 }
             case .resolved, .resolvedImplicit:
                 if rng.chance(0.04) {
-                    next = laterDay(from: t, daysAhead: rng.int(1, 8), person: person, centre: c,
-                                    service: service, caller: caller, kind: .repeatAfterResolved)
+                    next = laterDay(
+                        from: t, daysAhead: rng.int(1, 8), person: person, centre: c,
+                        service: service, caller: caller, kind: .repeatAfterResolved)
                 }
             default:
                 break
@@ -363,13 +384,17 @@ final class WorkloadGenerator {
     }
 
     /// A follow-up on a later day, at a time of day drawn from that day's profile.
-    private func laterDay(from t: Int64, daysAhead: Int64, person: UInt32, centre c: Int, service: UInt8,
-                          caller: UInt8, kind: FollowUp.Kind) -> FollowUp {
+    private func laterDay(
+        from t: Int64, daysAhead: Int64, person: UInt32, centre c: Int, service: UInt8,
+        caller: UInt8, kind: FollowUp.Kind
+    ) -> FollowUp {
         let day = CivilDate.split(millis: t).day + daysAhead
-        let time = day * CivilDate.millisPerDay
+        let time =
+            day * CivilDate.millisPerDay
             + model.sampleTimeOfDay(weekend: WorkloadModel.isWeekend(day: day), rng: &rng)
-        return FollowUp(time: time, seq: 0, person: person, centre: UInt16(c), service: service,
-                        caller: caller, kind: kind, attempt: 0)
+        return FollowUp(
+            time: time, seq: 0, person: person, centre: UInt16(c), service: service,
+            caller: caller, kind: kind, attempt: 0)
     }
 
     // MARK: Dirt
@@ -382,7 +407,7 @@ final class WorkloadGenerator {
             if dirtRng.chance(0.5) {
                 callEvents.removeFirst()  // no arrive
             } else {
-                callEvents.removeLast()   // no terminal event
+                callEvents.removeLast()  // no terminal event
             }
             summary.incompleteCalls += 1
         } else if r < 0.016 {

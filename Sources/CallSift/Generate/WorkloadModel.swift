@@ -115,10 +115,11 @@ struct WorkloadModel {
             }
             services.append(list)
             var total = 0.0
-            serviceWeights.append(list.indices.map { k in
-                total += 1.0 / Double(k + 1)
-                return total
-            })
+            serviceWeights.append(
+                list.indices.map { k in
+                    total += 1.0 / Double(k + 1)
+                    return total
+                })
         }
         centreServices = services
         centreServiceWeights = serviceWeights
@@ -174,7 +175,9 @@ struct WorkloadModel {
 
         func cumulative(_ w: [Double]) -> [Double] {
             var total = 0.0
-            return w.map { total += $0; return total }
+            return w.map {
+                total += $0; return total
+            }
         }
         weekdayCumulative = cumulative(WorkloadModel.weekdayHours)
         weekendCumulative = cumulative(WorkloadModel.weekendHours)
@@ -243,16 +246,16 @@ struct WorkloadModel {
         let style = SplitMix64.mix(UInt64(person) ^ numberOffset) % 100
         switch style {
         case 0..<68:
-            out.append(0x30); out.append(0x37)                       // 07…
+            out.append(0x30); out.append(0x37)  // 07…
             TimestampBytes.appendDigits(Int64(digits), width: 9, to: &out)
         case 68..<84:
             out.append(0x30); out.append(digits % 2 == 0 ? 0x31 : 0x32)  // 01… / 02…
             TimestampBytes.appendDigits(Int64(digits), width: 9, to: &out)
         case 84..<92:
-            out.append(contentsOf: [0x2B, 0x34, 0x34, 0x37])          // +447…
+            out.append(contentsOf: [0x2B, 0x34, 0x34, 0x37])  // +447…
             TimestampBytes.appendDigits(Int64(digits), width: 9, to: &out)
         default:
-            out.append(contentsOf: [0x43, 0x52, 0x4E, 0x2D])          // CRN-
+            out.append(contentsOf: [0x43, 0x52, 0x4E, 0x2D])  // CRN-
             TimestampBytes.appendDigits(Int64(digits), width: 9, to: &out)
         }
     }

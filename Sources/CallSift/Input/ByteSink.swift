@@ -35,14 +35,17 @@ extension ByteSink {
 /// Call `finish()`: a sink released without it leaves an unterminated frame behind.
 ///
 /// - Throws: `ByteSinkError` when the file cannot be created or an encoder cannot start.
-public func makeByteSink(path: String?, compression: Compression, level: Int32? = nil,
-                         ownerOnly: Bool = false, append: Bool = false) throws -> ByteSink {
+public func makeByteSink(
+    path: String?, compression: Compression, level: Int32? = nil,
+    ownerOnly: Bool = false, append: Bool = false
+) throws -> ByteSink {
     let output = try FileOutput(path: path, ownerOnly: ownerOnly, append: append)
-    let defaultLevel: Int32 = switch compression {
-    case .none, .lz4: 0
-    case .zstd: 3
-    case .gzip: 6
-    }
+    let defaultLevel: Int32 =
+        switch compression {
+        case .none, .lz4: 0
+        case .zstd: 3
+        case .gzip: 6
+        }
     let level = level ?? defaultLevel
     switch compression {
     case .none: return EncodingSink(encoder: PassthroughEncoder(), output: output)

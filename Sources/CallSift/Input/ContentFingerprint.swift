@@ -29,7 +29,7 @@ public struct ContentFingerprint: Hashable, Sendable, CustomStringConvertible {
     public init?(_ text: String) {
         let parts = text.split(separator: "-", omittingEmptySubsequences: false)
         guard parts.count == 2, parts[0].count == 32, let count = Int64(parts[1]), count >= 0,
-              let high = UInt64(parts[0].prefix(16), radix: 16), let low = UInt64(parts[0].suffix(16), radix: 16)
+            let high = UInt64(parts[0].prefix(16), radix: 16), let low = UInt64(parts[0].suffix(16), radix: 16)
         else { return nil }
         self.init(high: high, low: low, byteCount: count)
     }
@@ -117,7 +117,9 @@ public struct ContentHasher: Sendable {
         var tail = pending
         if pendingCount < 32 {
             // Zero the bytes past the partial stripe (they may hold an older stripe's).
-            withUnsafeMutableBytes(of: &tail) { _ = $0.baseAddress!.advanced(by: pendingCount).initializeMemory(as: UInt8.self, repeating: 0, count: 32 - pendingCount) }
+            withUnsafeMutableBytes(of: &tail) {
+                _ = $0.baseAddress!.advanced(by: pendingCount).initializeMemory(as: UInt8.self, repeating: 0, count: 32 - pendingCount)
+            }
         }
         let (a, b, c, d) = lanes
         let n = UInt64(bitPattern: byteCount)
@@ -127,7 +129,8 @@ public struct ContentHasher: Sendable {
             high = Self.round(high, w) &+ Self.p4
             low = Self.round(low ^ Self.p3, w ^ Self.p1)
         }
-        return ContentFingerprint(high: Self.avalanche(high ^ n), low: Self.avalanche(low &+ n &* Self.p3),
-                                  byteCount: byteCount)
+        return ContentFingerprint(
+            high: Self.avalanche(high ^ n), low: Self.avalanche(low &+ n &* Self.p3),
+            byteCount: byteCount)
     }
 }

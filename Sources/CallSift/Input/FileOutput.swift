@@ -45,7 +45,8 @@ final class FileOutput {
             if ownerOnly {
                 var info = stat()
                 if fstat(opened, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG, info.st_mode & 0o7777 != 0o600,
-                   fchmod(opened, 0o600) != 0 {
+                    fchmod(opened, 0o600) != 0
+                {
                     let message = "cannot make it private (mode 0600): \(String(cString: strerror(errno)))"
                     _ = closeDescriptor(opened)
                     throw ByteSinkError(destination: path, message: message)

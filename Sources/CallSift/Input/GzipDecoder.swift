@@ -76,8 +76,9 @@ final class GzipDecoder: StreamDecoder {
         stream.pointee.next_out = output.baseAddress?.assumingMemoryBound(to: Bytef.self)
         stream.pointee.avail_out = UInt32(outCount)
         let result = inflate(stream, Z_NO_FLUSH)
-        let step = DecodeStep(consumed: inCount - Int(stream.pointee.avail_in),
-                              produced: outCount - Int(stream.pointee.avail_out))
+        let step = DecodeStep(
+            consumed: inCount - Int(stream.pointee.avail_in),
+            produced: outCount - Int(stream.pointee.avail_out))
         stream.pointee.next_in = nil
         stream.pointee.next_out = nil
         switch result {

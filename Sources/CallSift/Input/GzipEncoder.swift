@@ -12,8 +12,9 @@ final class GzipEncoder: StreamEncoder {
         stream.initialize(to: z_stream())
         // 16 + MAX_WBITS: a gzip header and trailer around a full 32 KiB window;
         // memLevel 8 is zlib's default.
-        let result = deflateInit2_(stream, min(max(level, 0), 9), Z_DEFLATED, 16 + MAX_WBITS, 8,
-                                   Z_DEFAULT_STRATEGY, zlibVersion(), Int32(MemoryLayout<z_stream>.size))
+        let result = deflateInit2_(
+            stream, min(max(level, 0), 9), Z_DEFLATED, 16 + MAX_WBITS, 8,
+            Z_DEFAULT_STRATEGY, zlibVersion(), Int32(MemoryLayout<z_stream>.size))
         if result != Z_OK {
             stream.deallocate()
             throw ByteSinkError(destination: destination, message: "cannot initialise zlib (error \(result))")

@@ -240,8 +240,9 @@ public final class InputReader {
                 // as zstd does internally, so a library surprise cannot spin forever.
                 stalledCalls += 1
                 if stalledCalls > 16 {
-                    pendingError = InputError(input: name, offset: decodedOffset,
-                                              message: "\(compression.rawValue) decoder made no progress")
+                    pendingError = InputError(
+                        input: name, offset: decodedOffset,
+                        message: "\(compression.rawValue) decoder made no progress")
                     break fill
                 }
             } else {
@@ -379,8 +380,9 @@ public final class InputReader {
     /// it read.
     private func truncated() -> InputError {
         inputStart = inputEnd
-        return InputError(input: name, offset: decodedOffset,
-                          message: "truncated \(compression.rawValue) stream: the input ends inside a \(frameWord)")
+        return InputError(
+            input: name, offset: decodedOffset,
+            message: "truncated \(compression.rawValue) stream: the input ends inside a \(frameWord)")
     }
 
     /// The next `count` unconsumed input bytes.
@@ -430,7 +432,7 @@ public final class InputReader {
         if zstd != nil, input.count < Self.zstdInputCapacity {
             // A zstd step takes a whole compressed block (up to 128 KiB and its header).
             let larger = UnsafeMutableRawBufferPointer.allocate(byteCount: Self.zstdInputCapacity, alignment: 64)
-            larger.copyMemory(from: UnsafeRawBufferPointer(rebasing: input[inputStart ..< inputEnd]))
+            larger.copyMemory(from: UnsafeRawBufferPointer(rebasing: input[inputStart..<inputEnd]))
             input.deallocate()
             input = larger
             inputEnd -= inputStart
@@ -571,8 +573,10 @@ final class DecodeAhead: @unchecked Sendable {
     /// `decode` returns the next chunk's bytes (nil at the end, errors thrown), decoding
     /// into the buffer it is given if it needs one; `offset` tells where in the input it
     /// stands. Both are called by `produce` only.
-    init(chunkSize: Int, decode: @escaping (() -> UnsafeMutableRawBufferPointer) throws -> UnsafeRawBufferPointer?,
-         offset: @escaping () -> Int64) {
+    init(
+        chunkSize: Int, decode: @escaping (() -> UnsafeMutableRawBufferPointer) throws -> UnsafeRawBufferPointer?,
+        offset: @escaping () -> Int64
+    ) {
         self.chunkSize = chunkSize
         self.decode = decode
         self.offset = offset
@@ -693,7 +697,7 @@ public final class MemoryInput: @unchecked Sendable {
         self.name = name
         self.bytes = .allocate(byteCount: max(bytes.count, 1), alignment: 64)
         if bytes.count > 0 { self.bytes.copyMemory(from: bytes) }
-        let counted = UnsafeMutableRawBufferPointer(rebasing: self.bytes[0 ..< bytes.count])
+        let counted = UnsafeMutableRawBufferPointer(rebasing: self.bytes[0..<bytes.count])
         view = counted
         if let fingerprint {
             self.fingerprint = fingerprint

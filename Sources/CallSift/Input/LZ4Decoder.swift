@@ -12,8 +12,9 @@ final class LZ4Decoder: StreamDecoder {
         var context: OpaquePointer?
         let result = LZ4F_createDecompressionContext(&context, UInt32(LZ4F_VERSION))
         guard LZ4F_isError(result) == 0, let context else {
-            throw DecoderFailure(message: "cannot allocate an lz4 decompression context: "
-                + String(cString: LZ4F_getErrorName(result)))
+            throw DecoderFailure(
+                message: "cannot allocate an lz4 decompression context: "
+                    + String(cString: LZ4F_getErrorName(result)))
         }
         self.context = context
     }

@@ -17,8 +17,10 @@ final class LZ4Encoder: StreamEncoder {
         var context: OpaquePointer?
         let result = LZ4F_createCompressionContext(&context, UInt32(LZ4F_VERSION))
         guard LZ4F_isError(result) == 0, let context else {
-            throw ByteSinkError(destination: destination, message: "cannot allocate an lz4 compression context: "
-                + String(cString: LZ4F_getErrorName(result)))
+            throw ByteSinkError(
+                destination: destination,
+                message: "cannot allocate an lz4 compression context: "
+                    + String(cString: LZ4F_getErrorName(result)))
         }
         self.context = context
         preferences.compressionLevel = level
@@ -41,8 +43,10 @@ final class LZ4Encoder: StreamEncoder {
         var offset = 0
         while offset < bytes.count {
             let count = min(bytes.count - offset, Self.maximumUpdate)
-            let written = try check(LZ4F_compressUpdate(context, buffer.baseAddress, buffer.count,
-                                                        bytes.baseAddress! + offset, count, nil), output)
+            let written = try check(
+                LZ4F_compressUpdate(
+                    context, buffer.baseAddress, buffer.count,
+                    bytes.baseAddress! + offset, count, nil), output)
             try output.writeAll(UnsafeRawBufferPointer(start: buffer.baseAddress, count: written))
             offset += count
         }
@@ -65,8 +69,9 @@ final class LZ4Encoder: StreamEncoder {
 
     private func check(_ result: Int, _ output: FileOutput) throws -> Int {
         if LZ4F_isError(result) != 0 {
-            throw ByteSinkError(destination: output.name,
-                                message: "lz4 compression failed (\(String(cString: LZ4F_getErrorName(result))))")
+            throw ByteSinkError(
+                destination: output.name,
+                message: "lz4 compression failed (\(String(cString: LZ4F_getErrorName(result))))")
         }
         return result
     }

@@ -54,8 +54,9 @@ final class ZstdEncoder: StreamEncoder {
     @discardableResult
     private static func check(_ result: Int, _ destination: String) throws -> Int {
         if ZSTD_isError(result) != 0 {
-            throw ByteSinkError(destination: destination,
-                                message: "zstd compression failed (\(String(cString: ZSTD_getErrorName(result))))")
+            throw ByteSinkError(
+                destination: destination,
+                message: "zstd compression failed (\(String(cString: ZSTD_getErrorName(result))))")
         }
         return result
     }

@@ -46,8 +46,10 @@ public final class FollowRun {
     private var stopRequested = false
     private let stopLock = NSLock()
 
-    public init(path: String, settings: AnalysisSettings, pseudonymiser: Pseudonymiser, rejects: RejectsLog?,
-                execution: ExecutionOptions, options: Options, note: @escaping (String) -> Void) throws {
+    public init(
+        path: String, settings: AnalysisSettings, pseudonymiser: Pseudonymiser, rejects: RejectsLog?,
+        execution: ExecutionOptions, options: Options, note: @escaping (String) -> Void
+    ) throws {
         self.path = path
         self.pseudonymiser = pseudonymiser
         self.rejects = rejects
@@ -94,7 +96,9 @@ public final class FollowRun {
     /// read; returns the exit status (0, or 1 after a read error).
     public func run() throws -> Int32 {
         if options.stateDir == nil {
-            note("callsift: --follow without --state keeps nothing between runs: a restart counts \(path == "-" ? "standard input" : path) again from its start, and files rotated away before it are not counted")
+            note(
+                "callsift: --follow without --state keeps nothing between runs: a restart counts \(path == "-" ? "standard input" : path) again from its start, and files rotated away before it are not counted"
+            )
         } else {
             try resumeFromCheckpoint()
         }
@@ -159,8 +163,9 @@ public final class FollowRun {
     }
 
     private func feed(_ file: MemoryInput) throws {
-        let r = try DailyRun.run(state: store, settings: settings, inputs: [file.name], pseudonymiser: pseudonymiser,
-                                 rejects: rejects, execution: execution, memory: [file])
+        let r = try DailyRun.run(
+            state: store, settings: settings, inputs: [file.name], pseudonymiser: pseudonymiser,
+            rejects: rejects, execution: execution, memory: [file])
         for n in r.notes { note(n) }
         if r.committed { try store.reloadEngine() }
     }
@@ -173,10 +178,14 @@ public final class FollowRun {
         var st = stat()
         if stat(path, &st) == 0 && UInt64(st.st_dev) == point.device && UInt64(st.st_ino) == point.inode {
             if Int64(st.st_size) < point.offset {
-                note("callsift: warning: \(path) is shorter than when it was checkpointed (\(st.st_size) bytes, \(point.offset) read then): it was truncated while nothing followed it, and what was cut is not counted")
+                note(
+                    "callsift: warning: \(path) is shorter than when it was checkpointed (\(st.st_size) bytes, \(point.offset) read then): it was truncated while nothing followed it, and what was cut is not counted"
+                )
                 return
             }
-            note("callsift: continuing from the checkpoint in \(store.path): \(path) (\(point.offset) bytes read then) is read again from its start; its events are not in the state until it is finished")
+            note(
+                "callsift: continuing from the checkpoint in \(store.path): \(path) (\(point.offset) bytes read then) is read again from its start; its events are not in the state until it is finished"
+            )
             return
         }
         let folder = (path as NSString).deletingLastPathComponent
@@ -186,15 +195,18 @@ public final class FollowRun {
             let candidate = (dir as NSString).appendingPathComponent(name)
             if stat(candidate, &st) == 0 && UInt64(st.st_dev) == point.device && UInt64(st.st_ino) == point.inode {
                 note("callsift: \(path) was rotated while nothing followed it; finishing \(candidate), the file followed at the last checkpoint")
-                let r = try DailyRun.run(state: store, settings: settings, inputs: [candidate], pseudonymiser: pseudonymiser,
-                                         rejects: rejects, execution: execution)
+                let r = try DailyRun.run(
+                    state: store, settings: settings, inputs: [candidate], pseudonymiser: pseudonymiser,
+                    rejects: rejects, execution: execution)
                 for n in r.notes { note(n) }
                 for e in r.errors { note("callsift: error: \(e)") }
                 if r.committed { try store.reloadEngine() }
                 return
             }
         }
-        note("callsift: warning: the file followed at the last checkpoint (\(path), inode \(point.inode), \(point.offset) bytes read) is no longer in \(dir); its events are not counted")
+        note(
+            "callsift: warning: the file followed at the last checkpoint (\(path), inode \(point.inode), \(point.offset) bytes read) is no longer in \(dir); its events are not counted"
+        )
     }
 
     /// Writes the report as if the input ended now: the state, and with `including` the
@@ -209,8 +221,10 @@ public final class FollowRun {
         }
         let continuation = Analysis.Continuation(engineState: store.engine, engineFile: store.enginePath ?? store.path, keepsState: false)
         let effective = store.manifest.map { $0.fixed.applied(to: settings) } ?? settings
-        let outcome = try Analysis(settings: effective, inputs: inputs, pseudonymiser: pseudonymiser, execution: execution,
-                                   continuation: continuation, memory: memory).run()
+        let outcome = try Analysis(
+            settings: effective, inputs: inputs, pseudonymiser: pseudonymiser, execution: execution,
+            continuation: continuation, memory: memory
+        ).run()
         var report = outcome.report
         report.inputs = (store.manifest?.inputs ?? []) + inputs
         report.inputFiles = (store.manifest?.files ?? []) + outcome.report.inputFiles

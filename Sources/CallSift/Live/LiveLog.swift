@@ -170,8 +170,10 @@ public final class LiveLog: @unchecked Sendable {
         } else if let failed {
             failure = failed
         } else {
-            finishedFiles.append(MemoryInput(name: path, bytes: UnsafeRawBufferPointer(start: buffer, count: count),
-                                             fingerprint: fingerprint))
+            finishedFiles.append(
+                MemoryInput(
+                    name: path, bytes: UnsafeRawBufferPointer(start: buffer, count: count),
+                    fingerprint: fingerprint))
             count = 0
             boundary = 0
             if path == "-" { ended = true }
@@ -262,8 +264,9 @@ public final class LiveLog: @unchecked Sendable {
             reading: while true {
                 let n: Int
                 do {
-                    n = try FileDescriptor(rawValue: fd).read(into: UnsafeMutableRawBufferPointer(start: chunk, count: 1 << 20),
-                                                             retryOnInterrupt: true)
+                    n = try FileDescriptor(rawValue: fd).read(
+                        into: UnsafeMutableRawBufferPointer(start: chunk, count: 1 << 20),
+                        retryOnInterrupt: true)
                 } catch {
                     lock.lock()
                     failure = InputError(input: path, offset: offset, message: "read failed: \(String(cString: strerror((error as? Errno)?.rawValue ?? EIO)))")

@@ -51,7 +51,8 @@ public enum PrometheusText {
         }
         o += "# HELP callsift_input_lines Input lines read, every input so far.\n# TYPE callsift_input_lines gauge\ncallsift_input_lines \(r.lines.lines)\n"
         if let h = r.horizon {
-            o += "# HELP callsift_horizon_seconds The latest event time read (Unix seconds).\n# TYPE callsift_horizon_seconds gauge\ncallsift_horizon_seconds \(Double(h) / 1000)\n"
+            o +=
+                "# HELP callsift_horizon_seconds The latest event time read (Unix seconds).\n# TYPE callsift_horizon_seconds gauge\ncallsift_horizon_seconds \(Double(h) / 1000)\n"
         }
         return o
     }

@@ -15,7 +15,8 @@ public enum AccreditationHTMLWriter {
         o += "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
         o += "<title>\(esc(s.name)): accreditation benchmark</title>\n<style>\n\(css)</style>\n</head>\n<body>\n"
         o += "<header>\n<h1>\(esc(s.name))</h1>\n<p class=\"lede\">Accreditation benchmark for the period \(esc(a.periodText)). "
-        o += "Every rate is shown with its 95% confidence interval; a centre meets a measure only when the whole interval is on the right side of the threshold.</p>\n"
+        o +=
+            "Every rate is shown with its 95% confidence interval; a centre meets a measure only when the whole interval is on the right side of the threshold.</p>\n"
         o += summaryCounts(a)
         o += "</header>\n<main>\n"
         o += contents(a)
@@ -24,7 +25,8 @@ public enum AccreditationHTMLWriter {
         if s.baseline != nil { o += baselineSection(a) }
         o += notesSection(a)
         o += methodSection(a)
-        o += "</main>\n<footer><p>Produced by \(esc(generatedBy)) from \(a.inputs.count == 1 ? "one input" : "\(a.inputs.count) inputs"); data up to \(esc(a.horizon.map { Timestamp.format(millis: $0) } ?? "no events")).</p></footer>\n"
+        o +=
+            "</main>\n<footer><p>Produced by \(esc(generatedBy)) from \(a.inputs.count == 1 ? "one input" : "\(a.inputs.count) inputs"); data up to \(esc(a.horizon.map { Timestamp.format(millis: $0) } ?? "no events")).</p></footer>\n"
         o += "</body>\n</html>\n"
         return o
     }
@@ -56,10 +58,16 @@ public enum AccreditationHTMLWriter {
     static func summarySection(_ a: Accreditation) -> String {
         let s = a.standard
         var o = "<section id=\"summary\">\n<h2>Judgements against the standard</h2>\n"
-        o += "<p>Thresholds: " + s.thresholds.map { "<span class=\"nowrap\">\(esc(label($0.measure))) \(esc(opText($0.comparison))) \(pct($0.value))</span>" }.joined(separator: "; ")
+        o +=
+            "<p>Thresholds: "
+            + s.thresholds.map { "<span class=\"nowrap\">\(esc(label($0.measure))) \(esc(opText($0.comparison))) \(pct($0.value))</span>" }.joined(
+                separator: "; ")
         o += ". Rates with fewer than \(s.minCell) in the denominator are suppressed. A centre is accredited when it meets every measure.</p>\n"
-        o += "<div class=\"wide\"><table class=\"summary\">\n<caption>Each centre's rate, 95% interval and verdict per measure, \(esc(a.periodText))</caption>\n<thead><tr><th scope=\"col\">Centre</th><th scope=\"col\">Result</th>"
-        for t in s.thresholds { o += "<th scope=\"col\">\(esc(label(t.measure)))<br><span class=\"sub\">\(esc(opText(t.comparison))) \(pct(t.value))</span></th>" }
+        o +=
+            "<div class=\"wide\"><table class=\"summary\">\n<caption>Each centre's rate, 95% interval and verdict per measure, \(esc(a.periodText))</caption>\n<thead><tr><th scope=\"col\">Centre</th><th scope=\"col\">Result</th>"
+        for t in s.thresholds {
+            o += "<th scope=\"col\">\(esc(label(t.measure)))<br><span class=\"sub\">\(esc(opText(t.comparison))) \(pct(t.value))</span></th>"
+        }
         o += "<th scope=\"col\" class=\"num\">Contacts</th></tr></thead>\n<tbody>\n"
         for c in a.centres {
             o += "<tr><th scope=\"row\">\(esc(c.centre))</th><td>\(status(c.status))</td>"
@@ -72,8 +80,10 @@ public enum AccreditationHTMLWriter {
 
     static func groupSection(_ a: Accreditation, _ g: Accreditation.GroupResult, index: Int) -> String {
         var o = "<section id=\"group-\(index)\">\n<h2>Peer comparison: \(esc(g.group.name))</h2>\n"
-        o += "<p>\(esc(g.group.criterion.prefix(1).uppercased() + g.group.criterion.dropFirst())): \(g.centres.isEmpty ? "no centres in the period" : esc(g.centres.joined(separator: ", "))). "
-        o += "Each funnel plots a centre's rate against its volume. The solid line is the group's pooled rate; the dashed and dotted lines are the 95% and 99.8% control limits, the range within which a centre's rate would fall by chance alone if every centre performed at the pooled rate. Centres outside the limits are filled: green when on the better side of the group, red when on the worse; squares are beyond 99.8%. The table beside each chart is the league table: the rank alone says little, so read the interval.</p>\n"
+        o +=
+            "<p>\(esc(g.group.criterion.prefix(1).uppercased() + g.group.criterion.dropFirst())): \(g.centres.isEmpty ? "no centres in the period" : esc(g.centres.joined(separator: ", "))). "
+        o +=
+            "Each funnel plots a centre's rate against its volume. The solid line is the group's pooled rate; the dashed and dotted lines are the 95% and 99.8% control limits, the range within which a centre's rate would fall by chance alone if every centre performed at the pooled rate. Centres outside the limits are filled: green when on the better side of the group, red when on the worse; squares are beyond 99.8%. The table beside each chart is the league table: the rank alone says little, so read the interval.</p>\n"
         for (k, f) in g.funnels.enumerated() {
             let id = "g\(index)-m\(k)"
             o += "<figure class=\"chart\" aria-labelledby=\"\(id)-cap\">\n"
@@ -108,8 +118,10 @@ public enum AccreditationHTMLWriter {
     }
 
     static func leagueTable(_ f: Accreditation.Funnel, id: String, groupName: String) -> String {
-        var o = "<div class=\"tablewrap\"><table class=\"league\" id=\"\(id)-table\">\n<caption>League table: \(esc(label(f.measure))), \(esc(groupName)) (best first)</caption>\n"
-        o += "<thead><tr><th scope=\"col\" class=\"num\">Rank</th><th scope=\"col\">Centre</th><th scope=\"col\" class=\"num\">x / n</th><th scope=\"col\" class=\"num\">Rate</th><th scope=\"col\">95% interval</th><th scope=\"col\">Funnel</th><th scope=\"col\">Standard</th></tr></thead>\n<tbody>\n"
+        var o =
+            "<div class=\"tablewrap\"><table class=\"league\" id=\"\(id)-table\">\n<caption>League table: \(esc(label(f.measure))), \(esc(groupName)) (best first)</caption>\n"
+        o +=
+            "<thead><tr><th scope=\"col\" class=\"num\">Rank</th><th scope=\"col\">Centre</th><th scope=\"col\" class=\"num\">x / n</th><th scope=\"col\" class=\"num\">Rate</th><th scope=\"col\">95% interval</th><th scope=\"col\">Funnel</th><th scope=\"col\">Standard</th></tr></thead>\n<tbody>\n"
         for p in f.points {
             let j = p.judgement
             o += "<tr><td class=\"num\">\(p.rank)</td><th scope=\"row\">\(esc(p.centre))</th><td class=\"num\">\(int(j.x)) / \(int(j.n))</td>"
@@ -118,7 +130,8 @@ public enum AccreditationHTMLWriter {
             o += "<td>\(verdict(j.verdict))</td></tr>\n"
         }
         for name in f.suppressed {
-            o += "<tr><td class=\"num\">–</td><th scope=\"row\">\(esc(name))</th><td class=\"num\" colspan=\"3\">fewer than the minimum cell</td><td class=\"muted\">not plotted</td><td>\(verdict(.suppressed))</td></tr>\n"
+            o +=
+                "<tr><td class=\"num\">–</td><th scope=\"row\">\(esc(name))</th><td class=\"num\" colspan=\"3\">fewer than the minimum cell</td><td class=\"muted\">not plotted</td><td>\(verdict(.suppressed))</td></tr>\n"
         }
         o += "</tbody></table></div>\n"
         return o
@@ -130,18 +143,30 @@ public enum AccreditationHTMLWriter {
         var o = "<section id=\"baseline\">\n<h2>\(esc(label(s.baselineMeasure))) against the baseline</h2>\n"
         o += "<p>Baseline \(esc(b.text)); period \(esc(a.periodText)). The aim is a \(pct(s.targetReduction, digits: 0)) reduction. "
         if let ob = a.overallBaseline {
-            o += "Across all centres: \(pct(ob.baselineRate)) in the baseline, \(pct(ob.periodRate)) in the period, a relative reduction of \(pct(ob.reduction)) (95% interval \(interval(ob.reductionLo, ob.reductionHi))), \(pct(ob.progress, digits: 0)) of the way to the aim: <strong>\(esc(ob.verdict.rawValue))</strong>."
+            o +=
+                "Across all centres: \(pct(ob.baselineRate)) in the baseline, \(pct(ob.periodRate)) in the period, a relative reduction of \(pct(ob.reduction)) (95% interval \(interval(ob.reductionLo, ob.reductionHi))), \(pct(ob.progress, digits: 0)) of the way to the aim: <strong>\(esc(ob.verdict.rawValue))</strong>."
         }
-        o += "</p>\n<figure class=\"chart\" aria-labelledby=\"baseline-cap\">\n<figcaption id=\"baseline-cap\"><h3>Relative reduction in \(esc(label(s.baselineMeasure).lowercased())), with 95% intervals</h3><p>A dot right of the dashed line at \(pct(s.targetReduction, digits: 0)) with its whole interval there has met the aim; left of zero, the rate rose.</p></figcaption>\n<div class=\"pair\">\n"
+        o +=
+            "</p>\n<figure class=\"chart\" aria-labelledby=\"baseline-cap\">\n<figcaption id=\"baseline-cap\"><h3>Relative reduction in \(esc(label(s.baselineMeasure).lowercased())), with 95% intervals</h3><p>A dot right of the dashed line at \(pct(s.targetReduction, digits: 0)) with its whole interval there has met the aim; left of zero, the rate rose.</p></figcaption>\n<div class=\"pair\">\n"
         o += forestSVG(a)
-        o += "<div class=\"tablewrap\"><table class=\"baseline\" id=\"baseline-table\">\n<caption>\(esc(label(s.baselineMeasure))): baseline, period and relative reduction per centre</caption>\n"
-        o += "<thead><tr><th scope=\"col\">Centre</th><th scope=\"col\" class=\"num\">Baseline</th><th scope=\"col\" class=\"num\">Period</th><th scope=\"col\" class=\"num\">Reduction</th><th scope=\"col\">95% interval</th><th scope=\"col\" class=\"num\">Progress to aim</th><th scope=\"col\">Aim</th></tr></thead>\n<tbody>\n"
+        o +=
+            "<div class=\"tablewrap\"><table class=\"baseline\" id=\"baseline-table\">\n<caption>\(esc(label(s.baselineMeasure))): baseline, period and relative reduction per centre</caption>\n"
+        o +=
+            "<thead><tr><th scope=\"col\">Centre</th><th scope=\"col\" class=\"num\">Baseline</th><th scope=\"col\" class=\"num\">Period</th><th scope=\"col\" class=\"num\">Reduction</th><th scope=\"col\">95% interval</th><th scope=\"col\" class=\"num\">Progress to aim</th><th scope=\"col\">Aim</th></tr></thead>\n<tbody>\n"
         var rows = a.centres.compactMap { c in c.baseline.map { (c.centre, $0) } }
         if let ob = a.overallBaseline { rows.append(("All centres", ob)) }
         for (name, c) in rows {
-            let cls = switch c.verdict { case .aimMet: "meets"; case .aimNotMet: "fails"; case .notYetConclusive: "open"; default: "muted" }
-            o += "<tr><th scope=\"row\">\(esc(name))</th><td class=\"num\">\(pct(c.baselineRate)) <span class=\"sub\">of \(int(c.baselineN))</span></td><td class=\"num\">\(pct(c.periodRate)) <span class=\"sub\">of \(int(c.periodN))</span></td>"
-            o += "<td class=\"num\">\(pct(c.reduction))</td><td class=\"nowrap\">\(interval(c.reductionLo, c.reductionHi))</td><td class=\"num\">\(pct(c.progress, digits: 0))</td><td class=\"\(cls)\">\(esc(c.verdict.rawValue))</td></tr>\n"
+            let cls =
+                switch c.verdict {
+                case .aimMet: "meets";
+                case .aimNotMet: "fails";
+                case .notYetConclusive: "open";
+                default: "muted"
+                }
+            o +=
+                "<tr><th scope=\"row\">\(esc(name))</th><td class=\"num\">\(pct(c.baselineRate)) <span class=\"sub\">of \(int(c.baselineN))</span></td><td class=\"num\">\(pct(c.periodRate)) <span class=\"sub\">of \(int(c.periodN))</span></td>"
+            o +=
+                "<td class=\"num\">\(pct(c.reduction))</td><td class=\"nowrap\">\(interval(c.reductionLo, c.reductionHi))</td><td class=\"num\">\(pct(c.progress, digits: 0))</td><td class=\"\(cls)\">\(esc(c.verdict.rawValue))</td></tr>\n"
         }
         o += "</tbody></table></div>\n</div>\n</figure>\n</section>\n"
         return o
@@ -149,7 +174,9 @@ public enum AccreditationHTMLWriter {
 
     static func notesSection(_ a: Accreditation) -> String {
         var o = "<section id=\"notes\">\n<h2>Notes</h2>\n"
-        if a.notes.isEmpty { o += "<p>None.</p>\n" } else {
+        if a.notes.isEmpty {
+            o += "<p>None.</p>\n"
+        } else {
             o += "<ul>\n" + a.notes.map { "<li>\(esc($0))</li>\n" }.joined() + "</ul>\n"
         }
         return o + "</section>\n"
@@ -184,14 +211,19 @@ public enum AccreditationHTMLWriter {
             for (k, v) in map.sorted(by: { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }) {
                 o += "<tr><td><code>\(esc(k))</code></td><td>\(esc(v == "none" ? "nothing (kept for reporting)" : v))</td></tr>\n"
             }
-            o += "<tr><td colspan=\"2\" class=\"sub\">Other codes: progress_chase, clarification and misdirected as themselves; the rest do not classify.</td></tr>\n"
+            o +=
+                "<tr><td colspan=\"2\" class=\"sub\">Other codes: progress_chase, clarification and misdirected as themselves; the rest do not classify.</td></tr>\n"
         } else {
-            o += "<tbody><tr><td>No map: only the reserved codes <code>progress_chase</code>, <code>clarification</code> and <code>misdirected</code> classify a contact (docs/metrics.md, \"Classes and FCR\").</td></tr>\n"
+            o +=
+                "<tbody><tr><td>No map: only the reserved codes <code>progress_chase</code>, <code>clarification</code> and <code>misdirected</code> classify a contact (docs/metrics.md, \"Classes and FCR\").</td></tr>\n"
         }
         o += "</tbody></table>\n</div>\n"
-        o += "<p><strong>Judgements.</strong> Each rate x/n has a Wilson score 95% interval. <em>Meets</em>: every value in the interval satisfies the threshold. <em>Does not meet</em>: none does. <em>Not yet conclusive</em>: the interval straddles the threshold, so more data is needed. <em>Suppressed</em>: n is below the minimum cell (\(s.minCell)), including n = 0.</p>\n"
-        o += "<p><strong>Funnel plots</strong> (Spiegelhalter 2005), with control limits as in UK public-health practice (PHE/OHID Fingertips): the Wilson score interval of the pooled rate p₀ at each volume n, z = 1.96 (95%) and z = 3.09 (99.8%). The pooled rate is over the published centres of the group only, so that suppressed counts cannot be recovered from it. Limits assume every centre has the same underlying rate; when the overdispersion ratio φ is well above 1, real differences between centres put more of them outside.</p>\n"
-        o += "<p><strong>Baseline.</strong> The rate ratio RR = p(period)/p(baseline) with a log-scale (Katz) 95% interval; the relative reduction is 1 − RR, and progress to the aim is the reduction divided by the aimed-for reduction. The two periods share callers, so they are not fully independent samples; the interval is approximate.</p>\n"
+        o +=
+            "<p><strong>Judgements.</strong> Each rate x/n has a Wilson score 95% interval. <em>Meets</em>: every value in the interval satisfies the threshold. <em>Does not meet</em>: none does. <em>Not yet conclusive</em>: the interval straddles the threshold, so more data is needed. <em>Suppressed</em>: n is below the minimum cell (\(s.minCell)), including n = 0.</p>\n"
+        o +=
+            "<p><strong>Funnel plots</strong> (Spiegelhalter 2005), with control limits as in UK public-health practice (PHE/OHID Fingertips): the Wilson score interval of the pooled rate p₀ at each volume n, z = 1.96 (95%) and z = 3.09 (99.8%). The pooled rate is over the published centres of the group only, so that suppressed counts cannot be recovered from it. Limits assume every centre has the same underlying rate; when the overdispersion ratio φ is well above 1, real differences between centres put more of them outside.</p>\n"
+        o +=
+            "<p><strong>Baseline.</strong> The rate ratio RR = p(period)/p(baseline) with a log-scale (Katz) 95% interval; the relative reduction is 1 − RR, and progress to the aim is the reduction divided by the aimed-for reduction. The two periods share callers, so they are not fully independent samples; the interval is approximate.</p>\n"
         o += "</section>\n"
         return o
     }
@@ -205,7 +237,8 @@ public enum AccreditationHTMLWriter {
         let W = chartW, H = chartH
         let pw = W - mL - mR, ph = H - mT - mB
         guard let p0 = f.pooled, !f.points.isEmpty else {
-            return "<svg class=\"funnel\" role=\"img\" aria-labelledby=\"\(id)-t\" viewBox=\"0 0 \(Int(W)) 60\" width=\"\(Int(W))\" height=\"60\"><title id=\"\(id)-t\">No published centres</title><text x=\"10\" y=\"30\" class=\"axis\">No centre has enough contacts to plot.</text></svg>\n"
+            return
+                "<svg class=\"funnel\" role=\"img\" aria-labelledby=\"\(id)-t\" viewBox=\"0 0 \(Int(W)) 60\" width=\"\(Int(W))\" height=\"60\"><title id=\"\(id)-t\">No published centres</title><text x=\"10\" y=\"30\" class=\"axis\">No centre has enough contacts to plot.</text></svg>\n"
         }
         let maxN = Double(f.points.map(\.judgement.n).max()!)
         let xMax = niceCeil(maxN * 1.06)
@@ -224,10 +257,12 @@ public enum AccreditationHTMLWriter {
         func X(_ n: Double) -> Double { mL + n / xMax * pw }
         func Y(_ v: Double) -> Double { mT + (1 - (v - yLo) / (yHi - yLo)) * ph }
 
-        var o = "<svg class=\"funnel\" role=\"img\" aria-labelledby=\"\(id)-t \(id)-d\" viewBox=\"0 0 \(Int(W)) \(Int(H))\" width=\"\(Int(W))\" height=\"\(Int(H))\" xmlns=\"http://www.w3.org/2000/svg\">\n"
+        var o =
+            "<svg class=\"funnel\" role=\"img\" aria-labelledby=\"\(id)-t \(id)-d\" viewBox=\"0 0 \(Int(W)) \(Int(H))\" width=\"\(Int(W))\" height=\"\(Int(H))\" xmlns=\"http://www.w3.org/2000/svg\">\n"
         let outside = f.points.filter { $0.position.isOutside }.map { "\($0.centre) \($0.position.rawValue)" }
         o += "<title id=\"\(id)-t\">Funnel plot of \(esc(label(f.measure).lowercased())) against volume</title>\n"
-        o += "<desc id=\"\(id)-d\">\(f.points.count) centres; pooled rate \(pct(p0)); \(outside.isEmpty ? "none outside the limits" : esc(outside.joined(separator: "; "))). The same figures are in the league table beside the chart.</desc>\n"
+        o +=
+            "<desc id=\"\(id)-d\">\(f.points.count) centres; pooled rate \(pct(p0)); \(outside.isEmpty ? "none outside the limits" : esc(outside.joined(separator: "; "))). The same figures are in the league table beside the chart.</desc>\n"
         o += "<defs><clipPath id=\"\(id)-clip\"><rect x=\"\(f1(mL))\" y=\"\(f1(mT))\" width=\"\(f1(pw))\" height=\"\(f1(ph))\"/></clipPath></defs>\n"
         o += "<rect x=\"\(f1(mL))\" y=\"\(f1(mT))\" width=\"\(f1(pw))\" height=\"\(f1(ph))\" class=\"plot\"/>\n"
         // Grid and axes.
@@ -253,12 +288,14 @@ public enum AccreditationHTMLWriter {
             l95lo.append("\(f1(X(n))),\(f1(Y(a.lo)))"); l95hi.append("\(f1(X(n))),\(f1(Y(a.hi)))")
             l998lo.append("\(f1(X(n))),\(f1(Y(b.lo)))"); l998hi.append("\(f1(X(n))),\(f1(Y(b.hi)))")
         }
-        o += "<polyline points=\"\(l998lo.joined(separator: " "))\" class=\"lim998\"/>\n<polyline points=\"\(l998hi.joined(separator: " "))\" class=\"lim998\"/>\n"
+        o +=
+            "<polyline points=\"\(l998lo.joined(separator: " "))\" class=\"lim998\"/>\n<polyline points=\"\(l998hi.joined(separator: " "))\" class=\"lim998\"/>\n"
         o += "<polyline points=\"\(l95lo.joined(separator: " "))\" class=\"lim95\"/>\n<polyline points=\"\(l95hi.joined(separator: " "))\" class=\"lim95\"/>\n"
         o += "<line x1=\"\(f1(mL))\" x2=\"\(f1(mL + pw))\" y1=\"\(f1(Y(p0)))\" y2=\"\(f1(Y(p0)))\" class=\"pooled\"/>\n"
         o += "<line x1=\"\(f1(mL))\" x2=\"\(f1(mL + pw))\" y1=\"\(f1(Y(f.threshold.value)))\" y2=\"\(f1(Y(f.threshold.value)))\" class=\"threshold\"/>\n"
         o += "</g>\n"
-        o += "<text x=\"\(f1(mL + pw - 4))\" y=\"\(f1(Y(f.threshold.value) - 4))\" text-anchor=\"end\" class=\"threshold-label\">standard \(esc(opText(f.threshold.comparison))) \(pct(f.threshold.value))</text>\n"
+        o +=
+            "<text x=\"\(f1(mL + pw - 4))\" y=\"\(f1(Y(f.threshold.value) - 4))\" text-anchor=\"end\" class=\"threshold-label\">standard \(esc(opText(f.threshold.comparison))) \(pct(f.threshold.value))</text>\n"
         // Points: plain within the limits, filled beyond 95%, a larger square beyond 99.8%;
         // centres outside the limits are named on the chart.
         for p in f.points {
@@ -288,7 +325,7 @@ public enum AccreditationHTMLWriter {
         o += "<circle cx=\"278\" cy=\"-4\" r=\"4\" class=\"pt\"/><text x=\"286\" y=\"0\">centre</text>"
         o += "<circle cx=\"336\" cy=\"-4\" r=\"5\" class=\"pt worse\"/><text x=\"344\" y=\"0\">outside 95%</text>"
         o += "<rect x=\"420\" y=\"-9\" width=\"10\" height=\"10\" class=\"pt worse\"/><text x=\"434\" y=\"0\">outside 99.8%</text>"
-                o += "</g>\n</svg>\n"
+        o += "</g>\n</svg>\n"
         return o
     }
 
@@ -307,10 +344,12 @@ public enum AccreditationHTMLWriter {
         lo = min(lo, ticks.first ?? lo); hi = max(hi, ticks.last ?? hi)
         let pw = W - left - right
         func X(_ v: Double) -> Double { left + (v - lo) / (hi - lo) * pw }
-        var o = "<svg class=\"forest\" role=\"img\" aria-labelledby=\"forest-t forest-d\" viewBox=\"0 0 \(Int(W)) \(Int(H))\" width=\"\(Int(W))\" height=\"\(Int(H))\" xmlns=\"http://www.w3.org/2000/svg\">\n"
+        var o =
+            "<svg class=\"forest\" role=\"img\" aria-labelledby=\"forest-t forest-d\" viewBox=\"0 0 \(Int(W)) \(Int(H))\" width=\"\(Int(W))\" height=\"\(Int(H))\" xmlns=\"http://www.w3.org/2000/svg\">\n"
         o += "<title id=\"forest-t\">Relative reduction in \(esc(label(a.standard.baselineMeasure).lowercased())) per centre, with 95% intervals</title>\n"
         let met = rows.filter { $0.1.verdict == .aimMet }.map(\.0)
-        o += "<desc id=\"forest-d\">\(rows.count) rows; aim \(pct(target, digits: 0)) reduction; \(met.isEmpty ? "no centre has met the aim" : "aim met by " + esc(met.joined(separator: ", "))). The same figures are in the table beside the chart.</desc>\n"
+        o +=
+            "<desc id=\"forest-d\">\(rows.count) rows; aim \(pct(target, digits: 0)) reduction; \(met.isEmpty ? "no centre has met the aim" : "aim met by " + esc(met.joined(separator: ", "))). The same figures are in the table beside the chart.</desc>\n"
         for t in ticks where t >= lo - 1e-12 && t <= hi + 1e-12 {
             o += "<line x1=\"\(f1(X(t)))\" x2=\"\(f1(X(t)))\" y1=\"\(f1(top - 6))\" y2=\"\(f1(H - bottom))\" class=\"grid\"/>"
             o += "<text x=\"\(f1(X(t)))\" y=\"\(f1(H - bottom + 16))\" text-anchor=\"middle\" class=\"axis\">\(pctTick(t, step: step))</text>\n"
@@ -321,11 +360,13 @@ public enum AccreditationHTMLWriter {
         o += "<text x=\"\(f1(left + pw / 2))\" y=\"\(f1(H - 8))\" text-anchor=\"middle\" class=\"axis-title\">Relative reduction (right is better)</text>\n"
         for (k, (name, b)) in rows.enumerated() {
             let y = top + rowH * (Double(k) + 0.5)
-            o += "<text x=\"\(f1(left - 8))\" y=\"\(f1(y + 4))\" text-anchor=\"end\" class=\"axis\(name == "All centres" ? " strong" : "")\">\(esc(name))</text>"
+            o +=
+                "<text x=\"\(f1(left - 8))\" y=\"\(f1(y + 4))\" text-anchor=\"end\" class=\"axis\(name == "All centres" ? " strong" : "")\">\(esc(name))</text>"
             if let r = b.reduction, let l = b.reductionLo, let h = b.reductionHi {
                 let cls = b.verdict == .aimMet ? "pt better" : (b.verdict == .aimNotMet ? "pt worse" : "pt")
                 o += "<line x1=\"\(f1(X(l)))\" x2=\"\(f1(X(h)))\" y1=\"\(f1(y))\" y2=\"\(f1(y))\" class=\"ci\"/>"
-                o += "<circle cx=\"\(f1(X(r)))\" cy=\"\(f1(y))\" r=\"4.5\" class=\"\(cls)\"><title>\(esc(name)): \(pct(r)) (\(pct(l))–\(pct(h))), \(esc(b.verdict.rawValue))</title></circle>\n"
+                o +=
+                    "<circle cx=\"\(f1(X(r)))\" cy=\"\(f1(y))\" r=\"4.5\" class=\"\(cls)\"><title>\(esc(name)): \(pct(r)) (\(pct(l))–\(pct(h))), \(esc(b.verdict.rawValue))</title></circle>\n"
             } else {
                 o += "<text x=\"\(f1(left + 4))\" y=\"\(f1(y + 4))\" class=\"axis\">\(esc(b.verdict.rawValue))</text>\n"
             }
@@ -453,64 +494,64 @@ public enum AccreditationHTMLWriter {
     }
 
     static let css = """
-    :root { --ink: #1b1f24; --muted: #57606a; --line: #d0d7de; --meets: #116329; --fails: #a40e26; --open: #7d4e00; --accent: #0b5cad; }
-    * { box-sizing: border-box; }
-    body { font-family: "DejaVu Sans", "Helvetica Neue", Arial, sans-serif; color: var(--ink); background: #fff; margin: 0 auto; max-width: 1240px; padding: 24px 28px 40px; font-size: 14px; line-height: 1.45; }
-    h1 { font-size: 26px; margin: 0 0 6px; }
-    h2 { font-size: 20px; margin: 32px 0 8px; padding-top: 8px; border-top: 2px solid var(--ink); }
-    h3 { font-size: 16px; margin: 0 0 4px; }
-    p { margin: 6px 0 10px; max-width: 78em; }
-    .lede { font-size: 15px; color: var(--muted); }
-    .counts { list-style: none; padding: 0; margin: 12px 0; display: flex; gap: 24px; flex-wrap: wrap; font-size: 16px; }
-    .counts strong { font-size: 22px; }
-    nav ol { columns: 2; margin: 4px 0; }
-    nav h2 { border: 0; margin-top: 12px; font-size: 16px; }
-    table { border-collapse: collapse; font-size: 13px; }
-    caption { text-align: left; font-weight: 600; padding: 4px 0; caption-side: top; }
-    th, td { padding: 3px 8px; border-bottom: 1px solid var(--line); text-align: left; vertical-align: top; }
-    thead th { border-bottom: 2px solid var(--ink); vertical-align: bottom; }
-    .num { text-align: right; font-variant-numeric: tabular-nums; }
-    td.num { white-space: nowrap; }
-    .sub { color: var(--muted); font-size: 12px; font-weight: normal; }
-    .nowrap { white-space: nowrap; }
-    .verdict { font-weight: 600; white-space: nowrap; }
-    .meets { color: var(--meets); } .fails { color: var(--fails); } .open { color: var(--open); } .muted { color: var(--muted); }
-    .better { color: var(--meets); font-weight: 600; } .worse { color: var(--fails); font-weight: 600; }
-    .wide { overflow-x: auto; }
-    figure.chart { margin: 18px 0 26px; break-inside: avoid; page-break-inside: avoid; }
-    figcaption p { color: var(--muted); }
-    .pair { display: flex; flex-wrap: wrap; gap: 20px; align-items: flex-start; }
-    .tablewrap { flex: 1 1 420px; min-width: 0; }
-    .cols { display: flex; flex-wrap: wrap; gap: 28px; align-items: flex-start; }
-    table.kv th { font-weight: 600; }
-    svg { flex: 0 0 auto; max-width: 100%; height: auto; font-family: inherit; }
-    svg .plot { fill: #fbfcfd; stroke: var(--line); }
-    svg .grid { stroke: #e6e9ec; stroke-width: 1; }
-    svg .axis { font-size: 11px; fill: var(--muted); }
-    svg .axis.strong { font-weight: 700; fill: var(--ink); }
-    svg .axis-title { font-size: 12px; fill: var(--ink); }
-    svg .pooled { stroke: var(--ink); stroke-width: 1.6; }
-    svg .lim95 { fill: none; stroke: var(--accent); stroke-width: 1.3; stroke-dasharray: 6 4; }
-    svg .lim998 { fill: none; stroke: var(--accent); stroke-width: 1.3; stroke-dasharray: 2 3; }
-    svg .threshold { stroke: #8250df; stroke-width: 1.4; stroke-dasharray: 10 3 2 3; }
-    svg .threshold-label { font-size: 11px; fill: #6639ba; }
-    svg .zero { stroke: var(--ink); stroke-width: 1.2; }
-    svg .ci { stroke: var(--ink); stroke-width: 1.6; }
-    svg .pt { fill: #ffffff; stroke: #24292f; stroke-width: 1.4; }
-    svg .pt.better { fill: var(--meets); stroke: var(--meets); }
-    svg .pt.worse { fill: var(--fails); stroke: var(--fails); }
-    svg .pt-label { font-size: 11px; font-weight: 600; fill: var(--ink); }
-    svg .legend text { font-size: 11px; fill: var(--ink); }
-    svg .legend-bg { fill: #ffffff; fill-opacity: 0.85; stroke: var(--line); }
-    footer { margin-top: 28px; color: var(--muted); font-size: 12px; border-top: 1px solid var(--line); }
-    @media print {
-      body { max-width: none; padding: 0; font-size: 9.5pt; }
-      nav { display: none; }
-      h2 { break-after: avoid; page-break-after: avoid; }
-      tr, figure.chart { break-inside: avoid; page-break-inside: avoid; }
-      a { color: inherit; text-decoration: none; }
-      .wide { overflow: visible; }
-    }
+        :root { --ink: #1b1f24; --muted: #57606a; --line: #d0d7de; --meets: #116329; --fails: #a40e26; --open: #7d4e00; --accent: #0b5cad; }
+        * { box-sizing: border-box; }
+        body { font-family: "DejaVu Sans", "Helvetica Neue", Arial, sans-serif; color: var(--ink); background: #fff; margin: 0 auto; max-width: 1240px; padding: 24px 28px 40px; font-size: 14px; line-height: 1.45; }
+        h1 { font-size: 26px; margin: 0 0 6px; }
+        h2 { font-size: 20px; margin: 32px 0 8px; padding-top: 8px; border-top: 2px solid var(--ink); }
+        h3 { font-size: 16px; margin: 0 0 4px; }
+        p { margin: 6px 0 10px; max-width: 78em; }
+        .lede { font-size: 15px; color: var(--muted); }
+        .counts { list-style: none; padding: 0; margin: 12px 0; display: flex; gap: 24px; flex-wrap: wrap; font-size: 16px; }
+        .counts strong { font-size: 22px; }
+        nav ol { columns: 2; margin: 4px 0; }
+        nav h2 { border: 0; margin-top: 12px; font-size: 16px; }
+        table { border-collapse: collapse; font-size: 13px; }
+        caption { text-align: left; font-weight: 600; padding: 4px 0; caption-side: top; }
+        th, td { padding: 3px 8px; border-bottom: 1px solid var(--line); text-align: left; vertical-align: top; }
+        thead th { border-bottom: 2px solid var(--ink); vertical-align: bottom; }
+        .num { text-align: right; font-variant-numeric: tabular-nums; }
+        td.num { white-space: nowrap; }
+        .sub { color: var(--muted); font-size: 12px; font-weight: normal; }
+        .nowrap { white-space: nowrap; }
+        .verdict { font-weight: 600; white-space: nowrap; }
+        .meets { color: var(--meets); } .fails { color: var(--fails); } .open { color: var(--open); } .muted { color: var(--muted); }
+        .better { color: var(--meets); font-weight: 600; } .worse { color: var(--fails); font-weight: 600; }
+        .wide { overflow-x: auto; }
+        figure.chart { margin: 18px 0 26px; break-inside: avoid; page-break-inside: avoid; }
+        figcaption p { color: var(--muted); }
+        .pair { display: flex; flex-wrap: wrap; gap: 20px; align-items: flex-start; }
+        .tablewrap { flex: 1 1 420px; min-width: 0; }
+        .cols { display: flex; flex-wrap: wrap; gap: 28px; align-items: flex-start; }
+        table.kv th { font-weight: 600; }
+        svg { flex: 0 0 auto; max-width: 100%; height: auto; font-family: inherit; }
+        svg .plot { fill: #fbfcfd; stroke: var(--line); }
+        svg .grid { stroke: #e6e9ec; stroke-width: 1; }
+        svg .axis { font-size: 11px; fill: var(--muted); }
+        svg .axis.strong { font-weight: 700; fill: var(--ink); }
+        svg .axis-title { font-size: 12px; fill: var(--ink); }
+        svg .pooled { stroke: var(--ink); stroke-width: 1.6; }
+        svg .lim95 { fill: none; stroke: var(--accent); stroke-width: 1.3; stroke-dasharray: 6 4; }
+        svg .lim998 { fill: none; stroke: var(--accent); stroke-width: 1.3; stroke-dasharray: 2 3; }
+        svg .threshold { stroke: #8250df; stroke-width: 1.4; stroke-dasharray: 10 3 2 3; }
+        svg .threshold-label { font-size: 11px; fill: #6639ba; }
+        svg .zero { stroke: var(--ink); stroke-width: 1.2; }
+        svg .ci { stroke: var(--ink); stroke-width: 1.6; }
+        svg .pt { fill: #ffffff; stroke: #24292f; stroke-width: 1.4; }
+        svg .pt.better { fill: var(--meets); stroke: var(--meets); }
+        svg .pt.worse { fill: var(--fails); stroke: var(--fails); }
+        svg .pt-label { font-size: 11px; font-weight: 600; fill: var(--ink); }
+        svg .legend text { font-size: 11px; fill: var(--ink); }
+        svg .legend-bg { fill: #ffffff; fill-opacity: 0.85; stroke: var(--line); }
+        footer { margin-top: 28px; color: var(--muted); font-size: 12px; border-top: 1px solid var(--line); }
+        @media print {
+          body { max-width: none; padding: 0; font-size: 9.5pt; }
+          nav { display: none; }
+          h2 { break-after: avoid; page-break-after: avoid; }
+          tr, figure.chart { break-inside: avoid; page-break-inside: avoid; }
+          a { color: inherit; text-decoration: none; }
+          .wide { overflow: visible; }
+        }
 
-    """
+        """
 }

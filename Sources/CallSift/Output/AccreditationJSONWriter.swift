@@ -84,9 +84,11 @@ public enum AccreditationJSONWriter {
     }
 
     static func judgement(_ j: Judgement, _ t: Standard.Threshold) -> [(String, JSONNode)] {
-        [("measure", .string(j.measure)), ("comparison", .string(t.comparison.rawValue)), ("threshold", .double(t.value)),
-         ("x", .int(j.x)), ("n", .int(j.n)), ("value", .double(j.value)), ("lo", .double(j.lo)), ("hi", .double(j.hi)),
-         ("verdict", .string(j.verdict.key))]
+        [
+            ("measure", .string(j.measure)), ("comparison", .string(t.comparison.rawValue)), ("threshold", .double(t.value)),
+            ("x", .int(j.x)), ("n", .int(j.n)), ("value", .double(j.value)), ("lo", .double(j.lo)), ("hi", .double(j.hi)),
+            ("verdict", .string(j.verdict.key)),
+        ]
     }
 
     static func baseline(_ b: BaselineComparison?) -> JSONNode {
@@ -110,7 +112,13 @@ public enum AccreditationJSONWriter {
             ("baseline_measure", .string(s.baselineMeasure)),
             ("target_reduction", .double(s.targetReduction)),
             ("min_cell", .int(s.minCell)),
-            ("thresholds", .array(s.thresholds.map { .object([("measure", .string($0.measure)), ("comparison", .string($0.comparison.rawValue)), ("value", .double($0.value))]) })),
+            (
+                "thresholds",
+                .array(
+                    s.thresholds.map {
+                        .object([("measure", .string($0.measure)), ("comparison", .string($0.comparison.rawValue)), ("value", .double($0.value))])
+                    })
+            ),
         ])
         var analysis: [(String, JSONNode)] = [
             ("inputs", .array(a.inputs.map { .string($0) })),
@@ -130,54 +138,67 @@ public enum AccreditationJSONWriter {
             ("z95", .double(FunnelLimits.z95)), ("z998", .double(FunnelLimits.z998)),
             ("baseline_interval", .string("rate ratio with log-scale (Katz) interval")),
         ])
-        let centres: JSONNode = .array(a.centres.map { c in
-            .object([
-                ("centre", .string(c.centre)),
-                ("services", .array(c.services.map { .string($0) })),
-                ("contacts", .int(c.contacts)),
-                ("status", .string(c.status.key)),
-                ("judgements", .array(zip(c.judgements, s.thresholds).map { .object(judgement($0, $1)) })),
-                ("baseline", baseline(c.baseline)),
-            ])
-        })
-        let groups: JSONNode = .array(a.groups.map { g in
-            .object([
-                ("name", .string(g.group.name)),
-                ("criterion", .string(g.group.criterion)),
-                ("centres", .array(g.centres.map { .string($0) })),
-                ("measures", .array(g.funnels.map { f in
-                    .object([
-                        ("measure", .string(f.measure)),
-                        ("pooled", .object([("x", .int(f.pooledX)), ("n", .int(f.pooledN)), ("value", .double(f.pooled))])),
-                        ("dispersion", .double(f.dispersion)),
-                        ("overdispersed", .bool(f.overdispersed)),
-                        ("suppressed", .array(f.suppressed.map { .string($0) })),
-                        ("league", .array(f.points.map { p in
-                            .object([
-                                ("rank", .int(Int64(p.rank))), ("centre", .string(p.centre)),
-                                ("x", .int(p.judgement.x)), ("n", .int(p.judgement.n)),
-                                ("value", .double(p.judgement.value)), ("lo", .double(p.judgement.lo)), ("hi", .double(p.judgement.hi)),
-                                ("limit95", .object([("lo", .double(p.limit95.lo)), ("hi", .double(p.limit95.hi))])),
-                                ("limit998", .object([("lo", .double(p.limit998.lo)), ("hi", .double(p.limit998.hi))])),
-                                ("position", .string(p.position.key)),
-                                ("better", p.better.map { .bool($0) } ?? .null),
-                                ("verdict", .string(p.judgement.verdict.key)),
-                            ])
-                        })),
-                    ])
-                })),
-            ])
-        })
+        let centres: JSONNode = .array(
+            a.centres.map { c in
+                .object([
+                    ("centre", .string(c.centre)),
+                    ("services", .array(c.services.map { .string($0) })),
+                    ("contacts", .int(c.contacts)),
+                    ("status", .string(c.status.key)),
+                    ("judgements", .array(zip(c.judgements, s.thresholds).map { .object(judgement($0, $1)) })),
+                    ("baseline", baseline(c.baseline)),
+                ])
+            })
+        let groups: JSONNode = .array(
+            a.groups.map { g in
+                .object([
+                    ("name", .string(g.group.name)),
+                    ("criterion", .string(g.group.criterion)),
+                    ("centres", .array(g.centres.map { .string($0) })),
+                    (
+                        "measures",
+                        .array(
+                            g.funnels.map { f in
+                                .object([
+                                    ("measure", .string(f.measure)),
+                                    ("pooled", .object([("x", .int(f.pooledX)), ("n", .int(f.pooledN)), ("value", .double(f.pooled))])),
+                                    ("dispersion", .double(f.dispersion)),
+                                    ("overdispersed", .bool(f.overdispersed)),
+                                    ("suppressed", .array(f.suppressed.map { .string($0) })),
+                                    (
+                                        "league",
+                                        .array(
+                                            f.points.map { p in
+                                                .object([
+                                                    ("rank", .int(Int64(p.rank))), ("centre", .string(p.centre)),
+                                                    ("x", .int(p.judgement.x)), ("n", .int(p.judgement.n)),
+                                                    ("value", .double(p.judgement.value)), ("lo", .double(p.judgement.lo)), ("hi", .double(p.judgement.hi)),
+                                                    ("limit95", .object([("lo", .double(p.limit95.lo)), ("hi", .double(p.limit95.hi))])),
+                                                    ("limit998", .object([("lo", .double(p.limit998.lo)), ("hi", .double(p.limit998.hi))])),
+                                                    ("position", .string(p.position.key)),
+                                                    ("better", p.better.map { .bool($0) } ?? .null),
+                                                    ("verdict", .string(p.judgement.verdict.key)),
+                                                ])
+                                            })
+                                    ),
+                                ])
+                            })
+                    ),
+                ])
+            })
         return .object([
             ("standard", standard),
             ("analysis", .object(analysis)),
             ("method", method),
-            ("summary", .object([
-                ("centres", .int(Int64(a.centres.count))),
-                ("accredited", .int(Int64(a.centres.filter { $0.status == .accredited }.count))),
-                ("not_accredited", .int(Int64(a.centres.filter { $0.status == .notAccredited }.count))),
-                ("not_yet_decided", .int(Int64(a.centres.filter { $0.status == .notYetDecided }.count))),
-            ])),
+            (
+                "summary",
+                .object([
+                    ("centres", .int(Int64(a.centres.count))),
+                    ("accredited", .int(Int64(a.centres.filter { $0.status == .accredited }.count))),
+                    ("not_accredited", .int(Int64(a.centres.filter { $0.status == .notAccredited }.count))),
+                    ("not_yet_decided", .int(Int64(a.centres.filter { $0.status == .notYetDecided }.count))),
+                ])
+            ),
             ("centres", centres),
             ("peer_groups", groups),
             ("baseline", baseline(a.overallBaseline)),

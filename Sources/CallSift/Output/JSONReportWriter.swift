@@ -74,7 +74,8 @@ public enum JSONReportWriter {
             let rates = row.counters.rates
             for (k, rate) in rates.enumerated() {
                 let w = RateValue(x: rate.x, n: rate.n, minCell: s.minCell)
-                o += "        \(quote(rate.name)): {\"x\": \(rate.x), \"n\": \(rate.n), \"value\": \(number(w.value)), \"lo\": \(number(w.lo)), \"hi\": \(number(w.hi))}"
+                o +=
+                    "        \(quote(rate.name)): {\"x\": \(rate.x), \"n\": \(rate.n), \"value\": \(number(w.value)), \"lo\": \(number(w.lo)), \"hi\": \(number(w.hi))}"
                 o += k == rates.count - 1 ? "\n" : ",\n"
             }
             o += "      }\n    }"

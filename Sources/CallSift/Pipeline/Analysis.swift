@@ -92,10 +92,12 @@ public final class Analysis {
     /// - Parameters:
     ///   - inputs: files, folders (their files, recursively, in name order) or `-`.
     ///   - memory: inputs held in memory, each given in `inputs` by its name.
-    public init(settings: AnalysisSettings, inputs: [String], pseudonymiser: Pseudonymiser,
-                rejects: RejectsLog? = nil, execution: ExecutionOptions = ExecutionOptions(),
-                continuation: Continuation? = nil, memory: [MemoryInput] = [],
-                progress: ((Progress) -> Void)? = nil) throws {
+    public init(
+        settings: AnalysisSettings, inputs: [String], pseudonymiser: Pseudonymiser,
+        rejects: RejectsLog? = nil, execution: ExecutionOptions = ExecutionOptions(),
+        continuation: Continuation? = nil, memory: [MemoryInput] = [],
+        progress: ((Progress) -> Void)? = nil
+    ) throws {
         self.execution = execution
         self.continuation = continuation
         if let problem = settings.problem() { throw UsageError(problem) }
@@ -137,8 +139,9 @@ public final class Analysis {
     /// anything: the input side on its own, for benchmarks. Returns the accepted events
     /// and the line accounting.
     public static func parseOnly(_ inputs: [String], settings: AnalysisSettings) throws -> (events: Int, lines: LineAccounting) {
-        let builder = EventBuilder(centres: Interner(), services: Interner(), reasons: Interner(),
-                                   longCallIDs: LongCallIDs(), pseudonymiser: Pseudonymiser(k0: 1, k1: 2))
+        let builder = EventBuilder(
+            centres: Interner(), services: Interner(), reasons: Interner(),
+            longCallIDs: LongCallIDs(), pseudonymiser: Pseudonymiser(k0: 1, k1: 2))
         var events = 0
         var lines = LineAccounting()
         var batch: [Event] = []
@@ -160,12 +163,14 @@ public final class Analysis {
         let calendar = try LocalCalendar(identifier: settings.timeZone)
         let centres = Interner(), services = Interner(), reasons = Interner(), longCallIDs = LongCallIDs()
         func builder() -> EventBuilder {
-            EventBuilder(centres: centres, services: services, reasons: reasons,
-                         longCallIDs: longCallIDs, pseudonymiser: pseudonymiser)
+            EventBuilder(
+                centres: centres, services: services, reasons: reasons,
+                longCallIDs: longCallIDs, pseudonymiser: pseudonymiser)
         }
         func makeShard(centre: Int32 = -1) -> Shard {
-            Shard(settings: settings, calendar: calendar, centres: centres, reasons: reasons, longCallIDs: longCallIDs,
-                  sweepInterval: execution.scopeSweepInterval, centre: centre)
+            Shard(
+                settings: settings, calendar: calendar, centres: centres, reasons: reasons, longCallIDs: longCallIDs,
+                sweepInterval: execution.scopeSweepInterval, centre: centre)
         }
         // With durable state, the stages are partitioned so that each part can be left at
         // a point of its own (docs/metrics.md, "Daily runs"): by centre, unless caller
@@ -181,14 +186,15 @@ public final class Analysis {
         if let continuation, let bytes = continuation.engineState {
             let restoring = Date()
             var r = try StateReader(container: bytes, file: continuation.engineFile, kind: .engine)
-            priorLines = try Self.restore(from: &r, centres: centres, services: services, reasons: reasons,
-                                          longCallIDs: longCallIDs, makeShard: makeShard, into: &shards)
+            priorLines = try Self.restore(
+                from: &r, centres: centres, services: services, reasons: reasons,
+                longCallIDs: longCallIDs, makeShard: makeShard, into: &shards)
             guard r.isAtEnd else { throw r.malformed("bytes after the last record") }
             restoreSeconds = Date().timeIntervalSince(restoring)
         } else if stateMode && !byCentre {
             shards = [makeShard()]
         } else if !stateMode {
-            shards = (0 ..< execution.shards).map { _ in makeShard() }
+            shards = (0..<execution.shards).map { _ in makeShard() }
         }
         /// With durable state, the part of each centre's events, by centre id (-1: none yet).
         var partitionOfCentre: [Int] = []
@@ -201,9 +207,12 @@ public final class Analysis {
         }
         // An event older than what the state has made final for its centre (for the
         // whole stream, under `--scope global`) is late.
-        let floors = stateMode ? LateFloors(global: byCentre ? nil : shards.first?.finalPoint(margin: finalMargin),
-                                            byCentre: byCentre ? partitionOfCentre.map { $0 < 0 ? Int64.min : shards[$0].finalPoint(margin: finalMargin) } : [])
-                               : nil
+        let floors =
+            stateMode
+            ? LateFloors(
+                global: byCentre ? nil : shards.first?.finalPoint(margin: finalMargin),
+                byCentre: byCentre ? partitionOfCentre.map { $0 < 0 ? Int64.min : shards[$0].finalPoint(margin: finalMargin) } : [])
+            : nil
         var parallelShards: Bool { execution.threads >= 2 && shards.count > 1 }
 
         // With several inputs, each writes its rejected lines to a file of its own, joined
@@ -217,9 +226,11 @@ public final class Analysis {
         let inputPool = execution.threads >= 2 ? InputPool(workers: execution.threads) : nil
         defer { inputPool?.shutDown() }
         let cursors = files.enumerated().map { i, path in
-            InputCursor(parser: InputParser(path: path, index: i, settings: settings, builder: builder(),
-                                            rejects: spool?.log(i) ?? rejects, floors: floors, memory: memory[path]),
-                        lateness: settings.lateness)
+            InputCursor(
+                parser: InputParser(
+                    path: path, index: i, settings: settings, builder: builder(),
+                    rejects: spool?.log(i) ?? rejects, floors: floors, memory: memory[path]),
+                lateness: settings.lateness)
         }
         // Place each input in the merge by its first event, read in a dry run and then
         // closed again, so that only inputs the merge has reached hold decoders and
@@ -227,8 +238,9 @@ public final class Analysis {
         // input without any event (only its accounting is left to do).
         var firstTs = [Int64](repeating: .min, count: files.count)
         for (i, path) in files.enumerated() where path != "-" {
-            let dry = InputParser(path: path, index: i, settings: settings, builder: builder(), rejects: nil, floors: floors,
-                                  memory: memory[path], dryRun: true)
+            let dry = InputParser(
+                path: path, index: i, settings: settings, builder: builder(), rejects: nil, floors: floors,
+                memory: memory[path], dryRun: true)
             var first: [Event] = []
             dry.fill(&first, upTo: 1)
             // No event of the input is below its first one or, for an adapter, its floor.
@@ -319,9 +331,11 @@ public final class Analysis {
         func report() {
             guard let progress, Date().timeIntervalSince(lastProgress) >= 1 else { return }
             lastProgress = Date()
-            progress(Progress(inputsDone: done, inputs: files.count, events: events,
-                              liveCalls: shards.reduce(0) { $0 + $1.assembler.liveKeys },
-                              liveScopes: stages?.reduce(0) { $0 + $1.liveScopes } ?? shards.reduce(0) { $0 + $1.classifier.liveScopes }))
+            progress(
+                Progress(
+                    inputsDone: done, inputs: files.count, events: events,
+                    liveCalls: shards.reduce(0) { $0 + $1.assembler.liveKeys },
+                    liveScopes: stages?.reduce(0) { $0 + $1.liveScopes } ?? shards.reduce(0) { $0 + $1.classifier.liveScopes }))
         }
 
         while let top = heap.popMin() {
@@ -415,12 +429,14 @@ public final class Analysis {
             stats.stateCalls = shards.reduce(0) { $0 + $1.assembler.liveKeys }
             if continuation?.keepsState == true {
                 let encoding = Date()
-                engineState = Self.encode(shards: shards, lines: lines, centres: centres, services: services,
-                                          reasons: reasons, longCallIDs: longCallIDs)
+                engineState = Self.encode(
+                    shards: shards, lines: lines, centres: centres, services: services,
+                    reasons: reasons, longCallIDs: longCallIDs)
                 stats.encodeSeconds = Date().timeIntervalSince(encoding)
             }
-            finality = Report.Finality(settings: settings, calendar: calendar,
-                                       points: Dictionary(shards.map { ($0.centre, $0.finalPoint(margin: finalMargin)) }) { a, _ in a })
+            finality = Report.Finality(
+                settings: settings, calendar: calendar,
+                points: Dictionary(shards.map { ($0.centre, $0.finalPoint(margin: finalMargin)) }) { a, _ in a })
         }
         // End of input: everything is final.
         step(to: .max, capped: false)
@@ -447,10 +463,12 @@ public final class Analysis {
                 totals[key, default: .zero].merge(counters)
             }
         }
-        let rows = Report.rows(keys: Array(totals.keys), counters: Array(totals.values), centres: centres,
-                               services: services, settings: settings, finality: finality)
-        var report = Report(settings: settings, inputs: inputs, horizon: horizon == .min ? nil : horizon,
-                            lines: lines, calls: calls, rows: rows)
+        let rows = Report.rows(
+            keys: Array(totals.keys), counters: Array(totals.values), centres: centres,
+            services: services, settings: settings, finality: finality)
+        var report = Report(
+            settings: settings, inputs: inputs, horizon: horizon == .min ? nil : horizon,
+            lines: lines, calls: calls, rows: rows)
         report.inputFiles = inputFiles
         stats.events = events
         stats.seconds = Date().timeIntervalSince(started)
@@ -479,13 +497,16 @@ final class Shard: @unchecked Sendable {
     /// With durable state, the watermark this part has been taken to.
     var advancedTo = Int64.min
 
-    init(settings: AnalysisSettings, calendar: LocalCalendar, centres: Interner, reasons: Interner,
-         longCallIDs: LongCallIDs, sweepInterval: Int64 = Classifier.defaultSweepInterval, centre: Int32 = -1) {
+    init(
+        settings: AnalysisSettings, calendar: LocalCalendar, centres: Interner, reasons: Interner,
+        longCallIDs: LongCallIDs, sweepInterval: Int64 = Classifier.defaultSweepInterval, centre: Int32 = -1
+    ) {
         self.centre = centre
         assembler = CallAssembler(callTimeout: settings.callTimeout, lateness: settings.lateness)
         aggregator = Aggregator(calendar: calendar)
-        classifier = Classifier(settings: settings, centres: centres, reasons: reasons,
-                                longCallIDs: longCallIDs, aggregator: aggregator, sweepInterval: sweepInterval)
+        classifier = Classifier(
+            settings: settings, centres: centres, reasons: reasons,
+            longCallIDs: longCallIDs, aggregator: aggregator, sweepInterval: sweepInterval)
         inbox.reserveCapacity(8192)
     }
 
@@ -585,8 +606,10 @@ public struct ExecutionOptions: Sendable {
     /// (`Classifier`). It trades memory against time and changes no result; tests vary it.
     public var scopeSweepInterval: Int64
 
-    public init(threads: Int = ProcessInfo.processInfo.activeProcessorCount, shards: Int = 1,
-                scopeSweepInterval: Int64 = Classifier.defaultSweepInterval) {
+    public init(
+        threads: Int = ProcessInfo.processInfo.activeProcessorCount, shards: Int = 1,
+        scopeSweepInterval: Int64 = Classifier.defaultSweepInterval
+    ) {
         self.threads = max(1, threads)
         self.shards = max(1, shards)
         self.scopeSweepInterval = max(1, scopeSweepInterval)
@@ -623,8 +646,10 @@ final class LateFloors: Sendable {
 extension Analysis {
     /// The engine state file: the interned strings (ids are kept), the line accounting
     /// so far, then each part (`Shard.encode`).
-    static func encode(shards: [Shard], lines: LineAccounting, centres: Interner, services: Interner,
-                       reasons: Interner, longCallIDs: LongCallIDs) -> StateFile {
+    static func encode(
+        shards: [Shard], lines: LineAccounting, centres: Interner, services: Interner,
+        reasons: Interner, longCallIDs: LongCallIDs
+    ) -> StateFile {
         var w = StateWriter(reserving: 1 << 20)
         for interner in [centres, services, reasons] {
             let strings = interner.strings
@@ -651,23 +676,25 @@ extension Analysis {
     }
 
     /// Reads an engine state file into new interners and parts; returns its line accounting.
-    static func restore(from r: inout StateReader, centres: Interner, services: Interner, reasons: Interner,
-                        longCallIDs: LongCallIDs, makeShard: (Int32) -> Shard, into shards: inout [Shard]) throws -> LineAccounting {
+    static func restore(
+        from r: inout StateReader, centres: Interner, services: Interner, reasons: Interner,
+        longCallIDs: LongCallIDs, makeShard: (Int32) -> Shard, into shards: inout [Shard]
+    ) throws -> LineAccounting {
         for interner in [centres, services, reasons] {
             let n = try r.count()
-            for i in 0 ..< n {
+            for i in 0..<n {
                 guard interner.intern(try r.string()) == Int32(i) else { throw r.malformed("a name twice") }
             }
         }
         let longs = try r.count()
-        for i in 0 ..< longs {
+        for i in 0..<longs {
             let bytes = try r.blob()
             guard bytes.withUnsafeBytes({ longCallIDs.intern($0) }) == UInt32(i) else { throw r.malformed("a call id twice") }
         }
         let lines = try StateCodec.decodeLineAccounting(from: &r)
         let parts = try r.count()
         var lengths: [Int] = []
-        for _ in 0 ..< parts { lengths.append(try r.count()) }
+        for _ in 0..<parts { lengths.append(try r.count()) }
         var readers: [StateReader] = []
         var seen = Set<Int32>()
         for n in lengths {

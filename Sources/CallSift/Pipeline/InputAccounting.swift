@@ -95,7 +95,7 @@ final class RejectsSpool {
         // Raw input lines, caller numbers and all: for this user's eyes only.
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         self.dir = dir
-        logs = (0 ..< count).map { RejectsLog(lazyPath: dir.appendingPathComponent("\($0)").path) }
+        logs = (0..<count).map { RejectsLog(lazyPath: dir.appendingPathComponent("\($0)").path) }
     }
 
     deinit { try? FileManager.default.removeItem(at: dir) }

@@ -83,7 +83,7 @@ final class InputCursor {
             } while end < stop && all[end].ts <= limit
             maxTaken = greatest
             position = end
-            body(UnsafeBufferPointer(rebasing: all[start ..< end]))
+            body(UnsafeBufferPointer(rebasing: all[start..<end]))
         }
     }
 

@@ -58,8 +58,10 @@ final class InputParser: @unchecked Sendable {
     /// Failure writing the rejects file; fatal for the run.
     private(set) var rejectsError: Error?
 
-    init(path: String, index: Int, settings: AnalysisSettings, builder: EventBuilder,
-         rejects: RejectsLog?, floors: LateFloors? = nil, memory: MemoryInput? = nil, dryRun: Bool = false) {
+    init(
+        path: String, index: Int, settings: AnalysisSettings, builder: EventBuilder,
+        rejects: RejectsLog?, floors: LateFloors? = nil, memory: MemoryInput? = nil, dryRun: Bool = false
+    ) {
         self.floors = floors
         self.memory = memory
         self.path = path
@@ -203,7 +205,8 @@ final class InputParser: @unchecked Sendable {
             // A repeated CSV header (files concatenated into one stream) is not a line.
             if !isNDJSON && Self.isHeader(record.bytes, &csv) { return }
             accounting.lines += 1
-            let problem = isNDJSON
+            let problem =
+                isNDJSON
                 ? Self.parse(record.bytes, ndjson, &slots)
                 : Self.parse(record.bytes, record.masks, &csv, &slots)
             if let problem { return reject(problem, record) }
@@ -235,15 +238,19 @@ final class InputParser: @unchecked Sendable {
     /// Parses one CSV record into `slots`: nil, or why it is rejected. The parse makes
     /// the byte checks too (see `CSVRecordParser.parse`).
     @inline(__always)
-    private static func parse(_ bytes: UnsafeRawBufferPointer, _ masks: RawRecord.Masks?, _ csv: inout CSVRecordParser,
-                              _ slots: inout FieldSlots) -> RejectReason? {
+    private static func parse(
+        _ bytes: UnsafeRawBufferPointer, _ masks: RawRecord.Masks?, _ csv: inout CSVRecordParser,
+        _ slots: inout FieldSlots
+    ) -> RejectReason? {
         csv.parse(bytes, masks: masks, into: &slots)
     }
 
     /// `parse` for one NDJSON record.
     @inline(__always)
-    private static func parse(_ bytes: UnsafeRawBufferPointer, _ ndjson: NDJSONRecordParser,
-                              _ slots: inout FieldSlots) -> RejectReason? {
+    private static func parse(
+        _ bytes: UnsafeRawBufferPointer, _ ndjson: NDJSONRecordParser,
+        _ slots: inout FieldSlots
+    ) -> RejectReason? {
         if let reason = RecordBytes.check(bytes) { return reason }
         return ndjson.parse(bytes, into: &slots)
     }

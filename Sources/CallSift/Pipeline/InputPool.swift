@@ -66,7 +66,7 @@ final class InputPool: @unchecked Sendable {
 
     init(workers: Int) {
         workerCount = max(1, workers)
-        for k in 0 ..< workerCount {
+        for k in 0..<workerCount {
             let thread = Thread { [self] in work() }
             thread.name = "callsift input worker \(k)"
             thread.start()
@@ -128,7 +128,7 @@ final class InputPool: @unchecked Sendable {
         stopping = true
         lock.broadcast()
         lock.unlock()
-        if !already { for _ in 0 ..< workerCount { finished.wait() } }
+        if !already { for _ in 0..<workerCount { finished.wait() } }
     }
 
     // MARK: - Workers
@@ -149,9 +149,11 @@ final class InputPool: @unchecked Sendable {
             // A plain input is read by its parser; a compressed one's decoded chunks wait in
             // its queue (lock order: the pool's, then the queue's, never the other way).
             let decoded = input.decoding?.status ?? (queued: 0, ended: true)
-            let canParse = !input.parseBusy && !input.parseEnded && input.fullCount < depth
+            let canParse =
+                !input.parseBusy && !input.parseEnded && input.fullCount < depth
                 && (decoded.queued > 0 || decoded.ended)
-            let canDecode = !input.decodeBusy && !decoded.ended && !input.parseEnded
+            let canDecode =
+                !input.decodeBusy && !decoded.ended && !input.parseEnded
                 && decoded.queued < DecodeAhead.depth
             guard canParse || canDecode else { continue }
             // The awaited input first; then the one with the fewest full batches waiting.

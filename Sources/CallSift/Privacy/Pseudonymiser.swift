@@ -40,7 +40,7 @@ public struct Pseudonymiser: Sendable {
 
 /// SipHash-2-4 (Aumasson and Bernstein), 64- and 128-bit outputs.
 enum SipHash {
-        struct State {
+    struct State {
         var v0: UInt64, v1: UInt64, v2: UInt64, v3: UInt64
 
         @inline(__always) mutating func round() {
@@ -75,9 +75,10 @@ enum SipHash {
         s.compress(last)
     }
 
-        static func hash128(_ bytes: UnsafeRawBufferPointer, k0: UInt64, k1: UInt64) -> (UInt64, UInt64) {
-        var s = State(v0: k0 ^ 0x736f6d6570736575, v1: k1 ^ 0x646f72616e646f6d ^ 0xee,
-                      v2: k0 ^ 0x6c7967656e657261, v3: k1 ^ 0x7465646279746573)
+    static func hash128(_ bytes: UnsafeRawBufferPointer, k0: UInt64, k1: UInt64) -> (UInt64, UInt64) {
+        var s = State(
+            v0: k0 ^ 0x736f6d6570736575, v1: k1 ^ 0x646f72616e646f6d ^ 0xee,
+            v2: k0 ^ 0x6c7967656e657261, v3: k1 ^ 0x7465646279746573)
         absorb(bytes, into: &s)
         s.v2 ^= 0xee
         s.round(); s.round(); s.round(); s.round()
@@ -88,8 +89,9 @@ enum SipHash {
     }
 
     static func hash64(_ bytes: UnsafeRawBufferPointer, k0: UInt64, k1: UInt64) -> UInt64 {
-        var s = State(v0: k0 ^ 0x736f6d6570736575, v1: k1 ^ 0x646f72616e646f6d,
-                      v2: k0 ^ 0x6c7967656e657261, v3: k1 ^ 0x7465646279746573)
+        var s = State(
+            v0: k0 ^ 0x736f6d6570736575, v1: k1 ^ 0x646f72616e646f6d,
+            v2: k0 ^ 0x6c7967656e657261, v3: k1 ^ 0x7465646279746573)
         absorb(bytes, into: &s)
         s.v2 ^= 0xff
         s.round(); s.round(); s.round(); s.round()

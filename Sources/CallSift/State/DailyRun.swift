@@ -22,9 +22,11 @@ public enum DailyRun {
     ///     the key is not used).
     ///   - memory: inputs held in memory (a log `--follow` has finished), each given in
     ///     `inputs` by its name.
-    public static func run(state: StateStore, settings given: AnalysisSettings, inputs: [String], pseudonymiser: Pseudonymiser,
-                           rejects: RejectsLog? = nil, execution: ExecutionOptions = ExecutionOptions(),
-                           memory: [MemoryInput] = [], progress: ((Analysis.Progress) -> Void)? = nil) throws -> Result {
+    public static func run(
+        state: StateStore, settings given: AnalysisSettings, inputs: [String], pseudonymiser: Pseudonymiser,
+        rejects: RejectsLog? = nil, execution: ExecutionOptions = ExecutionOptions(),
+        memory: [MemoryInput] = [], progress: ((Analysis.Progress) -> Void)? = nil
+    ) throws -> Result {
         var settings = given
         let fixed = StateStore.Fixed(settings: settings, pseudonymiser: pseudonymiser)
         if let m = state.manifest {
@@ -59,8 +61,10 @@ public enum DailyRun {
 
         let continuation = Analysis.Continuation(engineState: state.engine, engineFile: state.enginePath ?? state.path)
         func analyse(_ files: [String], rejects: RejectsLog?) throws -> Analysis.Outcome {
-            try Analysis(settings: settings, inputs: files, pseudonymiser: pseudonymiser, rejects: rejects,
-                         execution: execution, continuation: continuation, memory: memory, progress: progress).run()
+            try Analysis(
+                settings: settings, inputs: files, pseudonymiser: pseudonymiser, rejects: rejects,
+                execution: execution, continuation: continuation, memory: memory, progress: progress
+            ).run()
         }
         var outcome = try analyse(feed, rejects: rejects)
         var commit = !feed.isEmpty
@@ -69,7 +73,8 @@ public enum DailyRun {
             notes.append("callsift: \(state.path) left unchanged: an input could not be read to its end; mend or remove it and run again")
         }
         if commit, feed.contains("-"),
-           let stdin = outcome.report.inputFiles.first(where: { $0.path == "-" })?.content, let earlier = prior[stdin] {
+            let stdin = outcome.report.inputFiles.first(where: { $0.path == "-" })?.content, let earlier = prior[stdin]
+        {
             // Known only once read: standard input repeated an earlier input.
             notes.append("callsift: standard input has the same content as \(earlier), already fed into \(state.path); left out")
             commit = false

@@ -121,14 +121,16 @@ struct StateReader {
         self.file = file
         self.bytes = bytes
         let header = StateFormat.magic.count + 16
-        guard bytes.count >= header, Array(bytes[0 ..< StateFormat.magic.count]) == StateFormat.magic else {
+        guard bytes.count >= header, Array(bytes[0..<StateFormat.magic.count]) == StateFormat.magic else {
             throw StateError("\(file): not a callsift state file (no CALLSIFT header), or truncated to \(bytes.count) bytes")
         }
         at = StateFormat.magic.count
         end = bytes.count
         let version = try u32Raw()
         guard version == StateFormat.version else {
-            throw StateError("\(file): state format version \(version), but this callsift reads version \(StateFormat.version); use the callsift that wrote it (or rebuild the state from the original inputs)")
+            throw StateError(
+                "\(file): state format version \(version), but this callsift reads version \(StateFormat.version); use the callsift that wrote it (or rebuild the state from the original inputs)"
+            )
         }
         let k = try u32Raw()
         guard k == kind.rawValue else { throw StateError("\(file): holds state of kind \(k), expected \(kind.rawValue)") }
@@ -136,7 +138,7 @@ struct StateReader {
         guard UInt64(bytes.count) == UInt64(header) + length + 16 else {
             throw StateError("\(file): truncated or extended: \(bytes.count) bytes, its header says \(UInt64(header) + length + 16)")
         }
-        let sum = bytes.withUnsafeBytes { ContentFingerprint.of(UnsafeRawBufferPointer(rebasing: $0[0 ..< bytes.count - 16])) }
+        let sum = bytes.withUnsafeBytes { ContentFingerprint.of(UnsafeRawBufferPointer(rebasing: $0[0..<bytes.count - 16])) }
         var tail = StateReaderTail(bytes: bytes, at: bytes.count - 16)
         guard tail.u64() == sum.high, tail.u64() == sum.low else {
             throw StateError("\(file): checksum mismatch: the file is damaged")
@@ -161,7 +163,7 @@ struct StateReader {
     private mutating func u32Raw() throws -> UInt32 {
         guard at + 4 <= bytes.count else { throw short() }
         var v: UInt32 = 0
-        for i in 0 ..< 4 { v |= UInt32(bytes[at + i]) << (8 * UInt32(i)) }
+        for i in 0..<4 { v |= UInt32(bytes[at + i]) << (8 * UInt32(i)) }
         at += 4
         return v
     }
@@ -169,7 +171,7 @@ struct StateReader {
     private mutating func u64Raw() throws -> UInt64 {
         guard at + 8 <= bytes.count else { throw short() }
         var v: UInt64 = 0
-        for i in 0 ..< 8 { v |= UInt64(bytes[at + i]) << (8 * UInt64(i)) }
+        for i in 0..<8 { v |= UInt64(bytes[at + i]) << (8 * UInt64(i)) }
         at += 8
         return v
     }
@@ -232,7 +234,7 @@ struct StateReader {
         let n = try count()
         guard at + n <= end else { throw short() }
         defer { at += n }
-        return Array(bytes[at ..< at + n])
+        return Array(bytes[at..<at + n])
     }
 
     mutating func string() throws -> String {
@@ -250,7 +252,7 @@ private struct StateReaderTail {
     var at: Int
     mutating func u64() -> UInt64 {
         var v: UInt64 = 0
-        for i in 0 ..< 8 { v |= UInt64(bytes[at + i]) << (8 * UInt64(i)) }
+        for i in 0..<8 { v |= UInt64(bytes[at + i]) << (8 * UInt64(i)) }
         at += 8
         return v
     }
@@ -266,7 +268,7 @@ enum StateCodec {
         }
         // Only the words that hold bytes of the id.
         let words = [id.w0, id.w1, id.w2, id.w3, id.w4]
-        for i in 0 ..< (Int(id.length) + 7) / 8 { w.u64(words[i]) }
+        for i in 0..<(Int(id.length) + 7) / 8 { w.u64(words[i]) }
     }
 
     static func decodeCallID(from r: inout StateReader) throws -> CallID {
@@ -278,7 +280,7 @@ enum StateCodec {
         }
         guard Int(id.length) <= CallID.inlineCapacity else { throw r.malformed("a call id of \(id.length) bytes") }
         var words: [UInt64] = [0, 0, 0, 0, 0]
-        for i in 0 ..< (Int(id.length) + 7) / 8 { words[i] = try r.u64() }
+        for i in 0..<(Int(id.length) + 7) / 8 { words[i] = try r.u64() }
         id.w0 = words[0]; id.w1 = words[1]; id.w2 = words[2]; id.w3 = words[3]; id.w4 = words[4]
         return id
     }
@@ -301,10 +303,11 @@ enum StateCodec {
         guard let terminal = EventKind(rawValue: kinds & 7), let outcome = Outcome(rawValue: (kinds >> 3) & 3) else {
             throw r.malformed("a contact of terminal kind \(kinds & 7)")
         }
-        return Contact(t: t, wait: wait, handle: handle, caller: caller, call: call, terminal: terminal,
-                       outcome: outcome, identified: flags & 1 != 0, centre: centre, service: service,
-                       reason: reason, handled: flags & 2 != 0, transferred: flags & 4 != 0,
-                       transferredElsewhere: flags & 8 != 0)
+        return Contact(
+            t: t, wait: wait, handle: handle, caller: caller, call: call, terminal: terminal,
+            outcome: outcome, identified: flags & 1 != 0, centre: centre, service: service,
+            reason: reason, handled: flags & 2 != 0, transferred: flags & 4 != 0,
+            transferredElsewhere: flags & 8 != 0)
     }
 
     static func encode(_ a: LineAccounting, into w: inout StateWriter) {

@@ -36,8 +36,10 @@ public final class StateStore {
         var reasonMap: [String: String]?
         var keyCheck: CallerKey
 
-        static let windowFlags = ["--call-timeout", "--lateness", "--repeat-window", "--chase-window", "--retry-window",
-                                  "--short-abandon", "--sl-threshold"]
+        static let windowFlags = [
+            "--call-timeout", "--lateness", "--repeat-window", "--chase-window", "--retry-window",
+            "--short-abandon", "--sl-threshold",
+        ]
         static let windowPaths: [WritableKeyPath<AnalysisSettings, Int64>] = [
             \.callTimeout, \.lateness, \.repeatWindow, \.chaseWindow, \.retryWindow, \.shortAbandon, \.slThreshold,
         ]
@@ -71,10 +73,12 @@ public final class StateStore {
         /// The first setting that differs from `other` (the state's), as a message.
         func mismatch(with other: Fixed, dir: String) -> String? {
             for (mine, theirs) in zip(described, other.described) where mine != theirs {
-                return "--state \(dir): \(mine.flag) is fixed when the state is created: it was created with \(theirs.value), and this run asks for \(mine.value). Settings that decide classification cannot change between runs of one state (docs/metrics.md, \"Daily runs\")."
+                return
+                    "--state \(dir): \(mine.flag) is fixed when the state is created: it was created with \(theirs.value), and this run asks for \(mine.value). Settings that decide classification cannot change between runs of one state (docs/metrics.md, \"Daily runs\")."
             }
             if keyCheck != other.keyCheck {
-                return "--state \(dir): this run's pseudonymisation key is not the one the state was created with (their fingerprints differ); callers could not be matched across runs. Use the same --key-file or CALLSIFT_KEY."
+                return
+                    "--state \(dir): this run's pseudonymisation key is not the one the state was created with (their fingerprints differ); callers could not be matched across runs. Use the same --key-file or CALLSIFT_KEY."
             }
             return nil
         }
@@ -99,7 +103,7 @@ public final class StateStore {
             timeZone = try r.string()
             let hasMap = try r.bool()
             var map: [String: String] = [:]
-            for _ in 0 ..< (try r.count()) { map[try r.string()] = try r.string() }
+            for _ in 0..<(try r.count()) { map[try r.string()] = try r.string() }
             reasonMap = hasMap ? map : nil
             keyCheck = CallerKey(hi: try r.u64(), lo: try r.u64())
         }
@@ -149,8 +153,11 @@ public final class StateStore {
         }
         let known = try fm.contentsOfDirectory(atPath: path)
         if !known.contains(Self.manifestName),
-           let stranger = known.first(where: { $0 != Self.lockName && !$0.hasPrefix("engine-") && $0 != Self.manifestName + ".tmp"
-               && !$0.hasPrefix(Self.followName) }) {
+            let stranger = known.first(where: {
+                $0 != Self.lockName && !$0.hasPrefix("engine-") && $0 != Self.manifestName + ".tmp"
+                    && !$0.hasPrefix(Self.followName)
+            })
+        {
             throw UsageError("--state \(path): the folder holds other files (\(stranger)) and no callsift state; give an empty or new folder")
         }
         let lockPath = (path as NSString).appendingPathComponent(Self.lockName)
@@ -239,8 +246,8 @@ public final class StateStore {
         m.engineFile = try r.string()
         m.engineLength = try r.u64()
         m.engineSum = (try r.u64(), try r.u64())
-        for _ in 0 ..< (try r.count()) { m.inputs.append(try r.string()) }
-        for _ in 0 ..< (try r.count()) {
+        for _ in 0..<(try r.count()) { m.inputs.append(try r.string()) }
+        for _ in 0..<(try r.count()) {
             let name = try r.string()
             let content = try r.bool() ? ContentFingerprint(high: try r.u64(), low: try r.u64(), byteCount: try r.int()) : nil
             m.files.append(Report.InputFile(path: name, content: content, lines: try r.int()))
@@ -274,7 +281,8 @@ public final class StateStore {
             while done < size {
                 let n: Int
                 do {
-                    n = try FileDescriptor(rawValue: fd).read(into: UnsafeMutableRawBufferPointer(start: buf.baseAddress! + done, count: size - done), retryOnInterrupt: true)
+                    n = try FileDescriptor(rawValue: fd).read(
+                        into: UnsafeMutableRawBufferPointer(start: buf.baseAddress! + done, count: size - done), retryOnInterrupt: true)
                 } catch {
                     failure = (error as? Errno)?.rawValue ?? EIO
                     break

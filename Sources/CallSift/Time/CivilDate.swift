@@ -30,12 +30,12 @@ public struct CivilDate: Hashable, Sendable {
         // Shift the origin to 0000-03-01, the start of a 400-year era.
         let z = days + 719_468
         let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let doe = z - era * 146_097                                           // [0, 146096]
-        let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365    // [0, 399]
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)                     // [0, 365], from 1 March
-        let mp = (5 * doy + 2) / 153                                          // [0, 11], March = 0
-        let d = doy - (153 * mp + 2) / 5 + 1                                  // [1, 31]
-        let m = mp < 10 ? mp + 3 : mp - 9                                     // [1, 12]
+        let doe = z - era * 146_097  // [0, 146096]
+        let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365  // [0, 399]
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)  // [0, 365], from 1 March
+        let mp = (5 * doy + 2) / 153  // [0, 11], March = 0
+        let d = doy - (153 * mp + 2) / 5 + 1  // [1, 31]
+        let m = mp < 10 ? mp + 3 : mp - 9  // [1, 12]
         self.year = yoe + era * 400 + (m <= 2 ? 1 : 0)
         self.month = Int(m)
         self.day = Int(d)
@@ -57,10 +57,10 @@ public struct CivilDate: Hashable, Sendable {
         // January and February belong to the previous March-based year.
         let y = month <= 2 ? year - 1 : year
         let era = (y >= 0 ? y : y - 399) / 400
-        let yoe = y - era * 400                                               // [0, 399]
-        let mp = month > 2 ? month - 3 : month + 9                            // [0, 11], March = 0
-        let doy = (153 * mp + 2) / 5 + day - 1                                // [0, 365]
-        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy                       // [0, 146096]
+        let yoe = y - era * 400  // [0, 399]
+        let mp = month > 2 ? month - 3 : month + 9  // [0, 11], March = 0
+        let doy = (153 * mp + 2) / 5 + day - 1  // [0, 365]
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy  // [0, 146096]
         return era * 146_097 + doe - 719_468
     }
 
@@ -87,7 +87,7 @@ public struct CivilDate: Hashable, Sendable {
 /// negative value gets a leading `-` before the padding (`-0042`).
 func appendDecimal(_ value: Int64, width: Int, to out: inout [UInt8]) {
     if value < 0 { out.append(UInt8(ascii: "-")) }
-    var magnitude = value.magnitude    // UInt64: safe for Int64.min
+    var magnitude = value.magnitude  // UInt64: safe for Int64.min
     var digits: [UInt8] = []
     digits.reserveCapacity(20)
     repeat {

@@ -62,7 +62,7 @@ public enum HumanDuration {
     /// for every x ≥ 0.
     public static func format(millis: Int64) -> String {
         if millis == 0 { return "0s" }
-        var rest = millis.magnitude    // UInt64, so Int64.min is fine
+        var rest = millis.magnitude  // UInt64, so Int64.min is fine
         var out = millis < 0 ? "-" : ""
         for (suffix, size) in formatUnits {
             let count = rest / UInt64(size)

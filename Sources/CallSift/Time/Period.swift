@@ -105,10 +105,10 @@ public enum Period: String, Sendable, CaseIterable {
     ///
     /// - Complexity: O(1).
     public static func isoWeek(ofDay day: Int64) -> (year: Int64, week: Int64) {
-        let weekdayFromMonday = floorDivMod(day + 3, 7).remainder    // Monday 0 … Sunday 6
+        let weekdayFromMonday = floorDivMod(day + 3, 7).remainder  // Monday 0 … Sunday 6
         let thursday = day - weekdayFromMonday + 3
         let year = CivilDate(daysSinceEpoch: thursday).year
-        let ordinal = thursday - CivilDate.daysFromCivil(year: year, month: 1, day: 1)    // 0-based
+        let ordinal = thursday - CivilDate.daysFromCivil(year: year, month: 1, day: 1)  // 0-based
         return (year, ordinal / 7 + 1)
     }
 }

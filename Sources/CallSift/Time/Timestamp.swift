@@ -133,10 +133,10 @@ public enum Timestamp {
         // T / t / space, then HH:MM:SS
         let sep = p[10]
         guard sep == UInt8(ascii: "T") || sep == UInt8(ascii: "t") || sep == UInt8(ascii: " "),
-              let hour = twoDigits(p, 11), p[13] == UInt8(ascii: ":"),
-              let minute = twoDigits(p, 14), p[16] == UInt8(ascii: ":"),
-              let second = twoDigits(p, 17),
-              hour <= 23, minute <= 59, second <= 59
+            let hour = twoDigits(p, 11), p[13] == UInt8(ascii: ":"),
+            let minute = twoDigits(p, 14), p[16] == UInt8(ascii: ":"),
+            let second = twoDigits(p, 17),
+            hour <= 23, minute <= 59, second <= 59
         else { return nil }
 
         // Optional fraction: keep the first three digits (padding with zeros), skip the rest.
@@ -165,9 +165,9 @@ public enum Timestamp {
             offsetMillis = 0
         } else if o == UInt8(ascii: "+") || o == UInt8(ascii: "-") {
             guard i &+ 6 == count,
-                  let offsetHours = twoDigits(p, i &+ 1), p[i &+ 3] == UInt8(ascii: ":"),
-                  let offsetMinutes = twoDigits(p, i &+ 4),
-                  offsetHours <= 23, offsetMinutes <= 59
+                let offsetHours = twoDigits(p, i &+ 1), p[i &+ 3] == UInt8(ascii: ":"),
+                let offsetMinutes = twoDigits(p, i &+ 4),
+                offsetHours <= 23, offsetMinutes <= 59
             else { return nil }
             let magnitude = (offsetHours &* 60 &+ offsetMinutes) &* 60_000
             offsetMillis = o == UInt8(ascii: "+") ? magnitude : -magnitude
@@ -185,8 +185,8 @@ public enum Timestamp {
     @inline(__always)
     static func parseDate(_ p: RawBytes) -> Int64? {
         guard let yHigh = twoDigits(p, 0), let yLow = twoDigits(p, 2),
-              p[4] == UInt8(ascii: "-"), let month = twoDigits(p, 5),
-              p[7] == UInt8(ascii: "-"), let day = twoDigits(p, 8)
+            p[4] == UInt8(ascii: "-"), let month = twoDigits(p, 5),
+            p[7] == UInt8(ascii: "-"), let day = twoDigits(p, 8)
         else { return nil }
         let year = yHigh &* 100 &+ yLow
         guard month >= 1, month <= 12, day >= 1 else { return nil }

@@ -18,19 +18,20 @@ import Testing
         return Report(settings: s, inputs: ["x"], horizon: nil, lines: LineAccounting(), calls: CallAssembler.Accounting(), rows: rows)
     }
 
-    static let standard = try! Standard.parse("""
-    [thresholds]
-    avoidable_rate = "<= 0.25"
-    [period]
-    from = "2026-03-09"
-    to = "2026-03-15"
-    [baseline]
-    from = "2026-03-02"
-    to = "2026-03-08"
-    [[peer_group]]
-    name = "Tax"
-    services = ["tax"]
-    """)
+    static let standard = try! Standard.parse(
+        """
+        [thresholds]
+        avoidable_rate = "<= 0.25"
+        [period]
+        from = "2026-03-09"
+        to = "2026-03-15"
+        [baseline]
+        from = "2026-03-02"
+        to = "2026-03-08"
+        [[peer_group]]
+        name = "Tax"
+        services = ["tax"]
+        """)
 
     @Test func verdictsGroupsAndBaseline() throws {
         let rows = [

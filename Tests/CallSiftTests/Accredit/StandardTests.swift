@@ -26,7 +26,10 @@ import Testing
         #expect(message("[thresholds]\nfcr_rate = \">= 70\"").contains("fcr_rate must be"))
         #expect(message("min_cell = 10").contains("[thresholds]"))
         #expect(message("[thresholds]\nfcr_rate = \">= 0.7\"\n[period]\nfrom = \"2026-03-09\"\nto = \"2026-02-30\"").contains("to = \"YYYY-MM-DD\""))
-        #expect(message("[thresholds]\nfcr_rate = \">= 0.7\"\n[period]\nfrom = \"2026-03-09\"\nto = \"2026-03-22\"\n[baseline]\nfrom = \"2026-03-01\"\nto = \"2026-03-10\"").contains("overlaps"))
+        #expect(
+            message(
+                "[thresholds]\nfcr_rate = \">= 0.7\"\n[period]\nfrom = \"2026-03-09\"\nto = \"2026-03-22\"\n[baseline]\nfrom = \"2026-03-01\"\nto = \"2026-03-10\""
+            ).contains("overlaps"))
         #expect(message("[thresholds]\nfcr_rate = \">= 0.7\"\n[[peer_group]]\nname = \"x\"\nservices = [\"a\"]\ncentres = [\"b\"]").contains("give one"))
     }
 

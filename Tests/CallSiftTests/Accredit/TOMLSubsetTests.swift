@@ -3,28 +3,29 @@ import Testing
 
 @Suite struct TOMLSubsetTests {
     @Test func readsTheSubset() throws {
-        let doc = try TOMLSubset.parse("""
-        # comment
-        name = "Standard \\"A\\"" # trailing comment
-        min_cell = 1_000
-        ratio = 0.70
-        neg = -3
-        exp = 1e-3
-        on = true
-        lit = 'C:\\path'
-        [thresholds]
-        fcr_rate = ">= 0.70"
-        "odd key" = "x"
-        [[peer_group]]
-        name = "A"
-        services = ["benefits",
-          "tax", # comment inside
-        ]
-        [[peer_group]]
-        name = "B"
-        [a.b]
-        c = 1
-        """)
+        let doc = try TOMLSubset.parse(
+            """
+            # comment
+            name = "Standard \\"A\\"" # trailing comment
+            min_cell = 1_000
+            ratio = 0.70
+            neg = -3
+            exp = 1e-3
+            on = true
+            lit = 'C:\\path'
+            [thresholds]
+            fcr_rate = ">= 0.70"
+            "odd key" = "x"
+            [[peer_group]]
+            name = "A"
+            services = ["benefits",
+              "tax", # comment inside
+            ]
+            [[peer_group]]
+            name = "B"
+            [a.b]
+            c = 1
+            """)
         #expect(doc["name"] == .string("Standard \"A\""))
         #expect(doc["min_cell"] == .integer(1000))
         #expect(doc["ratio"] == .float(0.7))

@@ -8,12 +8,16 @@ import Foundation
 /// It reads clean canonical CSV whose values hold no commas (what `generate` writes
 /// without `--dirty`), judges lateness itself, and counts per (centre, service, UTC day).
 enum ReferenceModel {
-    struct Ev { var ts: Int64; var centre: String; var call: String; var kind: String
-                var caller: String; var service: String; var outcome: String; var reason: String }
+    struct Ev {
+        var ts: Int64; var centre: String; var call: String; var kind: String
+        var caller: String; var service: String; var outcome: String; var reason: String
+    }
 
-    struct C { var t: Int64; var centre: String; var call: String; var service: String; var caller: String?
-               var handled: Bool; var terminal: String; var wait: Int64; var handle: Int64
-               var transferred: Bool; var elsewhere: Bool; var outcome: String; var reason: String }
+    struct C {
+        var t: Int64; var centre: String; var call: String; var service: String; var caller: String?
+        var handled: Bool; var terminal: String; var wait: Int64; var handle: Int64
+        var transferred: Bool; var elsewhere: Bool; var outcome: String; var reason: String
+    }
 
     static func run(csv: String, settings s: AnalysisSettings) -> [String: Counters] {
         var lines = csv.split(separator: "\n").map(String.init)
@@ -31,10 +35,11 @@ enum ReferenceModel {
             func v(_ n: String) -> String { col(n).map { f[$0] } ?? "" }
             var tsText = v("ts")
             guard let ts = tsText.withUTF8({ Timestamp.parse(UnsafeRawBufferPointer($0)) }) else { continue }
-            if maxSeen != .min && ts < maxSeen - s.lateness { continue }   // late
+            if maxSeen != .min && ts < maxSeen - s.lateness { continue }  // late
             maxSeen = max(maxSeen, ts)
-            let e = Ev(ts: ts, centre: v("centre"), call: v("call"), kind: v("event"), caller: v("caller"),
-                       service: v("service"), outcome: v("outcome"), reason: v("reason"))
+            let e = Ev(
+                ts: ts, centre: v("centre"), call: v("call"), kind: v("event"), caller: v("caller"),
+                service: v("service"), outcome: v("outcome"), reason: v("reason"))
             if !seen.insert("\(e.centre)\u{1}\(e.call)\u{1}\(e.kind)\u{1}\(e.ts)").inserted { continue }  // duplicate
             events.append(e)
         }
@@ -125,11 +130,12 @@ enum ReferenceModel {
         guard let a = arrives.first, let t = terms.first else { return nil }
         let unidentified = ["", "anonymous", "withheld", "private", "unknown", "unavailable"].contains(a.caller.lowercased())
         let transfers = call.filter { $0.kind == "transfer" }
-        return C(t: a.ts, centre: a.centre, call: a.call, service: a.service, caller: unidentified ? nil : a.caller,
-                 handled: !answers.isEmpty, terminal: t.kind, wait: (answers.first?.ts ?? t.ts) - a.ts,
-                 handle: answers.first.map { t.ts - $0.ts } ?? 0, transferred: !transfers.isEmpty,
-                 elsewhere: transfers.contains { !$0.service.isEmpty && $0.service != a.service },
-                 outcome: t.kind == "end" ? (t.outcome.isEmpty ? "resolved" : t.outcome) : "resolved",
-                 reason: call.last { !$0.reason.isEmpty }?.reason ?? "")
+        return C(
+            t: a.ts, centre: a.centre, call: a.call, service: a.service, caller: unidentified ? nil : a.caller,
+            handled: !answers.isEmpty, terminal: t.kind, wait: (answers.first?.ts ?? t.ts) - a.ts,
+            handle: answers.first.map { t.ts - $0.ts } ?? 0, transferred: !transfers.isEmpty,
+            elsewhere: transfers.contains { !$0.service.isEmpty && $0.service != a.service },
+            outcome: t.kind == "end" ? (t.outcome.isEmpty ? "resolved" : t.outcome) : "resolved",
+            reason: call.last { !$0.reason.isEmpty }?.reason ?? "")
     }
 }

@@ -14,23 +14,29 @@ struct Scenario {
     /// (time, CSV line); written out sorted by time (stable), so calls may be added in any order.
     var lines: [(Int64, String)] = []
 
-    mutating func event(_ at: Int64, _ call: String, _ kind: String, caller: String = "", service: String = "",
-                        outcome: String = "", reason: String = "", centre: String = "C1") {
+    mutating func event(
+        _ at: Int64, _ call: String, _ kind: String, caller: String = "", service: String = "",
+        outcome: String = "", reason: String = "", centre: String = "C1"
+    ) {
         lines.append((at, "\(Self.t0 + at),\(centre),\(call),\(kind),\(caller),\(service),\(outcome),\(reason)"))
     }
 
     /// arrive, answer after `wait`, optional transfer, end after `handle`.
-    mutating func handled(_ call: String, caller: String, at: Int64, wait: Int64 = 10_000, handle: Int64 = 60_000,
-                          outcome: String = "", reason: String = "", centre: String = "C1",
-                          service: String = "S1", transferTo: String? = nil) {
+    mutating func handled(
+        _ call: String, caller: String, at: Int64, wait: Int64 = 10_000, handle: Int64 = 60_000,
+        outcome: String = "", reason: String = "", centre: String = "C1",
+        service: String = "S1", transferTo: String? = nil
+    ) {
         event(at, call, "arrive", caller: caller, service: service, centre: centre)
         event(at + wait, call, "answer", centre: centre)
         if let transferTo { event(at + wait + 1000, call, "transfer", service: transferTo, centre: centre) }
         event(at + wait + handle, call, "end", outcome: outcome, reason: reason, centre: centre)
     }
 
-    mutating func abandoned(_ call: String, caller: String, at: Int64, wait: Int64 = 30_000,
-                            reason: String = "", centre: String = "C1", service: String = "S1") {
+    mutating func abandoned(
+        _ call: String, caller: String, at: Int64, wait: Int64 = 30_000,
+        reason: String = "", centre: String = "C1", service: String = "S1"
+    ) {
         event(at, call, "arrive", caller: caller, service: service, centre: centre)
         event(at + wait, call, "abandon", reason: reason, centre: centre)
     }
@@ -47,7 +53,8 @@ struct Scenario {
     }
 
     var csv: String {
-        "ts,centre,call,event,caller,service,outcome,reason\n" + lines.enumerated().sorted { ($0.element.0, $0.offset) < ($1.element.0, $1.offset) }
+        "ts,centre,call,event,caller,service,outcome,reason\n"
+            + lines.enumerated().sorted { ($0.element.0, $0.offset) < ($1.element.0, $1.offset) }
             .map(\.element.1).joined(separator: "\n") + "\n"
     }
 
@@ -60,8 +67,10 @@ struct Scenario {
         return try Self.analyze(csv, settings: s)
     }
 
-    static func analyze(_ text: String, settings: AnalysisSettings, name: String = "input.csv",
-                        rejects: URL? = nil) throws -> Report {
+    static func analyze(
+        _ text: String, settings: AnalysisSettings, name: String = "input.csv",
+        rejects: URL? = nil
+    ) throws -> Report {
         let dir = try TempDir()
         let url = dir.url.appendingPathComponent(name)
         try Data(text.utf8).write(to: url)

@@ -43,15 +43,18 @@ struct CanonicalRecord {
     }
 
     /// The same with `String` values (the rare paths: held events released later).
-    mutating func build(_ builder: EventBuilder, ts: Int64, centre: String, call: String, kind: EventKind,
-                        caller: String? = nil, service: String? = nil) -> EventBuilder.Built {
+    mutating func build(
+        _ builder: EventBuilder, ts: Int64, centre: String, call: String, kind: EventKind,
+        caller: String? = nil, service: String? = nil
+    ) -> EventBuilder.Built {
         var centre = centre, call = call
         return centre.withUTF8 { c in
             call.withUTF8 { k in
                 withOptionalBytes(caller) { callerBytes in
                     withOptionalBytes(service) { serviceBytes in
-                        build(builder, ts: ts, centre: UnsafeRawBufferPointer(c), call: UnsafeRawBufferPointer(k),
-                              kind: kind, caller: callerBytes, service: serviceBytes)
+                        build(
+                            builder, ts: ts, centre: UnsafeRawBufferPointer(c), call: UnsafeRawBufferPointer(k),
+                            kind: kind, caller: callerBytes, service: serviceBytes)
                     }
                 }
             }

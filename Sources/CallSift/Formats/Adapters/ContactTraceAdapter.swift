@@ -95,8 +95,10 @@ final class ContactTraceAdapter: FormatAdapter {
         // Checked in a fixed order: ts, centre, call, event (how the contact started).
         guard parser.isPresent(.initiationTimestamp) else { return .rejected(.missingTs) }
         var times = [Int64?](repeating: nil, count: 5)
-        let timeFields: [Field] = [.initiationTimestamp, .enqueueTimestamp, .connectedToAgentTimestamp,
-                                   .disconnectTimestamp, .lastUpdateTimestamp]
+        let timeFields: [Field] = [
+            .initiationTimestamp, .enqueueTimestamp, .connectedToAgentTimestamp,
+            .disconnectTimestamp, .lastUpdateTimestamp,
+        ]
         for (i, f) in timeFields.enumerated() where parser.isPresent(f) {
             guard let t = parser.with(f, { Timestamp.parse($0!) }) else { return .rejected(.badTs) }
             times[i] = t
@@ -136,7 +138,8 @@ final class ContactTraceAdapter: FormatAdapter {
         let earliest = [initiation, enqueue, connected, disconnect].compactMap { $0 }.min()!
         if earliest < key &- timeout { return .skipped(.stale) }
 
-        let chainKey = replacing?.chain ?? parser.string(.initialContactId)
+        let chainKey =
+            replacing?.chain ?? parser.string(.initialContactId)
             ?? parser.string(.previousContactId).map { chainOf[$0] ?? $0 } ?? contactId
         if let r = remembered[chainKey] {
             if let kind = r.kind {
@@ -146,14 +149,17 @@ final class ContactTraceAdapter: FormatAdapter {
             if chainKey != contactId { return .late }  // its call was emitted already
         }
 
-        var leg = Leg(contactId: contactId, next: parser.string(.nextContactId), isHead: role == .head,
-                      lastUpdate: update, key: key, initiation: initiation, visit: nil, queue: parser.string(.queueName),
-                      arrive: nil, connected: connected, disconnect: disconnect, earliest: earliest, blockedArrive: nil)
+        var leg = Leg(
+            contactId: contactId, next: parser.string(.nextContactId), isHead: role == .head,
+            lastUpdate: update, key: key, initiation: initiation, visit: nil, queue: parser.string(.queueName),
+            arrive: nil, connected: connected, disconnect: disconnect, earliest: earliest, blockedArrive: nil)
         if role == .head, leg.queue == nil, connected == nil, disconnect != nil,
-           parser.with(.disconnectReason, { $0.map(IVRBlocked.isBlocking) ?? false }) {
+            parser.with(.disconnectReason, { $0.map(IVRBlocked.isBlocking) ?? false })
+        {
             let built = parser.with(.customerAddress) { address in
-                canonical.build(out.builder, ts: initiation, centre: centre, call: chainKey, kind: .arrive,
-                                caller: address.map { String(decoding: $0, as: UTF8.self) } ?? "", service: IVRBlocked.service)
+                canonical.build(
+                    out.builder, ts: initiation, centre: centre, call: chainKey, kind: .arrive,
+                    caller: address.map { String(decoding: $0, as: UTF8.self) } ?? "", service: IVRBlocked.service)
             }
             switch built {
             case .event(let e): leg.blockedArrive = e
@@ -164,8 +170,9 @@ final class ContactTraceAdapter: FormatAdapter {
             let visit = enqueue ?? initiation
             leg.visit = visit
             let built = parser.with(.customerAddress) { address in
-                canonical.build(out.builder, ts: visit, centre: centre, call: chainKey, kind: .arrive,
-                                caller: address.map { String(decoding: $0, as: UTF8.self) } ?? "", service: queue)
+                canonical.build(
+                    out.builder, ts: visit, centre: centre, call: chainKey, kind: .arrive,
+                    caller: address.map { String(decoding: $0, as: UTF8.self) } ?? "", service: queue)
             }
             switch built {
             case .event(let e): leg.arrive = e
@@ -230,10 +237,10 @@ final class ContactTraceAdapter: FormatAdapter {
         var id: String?
         var i = 0
         while i + marker.count <= arn.count {
-            if arn[i] == marker[0] && marker.elementsEqual(arn[i ..< i + marker.count]) {
+            if arn[i] == marker[0] && marker.elementsEqual(arn[i..<i + marker.count]) {
                 var end = i + marker.count
                 while end < arn.count && arn[end] != 0x2F { end += 1 }
-                if end > i + marker.count { id = String(decoding: arn[(i + marker.count) ..< end], as: UTF8.self) }
+                if end > i + marker.count { id = String(decoding: arn[(i + marker.count)..<end], as: UTF8.self) }
                 break
             }
             i += 1
@@ -324,8 +331,9 @@ final class ContactTraceAdapter: FormatAdapter {
         let others = active.filter { $0.contactId != first }
             .sorted { precedes($0.visit ?? $0.initiation, $0.contactId, $1.visit ?? $1.initiation, $1.contactId) }
         for leg in others {
-            emitBuilt(ts: leg.visit ?? leg.initiation, centre: chain.centre, call: key, kind: .transfer,
-                      service: leg.queue, extraLine: false, out)
+            emitBuilt(
+                ts: leg.visit ?? leg.initiation, centre: chain.centre, call: key, kind: .transfer,
+                service: leg.queue, extraLine: false, out)
         }
         let answer = active.compactMap(\.connected).min()
         if let answer {
@@ -338,8 +346,10 @@ final class ContactTraceAdapter: FormatAdapter {
         }
     }
 
-    private func emitBuilt(ts: Int64, centre: String, call: String, kind: EventKind, service: String? = nil,
-                           extraLine: Bool, _ out: AdapterOutput) {
+    private func emitBuilt(
+        ts: Int64, centre: String, call: String, kind: EventKind, service: String? = nil,
+        extraLine: Bool, _ out: AdapterOutput
+    ) {
         switch canonical.build(out.builder, ts: ts, centre: centre, call: call, kind: kind, service: service) {
         case .event(let e): out.emit(e, extraLine: extraLine)
         case .rejected(let reason): if !extraLine { out.countRejected(reason) }

@@ -62,7 +62,7 @@ struct ContactTraceRecordParser {
     func with<R>(_ f: Field, _ body: (UnsafeRawBufferPointer?) -> R) -> R {
         let s = starts[f.rawValue]
         guard s >= 0, ends[f.rawValue] > s else { return body(nil) }
-        return buffer.withUnsafeBytes { body(UnsafeRawBufferPointer(rebasing: $0[s ..< ends[f.rawValue]])) }
+        return buffer.withUnsafeBytes { body(UnsafeRawBufferPointer(rebasing: $0[s..<ends[f.rawValue]])) }
     }
 
     func string(_ f: Field) -> String? { with(f) { $0.map { String(decoding: $0, as: UTF8.self) } } }
@@ -71,8 +71,10 @@ struct ContactTraceRecordParser {
 
     // MARK: - Grammar
 
-    private mutating func object(_ r: inout JSONReader, fields: Keys, nested: [([UInt8], Keys)],
-                                 depth: Int) throws {
+    private mutating func object(
+        _ r: inout JSONReader, fields: Keys, nested: [([UInt8], Keys)],
+        depth: Int
+    ) throws {
         try r.expect(0x7B)
         r.skipSpace()
         if r.peek() == 0x7D { r.index += 1; return }
@@ -115,7 +117,7 @@ struct ContactTraceRecordParser {
             let s = r.index
             try r.number()
             starts[field.rawValue] = buffer.count
-            buffer.append(contentsOf: UnsafeRawBufferPointer(rebasing: r.bytes[s ..< r.index]))
+            buffer.append(contentsOf: UnsafeRawBufferPointer(rebasing: r.bytes[s..<r.index]))
             ends[field.rawValue] = buffer.count
         case 0x74, 0x66, 0x7B, 0x5B:
             try r.skipValue(depth: 2)
@@ -133,7 +135,7 @@ extension JSONReader {
         while true {
             let s = index
             scanPlain()
-            if index > s { out.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[s ..< index])) }
+            if index > s { out.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[s..<index])) }
             let c = try next()
             if c == 0x22 { return }
             if c != 0x5C { throw Malformed() }  // a raw control character

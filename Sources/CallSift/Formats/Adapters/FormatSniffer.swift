@@ -23,7 +23,7 @@ enum FormatSniffer {
         }
         var end = 0
         while end < rest.count, rest[end] != 0x0A { end += 1 }
-        let line = UnsafeRawBufferPointer(rebasing: rest[0 ..< end])
+        let line = UnsafeRawBufferPointer(rebasing: rest[0..<end])
         if QueueLogAdapter.looksLikeFileForm(line) { return .queuelog }
         var names: Set<String> = []
         _ = CSVRecordParser.split(line) { _, name in
@@ -40,7 +40,7 @@ enum FormatSniffer {
         guard haystack.count >= n.count else { return false }
         var i = 0
         while i + n.count <= haystack.count {
-            if haystack[i] == n[0] && n.elementsEqual(haystack[i ..< i + n.count]) { return true }
+            if haystack[i] == n[0] && n.elementsEqual(haystack[i..<i + n.count]) { return true }
             i += 1
         }
         return false

@@ -112,7 +112,8 @@ final class QueueLogAdapter: FormatAdapter {
         guard let ts = parseTime() else { return .rejected(isPresent(.time) ? .badTs : .missingTs) }
         guard length(.event) > 0 else { return .rejected(.missingEvent) }
         let event = bytes(.event) { QueueEvent.named($0) }
-        if case .skip = event {} else {
+        if case .skip = event {
+        } else {
             // The field's bytes are looked at inside the closure that lends them.
             if bytes(.callid, Self.isNone) { return .rejected(.missingCall) }
         }
@@ -250,16 +251,19 @@ final class QueueLogAdapter: FormatAdapter {
     }
 
     /// An event of the line being read; a rejection is the line's verdict.
-    private func emitNow(ts: Int64, callid: String, kind: EventKind, caller: Slot? = nil, service: String? = nil,
-                         _ out: AdapterOutput) -> AdapterVerdict {
+    private func emitNow(
+        ts: Int64, callid: String, kind: EventKind, caller: Slot? = nil, service: String? = nil,
+        _ out: AdapterOutput
+    ) -> AdapterVerdict {
         let empty = UnsafeRawBufferPointer(start: nil, count: 0)
         let built: EventBuilder.Built = fields.withBytes { slice in
             return withOptionalBytes(service) { serviceBytes in
                 centreBytes.withUnsafeBytes { centre in
                     // An arrive always has a caller key: an absent caller id is "unidentified".
                     let callerBytes: UnsafeRawBufferPointer? = kind == .arrive ? (caller.map(slice) ?? empty) : nil
-                    return canonical.build(out.builder, ts: ts, centre: centre, call: slice(.callid), kind: kind,
-                                           caller: callerBytes, service: serviceBytes)
+                    return canonical.build(
+                        out.builder, ts: ts, centre: centre, call: slice(.callid), kind: kind,
+                        caller: callerBytes, service: serviceBytes)
                 }
             }
         }
@@ -270,8 +274,10 @@ final class QueueLogAdapter: FormatAdapter {
     }
 
     /// An event of a line read earlier.
-    private func emitLater(ts: Int64, callid: String, kind: EventKind, service: String? = nil, extraLine: Bool,
-                           _ out: AdapterOutput) {
+    private func emitLater(
+        ts: Int64, callid: String, kind: EventKind, service: String? = nil, extraLine: Bool,
+        _ out: AdapterOutput
+    ) {
         switch canonical.build(out.builder, ts: ts, centre: centre, call: callid, kind: kind, service: service) {
         case .event(let e): out.emit(e, extraLine: extraLine)
         case .rejected(let reason): if !extraLine { out.countRejected(reason) }
@@ -436,14 +442,14 @@ private struct LineFields {
         buffer.withUnsafeBytes { buf in
             body { s in
                 let st = starts[s.rawValue]
-                return st >= 0 ? UnsafeRawBufferPointer(rebasing: buf[st ..< ends[s.rawValue]]) : UnsafeRawBufferPointer(start: nil, count: 0)
+                return st >= 0 ? UnsafeRawBufferPointer(rebasing: buf[st..<ends[s.rawValue]]) : UnsafeRawBufferPointer(start: nil, count: 0)
             }
         }
     }
 
     private mutating func reset() {
         buffer.removeAll(keepingCapacity: true)
-        for i in 0 ..< QueueLogAdapter.slotCount { starts[i] = -1; ends[i] = -1 }
+        for i in 0..<QueueLogAdapter.slotCount { starts[i] = -1; ends[i] = -1 }
     }
 
     private mutating func store(_ slot: Int, _ bytes: UnsafeRawBufferPointer) {
@@ -456,9 +462,9 @@ private struct LineFields {
     mutating func splitFile(_ record: UnsafeRawBufferPointer) -> Int {
         reset()
         var field = 0, start = 0
-        for i in 0 ... record.count where i == record.count || record[i] == 0x7C {
+        for i in 0...record.count where i == record.count || record[i] == 0x7C {
             if field < QueueLogAdapter.slotCount {
-                store(field, UnsafeRawBufferPointer(rebasing: record[start ..< i]))
+                store(field, UnsafeRawBufferPointer(rebasing: record[start..<i]))
             }
             field += 1
             start = i + 1
@@ -482,8 +488,8 @@ private struct LineFields {
         if let combined, !isPresent(.data1) {
             combined.withUnsafeBytes { data in
                 var slot = Slot.data1.rawValue, start = 0
-                for i in 0 ... data.count where i == data.count || data[i] == 0x7C {
-                    if slot < QueueLogAdapter.slotCount { store(slot, UnsafeRawBufferPointer(rebasing: data[start ..< i])) }
+                for i in 0...data.count where i == data.count || data[i] == 0x7C {
+                    if slot < QueueLogAdapter.slotCount { store(slot, UnsafeRawBufferPointer(rebasing: data[start..<i])) }
                     slot += 1
                     start = i + 1
                 }
