@@ -19,6 +19,8 @@ let package = Package(
     platforms: [.macOS(.v13)],
     products: [
         .library(name: "CallSift", targets: ["CallSift"]),
+        .library(name: "CallSiftAccredit", targets: ["CallSiftAccredit"]),
+        .library(name: "CallSiftGenerate", targets: ["CallSiftGenerate"]),
         .library(name: "CallSiftConcurrency", targets: ["CallSiftConcurrency"]),
         .executable(name: "callsift", targets: ["callsift"]),
     ],
@@ -41,20 +43,44 @@ let package = Package(
                            .product(name: "HeapModule", package: "swift-collections")],
             swiftSettings: hotPathSettings
         ),
+        // The layers, each a target that imports only those beneath it (docs/architecture.md,
+        // "Targets"): values, then input and formats, then the engine, then the two programs
+        // built on it.
+        .target(name: "CallSiftCore", swiftSettings: hotPathSettings),
+        .target(
+            name: "CallSiftInput",
+            dependencies: ["CallSiftCore", "CallSiftConcurrency", "CZstd", "CLZ4", "CZlib", "CMemory",
+                           .product(name: "Atomics", package: "swift-atomics"),
+                           .product(name: "SystemPackage", package: "swift-system")],
+            swiftSettings: hotPathSettings
+        ),
+        .target(
+            name: "CallSiftFormats",
+            dependencies: ["CallSiftCore", "CMemory", .product(name: "HeapModule", package: "swift-collections")],
+            swiftSettings: hotPathSettings
+        ),
         .target(
             name: "CallSift",
-            dependencies: ["CZstd", "CLZ4", "CZlib", "CMemory", "CallSiftConcurrency", .product(name: "Atomics", package: "swift-atomics"),
+            dependencies: ["CallSiftCore", "CallSiftInput", "CallSiftFormats", "CallSiftConcurrency", "CMemory",
+                           .product(name: "Atomics", package: "swift-atomics"),
                            .product(name: "HeapModule", package: "swift-collections"),
                            .product(name: "SystemPackage", package: "swift-system")],
             swiftSettings: hotPathSettings
         ),
+        .target(name: "CallSiftAccredit", dependencies: ["CallSift"], swiftSettings: hotPathSettings),
+        .target(
+            name: "CallSiftGenerate",
+            dependencies: ["CallSiftCore", "CallSiftInput", .product(name: "HeapModule", package: "swift-collections")],
+            swiftSettings: hotPathSettings
+        ),
         .executableTarget(
             name: "callsift",
-            dependencies: ["CallSift", "CallSiftConcurrency", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["CallSift", "CallSiftAccredit", "CallSiftGenerate", "CallSiftConcurrency",
+                           .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         // The README's "Using the library" example: `swift run library-example`.
         .executableTarget(name: "library-example", dependencies: ["CallSift"], path: "Examples/LibraryExample"),
-        .testTarget(name: "CallSiftTests", dependencies: ["CallSift", "CallSiftConcurrency"]),
+        .testTarget(name: "CallSiftTests", dependencies: ["CallSift", "CallSiftAccredit", "CallSiftGenerate", "CallSiftConcurrency"]),
         .testTarget(name: "CallSiftConcurrencyTests", dependencies: ["CallSiftConcurrency"]),
         .testTarget(name: "CLITests", dependencies: ["callsift"]),
     ],

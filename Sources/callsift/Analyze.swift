@@ -1,3 +1,7 @@
+import CallSiftCore
+import CallSiftInput
+import CallSiftAccredit
+import CallSiftGenerate
 import ArgumentParser
 import CallSift
 import CallSiftConcurrency

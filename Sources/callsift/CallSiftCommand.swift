@@ -1,3 +1,7 @@
+import CallSiftCore
+import CallSiftInput
+import CallSiftAccredit
+import CallSiftGenerate
 import ArgumentParser
 
 /// The root command: `callsift analyze` (the default) and `callsift generate`.

@@ -1,6 +1,11 @@
 import Foundation
 import Testing
 @testable import CallSift
+@testable import CallSiftCore
+@testable import CallSiftInput
+@testable import CallSiftFormats
+@testable import CallSiftAccredit
+@testable import CallSiftGenerate
 
 /// Generated workloads written out as Asterisk queue_log and Amazon Connect contact trace
 /// records, as those systems would write them, must give the same rows as the canonical CSV

@@ -1,6 +1,11 @@
 import Foundation
 import Testing
 @testable import CallSift
+@testable import CallSiftCore
+@testable import CallSiftInput
+@testable import CallSiftFormats
+@testable import CallSiftAccredit
+@testable import CallSiftGenerate
 
 /// Hand-worked cases for every definition of docs/metrics.md, "Calls" (contact fields) and
 /// "Classes and FCR". Each scenario uses its own callers so the expected counts can be

@@ -1,6 +1,11 @@
 import Foundation
 import Testing
 @testable import CallSift
+@testable import CallSiftCore
+@testable import CallSiftInput
+@testable import CallSiftFormats
+@testable import CallSiftAccredit
+@testable import CallSiftGenerate
 
 /// Amazon Connect contact trace records: hand-worked cases (docs/formats.md has the mapping).
 @Suite struct ContactTraceAdapterTests {

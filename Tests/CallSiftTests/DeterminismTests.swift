@@ -1,6 +1,11 @@
 import Foundation
 import Testing
 @testable import CallSift
+@testable import CallSiftCore
+@testable import CallSiftInput
+@testable import CallSiftFormats
+@testable import CallSiftAccredit
+@testable import CallSiftGenerate
 
 /// Output never depends on thread count, shard count or scheduling: docs/metrics.md
 /// defines every figure from the input alone (docs/architecture.md, "Threads, rings and

@@ -1,6 +1,11 @@
 import Foundation
 import Testing
 @testable import CallSift
+@testable import CallSiftCore
+@testable import CallSiftInput
+@testable import CallSiftFormats
+@testable import CallSiftAccredit
+@testable import CallSiftGenerate
 
 /// Daily runs with durable state (`--state`, docs/metrics.md "Daily runs"): a log fed a
 /// part at a time gives, after the last part, the figures of one run over every file.

@@ -1,6 +1,11 @@
 import Foundation
 import Testing
 @testable import CallSift
+@testable import CallSiftCore
+@testable import CallSiftInput
+@testable import CallSiftFormats
+@testable import CallSiftAccredit
+@testable import CallSiftGenerate
 
 /// Inputs that hold no event (empty, header only, every line rejected, random bytes) next
 /// to real data: a folder of daily logs with days on which a centre was closed. Two or more

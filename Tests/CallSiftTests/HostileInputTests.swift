@@ -4,6 +4,11 @@ import Glibc
 import Foundation
 import Testing
 @testable import CallSift
+@testable import CallSiftCore
+@testable import CallSiftInput
+@testable import CallSiftFormats
+@testable import CallSiftAccredit
+@testable import CallSiftGenerate
 
 /// Hostile input (issue 4): every case ends in a clear error or counted rejections, never a
 /// crash, a hang or memory that grows with the input, and the accounting identity holds.

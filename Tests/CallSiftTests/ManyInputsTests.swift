@@ -1,6 +1,11 @@
 import Foundation
 import Testing
 @testable import CallSift
+@testable import CallSiftCore
+@testable import CallSiftInput
+@testable import CallSiftFormats
+@testable import CallSiftAccredit
+@testable import CallSiftGenerate
 
 /// A folder of one file per centre and day, as centres deliver their logs, read by the
 /// pool of input workers (`InputPool`): the same figures as one file of the same events,

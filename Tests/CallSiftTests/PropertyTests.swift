@@ -1,6 +1,11 @@
 import Foundation
 import Testing
 @testable import CallSift
+@testable import CallSiftCore
+@testable import CallSiftInput
+@testable import CallSiftFormats
+@testable import CallSiftAccredit
+@testable import CallSiftGenerate
 
 /// Results are set-based (docs/metrics.md defines calls and contacts by their times, not
 /// the order they are read in: "Calls", "Classes and FCR"): the order of lines within the

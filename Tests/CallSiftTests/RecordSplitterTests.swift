@@ -1,5 +1,10 @@
 import Testing
 @testable import CallSift
+@testable import CallSiftCore
+@testable import CallSiftInput
+@testable import CallSiftFormats
+@testable import CallSiftAccredit
+@testable import CallSiftGenerate
 
 /// The CSV splitter cuts most records on a fast path that reads each 64-byte block once
 /// (`feedPlainRecords`) and hands the parser the commas it saw; anything unusual (a quote,

@@ -1,6 +1,11 @@
 import Foundation
 import Testing
 @testable import CallSift
+@testable import CallSiftCore
+@testable import CallSiftInput
+@testable import CallSiftFormats
+@testable import CallSiftAccredit
+@testable import CallSiftGenerate
 
 /// The streaming pipeline against a brute-force reading of docs/metrics.md, on generated
 /// traffic large enough to exercise eviction, queue compaction and every class.

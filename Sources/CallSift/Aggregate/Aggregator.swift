@@ -1,3 +1,6 @@
+import CallSiftCore
+import CallSiftInput
+import CallSiftFormats
 import CallSiftConcurrency
 
 /// Adds classified contacts into the counters of their base group: (centre, arrival

@@ -1,3 +1,6 @@
+import CallSiftCore
+import CallSiftInput
+import CallSiftFormats
 /// Values that combine exactly: merging partial results (shards, files, machines) in any
 /// grouping gives the same totals.
 public protocol Mergeable {

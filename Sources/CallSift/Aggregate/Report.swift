@@ -1,3 +1,6 @@
+import CallSiftCore
+import CallSiftInput
+import CallSiftFormats
 /// Everything `analyze` prints: settings, accounting and the rolled-up rows
 /// (docs/metrics.md, "Output"). Built once at the end; the writers in Output/ only format
 /// it.
@@ -11,6 +14,10 @@ public struct Report: Sendable {
         /// With durable state: whether no input still to come can change the row
         /// (`Finality`); nil otherwise, and then not printed.
         public var final: Bool?
+
+        public init(centre: String, service: String?, period: String, counters: Counters, final: Bool? = nil) {
+            self.centre = centre; self.service = service; self.period = period; self.counters = counters; self.final = final
+        }
     }
 
     /// With durable state, which rows are final (docs/metrics.md, "Final and provisional
@@ -54,6 +61,10 @@ public struct Report: Sendable {
     public var lines: LineAccounting
     public var calls: CallAssembler.Accounting
     public var rows: [Row]
+
+    public init(settings: AnalysisSettings, inputs: [String], horizon: Int64?, lines: LineAccounting, calls: CallAssembler.Accounting, rows: [Row]) {
+        self.settings = settings; self.inputs = inputs; self.horizon = horizon; self.lines = lines; self.calls = calls; self.rows = rows
+    }
 
     /// One file an `analyze` run read.
     public struct InputFile: Sendable, Equatable {

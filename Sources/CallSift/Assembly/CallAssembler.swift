@@ -1,3 +1,6 @@
+import CallSiftCore
+import CallSiftInput
+import CallSiftFormats
 import CallSiftConcurrency
 
 /// Assembles events into calls, keyed by (centre, call), and validates them
@@ -36,6 +39,8 @@ public final class CallAssembler {
         public var conflicting: Int64 = 0
         /// Greatest `ts` among accepted events; `Int64.min` when there are none.
         public var horizon: Int64 = .min
+
+        public init() {}
 
         public mutating func merge(_ o: Accounting) {
             events += o.events; duplicates += o.duplicates; contacts += o.contacts

@@ -1,3 +1,6 @@
+import CallSiftCore
+import CallSiftInput
+import CallSiftFormats
 /// A completed valid call (docs/metrics.md, "Calls"), reduced to what classification and
 /// counting need. A plain value: no strings, no references.
 ///

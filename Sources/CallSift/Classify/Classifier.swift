@@ -1,8 +1,6 @@
-/// The avoidable-contact classes (docs/metrics.md, "Classes and FCR"), in precedence order.
-public enum AvoidableClass: Int, Sendable, CaseIterable {
-    case progressChase, `repeat`, retry, misdirected, clarification
-}
-
+import CallSiftCore
+import CallSiftInput
+import CallSiftFormats
 import CallSiftConcurrency
 
 /// Classifies contacts against the prior and later contacts of the same caller scope

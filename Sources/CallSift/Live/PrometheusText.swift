@@ -1,3 +1,6 @@
+import CallSiftCore
+import CallSiftInput
+import CallSiftFormats
 /// The counters and rates of a report in Prometheus' text format, for node_exporter's
 /// textfile collector (`--metrics-file`): one sample per centre and service, summed over
 /// every period the report holds, plus the accounting of lines.

@@ -1,3 +1,6 @@
+import CallSiftCore
+import CallSiftInput
+import CallSiftFormats
 import Foundation
 
 /// Writes a `Report`'s rows as CSV (docs/metrics.md, "Output"): one row a line, with a

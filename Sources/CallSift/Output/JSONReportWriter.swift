@@ -1,3 +1,6 @@
+import CallSiftCore
+import CallSiftInput
+import CallSiftFormats
 /// Writes a `Report` as the JSON object of docs/metrics.md, "Output".
 ///
 /// The layout is fixed (keys in a fixed order, two-space indentation, one rate object a
@@ -84,14 +87,14 @@ public enum JSONReportWriter {
         return o
     }
 
-    static func number(_ d: Double?) -> String {
+    package static func number(_ d: Double?) -> String {
         guard let d else { return "null" }
         guard d.isFinite else { return "null" }
         return d.description
     }
 
     /// A JSON string literal.
-    static func quote(_ s: String) -> String {
+    package static func quote(_ s: String) -> String {
         var o = "\""
         for u in s.unicodeScalars {
             switch u {

@@ -1,3 +1,6 @@
+import CallSiftCore
+import CallSiftInput
+import CallSiftFormats
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -614,12 +617,6 @@ public struct ExecutionOptions: Sendable {
         self.shards = max(1, shards)
         self.scopeSweepInterval = max(1, scopeSweepInterval)
     }
-}
-
-/// A problem with the command line or settings, reported before any input is read.
-public struct UsageError: Error, CustomStringConvertible {
-    public var description: String
-    public init(_ message: String) { description = message }
 }
 
 /// With durable state: below what point each centre's events are late, because the state

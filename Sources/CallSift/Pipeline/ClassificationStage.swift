@@ -1,3 +1,6 @@
+import CallSiftCore
+import CallSiftInput
+import CallSiftFormats
 import Atomics
 import CallSiftConcurrency
 import Foundation

@@ -1,3 +1,6 @@
+import CallSiftCore
+import CallSiftInput
+import CallSiftFormats
 import Foundation
 
 /// Where every line of input went (docs/metrics.md, "Accounting"), for one input or summed
@@ -34,7 +37,7 @@ public struct LineAccounting: Sendable, Equatable {
 
     public func rejected(_ reason: RejectReason) -> Int64 { rejected[Self.index(reason)] }
 
-    static func index(_ reason: RejectReason) -> Int { RejectReason.allCases.firstIndex(of: reason)! }
+    package static func index(_ reason: RejectReason) -> Int { RejectReason.allCases.firstIndex(of: reason)! }
 
     public mutating func merge(_ other: LineAccounting) {
         lines += other.lines

@@ -1,3 +1,6 @@
+import CallSiftCore
+import CallSiftInput
+import CallSiftFormats
 /// Reads one input (a file or standard input) into batches of accepted events: the
 /// producer side of an input, run on its own thread when the run has more than one.
 ///

@@ -1,3 +1,6 @@
+import CallSiftCore
+import CallSiftInput
+import CallSiftFormats
 import Foundation
 
 /// Decoding and parsing for every open input of a run, on a fixed pool of worker threads

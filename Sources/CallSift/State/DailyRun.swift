@@ -1,3 +1,6 @@
+import CallSiftCore
+import CallSiftInput
+import CallSiftFormats
 import Foundation
 
 /// One run with `--state DIR` (docs/metrics.md, "Daily runs"): checks the fixed settings,

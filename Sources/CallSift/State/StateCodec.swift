@@ -1,3 +1,6 @@
+import CallSiftCore
+import CallSiftInput
+import CallSiftFormats
 /// The byte encoding of the state files (docs/architecture.md, "Durable state").
 ///
 /// Integers are little-endian; counts, ids and times mostly go as LEB128 varints

@@ -1,3 +1,6 @@
+import CallSiftCore
+import CallSiftInput
+import CallSiftFormats
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)

@@ -1,6 +1,11 @@
 import Foundation
 import Testing
 @testable import CallSift
+@testable import CallSiftCore
+@testable import CallSiftInput
+@testable import CallSiftFormats
+@testable import CallSiftAccredit
+@testable import CallSiftGenerate
 
 @Suite struct StandardTests {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()

@@ -1,5 +1,10 @@
 import Foundation
 @testable import CallSift
+@testable import CallSiftCore
+@testable import CallSiftInput
+@testable import CallSiftFormats
+@testable import CallSiftAccredit
+@testable import CallSiftGenerate
 
 /// A deliberately naive, set-based implementation of docs/metrics.md, sections 1–5, used
 /// as an oracle: it sees the whole input at once, sorts, scans windows by brute force, and

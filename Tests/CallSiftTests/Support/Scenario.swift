@@ -1,5 +1,10 @@
 import Foundation
 @testable import CallSift
+@testable import CallSiftCore
+@testable import CallSiftInput
+@testable import CallSiftFormats
+@testable import CallSiftAccredit
+@testable import CallSiftGenerate
 
 /// Builds small canonical CSV inputs by hand, in milliseconds after a fixed instant, and
 /// runs them through the whole pipeline.

@@ -1,0 +1,63 @@
+import CallSiftCore
+/// A source format that is not the canonical record (the adapters of docs/metrics.md,
+/// "Input records"): it turns its own records into canonical `Event`s, through the run's
+/// `EventBuilder`, so interning, pseudonymisation and reject reasons stay in one place.
+///
+/// Unlike CSV and NDJSON, an adapter may need to see later records before it knows what an
+/// earlier one means (a queue_log caller who leaves one queue may enter another; a contact
+/// trace record may be re-delivered or continued by a transfer leg). So it may *hold*
+/// events and emit them later, and it answers two questions for the input's watermark:
+///
+/// - lateness is judged on the record's own order key (`AdapterOutput.admit`), which for
+///   contact trace records is the last update time, not the times of its events;
+/// - `floor(latestKey:)` is a lower bound of every event it may still emit.
+///
+/// Accounting: every record read is one line. A record ends as `taken` (its events are
+/// emitted, now or later), rejected, late, skipped or a duplicate. One that later turns
+/// out to stand for k > 1 canonical events adds a line for each event after its first
+/// (`emit(_:extraLine:)`); one that a later record supersedes becomes a duplicate
+/// (`countDuplicate`), and one found later to belong to skipped traffic is skipped
+/// (`countSkipped`). So `lines = events + duplicates + rejected_total + late + skipped`
+/// holds at the end of every input, in canonical events.
+package protocol FormatAdapter: AnyObject {
+    /// Reads one record (its bytes already checked to be valid UTF-8 without NUL).
+    func read(_ record: UnsafeRawBufferPointer, _ out: AdapterOutput) -> AdapterVerdict
+    /// End of input (or of what could be read of it): emits everything still held.
+    func finish(_ out: AdapterOutput)
+    /// No event this adapter may still emit, from records read or still to come, has a
+    /// `ts` below this; `Int64.max` when that is unbounded above. `latestKey` is the
+    /// greatest order key admitted so far (`Int64.min` before the first).
+    func floor(latestKey: Int64) -> Int64
+}
+
+/// What happened to one record at the moment it was read.
+package enum AdapterVerdict: Equatable {
+    /// Used: its events are emitted now or later, or a later record decides it.
+    case taken
+    /// A header row (queue_log's database export): not a line at all.
+    case header
+    case rejected(RejectReason)
+    /// More than the lateness bound below the greatest order key read before it.
+    case late
+    case skipped(SkipKind)
+    /// The same record (or the same source event) read before.
+    case duplicate
+}
+
+/// The input cursor as an adapter sees it.
+package protocol AdapterOutput: AnyObject {
+    var builder: EventBuilder { get }
+    /// Judges a record's lateness on its order key (docs/metrics.md, "Accounting"): false
+    /// when `key` is more than the lateness bound below the greatest key admitted before;
+    /// otherwise the key is admitted and true returned.
+    func admit(orderKey key: Int64) -> Bool
+    /// Hands on one canonical event. `extraLine`: it is not the first event of its record.
+    func emit(_ event: Event, extraLine: Bool)
+    /// A record already `taken` turned out to be superseded by a later delivery.
+    func countDuplicate()
+    /// A record already `taken` turned out to belong to traffic that is skipped.
+    func countSkipped(_ kind: SkipKind)
+    /// A record already `taken` could not be turned into the event it stood for (a safety
+    /// net: adapters validate at read time, so this should not happen).
+    func countRejected(_ reason: RejectReason)
+}

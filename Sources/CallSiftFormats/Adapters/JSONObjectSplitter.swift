@@ -1,0 +1,141 @@
+import CallSiftCore
+/// Cuts a stream of decoded chunks into top-level JSON objects: one object per line
+/// (NDJSON), objects inside one JSON array (pretty-printed or not), or objects written back
+/// to back with nothing between them (how Kinesis Data Firehose delivers contact trace
+/// records to S3) all come out as one record per object.
+///
+/// Between objects, white space, commas and the array's brackets are skipped. Any other
+/// text there is stray: it runs to the end of its line and comes out as one record, which
+/// the parser then rejects. Inside an object, strings are followed (so braces in them do
+/// not count) and a raw newline inside a string, which JSON forbids, ends the object as a
+/// damaged record; so does a line at the object's top level that starts with anything but
+/// a key, `,` or `}` (the only ways well-formed JSON continues there): an object left
+/// unclosed on one line of NDJSON costs that record, not the rest of the file.
+///
+/// Like `RecordSplitter`, a record over 64 KiB comes out as `tooLong` holding its first
+/// 64 KiB while the rest of it is passed over, so memory stays bounded by that limit.
+package struct JSONObjectSplitter {
+    static let maxRecordBytes = RecordSplitter.maxRecordBytes
+
+    private enum State { case between, object, stray }
+    private var state = State.between
+    private var depth = 0
+    private var inString = false
+    private var escaped = false
+    /// A newline passed at the object's top level, with only white space since.
+    private var newlineAtTop = false
+    private var carry: [UInt8] = []
+    private var overLong = false
+    /// Physical line (1-based) the scan is on, and the line the current record began on.
+    private var line: Int64 = 1
+    private var recordLine: Int64 = 1
+
+    package init() { carry.reserveCapacity(4096) }
+
+    package mutating func feed(_ chunk: UnsafeRawBufferPointer, _ body: (RawRecord) -> Void) {
+        guard let base = chunk.baseAddress else { return }
+        let n = chunk.count
+        var i = 0
+        var start = 0  // where the current record's bytes in this chunk begin
+        while i < n {
+            let b = base.load(fromByteOffset: i, as: UInt8.self)
+            switch state {
+            case .between:
+                if b == 0x0A { line += 1 }
+                if b == 0x7B {
+                    state = .object
+                    depth = 1
+                    inString = false
+                    escaped = false
+                    newlineAtTop = false
+                    recordLine = line
+                    start = i
+                } else if !(b == 0x20 || b == 0x09 || b == 0x0D || b == 0x0A || b == 0x2C || b == 0x5B || b == 0x5D) {
+                    state = .stray
+                    recordLine = line
+                    start = i
+                }
+                i += 1
+            case .stray:
+                if b == 0x0A {
+                    append(base, start, i)
+                    emit(.ok, body)
+                    line += 1
+                    state = .between
+                }
+                i += 1
+            case .object:
+                if inString {
+                    if escaped {
+                        escaped = false
+                    } else if b == 0x5C {
+                        escaped = true
+                    } else if b == 0x22 {
+                        inString = false
+                    } else if b == 0x0A {
+                        // A raw newline cannot be inside a JSON string: the object is broken.
+                        append(base, start, i)
+                        emit(.ok, body)
+                        line += 1
+                        state = .between
+                    }
+                    i += 1
+                    continue
+                }
+                if newlineAtTop && depth == 1 && !(b == 0x22 || b == 0x7D || b == 0x2C || b == 0x20 || b == 0x09 || b == 0x0D || b == 0x0A) {
+                    // A line at the object's top level that cannot continue it: the object
+                    // never closed. It ends, damaged, and this byte is read afresh.
+                    append(base, start, i)
+                    emit(.ok, body)
+                    state = .between
+                    newlineAtTop = false
+                    continue
+                }
+                if !(b == 0x20 || b == 0x09 || b == 0x0D) { newlineAtTop = b == 0x0A && depth == 1 }
+                switch b {
+                case 0x22: inString = true
+                case 0x7B, 0x5B: depth += 1
+                case 0x7D, 0x5D:
+                    depth -= 1
+                    if depth == 0 {
+                        append(base, start, i + 1)
+                        emit(.ok, body)
+                        state = .between
+                    }
+                case 0x0A: line += 1
+                default: break
+                }
+                i += 1
+            }
+        }
+        if state != .between { append(base, start, n) }
+    }
+
+    /// End of the stream; `truncated` says it ended on an error.
+    package mutating func finish(truncated: Bool, _ body: (RawRecord) -> Void) {
+        switch state {
+        case .between: return
+        case .stray: emit(truncated ? .truncated : .ok, body)
+        case .object: emit(truncated ? .truncated : .ok, body)  // unclosed: the parser rejects it
+        }
+        state = .between
+    }
+
+    private mutating func append(_ base: UnsafeRawPointer, _ from: Int, _ to: Int) {
+        guard to > from, !overLong else { return }
+        let room = Self.maxRecordBytes - carry.count
+        if to - from > room {
+            carry.append(contentsOf: UnsafeRawBufferPointer(start: base + from, count: room))
+            overLong = true
+        } else {
+            carry.append(contentsOf: UnsafeRawBufferPointer(start: base + from, count: to - from))
+        }
+    }
+
+    private mutating func emit(_ kind: RawRecord.Kind, _ body: (RawRecord) -> Void) {
+        let k: RawRecord.Kind = overLong ? .tooLong : kind
+        carry.withUnsafeBytes { body(RawRecord(kind: k, bytes: $0, lineNo: recordLine)) }
+        carry.removeAll(keepingCapacity: true)
+        overLong = false
+    }
+}

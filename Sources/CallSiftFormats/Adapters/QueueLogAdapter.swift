@@ -1,0 +1,501 @@
+import CallSiftCore
+/// Asterisk's `queue_log` (written by app_queue; read by FreePBX, Wazo/XiVO, QueueMetrics)
+/// as canonical call events. The mapping, field by field, is in docs/formats.md.
+///
+/// Two forms: the file, `epoch|callid|queuename|agent|EVENT|data1|data2|...` with the
+/// epoch in seconds, and the database export, CSV with a header naming `time` (a datetime,
+/// or epoch seconds), `callid`, `queuename`, `agent`, `event` and `data1`...`data5` (or one
+/// `data` column holding them joined by `|`).
+///
+/// A caller who leaves a queue without being answered (`EXITWITHTIMEOUT`, `EXITWITHKEY`,
+/// `EXITEMPTY`), whose agent hangs up first (`COMPLETEAGENT`), who is transferred or who is
+/// refused entry (`JOINEMPTY`, `FULL`) may go on to another queue with the same `callid`.
+/// So such a *leaving* line is held: when the call shows up in a queue again it becomes a
+/// `transfer` to that queue, and only when the call's window closes (its first event + the
+/// call timeout, + the lateness bound, after which no line can join it) does it become the
+/// call's terminal event. `ABANDON` and `COMPLETECALLER` end the caller's channel, so they
+/// are terminal at once. A call has one answer (its first `CONNECT`) and one terminal event,
+/// `end` once it has been answered in any queue, else `abandon` (or `blocked` when it was
+/// refused by every queue it tried), so several exits across queues never make it conflict.
+///
+/// Memory: one small record per call of the last call timeout + lateness, like
+/// `CallAssembler`; a call remembers at most `maxSeen` lines for duplicate detection.
+package final class QueueLogAdapter: FormatAdapter {
+    /// The database-export (CSV) form, rather than the file form.
+    package let isCSV: Bool
+    private let centre: String
+    private let centreBytes: [UInt8]
+    private let timeout: Int64
+    private let lateness: Int64
+    private let calendar: LocalCalendar
+    private var canonical = CanonicalRecord()
+
+    /// Lines of one call remembered to recognise a line delivered twice.
+    static let maxSeen = 64
+
+    // MARK: - The current line's fields
+
+    fileprivate enum Slot: Int { case time = 0, callid, queue, agent, event, data1, data2, data3, data4, data5 }
+    fileprivate static let slotCount = 10
+    /// One struct, so a line's many small writes are one access to the adapter's state.
+    private var fields = LineFields()
+    /// CSV form: the slot of each column (nil: ignored), and the header's bytes.
+    private var columns: [Int?]?
+    private var combinedDataColumn: Int?
+    private var headerBytes: [UInt8] = []
+
+    // MARK: - Calls
+
+    private struct Held {
+        var ts: Int64
+        var kind: QueueLogLeave
+        /// The line's own event was emitted already (a refusal that opened the call emits
+        /// its `arrive` at once), so what it becomes later is an extra line.
+        var ownEmitted: Bool
+        var serial: Int
+    }
+
+    private struct Seen: Equatable {
+        var event: UInt8
+        var ts: Int64
+        var queue: String
+    }
+
+    private struct Call {
+        var firstTs: Int64
+        var arrived = false
+        var queued = false
+        var answered = false
+        var held: Held?
+        var seen: [Seen] = []
+    }
+
+    private var calls: [String: Call] = [:]
+    /// When each call's window closes: first ts + timeout + lateness.
+    private var deadlines = LazyMinimum<String>()
+    private struct HeldTag { var callid: String; var serial: Int }
+    private var heldTimes = LazyMinimum<HeldTag>()
+    private var heldSerial = 0
+
+    /// - Parameter first: the input's first decoded bytes, to tell the two forms apart.
+    package init(first: UnsafeRawBufferPointer, centre: String, settings: AnalysisSettings) throws {
+        isCSV = !QueueLogAdapter.looksLikeFileForm(first)
+        self.centre = centre
+        centreBytes = Array(centre.utf8)
+        timeout = settings.callTimeout
+        lateness = settings.lateness
+        calendar = try LocalCalendar(identifier: settings.timeZone)
+    }
+
+    /// True when the first non-blank line starts `digits|`: the file form.
+    static func looksLikeFileForm(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        var i = 0
+        if bytes.count >= 3, bytes[0] == 0xEF, bytes[1] == 0xBB, bytes[2] == 0xBF { i = 3 }
+        while i < bytes.count, bytes[i] == 0x20 || bytes[i] == 0x09 || bytes[i] == 0x0A || bytes[i] == 0x0D { i += 1 }
+        let start = i
+        while i < bytes.count, bytes[i] >= 0x30 && bytes[i] <= 0x39 { i += 1 }
+        return i > start && i < bytes.count && bytes[i] == 0x7C
+    }
+
+    // MARK: - FormatAdapter
+
+    package func read(_ record: UnsafeRawBufferPointer, _ out: AdapterOutput) -> AdapterVerdict {
+        if isCSV {
+            if columns == nil || headerBytes.elementsEqual(record) {
+                if columns == nil { readHeader(record) }
+                return .header
+            }
+            if let problem = splitCSV(record) { return .rejected(problem) }
+        } else {
+            if let problem = splitFile(record) { return .rejected(problem) }
+        }
+        // Checked in a fixed order: ts, event, call, service; then lateness.
+        guard let ts = parseTime() else { return .rejected(isPresent(.time) ? .badTs : .missingTs) }
+        guard length(.event) > 0 else { return .rejected(.missingEvent) }
+        let event = bytes(.event) { QueueEvent.named($0) }
+        if case .skip = event {
+        } else {
+            // The field's bytes are looked at inside the closure that lends them.
+            if bytes(.callid, Self.isNone) { return .rejected(.missingCall) }
+        }
+        let needsQueue: Bool
+        switch event {
+        case .enterQueue, .refusal: needsQueue = true
+        default: needsQueue = false
+        }
+        if needsQueue, bytes(.queue, Self.isNone) { return .rejected(.missingService) }
+        guard out.admit(orderKey: ts) else { return .late }
+        closeCalls(before: ts, out)
+        if case .skip(let kind) = event { return .skipped(kind) }
+        return callLine(ts: ts, event: event, out)
+    }
+
+    package func finish(_ out: AdapterOutput) {
+        // In a fixed order, so the same input always yields the same event order.
+        let keys = calls.keys.sorted { a, b in
+            let fa = calls[a]!.firstTs, fb = calls[b]!.firstTs
+            return fa != fb ? fa < fb : a.utf8.lexicographicallyPrecedes(b.utf8)
+        }
+        for key in keys { close(key, out) }
+        calls.removeAll()
+    }
+
+    package func floor(latestKey: Int64) -> Int64 {
+        heldTimes.min { _, tag in self.calls[tag.callid]?.held?.serial == tag.serial }?.at ?? .max
+    }
+
+    // MARK: - Calls
+
+    private func callLine(ts: Int64, event: QueueEvent, _ out: AdapterOutput) -> AdapterVerdict {
+        let callid = bytes(.callid) { String(decoding: $0, as: UTF8.self) }
+        let queue = bytes(.queue) { String(decoding: $0, as: UTF8.self) }
+        var existing = calls[callid]
+        if let c = existing, ts > c.firstTs &+ timeout {
+            // Beyond the call timeout from its first event: another call with the same id.
+            close(callid, out)
+            existing = nil
+        }
+        var call = existing ?? Call(firstTs: ts)
+        if existing == nil || ts < call.firstTs {
+            call.firstTs = min(call.firstTs, ts)
+            deadlines.push(call.firstTs &+ timeout &+ lateness, callid)
+        }
+        let seen = Seen(event: event.code, ts: ts, queue: queue)
+        if call.seen.contains(seen) {
+            calls[callid] = call
+            return .duplicate
+        }
+        if call.seen.count >= Self.maxSeen { call.seen.removeFirst() }
+        call.seen.append(seen)
+
+        var verdict = AdapterVerdict.taken
+        switch event {
+        case .enterQueue:
+            if !call.arrived {
+                verdict = emitNow(ts: ts, callid: callid, kind: .arrive, caller: .data2, service: queue, out)
+                if verdict == .taken { call.arrived = true }
+            } else {
+                convertHeld(&call, callid: callid, queue: queue, out)
+                verdict = emitNow(ts: ts, callid: callid, kind: .transfer, service: queue, out)
+            }
+            if verdict == .taken { call.queued = true }
+        case .connect:
+            convertHeld(&call, callid: callid, queue: queue, out)
+            if call.answered {
+                verdict = .skipped(.reanswer)
+            } else {
+                verdict = emitNow(ts: ts, callid: callid, kind: .answer, out)
+                if verdict == .taken { call.answered = true }
+            }
+        case .completeCaller:
+            convertHeld(&call, callid: callid, queue: queue, out)
+            verdict = emitNow(ts: ts, callid: callid, kind: .end, out)
+        case .abandon:
+            convertHeld(&call, callid: callid, queue: queue, out)
+            verdict = emitNow(ts: ts, callid: callid, kind: call.answered ? .end : .abandon, out)
+        case .leave(let kind):
+            convertHeld(&call, callid: callid, queue: queue, out)
+            hold(&call, callid: callid, ts: ts, kind: kind, ownEmitted: false)
+        case .refusal:
+            convertHeld(&call, callid: callid, queue: queue, out)
+            var opened = false
+            if !call.arrived {
+                // Refused before ever queueing: the refusal is also the arrival. queue_log
+                // gives no caller id here, so the caller is unidentified.
+                verdict = emitNow(ts: ts, callid: callid, kind: .arrive, caller: nil, service: queue, out)
+                opened = verdict == .taken
+                if opened { call.arrived = true }
+            }
+            if verdict == .taken { hold(&call, callid: callid, ts: ts, kind: .refusal, ownEmitted: opened) }
+        case .skip:
+            break
+        }
+        calls[callid] = call
+        return verdict
+    }
+
+    private func hold(_ call: inout Call, callid: String, ts: Int64, kind: QueueLogLeave, ownEmitted: Bool) {
+        heldSerial += 1
+        call.held = Held(ts: ts, kind: kind, ownEmitted: ownEmitted, serial: heldSerial)
+        heldTimes.push(ts, HeldTag(callid: callid, serial: heldSerial))
+    }
+
+    /// The call turned up in a queue again: the line it left by is a transfer to `queue`.
+    private func convertHeld(_ call: inout Call, callid: String, queue: String, _ out: AdapterOutput) {
+        guard let h = call.held else { return }
+        call.held = nil
+        emitLater(ts: h.ts, callid: callid, kind: .transfer, service: queue, extraLine: h.ownEmitted, out)
+    }
+
+    /// The call's window closed (or the input ended): a held line becomes its terminal.
+    private func close(_ callid: String, _ out: AdapterOutput) {
+        guard let call = calls.removeValue(forKey: callid) else { return }
+        guard let h = call.held else { return }
+        let terminal: EventKind = call.answered ? .end : (h.kind == .refusal && !call.queued ? .blocked : .abandon)
+        switch h.kind {
+        case .exit, .refusal:
+            emitLater(ts: h.ts, callid: callid, kind: terminal, extraLine: h.ownEmitted, out)
+        case .completeAgent:
+            emitLater(ts: h.ts, callid: callid, kind: .end, extraLine: h.ownEmitted, out)
+        case .transfer:
+            // Transferred out of the queue system: the transfer, and the call ends there.
+            emitLater(ts: h.ts, callid: callid, kind: .transfer, extraLine: h.ownEmitted, out)
+            emitLater(ts: h.ts, callid: callid, kind: terminal, extraLine: true, out)
+        }
+    }
+
+    private func closeCalls(before latest: Int64, _ out: AdapterOutput) {
+        while let top = deadlines.pop(below: latest) {
+            guard let call = calls[top.tag], call.firstTs &+ timeout &+ lateness == top.at else { continue }
+            close(top.tag, out)
+        }
+    }
+
+    /// An event of the line being read; a rejection is the line's verdict.
+    private func emitNow(
+        ts: Int64, callid: String, kind: EventKind, caller: Slot? = nil, service: String? = nil,
+        _ out: AdapterOutput
+    ) -> AdapterVerdict {
+        let empty = UnsafeRawBufferPointer(start: nil, count: 0)
+        let built: EventBuilder.Built = fields.withBytes { slice in
+            return withOptionalBytes(service) { serviceBytes in
+                centreBytes.withUnsafeBytes { centre in
+                    // An arrive always has a caller key: an absent caller id is "unidentified".
+                    let callerBytes: UnsafeRawBufferPointer? = kind == .arrive ? (caller.map(slice) ?? empty) : nil
+                    return canonical.build(
+                        out.builder, ts: ts, centre: centre, call: slice(.callid), kind: kind,
+                        caller: callerBytes, service: serviceBytes)
+                }
+            }
+        }
+        switch built {
+        case .event(let e): out.emit(e, extraLine: false); return .taken
+        case .rejected(let reason): return .rejected(reason)
+        }
+    }
+
+    /// An event of a line read earlier.
+    private func emitLater(
+        ts: Int64, callid: String, kind: EventKind, service: String? = nil, extraLine: Bool,
+        _ out: AdapterOutput
+    ) {
+        switch canonical.build(out.builder, ts: ts, centre: centre, call: callid, kind: kind, service: service) {
+        case .event(let e): out.emit(e, extraLine: extraLine)
+        case .rejected(let reason): if !extraLine { out.countRejected(reason) }
+        }
+    }
+
+    // MARK: - Fields
+
+    private func isPresent(_ s: Slot) -> Bool { fields.isPresent(s) }
+    private func length(_ s: Slot) -> Int { fields.length(s) }
+
+    /// An empty field, or Asterisk's `NONE`: no call id, no queue.
+    private static func isNone(_ field: UnsafeRawBufferPointer) -> Bool {
+        field.count == 0 || field.elementsEqual("NONE".utf8)
+    }
+
+    /// Lends slot `s`'s bytes to `body`; they must not leave it.
+    private func bytes<R>(_ s: Slot, _ body: (UnsafeRawBufferPointer) -> R) -> R {
+        fields.withBytes { body($0(s)) }
+    }
+
+    /// `epoch|callid|queue|agent|EVENT|data1|...`: at least the five fixed fields; data
+    /// fields after the fifth are ignored.
+    private func splitFile(_ record: UnsafeRawBufferPointer) -> RejectReason? {
+        fields.splitFile(record) >= 5 ? nil : .fieldCount
+    }
+
+    private static let columnNames: [(String, Slot)] = [
+        ("time", .time), ("callid", .callid), ("queuename", .queue), ("agent", .agent), ("event", .event),
+        ("data1", .data1), ("data2", .data2), ("data3", .data3), ("data4", .data4), ("data5", .data5),
+    ]
+
+    private func readHeader(_ record: UnsafeRawBufferPointer) {
+        var cols: [Int?] = []
+        var seen = Set<Int>()
+        _ = CSVRecordParser.split(record) { index, name in
+            var slot: Int?
+            for (n, s) in Self.columnNames where n.utf8.elementsEqual(name) && !seen.contains(s.rawValue) {
+                slot = s.rawValue
+                seen.insert(s.rawValue)
+            }
+            if slot == nil && name.elementsEqual("data".utf8) && combinedDataColumn == nil { combinedDataColumn = index }
+            cols.append(slot)
+        }
+        columns = cols
+        headerBytes = Array(record)
+    }
+
+    private func splitCSV(_ record: UnsafeRawBufferPointer) -> RejectReason? {
+        fields.splitCSV(record, columns: columns!, combinedDataColumn: combinedDataColumn)
+    }
+
+    /// File form: epoch seconds. Export form: a datetime with or without an offset (without
+    /// one it is local time in `--tz`, as the PBX wrote it), or epoch seconds.
+    private func parseTime() -> Int64? {
+        bytes(.time) { v -> Int64? in
+            guard v.count > 0 else { return nil }
+            if let s = Self.epochSeconds(v) { return s }
+            guard isCSV else { return nil }
+            if let t = Timestamp.parse(v), v.count >= 20 { return t }
+            // PostgreSQL prints a whole-hour offset as `+02`: make it `+02:00`.
+            if v.count >= 22, v[v.count - 3] == 0x2B || v[v.count - 3] == 0x2D, v.count < 40 {
+                var withMinutes = Array(v)
+                withMinutes.append(contentsOf: ":00".utf8)
+                if let t = withMinutes.withUnsafeBytes({ Timestamp.parse($0) }) { return t }
+            }
+            // `2012-07-03 15:27:23.896208`: no offset. Read as if UTC, then move by the
+            // zone's offset at that instant (found in two steps, right across DST changes
+            // except inside the skipped or repeated hour itself).
+            guard v.count >= 19, v.count < 40 else { return nil }
+            var withZ = Array(v)
+            withZ.append(0x5A)
+            guard let asUTC = withZ.withUnsafeBytes({ Timestamp.parse($0) }) else { return nil }
+            let guess = asUTC &- calendar.offsetMillis(atUTCMillis: asUTC)
+            return asUTC &- calendar.offsetMillis(atUTCMillis: guess)
+        }
+    }
+
+    /// `1366720340` or `1366720340.123` (seconds, optional fraction), in milliseconds.
+    static func epochSeconds(_ v: UnsafeRawBufferPointer) -> Int64? {
+        var i = 0, value: Int64 = 0, digits = 0
+        while i < v.count, v[i] >= 0x30 && v[i] <= 0x39 {
+            value = value &* 10 &+ Int64(v[i] - 0x30)
+            i += 1; digits += 1
+        }
+        guard digits >= 1, digits <= 12 else { return nil }
+        var ms: Int64 = 0
+        if i < v.count {
+            guard v[i] == 0x2E, i + 1 < v.count else { return nil }
+            i += 1
+            var scale: Int64 = 100
+            while i < v.count {
+                guard v[i] >= 0x30 && v[i] <= 0x39 else { return nil }
+                ms += Int64(v[i] - 0x30) * scale
+                scale /= 10
+                i += 1
+            }
+        }
+        return value * 1000 + ms
+    }
+}
+
+/// What one queue_log event name means here.
+enum QueueEvent {
+    case enterQueue, connect, completeCaller, abandon, refusal
+    /// Leaves the queue with the call still going on somewhere: held.
+    case leave(QueueLogLeave)
+    case skip(SkipKind)
+
+    /// A small code per meaning, for recognising a line delivered twice.
+    var code: UInt8 {
+        switch self {
+        case .enterQueue: 0
+        case .connect: 1
+        case .completeCaller: 2
+        case .abandon: 3
+        case .refusal: 4
+        case .leave(let l): 5 + l.rawValue
+        case .skip: 255
+        }
+    }
+
+    private static let names: [(String, QueueEvent)] = [
+        ("ENTERQUEUE", .enterQueue), ("CONNECT", .connect), ("COMPLETECALLER", .completeCaller),
+        ("COMPLETEAGENT", .leave(.completeAgent)), ("ABANDON", .abandon),
+        ("EXITWITHTIMEOUT", .leave(.exit)), ("EXITWITHKEY", .leave(.exit)), ("EXITEMPTY", .leave(.exit)),
+        ("TRANSFER", .leave(.transfer)), ("BLINDTRANSFER", .leave(.transfer)), ("ATTENDEDTRANSFER", .leave(.transfer)),
+        ("JOINEMPTY", .refusal), ("JOINUNAVAIL", .refusal), ("FULL", .refusal),
+        ("RINGNOANSWER", .skip(.ring)), ("RINGCANCELED", .skip(.ring)),
+        ("AGENTLOGIN", .skip(.agent)), ("AGENTLOGOFF", .skip(.agent)), ("AGENTCALLBACKLOGIN", .skip(.agent)),
+        ("AGENTCALLBACKLOGOFF", .skip(.agent)), ("AGENTDUMP", .skip(.agent)), ("ADDMEMBER", .skip(.agent)),
+        ("REMOVEMEMBER", .skip(.agent)), ("PENALTY", .skip(.agent)),
+        ("PAUSE", .skip(.pause)), ("UNPAUSE", .skip(.pause)), ("PAUSEALL", .skip(.pause)), ("UNPAUSEALL", .skip(.pause)),
+        ("QUEUESTART", .skip(.queueAdmin)), ("CONFIGRELOAD", .skip(.queueAdmin)),
+        ("INFO", .skip(.callInfo)), ("DID", .skip(.callInfo)), ("SYSCOMPAT", .skip(.callInfo)),
+    ]
+    private static let table: [(bytes: [UInt8], event: QueueEvent)] = names.map { (Array($0.0.utf8), $0.1) }
+
+    static func named(_ name: UnsafeRawBufferPointer) -> QueueEvent {
+        for entry in table where entry.bytes.count == name.count && entry.bytes.elementsEqual(name) { return entry.event }
+        return .skip(.otherQueueEvent)
+    }
+}
+
+/// How a held queue_log line left its queue.
+enum QueueLogLeave: UInt8 { case exit, completeAgent, transfer, refusal }
+
+/// The fields of the queue_log line being read, copied into one reused buffer.
+private struct LineFields {
+    typealias Slot = QueueLogAdapter.Slot
+    private var buffer: [UInt8] = []
+    private var starts = [Int](repeating: -1, count: QueueLogAdapter.slotCount)
+    private var ends = [Int](repeating: -1, count: QueueLogAdapter.slotCount)
+
+    init() { buffer.reserveCapacity(512) }
+
+    func isPresent(_ s: Slot) -> Bool { starts[s.rawValue] >= 0 }
+    func length(_ s: Slot) -> Int { starts[s.rawValue] >= 0 ? ends[s.rawValue] - starts[s.rawValue] : 0 }
+
+    /// Calls `body` with a function giving each slot's bytes (empty when absent).
+    func withBytes<R>(_ body: ((Slot) -> UnsafeRawBufferPointer) -> R) -> R {
+        buffer.withUnsafeBytes { buf in
+            body { s in
+                let st = starts[s.rawValue]
+                return st >= 0 ? UnsafeRawBufferPointer(rebasing: buf[st..<ends[s.rawValue]]) : UnsafeRawBufferPointer(start: nil, count: 0)
+            }
+        }
+    }
+
+    private mutating func reset() {
+        buffer.removeAll(keepingCapacity: true)
+        for i in 0..<QueueLogAdapter.slotCount { starts[i] = -1; ends[i] = -1 }
+    }
+
+    private mutating func store(_ slot: Int, _ bytes: UnsafeRawBufferPointer) {
+        starts[slot] = buffer.count
+        buffer.append(contentsOf: bytes)
+        ends[slot] = buffer.count
+    }
+
+    /// Splits at `|`; returns the number of fields.
+    mutating func splitFile(_ record: UnsafeRawBufferPointer) -> Int {
+        reset()
+        var field = 0, start = 0
+        for i in 0...record.count where i == record.count || record[i] == 0x7C {
+            if field < QueueLogAdapter.slotCount {
+                store(field, UnsafeRawBufferPointer(rebasing: record[start..<i]))
+            }
+            field += 1
+            start = i + 1
+        }
+        return field
+    }
+
+    mutating func splitCSV(_ record: UnsafeRawBufferPointer, columns: [Int?], combinedDataColumn: Int?) -> RejectReason? {
+        reset()
+        var count = 0
+        var combined: [UInt8]?
+        let problem = CSVRecordParser.split(record) { index, field in
+            count = index + 1
+            guard index < columns.count else { return }
+            if let slot = columns[index] { store(slot, field) }
+            if index == combinedDataColumn { combined = Array(field) }
+        }
+        if let problem { return problem }
+        guard count == columns.count else { return .fieldCount }
+        // Only a `data` column: its `|`-separated parts are data1...data5.
+        if let combined, !isPresent(.data1) {
+            combined.withUnsafeBytes { data in
+                var slot = Slot.data1.rawValue, start = 0
+                for i in 0...data.count where i == data.count || data[i] == 0x7C {
+                    if slot < QueueLogAdapter.slotCount { store(slot, UnsafeRawBufferPointer(rebasing: data[start..<i])) }
+                    slot += 1
+                    start = i + 1
+                }
+            }
+        }
+        return nil
+    }
+}
