@@ -80,7 +80,13 @@ let package = Package(
         ),
         // The README's "Using the library" example: `swift run library-example`.
         .executableTarget(name: "library-example", dependencies: ["CallSift"], path: "Examples/LibraryExample"),
+        // One test target per source target, plus the command line's tests on samples/.
+        .testTarget(name: "CallSiftCoreTests", dependencies: ["CallSiftCore"]),
+        .testTarget(name: "CallSiftInputTests", dependencies: ["CallSiftInput"]),
+        .testTarget(name: "CallSiftFormatsTests", dependencies: ["CallSiftFormats"]),
         .testTarget(name: "CallSiftTests", dependencies: ["CallSift", "CallSiftAccredit", "CallSiftGenerate", "CallSiftConcurrency"]),
+        .testTarget(name: "CallSiftAccreditTests", dependencies: ["CallSiftAccredit"]),
+        .testTarget(name: "CallSiftGenerateTests", dependencies: ["CallSiftGenerate"]),
         .testTarget(name: "CallSiftConcurrencyTests", dependencies: ["CallSiftConcurrency"]),
         .testTarget(name: "CLITests", dependencies: ["callsift"]),
     ],

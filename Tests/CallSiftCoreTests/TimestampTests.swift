@@ -1,10 +1,5 @@
 import Testing
-@testable import CallSift
 @testable import CallSiftCore
-@testable import CallSiftInput
-@testable import CallSiftFormats
-@testable import CallSiftAccredit
-@testable import CallSiftGenerate
 
 /// Parses `text` through the raw-bytes entry point, as the format parsers will.
 private func parse(_ text: String) -> Int64? {

@@ -1,10 +1,5 @@
 import Testing
-@testable import CallSift
 @testable import CallSiftCore
-@testable import CallSiftInput
-@testable import CallSiftFormats
-@testable import CallSiftAccredit
-@testable import CallSiftGenerate
 
 /// The keyed hash under caller pseudonyms: SipHash-2-4 (Aumasson and Bernstein) with
 /// 64- and 128-bit output, checked against the reference implementation's published test

@@ -1,10 +1,5 @@
 import Testing
-@testable import CallSift
 @testable import CallSiftCore
-@testable import CallSiftInput
-@testable import CallSiftFormats
-@testable import CallSiftAccredit
-@testable import CallSiftGenerate
 
 /// Day number of a calendar date, via the independent-of-Period civil arithmetic.
 private func day(_ y: Int64, _ m: Int, _ d: Int) -> Int32 {

@@ -1,10 +1,7 @@
 import Foundation
 import Testing
-@testable import CallSift
 @testable import CallSiftCore
 @testable import CallSiftInput
-@testable import CallSiftFormats
-@testable import CallSiftAccredit
 @testable import CallSiftGenerate
 
 /// What a reader of the dirty output finds, classified independently of the generator.

@@ -1,11 +1,7 @@
 import Foundation
 import Testing
-@testable import CallSift
 @testable import CallSiftCore
 @testable import CallSiftInput
-@testable import CallSiftFormats
-@testable import CallSiftAccredit
-@testable import CallSiftGenerate
 
 // MARK: - Shared helpers (also used by ByteSinkTests)
 

@@ -1,11 +1,7 @@
 import Foundation
 import Testing
-@testable import CallSift
 @testable import CallSiftCore
 @testable import CallSiftInput
-@testable import CallSiftFormats
-@testable import CallSiftAccredit
-@testable import CallSiftGenerate
 
 /// Inputs recognised by their bytes: the fingerprint does not depend on how the bytes are
 /// cut, tells apart inputs that differ anywhere, and is what the reader reports.

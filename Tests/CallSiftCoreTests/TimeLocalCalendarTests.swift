@@ -1,11 +1,6 @@
 import Foundation
 import Testing
-@testable import CallSift
 @testable import CallSiftCore
-@testable import CallSiftInput
-@testable import CallSiftFormats
-@testable import CallSiftAccredit
-@testable import CallSiftGenerate
 
 private func utc(_ text: String) -> Int64 {
     var text = text

@@ -1,10 +1,6 @@
 import Testing
-@testable import CallSift
 @testable import CallSiftCore
-@testable import CallSiftInput
 @testable import CallSiftFormats
-@testable import CallSiftAccredit
-@testable import CallSiftGenerate
 
 /// The CSV splitter cuts most records on a fast path that reads each 64-byte block once
 /// (`feedPlainRecords`) and hands the parser the commas it saw; anything unusual (a quote,
@@ -106,5 +102,17 @@ import Testing
         var masked: [Bool] = []
         text.withUnsafeBytes { splitter.feed($0) { masked.append($0.masks != nil) } }
         #expect(masked == [true, true, true, true])
+    }
+}
+
+/// A seeded xorshift generator for the random texts above (the same seed, the same text).
+private struct SplitMix {
+    var state: UInt64
+    init(seed: UInt64) { state = seed | 1 }
+    mutating func next() -> UInt64 {
+        state ^= state << 13
+        state ^= state >> 7
+        state ^= state << 17
+        return state &* 0x2545_F491_4F6C_DD1D
     }
 }

@@ -1,10 +1,8 @@
 import Testing
-@testable import CallSift
 @testable import CallSiftCore
 @testable import CallSiftInput
-@testable import CallSiftFormats
+@testable import CallSift
 @testable import CallSiftAccredit
-@testable import CallSiftGenerate
 
 @Suite struct AccreditationTests {
     /// A row of one centre and day with `contacts` contacts of which `avoidable` avoidable,

@@ -1,15 +1,13 @@
 import Foundation
 import Testing
-@testable import CallSift
 @testable import CallSiftCore
 @testable import CallSiftInput
-@testable import CallSiftFormats
+@testable import CallSift
 @testable import CallSiftAccredit
-@testable import CallSiftGenerate
 
 @Suite struct StandardTests {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
 
     @Test func sampleStandardReads() throws {
         let s = try Standard.load(path: Self.root.appendingPathComponent("samples/standard.toml").path)

@@ -1,10 +1,7 @@
 import Foundation
 import Testing
-@testable import CallSift
 @testable import CallSiftCore
 @testable import CallSiftInput
-@testable import CallSiftFormats
-@testable import CallSiftAccredit
 @testable import CallSiftGenerate
 
 /// One clean week of 20 000 calls in each format, generated once for the tests below.

@@ -1,10 +1,6 @@
 import Testing
-@testable import CallSift
 @testable import CallSiftCore
-@testable import CallSiftInput
 @testable import CallSiftFormats
-@testable import CallSiftAccredit
-@testable import CallSiftGenerate
 
 /// The JSON cursor shared by the NDJSON and contact-trace-record readers: it accepts
 /// exactly RFC 8259's grammar for whitespace, literals, numbers, strings (with escapes)

@@ -1,10 +1,6 @@
 import Testing
-@testable import CallSift
 @testable import CallSiftCore
-@testable import CallSiftInput
 @testable import CallSiftFormats
-@testable import CallSiftAccredit
-@testable import CallSiftGenerate
 
 /// The NDJSON line parser on its own: one JSON object a line, its known keys kept (strings
 /// decoded, numbers as their literal text, `null` as absent), every other key checked and

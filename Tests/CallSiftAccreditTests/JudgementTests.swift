@@ -1,10 +1,8 @@
 import Testing
-@testable import CallSift
 @testable import CallSiftCore
 @testable import CallSiftInput
-@testable import CallSiftFormats
+@testable import CallSift
 @testable import CallSiftAccredit
-@testable import CallSiftGenerate
 
 /// Hand-worked judgements at and around every boundary. Wilson intervals were worked out
 /// independently (python3: p ± … from the score formula, z = scipy.stats.norm.ppf(0.975)):

@@ -1,11 +1,7 @@
 import Foundation
 import Testing
-@testable import CallSift
 @testable import CallSiftCore
 @testable import CallSiftInput
-@testable import CallSiftFormats
-@testable import CallSiftAccredit
-@testable import CallSiftGenerate
 
 /// The gzip and lz4 stream decoders on their own, driven the way `InputReader` drives
 /// them: they give back exactly what the repository's encoders compressed, however the

@@ -1,11 +1,7 @@
 import Foundation
 import Testing
-@testable import CallSift
 @testable import CallSiftCore
 @testable import CallSiftInput
-@testable import CallSiftFormats
-@testable import CallSiftAccredit
-@testable import CallSiftGenerate
 
 /// The files callsift meets come from the standard tools, and its own output goes back to
 /// them; these tests run the tools when the machine has them and are skipped otherwise.

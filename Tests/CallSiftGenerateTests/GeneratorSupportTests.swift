@@ -1,11 +1,8 @@
 import Foundation
-// (Helpers only, no tests: named Generator*Tests.swift to stay within the generator's files.)
-@testable import CallSift
 @testable import CallSiftCore
 @testable import CallSiftInput
-@testable import CallSiftFormats
-@testable import CallSiftAccredit
 @testable import CallSiftGenerate
+// (Helpers only, no tests: named Generator*Tests.swift to stay within the generator's files.)
 
 /// Helpers shared by the generator tests: an independent reading of the generated lines
 /// (RFC 4180 CSV, JSONSerialization, ISO8601DateFormatter), never the generator's own code.

@@ -1,10 +1,5 @@
 import Testing
-@testable import CallSift
 @testable import CallSiftCore
-@testable import CallSiftInput
-@testable import CallSiftFormats
-@testable import CallSiftAccredit
-@testable import CallSiftGenerate
 
 /// Call ids as plain values: up to `inlineCapacity` (40) bytes held inline, longer ones
 /// interned in `LongCallIDs` (the same bytes, the same index); equal exactly when their

@@ -1,10 +1,5 @@
 import Testing
-@testable import CallSift
 @testable import CallSiftCore
-@testable import CallSiftInput
-@testable import CallSiftFormats
-@testable import CallSiftAccredit
-@testable import CallSiftGenerate
 
 @Suite struct WilsonTests {
     /// Reference values computed with Python's `decimal` at 50 digits from the Wilson score

@@ -1,10 +1,6 @@
 import Testing
-@testable import CallSift
 @testable import CallSiftCore
-@testable import CallSiftInput
 @testable import CallSiftFormats
-@testable import CallSiftAccredit
-@testable import CallSiftGenerate
 
 @Suite struct InternCacheTests {
     /// Strings of every length from 0 to 40 over a two-letter alphabet differ from each

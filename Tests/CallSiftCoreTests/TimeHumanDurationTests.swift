@@ -1,10 +1,5 @@
 import Testing
-@testable import CallSift
 @testable import CallSiftCore
-@testable import CallSiftInput
-@testable import CallSiftFormats
-@testable import CallSiftAccredit
-@testable import CallSiftGenerate
 
 @Suite struct TimeHumanDurationTests {
     @Test func parsesUnits() {

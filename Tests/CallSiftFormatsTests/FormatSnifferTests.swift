@@ -1,10 +1,6 @@
 import Testing
-@testable import CallSift
 @testable import CallSiftCore
-@testable import CallSiftInput
 @testable import CallSiftFormats
-@testable import CallSiftAccredit
-@testable import CallSiftGenerate
 
 /// `--format auto`: an input's record format told from its first decoded bytes, after a
 /// UTF-8 byte-order mark and white space. `[` or a `{` with a contact trace record key is
