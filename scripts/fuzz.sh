@@ -22,52 +22,49 @@ OUT=.build-fuzz
 BIN="$OUT/callsift-fuzz"
 mkdir -p "$OUT"
 
-# One binary for every target: the library's sources and Fuzz/FuzzTargets.swift as one
-# module, so the targets reach internal types (the record parsers, InputCursor). The
-# modules the library imports are built before it, each on its own with the same flags,
-# into $OUT/deps: Atomics (from the swift-atomics checkout that `swift package resolve`
-# makes, with its C shim) and CallSiftConcurrency; CZstd, CLZ4, CZlib and CMemory are
-# C headers (module maps) found with -I. Each step runs again when its inputs change.
-SWIFTC=(nice -n 19 swiftc -O -sanitize=fuzzer,address -parse-as-library -swift-version 5)
+# One binary for every target: the engine's sources and Fuzz/FuzzTargets.swift as one
+# module, so the targets reach internal types (the record parsers, InputCursor); the layers
+# beneath it (CallSiftCore, CallSiftInput, CallSiftFormats) are built as modules of their
+# own with the same instrumentation and the same package name, so their `package`
+# declarations are in reach too. The modules from other packages (Atomics, HeapModule,
+# SystemPackage) and CallSiftConcurrency are taken from an ordinary release build, not
+# instrumented. Each step runs again when its inputs change.
+SWIFTC=(nice -n 19 swiftc -O -sanitize=fuzzer,address -parse-as-library -swift-version 5 -package-name callsift)
 DEPS="$OUT/deps"
-ATOMICS=.build/checkouts/swift-atomics
-SHIMS="$ATOMICS/Sources/_AtomicsShims"
+REL=.build/release
 mkdir -p "$DEPS"
 # True when the file $1 is missing or older than any file (or folder) that follows.
 stale() { local out="$1"; shift; [ ! -e "$out" ] || [ -n "$(find "$@" -newer "$out" -print -quit)" ]; }
 swift_files() { find "$@" -name '*.swift' | sort; }
 
-if [ ! -d "$ATOMICS/Sources/Atomics" ]; then
-    echo "resolving the package's dependencies" >&2
-    swift package resolve >&2
-fi
-if stale "$DEPS/Atomics.o" "$ATOMICS/Sources"; then
-    echo "building $DEPS/Atomics.o" >&2
-    CLANG="$(dirname "$(command -v swiftc)")/clang"
-    [ -x "$CLANG" ] || CLANG=clang
-    nice -n 19 "$CLANG" -O2 -fsanitize=fuzzer-no-link,address -I "$SHIMS/include" \
-        -c "$SHIMS/src/_AtomicsShims.c" -o "$DEPS/_AtomicsShims.o"
-    mapfile -t ATOMICS_SOURCES < <(swift_files "$ATOMICS/Sources/Atomics")
-    "${SWIFTC[@]}" -wmo -module-name Atomics -enable-experimental-feature BuiltinModule -I "$SHIMS/include" \
-        -emit-module -emit-module-path "$DEPS/Atomics.swiftmodule" -c "${ATOMICS_SOURCES[@]}" -o "$DEPS/Atomics.o"
-    touch "$DEPS/Atomics.o"   # swiftc does not rewrite an unchanged output; mark it as up to date
-fi
-if stale "$DEPS/CallSiftConcurrency.o" Sources/CallSiftConcurrency Sources/CMemory "$DEPS/Atomics.o"; then
-    echo "building $DEPS/CallSiftConcurrency.o" >&2
-    mapfile -t CONCURRENCY_SOURCES < <(swift_files Sources/CallSiftConcurrency)
-    "${SWIFTC[@]}" -wmo -module-name CallSiftConcurrency -I "$DEPS" -I "$SHIMS/include" -I Sources/CMemory \
-        -emit-module -emit-module-path "$DEPS/CallSiftConcurrency.swiftmodule" \
-        -c "${CONCURRENCY_SOURCES[@]}" -o "$DEPS/CallSiftConcurrency.o"
-    touch "$DEPS/CallSiftConcurrency.o"   # likewise
-fi
-if stale "$BIN" Sources/CallSift Sources/CZstd Sources/CLZ4 Sources/CZlib Sources/CMemory \
-        Fuzz/FuzzTargets.swift "$DEPS/CallSiftConcurrency.o"; then
+echo "building the dependencies (release)" >&2
+export CALLSIFT_RELEASE_FLAGS=1   # the flags the other scripts build with, so the build is shared
+swift build -c release --product callsift >&2
+INCLUDES=(-I "$DEPS" -I "$REL/Modules" -I Sources/CZstd -I Sources/CLZ4 -I Sources/CZlib -I Sources/CMemory
+    -I .build/checkouts/swift-atomics/Sources/_AtomicsShims/include -I .build/checkouts/swift-system/Sources/CSystem/include)
+# Object files of the modules taken as built: every .o of their targets.
+mapfile -t PREBUILT < <(find "$REL/Atomics.build" "$REL/_AtomicsShims.build" "$REL/HeapModule.build" \
+    "$REL/InternalCollectionsUtilities.build" "$REL/SystemPackage.build" "$REL/CSystem.build" \
+    "$REL/CallSiftConcurrency.build" -name '*.o' 2>/dev/null | sort)
+layer() {  # name → $DEPS/name.o and its module, from Sources/name
+    local name="$1"
+    if stale "$DEPS/$name.o" "Sources/$name" "$REL/Modules"; then
+        echo "building $DEPS/$name.o" >&2
+        mapfile -t FILES < <(swift_files "Sources/$name")
+        "${SWIFTC[@]}" -wmo -module-name "$name" "${INCLUDES[@]}" -emit-module -emit-module-path "$DEPS/$name.swiftmodule" \
+            -c "${FILES[@]}" -o "$DEPS/$name.o"
+        touch "$DEPS/$name.o"   # swiftc does not rewrite an unchanged output; mark it as up to date
+    fi
+}
+layer CallSiftCore
+layer CallSiftInput
+layer CallSiftFormats
+if stale "$BIN" Sources/CallSift "$DEPS/CallSiftCore.o" "$DEPS/CallSiftInput.o" "$DEPS/CallSiftFormats.o" Fuzz/FuzzTargets.swift; then
     echo "building $BIN" >&2
     mapfile -t SOURCES < <(swift_files Sources/CallSift)
-    "${SWIFTC[@]}" -module-name CallSift \
-        -I Sources/CZstd -I Sources/CLZ4 -I Sources/CZlib -I Sources/CMemory -I "$DEPS" -I "$SHIMS/include" \
-        "${SOURCES[@]}" Fuzz/FuzzTargets.swift "$DEPS/_AtomicsShims.o" "$DEPS/Atomics.o" "$DEPS/CallSiftConcurrency.o" \
-        -o "$BIN" 2> >(grep -v "Cannot export local symbol" >&2)
+    "${SWIFTC[@]}" -module-name CallSift "${INCLUDES[@]}" \
+        "${SOURCES[@]}" Fuzz/FuzzTargets.swift "$DEPS/CallSiftCore.o" "$DEPS/CallSiftInput.o" "$DEPS/CallSiftFormats.o" \
+        "${PREBUILT[@]}" -lzstd -llz4 -lz -o "$BIN" 2> >(grep -v "Cannot export local symbol" >&2)
 fi
 
 maxlen() { case "$1" in zstd|lz4|gzip|multi) echo 65536 ;; *) echo 16384 ;; esac; }

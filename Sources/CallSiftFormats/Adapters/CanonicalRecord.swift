@@ -94,7 +94,7 @@ struct LazyMinimum<Tag> {
     mutating func min(isValid: (Int64, Tag) -> Bool) -> (at: Int64, tag: Tag)? {
         while let top = heap.min {
             if isValid(top.at, top.tag) { return (top.at, top.tag) }
-            heap.popMin()
+            _ = heap.popMin()
         }
         return nil
     }
@@ -102,7 +102,7 @@ struct LazyMinimum<Tag> {
     /// Removes and returns the least entry (valid or not) if it is below `limit`.
     mutating func pop(below limit: Int64) -> (at: Int64, tag: Tag)? {
         guard let top = heap.min, top.at < limit else { return nil }
-        heap.popMin()
+        _ = heap.popMin()
         return (top.at, top.tag)
     }
 }

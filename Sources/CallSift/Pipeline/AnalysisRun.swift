@@ -1,0 +1,390 @@
+import CallSiftCore
+import CallSiftInput
+import CallSiftFormats
+import CallSiftConcurrency
+import Foundation
+import HeapModule
+
+/// One execution of `Analysis.run()`: what the run has done so far. `Analysis` says what
+/// to do; this does it, in three steps:
+/// - `init`: the stages' partitions (`Shard`s) made or rebuilt from durable state, the
+///   late floors, the inputs opened in a dry run and placed in the merge by their first
+///   event;
+/// - `merge()`: events taken from the inputs in time order and handed to their shards,
+///   the watermark stepped every `eventsPerStep` events and whenever an input ends;
+/// - `finish()`: with durable state, each part taken to its final point and encoded; then
+///   everything made final, the classification threads joined, the rejects written, and
+///   the counters summed into the `Report`.
+final class AnalysisRun {
+    private let settings: AnalysisSettings
+    private let inputs: [String]
+    private let files: [String]
+    private let rejects: RejectsLog?
+    private let progress: ((Analysis.Progress) -> Void)?
+    private let execution: ExecutionOptions
+    private let continuation: Analysis.Continuation?
+    private let calendar: LocalCalendar
+    private let centres = Interner(), services = Interner(), reasons = Interner(), longCallIDs = LongCallIDs()
+
+    // With durable state, the stages are partitioned so that each part can be left at a
+    // point of its own (docs/metrics.md, "Daily runs"): by centre, unless caller scopes
+    // span centres (`--scope global`), then one part for everything. Without, by hash, as
+    // many shards as asked for.
+    private let stateMode: Bool
+    /// How far behind its events' greatest ts a part is made final (`Shard.finalPoint`).
+    private let finalMargin: Int64
+    private let byCentre: Bool
+    private var shards: [Shard] = []
+    /// With durable state, the part of each centre's events, by centre id (-1: none yet).
+    private var partitionOfCentre: [Int] = []
+    /// The line accounting of the runs the state continues.
+    private var priorLines = LineAccounting()
+
+    /// With several inputs, each writes its rejected lines to a file of its own, joined in
+    /// input order at the end, so the rejects file does not depend on scheduling.
+    private var spool: RejectsSpool?
+    /// With more than one thread, each shard's classification runs on a thread of its own.
+    /// Nothing throws between their start and `finish`, which joins them.
+    private var stages: [ClassificationStage]?
+    /// With more than one thread, every open input is decoded and parsed by one pool of
+    /// workers, as many as the threads asked for, however many inputs there are.
+    private var inputPool: InputPool?
+    private var cursors: [InputCursor] = []
+
+    /// An input's place in the merge: the `ts` of its next event.
+    private struct Entry: Comparable {
+        var ts: Int64
+        var input: Int
+        static func < (a: Entry, b: Entry) -> Bool { a.ts != b.ts ? a.ts < b.ts : a.input < b.input }
+    }
+    private var heap = Heap<Entry>()
+    /// Inputs not yet opened leave the merge in order of their first event.
+    private var unopenedFirsts: [Int64] = []
+    private var unopenedNext = 0
+    private var open: [Int] = []
+    private var opened: [Bool]
+    private var done = 0
+    private var events: Int64 = 0
+    /// The watermark moves on, and state is finalised and dropped, every this many events.
+    private let eventsPerStep: Int64 = 8192
+    private var eventsAtStep: Int64 = 0
+    private var watermark = Int64.min
+    private var lastProgress = Date()
+    private let started = Date()
+    private var stats = Analysis.Stats()
+
+    init(
+        settings: AnalysisSettings, inputs: [String], files: [String], memory: [String: MemoryInput],
+        pseudonymiser: Pseudonymiser, rejects: RejectsLog?, execution: ExecutionOptions,
+        continuation: Analysis.Continuation?, progress: ((Analysis.Progress) -> Void)?
+    ) throws {
+        self.settings = settings
+        self.inputs = inputs
+        self.files = files
+        self.rejects = rejects
+        self.progress = progress
+        self.execution = execution
+        self.continuation = continuation
+        calendar = try LocalCalendar(identifier: settings.timeZone)
+        stateMode = continuation != nil
+        finalMargin = settings.lateness &+ settings.callTimeout
+        byCentre = stateMode && settings.scope != .global
+        opened = [Bool](repeating: false, count: files.count)
+
+        if let continuation, let bytes = continuation.engineState {
+            let restoring = Date()
+            var r = try StateReader(container: bytes, file: continuation.engineFile, kind: .engine)
+            var restored: [Shard] = []
+            priorLines = try Analysis.restore(
+                from: &r, centres: centres, services: services, reasons: reasons,
+                longCallIDs: longCallIDs, makeShard: makeShard, into: &restored)
+            shards = restored
+            guard r.isAtEnd else { throw r.malformed("bytes after the last record") }
+            stats.restoreSeconds = Date().timeIntervalSince(restoring)
+        } else if stateMode && !byCentre {
+            shards = [makeShard()]
+        } else if !stateMode {
+            shards = (0..<execution.shards).map { _ in makeShard() }
+        }
+        if byCentre {
+            for (i, shard) in shards.enumerated() {
+                let c = Int(shard.centre)
+                if partitionOfCentre.count <= c { partitionOfCentre += Array(repeating: -1, count: c + 1 - partitionOfCentre.count) }
+                partitionOfCentre[c] = i
+            }
+        }
+        // An event older than what the state has made final for its centre (for the whole
+        // stream, under `--scope global`) is late.
+        let floors =
+            stateMode
+            ? LateFloors(
+                global: byCentre ? nil : shards.first?.finalPoint(margin: finalMargin),
+                byCentre: byCentre ? partitionOfCentre.map { $0 < 0 ? Int64.min : shards[$0].finalPoint(margin: finalMargin) } : [])
+            : nil
+
+        spool = rejects != nil && files.count > 1 ? try RejectsSpool(count: files.count) : nil
+        inputPool = execution.threads >= 2 ? InputPool(workers: execution.threads) : nil
+        let builder = { [centres, services, reasons, longCallIDs] in
+            EventBuilder(
+                centres: centres, services: services, reasons: reasons, longCallIDs: longCallIDs, pseudonymiser: pseudonymiser)
+        }
+        cursors = files.enumerated().map { i, path in
+            InputCursor(
+                parser: InputParser(
+                    path: path, index: i, settings: settings, builder: builder(),
+                    rejects: spool?.log(i) ?? rejects, floors: floors, memory: memory[path]),
+                lateness: settings.lateness)
+        }
+        // Place each input in the merge by its first event, read in a dry run and then
+        // closed again, so that only inputs the merge has reached hold decoders and
+        // buffers. Standard input cannot be read twice; it is opened at once, as is an
+        // input without any event (only its accounting is left to do).
+        var firstTs = [Int64](repeating: .min, count: files.count)
+        for (i, path) in files.enumerated() where path != "-" {
+            let dry = InputParser(
+                path: path, index: i, settings: settings, builder: builder(), rejects: nil, floors: floors,
+                memory: memory[path], dryRun: true)
+            var first: [Event] = []
+            dry.fill(&first, upTo: 1)
+            // No event of the input is below its first one or, for an adapter, its floor.
+            let bound = min(first.first?.ts ?? .max, dry.adapterFloor)
+            if bound != .max { firstTs[i] = bound }
+            dry.close()
+        }
+        for i in files.indices { heap.insert(Entry(ts: firstTs[i], input: i)) }
+        unopenedFirsts = firstTs.sorted()
+        // Started last: nothing above throws once they run.
+        stages = execution.threads >= 2 && !stateMode ? shards.enumerated().map { ClassificationStage(shard: $1, index: $0) } : nil
+    }
+
+    /// Stops the input workers (also after an error).
+    func shutDown() { inputPool?.shutDown() }
+
+    private func makeShard(centre: Int32 = -1) -> Shard {
+        Shard(
+            settings: settings, calendar: calendar, centres: centres, reasons: reasons, longCallIDs: longCallIDs,
+            sweepInterval: execution.scopeSweepInterval, centre: centre)
+    }
+
+    private var parallelShards: Bool { execution.threads >= 2 && shards.count > 1 }
+
+    private func forEachShard(_ body: (Shard) -> Void) {
+        if parallelShards {
+            let shards = self.shards
+            DispatchQueue.concurrentPerform(iterations: shards.count) { body(shards[$0]) }
+        } else {
+            shards.forEach(body)
+        }
+    }
+
+    /// Takes the events of every input in time order to their shards, stepping the
+    /// watermark as it goes.
+    func merge() {
+        while let top = heap.popMin() {
+            let cursor = cursors[top.input]
+            if !opened[top.input] {
+                opened[top.input] = true
+                unopenedNext += 1
+                open.append(top.input)
+                if let inputPool { cursor.start(in: inputPool) }
+            }
+            // Up to the next input's turn, or a lateness bound past it: the stages decide
+            // nothing by the order of events between two watermarks, and the watermark
+            // trails every input by the lateness bound anyway, so this changes no result;
+            // it makes the runs long when many inputs interleave in time (a folder of one
+            // file per centre and day), where runs of one or two events each cost a turn
+            // of the merge.
+            var limit = Int64.max
+            if let next = heap.min {
+                let (ahead, overflow) = next.ts.addingReportingOverflow(settings.lateness)
+                limit = overflow ? .max : ahead
+            }
+            while true {
+                if !cursor.hasPending {
+                    cursor.refill()
+                    if !cursor.hasPending { break }
+                }
+                if cursor.next.ts > limit { break }
+                // The events up to the next input's turn (a whole batch with one input),
+                // stopping where the next watermark step is due.
+                cursor.takeRun(upTo: limit, maxCount: Int(eventsPerStep - (events - eventsAtStep))) { run in
+                    distribute(run)
+                    events += Int64(run.count)
+                }
+                if events - eventsAtStep >= eventsPerStep {
+                    eventsAtStep = events
+                    advanceWatermark()
+                    reportProgress()
+                }
+            }
+            if cursor.hasPending {
+                heap.insert(Entry(ts: cursor.next.ts, input: top.input))
+            } else {
+                open.removeAll { $0 == top.input }
+                done += 1
+                advanceWatermark()
+            }
+        }
+    }
+
+    /// Hands a run of merged events to their shards, in merge order.
+    @inline(__always)
+    private func distribute(_ run: UnsafeBufferPointer<Event>) {
+        if byCentre {
+            for e in run {
+                let c = Int(e.centre)
+                if c >= partitionOfCentre.count { partitionOfCentre += Array(repeating: -1, count: c + 1 - partitionOfCentre.count) }
+                if partitionOfCentre[c] < 0 {
+                    partitionOfCentre[c] = shards.count
+                    shards.append(makeShard(centre: e.centre))
+                }
+                shards[partitionOfCentre[c]].inbox.append(e)
+            }
+        } else if shards.count == 1 {
+            // A long run (a batch of one input) goes straight to the assembler; short ones
+            // (many inputs interleaved in time: a folder of daily files) are gathered
+            // first, so that the assembler's look-ahead works on long stretches either
+            // way. The order is the merge's.
+            if run.count >= 256 {
+                shards[0].recordInbox()
+                shards[0].record(run)
+            } else {
+                shards[0].inbox.append(contentsOf: run)
+            }
+        } else {
+            for e in run { shards[Shard.index(of: e, count: shards.count)].inbox.append(e) }
+        }
+    }
+
+    /// Hands the events taken since the last step to their shards, and everything the
+    /// watermark `wm` makes final down the stages.
+    private func step(to wm: Int64, capped: Bool = true) {
+        if stateMode {
+            // Each part goes no further than its own point (its events' greatest ts less
+            // the lateness bound and the call timeout), so that an input still to come for
+            // it, in a later run, finds it as one run over everything would have.
+            let margin = finalMargin
+            forEachShard { $0.advancePartition(to: wm, capped: capped, margin: margin) }
+            stats.peakLiveCalls = max(stats.peakLiveCalls, shards.reduce(0) { $0 + $1.assembler.liveKeys })
+            notePeakScopes()
+            return
+        }
+        let count = shards.count
+        forEachShard { $0.assemble(to: wm, shardCount: count) }
+        stats.peakLiveCalls = max(stats.peakLiveCalls, shards.reduce(0) { $0 + $1.assembler.liveKeys })
+        if let stages {
+            for target in shards.indices { stages[target].send(from: shards, to: target, watermark: wm) }
+            return
+        }
+        for target in shards.indices {
+            for source in shards { shards[target].classifier.take(&source.outbox[target]) }
+        }
+        forEachShard { $0.classify(to: wm) }
+        notePeakScopes()
+    }
+
+    private func notePeakScopes() {
+        let scopes = shards.reduce(0) { $0 + $1.classifier.liveScopes }
+        if scopes > stats.peakScopes {
+            stats.peakScopes = scopes
+            stats.scopeBytesAtPeak = shards.reduce(0) { $0 + $1.classifier.scopeTableBytes }
+        }
+    }
+
+    private func advanceWatermark() {
+        // An input not yet opened bounds the watermark by its first event. One without any
+        // event (`.min`: empty, header only, every line rejected, unreadable) is opened
+        // before any other and holds the watermark at `.min` until then; it must not wrap
+        // round to the far future, which would make every later event late.
+        var wm = Int64.max
+        if unopenedNext < unopenedFirsts.count {
+            let first = unopenedFirsts[unopenedNext]
+            wm = first == .min ? .min : first &- settings.lateness
+        }
+        for i in open { wm = min(wm, cursors[i].watermark) }
+        guard wm > watermark, wm != .max else { return }
+        watermark = wm
+        step(to: wm)
+    }
+
+    private func reportProgress() {
+        guard let progress, Date().timeIntervalSince(lastProgress) >= 1 else { return }
+        lastProgress = Date()
+        progress(
+            Analysis.Progress(
+                inputsDone: done, inputs: files.count, events: events,
+                liveCalls: shards.reduce(0) { $0 + $1.assembler.liveKeys },
+                liveScopes: stages?.reduce(0) { $0 + $1.liveScopes } ?? shards.reduce(0) { $0 + $1.classifier.liveScopes }))
+    }
+
+    /// After `merge()`: the checkpoint (with durable state), then everything final, and the
+    /// report.
+    func finish() throws -> Analysis.Outcome {
+        var lines = priorLines
+        var errors: [InputError] = []
+        var inputFiles: [Report.InputFile] = []
+        var rejectsError: Error?
+        for c in cursors {
+            lines.merge(c.parser.accounting)
+            inputFiles.append(Report.InputFile(path: c.parser.path, content: c.parser.fingerprint, lines: c.parser.accounting.lines))
+            if let e = c.parser.error { errors.append(e) }
+            if let e = c.parser.rejectsError, rejectsError == nil { rejectsError = e }
+        }
+
+        // With durable state: each part goes as far as its own point, and is written as it
+        // stands then; the report below finishes everything off, as if no input were to
+        // come, without changing what was written.
+        var engineState: StateFile?
+        var finality: Report.Finality?
+        if stateMode {
+            step(to: .max, capped: true)
+            stats.stateScopes = shards.reduce(0) { $0 + $1.classifier.liveScopes }
+            stats.stateCalls = shards.reduce(0) { $0 + $1.assembler.liveKeys }
+            if continuation?.keepsState == true {
+                let encoding = Date()
+                engineState = Analysis.encode(
+                    shards: shards, lines: lines, centres: centres, services: services,
+                    reasons: reasons, longCallIDs: longCallIDs)
+                stats.encodeSeconds = Date().timeIntervalSince(encoding)
+            }
+            finality = Report.Finality(
+                settings: settings, calendar: calendar,
+                points: Dictionary(shards.map { ($0.centre, $0.finalPoint(margin: finalMargin)) }) { a, _ in a })
+        }
+        // End of input: everything is final.
+        step(to: .max, capped: false)
+        let horizon = shards.map(\.assembler.accounting.horizon).max() ?? .min
+        if let stages {
+            for stage in stages { stage.finish(horizon: horizon) }
+            for stage in stages { stage.join() }
+            // Each shard's own peak, summed: exact with one shard, an upper bound with more.
+            stats.peakScopes = stages.reduce(0) { $0 + $1.peakScopes }
+            stats.scopeBytesAtPeak = stages.reduce(0) { $0 + $1.scopeBytesAtPeak }
+        } else {
+            forEachShard { $0.classifier.finish(horizon: horizon) }
+        }
+
+        if let rejectsError { throw rejectsError }
+        if let spool, let rejects { try spool.drain(into: rejects) }
+        try rejects?.finish()
+
+        var calls = CallAssembler.Accounting()
+        var totals: [Aggregator.GroupKey: Counters] = [:]
+        for shard in shards {
+            calls.merge(shard.assembler.accounting)
+            for (key, counters) in zip(shard.aggregator.keys, shard.aggregator.counters) {
+                totals[key, default: .zero].merge(counters)
+            }
+        }
+        let rows = Report.rows(
+            keys: Array(totals.keys), counters: Array(totals.values), centres: centres,
+            services: services, settings: settings, finality: finality)
+        var report = Report(
+            settings: settings, inputs: inputs, horizon: horizon == .min ? nil : horizon,
+            lines: lines, calls: calls, rows: rows)
+        report.inputFiles = inputFiles
+        stats.events = events
+        stats.seconds = Date().timeIntervalSince(started)
+        return Analysis.Outcome(report: report, errors: errors, stats: stats, engineState: engineState)
+    }
+}

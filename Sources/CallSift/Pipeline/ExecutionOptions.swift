@@ -1,0 +1,33 @@
+import CallSiftCore
+import CallSiftInput
+import CallSiftFormats
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import CallSiftConcurrency
+import Foundation
+import HeapModule
+
+/// How a run is spread over threads. Never changes a figure.
+public struct ExecutionOptions: Sendable {
+    /// Threads to use: 1 runs everything on the calling thread; more decodes and parses the
+    /// open inputs on a pool of this many workers (`InputPool`) and runs the shards side by
+    /// side.
+    public var threads: Int
+    /// Partitions of the keyed stages.
+    public var shards: Int
+    /// How much watermark progress (ms) separates two sweeps of the caller-scope tables
+    /// (`Classifier`). It trades memory against time and changes no result; tests vary it.
+    public var scopeSweepInterval: Int64
+
+    public init(
+        threads: Int = ProcessInfo.processInfo.activeProcessorCount, shards: Int = 1,
+        scopeSweepInterval: Int64 = Classifier.defaultSweepInterval
+    ) {
+        self.threads = max(1, threads)
+        self.shards = max(1, shards)
+        self.scopeSweepInterval = max(1, scopeSweepInterval)
+    }
+}

@@ -1,0 +1,129 @@
+import CallSiftCore
+import CallSiftInput
+import CallSiftFormats
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import CallSiftConcurrency
+import Foundation
+import HeapModule
+
+/// One partition of the keyed stages. Calls are assigned by hash of (centre, call),
+/// contacts by hash of the caller (so every caller scope lives in one shard whatever the
+/// scope), unidentified contacts by hash of the call. Shards share nothing while they run;
+/// their counters are summed at the end, which is exact, so the output is the same for
+/// any number of shards.
+final class Shard: @unchecked Sendable {
+    let assembler: CallAssembler
+    let classifier: Classifier
+    let aggregator: Aggregator
+    /// Events taken for this shard since the last step, in merge order (with several
+    /// shards; a single shard records long runs as they are taken and gathers short ones
+    /// here).
+    var inbox: [Event] = []
+    /// Contacts this shard's assembler completed, by the classifier shard they belong to.
+    var outbox: [[Contact]] = []
+    private var completed: [Contact] = []
+    /// With durable state, the centre whose events this part holds (-1: every centre's).
+    let centre: Int32
+    /// With durable state, the watermark this part has been taken to.
+    var advancedTo = Int64.min
+
+    init(
+        settings: AnalysisSettings, calendar: LocalCalendar, centres: Interner, reasons: Interner,
+        longCallIDs: LongCallIDs, sweepInterval: Int64 = Classifier.defaultSweepInterval, centre: Int32 = -1
+    ) {
+        self.centre = centre
+        assembler = CallAssembler(callTimeout: settings.callTimeout, lateness: settings.lateness)
+        aggregator = Aggregator(calendar: calendar)
+        classifier = Classifier(
+            settings: settings, centres: centres, reasons: reasons,
+            longCallIDs: longCallIDs, aggregator: aggregator, sweepInterval: sweepInterval)
+        inbox.reserveCapacity(8192)
+    }
+
+    static func index(of e: Event, count: Int) -> Int {
+        Int(truncatingIfNeeded: mix64(e.call.hash64 ^ UInt64(UInt32(bitPattern: e.centre))) % UInt64(count))
+    }
+
+    static func index(of c: Contact, count: Int) -> Int {
+        let h = c.identified ? mix64(c.caller.hi ^ c.caller.lo) : mix64(c.call.hash64 ^ UInt64(UInt32(bitPattern: c.centre)))
+        return Int(truncatingIfNeeded: h % UInt64(count))
+    }
+
+    /// Records the inbox and finalises the calls `wm` makes final (all of them at `.max`).
+    func assemble(to wm: Int64, shardCount: Int) {
+        if outbox.count != shardCount { outbox = Array(repeating: [], count: shardCount) }
+        for i in outbox.indices { outbox[i].removeAll(keepingCapacity: true) }
+        recordInbox()
+        if shardCount == 1 {
+            assembler.advance(to: wm, into: &outbox[0])
+        } else {
+            completed.removeAll(keepingCapacity: true)
+            assembler.advance(to: wm, into: &completed)
+            for c in completed { outbox[Shard.index(of: c, count: shardCount)].append(c) }
+        }
+    }
+
+    /// Hands the events gathered in the inbox to the assembler, and empties it.
+    func recordInbox() {
+        guard !inbox.isEmpty else { return }
+        inbox.withUnsafeBufferPointer { record($0) }
+        inbox.removeAll(keepingCapacity: true)
+    }
+
+    /// Hands `events`, in merge order, to the assembler.
+    func record(_ events: UnsafeBufferPointer<Event>) { assembler.record(events) }
+
+    func classify(to wm: Int64) {
+        if wm != .max { classifier.advance(to: wm) }
+    }
+
+    /// With durable state: how far this part may be made final, its events' greatest ts
+    /// less `margin` (the lateness bound plus the call timeout; `.min` before its first
+    /// event). An input still to come for it whose events are not older than that finds
+    /// it as one run over everything would. The call timeout is there because a centre's
+    /// file may end with the last events of calls that began in it, which the next file
+    /// does not overlap by more than a call's length.
+    func finalPoint(margin: Int64) -> Int64 {
+        let h = assembler.accounting.horizon
+        return h == .min ? .min : h &- margin
+    }
+
+    /// With durable state: records the inbox and takes the part to `wm`, or (`capped`) no
+    /// further than its `finalPoint`; its contacts are classified here, in the part.
+    func advancePartition(to wm: Int64, capped: Bool, margin: Int64) {
+        recordInbox()
+        let w = capped ? min(wm, finalPoint(margin: margin)) : wm
+        guard w > advancedTo else { return }
+        advancedTo = w
+        completed.removeAll(keepingCapacity: true)
+        assembler.advance(to: w, into: &completed)
+        classifier.take(&completed)
+        classify(to: w)
+    }
+
+    /// About how many bytes `encode` writes, so that its buffer is made once.
+    var encodedSizeEstimate: Int {
+        4096 + assembler.liveKeys * 90 + classifier.liveScopes * 40 + classifier.pendingVerdicts * 6
+    }
+
+    /// Writes the part: its centre, how far it has gone, and each stage's state.
+    func encode(into w: inout StateWriter) {
+        w.int(centre)
+        w.int(advancedTo)
+        assembler.encode(into: &w)
+        classifier.encode(into: &w)
+        aggregator.encode(into: &w)
+    }
+
+    /// Reads what `encode` wrote (after the centre, which `init` was given) into this new part.
+    func restore(from r: inout StateReader) throws {
+        advancedTo = try r.int()
+        try assembler.restore(from: &r)
+        try classifier.restore(from: &r)
+        try aggregator.restore(from: &r)
+    }
+}
