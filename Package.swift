@@ -90,5 +90,5 @@ let package = Package(
         .testTarget(name: "CallSiftConcurrencyTests", dependencies: ["CallSiftConcurrency"]),
         .testTarget(name: "CLITests", dependencies: ["callsift"]),
     ],
-    swiftLanguageModes: [.v5]
+    swiftLanguageModes: [.v6]
 )

@@ -237,7 +237,7 @@ struct Analyze: ParsableCommand {
                 settings: try settings(), inputs: inputs.isEmpty ? ["-"] : inputs,
                 pseudonymiser: pseudonymiser, rejects: rejectsLog,
                 execution: ExecutionOptions(threads: threads, shards: shards),
-                progress: showProgress ? Self.showProgress : nil)
+                progress: showProgress ? { Self.showProgress($0) } : nil)
         } catch let e as UsageError {
             throw ValidationError(e.description)
         }
@@ -278,7 +278,7 @@ struct Analyze: ParsableCommand {
             result = try DailyRun.run(
                 state: store, settings: try settings(), inputs: inputs, pseudonymiser: pseudonymiser,
                 rejects: rejectsLog, execution: ExecutionOptions(threads: threads, shards: shards),
-                progress: showProgress ? Self.showProgress : nil)
+                progress: showProgress ? { Self.showProgress($0) } : nil)
         } catch let e as UsageError {
             throw ValidationError(e.description)
         }

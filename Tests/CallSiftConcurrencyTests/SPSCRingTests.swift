@@ -9,7 +9,7 @@ import Testing
     func orderAndSumUnderConcurrency(capacity: Int) {
         let ring = SPSCRing<Int>(capacity: capacity)
         let n = 200_000
-        let received = UnsafeMutablePointer<Int>.allocate(capacity: 3)
+        nonisolated(unsafe) let received = UnsafeMutablePointer<Int>.allocate(capacity: 3)
         received.initialize(repeating: 0, count: 3)
         defer { received.deallocate() }
         DispatchQueue.concurrentPerform(iterations: 2) { role in
@@ -48,7 +48,7 @@ import Testing
     @Test func batchesAcrossThreads() {
         let ring = SPSCRing<[Int]>(capacity: 8)
         let batches = 2_000, size = 500
-        let total = UnsafeMutablePointer<Int>.allocate(capacity: 2)
+        nonisolated(unsafe) let total = UnsafeMutablePointer<Int>.allocate(capacity: 2)
         total.initialize(repeating: 0, count: 2)
         defer { total.deallocate() }
         DispatchQueue.concurrentPerform(iterations: 2) { role in
@@ -73,7 +73,7 @@ import Testing
         final class Box { var values: [Int] = [] }
         let depth = 4
         let pipe = RecyclingRing<Box>(depth: depth)
-        let counts = UnsafeMutablePointer<Int>.allocate(capacity: 3)
+        nonisolated(unsafe) let counts = UnsafeMutablePointer<Int>.allocate(capacity: 3)
         counts.initialize(repeating: 0, count: 3)
         defer { counts.deallocate() }
         let boxes = 5_000, size = 100

@@ -35,7 +35,7 @@ public struct Counters: Mergeable, Equatable, Sendable {
 
     /// The counters in the product definition's order (docs/metrics.md, "Output"), with
     /// their output names.
-    public static let fields: [(name: String, path: WritableKeyPath<Counters, Int64>)] = [
+    public static let fields: [(name: String, path: any WritableKeyPath<Counters, Int64> & Sendable)] = [
         ("contacts", \.contacts), ("identified", \.identified), ("handled", \.handled),
         ("abandoned", \.abandoned), ("short_abandoned", \.shortAbandoned), ("blocked", \.blocked),
         ("transferred", \.transferred), ("answered_in_sl", \.answeredInSL),

@@ -168,7 +168,7 @@ final class AnalysisRun {
 
     private var parallelShards: Bool { execution.threads >= 2 && shards.count > 1 }
 
-    private func forEachShard(_ body: (Shard) -> Void) {
+    private func forEachShard(_ body: @Sendable (Shard) -> Void) {
         if parallelShards {
             let shards = self.shards
             DispatchQueue.concurrentPerform(iterations: shards.count) { body(shards[$0]) }

@@ -28,14 +28,13 @@ extension Analysis {
         for l in longs { w.blob(l) }
         StateCodec.encode(lines, into: &w)
         // Each part on its own, side by side, then joined in order.
-        var parts = [[UInt8]](repeating: [], count: shards.count)
-        parts.withUnsafeMutableBufferPointer { out in
-            DispatchQueue.concurrentPerform(iterations: shards.count) { i in
-                var pw = StateWriter(reserving: shards[i].encodedSizeEstimate)
-                shards[i].encode(into: &pw)
-                out[i] = pw.bytes
-            }
+        let out = DisjointSlots<[UInt8]>(count: shards.count, repeating: [])
+        DispatchQueue.concurrentPerform(iterations: shards.count) { i in
+            var pw = StateWriter(reserving: shards[i].encodedSizeEstimate)
+            shards[i].encode(into: &pw)
+            out[i] = pw.bytes
         }
+        let parts = out.values
         // Each part's length first, so that they are read side by side too.
         w.count(shards.count)
         for p in parts { w.count(p.count) }
@@ -71,20 +70,19 @@ extension Analysis {
             readers.append(part)
             shards.append(makeShard(centre))
         }
-        var failures = [Error?](repeating: nil, count: parts)
+        let failed = DisjointSlots<Error?>(count: parts, repeating: nil)
         let restored = shards.suffix(parts)
-        failures.withUnsafeMutableBufferPointer { failed in
-            DispatchQueue.concurrentPerform(iterations: parts) { i in
-                var part = readers[i]
-                do {
-                    try restored[restored.startIndex + i].restore(from: &part)
-                    if !part.isAtEnd { failed[i] = part.malformed("a part longer than its records") }
-                } catch {
-                    failed[i] = error
-                }
+        let partReaders = readers
+        DispatchQueue.concurrentPerform(iterations: parts) { i in
+            var part = partReaders[i]
+            do {
+                try restored[restored.startIndex + i].restore(from: &part)
+                if !part.isAtEnd { failed[i] = part.malformed("a part longer than its records") }
+            } catch {
+                failed[i] = error
             }
         }
-        if let e = failures.lazy.compactMap({ $0 }).first { throw e }
+        if let e = failed.values.lazy.compactMap({ $0 }).first { throw e }
         return lines
     }
 }

@@ -43,7 +43,7 @@ public final class StateStore {
             "--call-timeout", "--lateness", "--repeat-window", "--chase-window", "--retry-window",
             "--short-abandon", "--sl-threshold",
         ]
-        static let windowPaths: [WritableKeyPath<AnalysisSettings, Int64>] = [
+        static let windowPaths: [any WritableKeyPath<AnalysisSettings, Int64> & Sendable] = [
             \.callTimeout, \.lateness, \.repeatWindow, \.chaseWindow, \.retryWindow, \.shortAbandon, \.slThreshold,
         ]
 
