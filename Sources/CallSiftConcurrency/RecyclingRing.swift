@@ -6,6 +6,8 @@
 /// At most `depth` containers wait in the forward ring, and each side holds at most one
 /// more, so no more than `depth + 2` are ever made; the return ring has room for all of
 /// them, and none is dropped.
+/// `@unchecked Sendable`: two `SPSCRing`s, one side sending and the other receiving on
+/// each; a container belongs to whichever side last took it from a ring.
 public final class RecyclingRing<Element>: @unchecked Sendable {
     private let filled: SPSCRing<Element>
     private let emptied: SPSCRing<Element>

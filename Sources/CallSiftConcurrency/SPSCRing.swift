@@ -28,6 +28,8 @@ import Darwin
 /// store; the consumer reads `tail` with an acquire load before reading the slot. The
 /// consumer frees a slot by a release store of `head`, which the producer's acquire load
 /// pairs with before it overwrites the slot.
+/// `@unchecked Sendable`: one producer thread and one consumer thread at a time; the
+/// slots between them are published by the release/acquire atomics of `head` and `tail`.
 public final class SPSCRing<Element>: @unchecked Sendable {
     private let slots: UnsafeMutablePointer<Element?>
     private let mask: Int

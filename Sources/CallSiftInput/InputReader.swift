@@ -523,6 +523,7 @@ public final class InputReader {
 /// `next`, each possibly on a different thread from call to call; the two sides meet only
 /// under `lock`, which also orders one call's work before the next call's on another
 /// thread.
+/// `@unchecked Sendable`: its queue and chunks are touched only under `lock` (above).
 package final class DecodeAhead: @unchecked Sendable {
     final class Chunk {
         /// The decoded bytes: in `storage`, or (zstd) in the decoder's ring.
@@ -686,6 +687,7 @@ extension InputReader: Sendable {}
 
 /// Bytes held in memory that a run reads as one plain input (`InputReader.init(memory:)`),
 /// with the fingerprint its report shows for them. Immutable once made.
+/// `@unchecked Sendable`: its bytes are written once, in `init`, and only read after.
 public final class MemoryInput: @unchecked Sendable {
     public let name: String
     /// The allocation, and the bytes in it.

@@ -28,6 +28,8 @@ import SystemPackage
 /// input (`-`) is read by the decoder directly and finished at its end.
 ///
 /// `snapshot()` gives the records decoded so far, up to the last complete line.
+/// `@unchecked Sendable`: every mutable property, and the buffer's bytes, are read and
+/// written under `lock`.
 public final class LiveLog: @unchecked Sendable {
     public let path: String
     private let lock = NSCondition()

@@ -14,6 +14,8 @@ import Foundation
 /// ring holds the merge back), which brings emptied steps back for reuse. The classifier
 /// sees exactly the sequence of contacts and watermarks it would see inline, so its
 /// results do not depend on the threading.
+/// `@unchecked Sendable`: the merge thread and the stage's own thread meet only through
+/// its `SPSCRing`s; the classifier is touched by the stage's thread alone until `join`.
 final class ClassificationStage: @unchecked Sendable {
     /// One step's work.
     final class Step {

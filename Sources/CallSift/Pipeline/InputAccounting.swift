@@ -54,6 +54,8 @@ public struct LineAccounting: Sendable, Equatable {
 /// It holds input lines exactly as read (the one place caller numbers may appear, so an
 /// operator can mend them); it is written only when asked for. A line over 64 KiB is
 /// written cut at 64 KiB.
+/// `@unchecked Sendable`: written by one parser at a time (each input of a run with
+/// several writes to a spool file of its own, `RejectsSpool`, joined at the end).
 public final class RejectsLog: @unchecked Sendable {
     private var sink: ByteSink?
     private let path: String?

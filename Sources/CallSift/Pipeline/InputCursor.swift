@@ -5,6 +5,8 @@ import CallSiftConcurrency
 import Foundation
 
 /// A batch of accepted events, the unit that crosses from an input's parser to the merge.
+/// `@unchecked Sendable`: owned by one thread at a time, handed between a worker and the
+/// merge under `InputPool`'s lock.
 final class EventBatch: @unchecked Sendable {
     static let size = 4096
     var events: [Event] = []

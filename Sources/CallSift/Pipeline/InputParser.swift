@@ -8,6 +8,8 @@ import CallSiftFormats
 /// decoding, cutting records, the CSV header, parsing, rejection and lateness
 /// (docs/metrics.md, "Input records" and "Accounting"). What it hands on are events that
 /// are neither rejected nor late; duplicates are decided later, per call.
+/// `@unchecked Sendable`: driven by one thread at a time (inline, or an `InputPool`
+/// worker that holds the input under the pool's lock).
 final class InputParser: @unchecked Sendable {
     let path: String
     let index: Int

@@ -29,6 +29,8 @@ import Foundation
 ///
 /// All bookkeeping is under one lock; a task's work (decoding 128 KiB, or parsing it) is
 /// done outside it, so the lock is taken a few thousand times a second.
+/// `@unchecked Sendable`: its bookkeeping is under `lock`; a parser and its batches are
+/// worked on by one worker at a time, handed over under that lock.
 final class InputPool: @unchecked Sendable {
     /// One open input. Fields marked "pool" are read and written under the pool's lock;
     /// the parse side's (`filling`) only by the worker holding the input's parse task.

@@ -15,6 +15,9 @@ import HeapModule
 /// scope), unidentified contacts by hash of the call. Shards share nothing while they run;
 /// their counters are summed at the end, which is exact, so the output is the same for
 /// any number of shards.
+/// `@unchecked Sendable`: a shard is worked on by one thread at a time: the merge's, or
+/// one iteration of a `concurrentPerform` over the shards, which returns before the next
+/// step.
 final class Shard: @unchecked Sendable {
     let assembler: CallAssembler
     let classifier: Classifier

@@ -105,6 +105,7 @@ public struct CallID: Hashable, Sendable {
 /// Call ids longer than `CallID.inlineCapacity`, interned for the run.
 ///
 /// Thread-safe: inputs parsed on several threads share it.
+/// `@unchecked Sendable`: its table is read and written under its lock.
 public final class LongCallIDs: @unchecked Sendable {
     private let lock = NSLock()
     private var ids: [[UInt8]: UInt32] = [:]

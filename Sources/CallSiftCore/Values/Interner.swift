@@ -7,6 +7,7 @@ import Foundation
 ///
 /// Thread-safe: inputs parsed on several threads share one interner (each parser keeps a
 /// one-entry cache in front of it, so the lock is taken rarely).
+/// `@unchecked Sendable`: its table is read and written under its lock.
 public final class Interner: @unchecked Sendable {
     private let lock = NSLock()
     private var ids: [ByteString: Int32] = [:]
