@@ -16,7 +16,7 @@ let hotPathSettings: [SwiftSetting] = releaseFlags
 
 let package = Package(
     name: "callsift",
-    platforms: [.macOS(.v13)],
+    platforms: [.macOS(.v15)],
     products: [
         .library(name: "CallSift", targets: ["CallSift"]),
         .library(name: "CallSiftAccredit", targets: ["CallSiftAccredit"]),

@@ -25,7 +25,7 @@ func suite(_ name: String, _ extra: [Target.Dependency] = []) -> Target {
 
 let package = Package(
     name: "callsift-benchmarks",
-    platforms: [.macOS(.v13)],
+    platforms: [.macOS(.v15)],
     dependencies: [
         .package(path: "../"),
         .package(url: "https://github.com/ordo-one/package-benchmark", from: "1.38.1", traits: ["MallocInterposer"]),

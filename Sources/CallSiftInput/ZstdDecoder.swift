@@ -2,6 +2,7 @@ import CallSiftCore
 import Foundation
 import CZstd
 import CallSiftConcurrency
+import Synchronization
 
 /// zstd decompression through the buffer-less API (`ZSTD_decompressContinue`), block by
 /// block, straight into a ring of decoded bytes that `InputReader` hands out in place.
@@ -213,27 +214,31 @@ final class ZstdDecoder {
 /// again are stale, which is fine: a decoder writes before it reads.
 enum SpareRings {
     static let limit = 128 << 20
-    private static let lock = NSLock()
-    nonisolated(unsafe) private static var spare: [(ring: UnsafeMutableRawPointer, byteCount: Int)] = []
-    nonisolated(unsafe) private static var kept = 0
+    private struct Spares {
+        /// Addresses as integers: a pointer is not `Sendable`, and the rings are owned here.
+        var rings: [(address: Int, byteCount: Int)] = []
+        var kept = 0
+    }
+    private static let spares = Mutex(Spares())
 
     static func take(byteCount: Int) -> UnsafeMutableRawPointer? {
-        lock.lock()
-        defer { lock.unlock() }
-        guard let i = spare.lastIndex(where: { $0.byteCount == byteCount }) else { return nil }
-        kept -= byteCount
-        return spare.remove(at: i).ring
+        let address = spares.withLock { s -> Int? in
+            guard let i = s.rings.lastIndex(where: { $0.byteCount == byteCount }) else { return nil }
+            s.kept -= byteCount
+            return s.rings.remove(at: i).address
+        }
+        return address.flatMap { UnsafeMutableRawPointer(bitPattern: $0) }
     }
 
     static func give(_ ring: UnsafeMutableRawPointer, byteCount: Int) {
-        lock.lock()
-        if kept + byteCount <= limit {
-            spare.append((ring, byteCount))
-            kept += byteCount
-            lock.unlock()
-            return
+        let address = Int(bitPattern: ring)
+        let kept = spares.withLock { s -> Bool in
+            guard s.kept + byteCount <= limit else { return false }
+            s.rings.append((address, byteCount))
+            s.kept += byteCount
+            return true
         }
-        lock.unlock()
+        if kept { return }
         LargeMemory.deallocate(ring, byteCount: byteCount)
     }
 }

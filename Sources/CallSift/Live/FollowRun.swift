@@ -8,6 +8,7 @@ import Darwin
 #endif
 import Dispatch
 import Foundation
+import Synchronization
 import SystemPackage
 
 /// `callsift analyze --follow` (docs/metrics.md, "Live mode"; docs/architecture.md, "Live
@@ -46,8 +47,7 @@ public final class FollowRun {
     private let temporaryDir: String?
     private let log: LiveLog
     private let note: (String) -> Void
-    private var stopRequested = false
-    private let stopLock = NSLock()
+    private let stopRequested = Mutex(false)
 
     public init(
         path: String, settings: AnalysisSettings, pseudonymiser: Pseudonymiser, rejects: RejectsLog?,
@@ -83,17 +83,11 @@ public final class FollowRun {
     /// Asks the run to stop after a last checkpoint and report (from a signal handler's
     /// queue, or a test).
     public func requestStop() {
-        stopLock.lock()
-        stopRequested = true
-        stopLock.unlock()
+        stopRequested.withLock { $0 = true }
         log.stop()
     }
 
-    private var stopping: Bool {
-        stopLock.lock()
-        defer { stopLock.unlock() }
-        return stopRequested
-    }
+    private var stopping: Bool { stopRequested.withLock { $0 } }
 
     /// Follows until stopped (`requestStop`), standard input ends, or the log cannot be
     /// read; returns the exit status (0, or 1 after a read error).

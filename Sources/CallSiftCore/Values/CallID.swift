@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// A call identifier as a plain value: up to 40 bytes held inline, compared as bytes.
 ///
@@ -104,36 +105,35 @@ public struct CallID: Hashable, Sendable {
 
 /// Call ids longer than `CallID.inlineCapacity`, interned for the run.
 ///
-/// Thread-safe: inputs parsed on several threads share it.
-/// `@unchecked Sendable`: its table is read and written under its lock.
-public final class LongCallIDs: @unchecked Sendable {
-    private let lock = NSLock()
-    private var ids: [[UInt8]: UInt32] = [:]
-    private var list: [[UInt8]] = []
+/// Thread-safe: inputs parsed on several threads share it (its table lives in a `Mutex`).
+public final class LongCallIDs: Sendable {
+    private struct Table {
+        var ids: [[UInt8]: UInt32] = [:]
+        var list: [[UInt8]] = []
+    }
+    private let table = Mutex(Table())
 
     public init() {}
 
     package func intern(_ bytes: UnsafeRawBufferPointer) -> UInt32 {
         let key = Array(bytes)
-        lock.lock(); defer { lock.unlock() }
-        if let i = ids[key] { return i }
-        let i = UInt32(list.count)
-        list.append(key)
-        ids[key] = i
-        return i
+        return table.withLock { t in
+            if let i = t.ids[key] { return i }
+            let i = UInt32(t.list.count)
+            t.list.append(key)
+            t.ids[key] = i
+            return i
+        }
     }
 
     /// Every long id interned so far, by index (for durable state).
-    package var all: [[UInt8]] {
-        lock.lock(); defer { lock.unlock() }
-        return list
-    }
+    package var all: [[UInt8]] { table.withLock { $0.list } }
 
     /// The bytes of any id, inline or long.
     func bytes(of id: CallID) -> [UInt8] {
         if id.isLong {
-            lock.lock(); defer { lock.unlock() }
-            return list[Int(id.w0)]
+            let index = Int(id.w0)
+            return table.withLock { $0.list[index] }
         }
         var words = (id.w0.bigEndian, id.w1.bigEndian, id.w2.bigEndian, id.w3.bigEndian, id.w4.bigEndian)
         return withUnsafeBytes(of: &words) { Array($0.prefix(Int(id.length))) }

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// Maps repeated strings (centres, services, reasons) to dense `Int32` ids and back.
 ///
@@ -6,19 +7,18 @@ import Foundation
 /// everything printed is sorted by the strings themselves.
 ///
 /// Thread-safe: inputs parsed on several threads share one interner (each parser keeps a
-/// one-entry cache in front of it, so the lock is taken rarely).
-/// `@unchecked Sendable`: its table is read and written under its lock.
-public final class Interner: @unchecked Sendable {
-    private let lock = NSLock()
-    private var ids: [ByteString: Int32] = [:]
-    private var list: [String] = []
+/// one-entry cache in front of it, so the lock is taken rarely). Its table lives in a
+/// `Mutex`.
+public final class Interner: Sendable {
+    private struct Table {
+        var ids: [ByteString: Int32] = [:]
+        var list: [String] = []
+    }
+    private let table = Mutex(Table())
     public init() {}
 
     /// Every string interned so far, by id.
-    public var strings: [String] {
-        lock.lock(); defer { lock.unlock() }
-        return list
-    }
+    public var strings: [String] { table.withLock { $0.list } }
 
     /// The id of `bytes`, assigning the next one on first sight. Bytes must be valid UTF-8.
     public func intern(_ bytes: UnsafeRawBufferPointer) -> Int32 {
@@ -27,27 +27,22 @@ public final class Interner: @unchecked Sendable {
 
     public func intern(_ string: String) -> Int32 {
         let key = ByteString(string)
-        lock.lock(); defer { lock.unlock() }
-        if let id = ids[key] { return id }
-        let id = Int32(list.count)
-        list.append(string)
-        ids[key] = id
-        return id
+        return table.withLock { t in
+            if let id = t.ids[key] { return id }
+            let id = Int32(t.list.count)
+            t.list.append(string)
+            t.ids[key] = id
+            return id
+        }
     }
 
     /// The id of `string` if it has been seen, without assigning one.
     public func lookup(_ string: String) -> Int32? {
-        lock.lock(); defer { lock.unlock() }
-        return ids[ByteString(string)]
+        let key = ByteString(string)
+        return table.withLock { $0.ids[key] }
     }
 
-    public subscript(id: Int32) -> String {
-        lock.lock(); defer { lock.unlock() }
-        return list[Int(id)]
-    }
+    public subscript(id: Int32) -> String { table.withLock { $0.list[Int(id)] } }
 
-    public var count: Int {
-        lock.lock(); defer { lock.unlock() }
-        return list.count
-    }
+    public var count: Int { table.withLock { $0.list.count } }
 }
