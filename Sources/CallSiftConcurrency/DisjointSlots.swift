@@ -4,18 +4,27 @@
 /// `@unchecked Sendable` on that invariant: no two threads ever touch one slot, and
 /// `concurrentPerform` returning orders every write before the reads that follow.
 public final class DisjointSlots<Element>: @unchecked Sendable {
-    private var storage: [Element]
+    /// A buffer of its own, not an array: writing an array's element is an access to the
+    /// whole array (its uniqueness is checked and it may be copied), which two iterations
+    /// would race on; an element of a raw buffer is only that element.
+    private let slots: UnsafeMutableBufferPointer<Element>
 
     public init(count: Int, repeating value: Element) {
-        storage = [Element](repeating: value, count: count)
+        slots = .allocate(capacity: count)
+        slots.initialize(repeating: value)
+    }
+
+    deinit {
+        _ = slots.deinitialize()
+        slots.deallocate()
     }
 
     /// Slot `i`, for iteration `i` only.
     public subscript(i: Int) -> Element {
-        get { storage.withUnsafeBufferPointer { $0[i] } }
-        set { storage.withUnsafeMutableBufferPointer { $0[i] = newValue } }
+        get { slots[i] }
+        set { slots[i] = newValue }
     }
 
     /// Every slot, once the iterations are done.
-    public var values: [Element] { storage }
+    public var values: [Element] { Array(slots) }
 }
