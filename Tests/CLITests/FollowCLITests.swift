@@ -127,17 +127,38 @@ import Testing
         var files = [live + ".1", live + ".2", live]
         var written = 0
         var p = try DurableStateCLITests.start(args, env: Self.env)
+        var startedAt = Date()
+        /// Waits until the follower started last has checkpointed the file it follows: a
+        /// rotation before that is one before it ever followed, which no checkpoint can
+        /// know of (a slow build, under ThreadSanitizer, takes seconds to get there).
+        func waitForCheckpoint() throws {
+            let follow = state + "/FOLLOW"
+            let deadline = Date().addingTimeInterval(60)
+            while Date() < deadline {
+                if let m = try? FileManager.default.attributesOfItem(atPath: follow)[.modificationDate] as? Date,
+                    m >= startedAt.addingTimeInterval(-0.01)
+                {
+                    return
+                }
+                usleep(20_000)
+            }
+            Issue.record("no checkpoint within 60 s of the follower's start")
+        }
         var rng = SystemRandomNumberGenerator()
         for (i, b) in bursts.enumerated() {
             if i == 4 || i == 7 {
                 // Rotate: to .1 while following; to .2 while nothing follows.
+                try waitForCheckpoint()
                 if i == 7 {
                     kill(p.processIdentifier, SIGKILL)
                     p.waitUntilExit()
                 }
                 try FileManager.default.moveItem(atPath: live, toPath: i == 4 ? files[0] : files[1])
                 try Self.append(header, to: live)
-                if i == 7 { p = try DurableStateCLITests.start(args, env: Self.env) }
+                if i == 7 {
+                    p = try DurableStateCLITests.start(args, env: Self.env)
+                    startedAt = Date()
+                }
             }
             try Self.append(b, to: live)
             written += 1
@@ -146,6 +167,7 @@ import Testing
                 kill(p.processIdentifier, SIGKILL)
                 p.waitUntilExit()
                 p = try DurableStateCLITests.start(args, env: Self.env)
+                startedAt = Date()
             }
         }
         usleep(800_000)

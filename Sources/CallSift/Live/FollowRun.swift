@@ -146,8 +146,11 @@ public final class FollowRun {
             return 1
         }
         let unfinished = log.unfinishedLineBytes
-        if unfinished > 0 && path != "-" {
-            note("callsift: \(path) ends with \(unfinished) bytes of a line not yet finished; not counted until it is")
+        if unfinished > 0 {
+            note(
+                path == "-"
+                    ? "callsift: standard input was stopped with \(unfinished) bytes of a line not yet finished; they are not counted"
+                    : "callsift: \(path) ends with \(unfinished) bytes of a line not yet finished; not counted until it is")
         }
         return 0
     }
