@@ -38,7 +38,7 @@ public final class FollowRun {
     }
 
     private let path: String
-    private var settings: AnalysisSettings
+    private let settings: AnalysisSettings
     private let pseudonymiser: Pseudonymiser
     private let rejects: RejectsLog?
     private let execution: ExecutionOptions
@@ -116,7 +116,10 @@ public final class FollowRun {
             if stop && path == "-" {
                 // Standard input cannot be read again: what was read of it goes into the state.
                 let rest = log.snapshot()
-                if rest.count > 0 { try feed(rest); changed = true }
+                if rest.count > 0 {
+                    try feed([rest.name], memory: [rest])
+                    changed = true
+                }
             }
             let emitting = stop || ended || Date() >= next || changed
             if emitting {
@@ -158,15 +161,17 @@ public final class FollowRun {
     /// Feeds files finished since the last call into the state; whether there were any.
     private func feedFinished() throws -> Bool {
         let done = log.finished()
-        for f in done { try feed(f) }
+        for f in done { try feed([f.name], memory: [f]) }
         return !done.isEmpty
     }
 
-    private func feed(_ file: MemoryInput) throws {
+    /// Feeds `inputs` into the state as a daily run does.
+    private func feed(_ inputs: [String], memory: [MemoryInput] = []) throws {
         let r = try DailyRun.run(
-            state: store, settings: settings, inputs: [file.name], pseudonymiser: pseudonymiser,
-            rejects: rejects, execution: execution, memory: [file])
+            state: store, settings: settings, inputs: inputs, pseudonymiser: pseudonymiser,
+            rejects: rejects, execution: execution, memory: memory)
         for n in r.notes { note(n) }
+        for e in r.errors { note("callsift: error: \(e)") }
         if r.committed { try store.reloadEngine() }
     }
 
@@ -195,12 +200,7 @@ public final class FollowRun {
             let candidate = (dir as NSString).appendingPathComponent(name)
             if stat(candidate, &st) == 0 && UInt64(st.st_dev) == point.device && UInt64(st.st_ino) == point.inode {
                 note("callsift: \(path) was rotated while nothing followed it; finishing \(candidate), the file followed at the last checkpoint")
-                let r = try DailyRun.run(
-                    state: store, settings: settings, inputs: [candidate], pseudonymiser: pseudonymiser,
-                    rejects: rejects, execution: execution)
-                for n in r.notes { note(n) }
-                for e in r.errors { note("callsift: error: \(e)") }
-                if r.committed { try store.reloadEngine() }
+                try feed([candidate])
                 return
             }
         }
@@ -212,24 +212,14 @@ public final class FollowRun {
     /// Writes the report as if the input ended now: the state, and with `including` the
     /// records of the file being followed so far.
     private func emit(including: Bool) throws {
-        var inputs: [String] = []
-        var memory: [MemoryInput] = []
-        if including {
-            let snap = log.snapshot()
-            inputs = [path]
-            memory = [snap]
-        }
-        let continuation = Analysis.Continuation(engineState: store.engine, engineFile: store.enginePath ?? store.path, keepsState: false)
-        let effective = store.manifest.map { $0.fixed.applied(to: settings) } ?? settings
-        let outcome = try Analysis(
-            settings: effective, inputs: inputs, pseudonymiser: pseudonymiser, execution: execution,
-            continuation: continuation, memory: memory
-        ).run()
-        var report = outcome.report
-        report.inputs = (store.manifest?.inputs ?? []) + inputs
-        report.inputFiles = (store.manifest?.files ?? []) + outcome.report.inputFiles
+        let snapshot = including ? [log.snapshot()] : []
+        // The daily run's report on the state with this file added, nothing written; its
+        // notes (the file's content fed before, say) would repeat at every emit.
+        var report = try DailyRun.run(
+            state: store, settings: settings, inputs: snapshot.map(\.name), pseudonymiser: pseudonymiser,
+            execution: execution, memory: snapshot, preview: true
+        ).report
         report.statePath = options.stateDir
-        report.marksFinal = true
         let text = options.csv ? CSVReportWriter.render(report) : JSONReportWriter.render(report)
         try AtomicFile.write(Array(text.utf8), to: options.output)
         if let m = options.metricsFile {

@@ -41,18 +41,16 @@ public final class LiveLog: @unchecked Sendable {
     /// Just past the last newline in `buffer`.
     private var boundary = 0
     /// Bumped whenever bytes are decoded or a file is finished: how a reader sees change.
-    public private(set) var version = 0
+    private var changes = 0
 
     /// The file now followed: its identity, and the bytes of it read so far.
-    public private(set) var device: UInt64 = 0
-    public private(set) var inode: UInt64 = 0
-    public private(set) var offset: Int64 = 0
+    private var device: UInt64 = 0
+    private var inode: UInt64 = 0
+    private var offset: Int64 = 0
 
     private var finishedFiles: [MemoryInput] = []
-    /// A file that could not be read or decoded; following stops.
-    public private(set) var failure: InputError?
-    /// Standard input has ended: there is nothing more to follow.
-    public private(set) var ended = false
+    private var failed: InputError?
+    private var stdinEnded = false
     private var stopping = false
     private var decoderDone = true
 
@@ -93,21 +91,30 @@ public final class LiveLog: @unchecked Sendable {
     }
 
     /// Waits until `deadline`, or less when a file is finished, the log fails or ends, a
-    /// stop is asked for, or
-    /// a file is opened (`opened` differs from `openedSeen`).
+    /// stop is asked for, or a file is opened (`opened` differs from `openedSeen`).
     public func waitForEvent(until deadline: Date, openedSeen: Int) {
         lock.lock()
-        while finishedFiles.isEmpty && failure == nil && !ended && !stopping && openedFiles == openedSeen && lock.wait(until: deadline) {}
+        while finishedFiles.isEmpty && failed == nil && !stdinEnded && !stopping && openedFiles == openedSeen && lock.wait(until: deadline) {}
         lock.unlock()
     }
 
-    /// Files opened so far.
-    public var opened: Int {
+    private var openedFiles = 0
+
+    /// Reads a property under the lock.
+    private func locked<T>(_ body: () -> T) -> T {
         lock.lock()
         defer { lock.unlock() }
-        return openedFiles
+        return body()
     }
-    private var openedFiles = 0
+
+    /// Files opened so far.
+    public var opened: Int { locked { openedFiles } }
+    /// Bumped whenever bytes are decoded or a file is finished: how a reader sees change.
+    public var version: Int { locked { changes } }
+    /// A file that could not be read or decoded; following stops.
+    public var failure: InputError? { locked { failed } }
+    /// Standard input has ended: there is nothing more to follow.
+    public var ended: Bool { locked { stdinEnded } }
 
     /// The records of the current file decoded so far, up to the last complete line.
     public func snapshot() -> MemoryInput {
@@ -117,11 +124,7 @@ public final class LiveLog: @unchecked Sendable {
     }
 
     /// Bytes decoded after the last complete line (a line still being written).
-    public var unfinishedLineBytes: Int {
-        lock.lock()
-        defer { lock.unlock() }
-        return count - boundary
-    }
+    public var unfinishedLineBytes: Int { locked { count - boundary } }
 
     /// Where following stands, for a checkpoint: the file now followed and the bytes of it
     /// read; nil before a file is open, and while a finished file waits to be fed
@@ -155,16 +158,16 @@ public final class LiveLog: @unchecked Sendable {
     }
 
     private func decode(descriptor: Int32, owned: Bool) {
-        var failed: InputError?
+        var error: InputError?
         var fingerprint: ContentFingerprint?
         do {
             let reader = owned ? try InputReader(descriptor: descriptor, name: path) : try InputReader(path: "-")
             while let chunk = try reader.readChunk() { append(chunk) }
             fingerprint = reader.contentFingerprint()
         } catch let e as InputError {
-            failed = e
-        } catch {
-            failed = InputError(input: path, offset: offset, message: "\(error)")
+            error = e
+        } catch let e {
+            error = InputError(input: path, offset: 0, message: "\(e)")
         }
         lock.lock()
         defer { lock.unlock() }
@@ -172,8 +175,8 @@ public final class LiveLog: @unchecked Sendable {
         if stopping && path != "-" {
             // Stopped, not finished: the file goes on, and is read again on a restart. A
             // frame cut off by the stop is a frame still being written.
-        } else if let failed {
-            failure = failed
+        } else if let error {
+            failed = error
         } else {
             finishedFiles.append(
                 MemoryInput(
@@ -181,9 +184,9 @@ public final class LiveLog: @unchecked Sendable {
                     fingerprint: fingerprint))
             count = 0
             boundary = 0
-            if path == "-" { ended = true }
+            if path == "-" { stdinEnded = true }
         }
-        version += 1
+        changes += 1
         lock.broadcast()
     }
 
@@ -202,16 +205,21 @@ public final class LiveLog: @unchecked Sendable {
         (buffer + count).copyMemory(from: chunk.baseAddress!, byteCount: chunk.count)
         count += chunk.count
         if let last = chunk.lastIndex(of: UInt8(ascii: "\n")) { boundary = count - chunk.count + last + 1 }
-        version += 1
+        changes += 1
         lock.broadcast()
     }
 
     // MARK: - The tail
 
-    private var isStopping: Bool {
+    private var isStopping: Bool { locked { stopping } }
+
+    /// Records why following stops.
+    private func fail(_ error: InputError) {
         lock.lock()
-        defer { lock.unlock() }
-        return stopping
+        failed = error
+        changes += 1
+        lock.broadcast()
+        lock.unlock()
     }
 
     /// Sleeps `seconds`, or less if a stop is asked for.
@@ -250,11 +258,7 @@ public final class LiveLog: @unchecked Sendable {
             var pipeEnds: [Int32] = [0, 0]
             guard pipe(&pipeEnds) == 0 else {
                 close(fd)
-                lock.lock()
-                failure = InputError(input: path, offset: 0, message: "cannot make a pipe: \(String(cString: strerror(errno)))")
-                version += 1
-                lock.broadcast()
-                lock.unlock()
+                fail(InputError(input: path, offset: 0, message: "cannot make a pipe: \(String(cString: strerror(errno)))"))
                 return
             }
             let (dev, ino, _) = identity(of: fd) ?? (0, 0, 0)
@@ -265,6 +269,7 @@ public final class LiveLog: @unchecked Sendable {
             lock.unlock()
             startDecoder(descriptor: pipeEnds[0], owned: true)
             let out = pipeEnds[1]
+            var read: Int64 = 0  // `offset`, which this thread alone writes
             var reopen = false
             reading: while true {
                 let n: Int
@@ -273,18 +278,15 @@ public final class LiveLog: @unchecked Sendable {
                         into: UnsafeMutableRawBufferPointer(start: chunk, count: 1 << 20),
                         retryOnInterrupt: true)
                 } catch {
-                    lock.lock()
-                    failure = InputError(input: path, offset: offset, message: "read failed: \(String(cString: strerror((error as? Errno)?.rawValue ?? EIO)))")
-                    version += 1
-                    lock.broadcast()
-                    lock.unlock()
+                    fail(InputError(input: path, offset: read, message: "read failed: \(String(cString: strerror((error as? Errno)?.rawValue ?? EIO)))"))
                     break reading
                 }
                 if n > 0 {
                     // The decoder has gone only after an error of its own, which it reports.
                     do { _ = try FileDescriptor(rawValue: out).writeAll(UnsafeRawBufferPointer(start: chunk, count: n)) } catch { break reading }
+                    read += Int64(n)
                     lock.lock()
-                    offset += Int64(n)
+                    offset = read
                     lock.unlock()
                     backoff = 0.01
                     continue
@@ -295,11 +297,11 @@ public final class LiveLog: @unchecked Sendable {
                     if d != dev || i != ino {
                         // Rotated: whatever was appended to the old file before the new
                         // one appeared is read first (the loop comes back here at its end).
-                        if let (_, _, oldSize) = identity(of: fd), oldSize > currentOffset { continue }
+                        if let (_, _, oldSize) = identity(of: fd), oldSize > read { continue }
                         reopen = true
                         break reading
                     }
-                    if size < currentOffset {
+                    if size < read {
                         // Truncated in place: what was read is finished; start again.
                         reopen = true
                         break reading
@@ -319,9 +321,4 @@ public final class LiveLog: @unchecked Sendable {
         }
     }
 
-    private var currentOffset: Int64 {
-        lock.lock()
-        defer { lock.unlock() }
-        return offset
-    }
 }

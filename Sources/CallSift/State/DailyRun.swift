@@ -23,12 +23,14 @@ public enum DailyRun {
     ///   - inputs: files, folders or `-`; empty to report on the state as it is, with the
     ///     settings it was created with (only `settings`' output options count then, and
     ///     the key is not used).
-    ///   - memory: inputs held in memory (a log `--follow` has finished), each given in
-    ///     `inputs` by its name.
+    ///   - memory: inputs held in memory (a log `--follow` follows), each given in `inputs`
+    ///     by its name.
+    ///   - preview: report as if `inputs` were fed, but write nothing (the file `--follow`
+    ///     is still reading): the state is neither encoded nor committed.
     public static func run(
         state: StateStore, settings given: AnalysisSettings, inputs: [String], pseudonymiser: Pseudonymiser,
         rejects: RejectsLog? = nil, execution: ExecutionOptions = ExecutionOptions(),
-        memory: [MemoryInput] = [], progress: ((Analysis.Progress) -> Void)? = nil
+        memory: [MemoryInput] = [], preview: Bool = false, progress: ((Analysis.Progress) -> Void)? = nil
     ) throws -> Result {
         var settings = given
         let fixed = StateStore.Fixed(settings: settings, pseudonymiser: pseudonymiser)
@@ -40,7 +42,7 @@ public enum DailyRun {
             }
         }
         var notes: [String] = []
-        if !inputs.isEmpty { state.removeStrays() }
+        if !inputs.isEmpty && !preview { state.removeStrays() }
 
         // Identity is by content: a file whose bytes were fed before, under any name, or
         // given twice in this run, is left out.
@@ -62,7 +64,8 @@ public enum DailyRun {
             feed.append(path)
         }
 
-        let continuation = Analysis.Continuation(engineState: state.engine, engineFile: state.enginePath ?? state.path)
+        let continuation = Analysis.Continuation(
+            engineState: state.engine, engineFile: state.enginePath ?? state.path, keepsState: !preview)
         func analyse(_ files: [String], rejects: RejectsLog?) throws -> Analysis.Outcome {
             try Analysis(
                 settings: settings, inputs: files, pseudonymiser: pseudonymiser, rejects: rejects,
@@ -70,7 +73,7 @@ public enum DailyRun {
             ).run()
         }
         var outcome = try analyse(feed, rejects: rejects)
-        var commit = !feed.isEmpty
+        var commit = !feed.isEmpty && !preview
         if !outcome.errors.isEmpty {
             commit = false
             notes.append("callsift: \(state.path) left unchanged: an input could not be read to its end; mend or remove it and run again")
@@ -91,8 +94,8 @@ public enum DailyRun {
             try state.commit(manifest, engine: engine)
         }
         var report = outcome.report
-        report.inputs = manifest.inputs
-        report.inputFiles = manifest.files
+        report.inputs = manifest.inputs + (preview ? feed : [])
+        report.inputFiles = manifest.files + (preview ? outcome.report.inputFiles : [])
         report.statePath = state.path
         report.marksFinal = true
         return Result(report: report, errors: outcome.errors, stats: outcome.stats, notes: notes, committed: commit)
