@@ -107,42 +107,35 @@ public final class InputReader {
     ///     cache between decoding and parsing; larger chunks were measured slower for zstd.
     /// - Throws: `InputError` at offset 0 when the file cannot be opened or read, or when
     ///   no decoder context can be created.
-    public init(path: String, chunkSize: Int = 128 * 1024) throws {
-        precondition(chunkSize > 0, "chunkSize must be positive")
-        name = path
-        self.chunkSize = chunkSize
+    public convenience init(path: String, chunkSize: Int = 128 * 1024) throws {
         if path == "-" {
-            fd = STDIN_FILENO
-            ownsDescriptor = false
-        } else {
-            let opened = open(path, O_RDONLY | O_CLOEXEC)
-            if opened < 0 {
-                throw InputError(input: path, offset: 0, message: "cannot open: \(Self.systemError(errno))")
-            }
-            fd = opened
-            ownsDescriptor = true
-            #if os(Linux)
-            // A hint only: a bigger kernel read-ahead for one front-to-back pass.
-            _ = posix_fadvise(opened, 0, 0, POSIX_FADV_SEQUENTIAL)
-            #endif
+            try self.init(fd: STDIN_FILENO, owned: false, name: path, chunkSize: chunkSize)
+            return
         }
-        input = .allocate(byteCount: max(chunkSize, Self.minimumInputCapacity), alignment: 64)
-        do {
-            try start()
-        } catch {
-            releaseResources()
-            throw error
+        let opened = open(path, O_RDONLY | O_CLOEXEC)
+        if opened < 0 {
+            throw InputError(input: path, offset: 0, message: "cannot open: \(Self.systemError(errno))")
         }
+        #if os(Linux)
+        // A hint only: a bigger kernel read-ahead for one front-to-back pass.
+        _ = posix_fadvise(opened, 0, 0, POSIX_FADV_SEQUENTIAL)
+        #endif
+        try self.init(fd: opened, owned: true, name: path, chunkSize: chunkSize)
     }
 
     /// Reads the open descriptor `fd` (a pipe, say), which the reader closes, as the input
     /// named `name`.
-    public init(descriptor: Int32, name: String, chunkSize: Int = 128 * 1024) throws {
+    public convenience init(descriptor: Int32, name: String, chunkSize: Int = 128 * 1024) throws {
+        try self.init(fd: descriptor, owned: true, name: name, chunkSize: chunkSize)
+    }
+
+    /// The descriptor `fd`, closed on release when `owned`.
+    private init(fd: Int32, owned: Bool, name: String, chunkSize: Int) throws {
         precondition(chunkSize > 0, "chunkSize must be positive")
         self.name = name
         self.chunkSize = chunkSize
-        fd = descriptor
-        ownsDescriptor = true
+        self.fd = fd
+        ownsDescriptor = owned
         input = .allocate(byteCount: max(chunkSize, Self.minimumInputCapacity), alignment: 64)
         do {
             try start()
@@ -690,28 +683,27 @@ extension InputReader: Sendable {}
 /// `@unchecked Sendable`: its bytes are written once, in `init`, and only read after.
 public final class MemoryInput: @unchecked Sendable {
     public let name: String
-    /// The allocation, and the bytes in it.
-    private let bytes: UnsafeMutableRawBufferPointer
-    let view: UnsafeMutableRawBufferPointer
+    /// The allocation (at least a byte), of which the first `count` bytes are the input's.
+    private let storage: UnsafeMutableRawBufferPointer
+    public let count: Int
     public let fingerprint: ContentFingerprint
+
+    var view: UnsafeMutableRawBufferPointer { UnsafeMutableRawBufferPointer(rebasing: storage[0..<count]) }
 
     /// A copy of `bytes`; `fingerprint` nil to compute it from them.
     public init(name: String, bytes: UnsafeRawBufferPointer, fingerprint: ContentFingerprint? = nil) {
         self.name = name
-        self.bytes = .allocate(byteCount: max(bytes.count, 1), alignment: 64)
-        if bytes.count > 0 { self.bytes.copyMemory(from: bytes) }
-        let counted = UnsafeMutableRawBufferPointer(rebasing: self.bytes[0..<bytes.count])
-        view = counted
+        storage = .allocate(byteCount: max(bytes.count, 1), alignment: 64)
+        count = bytes.count
+        if bytes.count > 0 { storage.copyMemory(from: bytes) }
         if let fingerprint {
             self.fingerprint = fingerprint
         } else {
             var h = ContentHasher()
-            h.update(UnsafeRawBufferPointer(counted))
+            h.update(bytes)
             self.fingerprint = h.finish()
         }
     }
 
-    public var count: Int { view.count }
-
-    deinit { bytes.deallocate() }
+    deinit { storage.deallocate() }
 }
