@@ -4,6 +4,7 @@ import Glibc
 import Darwin
 #endif
 import CMemory
+import Atomics
 
 /// Allocation of big flat buffers: the hash tables of the keyed stages, and the ring that
 /// zstd decodes into.
@@ -17,8 +18,32 @@ import CMemory
 /// which Linux honours when its setting is `madvise` or `always`. Smaller buffers, and
 /// other systems, use the ordinary allocator. Memory from `allocate` is zero-filled
 /// either way, and must be given back with `deallocate` and the same byte count.
+///
+/// A process that needs a lot of memory at once can turn huge pages off
+/// (`preferHugePages(false)`): see there.
 public enum LargeMemory {
     static let hugePage = 2 << 20
+    private static let hugePages = ManagedAtomic<Bool>(true)
+
+    /// Whether buffers mapped from now on are marked for huge pages (the default: yes).
+    ///
+    /// Turn it off for a run that fills gigabytes within a second or two, as a run from
+    /// durable state does when it restores its tables. Under Linux's `defrag` setting
+    /// `madvise` (common, and the case on the machines measured), a fault in a marked
+    /// region compacts memory to find a free 2 MiB page, and first touches then ran at
+    /// 0.4–0.65 GB/s against 2.2 GB/s on ordinary pages (docs/performance.md, "Daily runs
+    /// with durable state"). Spread over a long run that cost is repaid by fewer TLB misses
+    /// (a one-run over 36 national days is about 7% faster with them); concentrated in a
+    /// short one it is not. Buffers already mapped keep their marking. Only speed changes.
+    public static func preferHugePages(_ on: Bool) {
+        hugePages.store(on, ordering: .relaxed)
+    }
+
+    private static func markForHugePages(_ p: UnsafeMutableRawPointer, _ byteCount: Int) {
+        #if os(Linux)
+        if hugePages.load(ordering: .relaxed) { _ = madvise(p, byteCount, Int32(MADV_HUGEPAGE)) }
+        #endif
+    }
 
     public static func allocate(byteCount: Int, alignment: Int = 64) -> UnsafeMutableRawPointer {
         #if os(Linux)
@@ -35,7 +60,7 @@ public enum LargeMemory {
             let tail = address + total - (aligned + size)
             if tail > 0 { munmap(UnsafeMutableRawPointer(bitPattern: aligned + size), tail) }
             let p = UnsafeMutableRawPointer(bitPattern: aligned)!
-            _ = madvise(p, size, Int32(MADV_HUGEPAGE))
+            markForHugePages(p, size)
             return p
         }
         #endif
@@ -58,7 +83,7 @@ public enum LargeMemory {
             if old == new { return p }
             guard let q = callsift_mremap(p, old, new), q != MAP_FAILED
             else { fatalError("out of memory remapping \(new) bytes") }
-            _ = madvise(q, new, Int32(MADV_HUGEPAGE))
+            markForHugePages(q, new)
             return q
         }
         #endif

@@ -4,6 +4,7 @@ import CallSiftAccredit
 import CallSiftGenerate
 import ArgumentParser
 import CallSift
+import CallSiftConcurrency
 import Foundation
 
 /// `callsift accredit`: judges every centre against a standard and against its peers.
@@ -132,6 +133,7 @@ struct Accredit: ParsableCommand {
             guard FileManager.default.fileExists(atPath: state + "/MANIFEST") else {
                 throw ValidationError("--state \(state): no state there (feed one with analyze --state first)")
             }
+            LargeMemory.preferHugePages(false)  // the state's tables, restored at once
             do {
                 let store = try StateStore(path: state)
                 guard store.manifest != nil else { throw ValidationError("--state \(state): no state there yet (feed it with analyze --state first)") }

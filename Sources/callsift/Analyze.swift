@@ -225,6 +225,9 @@ struct Analyze: ParsableCommand {
 
     func run() throws {
         LargeMemory.keepFreedMemoryInHeap()
+        // A run from durable state restores gigabytes of tables at once, and every emit of
+        // a follower does the same: ordinary pages (see `preferHugePages`).
+        if state != nil || follow { LargeMemory.preferHugePages(false) }
         if follow { return try runFollowing() }
         if let state { return try runWithState(state) }
         let pseudonymiser = try loadKey()
