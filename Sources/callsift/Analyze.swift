@@ -301,7 +301,7 @@ struct Analyze: ParsableCommand {
             printError(
                 String(
                     format:
-                        "callsift: state: read %.2f s, restore %.2f s, encode %.2f s, write %.2f s; %d caller scopes, %d calls in progress; engine file %d bytes (%.1f bytes per caller scope)",
+                        "callsift: state: read %.2f s, restore %.2f s, encode and write %.2f s, commit %.2f s; %d caller scopes, %d calls in progress; engine file %d bytes (%.1f bytes per caller scope)",
                     store.readSeconds, s.restoreSeconds, s.encodeSeconds, store.commitSeconds, s.stateScopes, s.stateCalls,
                     bytes, Double(bytes) / Double(max(s.stateScopes, 1))))
         }

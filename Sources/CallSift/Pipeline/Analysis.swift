@@ -29,27 +29,22 @@ public final class Analysis {
         /// read before each error is in the report.
         public var errors: [InputError]
         public var stats: Stats
-        /// With a `Continuation`: the engine state to write back, as the state file's bytes
+        /// With a `Continuation` that keeps its state: the engine state file written
         /// (everything still live, and every counter, as of the end of this run's inputs,
-        /// before the report finishes everything off).
-        public var engineState: StateFile?
+        /// before the report finishes everything off), not yet in place.
+        var engineState: StateFileWriter.Written?
     }
 
     /// What a run with `--state` continues from (docs/metrics.md, "Daily runs").
     public struct Continuation {
-        /// The engine state file written by the run before (`Outcome.engineState`); nil
-        /// on the first run.
-        public var engineState: [UInt8]?
+        /// The engine state file written by the run before (`Outcome.engineState`), and its
+        /// checksum as checked when it was read; nil on the first run.
+        var engineState: (bytes: StateBytes, checksum: ContentFingerprint)?
         /// Its name, for messages.
-        public var engineFile: String
-        /// False for a run whose engine state is not kept (a live report, `--follow`):
-        /// `Outcome.engineState` is then nil and the encoding is skipped.
-        public var keepsState: Bool
-        public init(engineState: [UInt8]?, engineFile: String, keepsState: Bool = true) {
-            self.engineState = engineState
-            self.engineFile = engineFile
-            self.keepsState = keepsState
-        }
+        var engineFile: String
+        /// Where this run writes its engine state; nil for a run whose engine state is not
+        /// kept (a live report, `--follow`): the encoding is then skipped.
+        var engineOut: StateFileWriter?
     }
 
     /// How the run went, for `--stats` and the benchmarks.
@@ -65,7 +60,7 @@ public final class Analysis {
         public var peakScopes = 0
         public var scopeBytesAtPeak = 0
         /// With durable state: seconds to rebuild the engine from the state read, and to
-        /// encode the new one; the caller scopes and calls in progress it holds.
+        /// encode and write the new one; the caller scopes and calls in progress it holds.
         public var restoreSeconds: Double = 0
         public var encodeSeconds: Double = 0
         public var stateScopes = 0

@@ -91,9 +91,9 @@ final class AnalysisRun {
         byCentre = stateMode && settings.scope != .global
         opened = [Bool](repeating: false, count: files.count)
 
-        if let continuation, let bytes = continuation.engineState {
+        if let continuation, let engine = continuation.engineState {
             let restoring = Date()
-            var r = try StateReader(container: bytes, file: continuation.engineFile, kind: .engine)
+            var r = try StateReader(container: engine.bytes, file: continuation.engineFile, kind: .engine, verified: engine.checksum)
             var restored: [Shard] = []
             priorLines = try Analysis.restore(
                 from: &r, centres: centres, services: services, reasons: reasons,
@@ -334,17 +334,18 @@ final class AnalysisRun {
         // With durable state: each part goes as far as its own point, and is written as it
         // stands then; the report below finishes everything off, as if no input were to
         // come, without changing what was written.
-        var engineState: StateFile?
+        var engineState: StateFileWriter.Written?
         var finality: Report.Finality?
         if stateMode {
             step(to: .max, capped: true)
             stats.stateScopes = shards.reduce(0) { $0 + $1.classifier.liveScopes }
             stats.stateCalls = shards.reduce(0) { $0 + $1.assembler.liveKeys }
-            if continuation?.keepsState == true {
+            if let out = continuation?.engineOut {
                 let encoding = Date()
-                engineState = Analysis.encode(
+                try Analysis.encode(
                     shards: shards, lines: lines, centres: centres, services: services,
-                    reasons: reasons, longCallIDs: longCallIDs)
+                    reasons: reasons, longCallIDs: longCallIDs, to: out)
+                engineState = try out.finish()
                 stats.encodeSeconds = Date().timeIntervalSince(encoding)
             }
             finality = Report.Finality(

@@ -64,16 +64,24 @@ public enum DailyRun {
             feed.append(path)
         }
 
-        let continuation = Analysis.Continuation(
-            engineState: state.engine, engineFile: state.enginePath ?? state.path, keepsState: !preview)
-        func analyse(_ files: [String], rejects: RejectsLog?) throws -> Analysis.Outcome {
-            try Analysis(
-                settings: settings, inputs: files, pseudonymiser: pseudonymiser, rejects: rejects,
-                execution: execution, continuation: continuation, memory: memory, progress: progress
-            ).run()
+        /// Runs `files` on from the state; `keep`: and writes the engine state after them,
+        /// under a temporary name, for `commit` (or `discard`).
+        func analyse(_ files: [String], rejects: RejectsLog?, keep: Bool) throws -> Analysis.Outcome {
+            let out = keep ? try state.engineWriter() : nil
+            do {
+                let continuation = Analysis.Continuation(
+                    engineState: state.engine, engineFile: state.enginePath ?? state.path, engineOut: out)
+                return try Analysis(
+                    settings: settings, inputs: files, pseudonymiser: pseudonymiser, rejects: rejects,
+                    execution: execution, continuation: continuation, memory: memory, progress: progress
+                ).run()
+            } catch {
+                out?.discard()
+                throw error
+            }
         }
-        var outcome = try analyse(feed, rejects: rejects)
-        var commit = !feed.isEmpty && !preview
+        var outcome = try analyse(feed, rejects: rejects, keep: !feed.isEmpty && !preview)
+        var commit = outcome.engineState != nil
         if !outcome.errors.isEmpty {
             commit = false
             notes.append("callsift: \(state.path) left unchanged: an input could not be read to its end; mend or remove it and run again")
@@ -84,14 +92,24 @@ public enum DailyRun {
             // Known only once read: standard input repeated an earlier input.
             notes.append("callsift: standard input has the same content as \(earlier), already fed into \(state.path); left out")
             commit = false
-            outcome = try analyse([], rejects: nil)
+            outcome.engineState?.discard()
+            outcome = try analyse([], rejects: nil, keep: false)
         }
 
         var manifest = state.manifest ?? StateStore.Manifest(fixed: fixed)
-        if commit, let engine = outcome.engineState {
-            manifest.inputs += inputs
-            manifest.files += outcome.report.inputFiles
-            try state.commit(manifest, engine: engine)
+        if let engine = outcome.engineState {
+            if commit {
+                manifest.inputs += inputs
+                manifest.files += outcome.report.inputFiles
+                do {
+                    try state.commit(manifest, engine: engine)
+                } catch {
+                    engine.discard()
+                    throw error
+                }
+            } else {
+                engine.discard()
+            }
         }
         var report = outcome.report
         report.inputs = manifest.inputs + (preview ? feed : [])

@@ -9,14 +9,21 @@ import Darwin
 import CallSiftConcurrency
 import Foundation
 import HeapModule
+import Synchronization
 
 extension Analysis {
-    /// The engine state file: the interned strings (ids are kept), the line accounting
-    /// so far, then each part (`Shard.encode`).
+    /// Writes the engine state file to `out`: the interned strings (ids are kept), the line
+    /// accounting so far, the number of parts, then each part (`Shard.encode`) preceded by
+    /// its length.
+    ///
+    /// The parts are encoded side by side, and each is written as soon as it and every
+    /// part before it are done, so that only a few are held at once: the file is written
+    /// while it is made, and the buffers of parts written are reused (from the heap) for
+    /// parts still to come rather than mapped afresh.
     static func encode(
         shards: [Shard], lines: LineAccounting, centres: Interner, services: Interner,
-        reasons: Interner, longCallIDs: LongCallIDs
-    ) -> StateFile {
+        reasons: Interner, longCallIDs: LongCallIDs, to out: StateFileWriter
+    ) throws {
         var w = StateWriter(reserving: 1 << 20)
         for interner in [centres, services, reasons] {
             let strings = interner.strings
@@ -27,18 +34,50 @@ extension Analysis {
         w.count(longs.count)
         for l in longs { w.blob(l) }
         StateCodec.encode(lines, into: &w)
-        // Each part on its own, side by side, then joined in order.
-        let out = DisjointSlots<[UInt8]>(count: shards.count, repeating: [])
+        w.count(shards.count)
+        try out.append(w.bytes)
+        let inOrder = PartsInOrder(out)
         DispatchQueue.concurrentPerform(iterations: shards.count) { i in
             var pw = StateWriter(reserving: shards[i].encodedSizeEstimate)
             shards[i].encode(into: &pw)
-            out[i] = pw.bytes
+            var length = StateWriter(reserving: 10)
+            length.count(pw.bytes.count)
+            inOrder.put(i, [length.bytes, pw.bytes])
         }
-        let parts = out.values
-        // Each part's length first, so that they are read side by side too.
-        w.count(shards.count)
-        for p in parts { w.count(p.count) }
-        return StateWriter.container(kind: .engine, pieces: [w.bytes] + parts)
+        if let e = inOrder.failure { throw e }
+    }
+
+    /// Writes pieces numbered 0, 1, 2, … to a file in that order, whatever order they
+    /// come in, holding those that come early. Whoever hands in the piece that is next
+    /// writes it, and any held ones that follow, under the lock.
+    private final class PartsInOrder: @unchecked Sendable {  // `out` is used only under `queue`'s lock
+        private struct Queue {
+            var next = 0
+            var early: [Int: [[UInt8]]] = [:]
+            var failure: Error?
+        }
+        private let out: StateFileWriter
+        private let queue = Mutex(Queue())
+
+        init(_ out: StateFileWriter) { self.out = out }
+
+        /// The first write that failed (the rest are then skipped).
+        var failure: Error? { queue.withLock { $0.failure } }
+
+        func put(_ n: Int, _ pieces: [[UInt8]]) {
+            queue.withLock { q in
+                q.early[n] = pieces
+                while let p = q.early.removeValue(forKey: q.next) {
+                    q.next += 1
+                    guard q.failure == nil else { continue }
+                    do {
+                        for piece in p { try out.append(piece) }
+                    } catch {
+                        q.failure = error
+                    }
+                }
+            }
+        }
     }
 
     /// Reads an engine state file into new interners and parts; returns its line accounting.
@@ -59,12 +98,10 @@ extension Analysis {
         }
         let lines = try StateCodec.decodeLineAccounting(from: &r)
         let parts = try r.count()
-        var lengths: [Int] = []
-        for _ in 0..<parts { lengths.append(try r.count()) }
         var readers: [StateReader] = []
         var seen = Set<Int32>()
-        for n in lengths {
-            var part = try r.subReader(length: n)
+        for _ in 0..<parts {
+            var part = try r.subReader(length: try r.count())
             let centre = try part.int32()
             guard centre >= -1, centre < Int32(centres.count), seen.insert(centre).inserted else { throw r.malformed("a part of centre \(centre)") }
             readers.append(part)

@@ -1,6 +1,12 @@
 import CallSiftCore
 import CallSiftInput
 import CallSiftFormats
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// The byte encoding of the state files (docs/architecture.md, "Durable state").
 ///
 /// Integers are little-endian; counts, ids and times mostly go as LEB128 varints
@@ -8,12 +14,15 @@ import CallSiftFormats
 /// Every file is one container:
 ///
 /// ```
-/// magic "CALLSIFT" (8 bytes) · format version u32 · kind u32 · payload length u64
-/// payload · checksum: ContentFingerprint of everything before it (16 bytes, high, low)
+/// magic "CALLSIFT" (8 bytes) · format version u32 · kind u32
+/// payload
+/// payload length u64 · checksum: ContentFingerprint of everything before it (16 bytes, high, low)
 /// ```
 ///
-/// A flipped byte fails the checksum, a truncated file the length, and a file of
-/// another format version is named as such; none of them is read any further.
+/// The length and checksum come last so that a file can be written in one pass, as it is
+/// made (`StateFileWriter`). A flipped byte fails the checksum, a truncated file the
+/// length, and a file of another format version is named as such; none of them is read
+/// any further.
 struct StateWriter {
     private(set) var bytes: [UInt8] = []
 
@@ -60,31 +69,44 @@ struct StateWriter {
         count(b.count)
         bytes.append(contentsOf: b)
     }
-
-    /// The container around the payload made of `pieces` (written one after another, so
-    /// that a big payload is never copied into one buffer), with its checksum, as pieces.
-    static func container(kind: StateFileKind, pieces: [[UInt8]]) -> StateFile {
-        var w = StateWriter(reserving: 32)
-        w.bytes.append(contentsOf: StateFormat.magic)
-        w.u32(StateFormat.version)
-        w.u32(kind.rawValue)
-        w.u64(UInt64(pieces.reduce(0) { $0 + $1.count }))
-        var hasher = ContentHasher()
-        w.bytes.withUnsafeBytes { hasher.update($0) }
-        for p in pieces { p.withUnsafeBytes { hasher.update($0) } }
-        let sum = hasher.finish()
-        var tail = StateWriter(reserving: 16)
-        tail.u64(sum.high)
-        tail.u64(sum.low)
-        return StateFile(pieces: [w.bytes] + pieces + [tail.bytes], checksum: sum)
-    }
 }
 
-/// A state file's bytes, in pieces, and the checksum at its end.
-public struct StateFile: Sendable {
-    var pieces: [[UInt8]]
-    var checksum: ContentFingerprint
-    var count: Int { pieces.reduce(0) { $0 + $1.count } }
+/// The container's header and trailer around a payload given in pieces, with the
+/// checksum kept as they go by.
+struct ContainerFraming {
+    let header: [UInt8]
+    private var hasher = ContentHasher()
+    private var payloadLength: UInt64 = 0
+    /// Set by `trailer()`.
+    private(set) var checksum: ContentFingerprint?
+
+    init(kind: StateFileKind) {
+        var w = StateWriter(reserving: 16)
+        for b in StateFormat.magic { w.u8(b) }
+        w.u32(StateFormat.version)
+        w.u32(kind.rawValue)
+        header = w.bytes
+        header.withUnsafeBytes { hasher.update($0) }
+    }
+
+    mutating func add(_ piece: UnsafeRawBufferPointer) {
+        hasher.update(piece)
+        payloadLength += UInt64(piece.count)
+    }
+
+    mutating func add(_ piece: [UInt8]) { piece.withUnsafeBytes { add($0) } }
+
+    /// The bytes after the payload: its length, then the checksum of everything before.
+    mutating func trailer() -> [UInt8] {
+        var w = StateWriter(reserving: 24)
+        w.u64(payloadLength)
+        w.bytes.withUnsafeBytes { hasher.update($0) }
+        let sum = hasher.finish()
+        w.u64(sum.high)
+        w.u64(sum.low)
+        checksum = sum
+        return w.bytes
+    }
 }
 
 /// What a state file holds (the container's `kind`).
@@ -97,8 +119,10 @@ enum StateFileKind: UInt32 {
 enum StateFormat {
     static let magic: [UInt8] = Array("CALLSIFT".utf8)
     /// Raised whenever the encoding of any state file changes; a state of another version
-    /// is refused, never converted on the fly.
-    static let version: UInt32 = 1
+    /// is refused, never converted on the fly. Version 2 moved the payload length to the
+    /// end (so that files are written in one pass) and put each engine part's length
+    /// before it.
+    static let version: UInt32 = 2
 }
 
 /// A state file that cannot be used: damaged, truncated, of another version, or not one.
@@ -107,28 +131,84 @@ public struct StateError: Error, CustomStringConvertible {
     init(_ message: String) { description = message }
 }
 
+/// A state file's bytes, mapped read-only (`mmap`) rather than copied: a file of hundreds
+/// of megabytes then costs no fresh memory and no copy, only the page cache it is in.
+/// The mapping lasts as long as this object. The file must not be truncated meanwhile
+/// (reading past a file's end faults): the state folder's lock keeps other callsift runs
+/// away, and a commit writes new files rather than changing old ones.
+final class StateBytes: @unchecked Sendable {  // immutable once made
+    let base: UnsafeRawPointer
+    let count: Int
+    private let mapped: Bool
+
+    init(mapping path: String) throws {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw StateError("\(path): cannot open: \(String(cString: strerror(errno)))") }
+        defer { close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0 else { throw StateError("\(path): cannot read: \(String(cString: strerror(errno)))") }
+        count = Int(info.st_size)
+        guard count > 0 else {
+            base = UnsafeRawPointer(UnsafeMutableRawPointer.allocate(byteCount: 1, alignment: 8))
+            mapped = false
+            return
+        }
+        #if os(Linux)
+        let flags = MAP_PRIVATE | MAP_POPULATE  // the whole file is read: its page-table entries at once
+        #else
+        let flags = MAP_PRIVATE
+        #endif
+        guard let p = mmap(nil, count, PROT_READ, flags, fd, 0), p != MAP_FAILED else {
+            throw StateError("\(path): cannot map: \(String(cString: strerror(errno)))")
+        }
+        base = UnsafeRawPointer(p)
+        mapped = true
+    }
+
+    /// A copy of `bytes` (tests).
+    init(copying bytes: [UInt8]) {
+        count = bytes.count
+        let p = UnsafeMutableRawPointer.allocate(byteCount: max(bytes.count, 1), alignment: 8)
+        bytes.withUnsafeBytes { if let b = $0.baseAddress { p.copyMemory(from: b, byteCount: bytes.count) } }
+        base = UnsafeRawPointer(p)
+        mapped = false
+    }
+
+    deinit {
+        if mapped { munmap(UnsafeMutableRawPointer(mutating: base), count) } else { base.deallocate() }
+    }
+}
+
 /// Reads what `StateWriter` wrote; every read is bounds-checked and a short or malformed
-/// payload throws, naming the file.
-struct StateReader {
-    private let bytes: [UInt8]
+/// payload throws, naming the file. Sendable: it reads bytes nobody changes, through a
+/// pointer into `storage`, which it keeps alive.
+struct StateReader: @unchecked Sendable {
+    private let storage: StateBytes
+    private let base: UnsafeRawPointer
     private var at: Int
     private var end: Int
     let file: String
 
-    /// Checks the container of `bytes` (read from `file`) and positions the reader at the
-    /// start of its payload.
     /// The container's checksum, as checked.
     private(set) var checksum = ContentFingerprint(high: 0, low: 0, byteCount: 0)
 
-    init(container bytes: [UInt8], file: String, kind: StateFileKind) throws {
+    /// Checks the container of `bytes` (read from `file`) and positions the reader at the
+    /// start of its payload. `verified`: the bytes' checksum was checked when they were
+    /// read (`StateStore`), and is not computed again.
+    init(container bytes: StateBytes, file: String, kind: StateFileKind, verified: ContentFingerprint? = nil) throws {
         self.file = file
-        self.bytes = bytes
-        let header = StateFormat.magic.count + 16
-        guard bytes.count >= header, Array(bytes[0..<StateFormat.magic.count]) == StateFormat.magic else {
-            throw StateError("\(file): not a callsift state file (no CALLSIFT header), or truncated to \(bytes.count) bytes")
+        storage = bytes
+        base = bytes.base
+        let size = bytes.count
+        let header = StateFormat.magic.count + 8
+        let trailer = 24
+        guard size >= header,
+            StateFormat.magic.withUnsafeBytes({ memcmp($0.baseAddress!, bytes.base, StateFormat.magic.count) == 0 })
+        else {
+            throw StateError("\(file): not a callsift state file (no CALLSIFT header), or truncated to \(size) bytes")
         }
         at = StateFormat.magic.count
-        end = bytes.count
+        end = size
         let version = try u32Raw()
         guard version == StateFormat.version else {
             throw StateError(
@@ -137,17 +217,21 @@ struct StateReader {
         }
         let k = try u32Raw()
         guard k == kind.rawValue else { throw StateError("\(file): holds state of kind \(k), expected \(kind.rawValue)") }
-        let length = try u64Raw()
-        guard UInt64(bytes.count) == UInt64(header) + length + 16 else {
-            throw StateError("\(file): truncated or extended: \(bytes.count) bytes, its header says \(UInt64(header) + length + 16)")
+        guard size >= header + trailer else { throw StateError("\(file): truncated to \(size) bytes") }
+        let length = UInt64(littleEndian: base.loadUnaligned(fromByteOffset: size - trailer, as: UInt64.self))
+        guard length == UInt64(size - header - trailer) else {
+            throw StateError("\(file): truncated or extended: \(size) bytes, its trailer says \(length &+ UInt64(header + trailer))")
         }
-        let sum = bytes.withUnsafeBytes { ContentFingerprint.of(UnsafeRawBufferPointer(rebasing: $0[0..<bytes.count - 16])) }
-        var tail = StateReaderTail(bytes: bytes, at: bytes.count - 16)
-        guard tail.u64() == sum.high, tail.u64() == sum.low else {
+        let stored = ContentFingerprint(
+            high: UInt64(littleEndian: base.loadUnaligned(fromByteOffset: size - 16, as: UInt64.self)),
+            low: UInt64(littleEndian: base.loadUnaligned(fromByteOffset: size - 8, as: UInt64.self)),
+            byteCount: Int64(size - 16))
+        let sum = verified ?? ContentFingerprint.of(UnsafeRawBufferPointer(start: base, count: size - 16))
+        guard sum.high == stored.high, sum.low == stored.low else {
             throw StateError("\(file): checksum mismatch: the file is damaged")
         }
         checksum = sum
-        self.end = bytes.count - 16
+        end = size - trailer
     }
 
     var isAtEnd: Bool { at == end }
@@ -164,26 +248,16 @@ struct StateReader {
     private func short() -> StateError { StateError("\(file): malformed (a record runs past the end of its data)") }
 
     private mutating func u32Raw() throws -> UInt32 {
-        guard at + 4 <= bytes.count else { throw short() }
-        var v: UInt32 = 0
-        for i in 0..<4 { v |= UInt32(bytes[at + i]) << (8 * UInt32(i)) }
-        at += 4
-        return v
-    }
-
-    private mutating func u64Raw() throws -> UInt64 {
-        guard at + 8 <= bytes.count else { throw short() }
-        var v: UInt64 = 0
-        for i in 0..<8 { v |= UInt64(bytes[at + i]) << (8 * UInt64(i)) }
-        at += 8
-        return v
+        guard at + 4 <= end else { throw short() }
+        defer { at += 4 }
+        return UInt32(littleEndian: base.loadUnaligned(fromByteOffset: at, as: UInt32.self))
     }
 
     @inline(__always)
     mutating func u8() throws -> UInt8 {
         guard at < end else { throw short() }
         at += 1
-        return bytes[at - 1]
+        return base.load(fromByteOffset: at - 1, as: UInt8.self)
     }
 
     mutating func bool() throws -> Bool {
@@ -195,7 +269,7 @@ struct StateReader {
     @inline(__always)
     mutating func u64() throws -> UInt64 {
         guard at + 8 <= end else { throw short() }
-        let v = bytes.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: at, as: UInt64.self) }
+        let v = base.loadUnaligned(fromByteOffset: at, as: UInt64.self)
         at += 8
         return UInt64(littleEndian: v)
     }
@@ -206,7 +280,7 @@ struct StateReader {
         var shift: UInt64 = 0
         while true {
             guard at < end, shift < 64 else { throw short() }
-            let b = bytes[at]
+            let b = base.load(fromByteOffset: at, as: UInt8.self)
             at += 1
             v |= UInt64(b & 0x7F) << shift
             if b < 0x80 { return v }
@@ -237,7 +311,7 @@ struct StateReader {
         let n = try count()
         guard at + n <= end else { throw short() }
         defer { at += n }
-        return Array(bytes[at..<at + n])
+        return Array(UnsafeRawBufferPointer(start: base + at, count: n))
     }
 
     mutating func string() throws -> String {
@@ -247,18 +321,6 @@ struct StateReader {
     }
 
     func malformed(_ what: String) -> StateError { StateError("\(file): malformed (\(what))") }
-}
-
-/// Reads the checksum words at the end of a container.
-private struct StateReaderTail {
-    let bytes: [UInt8]
-    var at: Int
-    mutating func u64() -> UInt64 {
-        var v: UInt64 = 0
-        for i in 0..<8 { v |= UInt64(bytes[at + i]) << (8 * UInt64(i)) }
-        at += 8
-        return v
-    }
 }
 
 /// Encodings of the values several stages keep.

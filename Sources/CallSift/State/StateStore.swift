@@ -21,10 +21,11 @@ import SystemPackage
 ///                   contacts awaiting a verdict, every base group's counters
 /// ```
 ///
-/// Every file is a checksummed, versioned container (`StateWriter.container`). A run
-/// writes `engine-N+1.bin` and then `MANIFEST` under temporary names, fsyncs each, renames
-/// it into place, fsyncs the folder, and only then removes generation N: a run killed at
-/// any moment leaves the manifest naming a complete engine file, the old or the new.
+/// Every file is a checksummed, versioned container (`ContainerFraming`). A run writes
+/// `engine-N+1.bin` (as it encodes, `engineWriter()`) and then `MANIFEST` under temporary
+/// names, fsyncs each, renames it into place, fsyncs the folder, and only then removes
+/// generation N: a run killed at any moment leaves the manifest naming a complete engine
+/// file, the old or the new.
 public final class StateStore {
     public let path: String
     private let lockFD: Int32
@@ -127,11 +128,12 @@ public final class StateStore {
 
     /// The folder's state as read: nil manifest and engine for a new one.
     public private(set) var manifest: Manifest?
-    public private(set) var engine: [UInt8]?
+    /// The engine file's bytes, mapped, and their checksum, checked against the manifest.
+    private(set) var engine: (bytes: StateBytes, checksum: ContentFingerprint)?
     /// The size of the engine file, as read or as last written.
     public private(set) var engineBytes = 0
-    /// Seconds taken to read and check the state's files when opened, and to write the
-    /// last commit.
+    /// Seconds taken to map and check the state's files when opened, and by the last
+    /// commit (putting the engine file in place, writing the manifest).
     public private(set) var readSeconds: Double = 0
     public private(set) var commitSeconds: Double = 0
 
@@ -200,7 +202,7 @@ public final class StateStore {
     public func followPoint() throws -> FollowPoint? {
         let p = file(Self.followName)
         guard FileManager.default.fileExists(atPath: p) else { return nil }
-        var r = try StateReader(container: try Self.readWhole(p), file: p, kind: .follow)
+        var r = try StateReader(container: try StateBytes(mapping: p), file: p, kind: .follow)
         let point = FollowPoint(path: try r.string(), device: try r.u64(), inode: try r.u64(), offset: try r.int())
         guard r.isAtEnd else { throw r.malformed("bytes after the last record") }
         return point
@@ -215,7 +217,7 @@ public final class StateStore {
         }
         var w = StateWriter()
         w.string(point.path); w.u64(point.device); w.u64(point.inode); w.int(point.offset)
-        try writeDurably(StateWriter.container(kind: .follow, pieces: [w.bytes]).pieces, to: Self.followName)
+        try writeDurably(.follow, w.bytes, to: Self.followName)
         try syncFolder()
     }
 
@@ -242,7 +244,7 @@ public final class StateStore {
     private func read() throws {
         let manifestPath = file(Self.manifestName)
         guard FileManager.default.fileExists(atPath: manifestPath) else { return }
-        var r = try StateReader(container: try Self.readWhole(manifestPath), file: manifestPath, kind: .manifest)
+        var r = try StateReader(container: try StateBytes(mapping: manifestPath), file: manifestPath, kind: .manifest)
         let generation = try r.u64()
         var m = Manifest(fixed: try Fixed(from: &r))
         m.generation = generation
@@ -260,56 +262,36 @@ public final class StateStore {
         guard FileManager.default.fileExists(atPath: enginePath) else {
             throw StateError("\(enginePath): missing, but \(manifestPath) names it")
         }
-        let bytes = try Self.readWhole(enginePath)
+        let bytes = try StateBytes(mapping: enginePath)
         let sum = try StateReader(container: bytes, file: enginePath, kind: .engine).checksum
         guard UInt64(bytes.count) == m.engineLength, sum.high == m.engineSum.high, sum.low == m.engineSum.low else {
             throw StateError("\(enginePath): not the engine state \(manifestPath) names (length or checksum differ)")
         }
         manifest = m
-        engine = bytes
+        engine = (bytes, sum)
         engineBytes = bytes.count
     }
 
-    /// A file's bytes, read into one buffer with no copy.
-    static func readWhole(_ path: String) throws -> [UInt8] {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw StateError("\(path): cannot open: \(String(cString: strerror(errno)))") }
-        defer { close(fd) }
-        var info = stat()
-        guard fstat(fd, &info) == 0 else { throw StateError("\(path): cannot read: \(String(cString: strerror(errno)))") }
-        let size = Int(info.st_size)
-        var failure: Int32 = 0
-        let bytes = [UInt8](unsafeUninitializedCapacity: size) { buf, count in
-            var done = 0
-            while done < size {
-                let n: Int
-                do {
-                    n = try FileDescriptor(rawValue: fd).read(
-                        into: UnsafeMutableRawBufferPointer(start: buf.baseAddress! + done, count: size - done), retryOnInterrupt: true)
-                } catch {
-                    failure = (error as? Errno)?.rawValue ?? EIO
-                    break
-                }
-                if n == 0 { break }
-                done += n
-            }
-            count = done
-        }
-        guard failure == 0 else { throw StateError("\(path): cannot read: \(String(cString: strerror(failure)))") }
-        return bytes
+    /// Starts the next generation's engine file, under a temporary name, for a run to
+    /// write as it encodes; `commit` puts it in place.
+    func engineWriter() throws -> StateFileWriter {
+        try StateFileWriter(temporaryPath: file(Self.engineName(generation: nextGeneration) + ".tmp"), kind: .engine)
     }
 
-    /// Writes `engine` as the next generation and a manifest naming it, atomically, then
-    /// removes every older file.
-    public func commit(_ m: Manifest, engine image: StateFile) throws {
+    private var nextGeneration: UInt64 { (manifest?.generation ?? 0) + 1 }
+    private static func engineName(generation: UInt64) -> String { "engine-\(generation).bin" }
+
+    /// Puts `engine` (from `engineWriter()`, finished) in place as the next generation,
+    /// writes a manifest naming it, atomically, then removes every older file.
+    func commit(_ m: Manifest, engine image: StateFileWriter.Written) throws {
         let started = Date()
         defer { commitSeconds = Date().timeIntervalSince(started) }
         var m = m
-        m.generation = (manifest?.generation ?? 0) + 1
-        m.engineFile = "engine-\(m.generation).bin"
-        m.engineLength = UInt64(image.count)
+        m.generation = nextGeneration
+        m.engineFile = Self.engineName(generation: m.generation)
+        m.engineLength = UInt64(image.length)
         m.engineSum = (image.checksum.high, image.checksum.low)
-        try writeDurably(image.pieces, to: m.engineFile)
+        try putInPlace(image.temporaryPath, as: m.engineFile)
         Self.pauseForTests()
 
         var w = StateWriter()
@@ -327,7 +309,7 @@ public final class StateStore {
             if let c = f.content { w.u64(c.high); w.u64(c.low); w.int(c.byteCount) }
             w.int(f.lines)
         }
-        try writeDurably(StateWriter.container(kind: .manifest, pieces: [w.bytes]).pieces, to: Self.manifestName)
+        try writeDurably(.manifest, w.bytes, to: Self.manifestName)
         try syncFolder()
         Self.pauseForTests()
         // The new generation is in place: the older files go.
@@ -337,26 +319,23 @@ public final class StateStore {
         }
         manifest = m
         engine = nil
-        engineBytes = image.count
+        engineBytes = image.length
     }
 
-    /// Writes `pieces` to `name.tmp` (mode 0600), fsyncs it and renames it to `name`.
-    private func writeDurably(_ pieces: [[UInt8]], to name: String) throws {
-        let tmp = file(name + ".tmp")
-        let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw StateError("\(tmp): cannot create: \(String(cString: strerror(errno)))") }
-        defer { close(fd) }
-        fchmod(fd, 0o600)
-        for bytes in pieces {
-            do {
-                _ = try FileDescriptor(rawValue: fd).writeAll(bytes)
-            } catch {
-                throw StateError("\(tmp): cannot write: \(String(cString: strerror((error as? Errno)?.rawValue ?? EIO)))")
-            }
-        }
-        guard fsync(fd) == 0 else { throw StateError("\(tmp): cannot sync: \(String(cString: strerror(errno)))") }
+    /// Writes a container of `kind` around `payload` to `name.tmp` (mode 0600), fsyncs it
+    /// and renames it to `name`.
+    private func writeDurably(_ kind: StateFileKind, _ payload: [UInt8], to name: String) throws {
+        let out = try StateFileWriter(temporaryPath: file(name + ".tmp"), kind: kind)
+        try out.append(payload)
+        try putInPlace(try out.finish().temporaryPath, as: name)
+    }
+
+    /// Renames a synced temporary file to `name` (after the crash tests' pause).
+    private func putInPlace(_ temporaryPath: String, as name: String) throws {
         Self.pauseForTests()
-        guard rename(tmp, file(name)) == 0 else { throw StateError("\(file(name)): cannot rename into place: \(String(cString: strerror(errno)))") }
+        guard rename(temporaryPath, file(name)) == 0 else {
+            throw StateError("\(file(name)): cannot rename into place: \(String(cString: strerror(errno)))")
+        }
     }
 
     /// The crash tests stretch the commit (`CALLSIFT_TEST_COMMIT_PAUSE_MS` between its
