@@ -70,6 +70,9 @@ public final class Classifier {
     private var lastSweep = Int64.min
     /// Every contact with `t` below this has been classified; none may arrive any more.
     private var releasedBelow = Int64.min
+    /// The latest time any caller scope has recorded (contacts are classified in `t`
+    /// order): the state's scope times are written back from it.
+    private var latestScopeTime = ScopeState.never
 
     public init(
         settings: AnalysisSettings, centres: Interner, reasons: Interner, longCallIDs: LongCallIDs,
@@ -213,6 +216,7 @@ public final class Classifier {
             }
             if c.failed { s.lastFailed = c.t }
             scopes[slot] = s
+            latestScopeTime = max(latestScopeTime, c.t)
         }
         if cls == nil, byReason == .misdirected || c.transferredElsewhere { cls = .misdirected }
         if cls == nil, byReason == .clarification { cls = .clarification }
@@ -313,8 +317,7 @@ extension Classifier {
             n += 1
         }
 
-        var base = Int64.min
-        scopes.forEach { _, s in base = max(base, s.lastHandled, s.lastPending, s.lastFailed) }
+        let base = latestScopeTime
         w.int(base)
         w.count(scopes.count)
         let head = fcrQueue.head
@@ -351,6 +354,7 @@ extension Classifier {
         }
 
         let base = try r.int()
+        latestScopeTime = base
         let scopeCount = try r.count(minBytes: 20)
         // A quarter more room than the restored scopes: the run adds its new callers, and a
         // table filled to its limit would grow at the first of them (twice the memory, every

@@ -35,14 +35,14 @@ extension Analysis {
         for l in longs { w.blob(l) }
         StateCodec.encode(lines, into: &w)
         w.count(shards.count)
-        try out.append(w.bytes)
+        try out.append(w)
         let inOrder = PartsInOrder(out)
         DispatchQueue.concurrentPerform(iterations: shards.count) { i in
             var pw = StateWriter(reserving: shards[i].encodedSizeEstimate)
             shards[i].encode(into: &pw)
             var length = StateWriter(reserving: 10)
-            length.count(pw.bytes.count)
-            inOrder.put(i, [length.bytes, pw.bytes])
+            length.count(pw.count)
+            inOrder.put(i, [length, pw])
         }
         if let e = inOrder.failure { throw e }
     }
@@ -53,7 +53,7 @@ extension Analysis {
     private final class PartsInOrder: @unchecked Sendable {  // `out` is used only under `queue`'s lock
         private struct Queue {
             var next = 0
-            var early: [Int: [[UInt8]]] = [:]
+            var early: [Int: [StateWriter]] = [:]
             var failure: Error?
         }
         private let out: StateFileWriter
@@ -64,7 +64,7 @@ extension Analysis {
         /// The first write that failed (the rest are then skipped).
         var failure: Error? { queue.withLock { $0.failure } }
 
-        func put(_ n: Int, _ pieces: [[UInt8]]) {
+        func put(_ n: Int, _ pieces: [StateWriter]) {
             queue.withLock { q in
                 q.early[n] = pieces
                 while let p = q.early.removeValue(forKey: q.next) {

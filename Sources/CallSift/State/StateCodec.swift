@@ -23,36 +23,91 @@ import Darwin
 /// made (`StateFileWriter`). A flipped byte fails the checksum, a truncated file the
 /// length, and a file of another format version is named as such; none of them is read
 /// any further.
-struct StateWriter {
-    private(set) var bytes: [UInt8] = []
+///
+/// A writer appends to a buffer of its own through a pointer kept in the struct, with one
+/// capacity check per value rather than an array append per byte (encoding millions of
+/// caller scopes is most of what a daily run writes). Copies of a writer share its buffer:
+/// a writer is passed `inout` and never written through two copies. Sendable: a writer
+/// is handed from the thread that filled it to the one that writes it out, whole, and is
+/// not written to after that.
+struct StateWriter: @unchecked Sendable {
+    /// Owns the buffer; a new one replaces it when the writer grows.
+    private final class Storage {
+        let base: UnsafeMutableRawPointer
+        init(capacity: Int) { base = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 16) }
+        deinit { base.deallocate() }
+    }
 
-    init(reserving capacity: Int = 1 << 16) { bytes.reserveCapacity(capacity) }
+    private var storage: Storage
+    private var base: UnsafeMutableRawPointer
+    private var capacity: Int
+    private(set) var count = 0
+
+    init(reserving capacity: Int = 1 << 16) {
+        self.capacity = max(capacity, 64)
+        storage = Storage(capacity: self.capacity)
+        base = storage.base
+    }
+
+    /// The bytes written, as a new array.
+    var bytes: [UInt8] { withBytes { Array($0) } }
+
+    /// The bytes written, valid in `body` only.
+    func withBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        try withExtendedLifetime(storage) { try body(UnsafeRawBufferPointer(start: base, count: count)) }
+    }
+
+    /// Makes room for `n` more bytes.
+    @inline(__always)
+    private mutating func reserve(_ n: Int) {
+        if count + n > capacity { grow(to: count + n) }
+    }
+
+    private mutating func grow(to needed: Int) {
+        let bigger = Storage(capacity: max(needed, capacity * 2))
+        bigger.base.copyMemory(from: base, byteCount: count)
+        storage = bigger
+        base = bigger.base
+        capacity = max(needed, capacity * 2)
+    }
 
     @inline(__always)
-    mutating func u8(_ v: UInt8) { bytes.append(v) }
+    mutating func u8(_ v: UInt8) {
+        reserve(1)
+        base.storeBytes(of: v, toByteOffset: count, as: UInt8.self)
+        count += 1
+    }
 
     @inline(__always)
-    mutating func bool(_ v: Bool) { bytes.append(v ? 1 : 0) }
+    mutating func bool(_ v: Bool) { u8(v ? 1 : 0) }
 
     @inline(__always)
     mutating func u64(_ v: UInt64) {
-        withUnsafeBytes(of: v.littleEndian) { bytes.append(contentsOf: $0) }
+        reserve(8)
+        base.storeBytes(of: v.littleEndian, toByteOffset: count, as: UInt64.self)
+        count += 8
     }
 
     @inline(__always)
     mutating func u32(_ v: UInt32) {
-        withUnsafeBytes(of: v.littleEndian) { bytes.append(contentsOf: $0) }
+        reserve(4)
+        base.storeBytes(of: v.littleEndian, toByteOffset: count, as: UInt32.self)
+        count += 4
     }
 
     /// An unsigned LEB128 varint: 7 bits a byte, low first.
     @inline(__always)
     mutating func varint(_ v: UInt64) {
+        reserve(10)
         var v = v
+        var at = count
         while v >= 0x80 {
-            bytes.append(UInt8(truncatingIfNeeded: v) | 0x80)
+            base.storeBytes(of: UInt8(truncatingIfNeeded: v) | 0x80, toByteOffset: at, as: UInt8.self)
+            at += 1
             v >>= 7
         }
-        bytes.append(UInt8(v))
+        base.storeBytes(of: UInt8(v), toByteOffset: at, as: UInt8.self)
+        count = at + 1
     }
 
     /// A signed varint, zigzagged so that small negative numbers stay short.
@@ -67,7 +122,9 @@ struct StateWriter {
 
     mutating func blob(_ b: [UInt8]) {
         count(b.count)
-        bytes.append(contentsOf: b)
+        reserve(b.count)
+        b.withUnsafeBytes { if let p = $0.baseAddress { (base + count).copyMemory(from: p, byteCount: b.count) } }
+        count += b.count
     }
 }
 
@@ -94,13 +151,11 @@ struct ContainerFraming {
         payloadLength += UInt64(piece.count)
     }
 
-    mutating func add(_ piece: [UInt8]) { piece.withUnsafeBytes { add($0) } }
-
     /// The bytes after the payload: its length, then the checksum of everything before.
     mutating func trailer() -> [UInt8] {
         var w = StateWriter(reserving: 24)
         w.u64(payloadLength)
-        w.bytes.withUnsafeBytes { hasher.update($0) }
+        w.withBytes { hasher.update($0) }
         let sum = hasher.finish()
         w.u64(sum.high)
         w.u64(sum.low)

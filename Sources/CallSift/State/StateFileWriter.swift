@@ -38,10 +38,13 @@ final class StateFileWriter {
     deinit { if !closed { try? fd.close() } }
 
     /// Appends `piece` to the payload.
-    func append(_ piece: [UInt8]) throws {
+    func append(_ piece: UnsafeRawBufferPointer) throws {
         framing.add(piece)
         try write(piece)
     }
+
+    /// Appends what `w` has written to the payload.
+    func append(_ w: StateWriter) throws { try w.withBytes { try append($0) } }
 
     /// Writes the trailer and syncs the file.
     func finish() throws -> Written {
@@ -59,7 +62,9 @@ final class StateFileWriter {
         unlink(temporaryPath)
     }
 
-    private func write(_ bytes: [UInt8]) throws {
+    private func write(_ bytes: [UInt8]) throws { try bytes.withUnsafeBytes { try write($0) } }
+
+    private func write(_ bytes: UnsafeRawBufferPointer) throws {
         do {
             _ = try fd.writeAll(bytes)
         } catch {

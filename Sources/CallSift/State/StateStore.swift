@@ -217,7 +217,7 @@ public final class StateStore {
         }
         var w = StateWriter()
         w.string(point.path); w.u64(point.device); w.u64(point.inode); w.int(point.offset)
-        try writeDurably(.follow, w.bytes, to: Self.followName)
+        try writeDurably(.follow, w, to: Self.followName)
         try syncFolder()
     }
 
@@ -309,7 +309,7 @@ public final class StateStore {
             if let c = f.content { w.u64(c.high); w.u64(c.low); w.int(c.byteCount) }
             w.int(f.lines)
         }
-        try writeDurably(.manifest, w.bytes, to: Self.manifestName)
+        try writeDurably(.manifest, w, to: Self.manifestName)
         try syncFolder()
         Self.pauseForTests()
         // The new generation is in place: the older files go.
@@ -324,7 +324,7 @@ public final class StateStore {
 
     /// Writes a container of `kind` around `payload` to `name.tmp` (mode 0600), fsyncs it
     /// and renames it to `name`.
-    private func writeDurably(_ kind: StateFileKind, _ payload: [UInt8], to name: String) throws {
+    private func writeDurably(_ kind: StateFileKind, _ payload: StateWriter, to name: String) throws {
         let out = try StateFileWriter(temporaryPath: file(name + ".tmp"), kind: kind)
         try out.append(payload)
         try putInPlace(try out.finish().temporaryPath, as: name)
