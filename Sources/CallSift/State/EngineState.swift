@@ -48,33 +48,51 @@ extension Analysis {
     }
 
     /// Writes pieces numbered 0, 1, 2, … to a file in that order, whatever order they
-    /// come in, holding those that come early. Whoever hands in the piece that is next
-    /// writes it, and any held ones that follow, under the lock.
-    private final class PartsInOrder: @unchecked Sendable {  // `out` is used only under `queue`'s lock
+    /// come in, holding those that come early. A thread that hands in a piece while no one
+    /// is writing becomes the writer: it writes, outside the lock, every piece that is
+    /// next in turn, while the other threads hand theirs in and go back to encoding
+    /// rather than wait.
+    private final class PartsInOrder: @unchecked Sendable {  // `out` is used by the one writer at a time
         private struct Queue {
             var next = 0
             var early: [Int: [StateWriter]] = [:]
+            var writing = false
             var failure: Error?
+
+            /// The piece next in turn, if it is in, for the writer; none ends its turn.
+            mutating func takeNext() -> [StateWriter]? {
+                guard let p = early.removeValue(forKey: next) else {
+                    writing = false
+                    return nil
+                }
+                next += 1
+                writing = true
+                return failure == nil ? p : []  // after a failure, skipped
+            }
         }
         private let out: StateFileWriter
         private let queue = Mutex(Queue())
 
         init(_ out: StateFileWriter) { self.out = out }
 
-        /// The first write that failed (the rest are then skipped).
+        /// The first write that failed. Read once every piece is in.
         var failure: Error? { queue.withLock { $0.failure } }
 
         func put(_ n: Int, _ pieces: [StateWriter]) {
-            queue.withLock { q in
+            var batch = queue.withLock { q -> [StateWriter]? in
                 q.early[n] = pieces
-                while let p = q.early.removeValue(forKey: q.next) {
-                    q.next += 1
-                    guard q.failure == nil else { continue }
-                    do {
-                        for piece in p { try out.append(piece) }
-                    } catch {
-                        q.failure = error
-                    }
+                return q.writing ? nil : q.takeNext()
+            }
+            while let pieces = batch {
+                var failed: Error?
+                do {
+                    for piece in pieces { try out.append(piece) }
+                } catch {
+                    failed = error
+                }
+                batch = queue.withLock { q in
+                    if let failed, q.failure == nil { q.failure = failed }
+                    return q.takeNext()
                 }
             }
         }
