@@ -29,6 +29,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-atomics", from: "1.3.0"),
         .package(url: "https://github.com/apple/swift-collections", from: "1.1.0"),
         .package(url: "https://github.com/apple/swift-system", from: "1.4.0"),
+        .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
     ],
     targets: [
         .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
@@ -46,7 +47,9 @@ let package = Package(
         // The layers, each a target that imports only those beneath it (docs/architecture.md,
         // "Targets"): values, then input and formats, then the engine, then the two programs
         // built on it.
-        .target(name: "CallSiftCore", swiftSettings: hotPathSettings),
+        .target(
+            name: "CallSiftCore", dependencies: [.product(name: "TOMLKit", package: "TOMLKit")],
+            swiftSettings: hotPathSettings),
         .target(
             name: "CallSiftInput",
             dependencies: ["CallSiftCore", "CallSiftConcurrency", "CZstd", "CLZ4", "CZlib", "CMemory",

@@ -27,7 +27,7 @@ mkdir -p "$OUT"
 # beneath it (CallSiftCore, CallSiftInput, CallSiftFormats) are built as modules of their
 # own with the same instrumentation and the same package name, so their `package`
 # declarations are in reach too. The modules from other packages (Atomics, HeapModule,
-# SystemPackage) and CallSiftConcurrency are taken from an ordinary release build, not
+# SystemPackage, TOMLKit with its C++ toml++) and CallSiftConcurrency are taken from an ordinary release build, not
 # instrumented. Each step runs again when its inputs change.
 SWIFTC=(nice -n 19 swiftc -O -sanitize=fuzzer,address -parse-as-library -swift-version 5 -package-name callsift)
 DEPS="$OUT/deps"
@@ -41,11 +41,12 @@ echo "building the dependencies (release)" >&2
 export CALLSIFT_RELEASE_FLAGS=1   # the flags the other scripts build with, so the build is shared
 swift build -c release --product callsift >&2
 INCLUDES=(-I "$DEPS" -I "$REL/Modules" -I Sources/CZstd -I Sources/CLZ4 -I Sources/CZlib -I Sources/CMemory
-    -I .build/checkouts/swift-atomics/Sources/_AtomicsShims/include -I .build/checkouts/swift-system/Sources/CSystem/include)
+    -I .build/checkouts/swift-atomics/Sources/_AtomicsShims/include -I .build/checkouts/swift-system/Sources/CSystem/include
+    -I .build/checkouts/TOMLKit/Sources/CTOML/include)
 # Object files of the modules taken as built: every .o of their targets.
 mapfile -t PREBUILT < <(find "$REL/Atomics.build" "$REL/_AtomicsShims.build" "$REL/HeapModule.build" \
     "$REL/InternalCollectionsUtilities.build" "$REL/SystemPackage.build" "$REL/CSystem.build" \
-    "$REL/CallSiftConcurrency.build" -name '*.o' 2>/dev/null | sort)
+    "$REL/CallSiftConcurrency.build" "$REL/TOMLKit.build" "$REL/CTOML.build" -name '*.o' 2>/dev/null | sort)
 layer() {  # name → $DEPS/name.o and its module, from Sources/name
     local name="$1"
     if stale "$DEPS/$name.o" "Sources/$name" "$REL/Modules"; then
@@ -64,7 +65,7 @@ if stale "$BIN" Sources/CallSift "$DEPS/CallSiftCore.o" "$DEPS/CallSiftInput.o" 
     mapfile -t SOURCES < <(swift_files Sources/CallSift)
     "${SWIFTC[@]}" -module-name CallSift "${INCLUDES[@]}" \
         "${SOURCES[@]}" Fuzz/FuzzTargets.swift "$DEPS/CallSiftCore.o" "$DEPS/CallSiftInput.o" "$DEPS/CallSiftFormats.o" \
-        "${PREBUILT[@]}" -lzstd -llz4 -lz -o "$BIN" 2> >(grep -v "Cannot export local symbol" >&2)
+        "${PREBUILT[@]}" -lzstd -llz4 -lz -lstdc++ -o "$BIN" 2> >(grep -v "Cannot export local symbol" >&2)
 fi
 
 maxlen() { case "$1" in zstd|lz4|gzip|multi) echo 65536 ;; *) echo 16384 ;; esac; }

@@ -5,7 +5,7 @@ import CallSift
 import Foundation
 
 /// The accreditation standard: what a centre must achieve, over which period, compared
-/// with which peers. Read from a TOML-subset file (`samples/standard.toml` is the
+/// with which peers. Read from a TOML file (`TOMLDocument`; `samples/standard.toml` is the
 /// documented default; docs/accreditation.md describes every key).
 public struct Standard: Sendable, Equatable {
     /// How a rate is compared with its threshold.
@@ -92,7 +92,7 @@ public struct Standard: Sendable, Equatable {
     /// Parses a standard file's text. Errors name the line and key.
     public static func parse(_ text: String) throws -> Standard {
         let doc: TOMLTable
-        do { doc = try TOMLSubset.parse(text) } catch let e as TOMLError { throw UsageError(e.description) }
+        do { doc = try TOMLDocument.parse(text) } catch let e as TOMLError { throw UsageError(e.description) }
         var s = Standard()
         let known: Set = ["name", "min_cell", "thresholds", "period", "baseline", "peer_group"]
         for key in doc.keys where !known.contains(key) {

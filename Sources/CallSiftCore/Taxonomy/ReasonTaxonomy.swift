@@ -1,8 +1,8 @@
 import Foundation
 
 /// A centre's own reason codes mapped onto the reserved codes of docs/metrics.md, "Classes
-/// and FCR" (`progress_chase`, `clarification`, `misdirected`), read from a TOML-subset
-/// file (`analyze --reason-map`).
+/// and FCR" (`progress_chase`, `clarification`, `misdirected`), read from a TOML file
+/// (`TOMLDocument`; `analyze --reason-map`).
 ///
 /// The file has one table, `[reasons]`, of `"own code" = "reserved code"`:
 ///
@@ -25,7 +25,7 @@ public enum ReasonTaxonomy {
     /// Parses a taxonomy file's text into code → target.
     public static func parse(_ text: String) throws -> [String: String] {
         let doc: TOMLTable
-        do { doc = try TOMLSubset.parse(text) } catch let e as TOMLError { throw UsageError("--reason-map: \(e)") }
+        do { doc = try TOMLDocument.parse(text) } catch let e as TOMLError { throw UsageError("--reason-map: \(e)") }
         for key in doc.keys where key != "reasons" {
             throw UsageError("--reason-map: line \(doc.lines[key] ?? 0): unknown key '\(key)' (expected a [reasons] table)")
         }

@@ -1,0 +1,280 @@
+import TOMLKit
+
+/// A value read from a TOML file (`TOMLDocument`).
+public enum TOMLValue: Equatable, Sendable {
+    case string(String)
+    case integer(Int64)
+    case float(Double)
+    case boolean(Bool)
+    case array([TOMLValue])
+    case table(TOMLTable)
+
+    /// A number as a double (integers widen), else nil.
+    public var number: Double? {
+        switch self {
+        case .integer(let i): Double(i)
+        case .float(let d): d
+        default: nil
+        }
+    }
+
+    public var string: String? { if case .string(let s) = self { s } else { nil } }
+    public var table: TOMLTable? { if case .table(let t) = self { t } else { nil } }
+
+    var typeName: String {
+        switch self {
+        case .string: "a string"
+        case .integer: "an integer"
+        case .float: "a number"
+        case .boolean: "a boolean"
+        case .array: "an array"
+        case .table: "a table"
+        }
+    }
+}
+
+/// A TOML table that remembers the order its keys were written in, so that files such as
+/// the reason taxonomy print back in the author's order.
+public struct TOMLTable: Equatable, Sendable {
+    public private(set) var keys: [String] = []
+    private var values: [String: TOMLValue] = [:]
+    /// The source line each key was defined on, for error messages.
+    public private(set) var lines: [String: Int] = [:]
+
+    public init() {}
+
+    public subscript(key: String) -> TOMLValue? { values[key] }
+
+    mutating func set(_ key: String, _ value: TOMLValue, line: Int) {
+        if values[key] == nil { keys.append(key) }
+        values[key] = value
+        lines[key] = line
+    }
+
+    public var entries: [(key: String, value: TOMLValue)] { keys.map { ($0, values[$0]!) } }
+}
+
+/// A problem in a TOML file, with its line number.
+public struct TOMLError: Error, CustomStringConvertible, Equatable {
+    public var line: Int
+    public var message: String
+    public var description: String { "line \(line): \(message)" }
+}
+
+/// Reads callsift's TOML files (the standard, reason maps) with TOMLKit, a maintained TOML
+/// v1.0 parser (toml++), into `TOMLTable`s that keep what the files' messages and outputs
+/// need and TOMLKit does not give: the order keys were written in, and the line of each.
+///
+/// TOMLKit checks the syntax and gives the values; a syntax error names its line. The
+/// order and the lines come from `TOMLLineIndex`, a scan of the text for table headers
+/// and `key =` lines. A key the scan cannot place (inside an inline table) takes its
+/// table's line and comes after the keys it placed. Dates and times as TOML values are
+/// refused (callsift's files write dates as quoted strings).
+public enum TOMLDocument {
+    public static func parse(_ text: String) throws -> TOMLTable {
+        let parsed: TOMLKit.TOMLTable
+        do {
+            parsed = try TOMLKit.TOMLTable(string: text)
+        } catch let e as TOMLParseError {
+            throw TOMLError(line: e.source.begin.line, message: e.description)
+        }
+        let index = TOMLLineIndex(text)
+        return try convert(parsed, path: [], line: 1, index: index)
+    }
+
+    private static func convert(_ t: TOMLKit.TOMLTable, path: [String], line: Int, index: TOMLLineIndex) throws -> TOMLTable {
+        // Each key's line: where it is assigned, or its table's header.
+        let placed = index.keys[path] ?? [:]
+        func lineOf(_ key: String) -> Int? { placed[key] ?? index.headers[path + [key]] }
+        let keys = t.keys.sorted { a, b in
+            switch (lineOf(a), lineOf(b)) {
+            case let (x?, y?): x != y ? x < y : a < b
+            case (_?, nil): true
+            case (nil, _?): false
+            case (nil, nil): a < b
+            }
+        }
+        var out = TOMLTable()
+        for key in keys {
+            guard let value = t[key]?.tomlValue else { continue }
+            let at = lineOf(key) ?? line
+            out.set(key, try convert(value, path: path + [key], line: at, index: index), line: at)
+        }
+        return out
+    }
+
+    private static func convert(_ v: TOMLKit.TOMLValue, path: [String], line: Int, index: TOMLLineIndex) throws -> TOMLValue {
+        switch v.type {
+        case .string: return .string(v.string!)
+        case .int: return .integer(Int64(v.int!))
+        case .double: return .float(v.double!)
+        case .bool: return .boolean(v.bool!)
+        case .table: return .table(try convert(v.table!, path: path, line: line, index: index))
+        case .array:
+            // An array of tables (`[[name]]`): element n is the path's nth header.
+            return .array(
+                try v.array!.enumerated().map { n, element in
+                    let elementPath = path + ["[\(n)]"]
+                    return try convert(element.tomlValue, path: elementPath, line: index.headers[elementPath] ?? line, index: index)
+                })
+        case .date, .time, .dateTime:
+            throw TOMLError(line: line, message: "dates and times are written as quoted strings here (\"YYYY-MM-DD\")")
+        }
+    }
+}
+
+/// Where a TOML text defines each key: for each table, by its path from the root (an
+/// element of an array of tables is the component `[n]` after the array's name), the line
+/// of each key; and the line of each table header. A scan of the lines, not a parser: it
+/// follows strings, comments and brackets only far enough to skip values that span lines.
+struct TOMLLineIndex {
+    private(set) var keys: [[String]: [String: Int]] = [:]
+    private(set) var headers: [[String]: Int] = [:]
+
+    init(_ text: String) {
+        var table: [String] = []
+        var arrayCounts: [[String]: Int] = [:]
+        var depth = 0  // open brackets and braces of a value that goes on
+        var inMultiline: [UInt8]? = nil  // the closing quotes of a multi-line string
+        for (n, lineText) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let line = n + 1
+            var s = Scanner(Array(lineText.utf8))
+            if let close = inMultiline {
+                guard s.skip(past: close) else { continue }
+                inMultiline = nil
+                s.value(depth: &depth, multiline: &inMultiline)
+                continue
+            }
+            if depth > 0 {
+                s.value(depth: &depth, multiline: &inMultiline)
+                continue
+            }
+            s.blanks()
+            if s.take(UInt8(ascii: "[")) {
+                let isArray = s.take(UInt8(ascii: "["))
+                guard let names = s.dottedKey(), s.take(UInt8(ascii: "]")) else { continue }
+                if isArray {
+                    let k = arrayCounts[names, default: 0]
+                    arrayCounts[names] = k + 1
+                    table = names + ["[\(k)]"]
+                    headers[names] = headers[names] ?? line
+                } else {
+                    table = names
+                }
+                headers[table] = line
+                // The tables the header implies, each at its first mention.
+                for i in 1..<max(names.count, 1) where headers[Array(names[..<i])] == nil { headers[Array(names[..<i])] = line }
+                continue
+            }
+            guard let names = s.dottedKey(), s.take(UInt8(ascii: "=")) else { continue }
+            for i in names.indices {
+                let owner = table + names[..<i]
+                if keys[owner, default: [:]][names[i]] == nil { keys[owner, default: [:]][names[i]] = line }
+            }
+            s.value(depth: &depth, multiline: &inMultiline)
+        }
+    }
+
+    private struct Scanner {
+        let b: [UInt8]
+        var i = 0
+        init(_ b: [UInt8]) { self.b = b }
+
+        mutating func blanks() { while i < b.count, b[i] == 0x20 || b[i] == 0x09 { i += 1 } }
+
+        mutating func take(_ c: UInt8) -> Bool {
+            blanks()
+            guard i < b.count, b[i] == c else { return false }
+            i += 1
+            return true
+        }
+
+        /// `a.b."c d"`: bare, basic or literal keys joined by dots.
+        mutating func dottedKey() -> [String]? {
+            var names: [String] = []
+            repeat {
+                blanks()
+                guard let k = key() else { return nil }
+                names.append(k)
+            } while take(UInt8(ascii: "."))
+            return names
+        }
+
+        mutating func key() -> String? {
+            guard i < b.count else { return nil }
+            let q = b[i]
+            if q == UInt8(ascii: "\"") || q == UInt8(ascii: "'") {
+                guard let s = quoted(q) else { return nil }
+                return s
+            }
+            let start = i
+            while i < b.count, Self.isBare(b[i]) { i += 1 }
+            return i > start ? String(decoding: b[start..<i], as: UTF8.self) : nil
+        }
+
+        static func isBare(_ c: UInt8) -> Bool {
+            (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5A) || (c >= 0x61 && c <= 0x7A) || c == 0x5F || c == 0x2D
+        }
+
+        /// A one-line string opened by `q` at `i`, its escapes resolved as far as a key needs.
+        mutating func quoted(_ q: UInt8) -> String? {
+            i += 1
+            var out: [UInt8] = []
+            while i < b.count {
+                let c = b[i]
+                i += 1
+                if c == q { return String(decoding: out, as: UTF8.self) }
+                if c == UInt8(ascii: "\\") && q == UInt8(ascii: "\""), i < b.count {
+                    let e = b[i]
+                    i += 1
+                    switch e {
+                    case UInt8(ascii: "n"): out.append(0x0A)
+                    case UInt8(ascii: "t"): out.append(0x09)
+                    case UInt8(ascii: "r"): out.append(0x0D)
+                    default: out.append(e)  // \" \\ and the rest, kept as written
+                    }
+                } else {
+                    out.append(c)
+                }
+            }
+            return nil
+        }
+
+        /// Moves past `close` (the end of a multi-line string); false when not on this line.
+        mutating func skip(past close: [UInt8]) -> Bool {
+            while i + close.count <= b.count {
+                if Array(b[i..<i + close.count]) == close {
+                    i += close.count
+                    return true
+                }
+                i += b[i] == UInt8(ascii: "\\") && close[0] == UInt8(ascii: "\"") ? 2 : 1
+            }
+            return false
+        }
+
+        /// The rest of a value: counts the brackets it leaves open and notes a multi-line
+        /// string it leaves open, skipping strings and a comment.
+        mutating func value(depth: inout Int, multiline: inout [UInt8]?) {
+            while i < b.count {
+                let c = b[i]
+                if c == UInt8(ascii: "#") { return }
+                if c == UInt8(ascii: "\"") || c == UInt8(ascii: "'") {
+                    let triple = [c, c, c]
+                    if i + 3 <= b.count, Array(b[i..<i + 3]) == triple {
+                        i += 3
+                        guard skip(past: triple) else {
+                            multiline = triple
+                            return
+                        }
+                    } else {
+                        _ = quoted(c)
+                    }
+                    continue
+                }
+                if c == UInt8(ascii: "[") || c == UInt8(ascii: "{") { depth += 1 }
+                if c == UInt8(ascii: "]") || c == UInt8(ascii: "}") { depth = max(depth - 1, 0) }
+                i += 1
+            }
+        }
+    }
+}

@@ -1,0 +1,72 @@
+import Testing
+
+@testable import CallSiftCore
+
+@Suite struct TOMLDocumentTests {
+    @Test func readsValuesInTheOrderWrittenWithTheirLines() throws {
+        let doc = try TOMLDocument.parse(
+            """
+            # comment
+            name = "Standard \\"A\\"" # trailing comment
+            min_cell = 1_000
+            ratio = 0.70
+            neg = -3
+            exp = 1e-3
+            on = true
+            lit = 'C:\\path'
+            [thresholds]
+            zeta = ">= 0.70"
+            "odd key" = "x"
+            alpha = \"\"\"
+            b = not a key
+            \"\"\"
+            [[peer_group]]
+            name = "A"
+            services = ["benefits",
+              "tax", # comment inside
+            ]
+            [[peer_group]]
+            name = "B"
+            [a.b]
+            c = 1
+            inline = {y = 2, x = 1}
+            """)
+        #expect(doc["name"] == .string("Standard \"A\""))
+        #expect(doc["min_cell"] == .integer(1000))
+        #expect(doc["ratio"] == .float(0.7))
+        #expect(doc["neg"] == .integer(-3))
+        #expect(doc["exp"] == .float(0.001))
+        #expect(doc["on"] == .boolean(true))
+        #expect(doc["lit"] == .string("C:\\path"))
+        #expect(doc.keys == ["name", "min_cell", "ratio", "neg", "exp", "on", "lit", "thresholds", "peer_group", "a"])
+        #expect(doc.lines["lit"] == 8 && doc.lines["thresholds"] == 9 && doc.lines["peer_group"] == 15 && doc.lines["a"] == 22)
+        let thresholds = try #require(doc["thresholds"]?.table)
+        #expect(thresholds.keys == ["zeta", "odd key", "alpha"])
+        #expect(thresholds.lines == ["zeta": 10, "odd key": 11, "alpha": 12])
+        #expect(thresholds["alpha"] == .string("b = not a key\n"))
+        guard case .array(let groups) = doc["peer_group"] else { Issue.record("peer_group"); return }
+        #expect(groups.count == 2)
+        #expect(groups[0].table?["services"] == .array([.string("benefits"), .string("tax")]))
+        #expect(groups[0].table?.lines["services"] == 17)
+        #expect(groups[1].table?["name"] == .string("B"))
+        #expect(groups[1].table?.lines["name"] == 21)
+        let b = try #require(doc["a"]?.table?["b"]?.table)
+        #expect(b["c"] == .integer(1) && b.lines["c"] == 23)
+        // Keys of an inline table take its line, in TOMLKit's order.
+        #expect(b["inline"]?.table?.keys == ["x", "y"] && b["inline"]?.table?.lines["y"] == 24)
+    }
+
+    @Test func errorsNameTheLine() {
+        func error(_ text: String) -> TOMLError? {
+            do { _ = try TOMLDocument.parse(text); return nil } catch let e as TOMLError { return e } catch { return nil }
+        }
+        #expect(error("a = 1\na = 2")?.line == 2)
+        #expect(error("\n\nx = bare")?.line == 3)
+        #expect(error("x = \"open")?.line == 1)
+        #expect(error("ok = 1\nx = 1 2")?.line == 2)
+        #expect(error("[t]\n[t]")?.line == 2)
+        #expect(error("x = 01")?.line == 1)
+        let date = error("a = 1\nfrom = 2026-01-01")
+        #expect(date?.line == 2 && date?.message.contains("quoted strings") == true)
+    }
+}
