@@ -8,7 +8,7 @@
 /// them, and none is dropped.
 /// `@unchecked Sendable`: two `SPSCRing`s, one side sending and the other receiving on
 /// each; a container belongs to whichever side last took it from a ring.
-public final class RecyclingRing<Element>: @unchecked Sendable {
+public final class RecyclingRing<Element: Sendable>: @unchecked Sendable {
     private let filled: SPSCRing<Element>
     private let emptied: SPSCRing<Element>
 

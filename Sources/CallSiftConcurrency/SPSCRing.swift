@@ -30,7 +30,10 @@ import Darwin
 /// pairs with before it overwrites the slot.
 /// `@unchecked Sendable`: one producer thread and one consumer thread at a time; the
 /// slots between them are published by the release/acquire atomics of `head` and `tail`.
-public final class SPSCRing<Element>: @unchecked Sendable {
+/// Elements cross from one thread to the other, so they must be `Sendable`; a mutable
+/// container handed back and forth states, where it is declared, that one side holds it
+/// at a time.
+public final class SPSCRing<Element: Sendable>: @unchecked Sendable {
     private let slots: UnsafeMutablePointer<Element?>
     private let mask: Int
     /// 512 bytes: `head` at offset 0, `tail` at 128, the two parkings at 256 and 384.

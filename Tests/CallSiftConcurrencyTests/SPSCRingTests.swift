@@ -70,7 +70,7 @@ import Testing
     /// Containers arrive in order with their contents, and no more than `depth + 2` are
     /// ever made: every emptied one comes back, none is dropped.
     @Test func recyclingRingReusesItsContainers() {
-        final class Box { var values: [Int] = [] }
+        final class Box: @unchecked Sendable { var values: [Int] = [] }  // one side holds it at a time
         let depth = 4
         let pipe = RecyclingRing<Box>(depth: depth)
         nonisolated(unsafe) let counts = UnsafeMutablePointer<Int>.allocate(capacity: 3)

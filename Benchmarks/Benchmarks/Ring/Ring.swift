@@ -19,7 +19,7 @@ let benchmarks: @Sendable () -> Void = {
 
 /// Pushes `n` elements made by `make` from one thread while another pops them all,
 /// summing `weight` of each so that nothing is optimised away.
-func acrossThreads<T>(_ ring: SPSCRing<T>, _ n: Int, _ make: @escaping @Sendable (Int) -> T,
+func acrossThreads<T: Sendable>(_ ring: SPSCRing<T>, _ n: Int, _ make: @escaping @Sendable (Int) -> T,
                       _ weight: @escaping @Sendable (T) -> Int) {
     DispatchQueue.concurrentPerform(iterations: 2) { role in
         if role == 0 {

@@ -17,8 +17,10 @@ import Foundation
 /// `@unchecked Sendable`: the merge thread and the stage's own thread meet only through
 /// its `SPSCRing`s; the classifier is touched by the stage's thread alone until `join`.
 final class ClassificationStage: @unchecked Sendable {
-    /// One step's work.
-    final class Step {
+    /// One step's work. `@unchecked Sendable`: held by one thread at a time, which the
+    /// ring hands it between (the merge fills it and sends it, this stage's thread empties
+    /// it and recycles it); neither touches it while the other holds it.
+    final class Step: @unchecked Sendable {
         var contacts: [Contact] = []
         var watermark = Int64.min
         /// Set on the last step: end of input, maturity judged against this horizon.
