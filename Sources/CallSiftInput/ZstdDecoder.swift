@@ -2,7 +2,6 @@ import CallSiftCore
 import Foundation
 import CZstd
 import CallSiftConcurrency
-import Synchronization
 
 /// zstd decompression through the buffer-less API (`ZSTD_decompressContinue`), block by
 /// block, straight into a ring of decoded bytes that `InputReader` hands out in place.
@@ -219,7 +218,7 @@ enum SpareRings {
         var rings: [(address: Int, byteCount: Int)] = []
         var kept = 0
     }
-    private static let spares = Mutex(Spares())
+    private static let spares = Locked(Spares())
 
     static func take(byteCount: Int) -> UnsafeMutableRawPointer? {
         let address = spares.withLock { s -> Int? in

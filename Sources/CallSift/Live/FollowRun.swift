@@ -8,7 +8,6 @@ import Darwin
 #endif
 import Dispatch
 import Foundation
-import Synchronization
 import SystemPackage
 
 /// `callsift analyze --follow` (docs/metrics.md, "Live mode"; docs/architecture.md, "Live
@@ -47,7 +46,7 @@ public final class FollowRun {
     private let temporaryDir: String?
     private let log: LiveLog
     private let note: (String) -> Void
-    private let stopRequested = Mutex(false)
+    private let stopRequested = Locked(false)
 
     public init(
         path: String, settings: AnalysisSettings, pseudonymiser: Pseudonymiser, rejects: RejectsLog?,

@@ -9,7 +9,6 @@ import Darwin
 import CallSiftConcurrency
 import Foundation
 import HeapModule
-import Synchronization
 
 extension Analysis {
     /// Writes the engine state file to `out`: the interned strings (ids are kept), the line
@@ -57,7 +56,7 @@ extension Analysis {
             var next = 0
             var early: [Int: [StateWriter]] = [:]
             var writing = false
-            var failure: Error?
+            var failure: StateError?
 
             /// The piece next in turn, if it is in, for the writer; none ends its turn.
             mutating func takeNext() -> [StateWriter]? {
@@ -71,7 +70,7 @@ extension Analysis {
             }
         }
         private let out: StateFileWriter
-        private let queue = Mutex(Queue())
+        private let queue = Locked(Queue())
 
         init(_ out: StateFileWriter) { self.out = out }
 
@@ -84,11 +83,11 @@ extension Analysis {
                 return q.writing ? nil : q.takeNext()
             }
             while let pieces = batch {
-                var failed: Error?
+                var failed: StateError?
                 do {
                     for piece in pieces { try out.append(piece) }
                 } catch {
-                    failed = error
+                    failed = error as? StateError ?? StateError("\(error)")
                 }
                 batch = queue.withLock { q in
                     if let failed, q.failure == nil { q.failure = failed }

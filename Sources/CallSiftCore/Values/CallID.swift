@@ -1,5 +1,4 @@
 import Foundation
-import Synchronization
 
 /// A call identifier as a plain value: up to 40 bytes held inline, compared as bytes.
 ///
@@ -105,13 +104,13 @@ public struct CallID: Hashable, Sendable {
 
 /// Call ids longer than `CallID.inlineCapacity`, interned for the run.
 ///
-/// Thread-safe: inputs parsed on several threads share it (its table lives in a `Mutex`).
+/// Thread-safe: inputs parsed on several threads share it (its table is `Locked`).
 public final class LongCallIDs: Sendable {
     private struct Table {
         var ids: [[UInt8]: UInt32] = [:]
         var list: [[UInt8]] = []
     }
-    private let table = Mutex(Table())
+    private let table = Locked(Table())
 
     public init() {}
 

@@ -1,5 +1,4 @@
 import Foundation
-import Synchronization
 
 /// Maps repeated strings (centres, services, reasons) to dense `Int32` ids and back.
 ///
@@ -7,14 +6,13 @@ import Synchronization
 /// everything printed is sorted by the strings themselves.
 ///
 /// Thread-safe: inputs parsed on several threads share one interner (each parser keeps a
-/// one-entry cache in front of it, so the lock is taken rarely). Its table lives in a
-/// `Mutex`.
+/// one-entry cache in front of it, so the lock is taken rarely). Its table is `Locked`.
 public final class Interner: Sendable {
     private struct Table {
         var ids: [ByteString: Int32] = [:]
         var list: [String] = []
     }
-    private let table = Mutex(Table())
+    private let table = Locked(Table())
     public init() {}
 
     /// Every string interned so far, by id.
