@@ -56,6 +56,13 @@ import Testing
         #expect(b["inline"]?.table?.keys == ["x", "y"] && b["inline"]?.table?.lines["y"] == 24)
     }
 
+    /// A byte-order mark and Windows line ends change neither the order nor the lines.
+    @Test func byteOrderMarkAndCRLF() throws {
+        let doc = try TOMLDocument.parse("\u{FEFF}[reasons]\r\nZ9 = \"none\"\r\nA1 = \"misdirected\"\r\n")
+        let reasons = try #require(doc["reasons"]?.table)
+        #expect(reasons.keys == ["Z9", "A1"] && reasons.lines == ["Z9": 2, "A1": 3] && doc.lines["reasons"] == 1)
+    }
+
     @Test func errorsNameTheLine() {
         func error(_ text: String) -> TOMLError? {
             do { _ = try TOMLDocument.parse(text); return nil } catch let e as TOMLError { return e } catch { return nil }

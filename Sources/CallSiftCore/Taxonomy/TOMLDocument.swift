@@ -136,9 +136,13 @@ struct TOMLLineIndex {
         var arrayCounts: [[String]: Int] = [:]
         var depth = 0  // open brackets and braces of a value that goes on
         var inMultiline: [UInt8]? = nil  // the closing quotes of a multi-line string
-        for (n, lineText) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        // Lines split on the byte (a Swift `Character` would take "\r\n" whole); a
+        // byte-order mark is not part of the first line (TOMLKit skips it too).
+        var bytes = Array(text.utf8)
+        if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { bytes.removeFirst(3) }
+        for (n, lineBytes) in bytes.split(separator: 0x0A, omittingEmptySubsequences: false).enumerated() {
             let line = n + 1
-            var s = Scanner(Array(lineText.utf8))
+            var s = Scanner(Array(lineBytes))
             if let close = inMultiline {
                 guard s.skip(past: close) else { continue }
                 inMultiline = nil
