@@ -220,15 +220,6 @@ final class StateBytes: @unchecked Sendable {  // immutable once made
         mapped = true
     }
 
-    /// A copy of `bytes` (tests).
-    init(copying bytes: [UInt8]) {
-        count = bytes.count
-        let p = UnsafeMutableRawPointer.allocate(byteCount: max(bytes.count, 1), alignment: 8)
-        bytes.withUnsafeBytes { if let b = $0.baseAddress { p.copyMemory(from: b, byteCount: bytes.count) } }
-        base = UnsafeRawPointer(p)
-        mapped = false
-    }
-
     deinit {
         if mapped { munmap(UnsafeMutableRawPointer(mutating: base), count) } else { base.deallocate() }
     }
