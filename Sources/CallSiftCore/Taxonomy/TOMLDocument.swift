@@ -247,7 +247,7 @@ struct TOMLLineIndex {
         /// Moves past `close` (the end of a multi-line string); false when not on this line.
         mutating func skip(past close: [UInt8]) -> Bool {
             while i + close.count <= b.count {
-                if Array(b[i..<i + close.count]) == close {
+                if b[i..<i + close.count].elementsEqual(close) {
                     i += close.count
                     return true
                 }
@@ -264,7 +264,7 @@ struct TOMLLineIndex {
                 if c == UInt8(ascii: "#") { return }
                 if c == UInt8(ascii: "\"") || c == UInt8(ascii: "'") {
                     let triple = [c, c, c]
-                    if i + 3 <= b.count, Array(b[i..<i + 3]) == triple {
+                    if i + 3 <= b.count, b[i..<i + 3].elementsEqual(triple) {
                         i += 3
                         guard skip(past: triple) else {
                             multiline = triple
