@@ -106,23 +106,13 @@ public struct CallID: Hashable, Sendable {
 ///
 /// Thread-safe: inputs parsed on several threads share it (its table is `Locked`).
 public final class LongCallIDs: Sendable {
-    private struct Table {
-        var ids: [[UInt8]: UInt32] = [:]
-        var list: [[UInt8]] = []
-    }
-    private let table = Locked(Table())
+    private let table = Locked(DenseIDs<[UInt8], [UInt8]>())
 
     public init() {}
 
     package func intern(_ bytes: UnsafeRawBufferPointer) -> UInt32 {
         let key = Array(bytes)
-        return table.withLock { t in
-            if let i = t.ids[key] { return i }
-            let i = UInt32(t.list.count)
-            t.list.append(key)
-            t.ids[key] = i
-            return i
-        }
+        return UInt32(table.withLock { $0.id(of: key) { key } })
     }
 
     /// Every long id interned so far, by index (for durable state).
