@@ -50,41 +50,98 @@ public final class Aggregator {
 
     /// Counts everything about `c` that is known when it is classified.
     func record(_ c: Contact, group g: Int32, avoidableClass: AvoidableClass?, settings: AnalysisSettings) {
-        let i = Int(g)
-        counters[i].contacts += 1
-        if c.identified { counters[i].identified += 1 }
+        counters[Int(g)].count(c, avoidableClass: avoidableClass, settings: settings)
+    }
+
+    /// Counts a first-contact-resolution verdict, decided later than the contact itself.
+    func recordFCR(group g: Int32, mature: Bool, resolved: Bool) {
+        counters[Int(g)].countFCR(mature: mature, resolved: resolved)
+    }
+
+    /// The base group of `key`, if this aggregator has it.
+    func existingGroup(_ key: GroupKey) -> Int32? { index.find(key).map { index[$0] } }
+
+    /// The counters of a report taken while the run goes on (`Tally`): this aggregator's,
+    /// copied, to which a preview adds without changing the aggregator.
+    func tally() -> Tally { Tally(aggregator: self, calendar: calendar, keys: keys, counters: counters) }
+
+    /// An aggregator's counters, copied, and the groups a preview adds to them: what the
+    /// report "as if the input ended now" counts, while the aggregator itself stays as the
+    /// run left it (docs/architecture.md, "The engine session"). Group indices below the
+    /// aggregator's count are the aggregator's own, so FCR verdicts queued in the
+    /// classifier name their group here as there.
+    struct Tally {
+        let aggregator: Aggregator
+        let calendar: LocalCalendar
+        private(set) var keys: [GroupKey]
+        private(set) var counters: [Counters]
+        private var added: [GroupKey: Int32] = [:]
+
+        init(aggregator: Aggregator, calendar: LocalCalendar, keys: [GroupKey], counters: [Counters]) {
+            self.aggregator = aggregator
+            self.calendar = calendar
+            self.keys = keys
+            self.counters = counters
+        }
+
+        mutating func group(of c: Contact) -> Int32 {
+            let key = GroupKey(centre: c.centre, service: c.service, day: calendar.dayAndRange(ofUTCMillis: c.t).day)
+            if let g = aggregator.existingGroup(key) ?? added[key] { return g }
+            let g = Int32(keys.count)
+            added[key] = g
+            keys.append(key)
+            counters.append(Counters())
+            return g
+        }
+
+        mutating func record(_ c: Contact, group g: Int32, avoidableClass: AvoidableClass?, settings: AnalysisSettings) {
+            counters[Int(g)].count(c, avoidableClass: avoidableClass, settings: settings)
+        }
+
+        mutating func recordFCR(group g: Int32, mature: Bool, resolved: Bool) {
+            counters[Int(g)].countFCR(mature: mature, resolved: resolved)
+        }
+    }
+}
+
+extension Counters {
+    /// Counts everything about `c` that is known when it is classified.
+    @inline(__always)
+    mutating func count(_ c: Contact, avoidableClass: AvoidableClass?, settings: AnalysisSettings) {
+        contacts += 1
+        if c.identified { identified += 1 }
         if c.handled {
-            counters[i].handled += 1
-            counters[i].waitMsSum += c.wait
-            counters[i].handleMsSum += c.handle
-            if c.wait <= settings.slThreshold { counters[i].answeredInSL += 1 }
+            handled += 1
+            waitMsSum += c.wait
+            handleMsSum += c.handle
+            if c.wait <= settings.slThreshold { answeredInSL += 1 }
         }
         if c.abandoned {
-            counters[i].abandoned += 1
-            if c.wait < settings.shortAbandon { counters[i].shortAbandoned += 1 }
+            abandoned += 1
+            if c.wait < settings.shortAbandon { shortAbandoned += 1 }
         }
-        if c.blocked { counters[i].blocked += 1 }
-        if c.transferred { counters[i].transferred += 1 }
+        if c.blocked { blocked += 1 }
+        if c.transferred { transferred += 1 }
         if let cls = avoidableClass {
-            counters[i].avoidable += 1
+            avoidable += 1
             switch cls {
-            case .progressChase: counters[i].progressChase += 1
-            case .repeat: counters[i].repeats += 1
-            case .retry: counters[i].retry += 1
-            case .misdirected: counters[i].misdirected += 1
-            case .clarification: counters[i].clarification += 1
+            case .progressChase: progressChase += 1
+            case .repeat: repeats += 1
+            case .retry: retry += 1
+            case .misdirected: misdirected += 1
+            case .clarification: clarification += 1
             }
         }
     }
 
     /// Counts a first-contact-resolution verdict, decided later than the contact itself.
-    func recordFCR(group g: Int32, mature: Bool, resolved: Bool) {
-        let i = Int(g)
+    @inline(__always)
+    mutating func countFCR(mature: Bool, resolved: Bool) {
         if mature {
-            counters[i].fcrEligible += 1
-            if resolved { counters[i].fcr += 1 }
+            fcrEligible += 1
+            if resolved { fcr += 1 }
         } else {
-            counters[i].fcrPending += 1
+            fcrPending += 1
         }
     }
 }

@@ -258,7 +258,7 @@ public final class CallAssembler {
             var inOrder = events[events.count - 1].ts <= deadline
             for j in 1..<events.count where CallEvent.before(events[j], events[j - 1]) { inOrder = false }
             if inOrder {
-                close(events, key: key, &out)
+                Self.close(events, key: key, &accounting, &out)
                 pending.remove(at: slot, hash: h)
                 return
             }
@@ -297,12 +297,14 @@ public final class CallAssembler {
             pending.insert(key, rest, hash: h)
             deadlines.push(scratch[n].ts &+ timeout, key)
         }
-        scratch.withUnsafeBufferPointer { close(UnsafeBufferPointer(rebasing: $0[..<n]), key: key, &out) }
+        scratch.withUnsafeBufferPointer { Self.close(UnsafeBufferPointer(rebasing: $0[..<n]), key: key, &accounting, &out) }
     }
 
     /// Validates the call made of `events` (sorted in lifecycle order) and emits it as a
     /// contact or counts it as invalid.
-    private func close(_ events: UnsafeBufferPointer<CallEvent>, key: Key, _ out: inout [Contact]) {
+    private static func close(
+        _ events: UnsafeBufferPointer<CallEvent>, key: Key, _ accounting: inout Accounting, _ out: inout [Contact]
+    ) {
         switch Self.validate(events) {
         case .incomplete: accounting.incomplete += 1
         case .conflicting: accounting.conflicting += 1
@@ -334,6 +336,81 @@ public final class CallAssembler {
                     centre: key.centre, service: arrive.service, reason: reason,
                     handled: handled, transferred: transferred, transferredElsewhere: elsewhere))
         }
+    }
+
+    // MARK: Reports while the run goes on (docs/architecture.md, "The engine session")
+
+    /// What `finish` would do after `extra` were recorded, without changing anything: the
+    /// contacts of every call still in progress, appended to `out`, and the accounting
+    /// then. `extra` are events taken but not yet recorded, in the order they would be.
+    ///
+    /// Each key's events are gathered in the order they were recorded, `extra` after them
+    /// (with duplicates found as `record` finds them), and cut one call at a time exactly
+    /// as `cut` cuts them at the end of input.
+    ///
+    /// - Complexity: O(calls in progress + extra).
+    func preview(adding extra: UnsafeBufferPointer<Event>, into out: inout [Contact]) -> Accounting {
+        var acc = accounting
+        var extraOf: [Key: [CallEvent]] = [:]
+        var order: [Key] = []
+        func recorded(_ key: Key) -> [CallEvent] {
+            guard let slot = pending.find(key) else { return [] }
+            var events: [CallEvent] = []
+            for j in 0..<Int(pending[slot].inlineCount) { events.append(pending[slot][j]) }
+            let inline = events.count
+            var i = pending[slot].overflow
+            while i >= 0 {
+                events.append(pool[i])
+                i = pool[i].next
+            }
+            events[inline...].reverse()
+            return events
+        }
+        for e in extra {
+            let key = Key(e)
+            let ce = CallEvent(
+                ts: e.ts, caller: e.caller, service: e.service, reason: e.reason, next: -1,
+                kind: e.kind, outcome: e.outcome, identified: e.identified)
+            if extraOf[key] == nil {
+                extraOf[key] = []
+                order.append(key)
+            }
+            let isDuplicate =
+                extraOf[key]!.contains { $0.ts == ce.ts && $0.kind == ce.kind }
+                || recorded(key).contains { $0.ts == ce.ts && $0.kind == ce.kind }
+            if isDuplicate {
+                acc.duplicates += 1
+                continue
+            }
+            extraOf[key]!.append(ce)
+            acc.events += 1
+            if e.ts > acc.horizon { acc.horizon = e.ts }
+        }
+        var events: [CallEvent] = []
+        func cutAll(_ key: Key) {
+            var rest = events[...]
+            while !rest.isEmpty {
+                var sorted = true
+                for j in rest.indices.dropFirst() where CallEvent.before(rest[j], rest[j - 1]) { sorted = false; break }
+                if !sorted { rest.sort(by: CallEvent.before) }
+                let deadline = rest[rest.startIndex].ts &+ timeout
+                var n = rest.startIndex
+                while n < rest.endIndex && rest[n].ts <= deadline { n += 1 }
+                rest[..<n].withUnsafeBufferPointer { Self.close($0, key: key, &acc, &out) }
+                rest = rest[n...]
+            }
+        }
+        pending.forEach { key, _ in
+            events = recorded(key)
+            if let more = extraOf.removeValue(forKey: key) { events += more }
+            cutAll(key)
+        }
+        for key in order {
+            guard let more = extraOf[key] else { continue }
+            events = more
+            cutAll(key)
+        }
+        return acc
     }
 
     // MARK: Durable state (docs/architecture.md, "Durable state")
@@ -445,4 +522,9 @@ public final class CallAssembler {
         guard arrive >= 0, terminal >= 0 else { return .incomplete }
         return .contact(arrive: arrive, answer: answer, terminal: terminal)
     }
+}
+
+/// For the dictionaries of `preview`, hashed as the table hashes it.
+extension CallAssembler.Key: Hashable {
+    func hash(into hasher: inout Hasher) { hasher.combine(tableHash) }
 }

@@ -193,34 +193,51 @@ public final class Classifier {
     /// Classifies `c`, whose scope key's `tableHash` is `scopeHash` if it is identified.
     private func classify(_ c: Contact, scopeHash: UInt64) {
         let g = aggregator.group(of: c)
-        let byReason = reasonClass(c.reason)
-        var cls: AvoidableClass?
-        if byReason == .progressChase { cls = .progressChase }
-
+        var cls: AvoidableClass? = reasonClass(c.reason) == .progressChase ? .progressChase : nil
         if c.identified {
             let key = scopeKey(c)
             let slot = scopes.find(key, hash: scopeHash) ?? scopes.insert(key, ScopeState(), hash: scopeHash)
             var s = scopes[slot]
-            if cls == nil, within(s.lastPending, c.t, settings.chaseWindow) { cls = .progressChase }
-            if cls == nil, within(s.lastHandled, c.t, settings.repeatWindow) { cls = .repeat }
-            if cls == nil, within(s.lastFailed, c.t, settings.retryWindow) { cls = .retry }
-            // This contact is the later contact of the previous one in scope.
-            if s.lastAnyFCR >= 0, within(s.lastAny, c.t, settings.repeatWindow) {
-                fcrQueue[s.lastAnyFCR].hasLater = true
-            }
-            s.lastAnyFCR = -1
+            let marks = judge(c, &s, &cls)
+            if marks >= 0 { fcrQueue[marks].hasLater = true }
             if c.handled {
-                s.lastHandled = c.t
-                if c.outcome == .pending { s.lastPending = c.t }
                 s.lastAnyFCR = fcrQueue.append(FCREntry(t: c.t, group: g, unresolved: c.outcome == .unresolved, hasLater: false))
             }
-            if c.failed { s.lastFailed = c.t }
             scopes[slot] = s
             latestScopeTime = max(latestScopeTime, c.t)
         }
-        if cls == nil, byReason == .misdirected || c.transferredElsewhere { cls = .misdirected }
-        if cls == nil, byReason == .clarification { cls = .clarification }
-        aggregator.record(c, group: g, avoidableClass: cls, settings: settings)
+        aggregator.record(c, group: g, avoidableClass: finalClass(c, cls), settings: settings)
+    }
+
+    /// The part of classifying identified contact `c` that depends on its scope's state
+    /// `s` (docs/metrics.md, "Classes and FCR"): the window classes into `cls` (when the
+    /// reason has not set one), `s` updated for `c` (except the FCR queue number of `c`
+    /// itself, which the caller sets when `c` is handled), and the FCR queue number of the
+    /// scope's previous contact when `c` is its later contact within W (else -1).
+    @inline(__always)
+    private func judge(_ c: Contact, _ s: inout ScopeState, _ cls: inout AvoidableClass?) -> Int64 {
+        if cls == nil, within(s.lastPending, c.t, settings.chaseWindow) { cls = .progressChase }
+        if cls == nil, within(s.lastHandled, c.t, settings.repeatWindow) { cls = .repeat }
+        if cls == nil, within(s.lastFailed, c.t, settings.retryWindow) { cls = .retry }
+        var marks: Int64 = -1
+        if s.lastAnyFCR >= 0, within(s.lastAny, c.t, settings.repeatWindow) { marks = s.lastAnyFCR }
+        s.lastAnyFCR = -1
+        if c.handled {
+            s.lastHandled = c.t
+            if c.outcome == .pending { s.lastPending = c.t }
+        }
+        if c.failed { s.lastFailed = c.t }
+        return marks
+    }
+
+    /// The classes that do not depend on other contacts, when none has been found.
+    @inline(__always)
+    private func finalClass(_ c: Contact, _ cls: AvoidableClass?) -> AvoidableClass? {
+        if cls != nil { return cls }
+        let byReason = reasonClass(c.reason)
+        if byReason == .misdirected || c.transferredElsewhere { return .misdirected }
+        if byReason == .clarification { return .clarification }
+        return nil
     }
 
     /// Counts the FCR verdicts of contacts with `t` < `limit`, oldest first.
@@ -283,6 +300,60 @@ public final class Classifier {
             reasonClass.append(ReasonTaxonomy.avoidableClass(of: reasons[Int32(reasonClass.count)], map: settings.reasonMap))
         }
         return reasonClass[Int(id)]
+    }
+}
+
+// MARK: Reports while the run goes on (docs/architecture.md, "The engine session")
+
+extension Classifier {
+    /// Counts into `tally` what `finish(horizon:)` would count after taking `extra`, the
+    /// contacts of the calls still in progress, without changing this classifier: the
+    /// waiting contacts and `extra` are classified in order against the scope table, read
+    /// only (scopes they change are kept aside), and every FCR verdict still queued, with
+    /// those they add, is judged against `horizon`.
+    ///
+    /// - Complexity: O(waiting + extra) lookups, and O(verdicts queued) to judge them.
+    func preview(adding extra: [Contact], horizon: Int64, into tally: inout Aggregator.Tally) {
+        var all = waiting
+        all.append(contentsOf: extra)
+        all.sort { a, b in a.t != b.t ? a.t < b.t : precedes(a, b) }
+        var changed: [ScopeKey: ScopeState] = [:]
+        // Verdicts of the queue marked by a contact of the preview, and those it adds
+        // (numbered on from the queue's tail).
+        var marked = Set<Int64>()
+        var added: [FCREntry] = []
+        let tail = fcrQueue.tail
+        for c in all {
+            let g = tally.group(of: c)
+            var cls: AvoidableClass? = reasonClass(c.reason) == .progressChase ? .progressChase : nil
+            if c.identified {
+                let key = scopeKey(c)
+                var s = changed[key] ?? scopes.find(key).map { scopes[$0] } ?? ScopeState()
+                let marks = judge(c, &s, &cls)
+                if marks >= tail {
+                    added[Int(marks &- tail)].hasLater = true
+                } else if marks >= 0 {
+                    marked.insert(marks)
+                }
+                if c.handled {
+                    s.lastAnyFCR = tail &+ Int64(added.count)
+                    added.append(FCREntry(t: c.t, group: g, unresolved: c.outcome == .unresolved, hasLater: false))
+                }
+                changed[key] = s
+            }
+            tally.record(c, group: g, avoidableClass: finalClass(c, cls), settings: settings)
+        }
+        var n = fcrQueue.head
+        while n < tail {
+            let e = fcrQueue[n]
+            tally.recordFCR(
+                group: e.group, mature: e.t &+ settings.repeatWindow <= horizon,
+                resolved: !e.unresolved && !e.hasLater && !marked.contains(n))
+            n += 1
+        }
+        for e in added {
+            tally.recordFCR(group: e.group, mature: e.t &+ settings.repeatWindow <= horizon, resolved: !e.unresolved && !e.hasLater)
+        }
     }
 }
 
@@ -377,4 +448,9 @@ extension Classifier {
             scopes.insert(key, s)
         }
     }
+}
+
+/// For the dictionary of `preview`, hashed as the table hashes it.
+extension Classifier.ScopeKey: Hashable {
+    func hash(into hasher: inout Hasher) { hasher.combine(tableHash) }
 }

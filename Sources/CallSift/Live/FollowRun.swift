@@ -102,6 +102,7 @@ public final class FollowRun {
             note("callsift: \(path) does not exist yet; waiting for it")
         }
         log.start()
+        var session = try newSession()
         var shown = -1
         var checkpoint: StateStore.FollowPoint?
         var next = Date().addingTimeInterval(min(1, options.emitEvery))
@@ -110,15 +111,22 @@ public final class FollowRun {
             log.waitForEvent(until: next, openedSeen: openedSeen)
             let stop = stopping
             if stop { log.waitUntilStopped(seconds: 10) }
-            var changed = try feedFinished()
+            // Whatever arrived goes into the session now; nothing is read twice.
+            let (finished, lines) = log.drain()
+            var changed = !finished.isEmpty
+            for f in finished {
+                // The file has ended: it goes into the state as a daily run feeds a file.
+                f.rest.withUnsafeBytes { session.push($0) }
+                try commit(session, fingerprint: f.fingerprint)
+                session = try newSession()
+            }
+            lines.withUnsafeBytes { session.push($0) }
             let ended = log.ended || log.failure != nil
-            if stop && path == "-" {
+            if stop && path == "-" && session.hasInput {
                 // Standard input cannot be read again: what was read of it goes into the state.
-                let rest = log.snapshot()
-                if rest.count > 0 {
-                    try feed([rest.name], memory: [rest])
-                    changed = true
-                }
+                try commit(session, fingerprint: nil)
+                session = try newSession()
+                changed = true
             }
             let emitting = stop || ended || Date() >= next || changed
             if emitting {
@@ -127,7 +135,7 @@ public final class FollowRun {
                 }
                 let version = log.version
                 if version != shown || changed || stop || ended {
-                    try emit(including: !(stop && path == "-") && !log.ended)
+                    try emit(session.report(includingInput: !(stop && path == "-") && !log.ended))
                     shown = version
                 }
             }
@@ -157,18 +165,23 @@ public final class FollowRun {
         return 0
     }
 
-    /// Feeds files finished since the last call into the state; whether there were any.
-    private func feedFinished() throws -> Bool {
-        let done = log.finished()
-        for f in done { try feed([f.name], memory: [f]) }
-        return !done.isEmpty
+    /// The engine session for the file now followed, continuing from the state.
+    private func newSession() throws -> EngineSession {
+        try EngineSession(
+            state: store, settings: settings, name: path, pseudonymiser: pseudonymiser, rejects: rejects,
+            execution: execution)
+    }
+
+    /// Writes the file `session` followed into the state.
+    private func commit(_ session: EngineSession, fingerprint: ContentFingerprint?) throws {
+        for n in try session.commit(fingerprint: fingerprint) { note(n) }
     }
 
     /// Feeds `inputs` into the state as a daily run does.
-    private func feed(_ inputs: [String], memory: [MemoryInput] = []) throws {
+    private func feed(_ inputs: [String]) throws {
         let r = try DailyRun.run(
             state: store, settings: settings, inputs: inputs, pseudonymiser: pseudonymiser,
-            rejects: rejects, execution: execution, memory: memory)
+            rejects: rejects, execution: execution, closingRejects: false)
         for n in r.notes { note(n) }
         for e in r.errors { note("callsift: error: \(e)") }
         if r.committed { try store.reloadEngine() }
@@ -208,16 +221,9 @@ public final class FollowRun {
         )
     }
 
-    /// Writes the report as if the input ended now: the state, and with `including` the
-    /// records of the file being followed so far.
-    private func emit(including: Bool) throws {
-        let snapshot = including ? [log.snapshot()] : []
-        // The daily run's report on the state with this file added, nothing written; its
-        // notes (the file's content fed before, say) would repeat at every emit.
-        var report = try DailyRun.run(
-            state: store, settings: settings, inputs: snapshot.map(\.name), pseudonymiser: pseudonymiser,
-            execution: execution, memory: snapshot, preview: true
-        ).report
+    /// Writes `report` (as `-o` would, replacing the file atomically) and the metrics file.
+    private func emit(_ report: Report) throws {
+        var report = report
         report.statePath = options.stateDir
         let text = options.csv ? CSVReportWriter.render(report) : JSONReportWriter.render(report)
         try AtomicFile.write(Array(text.utf8), to: options.output)

@@ -48,7 +48,7 @@ public final class LiveLog: @unchecked Sendable {
     private var inode: UInt64 = 0
     private var offset: Int64 = 0
 
-    private var finishedFiles: [MemoryInput] = []
+    private var finishedFiles: [FinishedFile] = []
     private var failed: InputError?
     private var stdinEnded = false
     private var stopping = false
@@ -94,11 +94,15 @@ public final class LiveLog: @unchecked Sendable {
     /// stop is asked for, or a file is opened (`opened` differs from `openedSeen`).
     public func waitForEvent(until deadline: Date, openedSeen: Int) {
         lock.lock()
-        while finishedFiles.isEmpty && failed == nil && !stdinEnded && !stopping && openedFiles == openedSeen && lock.wait(until: deadline) {}
+        while finishedFiles.isEmpty && failed == nil && !stdinEnded && !stopping && openedFiles == openedSeen
+            && boundary < Self.drainAt && lock.wait(until: deadline)
+        {}
         lock.unlock()
     }
 
     private var openedFiles = 0
+    /// Complete lines decoded that wake the follower before its next emit is due.
+    static let drainAt = 4 << 20
 
     /// Reads a property under the lock.
     private func locked<T>(_ body: () -> T) -> T {
@@ -116,11 +120,33 @@ public final class LiveLog: @unchecked Sendable {
     /// Standard input has ended: there is nothing more to follow.
     public var ended: Bool { locked { stdinEnded } }
 
-    /// The records of the current file decoded so far, up to the last complete line.
-    public func snapshot() -> MemoryInput {
+    /// A file that has ended (rotated away, truncated, or standard input at its end): the
+    /// bytes of it not yet drained, and its content as stored.
+    public struct FinishedFile: Sendable {
+        public var name: String
+        /// Decoded bytes after those already drained, to the file's end (a last line without
+        /// its newline included).
+        public var rest: [UInt8]
+        /// The fingerprint of the file's bytes as stored (compressed, if it is).
+        public var fingerprint: ContentFingerprint?
+    }
+
+    /// What arrived since the last call: the files finished since then, in order, each
+    /// with the last of its bytes, and then the complete lines decoded of the file now
+    /// followed. Drained bytes are dropped here: the log holds only what is not yet taken.
+    public func drain() -> (finished: [FinishedFile], lines: [UInt8]) {
         lock.lock()
         defer { lock.unlock() }
-        return MemoryInput(name: path, bytes: UnsafeRawBufferPointer(start: buffer, count: boundary))
+        let f = finishedFiles
+        finishedFiles = []
+        let lines = [UInt8](UnsafeRawBufferPointer(start: buffer, count: boundary))
+        if boundary > 0 {
+            buffer.copyMemory(from: buffer + boundary, byteCount: count - boundary)
+            count -= boundary
+            boundary = 0
+            lock.broadcast()
+        }
+        return (f, lines)
     }
 
     /// Bytes decoded after the last complete line (a line still being written).
@@ -137,14 +163,8 @@ public final class LiveLog: @unchecked Sendable {
         return (device, inode, offset)
     }
 
-    /// Files finished since the last call, in order.
-    public func finished() -> [MemoryInput] {
-        lock.lock()
-        defer { lock.unlock() }
-        let f = finishedFiles
-        finishedFiles = []
-        return f
-    }
+    /// Whether a finished file waits to be drained.
+    public var hasFinishedFiles: Bool { locked { !finishedFiles.isEmpty } }
 
     // MARK: - The decoder
 
@@ -179,9 +199,7 @@ public final class LiveLog: @unchecked Sendable {
             failed = error
         } else {
             finishedFiles.append(
-                MemoryInput(
-                    name: path, bytes: UnsafeRawBufferPointer(start: buffer, count: count),
-                    fingerprint: fingerprint))
+                FinishedFile(name: path, rest: [UInt8](UnsafeRawBufferPointer(start: buffer, count: count)), fingerprint: fingerprint))
             count = 0
             boundary = 0
             if path == "-" { stdinEnded = true }
@@ -193,6 +211,9 @@ public final class LiveLog: @unchecked Sendable {
     private func append(_ chunk: UnsafeRawBufferPointer) {
         lock.lock()
         defer { lock.unlock() }
+        // The follower drains the buffer as it goes; a decoder far ahead of it (a restart
+        // reading a long file again) waits rather than hold the file in memory.
+        while boundary >= Self.drainAt * 4 && !stopping { lock.wait() }
         if count + chunk.count > capacity {
             var c = capacity
             while c < count + chunk.count { c *= 2 }

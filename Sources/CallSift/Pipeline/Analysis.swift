@@ -86,6 +86,9 @@ public final class Analysis {
     let continuation: Continuation?
     /// Inputs read from memory rather than from the file of their name (`--follow`).
     let memory: [String: MemoryInput]
+    /// Whether the run finishes (closes) the rejects file at its end; a follower, whose
+    /// runs follow one another into one file, finishes it once itself.
+    var finishesRejects = true
 
     /// - Parameters:
     ///   - inputs: files, folders (their files, recursively, in name order) or `-`.
@@ -140,6 +143,6 @@ public final class Analysis {
             rejects: rejects, execution: execution, continuation: continuation, progress: progress)
         defer { run.shutDown() }
         run.merge()
-        return try run.finish()
+        return try run.finish(finishingRejects: finishesRejects)
     }
 }

@@ -62,6 +62,10 @@ final class AnalysisRun {
     private var unopenedFirsts: [Int64] = []
     private var unopenedNext = 0
     private var open: [Int] = []
+    /// Pushed inputs with nothing more for now: out of the heap until `push` gives more.
+    private var idle: [Int] = []
+    /// Every input is pushed (`push`) rather than read (`--follow`).
+    private let pushed: Bool
     private var opened: [Bool]
     private var done = 0
     private var events: Int64 = 0
@@ -76,8 +80,9 @@ final class AnalysisRun {
     init(
         settings: AnalysisSettings, inputs: [String], files: [String], memory: [String: MemoryInput],
         pseudonymiser: Pseudonymiser, rejects: RejectsLog?, execution: ExecutionOptions,
-        continuation: Analysis.Continuation?, progress: ((Analysis.Progress) -> Void)?
+        continuation: Analysis.Continuation?, progress: ((Analysis.Progress) -> Void)?, pushed: Bool = false
     ) throws {
+        self.pushed = pushed
         self.settings = settings
         self.inputs = inputs
         self.files = files
@@ -132,7 +137,7 @@ final class AnalysisRun {
             InputCursor(
                 parser: InputParser(
                     path: path, index: i, settings: settings, builder: builder(),
-                    rejects: spool?.log(i) ?? rejects, floors: floors, memory: memory[path]),
+                    rejects: spool?.log(i) ?? rejects, floors: floors, memory: memory[path], pushed: pushed),
                 lateness: settings.lateness)
         }
         // Place each input in the merge by its first event, read in a dry run and then
@@ -140,7 +145,7 @@ final class AnalysisRun {
         // buffers. Standard input cannot be read twice; it is opened at once, as is an
         // input without any event (only its accounting is left to do).
         var firstTs = [Int64](repeating: .min, count: files.count)
-        for (i, path) in files.enumerated() where path != "-" {
+        for (i, path) in files.enumerated() where path != "-" && !pushed {
             let dry = InputParser(
                 path: path, index: i, settings: settings, builder: builder(), rejects: nil, floors: floors,
                 memory: memory[path], dryRun: true)
@@ -154,7 +159,7 @@ final class AnalysisRun {
         for i in files.indices { heap.insert(Entry(ts: firstTs[i], input: i)) }
         unopenedFirsts = firstTs.sorted()
         // Started last: nothing above throws once they run.
-        stages = execution.threads >= 2 && !stateMode ? shards.enumerated().map { ClassificationStage(shard: $1, index: $0) } : nil
+        stages = execution.threads >= 2 && !stateMode && !pushed ? shards.enumerated().map { ClassificationStage(shard: $1, index: $0) } : nil
     }
 
     /// Stops the input workers (also after an error).
@@ -186,7 +191,7 @@ final class AnalysisRun {
                 opened[top.input] = true
                 unopenedNext += 1
                 open.append(top.input)
-                if let inputPool { cursor.start(in: inputPool) }
+                if let inputPool, !pushed { cursor.start(in: inputPool) }
             }
             // Up to the next input's turn, or a lateness bound past it: the stages decide
             // nothing by the order of events between two watermarks, and the watermark
@@ -219,12 +224,150 @@ final class AnalysisRun {
             }
             if cursor.hasPending {
                 heap.insert(Entry(ts: cursor.next.ts, input: top.input))
+            } else if !cursor.isFinished {
+                // A pushed input with nothing more for now: its watermark holds for what
+                // it may still give.
+                idle.append(top.input)
+                advanceWatermark()
             } else {
                 open.removeAll { $0 == top.input }
                 done += 1
                 advanceWatermark()
             }
         }
+    }
+
+    // MARK: - Pushed inputs (docs/architecture.md, "The engine session")
+
+    /// Gives pushed input `input` its next bytes and takes their events through the stages.
+    func push(_ bytes: UnsafeRawBufferPointer, to input: Int = 0) {
+        precondition(pushed, "push into a run whose inputs are read")
+        cursors[input].parser.push(bytes)
+        resume()
+    }
+
+    /// Ends pushed input `input` (see `InputParser.finishPushed`) and takes what that
+    /// releases through the stages.
+    func endPushed(_ input: Int = 0, fingerprint: ContentFingerprint? = nil) {
+        precondition(pushed, "endPushed in a run whose inputs are read")
+        cursors[input].parser.finishPushed(fingerprint: fingerprint)
+        resume()
+    }
+
+    /// The merge again, with every idle input that has events back in it.
+    private func resume() {
+        let waiting = idle
+        idle.removeAll()
+        for i in waiting {
+            let cursor = cursors[i]
+            cursor.refill()
+            if cursor.hasPending {
+                heap.insert(Entry(ts: cursor.next.ts, input: i))
+            } else if cursor.isFinished {
+                open.removeAll { $0 == i }
+                done += 1
+                advanceWatermark()
+            } else {
+                idle.append(i)
+            }
+        }
+        merge()
+    }
+
+    /// The report as if the pushed inputs ended now, without changing the run: each input's
+    /// end is read from a copy of its parser (`InputParser.copyForPreview`), and the stages'
+    /// end from what each part holds, read only (`Shard.preview`). It equals, byte for byte,
+    /// what `finish` would give after `endPushed`, and the run goes on as if it had not
+    /// been asked.
+    ///
+    /// - Complexity: O(calls in progress, contacts awaiting classification, FCR verdicts
+    ///   awaiting settlement, and base groups); nothing read before is read again.
+    func preview() -> Analysis.Outcome {
+        precondition(pushed, "preview of a run whose inputs are read")
+        var lines = priorLines
+        var inputFiles: [Report.InputFile] = []
+        var errors: [InputError] = []
+        // What each part would still be given: the events taken but not recorded yet,
+        // then those the inputs' ends release, in the order the merge would take them.
+        var extra = shards.map { $0.inbox }
+        var extraShards: [Shard] = []
+        var partOf: [Int32: Int] = [:]
+        for c in cursors {
+            if let e = c.parser.error { errors.append(e) }
+            let pending = c.pendingEvents
+            var released: [Event] = []
+            let parser: InputParser
+            if c.parser.isFinished {
+                parser = c.parser
+            } else {
+                parser = c.parser.copyForPreview()
+                parser.finishPushed()
+                released = parser.takeQueued()
+            }
+            lines.merge(parser.accounting)
+            inputFiles.append(Report.InputFile(path: parser.path, content: parser.fingerprint, lines: parser.accounting.lines))
+            for e in pending + released {
+                let i: Int
+                if byCentre {
+                    let known = Int(e.centre) < partitionOfCentre.count ? partitionOfCentre[Int(e.centre)] : -1
+                    if known >= 0 {
+                        i = known
+                    } else if let j = partOf[e.centre] {
+                        i = j
+                    } else {
+                        i = shards.count + extraShards.count
+                        partOf[e.centre] = i
+                        extraShards.append(makeShard(centre: e.centre))
+                        extra.append([])
+                    }
+                } else {
+                    i = shards.count == 1 ? 0 : Shard.index(of: e, count: shards.count)
+                }
+                extra[i].append(e)
+            }
+        }
+        let parts = shards + extraShards
+        var calls = [CallAssembler.Accounting](repeating: CallAssembler.Accounting(), count: parts.count)
+        var contacts = [[Contact]](repeating: [], count: parts.count)
+        for (i, part) in parts.enumerated() {
+            calls[i] = extra[i].withUnsafeBufferPointer { part.assembler.preview(adding: $0, into: &contacts[i]) }
+        }
+        let horizon = calls.map(\.horizon).max() ?? .min
+        var totals: [Aggregator.GroupKey: Counters] = [:]
+        if parts.count > 1 && !byCentre {
+            // Contacts are classified in the shard of their caller, not of their call.
+            var routed = [[Contact]](repeating: [], count: parts.count)
+            for cs in contacts { for c in cs { routed[Shard.index(of: c, count: parts.count)].append(c) } }
+            contacts = routed
+        }
+        var accounting = CallAssembler.Accounting()
+        for (i, part) in parts.enumerated() {
+            accounting.merge(calls[i])
+            var tally = part.aggregator.tally()
+            part.classifier.preview(adding: contacts[i], horizon: horizon, into: &tally)
+            for (key, counters) in zip(tally.keys, tally.counters) { totals[key, default: .zero].merge(counters) }
+        }
+        var finality: Report.Finality?
+        if stateMode {
+            finality = Report.Finality(
+                settings: settings, calendar: calendar,
+                points: Dictionary(
+                    parts.indices.map { i in
+                        (parts[i].centre, calls[i].horizon == .min ? Int64.min : calls[i].horizon &- finalMargin)
+                    }
+                ) { a, _ in a })
+        }
+        let rows = Report.rows(
+            keys: Array(totals.keys), counters: Array(totals.values), centres: centres,
+            services: services, settings: settings, finality: finality)
+        var report = Report(
+            settings: settings, inputs: inputs, horizon: horizon == .min ? nil : horizon,
+            lines: lines, calls: accounting, rows: rows)
+        report.inputFiles = inputFiles
+        var stats = self.stats
+        stats.events = events
+        stats.seconds = Date().timeIntervalSince(started)
+        return Analysis.Outcome(report: report, errors: errors, stats: stats, engineState: nil)
     }
 
     /// Hands a run of merged events to their shards, in merge order.
@@ -319,7 +462,11 @@ final class AnalysisRun {
 
     /// After `merge()`: the checkpoint (with durable state), then everything final, and the
     /// report.
-    func finish() throws -> Analysis.Outcome {
+    /// - Parameter engineOut: where the engine state is written, instead of the
+    ///   continuation's (a session that commits the files it was pushed).
+    /// - Parameter finishingRejects: whether the rejects file is finished (closed) here; a
+    ///   follower, whose runs follow one another, finishes it once, at its end.
+    func finish(engineOut: StateFileWriter? = nil, finishingRejects: Bool = true) throws -> Analysis.Outcome {
         var lines = priorLines
         var errors: [InputError] = []
         var inputFiles: [Report.InputFile] = []
@@ -340,7 +487,7 @@ final class AnalysisRun {
             step(to: .max, capped: true)
             stats.stateScopes = shards.reduce(0) { $0 + $1.classifier.liveScopes }
             stats.stateCalls = shards.reduce(0) { $0 + $1.assembler.liveKeys }
-            if let out = continuation?.engineOut {
+            if let out = engineOut ?? continuation?.engineOut {
                 let encoding = Date()
                 try Analysis.encode(
                     shards: shards, lines: lines, centres: centres, services: services,
@@ -367,7 +514,7 @@ final class AnalysisRun {
 
         if let rejectsError { throw rejectsError }
         if let spool, let rejects { try spool.drain(into: rejects) }
-        try rejects?.finish()
+        if finishingRejects { try rejects?.finish() }
 
         var calls = CallAssembler.Accounting()
         var totals: [Aggregator.GroupKey: Counters] = [:]

@@ -49,6 +49,9 @@ final class InputCursor {
     /// Greatest `ts` of the events taken so far.
     private var maxTaken = Int64.min
     private(set) var isFinished = false
+    /// A pushed input with nothing more for now (`InputParser.isIdle`): its floor then, no
+    /// batch carrying one.
+    private var idleFloor = Int64.max
 
     /// Set while the input is served by a pool.
     private var pool: InputPool?
@@ -69,6 +72,8 @@ final class InputCursor {
     }
 
     var hasPending: Bool { position < batch.events.count }
+    /// The events of the current batch not yet taken.
+    var pendingEvents: ArraySlice<Event> { batch.events[position...] }
     var next: Event { batch.events[position] }
 
     /// Takes the pending events of the current batch up to the first with `ts` above
@@ -101,7 +106,7 @@ final class InputCursor {
     /// events need not follow read order, so its batches carry their own floor too.
     var watermark: Int64 {
         let base = maxTaken != .min ? maxTaken : (hasPending ? batch.events[position].ts : .min)
-        return min(base == .min ? .min : base &- lateness, batch.floor)
+        return min(base == .min ? .min : base &- lateness, batch.floor, idleFloor)
     }
 
     /// Gets the next batch when the current one is used up; afterwards `hasPending` is
@@ -121,9 +126,16 @@ final class InputCursor {
         } else {
             if batch === Self.noBatch { batch = EventBatch() }
             batch.fill(from: parser)
+            idleFloor = .max
             if batch.events.isEmpty {
                 batch = Self.noBatch
-                isFinished = true
+                if parser.isIdle {
+                    // Not the end: more bytes may be pushed. No event still to come is
+                    // below what the adapter may still emit.
+                    idleFloor = parser.adapterFloor
+                } else {
+                    isFinished = true
+                }
             }
         }
     }

@@ -23,6 +23,14 @@ final class InputParser: @unchecked Sendable {
     private let floors: LateFloors?
 
     private var reader: InputReader?
+    /// Fed by `push` rather than read (the log `--follow` follows): its bytes come as they
+    /// are written, and until `finishPushed` no more of them for now is not the end.
+    let isPushed: Bool
+    /// With `isPushed`: accepted events not yet handed out by `fill`, and the fingerprint
+    /// of the bytes pushed so far.
+    private var queued: [Event] = []
+    private var pushedHash = ContentHasher()
+    private var pushedBytes: Int64 = 0
     /// The input's bytes when it is held in memory (`--follow`) rather than read from `path`.
     private let memory: MemoryInput?
     private var splitter: RecordSplitter?
@@ -65,8 +73,10 @@ final class InputParser: @unchecked Sendable {
 
     init(
         path: String, index: Int, settings: AnalysisSettings, builder: EventBuilder,
-        rejects: RejectsLog?, floors: LateFloors? = nil, memory: MemoryInput? = nil, dryRun: Bool = false
+        rejects: RejectsLog?, floors: LateFloors? = nil, memory: MemoryInput? = nil, dryRun: Bool = false,
+        pushed: Bool = false
     ) {
+        isPushed = pushed
         self.floors = floors
         self.memory = memory
         self.path = path
@@ -85,6 +95,14 @@ final class InputParser: @unchecked Sendable {
     /// Appends accepted events to `batch` until it holds at least `count` or the input is
     /// finished. A dry run stops at the first event.
     func fill(_ batch: inout [Event], upTo count: Int) {
+        if isPushed {
+            // All of them, whatever `count`: the batch's floor covers the events still to
+            // come from the adapter, not events queued behind the batch (`push` is given
+            // at most about a megabyte at a time, so the batch stays small).
+            batch.append(contentsOf: queued)
+            queued.removeAll(keepingCapacity: true)
+            return
+        }
         swap(&events, &batch)
         defer { swap(&events, &batch) }
         while events.count < count && !isFinished && !(dryRun && dryRunDone) {
@@ -131,6 +149,19 @@ final class InputParser: @unchecked Sendable {
                 finish(truncated: false)
                 return
             }
+            try take(chunk)
+        } catch let e as InputError {
+            error = e
+            finish(truncated: true)
+        } catch {
+            self.error = InputError(input: path, offset: compressedOffset, message: "\(error)")
+            finish(truncated: true)
+        }
+    }
+
+    /// Cuts, parses and judges the records `chunk` completes.
+    private func take(_ chunk: UnsafeRawBufferPointer) throws {
+        do {
             if splitter == nil && objectSplitter == nil { try startStream(chunk) }
             var body = chunk
             if atStreamStart {
@@ -145,13 +176,78 @@ final class InputParser: @unchecked Sendable {
             } else {
                 splitter!.feed(body) { handle($0) }
             }
+        }
+    }
+
+    // MARK: - Pushed bytes (docs/architecture.md, "The engine session")
+
+    /// Whether a pushed input has handed out every event of the bytes pushed so far, and
+    /// is not finished: there is nothing more for now.
+    var isIdle: Bool { isPushed && !isFinished && queued.isEmpty }
+
+    /// Takes the next bytes of a pushed input. An error (the first bytes name no format
+    /// this run can read) ends the input, as it ends one that is read.
+    func push(_ bytes: UnsafeRawBufferPointer) {
+        precondition(isPushed && !isFinished, "push into an input that is not pushed, or finished")
+        guard bytes.count > 0 else { return }
+        pushedHash.update(bytes)
+        pushedBytes += Int64(bytes.count)
+        swap(&events, &queued)
+        defer { swap(&events, &queued) }
+        do {
+            try take(bytes)
         } catch let e as InputError {
             error = e
             finish(truncated: true)
         } catch {
-            self.error = InputError(input: path, offset: compressedOffset, message: "\(error)")
+            self.error = InputError(input: path, offset: pushedBytes, message: "\(error)")
             finish(truncated: true)
         }
+    }
+
+    /// Ends a pushed input: what the splitter and the adapter still hold is read as at the
+    /// end of a file. `fingerprint`: the input's content as stored (a compressed log's
+    /// compressed bytes), or nil for the fingerprint of the bytes pushed.
+    func finishPushed(fingerprint: ContentFingerprint? = nil) {
+        precondition(isPushed, "finishPushed on an input that is read")
+        guard !isFinished else { return }
+        swap(&events, &queued)
+        defer { swap(&events, &queued) }
+        finish(truncated: false)
+        self.fingerprint = fingerprint ?? pushedHash.finish()
+    }
+
+    /// A copy of this pushed input as it stands, for a report taken now: finishing the
+    /// copy (`finishPushed`) gives the events and the accounting that the end of the input
+    /// here would give, while this one reads on. Writes no rejects; its events are built
+    /// by this input's builder (one thread uses both, one after the other).
+    ///
+    /// - Complexity: O(what the splitter and the adapter hold: the record being cut, the
+    ///   calls an adapter is still assembling).
+    func copyForPreview() -> InputParser {
+        precondition(isPushed && !isFinished, "copyForPreview of an input that is not pushed, or finished")
+        let c = InputParser(
+            path: path, index: index, settings: settings, builder: builder, rejects: nil, floors: floors, pushed: true)
+        c.splitter = splitter
+        c.objectSplitter = objectSplitter
+        c.adapter = adapter?.copy()
+        c.csv = csv
+        c.hasHeader = hasHeader
+        c.ndjson = ndjson
+        c.isNDJSON = isNDJSON
+        c.atStreamStart = atStreamStart
+        c.maxTs = maxTs
+        c.accounting = accounting
+        c.pushedHash = pushedHash
+        c.pushedBytes = pushedBytes
+        return c
+    }
+
+    /// The events a finished copy (`copyForPreview`) holds, taken out.
+    func takeQueued() -> [Event] {
+        var out: [Event] = []
+        swap(&out, &queued)
+        return out
     }
 
     private func startStream(_ first: UnsafeRawBufferPointer) throws {

@@ -30,7 +30,8 @@ public enum DailyRun {
     public static func run(
         state: StateStore, settings given: AnalysisSettings, inputs: [String], pseudonymiser: Pseudonymiser,
         rejects: RejectsLog? = nil, execution: ExecutionOptions = ExecutionOptions(),
-        memory: [MemoryInput] = [], preview: Bool = false, progress: ((Analysis.Progress) -> Void)? = nil
+        memory: [MemoryInput] = [], preview: Bool = false, closingRejects: Bool = true,
+        progress: ((Analysis.Progress) -> Void)? = nil
     ) throws -> Result {
         var settings = given
         let fixed = StateStore.Fixed(settings: settings, pseudonymiser: pseudonymiser)
@@ -71,10 +72,11 @@ public enum DailyRun {
             do {
                 let continuation = Analysis.Continuation(
                     engineState: state.engine, engineFile: state.enginePath ?? state.path, engineOut: out)
-                return try Analysis(
+                let analysis = try Analysis(
                     settings: settings, inputs: files, pseudonymiser: pseudonymiser, rejects: rejects,
-                    execution: execution, continuation: continuation, memory: memory, progress: progress
-                ).run()
+                    execution: execution, continuation: continuation, memory: memory, progress: progress)
+                analysis.finishesRejects = closingRejects
+                return try analysis.run()
             } catch {
                 out?.discard()
                 throw error

@@ -89,6 +89,24 @@ package final class ContactTraceAdapter: FormatAdapter {
         lateness = settings.lateness
     }
 
+    /// A copy of `other`, value by value (its state is all values).
+    private init(copying other: ContactTraceAdapter) {
+        centreOverride = other.centreOverride
+        timeout = other.timeout
+        lateness = other.lateness
+        parser = other.parser
+        canonical = other.canonical
+        chains = other.chains
+        chainOf = other.chainOf
+        remembered = other.remembered
+        releases = other.releases
+        earliestHeld = other.earliestHeld
+        forgets = other.forgets
+        lastInstance = other.lastInstance
+    }
+
+    package func copy() -> FormatAdapter { ContactTraceAdapter(copying: self) }
+
     // MARK: - FormatAdapter
 
     package func read(_ record: UnsafeRawBufferPointer, _ out: AdapterOutput) -> AdapterVerdict {

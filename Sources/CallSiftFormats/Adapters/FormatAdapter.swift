@@ -28,6 +28,9 @@ package protocol FormatAdapter: AnyObject {
     /// `ts` below this; `Int64.max` when that is unbounded above. `latestKey` is the
     /// greatest order key admitted so far (`Int64.min` before the first).
     func floor(latestKey: Int64) -> Int64
+    /// An independent copy of everything this adapter holds, for a report taken while the
+    /// input goes on: finishing the copy leaves this one as it was.
+    func copy() -> FormatAdapter
 }
 
 /// What happened to one record at the moment it was read.

@@ -97,6 +97,27 @@ package final class QueueLogAdapter: FormatAdapter {
         return i > start && i < bytes.count && bytes[i] == 0x7C
     }
 
+    /// A copy of `other`, value by value (its state is all values).
+    private init(copying other: QueueLogAdapter) {
+        isCSV = other.isCSV
+        centre = other.centre
+        centreBytes = other.centreBytes
+        timeout = other.timeout
+        lateness = other.lateness
+        calendar = other.calendar
+        canonical = other.canonical
+        fields = other.fields
+        columns = other.columns
+        combinedDataColumn = other.combinedDataColumn
+        headerBytes = other.headerBytes
+        calls = other.calls
+        deadlines = other.deadlines
+        heldTimes = other.heldTimes
+        heldSerial = other.heldSerial
+    }
+
+    package func copy() -> FormatAdapter { QueueLogAdapter(copying: self) }
+
     // MARK: - FormatAdapter
 
     package func read(_ record: UnsafeRawBufferPointer, _ out: AdapterOutput) -> AdapterVerdict {

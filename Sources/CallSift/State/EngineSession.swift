@@ -1,0 +1,122 @@
+import CallSiftCore
+import CallSiftInput
+import CallSiftFormats
+import Foundation
+
+/// The engine kept running over one input that arrives a piece at a time (the log
+/// `--follow` follows), continuing from a state (docs/architecture.md, "The engine
+/// session").
+///
+/// - `push` gives it the input's next bytes (whole lines); they go through every stage at
+///   once, and nothing is read twice.
+/// - `report()` gives the report as if the input ended now, without disturbing the run:
+///   the same bytes as a daily run over the state and the bytes so far would print, and
+///   at a cost set by the calls in progress and the rows, not by what was read before.
+/// - `commit(fingerprint:)` ends the input and writes it into the state as a daily run
+///   writes a file it was given (`DailyRun`); the session is then used up.
+///
+/// Dropped without a commit, it leaves the state as it found it.
+final class EngineSession {
+    let name: String
+    private let state: StateStore
+    private let settings: AnalysisSettings
+    private let pseudonymiser: Pseudonymiser
+    private let run: AnalysisRun
+    private var used = false
+
+    /// - Parameter name: the input's name (its path, or `-`) in reports and the state.
+    init(
+        state: StateStore, settings: AnalysisSettings, name: String, pseudonymiser: Pseudonymiser,
+        rejects: RejectsLog?, execution: ExecutionOptions
+    ) throws {
+        if let problem = settings.problem() { throw UsageError(problem) }
+        self.name = name
+        self.state = state
+        self.settings = settings
+        self.pseudonymiser = pseudonymiser
+        state.removeStrays()
+        let continuation = Analysis.Continuation(
+            engineState: state.engine, engineFile: state.enginePath ?? state.path, engineOut: nil)
+        run = try AnalysisRun(
+            settings: settings, inputs: [name], files: [name], memory: [:], pseudonymiser: pseudonymiser,
+            rejects: rejects, execution: execution, continuation: continuation, progress: nil, pushed: true)
+        run.merge()
+    }
+
+    deinit { run.shutDown() }
+
+    /// The input's next bytes.
+    func push(_ bytes: UnsafeRawBufferPointer) {
+        precondition(!used, "push into a session already committed")
+        pushedBytes += bytes.count
+        // A megabyte at a time: the events of one push wait in one batch.
+        var at = 0
+        while at < bytes.count {
+            let n = min(bytes.count - at, 1 << 20)
+            run.push(UnsafeRawBufferPointer(rebasing: bytes[at..<at + n]))
+            at += n
+        }
+    }
+
+    /// Whether any bytes were pushed.
+    var hasInput: Bool { pushedBytes > 0 }
+    private var pushedBytes = 0
+
+    /// The report on the state and the input so far, as if it ended now, every row
+    /// marked final or provisional.
+    ///
+    /// - Parameter includingInput: false for a report on the state alone (the session must
+    ///   then have been given nothing).
+    func report(includingInput: Bool = true) -> Report {
+        precondition(!used, "report of a session already committed")
+        precondition(includingInput || !hasInput, "a report without the input of a session that has read some")
+        var report = run.preview().report
+        if !includingInput { report.inputFiles = [] }
+        report.inputs = (state.manifest?.inputs ?? []) + (includingInput ? [name] : [])
+        report.inputFiles = (state.manifest?.files ?? []) + report.inputFiles
+        report.statePath = state.path
+        report.marksFinal = true
+        return report
+    }
+
+    /// Ends the input and writes it into the state (crash-safe, as a daily run commits).
+    /// An input whose content was fed before is left out, with a note.
+    ///
+    /// - Parameter fingerprint: the input's content as stored (a compressed log's
+    ///   compressed bytes); nil for that of the bytes pushed.
+    /// - Returns: what stderr should say.
+    func commit(fingerprint: ContentFingerprint?) throws -> [String] {
+        precondition(!used, "a session is committed once")
+        used = true
+        run.endPushed(fingerprint: fingerprint)
+        let out = try state.engineWriter()
+        let outcome: Analysis.Outcome
+        do {
+            outcome = try run.finish(engineOut: out, finishingRejects: false)
+        } catch {
+            out.discard()
+            throw error
+        }
+        guard let engine = outcome.engineState else { return [] }
+        if !outcome.errors.isEmpty {
+            engine.discard()
+            return ["callsift: \(state.path) left unchanged: \(name) could not be read to its end"]
+        }
+        let files = outcome.report.inputFiles
+        if let content = files.first?.content, let earlier = state.manifest?.files.first(where: { $0.content == content }) {
+            engine.discard()
+            return ["callsift: \(name) has the same content as \(earlier.path), already fed into \(state.path); left out"]
+        }
+        var manifest = state.manifest ?? StateStore.Manifest(fixed: StateStore.Fixed(settings: settings, pseudonymiser: pseudonymiser))
+        manifest.inputs.append(name)
+        manifest.files += files
+        do {
+            try state.commit(manifest, engine: engine)
+        } catch {
+            engine.discard()
+            throw error
+        }
+        try state.reloadEngine()
+        return []
+    }
+}
