@@ -169,3 +169,47 @@ import Testing
         #expect(missing.status == 64)
     }
 }
+
+/// A state folder written by the previous version (format 2, `Fixtures/state-v2`: the
+/// bundled `samples/calls.csv.zst` fed into a new state, key `state-test-key`) is upgraded
+/// in place by the first run that feeds it, and then gives what a state made by this
+/// version from the same inputs gives.
+@Suite struct StateUpgradeCLITests {
+    static let env = ["CALLSIFT_KEY": "state-test-key"]
+
+    /// The report without the state folder it names.
+    static func figures(_ json: String, state: String) -> String { json.replacingOccurrences(of: state, with: "STATE") }
+
+    @Test func previousVersionIsUpgradedInPlace() throws {
+        let dir = try DurableStateCLITests.temp()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let fixture = CLITests.packageRoot.appendingPathComponent("Tests/CLITests/Fixtures/state-v2")
+        let old = dir.appendingPathComponent("old").path
+        try FileManager.default.copyItem(at: fixture, to: URL(fileURLWithPath: old))
+        try FileManager.default.setAttributes([.posixPermissions: 0o700], ofItemAtPath: old)
+
+        // Reporting on it alone reads it as it is and writes nothing.
+        let before = try Data(contentsOf: URL(fileURLWithPath: old + "/engine-1.bin"))
+        let look = try CLITests.run(["analyze", "--state", old], env: Self.env)
+        #expect(look.status == 0, "\(look.stderr)")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: old + "/engine-1.bin")) == before)
+
+        let up = try CLITests.run(["analyze", "--state", old, "samples/dirty.csv.gz"], env: Self.env)
+        #expect(up.status == 0, "\(up.stderr)")
+        #expect(up.stderr.contains("state of format version 2 upgraded to version 3"), "\(up.stderr)")
+
+        let fresh = dir.appendingPathComponent("fresh").path
+        let first = try CLITests.run(["analyze", "--state", fresh, "samples/calls.csv.zst"], env: Self.env)
+        #expect(first.status == 0, "\(first.stderr)")
+        #expect(Self.figures(look.stdout, state: old) == Self.figures(first.stdout, state: fresh))
+        let second = try CLITests.run(["analyze", "--state", fresh, "samples/dirty.csv.gz"], env: Self.env)
+        #expect(second.status == 0, "\(second.stderr)")
+        #expect(!second.stderr.contains("upgraded"))
+        #expect(Self.figures(up.stdout, state: old) == Self.figures(second.stdout, state: fresh))
+
+        // Once upgraded, it is of this version: no note, the same report.
+        let again = try CLITests.run(["analyze", "--state", old], env: Self.env)
+        #expect(again.status == 0 && !again.stderr.contains("upgraded"), "\(again.stderr)")
+        #expect(Self.figures(again.stdout, state: old) == Self.figures(up.stdout, state: old))
+    }
+}

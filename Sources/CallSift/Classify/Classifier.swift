@@ -314,6 +314,15 @@ extension Classifier {
     ///
     /// - Complexity: O(waiting + extra) lookups, and O(verdicts queued) to judge them.
     func preview(adding extra: [Contact], horizon: Int64, into tally: inout Aggregator.Tally) {
+        for v in previewUnsettled(adding: extra, into: &tally) {
+            tally.recordFCR(group: v.group, mature: v.t &+ settings.repeatWindow <= horizon, resolved: v.resolved)
+        }
+    }
+
+    /// `preview` without judging the FCR verdicts that the end leaves queued: those are
+    /// returned (in queue order, groups as `tally` numbers them), to be judged against a
+    /// horizon known later (`PartSummary.settle`).
+    func previewUnsettled(adding extra: [Contact], into tally: inout Aggregator.Tally) -> [PartSummary.Verdict] {
         var all = waiting
         all.append(contentsOf: extra)
         all.sort { a, b in a.t != b.t ? a.t < b.t : precedes(a, b) }
@@ -343,17 +352,16 @@ extension Classifier {
             }
             tally.record(c, group: g, avoidableClass: finalClass(c, cls), settings: settings)
         }
+        var verdicts: [PartSummary.Verdict] = []
+        verdicts.reserveCapacity(fcrQueue.count + added.count)
         var n = fcrQueue.head
         while n < tail {
             let e = fcrQueue[n]
-            tally.recordFCR(
-                group: e.group, mature: e.t &+ settings.repeatWindow <= horizon,
-                resolved: !e.unresolved && !e.hasLater && !marked.contains(n))
+            verdicts.append(PartSummary.Verdict(t: e.t, group: e.group, resolved: !e.unresolved && !e.hasLater && !marked.contains(n)))
             n += 1
         }
-        for e in added {
-            tally.recordFCR(group: e.group, mature: e.t &+ settings.repeatWindow <= horizon, resolved: !e.unresolved && !e.hasLater)
-        }
+        for e in added { verdicts.append(PartSummary.Verdict(t: e.t, group: e.group, resolved: !e.unresolved && !e.hasLater)) }
+        return verdicts
     }
 }
 

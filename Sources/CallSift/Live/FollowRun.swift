@@ -13,12 +13,13 @@ import SystemPackage
 /// `callsift analyze --follow` (docs/metrics.md, "Live mode"; docs/architecture.md, "Live
 /// mode"): follows one log while it is written and keeps a report of it current.
 ///
-/// Everything rests on durable state. Finished files (rotated away, or standard input at
-/// its end) are fed into the state exactly as a daily run feeds a file (`DailyRun`). The
-/// file still being written is not in the state: each emit runs its records so far, up to
-/// the last complete line, as the continuation of the state without keeping the result,
-/// so the report is the one a daily run over the files so far would give, rows marked
-/// final or provisional. With `--state DIR` each emit is also a checkpoint: `DIR/FOLLOW`
+/// Everything rests on durable state and an engine session continued from it
+/// (`EngineSession`). The lines of the file being written are pushed into the session as
+/// they are decoded, once each; each emit writes the session's report as if the input
+/// ended now, which is the one a daily run over the files so far would give, rows marked
+/// final or provisional, without reading anything again. A finished file (rotated away,
+/// or standard input at its end) is committed into the state exactly as a daily run feeds
+/// a file, and a new session goes on from there. With `--state DIR` each emit is also a checkpoint: `DIR/FOLLOW`
 /// names the file being followed (device and inode) and how far it has been read, and a
 /// restart reads that file again from its start (it was never in the state), after
 /// finishing first a file that was rotated away while nothing followed it. So nothing is

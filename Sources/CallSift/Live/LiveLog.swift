@@ -21,13 +21,15 @@ import SystemPackage
 /// file stays idle, so an idle follower costs four reads and four `stat`s a second.
 ///
 /// Rotation: when the name leads to another file (renamed away and a new one created), the
-/// tail reads the old file to its end, and the old file is *finished*: its decoded bytes
-/// become a `MemoryInput` that `finished()` hands out, fingerprinted by its bytes as
-/// stored, and the new file is followed from its start. A file truncated in place
-/// (copytruncate) is finished in the same way and read again from its start. Standard
-/// input (`-`) is read by the decoder directly and finished at its end.
+/// tail reads the old file to its end, and the old file is *finished*: the decoded bytes of
+/// it not yet drained become a `FinishedFile`, fingerprinted by the file's bytes as stored,
+/// and the new file is followed from its start. A file truncated in place (copytruncate)
+/// is finished in the same way and read again from its start. Standard input (`-`) is read
+/// by the decoder directly and finished at its end.
 ///
-/// `snapshot()` gives the records decoded so far, up to the last complete line.
+/// `drain()` hands out what arrived since it was last called, finished files first, then
+/// the complete lines decoded of the file now followed, and drops it: the buffer holds only
+/// what the follower has not taken, and the decoder waits when that is 16 MiB of lines.
 /// `@unchecked Sendable`: every mutable property, and the buffer's bytes, are read and
 /// written under `lock`.
 public final class LiveLog: @unchecked Sendable {
@@ -91,7 +93,8 @@ public final class LiveLog: @unchecked Sendable {
     }
 
     /// Waits until `deadline`, or less when a file is finished, the log fails or ends, a
-    /// stop is asked for, or a file is opened (`opened` differs from `openedSeen`).
+    /// stop is asked for, a file is opened (`opened` differs from `openedSeen`), or 4 MiB
+    /// of complete lines wait to be drained.
     public func waitForEvent(until deadline: Date, openedSeen: Int) {
         lock.lock()
         while finishedFiles.isEmpty && failed == nil && !stdinEnded && !stopping && openedFiles == openedSeen

@@ -33,6 +33,9 @@ public final class Analysis {
         /// (everything still live, and every counter, as of the end of this run's inputs,
         /// before the report finishes everything off), not yet in place.
         var engineState: StateFileWriter.Written?
+        /// With durable state: the format version of the engine file continued, when it
+        /// was older than this callsift's and the file written (if any) is an upgrade.
+        public var upgradedFrom: UInt32?
     }
 
     /// What a run with `--state` continues from (docs/metrics.md, "Daily runs").

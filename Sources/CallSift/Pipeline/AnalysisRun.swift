@@ -39,6 +39,16 @@ final class AnalysisRun {
     private var partitionOfCentre: [Int] = []
     /// The line accounting of the runs the state continues.
     private var priorLines = LineAccounting()
+    /// With durable state: the parts of the engine file not rebuilt (no input of this run
+    /// named their centre), left as they lie, and where each centre's is.
+    private var dormant: [StoredPart] = []
+    private var dormantOfCentre: [Int32: Int] = [:]
+    /// A dormant part that could not be rebuilt when an event of its centre came: the run
+    /// fails at its end.
+    private var wakeFailure: Error?
+    /// The format version of the engine file continued, when older than this callsift's
+    /// (it is written in the current one).
+    private(set) var upgradedFrom: UInt32?
 
     /// With several inputs, each writes its rejected lines to a file of its own, joined in
     /// input order at the end, so the rejects file does not depend on scheduling.
@@ -96,20 +106,46 @@ final class AnalysisRun {
         byCentre = stateMode && settings.scope != .global
         opened = [Bool](repeating: false, count: files.count)
 
+        var stored: [StoredPart] = []
         if let continuation, let engine = continuation.engineState {
-            let restoring = Date()
             var r = try StateReader(container: engine.bytes, file: continuation.engineFile, kind: .engine, verified: engine.checksum)
-            var restored: [Shard] = []
-            priorLines = try Analysis.restore(
-                from: &r, centres: centres, services: services, reasons: reasons,
-                longCallIDs: longCallIDs, makeShard: makeShard, into: &restored)
-            shards = restored
+            (priorLines, stored) = try Analysis.read(
+                from: &r, centres: centres, services: services, reasons: reasons, longCallIDs: longCallIDs)
             guard r.isAtEnd else { throw r.malformed("bytes after the last record") }
-            stats.restoreSeconds = Date().timeIntervalSince(restoring)
+            if r.version < StateFormat.version { upgradedFrom = r.version }
         } else if stateMode && !byCentre {
             shards = [makeShard()]
         } else if !stateMode {
             shards = (0..<execution.shards).map { _ in makeShard() }
+        }
+        // Parts of centres the inputs name are rebuilt now, side by side; the others stay
+        // as they lie, and are rebuilt only if an event of theirs comes after all. Under
+        // `--scope global` the one part holds every centre, and a version 2 file has no
+        // summaries to report from: all are rebuilt.
+        let builder = { [centres, services, reasons, longCallIDs] in
+            EventBuilder(
+                centres: centres, services: services, reasons: reasons, longCallIDs: longCallIDs, pseudonymiser: pseudonymiser)
+        }
+        var named = Set<Int32>()
+        let lazily = byCentre && upgradedFrom == nil && !stored.isEmpty
+        if lazily {
+            for (i, path) in files.enumerated() where path != "-" && !pushed {
+                let scan = InputParser(
+                    path: path, index: i, settings: settings, builder: builder(), rejects: nil, memory: memory[path],
+                    dryRun: true, dryRunLimit: execution.centreScan)
+                var first: [Event] = []
+                scan.fill(&first, upTo: execution.centreScan)
+                for e in first { named.insert(e.centre) }
+                scan.close()
+            }
+        }
+        let restoring = Date()
+        let now = stored.filter { !lazily || named.contains($0.centre) }
+        shards += try Analysis.restore(now, makeShard: makeShard)
+        stats.restoreSeconds = Date().timeIntervalSince(restoring)
+        if lazily {
+            dormant = stored.filter { !named.contains($0.centre) }
+            for (i, part) in dormant.enumerated() { dormantOfCentre[part.centre] = i }
         }
         if byCentre {
             for (i, shard) in shards.enumerated() {
@@ -120,19 +156,20 @@ final class AnalysisRun {
         }
         // An event older than what the state has made final for its centre (for the whole
         // stream, under `--scope global`) is late.
-        let floors =
-            stateMode
-            ? LateFloors(
-                global: byCentre ? nil : shards.first?.finalPoint(margin: finalMargin),
-                byCentre: byCentre ? partitionOfCentre.map { $0 < 0 ? Int64.min : shards[$0].finalPoint(margin: finalMargin) } : [])
-            : nil
+        var floors: LateFloors?
+        if stateMode {
+            var points = partitionOfCentre.map { $0 < 0 ? Int64.min : shards[$0].finalPoint(margin: finalMargin) }
+            for part in dormant {
+                let h = try part.horizon()
+                let c = Int(part.centre)
+                if points.count <= c { points += Array(repeating: Int64.min, count: c + 1 - points.count) }
+                points[c] = h == .min ? .min : h &- finalMargin
+            }
+            floors = LateFloors(global: byCentre ? nil : shards.first?.finalPoint(margin: finalMargin), byCentre: byCentre ? points : [])
+        }
 
         spool = rejects != nil && files.count > 1 ? try RejectsSpool(count: files.count) : nil
         inputPool = execution.threads >= 2 ? InputPool(workers: execution.threads) : nil
-        let builder = { [centres, services, reasons, longCallIDs] in
-            EventBuilder(
-                centres: centres, services: services, reasons: reasons, longCallIDs: longCallIDs, pseudonymiser: pseudonymiser)
-        }
         cursors = files.enumerated().map { i, path in
             InputCursor(
                 parser: InputParser(
@@ -152,7 +189,7 @@ final class AnalysisRun {
             var first: [Event] = []
             dry.fill(&first, upTo: 1)
             // No event of the input is below its first one or, for an adapter, its floor.
-            let bound = min(first.first?.ts ?? .max, dry.adapterFloor)
+            let bound = min(first.map(\.ts).min() ?? .max, dry.adapterFloor)
             if bound != .max { firstTs[i] = bound }
             dry.close()
         }
@@ -289,42 +326,52 @@ final class AnalysisRun {
         var errors: [InputError] = []
         // What each part would still be given: the events taken but not recorded yet,
         // then those the inputs' ends release, in the order the merge would take them.
-        var extra = shards.map { $0.inbox }
-        var extraShards: [Shard] = []
-        var partOf: [Int32: Int] = [:]
+        var released: [Event] = []
         for c in cursors {
             if let e = c.parser.error { errors.append(e) }
-            let pending = c.pendingEvents
-            var released: [Event] = []
+            released += c.pendingEvents
             let parser: InputParser
             if c.parser.isFinished {
                 parser = c.parser
             } else {
                 parser = c.parser.copyForPreview()
                 parser.finishPushed()
-                released = parser.takeQueued()
+                released += parser.takeQueued()
             }
             lines.merge(parser.accounting)
             inputFiles.append(Report.InputFile(path: parser.path, content: parser.fingerprint, lines: parser.accounting.lines))
-            for e in pending + released {
-                let i: Int
-                if byCentre {
-                    let known = Int(e.centre) < partitionOfCentre.count ? partitionOfCentre[Int(e.centre)] : -1
-                    if known >= 0 {
-                        i = known
-                    } else if let j = partOf[e.centre] {
-                        i = j
-                    } else {
-                        i = shards.count + extraShards.count
-                        partOf[e.centre] = i
-                        extraShards.append(makeShard(centre: e.centre))
-                        extra.append([])
-                    }
-                } else {
-                    i = shards.count == 1 ? 0 : Shard.index(of: e, count: shards.count)
-                }
-                extra[i].append(e)
+        }
+        // A dormant part that an event would go to is rebuilt (as the merge would rebuild
+        // it); a centre new to the state gets an empty part for this report only.
+        if byCentre {
+            for e in released where dormantOfCentre[e.centre] != nil {
+                let c = Int(e.centre)
+                if c >= partitionOfCentre.count { partitionOfCentre += Array(repeating: -1, count: c + 1 - partitionOfCentre.count) }
+                partitionOfCentre[c] = shards.count
+                shards.append(wake(centre: e.centre))
             }
+        }
+        var extra = shards.map { $0.inbox }
+        var extraShards: [Shard] = []
+        var partOf: [Int32: Int] = [:]
+        for e in released {
+            let i: Int
+            if byCentre {
+                let known = Int(e.centre) < partitionOfCentre.count ? partitionOfCentre[Int(e.centre)] : -1
+                if known >= 0 {
+                    i = known
+                } else if let j = partOf[e.centre] {
+                    i = j
+                } else {
+                    i = shards.count + extraShards.count
+                    partOf[e.centre] = i
+                    extraShards.append(makeShard(centre: e.centre))
+                    extra.append([])
+                }
+            } else {
+                i = shards.count == 1 ? 0 : Shard.index(of: e, count: shards.count)
+            }
+            extra[i].append(e)
         }
         let parts = shards + extraShards
         var calls = [CallAssembler.Accounting](repeating: CallAssembler.Accounting(), count: parts.count)
@@ -332,7 +379,16 @@ final class AnalysisRun {
         for (i, part) in parts.enumerated() {
             calls[i] = extra[i].withUnsafeBufferPointer { part.assembler.preview(adding: $0, into: &contacts[i]) }
         }
-        let horizon = calls.map(\.horizon).max() ?? .min
+        // The parts left as they lie report from their summaries.
+        var sleeping: [(centre: Int32, summary: PartSummary)] = []
+        for part in stillDormant {
+            do {
+                sleeping.append((part.centre, try part.summary()))
+            } catch {
+                errors.append(InputError(input: part.record.file, offset: 0, message: "\(error)"))
+            }
+        }
+        let horizon = max(calls.map(\.horizon).max() ?? .min, sleeping.map(\.summary.horizon).max() ?? .min)
         var totals: [Aggregator.GroupKey: Counters] = [:]
         if parts.count > 1 && !byCentre {
             // Contacts are classified in the shard of their caller, not of their call.
@@ -347,15 +403,18 @@ final class AnalysisRun {
             part.classifier.preview(adding: contacts[i], horizon: horizon, into: &tally)
             for (key, counters) in zip(tally.keys, tally.counters) { totals[key, default: .zero].merge(counters) }
         }
+        var points: [(Int32, Int64)] = parts.indices.map { i in
+            (parts[i].centre, calls[i].horizon == .min ? Int64.min : calls[i].horizon &- finalMargin)
+        }
+        for part in sleeping {
+            let s = part.summary
+            accounting.merge(s.calls)
+            s.settle(horizon: horizon, repeatWindow: settings.repeatWindow, into: &totals)
+            points.append((part.centre, s.horizon == .min ? Int64.min : s.horizon &- finalMargin))
+        }
         var finality: Report.Finality?
         if stateMode {
-            finality = Report.Finality(
-                settings: settings, calendar: calendar,
-                points: Dictionary(
-                    parts.indices.map { i in
-                        (parts[i].centre, calls[i].horizon == .min ? Int64.min : calls[i].horizon &- finalMargin)
-                    }
-                ) { a, _ in a })
+            finality = Report.Finality(settings: settings, calendar: calendar, points: Dictionary(points) { a, _ in a })
         }
         let rows = Report.rows(
             keys: Array(totals.keys), counters: Array(totals.values), centres: centres,
@@ -379,7 +438,7 @@ final class AnalysisRun {
                 if c >= partitionOfCentre.count { partitionOfCentre += Array(repeating: -1, count: c + 1 - partitionOfCentre.count) }
                 if partitionOfCentre[c] < 0 {
                     partitionOfCentre[c] = shards.count
-                    shards.append(makeShard(centre: e.centre))
+                    shards.append(wake(centre: e.centre))
                 }
                 shards[partitionOfCentre[c]].inbox.append(e)
             }
@@ -397,6 +456,23 @@ final class AnalysisRun {
         } else {
             for e in run { shards[Shard.index(of: e, count: shards.count)].inbox.append(e) }
         }
+    }
+
+    /// The part of `centre`: rebuilt from the engine file if it lies there (an event of a
+    /// centre that no input seemed to name), else new.
+    private func wake(centre: Int32) -> Shard {
+        guard let i = dormantOfCentre.removeValue(forKey: centre) else { return makeShard(centre: centre) }
+        do {
+            return try Analysis.restore([dormant[i]], makeShard: makeShard)[0]
+        } catch {
+            if wakeFailure == nil { wakeFailure = error }
+            return makeShard(centre: centre)
+        }
+    }
+
+    /// The parts still dormant, in their order in the engine file.
+    private var stillDormant: [StoredPart] {
+        dormant.enumerated().filter { dormantOfCentre[$0.element.centre] == $0.offset }.map(\.element)
     }
 
     /// Hands the events taken since the last step to their shards, and everything the
@@ -478,27 +554,8 @@ final class AnalysisRun {
             if let e = c.parser.rejectsError, rejectsError == nil { rejectsError = e }
         }
 
-        // With durable state: each part goes as far as its own point, and is written as it
-        // stands then; the report below finishes everything off, as if no input were to
-        // come, without changing what was written.
-        var engineState: StateFileWriter.Written?
-        var finality: Report.Finality?
-        if stateMode {
-            step(to: .max, capped: true)
-            stats.stateScopes = shards.reduce(0) { $0 + $1.classifier.liveScopes }
-            stats.stateCalls = shards.reduce(0) { $0 + $1.assembler.liveKeys }
-            if let out = engineOut ?? continuation?.engineOut {
-                let encoding = Date()
-                try Analysis.encode(
-                    shards: shards, lines: lines, centres: centres, services: services,
-                    reasons: reasons, longCallIDs: longCallIDs, to: out)
-                engineState = try out.finish()
-                stats.encodeSeconds = Date().timeIntervalSince(encoding)
-            }
-            finality = Report.Finality(
-                settings: settings, calendar: calendar,
-                points: Dictionary(shards.map { ($0.centre, $0.finalPoint(margin: finalMargin)) }) { a, _ in a })
-        }
+        if stateMode { return try finishFromSummaries(lines: lines, errors: errors, inputFiles: inputFiles, rejectsError: rejectsError, engineOut: engineOut, finishingRejects: finishingRejects) }
+
         // End of input: everything is final.
         step(to: .max, capped: false)
         let horizon = shards.map(\.assembler.accounting.horizon).max() ?? .min
@@ -524,6 +581,61 @@ final class AnalysisRun {
                 totals[key, default: .zero].merge(counters)
             }
         }
+        return outcome(lines: lines, calls: calls, totals: totals, horizon: horizon, finality: nil, inputFiles: inputFiles, errors: errors, engineState: nil)
+    }
+
+    /// `finish` with durable state: each part goes as far as its own point and is
+    /// summarised (`Shard.summary`) and written as it stands then; the parts left dormant
+    /// are copied as they lay. The report is the sum of every part's summary, its queued
+    /// FCR verdicts judged against the horizon of them all, exactly what finishing every
+    /// part would count, without finishing any.
+    private func finishFromSummaries(
+        lines: LineAccounting, errors: [InputError], inputFiles: [Report.InputFile], rejectsError: Error?,
+        engineOut: StateFileWriter?, finishingRejects: Bool
+    ) throws -> Analysis.Outcome {
+        step(to: .max, capped: true)
+        if let wakeFailure { throw wakeFailure }
+        let sleeping = stillDormant
+        var engineState: StateFileWriter.Written?
+        let encoding = Date()
+        let out = engineOut ?? continuation?.engineOut
+        var summaries = try Analysis.encode(
+            live: shards, stored: sleeping, lines: lines, centres: centres, services: services,
+            reasons: reasons, longCallIDs: longCallIDs, to: out)
+        if let out {
+            engineState = try out.finish()
+            stats.encodeSeconds = Date().timeIntervalSince(encoding)
+        }
+        var centresOf = shards.map(\.centre)
+        for part in sleeping {
+            summaries.append(try part.summary())
+            centresOf.append(part.centre)
+        }
+        if let rejectsError { throw rejectsError }
+        if let spool, let rejects { try spool.drain(into: rejects) }
+        if finishingRejects { try rejects?.finish() }
+
+        stats.stateScopes = summaries.reduce(0) { $0 + $1.scopes }
+        stats.stateCalls = summaries.reduce(0) { $0 + $1.liveCalls }
+        let horizon = summaries.map(\.horizon).max() ?? .min
+        var calls = CallAssembler.Accounting()
+        var totals: [Aggregator.GroupKey: Counters] = [:]
+        for s in summaries {
+            calls.merge(s.calls)
+            s.settle(horizon: horizon, repeatWindow: settings.repeatWindow, into: &totals)
+        }
+        let finality = Report.Finality(
+            settings: settings, calendar: calendar,
+            points: Dictionary(zip(centresOf, summaries).map { c, s in (c, s.horizon == .min ? Int64.min : s.horizon &- finalMargin) }) { a, _ in a })
+        return outcome(
+            lines: lines, calls: calls, totals: totals, horizon: horizon, finality: finality, inputFiles: inputFiles, errors: errors,
+            engineState: engineState)
+    }
+
+    private func outcome(
+        lines: LineAccounting, calls: CallAssembler.Accounting, totals: [Aggregator.GroupKey: Counters], horizon: Int64,
+        finality: Report.Finality?, inputFiles: [Report.InputFile], errors: [InputError], engineState: StateFileWriter.Written?
+    ) -> Analysis.Outcome {
         let rows = Report.rows(
             keys: Array(totals.keys), counters: Array(totals.values), centres: centres,
             services: services, settings: settings, finality: finality)
@@ -533,6 +645,8 @@ final class AnalysisRun {
         report.inputFiles = inputFiles
         stats.events = events
         stats.seconds = Date().timeIntervalSince(started)
-        return Analysis.Outcome(report: report, errors: errors, stats: stats, engineState: engineState)
+        var o = Analysis.Outcome(report: report, errors: errors, stats: stats, engineState: engineState)
+        o.upgradedFrom = upgradedFrom
+        return o
     }
 }

@@ -21,6 +21,10 @@ public struct ExecutionOptions: Sendable {
     /// How much watermark progress (ms) separates two sweeps of the caller-scope tables
     /// (`Classifier`). It trades memory against time and changes no result; tests vary it.
     public var scopeSweepInterval: Int64
+    /// With durable state: how many events of each input are read ahead to find the
+    /// centres it names, whose parts are rebuilt side by side before the run; a part found
+    /// later is rebuilt when its first event comes. Changes no result; tests vary it.
+    var centreScan = 4096
 
     public init(
         threads: Int = ProcessInfo.processInfo.activeProcessorCount, shards: Int = 1,

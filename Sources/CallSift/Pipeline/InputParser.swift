@@ -16,9 +16,10 @@ final class InputParser: @unchecked Sendable {
     private let settings: AnalysisSettings
     let builder: EventBuilder
     private let rejects: RejectsLog?
-    /// A dry run only looks for the first event (to place the input in the merge) and
-    /// counts and writes nothing.
+    /// A dry run only looks for the first event (to place the input in the merge), or the
+    /// first `dryRunLimit` (the centres an input names), and counts and writes nothing.
     private let dryRun: Bool
+    private let dryRunLimit: Int
     /// With durable state: the points below which a centre's events are late.
     private let floors: LateFloors?
 
@@ -74,8 +75,9 @@ final class InputParser: @unchecked Sendable {
     init(
         path: String, index: Int, settings: AnalysisSettings, builder: EventBuilder,
         rejects: RejectsLog?, floors: LateFloors? = nil, memory: MemoryInput? = nil, dryRun: Bool = false,
-        pushed: Bool = false
+        dryRunLimit: Int = 1, pushed: Bool = false
     ) {
+        self.dryRunLimit = dryRunLimit
         isPushed = pushed
         self.floors = floors
         self.memory = memory
@@ -90,7 +92,7 @@ final class InputParser: @unchecked Sendable {
     var compressedOffset: Int64 { reader?.compressedOffset ?? 0 }
 
     /// A dry run stops at the first event, or once an adapter knows a bound for its events.
-    private var dryRunDone: Bool { !events.isEmpty || adapterFloor != .max }
+    private var dryRunDone: Bool { events.count >= dryRunLimit || adapterFloor != .max }
 
     /// Appends accepted events to `batch` until it holds at least `count` or the input is
     /// finished. A dry run stops at the first event.

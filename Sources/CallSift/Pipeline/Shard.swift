@@ -113,16 +113,44 @@ final class Shard: @unchecked Sendable {
         4096 + assembler.liveKeys * 90 + classifier.liveScopes * 40 + classifier.pendingVerdicts * 6
     }
 
-    /// Writes the part: its centre, how far it has gone, and each stage's state.
-    func encode(into w: inout StateWriter) {
-        w.int(centre)
-        w.int(advancedTo)
-        assembler.encode(into: &w)
-        classifier.encode(into: &w)
-        aggregator.encode(into: &w)
+    /// The part's record in the engine file, in pieces to be written one after another:
+    /// its length, its centre, its body (how far it has gone, and each stage's state)
+    /// preceded by the body's length, then `summary`, which must be this part's as it
+    /// stands (`summary()`).
+    func encodeRecord(summary: PartSummary) -> [StateWriter] {
+        var body = StateWriter(reserving: encodedSizeEstimate)
+        body.int(advancedTo)
+        assembler.encode(into: &body)
+        classifier.encode(into: &body)
+        aggregator.encode(into: &body)
+        var head = StateWriter(reserving: 32)
+        head.int(centre)
+        head.count(body.count)
+        var tail = StateWriter(reserving: 64 + summary.keys.count * 40 + summary.verdicts.count * 5)
+        summary.encode(into: &tail)
+        var length = StateWriter(reserving: 10)
+        length.count(head.count + body.count + tail.count)
+        return [length, head, body, tail]
     }
 
-    /// Reads what `encode` wrote (after the centre, which `init` was given) into this new part.
+    /// What this part would add to a report if its input ended now, its queued FCR
+    /// verdicts left to judge (`PartSummary`); changes nothing.
+    func summary() -> PartSummary {
+        recordInbox()
+        var s = PartSummary()
+        var contacts: [Contact] = []
+        s.calls = assembler.preview(adding: UnsafeBufferPointer(start: nil, count: 0), into: &contacts)
+        var tally = aggregator.tally()
+        s.verdicts = classifier.previewUnsettled(adding: contacts, into: &tally)
+        s.keys = tally.keys
+        s.counters = tally.counters
+        s.scopes = classifier.liveScopes
+        s.liveCalls = assembler.liveKeys
+        return s
+    }
+
+    /// Reads a part's body (what `encodeRecord` wrote after the centre and the body's length;
+    /// in a version 2 file, everything after the centre) into this new part.
     func restore(from r: inout StateReader) throws {
         advancedTo = try r.int()
         try assembler.restore(from: &r)

@@ -100,6 +100,9 @@ public enum DailyRun {
 
         var manifest = state.manifest ?? StateStore.Manifest(fixed: fixed)
         if let engine = outcome.engineState {
+            if commit, let old = outcome.upgradedFrom {
+                notes.append("callsift: \(state.path): state of format version \(old) upgraded to version \(StateFormat.version)")
+            }
             if commit {
                 manifest.inputs += inputs
                 manifest.files += outcome.report.inputFiles

@@ -10,19 +10,63 @@ import CallSiftConcurrency
 import Foundation
 import HeapModule
 
+/// A part of an engine file as it lies there: read, checked for its place, but not rebuilt
+/// (docs/architecture.md, "Durable state"). A run rebuilds the parts its inputs name
+/// (`Analysis.restore`) and copies the others' records, unread, into its own engine file;
+/// their share of the report comes from their summaries.
+struct StoredPart {
+    /// The centre whose part it is (-1: every centre's, under `--scope global`).
+    var centre: Int32
+    /// The whole record after its length, as it is copied.
+    var record: StateReader
+    /// What `Shard.restore` reads.
+    var body: StateReader
+    /// The summary (`PartSummary`) after the body; nil in a version 2 file, which has none.
+    var summaryBytes: StateReader?
+
+    /// The greatest `ts` of the part's events, read from the start of its summary.
+    func horizon() throws -> Int64 {
+        guard var r = summaryBytes else { return .min }
+        for _ in 0..<5 { _ = try r.int() }
+        return try r.int()
+    }
+
+    func summary() throws -> PartSummary {
+        guard var r = summaryBytes else { throw body.malformed("a part without its summary") }
+        let s = try PartSummary(from: &r)
+        guard r.isAtEnd else { throw r.malformed("a part summary longer than its records") }
+        return s
+    }
+}
+
 extension Analysis {
+    /// One piece of the engine file: bytes made by this run, or a part's record copied from
+    /// the engine file before.
+    enum Piece {
+        case made(StateWriter)
+        case copied(StateReader)
+    }
+
     /// Writes the engine state file to `out`: the interned strings (ids are kept), the line
-    /// accounting so far, the number of parts, then each part (`Shard.encode`) preceded by
-    /// its length.
+    /// accounting so far, the number of parts, then each part's record preceded by its
+    /// length: those of `live` encoded with their summaries (`Shard.encodeRecord`), then
+    /// those of `stored`, copied as they lay.
     ///
-    /// The parts are encoded side by side, and each is written as soon as it and every
-    /// part before it are done, so that only a few are held at once: the file is written
-    /// while it is made, and the buffers of parts written are reused (from the heap) for
-    /// parts still to come rather than mapped afresh.
+    /// The live parts are summarised and encoded side by side, and each is written as soon
+    /// as it and every part before it are done, so that only a few are held at once: the
+    /// file is written while it is made, and the buffers of parts written are reused (from
+    /// the heap) for parts still to come rather than mapped afresh.
+    ///
+    /// - Returns: the summaries of `live`, in order.
     static func encode(
-        shards: [Shard], lines: LineAccounting, centres: Interner, services: Interner,
-        reasons: Interner, longCallIDs: LongCallIDs, to out: StateFileWriter
-    ) throws {
+        live: [Shard], stored: [StoredPart], lines: LineAccounting, centres: Interner, services: Interner,
+        reasons: Interner, longCallIDs: LongCallIDs, to out: StateFileWriter?
+    ) throws -> [PartSummary] {
+        let summaries = DisjointSlots<PartSummary?>(count: live.count, repeating: nil)
+        guard let out else {
+            DispatchQueue.concurrentPerform(iterations: live.count) { summaries[$0] = live[$0].summary() }
+            return summaries.values.map { $0! }
+        }
         var w = StateWriter(reserving: 1 << 20)
         for interner in [centres, services, reasons] {
             let strings = interner.strings
@@ -33,17 +77,21 @@ extension Analysis {
         w.count(longs.count)
         for l in longs { w.blob(l) }
         StateCodec.encode(lines, into: &w)
-        w.count(shards.count)
+        w.count(live.count + stored.count)
         try out.append(w)
         let inOrder = PartsInOrder(out)
-        DispatchQueue.concurrentPerform(iterations: shards.count) { i in
-            var pw = StateWriter(reserving: shards[i].encodedSizeEstimate)
-            shards[i].encode(into: &pw)
+        DispatchQueue.concurrentPerform(iterations: live.count) { i in
+            let summary = live[i].summary()
+            summaries[i] = summary
+            inOrder.put(i, live[i].encodeRecord(summary: summary).map { .made($0) })
+        }
+        for (j, part) in stored.enumerated() {
             var length = StateWriter(reserving: 10)
-            length.count(pw.count)
-            inOrder.put(i, [length, pw])
+            length.count(part.record.withRemainingBytes { $0.count })
+            inOrder.put(live.count + j, [.made(length), .copied(part.record)])
         }
         if let e = inOrder.failure { throw e }
+        return summaries.values.map { $0! }
     }
 
     /// Writes pieces numbered 0, 1, 2, … to a file in that order, whatever order they
@@ -54,12 +102,12 @@ extension Analysis {
     private final class PartsInOrder: @unchecked Sendable {  // `out` is used by the one writer at a time
         private struct Queue {
             var next = 0
-            var early: [Int: [StateWriter]] = [:]
+            var early: [Int: [Piece]] = [:]
             var writing = false
             var failure: StateError?
 
             /// The piece next in turn, if it is in, for the writer; none ends its turn.
-            mutating func takeNext() -> [StateWriter]? {
+            mutating func takeNext() -> [Piece]? {
                 guard let p = early.removeValue(forKey: next) else {
                     writing = false
                     return nil
@@ -77,15 +125,20 @@ extension Analysis {
         /// The first write that failed. Read once every piece is in.
         var failure: Error? { queue.withLock { $0.failure } }
 
-        func put(_ n: Int, _ pieces: [StateWriter]) {
-            var batch = queue.withLock { q -> [StateWriter]? in
+        func put(_ n: Int, _ pieces: [Piece]) {
+            var batch = queue.withLock { q -> [Piece]? in
                 q.early[n] = pieces
                 return q.writing ? nil : q.takeNext()
             }
             while let pieces = batch {
                 var failed: StateError?
                 do {
-                    for piece in pieces { try out.append(piece) }
+                    for piece in pieces {
+                        switch piece {
+                        case .made(let w): try out.append(w)
+                        case .copied(let r): try r.withRemainingBytes { try out.append($0) }
+                        }
+                    }
                 } catch {
                     failed = error as? StateError ?? StateError("\(error)")
                 }
@@ -97,11 +150,12 @@ extension Analysis {
         }
     }
 
-    /// Reads an engine state file into new interners and parts; returns its line accounting.
-    static func restore(
+    /// Reads an engine state file's interned names into the new interners given, and its
+    /// parts as they lie (none is rebuilt); returns its line accounting and the parts.
+    static func read(
         from r: inout StateReader, centres: Interner, services: Interner, reasons: Interner,
-        longCallIDs: LongCallIDs, makeShard: (Int32) -> Shard, into shards: inout [Shard]
-    ) throws -> LineAccounting {
+        longCallIDs: LongCallIDs
+    ) throws -> (lines: LineAccounting, parts: [StoredPart]) {
         for interner in [centres, services, reasons] {
             let n = try r.count()
             for i in 0..<n {
@@ -114,29 +168,38 @@ extension Analysis {
             guard bytes.withUnsafeBytes({ longCallIDs.intern($0) }) == UInt32(i) else { throw r.malformed("a call id twice") }
         }
         let lines = try StateCodec.decodeLineAccounting(from: &r)
-        let parts = try r.count()
-        var readers: [StateReader] = []
+        let count = try r.count()
+        var parts: [StoredPart] = []
         var seen = Set<Int32>()
-        for _ in 0..<parts {
-            var part = try r.subReader(length: try r.count())
-            let centre = try part.int32()
+        for _ in 0..<count {
+            let record = try r.subReader(length: try r.count())
+            var rest = record
+            let centre = try rest.int32()
             guard centre >= -1, centre < Int32(centres.count), seen.insert(centre).inserted else { throw r.malformed("a part of centre \(centre)") }
-            readers.append(part)
-            shards.append(makeShard(centre))
+            if r.version >= 3 {
+                let body = try rest.subReader(length: try rest.count())
+                parts.append(StoredPart(centre: centre, record: record, body: body, summaryBytes: rest))
+            } else {
+                parts.append(StoredPart(centre: centre, record: record, body: rest, summaryBytes: nil))
+            }
         }
-        let failed = DisjointSlots<Error?>(count: parts, repeating: nil)
-        let restored = shards.suffix(parts)
-        let partReaders = readers
-        DispatchQueue.concurrentPerform(iterations: parts) { i in
-            var part = partReaders[i]
+        return (lines, parts)
+    }
+
+    /// Rebuilds `parts` side by side, each into a new part from `makeShard`.
+    static func restore(_ parts: [StoredPart], makeShard: (Int32) -> Shard) throws -> [Shard] {
+        let shards = parts.map { makeShard($0.centre) }
+        let failed = DisjointSlots<Error?>(count: parts.count, repeating: nil)
+        DispatchQueue.concurrentPerform(iterations: parts.count) { i in
+            var body = parts[i].body
             do {
-                try restored[restored.startIndex + i].restore(from: &part)
-                if !part.isAtEnd { failed[i] = part.malformed("a part longer than its records") }
+                try shards[i].restore(from: &body)
+                if !body.isAtEnd { failed[i] = body.malformed("a part longer than its records") }
             } catch {
                 failed[i] = error
             }
         }
         if let e = failed.values.lazy.compactMap({ $0 }).first { throw e }
-        return lines
+        return shards
     }
 }

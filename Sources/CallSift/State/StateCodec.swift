@@ -173,11 +173,17 @@ enum StateFileKind: UInt32 {
 
 enum StateFormat {
     static let magic: [UInt8] = Array("CALLSIFT".utf8)
-    /// Raised whenever the encoding of any state file changes; a state of another version
-    /// is refused, never converted on the fly. Version 2 moved the payload length to the
-    /// end (so that files are written in one pass) and put each engine part's length
-    /// before it.
-    static let version: UInt32 = 2
+    /// Raised whenever the encoding of any state file changes. Version 2 moved the payload
+    /// length to the end (so that files are written in one pass) and put each engine part's
+    /// length before it. Version 3 gives each engine part a summary of what its end would
+    /// count (`PartSummary`), so that a run leaves the parts its inputs do not name as they
+    /// lie. Files are written in `version`.
+    static let version: UInt32 = 3
+    /// The versions this callsift reads: version 2 differs only in its engine parts, which
+    /// have no summary; a run restores each of them and writes version 3 (the state is
+    /// upgraded in place by its next run that feeds it). Others are refused, never
+    /// converted.
+    static let readable: ClosedRange<UInt32> = 2...3
 }
 
 /// A state file that cannot be used: damaged, truncated, of another version, or not one.
@@ -237,6 +243,8 @@ struct StateReader: @unchecked Sendable {
 
     /// The container's checksum, as checked.
     private(set) var checksum = ContentFingerprint(high: 0, low: 0, byteCount: 0)
+    /// The container's format version (`StateFormat.readable`).
+    let version: UInt32
 
     /// Checks the container of `bytes` (read from `file`) and positions the reader at the
     /// start of its payload. `verified`: the bytes' checksum was checked when they were
@@ -255,10 +263,13 @@ struct StateReader: @unchecked Sendable {
         }
         at = StateFormat.magic.count
         end = size
-        let version = try u32Raw()
-        guard version == StateFormat.version else {
+        // Read in place: `version` is set before any method of the reader is called.
+        let version = UInt32(littleEndian: base.loadUnaligned(fromByteOffset: at, as: UInt32.self))
+        self.version = version
+        at += 4
+        guard StateFormat.readable.contains(version) else {
             throw StateError(
-                "\(file): state format version \(version), but this callsift reads version \(StateFormat.version); use the callsift that wrote it (or rebuild the state from the original inputs)"
+                "\(file): state format version \(version), but this callsift reads versions \(StateFormat.readable.lowerBound) to \(StateFormat.readable.upperBound); use the callsift that wrote it (or rebuild the state from the original inputs)"
             )
         }
         let k = try u32Raw()
@@ -281,6 +292,11 @@ struct StateReader: @unchecked Sendable {
     }
 
     var isAtEnd: Bool { at == end }
+
+    /// The bytes not yet read, lent for as long as `body` runs (the reader keeps them alive).
+    func withRemainingBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        try withExtendedLifetime(storage) { try body(UnsafeRawBufferPointer(start: base + at, count: end - at)) }
+    }
 
     /// A reader of the next `length` bytes, which this one skips.
     mutating func subReader(length: Int) throws -> StateReader {

@@ -1,0 +1,90 @@
+import CallSiftCore
+
+/// What one part would add to a report if its input ended where it stands
+/// (docs/architecture.md, "Durable state"): every call in progress cut, every contact
+/// classified, but the FCR verdicts that the end leaves queued kept apart, since their
+/// maturity is judged against the horizon of the whole state, which other parts move on.
+///
+/// A run makes one for each part it holds (`Shard.summary`), writes it after the part in
+/// the engine file, and reports from it. A part that the next run's inputs do not name is
+/// then left as it lies: its bytes are copied into the next engine file, and its share of
+/// the report is read from its summary (`settle`), never rebuilt.
+struct PartSummary {
+    /// The calls of the part, all cut.
+    var calls = CallAssembler.Accounting()
+    /// The part's base groups and their counters, the queued FCR verdicts not counted.
+    var keys: [Aggregator.GroupKey] = []
+    var counters: [Counters] = []
+    /// The FCR verdicts still queued at the end: the contact's time, its base group (an
+    /// index into `keys`) and whether it was resolved first time (not unresolved, and no
+    /// later contact in scope within W).
+    var verdicts: [Verdict] = []
+    /// The greatest `ts` of the part's events: its final point follows from it.
+    var horizon: Int64 { calls.horizon }
+    /// Caller scopes and calls in progress the part holds, for `--stats`.
+    var scopes = 0
+    var liveCalls = 0
+
+    struct Verdict {
+        var t: Int64
+        var group: Int32
+        var resolved: Bool
+    }
+
+    /// Adds the part's counters to `totals`, its queued verdicts judged mature against
+    /// `horizon` (`t + repeatWindow ≤ horizon`) as `Classifier.finish` judges them.
+    func settle(horizon: Int64, repeatWindow: Int64, into totals: inout [Aggregator.GroupKey: Counters]) {
+        var counters = self.counters
+        for v in verdicts {
+            counters[Int(v.group)].countFCR(mature: v.t &+ repeatWindow <= horizon, resolved: v.resolved)
+        }
+        for (key, c) in zip(keys, counters) { totals[key, default: .zero].merge(c) }
+    }
+
+    // MARK: Encoding (docs/architecture.md, "Files")
+
+    func encode(into w: inout StateWriter) {
+        w.int(calls.events); w.int(calls.duplicates); w.int(calls.contacts)
+        w.int(calls.incomplete); w.int(calls.conflicting); w.int(calls.horizon)
+        w.count(scopes)
+        w.count(liveCalls)
+        w.count(keys.count)
+        for (k, c) in zip(keys, counters) {
+            w.int(k.centre); w.int(k.service); w.int(k.day)
+            StateCodec.encode(c, into: &w)
+        }
+        w.count(verdicts.count)
+        var previous: Int64 = 0
+        for v in verdicts {
+            w.int(v.t &- previous)
+            previous = v.t
+            w.varint(UInt64(v.group) << 1 | (v.resolved ? 1 : 0))
+        }
+    }
+
+    init() {}
+
+    init(from r: inout StateReader) throws {
+        calls.events = try r.int(); calls.duplicates = try r.int(); calls.contacts = try r.int()
+        calls.incomplete = try r.int(); calls.conflicting = try r.int(); calls.horizon = try r.int()
+        scopes = Int(truncatingIfNeeded: try r.varint())
+        liveCalls = Int(truncatingIfNeeded: try r.varint())
+        let n = try r.count(minBytes: 3 + Counters.fields.count)
+        keys.reserveCapacity(n)
+        counters.reserveCapacity(n)
+        for _ in 0..<n {
+            keys.append(Aggregator.GroupKey(centre: try r.int32(), service: try r.int32(), day: try r.int32()))
+            counters.append(try StateCodec.decodeCounters(from: &r))
+        }
+        let m = try r.count(minBytes: 2)
+        verdicts.reserveCapacity(m)
+        var previous: Int64 = 0
+        for _ in 0..<m {
+            let t = previous &+ (try r.int())
+            previous = t
+            let g = try r.varint()
+            guard g >> 1 < UInt64(n) else { throw r.malformed("an FCR verdict of group \(g >> 1) of \(n)") }
+            verdicts.append(Verdict(t: t, group: Int32(g >> 1), resolved: g & 1 == 1))
+        }
+    }
+}
