@@ -76,6 +76,13 @@ public final class Aggregator {
         private(set) var keys: [GroupKey]
         private(set) var counters: [Counters]
         private var added: [GroupKey: Int32] = [:]
+        /// The local day of the instants `dayFrom ..< dayTo`, and the group of the contact
+        /// before (contacts come in `t` order).
+        private var day: Int32 = 0
+        private var dayFrom: Int64 = 0
+        private var dayTo: Int64 = 0
+        private var lastKey = GroupKey(centre: -1, service: -1, day: .min)
+        private var lastGroup: Int32 = -1
 
         init(aggregator: Aggregator, calendar: LocalCalendar, keys: [GroupKey], counters: [Counters]) {
             self.aggregator = aggregator
@@ -85,12 +92,20 @@ public final class Aggregator {
         }
 
         mutating func group(of c: Contact) -> Int32 {
-            let key = GroupKey(centre: c.centre, service: c.service, day: calendar.dayAndRange(ofUTCMillis: c.t).day)
-            if let g = aggregator.existingGroup(key) ?? added[key] { return g }
-            let g = Int32(keys.count)
-            added[key] = g
-            keys.append(key)
-            counters.append(Counters())
+            if c.t < dayFrom || c.t >= dayTo { (day, dayFrom, dayTo) = calendar.dayAndRange(ofUTCMillis: c.t) }
+            let key = GroupKey(centre: c.centre, service: c.service, day: day)
+            if key == lastKey { return lastGroup }
+            let g: Int32
+            if let known = aggregator.existingGroup(key) ?? added[key] {
+                g = known
+            } else {
+                g = Int32(keys.count)
+                added[key] = g
+                keys.append(key)
+                counters.append(Counters())
+            }
+            lastKey = key
+            lastGroup = g
             return g
         }
 

@@ -386,23 +386,40 @@ public final class CallAssembler {
             acc.events += 1
             if e.ts > acc.horizon { acc.horizon = e.ts }
         }
+        // Each key's events in `events`, cut from the front one call at a time, sorted in
+        // place where they are not in order (as `cut` does).
         var events: [CallEvent] = []
+        events.reserveCapacity(64)
         func cutAll(_ key: Key) {
-            var rest = events[...]
-            while !rest.isEmpty {
+            var lo = 0
+            while lo < events.count {
                 var sorted = true
-                for j in rest.indices.dropFirst() where CallEvent.before(rest[j], rest[j - 1]) { sorted = false; break }
-                if !sorted { rest.sort(by: CallEvent.before) }
-                let deadline = rest[rest.startIndex].ts &+ timeout
-                var n = rest.startIndex
-                while n < rest.endIndex && rest[n].ts <= deadline { n += 1 }
-                rest[..<n].withUnsafeBufferPointer { Self.close($0, key: key, &acc, &out) }
-                rest = rest[n...]
+                var j = lo + 1
+                while j < events.count {
+                    if CallEvent.before(events[j], events[j - 1]) { sorted = false; break }
+                    j += 1
+                }
+                if !sorted { events[lo...].sort(by: CallEvent.before) }
+                let deadline = events[lo].ts &+ timeout
+                var n = lo
+                while n < events.count && events[n].ts <= deadline { n += 1 }
+                events.withUnsafeBufferPointer { Self.close(UnsafeBufferPointer(rebasing: $0[lo..<n]), key: key, &acc, &out) }
+                lo = n
             }
         }
-        pending.forEach { key, _ in
-            events = recorded(key)
-            if let more = extraOf.removeValue(forKey: key) { events += more }
+        pending.forEach { key, p in
+            events.removeAll(keepingCapacity: true)
+            for j in 0..<Int(p.inlineCount) { events.append(p[j]) }
+            if p.overflow >= 0 {
+                let inline = events.count
+                var i = p.overflow
+                while i >= 0 {
+                    events.append(pool[i])
+                    i = pool[i].next
+                }
+                events[inline...].reverse()
+            }
+            if !extraOf.isEmpty, let more = extraOf.removeValue(forKey: key) { events += more }
             cutAll(key)
         }
         for key in order {

@@ -185,6 +185,10 @@ public final class Classifier {
         return centres[a.centre].utf8.lexicographicallyPrecedes(centres[b.centre].utf8)
     }
 
+    /// The scopes a preview changes, kept aside from `scopes` (`previewVerdicts`); kept
+    /// from one preview to the next, emptied at the start of each.
+    private let previewScopes = ShardTable<ScopeKey, ScopeState>(minimumCapacity: 1 << 8)
+
     /// How many contacts ahead `release` fetches scope entries (a power of two).
     private static let ahead = 16
     /// The scope hashes of the contacts fetched ahead, the `k`th in slot `k % ahead`.
@@ -314,8 +318,9 @@ extension Classifier {
     ///
     /// - Complexity: O(waiting + extra) lookups, and O(verdicts queued) to judge them.
     func preview(adding extra: [Contact], horizon: Int64, into tally: inout Aggregator.Tally) {
-        for v in previewUnsettled(adding: extra, into: &tally) {
-            tally.recordFCR(group: v.group, mature: v.t &+ settings.repeatWindow <= horizon, resolved: v.resolved)
+        let w = settings.repeatWindow
+        previewVerdicts(adding: extra, into: &tally) { t, group, resolved, tally in
+            tally.recordFCR(group: group, mature: t &+ w <= horizon, resolved: resolved)
         }
     }
 
@@ -323,45 +328,84 @@ extension Classifier {
     /// returned (in queue order, groups as `tally` numbers them), to be judged against a
     /// horizon known later (`PartSummary.settle`).
     func previewUnsettled(adding extra: [Contact], into tally: inout Aggregator.Tally) -> [PartSummary.Verdict] {
-        var all = waiting
-        all.append(contentsOf: extra)
-        all.sort { a, b in a.t != b.t ? a.t < b.t : precedes(a, b) }
-        var changed: [ScopeKey: ScopeState] = [:]
+        var verdicts: [PartSummary.Verdict] = []
+        verdicts.reserveCapacity(fcrQueue.count + extra.count)
+        previewVerdicts(adding: extra, into: &tally) { t, group, resolved, _ in
+            verdicts.append(PartSummary.Verdict(t: t, group: group, resolved: resolved))
+        }
+        return verdicts
+    }
+
+    /// Classifies the waiting contacts and `extra` into `tally` as `finish` would, reading
+    /// the scope table only, then hands every FCR verdict the end leaves queued to
+    /// `verdict(t, group, resolved, &tally)`, in queue order.
+    private func previewVerdicts(
+        adding extra: [Contact], into tally: inout Aggregator.Tally,
+        _ verdict: (Int64, Int32, Bool, inout Aggregator.Tally) -> Void
+    ) {
+        // Scopes the preview changes, kept aside (the table is kept for the next preview).
+        let changed = previewScopes
+        changed.removeAll { _, _ in true }
+        changed.reserveEmpty(waiting.count + extra.count)
         // Verdicts of the queue marked by a contact of the preview, and those it adds
         // (numbered on from the queue's tail).
-        var marked = Set<Int64>()
+        var marked: [Int64] = []
         var added: [FCREntry] = []
         let tail = fcrQueue.tail
-        for c in all {
-            let g = tally.group(of: c)
-            var cls: AvoidableClass? = reasonClass(c.reason) == .progressChase ? .progressChase : nil
-            if c.identified {
-                let key = scopeKey(c)
-                var s = changed[key] ?? scopes.find(key).map { scopes[$0] } ?? ScopeState()
-                let marks = judge(c, &s, &cls)
-                if marks >= tail {
-                    added[Int(marks &- tail)].hasLater = true
-                } else if marks >= 0 {
-                    marked.insert(marks)
+        waiting.withUnsafeBufferPointer { waiting in
+            extra.withUnsafeBufferPointer { extra in
+                let n = waiting.count
+                @inline(__always) func contact(_ i: Int) -> Contact { i < n ? waiting[i] : extra[i - n] }
+                // Sorted by reference, as `release` sorts (a contact is over a hundred bytes).
+                var order = [SortKey]()
+                order.reserveCapacity(n + extra.count)
+                for i in 0..<(n + extra.count) { order.append(SortKey(t: contact(i).t, index: i)) }
+                order.sort { a, b in a.t != b.t ? a.t < b.t : precedes(contact(a.index), contact(b.index)) }
+                // Scope entries fetched ahead, as `release` fetches them.
+                var hashes = [UInt64](repeating: 0, count: order.count)
+                for k in order.indices {
+                    let c = contact(order[k].index)
+                    if c.identified { hashes[k] = scopeKey(c).tableHash }
                 }
-                if c.handled {
-                    s.lastAnyFCR = tail &+ Int64(added.count)
-                    added.append(FCREntry(t: c.t, group: g, unresolved: c.outcome == .unresolved, hasLater: false))
+                let ahead = Self.ahead
+                for k in order.indices {
+                    if k + ahead < order.count, hashes[k + ahead] != 0 { scopes.prefetchTag(hash: hashes[k + ahead]) }
+                    if k + ahead / 2 < order.count, hashes[k + ahead / 2] != 0 { scopes.prefetchSlot(hash: hashes[k + ahead / 2]) }
+                    let c = contact(order[k].index)
+                    let g = tally.group(of: c)
+                    var cls: AvoidableClass? = reasonClass(c.reason) == .progressChase ? .progressChase : nil
+                    if c.identified {
+                        let key = scopeKey(c)
+                        let h = hashes[k]
+                        let slot = changed.find(key, hash: h)
+                        var s = slot.map { changed[$0] } ?? scopes.find(key, hash: h).map { scopes[$0] } ?? ScopeState()
+                        let marks = judge(c, &s, &cls)
+                        if marks >= tail {
+                            added[Int(marks &- tail)].hasLater = true
+                        } else if marks >= 0 {
+                            marked.append(marks)
+                        }
+                        if c.handled {
+                            s.lastAnyFCR = tail &+ Int64(added.count)
+                            added.append(FCREntry(t: c.t, group: g, unresolved: c.outcome == .unresolved, hasLater: false))
+                        }
+                        if let slot { changed[slot] = s } else { _ = changed.insert(key, s, hash: h) }
+                    }
+                    tally.record(c, group: g, avoidableClass: finalClass(c, cls), settings: settings)
                 }
-                changed[key] = s
             }
-            tally.record(c, group: g, avoidableClass: finalClass(c, cls), settings: settings)
         }
-        var verdicts: [PartSummary.Verdict] = []
-        verdicts.reserveCapacity(fcrQueue.count + added.count)
-        var n = fcrQueue.head
-        while n < tail {
-            let e = fcrQueue[n]
-            verdicts.append(PartSummary.Verdict(t: e.t, group: e.group, resolved: !e.unresolved && !e.hasLater && !marked.contains(n)))
-            n += 1
+        marked.sort()
+        var m = 0
+        var q = fcrQueue.head
+        while q < tail {
+            let e = fcrQueue[q]
+            while m < marked.count && marked[m] < q { m += 1 }
+            let isMarked = m < marked.count && marked[m] == q
+            verdict(e.t, e.group, !e.unresolved && !e.hasLater && !isMarked, &tally)
+            q += 1
         }
-        for e in added { verdicts.append(PartSummary.Verdict(t: e.t, group: e.group, resolved: !e.unresolved && !e.hasLater)) }
-        return verdicts
+        for e in added { verdict(e.t, e.group, !e.unresolved && !e.hasLater, &tally) }
     }
 }
 
