@@ -46,8 +46,12 @@ scripts/ensure-deps.sh
 if [ $duck = 1 ] && ! python3 -c "import duckdb" 2>/dev/null; then pip install -q duckdb; fi
 # The release flags this package keeps for its own builds (Package.swift).
 export CALLSIFT_RELEASE_FLAGS=1
-swift build -c release --product callsift >&2
-B=$PWD/.build/release/callsift
+if [ -n "${CALLSIFT_BIN:-}" ]; then
+    B=$CALLSIFT_BIN  # another build to measure (an earlier commit's, side by side)
+else
+    swift build -c release --product callsift >&2
+    B=$PWD/.build/release/callsift
+fi
 data=${CALLSIFT_BENCH_DIR:-/tmp/callsift-bench}
 mkdir -p "$data"
 export CALLSIFT_KEY=bench
@@ -200,6 +204,12 @@ if [ $daily = 1 ]; then
     rm -rf "$st"; cp -a "$st.35" "$st"
     read -r s3 m3 < <(timed "$B" analyze "$d")
     read -r s4 m4 < <(timed "$B" analyze --state "$st" "${last[@]}")
+    # One centre's files of day 36 alone, from the same state: a centre's own cron.
+    centre=$(ls "$d/${days[35]}" | head -1)
+    mine=("$d/${days[35]}/$centre")
+    [ -e "$d/${days[36]}/$centre" ] && mine+=("$d/${days[36]}/$centre")
+    rm -rf "$st.c"; cp -a "$st.35" "$st.c"
+    read -r s6 m6 < <(timed "$B" analyze --state "$st.c" "${mine[@]}")
     "$B" analyze --state "$st" -o "$data/daily.json"
     "$B" analyze "$d" -o "$data/one-run.json"
     same=$(python3 - "$data/daily.json" "$data/one-run.json" <<'PY'
@@ -221,6 +231,8 @@ PY
     awk -v s="$s2" -v m="$m2" -v a="$s1" 'BEGIN{printf "| day 36 with --state | %.2f | %.0f | %.1fx faster |\n", s, m/1024, a/s}'
     awk -v s="$s3" -v m="$m3" 'BEGIN{printf "| one run again | %.2f | %.0f | 1.00 |\n", s, m/1024}'
     awk -v s="$s4" -v m="$m4" -v a="$s3" 'BEGIN{printf "| day 36 again | %.2f | %.0f | %.1fx faster |\n", s, m/1024, a/s}'
+    awk -v s="$s6" -v m="$m6" -v a="$s4" -v c="$centre" 'BEGIN{printf "| day 36, one centre (%s) alone | %.2f | %.0f | %.2f of day 36 |\n", c, s, m/1024, s/a}'
+    awk -v t="$(cat "$data/daily-35.txt")" -v s="$s2" -v a="$s1" 'BEGIN{printf "\nThe 36 daily runs together: %.1f s, %.2fx the one run.\n", t + s, (t + s)/a}'
     echo
     echo "$stats" | sed 's/^/    /'
     ls -l "$st.35" | sed 's/^/    /'
