@@ -46,6 +46,8 @@ final class AnalysisRun {
     /// A dormant part that could not be rebuilt when an event of its centre came: the run
     /// fails at its end.
     private var wakeFailure: Error?
+    /// The summaries of dormant parts, read and indexed once for the live reports.
+    private var dormantSummaries: [Int32: PartSummary] = [:]
     /// The format version of the engine file continued, when older than this callsift's
     /// (it is written in the current one).
     private(set) var upgradedFrom: UInt32?
@@ -189,7 +191,7 @@ final class AnalysisRun {
             var first: [Event] = []
             dry.fill(&first, upTo: 1)
             // No event of the input is below its first one or, for an adapter, its floor.
-            let bound = min(first.map(\.ts).min() ?? .max, dry.adapterFloor)
+            let bound = min(first.first?.ts ?? .max, dry.adapterFloor)
             if bound != .max { firstTs[i] = bound }
             dry.close()
         }
@@ -312,13 +314,15 @@ final class AnalysisRun {
     }
 
     /// The report as if the pushed inputs ended now, without changing the run: each input's
-    /// end is read from a copy of its parser (`InputParser.copyForPreview`), and the stages'
-    /// end from what each part holds, read only (`Shard.preview`). It equals, byte for byte,
+    /// end is read from a copy of its parser (`InputParser.copyForPreview`), the stages' end
+    /// from what each part holds, read only (`CallAssembler.preview`, `Classifier.preview`),
+    /// and the dormant parts' share from their summaries. It equals, byte for byte,
     /// what `finish` would give after `endPushed`, and the run goes on as if it had not
     /// been asked.
     ///
     /// - Complexity: O(calls in progress, contacts awaiting classification, FCR verdicts
-    ///   awaiting settlement, and base groups); nothing read before is read again.
+    ///   awaiting settlement in the parts this run holds, and base groups); nothing read
+    ///   before is read again.
     func preview() -> Analysis.Outcome {
         precondition(pushed, "preview of a run whose inputs are read")
         var lines = priorLines
@@ -379,15 +383,22 @@ final class AnalysisRun {
         for (i, part) in parts.enumerated() {
             calls[i] = extra[i].withUnsafeBufferPointer { part.assembler.preview(adding: $0, into: &contacts[i]) }
         }
-        // The parts left as they lie report from their summaries.
+        // The parts left as they lie report from their summaries, read once.
         var sleeping: [(centre: Int32, summary: PartSummary)] = []
         for part in stillDormant {
+            if let s = dormantSummaries[part.centre] {
+                sleeping.append((part.centre, s))
+                continue
+            }
             do {
-                sleeping.append((part.centre, try part.summary()))
+                let s = try part.summary().indexed()
+                dormantSummaries[part.centre] = s
+                sleeping.append((part.centre, s))
             } catch {
                 errors.append(InputError(input: part.record.file, offset: 0, message: "\(error)"))
             }
         }
+        if let wakeFailure { errors.append(InputError(input: continuation?.engineFile ?? "", offset: 0, message: "\(wakeFailure)")) }
         let horizon = max(calls.map(\.horizon).max() ?? .min, sleeping.map(\.summary.horizon).max() ?? .min)
         var totals: [Aggregator.GroupKey: Counters] = [:]
         if parts.count > 1 && !byCentre {

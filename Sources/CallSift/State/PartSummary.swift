@@ -31,12 +31,54 @@ struct PartSummary {
         var resolved: Bool
     }
 
+    /// The verdicts' times by group, resolved ones and the others apart, sorted
+    /// (`indexed()`): `settle` then counts the mature ones of a group by two binary searches
+    /// rather than a pass over every verdict.
+    private var times: [(resolved: [Int64], other: [Int64])]?
+
+    /// This summary with its verdicts indexed by group, for one that is settled again and
+    /// again against a moving horizon (a dormant part in a live report).
+    func indexed() -> PartSummary {
+        var s = self
+        var times = [(resolved: [Int64], other: [Int64])](repeating: ([], []), count: keys.count)
+        for v in verdicts {
+            if v.resolved { times[Int(v.group)].resolved.append(v.t) } else { times[Int(v.group)].other.append(v.t) }
+        }
+        for g in times.indices {
+            times[g].resolved.sort()
+            times[g].other.sort()
+        }
+        s.times = times
+        s.verdicts = []
+        return s
+    }
+
     /// Adds the part's counters to `totals`, its queued verdicts judged mature against
     /// `horizon` (`t + repeatWindow ≤ horizon`) as `Classifier.finish` judges them.
     func settle(horizon: Int64, repeatWindow: Int64, into totals: inout [Aggregator.GroupKey: Counters]) {
         var counters = self.counters
-        for v in verdicts {
-            counters[Int(v.group)].countFCR(mature: v.t &+ repeatWindow <= horizon, resolved: v.resolved)
+        if let times {
+            // Mature: t ≤ horizon − W, a prefix of each sorted list (none if that underflows).
+            let (limit, underflow) = horizon.subtractingReportingOverflow(repeatWindow)
+            func mature(_ ts: [Int64]) -> Int64 {
+                if underflow { return 0 }
+                var lo = 0, hi = ts.count
+                while lo < hi {
+                    let mid = (lo + hi) / 2
+                    if ts[mid] <= limit { lo = mid + 1 } else { hi = mid }
+                }
+                return Int64(lo)
+            }
+            for g in times.indices {
+                let resolved = mature(times[g].resolved), other = mature(times[g].other)
+                counters[g].fcrEligible += resolved + other
+                counters[g].fcr += resolved
+                counters[g].fcrPending += Int64(times[g].resolved.count + times[g].other.count) - resolved - other
+            }
+        } else {
+            for v in verdicts {
+                counters[Int(v.group)].countFCR(mature: v.t &+ repeatWindow <= horizon, resolved: v.resolved)
+            }
         }
         for (key, c) in zip(keys, counters) { totals[key, default: .zero].merge(c) }
     }
