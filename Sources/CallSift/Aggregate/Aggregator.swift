@@ -5,12 +5,12 @@ import CallSiftConcurrency
 
 /// Adds classified contacts into the counters of their base group: (centre, arrival
 /// service, local day of `t`) (docs/metrics.md, "Output").
-public final class Aggregator {
+package final class Aggregator {
     /// A base group. `day` is days since 1970-01-01 in the report's time zone.
-    public struct GroupKey: Hashable, Sendable {
-        public var centre: Int32
-        public var service: Int32
-        public var day: Int32
+    package struct GroupKey: Hashable, Sendable {
+        package var centre: Int32
+        package var service: Int32
+        package var day: Int32
     }
 
     private let calendar: LocalCalendar
@@ -24,10 +24,10 @@ public final class Aggregator {
     private var day: Int32 = 0
     private var dayFrom: Int64 = 0
     private var dayTo: Int64 = 0
-    public private(set) var keys: [GroupKey] = []
-    public private(set) var counters: [Counters] = []
+    package private(set) var keys: [GroupKey] = []
+    package private(set) var counters: [Counters] = []
 
-    public init(calendar: LocalCalendar) { self.calendar = calendar }
+    package init(calendar: LocalCalendar) { self.calendar = calendar }
 
     /// The dense index of `contact`'s base group, created on first use.
     func group(of contact: Contact) -> Int32 {
@@ -162,7 +162,7 @@ extension Counters {
 }
 
 extension Aggregator.GroupKey: ShardTableKey {
-    public var tableHash: UInt64 {
+    package var tableHash: UInt64 {
         mix64(UInt64(UInt32(bitPattern: centre)) << 32 ^ UInt64(UInt32(bitPattern: service)) ^ UInt64(UInt32(bitPattern: day)) &* 0x9E37_79B9_7F4A_7C15)
     }
 }

@@ -135,9 +135,9 @@ public final class CallAssembler {
     /// Hashes of the keys fetched ahead, the `n`th in slot `n % ahead`.
     private let inFlight = UnsafeMutablePointer<UInt64>.allocate(capacity: CallAssembler.ahead)
     private var due: [(at: Int64, item: Key)] = []
-    public private(set) var accounting = Accounting()
+    package private(set) var accounting = Accounting()
 
-    public init(callTimeout: Int64, lateness: Int64 = 10 * 60_000) {
+    package init(callTimeout: Int64, lateness: Int64 = 10 * 60_000) {
         self.timeout = callTimeout
         // Deadlines run up to a timeout (plus the lateness bound) ahead of the watermark.
         // Buckets of 8 s: few enough that each is reused (and keeps its storage) many
@@ -149,10 +149,10 @@ public final class CallAssembler {
     deinit { inFlight.deallocate() }
 
     /// Calls in progress.
-    public var liveKeys: Int { pending.count }
+    package var liveKeys: Int { pending.count }
 
     /// Records `events`, in order.
-    public func record(_ events: UnsafeBufferPointer<Event>) {
+    package func record(_ events: UnsafeBufferPointer<Event>) {
         fetchingAhead(events.count, key: { Key(events[$0]) }) { i, h in record(events[i], hash: h) }
     }
 
@@ -233,7 +233,7 @@ public final class CallAssembler {
 
     /// Finalises every call whose earliest event is more than the timeout below
     /// `watermark`, appending the contacts to `out`.
-    public func advance(to watermark: Int64, into out: inout [Contact]) {
+    package func advance(to watermark: Int64, into out: inout [Contact]) {
         // Cutting a call may set the key's next deadline, itself possibly due: it comes
         // back in a later round.
         while deadlines.takeDue(before: watermark, into: &due) {
@@ -243,7 +243,7 @@ public final class CallAssembler {
     }
 
     /// Finalises everything: end of input.
-    public func finish(into out: inout [Contact]) { advance(to: .max, into: &out) }
+    package func finish(into out: inout [Contact]) { advance(to: .max, into: &out) }
 
     private func cut(at deadline: Int64, key: Key, hash h: UInt64, _ out: inout [Contact]) {
         guard let slot = pending.find(key, hash: h), pending[slot].earliest &+ timeout == deadline else { return }

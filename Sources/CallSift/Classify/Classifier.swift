@@ -17,7 +17,7 @@ import CallSiftConcurrency
 /// contact in scope can be the nearest, so each contact marks its predecessor. Verdicts
 /// wait in a queue in `t` order until no contact within W of them can still come, and
 /// maturity (t + W ≤ horizon) is judged then, or at the end against the final horizon.
-public final class Classifier {
+package final class Classifier {
     struct ScopeKey: ShardTableKey {
         var caller: CallerKey
         var centre: Int32
@@ -74,7 +74,7 @@ public final class Classifier {
     /// order): the state's scope times are written back from it.
     private var latestScopeTime = ScopeState.never
 
-    public init(
+    package init(
         settings: AnalysisSettings, centres: Interner, reasons: Interner, longCallIDs: LongCallIDs,
         aggregator: Aggregator, sweepInterval: Int64 = Classifier.defaultSweepInterval
     ) {
@@ -90,15 +90,15 @@ public final class Classifier {
     deinit { inFlight.deallocate() }
 
     /// Caller scopes remembered.
-    public var liveScopes: Int { scopes.count }
+    package var liveScopes: Int { scopes.count }
     /// FCR verdicts awaiting settlement.
     var pendingVerdicts: Int { fcrQueue.count }
     /// Bytes held by the caller-scope table.
-    public var scopeTableBytes: Int { scopes.allocatedBytes }
+    package var scopeTableBytes: Int { scopes.allocatedBytes }
 
     /// Records the contacts of `cs` and leaves it empty (with its capacity). The storage
     /// moves rather than being shared, so neither side copies it on its next change.
-    public func take(_ cs: inout [Contact]) {
+    package func take(_ cs: inout [Contact]) {
         for c in cs { precondition(c.t >= releasedBelow, "contact arrived after its place in the order was passed") }
         if waiting.isEmpty {
             swap(&waiting, &cs)
@@ -110,7 +110,7 @@ public final class Classifier {
 
     /// Classifies every contact with `t` + timeout below `watermark`, and settles the
     /// FCR verdicts that no future contact can change.
-    public func advance(to watermark: Int64) {
+    package func advance(to watermark: Int64) {
         releasedBelow = watermark &- settings.callTimeout
         release(below: releasedBelow)
         settle(before: releasedBelow &- settings.repeatWindow, horizon: nil)
@@ -118,9 +118,25 @@ public final class Classifier {
     }
 
     /// End of input: classifies everything left and judges maturity against `horizon`.
-    public func finish(horizon: Int64) {
+    package func finish(horizon: Int64) {
         release(below: .max)
         settle(before: .max, horizon: horizon)
+    }
+
+    /// End of input with the horizon not yet known: classifies everything left and returns
+    /// the FCR verdicts still queued (time, group, resolved) for `PartSummary.settle`,
+    /// which judges them as `finish(horizon:)` would.
+    func finishUnsettled() -> [PartSummary.Verdict] {
+        release(below: .max)
+        var verdicts: [PartSummary.Verdict] = []
+        verdicts.reserveCapacity(fcrQueue.count)
+        var n = fcrQueue.head
+        while n < fcrQueue.tail {
+            let e = fcrQueue[n]
+            verdicts.append(PartSummary.Verdict(t: e.t, group: e.group, resolved: !e.unresolved && !e.hasLater))
+            n += 1
+        }
+        return verdicts
     }
 
     /// Takes the contacts with `t` below `limit` out of `waiting` and classifies them in
@@ -277,10 +293,8 @@ public final class Classifier {
         }
     }
 
-    /// Three days: daily sweeps cost a tenth of a 30-day national run's CPU time and three
-    /// days a third of that, for a table up to two days' stale scopes fuller (measured in
-    /// docs/performance.md).
-    public static let defaultSweepInterval: Int64 = 3 * 86_400_000
+    /// `ExecutionOptions.defaultScopeSweepInterval` (three days).
+    package static let defaultSweepInterval: Int64 = ExecutionOptions.defaultScopeSweepInterval
     private let sweepInterval: Int64
 
     @inline(__always)
@@ -322,18 +336,6 @@ extension Classifier {
         previewVerdicts(adding: extra, into: &tally) { t, group, resolved, tally in
             tally.recordFCR(group: group, mature: t &+ w <= horizon, resolved: resolved)
         }
-    }
-
-    /// `preview` without judging the FCR verdicts that the end leaves queued: those are
-    /// returned (in queue order, groups as `tally` numbers them), to be judged against a
-    /// horizon known later (`PartSummary.settle`).
-    func previewUnsettled(adding extra: [Contact], into tally: inout Aggregator.Tally) -> [PartSummary.Verdict] {
-        var verdicts: [PartSummary.Verdict] = []
-        verdicts.reserveCapacity(fcrQueue.count + extra.count)
-        previewVerdicts(adding: extra, into: &tally) { t, group, resolved, _ in
-            verdicts.append(PartSummary.Verdict(t: t, group: group, resolved: resolved))
-        }
-        return verdicts
     }
 
     /// Classifies the waiting contacts and `extra` into `tally` as `finish` would, reading

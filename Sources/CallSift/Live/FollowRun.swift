@@ -236,8 +236,8 @@ public final class FollowRun {
 
 /// Replacing a file so that a reader sees the old bytes or the new, never a mix: written
 /// to a temporary name in the same folder, synced, renamed over it, and the folder synced.
-public enum AtomicFile {
-    public static func write(_ bytes: [UInt8], to path: String) throws {
+package enum AtomicFile {
+    package static func write(_ bytes: [UInt8], to path: String) throws {
         let folder = (path as NSString).deletingLastPathComponent
         let dir = folder.isEmpty ? "." : folder
         let tmp = (dir as NSString).appendingPathComponent(".\((path as NSString).lastPathComponent).tmp-\(getpid())")

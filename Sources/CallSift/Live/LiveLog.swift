@@ -32,8 +32,8 @@ import SystemPackage
 /// what the follower has not taken, and the decoder waits when that is 16 MiB of lines.
 /// `@unchecked Sendable`: every mutable property, and the buffer's bytes, are read and
 /// written under `lock`.
-public final class LiveLog: @unchecked Sendable {
-    public let path: String
+package final class LiveLog: @unchecked Sendable {
+    package let path: String
     private let lock = NSCondition()
 
     /// Decoded bytes of the current file.
@@ -56,7 +56,7 @@ public final class LiveLog: @unchecked Sendable {
     private var stopping = false
     private var decoderDone = true
 
-    public init(path: String) {
+    package init(path: String) {
         self.path = path
     }
 
@@ -64,7 +64,7 @@ public final class LiveLog: @unchecked Sendable {
 
     /// Starts following: at the start of the file now under the name (waiting for one to
     /// appear), or of standard input.
-    public func start() {
+    package func start() {
         if path == "-" {
             startDecoder(descriptor: STDIN_FILENO, owned: false)
         } else {
@@ -76,7 +76,7 @@ public final class LiveLog: @unchecked Sendable {
 
     /// Asks the threads to stop: the tail reads what the file holds now and closes the
     /// pipe, and the decoder decodes what it was given. Wait with `waitUntilStopped`.
-    public func stop() {
+    package func stop() {
         lock.lock()
         stopping = true
         lock.broadcast()
@@ -85,7 +85,7 @@ public final class LiveLog: @unchecked Sendable {
 
     /// Waits until the decoder has decoded everything the tail read before stopping, at
     /// most `seconds` (standard input may never end).
-    public func waitUntilStopped(seconds: Double) {
+    package func waitUntilStopped(seconds: Double) {
         let deadline = Date().addingTimeInterval(seconds)
         lock.lock()
         while !decoderDone && path != "-" && lock.wait(until: deadline) {}
@@ -95,7 +95,7 @@ public final class LiveLog: @unchecked Sendable {
     /// Waits until `deadline`, or less when a file is finished, the log fails or ends, a
     /// stop is asked for, a file is opened (`opened` differs from `openedSeen`), or 4 MiB
     /// of complete lines wait to be drained.
-    public func waitForEvent(until deadline: Date, openedSeen: Int) {
+    package func waitForEvent(until deadline: Date, openedSeen: Int) {
         lock.lock()
         while finishedFiles.isEmpty && failed == nil && !stdinEnded && !stopping && openedFiles == openedSeen
             && boundary < Self.drainAt && lock.wait(until: deadline)
@@ -115,29 +115,29 @@ public final class LiveLog: @unchecked Sendable {
     }
 
     /// Files opened so far.
-    public var opened: Int { locked { openedFiles } }
+    package var opened: Int { locked { openedFiles } }
     /// Bumped whenever bytes are decoded or a file is finished: how a reader sees change.
-    public var version: Int { locked { changes } }
+    package var version: Int { locked { changes } }
     /// A file that could not be read or decoded; following stops.
-    public var failure: InputError? { locked { failed } }
+    package var failure: InputError? { locked { failed } }
     /// Standard input has ended: there is nothing more to follow.
-    public var ended: Bool { locked { stdinEnded } }
+    package var ended: Bool { locked { stdinEnded } }
 
     /// A file that has ended (rotated away, truncated, or standard input at its end): the
     /// bytes of it not yet drained, and its content as stored.
-    public struct FinishedFile: Sendable {
-        public var name: String
+    package struct FinishedFile: Sendable {
+        package var name: String
         /// Decoded bytes after those already drained, to the file's end (a last line without
         /// its newline included).
-        public var rest: [UInt8]
+        package var rest: [UInt8]
         /// The fingerprint of the file's bytes as stored (compressed, if it is).
-        public var fingerprint: ContentFingerprint?
+        package var fingerprint: ContentFingerprint?
     }
 
     /// What arrived since the last call: the files finished since then, in order, each
     /// with the last of its bytes, and then the complete lines decoded of the file now
     /// followed. Drained bytes are dropped here: the log holds only what is not yet taken.
-    public func drain() -> (finished: [FinishedFile], lines: [UInt8]) {
+    package func drain() -> (finished: [FinishedFile], lines: [UInt8]) {
         lock.lock()
         defer { lock.unlock() }
         let f = finishedFiles
@@ -153,13 +153,13 @@ public final class LiveLog: @unchecked Sendable {
     }
 
     /// Bytes decoded after the last complete line (a line still being written).
-    public var unfinishedLineBytes: Int { locked { count - boundary } }
+    package var unfinishedLineBytes: Int { locked { count - boundary } }
 
     /// Where following stands, for a checkpoint: the file now followed and the bytes of it
     /// read; nil before a file is open, and while a finished file waits to be fed
     /// (`finished()`), since a checkpoint naming the next file would then lose it on a
     /// restart.
-    public func followPoint() -> (device: UInt64, inode: UInt64, offset: Int64)? {
+    package func followPoint() -> (device: UInt64, inode: UInt64, offset: Int64)? {
         lock.lock()
         defer { lock.unlock() }
         guard finishedFiles.isEmpty, inode != 0 else { return nil }
@@ -167,7 +167,7 @@ public final class LiveLog: @unchecked Sendable {
     }
 
     /// Whether a finished file waits to be drained.
-    public var hasFinishedFiles: Bool { locked { !finishedFiles.isEmpty } }
+    package var hasFinishedFiles: Bool { locked { !finishedFiles.isEmpty } }
 
     // MARK: - The decoder
 

@@ -7,10 +7,10 @@ import HeapModule
 
 /// One execution of `Analysis.run()`: what the run has done so far. `Analysis` says what
 /// to do; this does it, in three steps:
-/// - `init`: the stages' partitions (`Shard`s) made or rebuilt from durable state, the
+/// - `init`: the stages' partitions (`Part`s) made or rebuilt from durable state, the
 ///   late floors, the inputs opened in a dry run and placed in the merge by their first
 ///   event;
-/// - `merge()`: events taken from the inputs in time order and handed to their shards,
+/// - `merge()`: events taken from the inputs in time order and handed to their parts,
 ///   the watermark stepped every `eventsPerStep` events and whenever an input ends;
 /// - `finish()`: with durable state, each part taken to its final point and encoded; then
 ///   everything made final, the classification threads joined, the rejects written, and
@@ -29,14 +29,14 @@ final class AnalysisRun {
     // With durable state, the stages are partitioned so that each part can be left at a
     // point of its own (docs/metrics.md, "Daily runs"): by centre, unless caller scopes
     // span centres (`--scope global`), then one part for everything. Without, by hash, as
-    // many shards as asked for.
+    // many parts as asked for.
     private let stateMode: Bool
-    /// How far behind its events' greatest ts a part is made final (`Shard.finalPoint`).
+    /// How far behind its events' greatest ts a part is made final (`Part.finalPoint`).
     private let finalMargin: Int64
     private let byCentre: Bool
-    private var shards: [Shard] = []
+    private var parts: [Part] = []
     /// With durable state, the part of each centre's events, by centre id (-1: none yet).
-    private var partitionOfCentre: [Int] = []
+    private var partOfCentre: [Int] = []
     /// The line accounting of the runs the state continues.
     private var priorLines = LineAccounting()
     /// With durable state: the parts of the engine file not rebuilt (no input of this run
@@ -55,7 +55,7 @@ final class AnalysisRun {
     /// With several inputs, each writes its rejected lines to a file of its own, joined in
     /// input order at the end, so the rejects file does not depend on scheduling.
     private var spool: RejectsSpool?
-    /// With more than one thread, each shard's classification runs on a thread of its own.
+    /// With more than one thread, each part's classification runs on a thread of its own.
     /// Nothing throws between their start and `finish`, which joins them.
     private var stages: [ClassificationStage]?
     /// With more than one thread, every open input is decoded and parsed by one pool of
@@ -116,9 +116,9 @@ final class AnalysisRun {
             guard r.isAtEnd else { throw r.malformed("bytes after the last record") }
             if r.version < StateFormat.version { upgradedFrom = r.version }
         } else if stateMode && !byCentre {
-            shards = [makeShard()]
+            parts = [makePart()]
         } else if !stateMode {
-            shards = (0..<execution.shards).map { _ in makeShard() }
+            parts = (0..<execution.shards).map { _ in makePart() }
         }
         // Parts of centres the inputs name are rebuilt now, side by side; the others stay
         // as they lie, and are rebuilt only if an event of theirs comes after all. Under
@@ -143,31 +143,31 @@ final class AnalysisRun {
         }
         let restoring = Date()
         let now = stored.filter { !lazily || named.contains($0.centre) }
-        shards += try Analysis.restore(now, makeShard: makeShard)
+        parts += try Analysis.restore(now, makePart: makePart)
         stats.restoreSeconds = Date().timeIntervalSince(restoring)
         if lazily {
             dormant = stored.filter { !named.contains($0.centre) }
             for (i, part) in dormant.enumerated() { dormantOfCentre[part.centre] = i }
         }
         if byCentre {
-            for (i, shard) in shards.enumerated() {
-                let c = Int(shard.centre)
-                if partitionOfCentre.count <= c { partitionOfCentre += Array(repeating: -1, count: c + 1 - partitionOfCentre.count) }
-                partitionOfCentre[c] = i
+            for (i, part) in parts.enumerated() {
+                let c = Int(part.centre)
+                if partOfCentre.count <= c { partOfCentre += Array(repeating: -1, count: c + 1 - partOfCentre.count) }
+                partOfCentre[c] = i
             }
         }
         // An event older than what the state has made final for its centre (for the whole
         // stream, under `--scope global`) is late.
         var floors: LateFloors?
         if stateMode {
-            var points = partitionOfCentre.map { $0 < 0 ? Int64.min : shards[$0].finalPoint(margin: finalMargin) }
+            var points = partOfCentre.map { $0 < 0 ? Int64.min : parts[$0].finalPoint(margin: finalMargin) }
             for part in dormant {
                 let h = try part.horizon()
                 let c = Int(part.centre)
                 if points.count <= c { points += Array(repeating: Int64.min, count: c + 1 - points.count) }
                 points[c] = h == .min ? .min : h &- finalMargin
             }
-            floors = LateFloors(global: byCentre ? nil : shards.first?.finalPoint(margin: finalMargin), byCentre: byCentre ? points : [])
+            floors = LateFloors(global: byCentre ? nil : parts.first?.finalPoint(margin: finalMargin), byCentre: byCentre ? points : [])
         }
 
         spool = rejects != nil && files.count > 1 ? try RejectsSpool(count: files.count) : nil
@@ -198,30 +198,30 @@ final class AnalysisRun {
         for i in files.indices { heap.insert(Entry(ts: firstTs[i], input: i)) }
         unopenedFirsts = firstTs.sorted()
         // Started last: nothing above throws once they run.
-        stages = execution.threads >= 2 && !stateMode && !pushed ? shards.enumerated().map { ClassificationStage(shard: $1, index: $0) } : nil
+        stages = execution.threads >= 2 && !stateMode && !pushed ? parts.enumerated().map { ClassificationStage(shard: $1, index: $0) } : nil
     }
 
     /// Stops the input workers (also after an error).
     func shutDown() { inputPool?.shutDown() }
 
-    private func makeShard(centre: Int32 = -1) -> Shard {
-        Shard(
+    private func makePart(centre: Int32 = -1) -> Part {
+        Part(
             settings: settings, calendar: calendar, centres: centres, reasons: reasons, longCallIDs: longCallIDs,
             sweepInterval: execution.scopeSweepInterval, centre: centre)
     }
 
-    private var parallelShards: Bool { execution.threads >= 2 && shards.count > 1 }
+    private var parallelParts: Bool { execution.threads >= 2 && parts.count > 1 }
 
-    private func forEachShard(_ body: @Sendable (Shard) -> Void) {
-        if parallelShards {
-            let shards = self.shards
-            DispatchQueue.concurrentPerform(iterations: shards.count) { body(shards[$0]) }
+    private func forEachPart(_ body: @Sendable (Part) -> Void) {
+        if parallelParts {
+            let parts = self.parts
+            DispatchQueue.concurrentPerform(iterations: parts.count) { body(parts[$0]) }
         } else {
-            shards.forEach(body)
+            parts.forEach(body)
         }
     }
 
-    /// Takes the events of every input in time order to their shards, stepping the
+    /// Takes the events of every input in time order to their parts, stepping the
     /// watermark as it goes.
     func merge() {
         while let top = heap.popMin() {
@@ -350,37 +350,37 @@ final class AnalysisRun {
         if byCentre {
             for e in released where dormantOfCentre[e.centre] != nil {
                 let c = Int(e.centre)
-                if c >= partitionOfCentre.count { partitionOfCentre += Array(repeating: -1, count: c + 1 - partitionOfCentre.count) }
-                partitionOfCentre[c] = shards.count
-                shards.append(wake(centre: e.centre))
+                if c >= partOfCentre.count { partOfCentre += Array(repeating: -1, count: c + 1 - partOfCentre.count) }
+                partOfCentre[c] = parts.count
+                parts.append(wake(centre: e.centre))
             }
         }
-        var extra = shards.map { $0.inbox }
-        var extraShards: [Shard] = []
+        var extra = parts.map { $0.inbox }
+        var extraParts: [Part] = []
         var partOf: [Int32: Int] = [:]
         for e in released {
             let i: Int
             if byCentre {
-                let known = Int(e.centre) < partitionOfCentre.count ? partitionOfCentre[Int(e.centre)] : -1
+                let known = Int(e.centre) < partOfCentre.count ? partOfCentre[Int(e.centre)] : -1
                 if known >= 0 {
                     i = known
                 } else if let j = partOf[e.centre] {
                     i = j
                 } else {
-                    i = shards.count + extraShards.count
+                    i = parts.count + extraParts.count
                     partOf[e.centre] = i
-                    extraShards.append(makeShard(centre: e.centre))
+                    extraParts.append(makePart(centre: e.centre))
                     extra.append([])
                 }
             } else {
-                i = shards.count == 1 ? 0 : Shard.index(of: e, count: shards.count)
+                i = parts.count == 1 ? 0 : Part.index(of: e, count: parts.count)
             }
             extra[i].append(e)
         }
-        let parts = shards + extraShards
-        var calls = [CallAssembler.Accounting](repeating: CallAssembler.Accounting(), count: parts.count)
-        var contacts = [[Contact]](repeating: [], count: parts.count)
-        for (i, part) in parts.enumerated() {
+        let all = parts + extraParts
+        var calls = [CallAssembler.Accounting](repeating: CallAssembler.Accounting(), count: all.count)
+        var contacts = [[Contact]](repeating: [], count: all.count)
+        for (i, part) in all.enumerated() {
             calls[i] = extra[i].withUnsafeBufferPointer { part.assembler.preview(adding: $0, into: &contacts[i]) }
         }
         // The parts left as they lie report from their summaries, read once.
@@ -401,21 +401,21 @@ final class AnalysisRun {
         if let wakeFailure { errors.append(InputError(input: continuation?.engineFile ?? "", offset: 0, message: "\(wakeFailure)")) }
         let horizon = max(calls.map(\.horizon).max() ?? .min, sleeping.map(\.summary.horizon).max() ?? .min)
         var totals: [Aggregator.GroupKey: Counters] = [:]
-        if parts.count > 1 && !byCentre {
-            // Contacts are classified in the shard of their caller, not of their call.
-            var routed = [[Contact]](repeating: [], count: parts.count)
-            for cs in contacts { for c in cs { routed[Shard.index(of: c, count: parts.count)].append(c) } }
+        if all.count > 1 && !byCentre {
+            // Contacts are classified in the part of their caller, not of their call.
+            var routed = [[Contact]](repeating: [], count: all.count)
+            for cs in contacts { for c in cs { routed[Part.index(of: c, count: all.count)].append(c) } }
             contacts = routed
         }
         var accounting = CallAssembler.Accounting()
-        for (i, part) in parts.enumerated() {
+        for (i, part) in all.enumerated() {
             accounting.merge(calls[i])
             var tally = part.aggregator.tally()
             part.classifier.preview(adding: contacts[i], horizon: horizon, into: &tally)
             for (key, counters) in zip(tally.keys, tally.counters) { totals[key, default: .zero].merge(counters) }
         }
-        var points: [(Int32, Int64)] = parts.indices.map { i in
-            (parts[i].centre, calls[i].horizon == .min ? Int64.min : calls[i].horizon &- finalMargin)
+        var points: [(Int32, Int64)] = all.indices.map { i in
+            (all[i].centre, calls[i].horizon == .min ? Int64.min : calls[i].horizon &- finalMargin)
         }
         for part in sleeping {
             let s = part.summary
@@ -440,44 +440,44 @@ final class AnalysisRun {
         return Analysis.Outcome(report: report, errors: errors, stats: stats, engineState: nil)
     }
 
-    /// Hands a run of merged events to their shards, in merge order.
+    /// Hands a run of merged events to their parts, in merge order.
     @inline(__always)
     private func distribute(_ run: UnsafeBufferPointer<Event>) {
         if byCentre {
             for e in run {
                 let c = Int(e.centre)
-                if c >= partitionOfCentre.count { partitionOfCentre += Array(repeating: -1, count: c + 1 - partitionOfCentre.count) }
-                if partitionOfCentre[c] < 0 {
-                    partitionOfCentre[c] = shards.count
-                    shards.append(wake(centre: e.centre))
+                if c >= partOfCentre.count { partOfCentre += Array(repeating: -1, count: c + 1 - partOfCentre.count) }
+                if partOfCentre[c] < 0 {
+                    partOfCentre[c] = parts.count
+                    parts.append(wake(centre: e.centre))
                 }
-                shards[partitionOfCentre[c]].inbox.append(e)
+                parts[partOfCentre[c]].inbox.append(e)
             }
-        } else if shards.count == 1 {
+        } else if parts.count == 1 {
             // A long run (a batch of one input) goes straight to the assembler; short ones
             // (many inputs interleaved in time: a folder of daily files) are gathered
             // first, so that the assembler's look-ahead works on long stretches either
             // way. The order is the merge's.
             if run.count >= 256 {
-                shards[0].recordInbox()
-                shards[0].record(run)
+                parts[0].recordInbox()
+                parts[0].record(run)
             } else {
-                shards[0].inbox.append(contentsOf: run)
+                parts[0].inbox.append(contentsOf: run)
             }
         } else {
-            for e in run { shards[Shard.index(of: e, count: shards.count)].inbox.append(e) }
+            for e in run { parts[Part.index(of: e, count: parts.count)].inbox.append(e) }
         }
     }
 
     /// The part of `centre`: rebuilt from the engine file if it lies there (an event of a
     /// centre that no input seemed to name), else new.
-    private func wake(centre: Int32) -> Shard {
-        guard let i = dormantOfCentre.removeValue(forKey: centre) else { return makeShard(centre: centre) }
+    private func wake(centre: Int32) -> Part {
+        guard let i = dormantOfCentre.removeValue(forKey: centre) else { return makePart(centre: centre) }
         do {
-            return try Analysis.restore([dormant[i]], makeShard: makeShard)[0]
+            return try Analysis.restore([dormant[i]], makePart: makePart)[0]
         } catch {
             if wakeFailure == nil { wakeFailure = error }
-            return makeShard(centre: centre)
+            return makePart(centre: centre)
         }
     }
 
@@ -486,7 +486,7 @@ final class AnalysisRun {
         dormant.enumerated().filter { dormantOfCentre[$0.element.centre] == $0.offset }.map(\.element)
     }
 
-    /// Hands the events taken since the last step to their shards, and everything the
+    /// Hands the events taken since the last step to their parts, and everything the
     /// watermark `wm` makes final down the stages.
     private func step(to wm: Int64, capped: Bool = true) {
         if stateMode {
@@ -494,30 +494,30 @@ final class AnalysisRun {
             // the lateness bound and the call timeout), so that an input still to come for
             // it, in a later run, finds it as one run over everything would have.
             let margin = finalMargin
-            forEachShard { $0.advancePartition(to: wm, capped: capped, margin: margin) }
-            stats.peakLiveCalls = max(stats.peakLiveCalls, shards.reduce(0) { $0 + $1.assembler.liveKeys })
+            forEachPart { $0.advancePart(to: wm, capped: capped, margin: margin) }
+            stats.peakLiveCalls = max(stats.peakLiveCalls, parts.reduce(0) { $0 + $1.assembler.liveKeys })
             notePeakScopes()
             return
         }
-        let count = shards.count
-        forEachShard { $0.assemble(to: wm, shardCount: count) }
-        stats.peakLiveCalls = max(stats.peakLiveCalls, shards.reduce(0) { $0 + $1.assembler.liveKeys })
+        let count = parts.count
+        forEachPart { $0.assemble(to: wm, shardCount: count) }
+        stats.peakLiveCalls = max(stats.peakLiveCalls, parts.reduce(0) { $0 + $1.assembler.liveKeys })
         if let stages {
-            for target in shards.indices { stages[target].send(from: shards, to: target, watermark: wm) }
+            for target in parts.indices { stages[target].send(from: parts, to: target, watermark: wm) }
             return
         }
-        for target in shards.indices {
-            for source in shards { shards[target].classifier.take(&source.outbox[target]) }
+        for target in parts.indices {
+            for source in parts { parts[target].classifier.take(&source.outbox[target]) }
         }
-        forEachShard { $0.classify(to: wm) }
+        forEachPart { $0.classify(to: wm) }
         notePeakScopes()
     }
 
     private func notePeakScopes() {
-        let scopes = shards.reduce(0) { $0 + $1.classifier.liveScopes }
+        let scopes = parts.reduce(0) { $0 + $1.classifier.liveScopes }
         if scopes > stats.peakScopes {
             stats.peakScopes = scopes
-            stats.scopeBytesAtPeak = shards.reduce(0) { $0 + $1.classifier.scopeTableBytes }
+            stats.scopeBytesAtPeak = parts.reduce(0) { $0 + $1.classifier.scopeTableBytes }
         }
     }
 
@@ -543,8 +543,8 @@ final class AnalysisRun {
         progress(
             Analysis.Progress(
                 inputsDone: done, inputs: files.count, events: events,
-                liveCalls: shards.reduce(0) { $0 + $1.assembler.liveKeys },
-                liveScopes: stages?.reduce(0) { $0 + $1.liveScopes } ?? shards.reduce(0) { $0 + $1.classifier.liveScopes }))
+                liveCalls: parts.reduce(0) { $0 + $1.assembler.liveKeys },
+                liveScopes: stages?.reduce(0) { $0 + $1.liveScopes } ?? parts.reduce(0) { $0 + $1.classifier.liveScopes }))
     }
 
     /// After `merge()`: the checkpoint (with durable state), then everything final, and the
@@ -565,19 +565,23 @@ final class AnalysisRun {
             if let e = c.parser.rejectsError, rejectsError == nil { rejectsError = e }
         }
 
-        if stateMode { return try finishFromSummaries(lines: lines, errors: errors, inputFiles: inputFiles, rejectsError: rejectsError, engineOut: engineOut, finishingRejects: finishingRejects) }
+        if stateMode {
+            return try finishFromSummaries(
+                lines: lines, errors: errors, inputFiles: inputFiles, rejectsError: rejectsError, engineOut: engineOut,
+                finishingRejects: finishingRejects)
+        }
 
         // End of input: everything is final.
         step(to: .max, capped: false)
-        let horizon = shards.map(\.assembler.accounting.horizon).max() ?? .min
+        let horizon = parts.map(\.assembler.accounting.horizon).max() ?? .min
         if let stages {
             for stage in stages { stage.finish(horizon: horizon) }
             for stage in stages { stage.join() }
-            // Each shard's own peak, summed: exact with one shard, an upper bound with more.
+            // Each part's own peak, summed: exact with one part, an upper bound with more.
             stats.peakScopes = stages.reduce(0) { $0 + $1.peakScopes }
             stats.scopeBytesAtPeak = stages.reduce(0) { $0 + $1.scopeBytesAtPeak }
         } else {
-            forEachShard { $0.classifier.finish(horizon: horizon) }
+            forEachPart { $0.classifier.finish(horizon: horizon) }
         }
 
         if let rejectsError { throw rejectsError }
@@ -586,20 +590,20 @@ final class AnalysisRun {
 
         var calls = CallAssembler.Accounting()
         var totals: [Aggregator.GroupKey: Counters] = [:]
-        for shard in shards {
-            calls.merge(shard.assembler.accounting)
-            for (key, counters) in zip(shard.aggregator.keys, shard.aggregator.counters) {
+        for part in parts {
+            calls.merge(part.assembler.accounting)
+            for (key, counters) in zip(part.aggregator.keys, part.aggregator.counters) {
                 totals[key, default: .zero].merge(counters)
             }
         }
         return outcome(lines: lines, calls: calls, totals: totals, horizon: horizon, finality: nil, inputFiles: inputFiles, errors: errors, engineState: nil)
     }
 
-    /// `finish` with durable state: each part goes as far as its own point and is
-    /// summarised (`Shard.summary`) and written as it stands then; the parts left dormant
-    /// are copied as they lay. The report is the sum of every part's summary, its queued
-    /// FCR verdicts judged against the horizon of them all, exactly what finishing every
-    /// part would count, without finishing any.
+    /// `finish` with durable state: each part goes as far as its own point and is written
+    /// as it stands then, then finished for its summary (`Part.finishForSummary`), which is
+    /// written after it; the parts left dormant are copied as they lay. The report is the
+    /// sum of every part's summary, live or dormant, its queued FCR verdicts judged against
+    /// the horizon of them all (`PartSummary.settle`).
     private func finishFromSummaries(
         lines: LineAccounting, errors: [InputError], inputFiles: [Report.InputFile], rejectsError: Error?,
         engineOut: StateFileWriter?, finishingRejects: Bool
@@ -611,13 +615,13 @@ final class AnalysisRun {
         let encoding = Date()
         let out = engineOut ?? continuation?.engineOut
         var summaries = try Analysis.encode(
-            live: shards, stored: sleeping, lines: lines, centres: centres, services: services,
+            live: parts, stored: sleeping, lines: lines, centres: centres, services: services,
             reasons: reasons, longCallIDs: longCallIDs, to: out)
         if let out {
             engineState = try out.finish()
             stats.encodeSeconds = Date().timeIntervalSince(encoding)
         }
-        var centresOf = shards.map(\.centre)
+        var centresOf = parts.map(\.centre)
         for part in sleeping {
             summaries.append(try part.summary())
             centresOf.append(part.centre)

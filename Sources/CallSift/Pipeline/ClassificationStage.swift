@@ -38,7 +38,7 @@ final class ClassificationStage: @unchecked Sendable {
     /// it comes back, so that the deep ring does not keep every array at its largest.
     static let keptCapacity = 8192
 
-    private let shard: Shard
+    private let shard: Part
     private let steps = RecyclingRing<Step>(depth: ClassificationStage.depth)
     private let done = DispatchSemaphore(value: 0)
     private let scopesNow = ManagedAtomic<Int>(0)
@@ -47,7 +47,7 @@ final class ClassificationStage: @unchecked Sendable {
     private(set) var peakScopes = 0
     private(set) var scopeBytesAtPeak = 0
 
-    init(shard: Shard, index: Int) {
+    init(shard: Part, index: Int) {
         self.shard = shard
         let thread = Thread { [self] in work() }
         thread.name = "callsift classify \(index)"
@@ -79,7 +79,7 @@ final class ClassificationStage: @unchecked Sendable {
 
     /// Hands over the contacts the `sources` completed for shard `target` (this one),
     /// emptying their outboxes, and the watermark of the step.
-    func send(from sources: [Shard], to target: Int, watermark: Int64) {
+    func send(from sources: [Part], to target: Int, watermark: Int64) {
         let step = steps.vacant(orMake: Step.init)
         for source in sources {
             if step.contacts.isEmpty {

@@ -21,6 +21,10 @@ public struct ExecutionOptions: Sendable {
     /// How much watermark progress (ms) separates two sweeps of the caller-scope tables
     /// (`Classifier`). It trades memory against time and changes no result; tests vary it.
     public var scopeSweepInterval: Int64
+    /// Three days: daily sweeps cost a tenth of a 30-day national run's CPU time and three
+    /// days a third of that, for a table up to two days' stale scopes fuller (measured in
+    /// docs/performance.md).
+    public static let defaultScopeSweepInterval: Int64 = 3 * 86_400_000
     /// With durable state: how many events of each input are read ahead to find the
     /// centres it names, whose parts are rebuilt side by side before the run; a part found
     /// later is rebuilt when its first event comes. Changes no result; tests vary it.
@@ -28,7 +32,7 @@ public struct ExecutionOptions: Sendable {
 
     public init(
         threads: Int = ProcessInfo.processInfo.activeProcessorCount, shards: Int = 1,
-        scopeSweepInterval: Int64 = Classifier.defaultSweepInterval
+        scopeSweepInterval: Int64 = ExecutionOptions.defaultScopeSweepInterval
     ) {
         self.threads = max(1, threads)
         self.shards = max(1, shards)

@@ -19,7 +19,7 @@ struct StoredPart {
     var centre: Int32
     /// The whole record after its length, as it is copied.
     var record: StateReader
-    /// What `Shard.restore` reads.
+    /// What `Part.restore` reads.
     var body: StateReader
     /// The summary (`PartSummary`) after the body; nil in a version 2 file, which has none.
     var summaryBytes: StateReader?
@@ -49,22 +49,23 @@ extension Analysis {
 
     /// Writes the engine state file to `out`: the interned strings (ids are kept), the line
     /// accounting so far, the number of parts, then each part's record preceded by its
-    /// length: those of `live` encoded with their summaries (`Shard.encodeRecord`), then
+    /// length: those of `live` encoded with their summaries (`Part.encodeRecord`), then
     /// those of `stored`, copied as they lay.
     ///
-    /// The live parts are summarised and encoded side by side, and each is written as soon
-    /// as it and every part before it are done, so that only a few are held at once: the
-    /// file is written while it is made, and the buffers of parts written are reused (from
-    /// the heap) for parts still to come rather than mapped afresh.
+    /// The live parts are encoded, then finished for their summaries (`Part.finishForSummary`),
+    /// side by side, and each is written as soon as it and every part before it are done, so
+    /// that only a few are held at once: the file is written while it is made, and the
+    /// buffers of parts written are reused (from the heap) for parts still to come rather
+    /// than mapped afresh. With no `out`, the parts are only finished.
     ///
-    /// - Returns: the summaries of `live`, in order.
+    /// - Returns: the summaries of `live`, in order; the live parts are used up.
     static func encode(
-        live: [Shard], stored: [StoredPart], lines: LineAccounting, centres: Interner, services: Interner,
+        live: [Part], stored: [StoredPart], lines: LineAccounting, centres: Interner, services: Interner,
         reasons: Interner, longCallIDs: LongCallIDs, to out: StateFileWriter?
     ) throws -> [PartSummary] {
         let summaries = DisjointSlots<PartSummary?>(count: live.count, repeating: nil)
         guard let out else {
-            DispatchQueue.concurrentPerform(iterations: live.count) { summaries[$0] = live[$0].summary() }
+            DispatchQueue.concurrentPerform(iterations: live.count) { summaries[$0] = live[$0].finishForSummary() }
             return summaries.values.map { $0! }
         }
         var w = StateWriter(reserving: 1 << 20)
@@ -81,9 +82,10 @@ extension Analysis {
         try out.append(w)
         let inOrder = PartsInOrder(out)
         DispatchQueue.concurrentPerform(iterations: live.count) { i in
-            let summary = live[i].summary()
+            let body = live[i].encodeBody()
+            let summary = live[i].finishForSummary()
             summaries[i] = summary
-            inOrder.put(i, live[i].encodeRecord(summary: summary).map { .made($0) })
+            inOrder.put(i, live[i].record(body: body, summary: summary).map { .made($0) })
         }
         for (j, part) in stored.enumerated() {
             var length = StateWriter(reserving: 10)
@@ -186,9 +188,9 @@ extension Analysis {
         return (lines, parts)
     }
 
-    /// Rebuilds `parts` side by side, each into a new part from `makeShard`.
-    static func restore(_ parts: [StoredPart], makeShard: (Int32) -> Shard) throws -> [Shard] {
-        let shards = parts.map { makeShard($0.centre) }
+    /// Rebuilds `parts` side by side, each into a new part from `makePart`.
+    static func restore(_ parts: [StoredPart], makePart: (Int32) -> Part) throws -> [Part] {
+        let shards = parts.map { makePart($0.centre) }
         let failed = DisjointSlots<Error?>(count: parts.count, repeating: nil)
         DispatchQueue.concurrentPerform(iterations: parts.count) { i in
             var body = parts[i].body

@@ -5,7 +5,7 @@ import CallSiftCore
 /// classified, but the FCR verdicts that the end leaves queued kept apart, since their
 /// maturity is judged against the horizon of the whole state, which other parts move on.
 ///
-/// A run makes one for each part it holds (`Shard.summary`), writes it after the part in
+/// A run makes one for each part it holds (`Part.summary`), writes it after the part in
 /// the engine file, and reports from it. A part that the next run's inputs do not name is
 /// then left as it lies: its bytes are copied into the next engine file, and its share of
 /// the report is read from its summary (`settle`), never rebuilt.

@@ -10,15 +10,19 @@ import CallSiftConcurrency
 import Foundation
 import HeapModule
 
-/// One partition of the keyed stages. Calls are assigned by hash of (centre, call),
-/// contacts by hash of the caller (so every caller scope lives in one shard whatever the
-/// scope), unidentified contacts by hash of the call. Shards share nothing while they run;
-/// their counters are summed at the end, which is exact, so the output is the same for
-/// any number of shards.
-/// `@unchecked Sendable`: a shard is worked on by one thread at a time: the merge's, or
-/// one iteration of a `concurrentPerform` over the shards, which returns before the next
+/// One part of the keyed stages: an assembler, a classifier and an aggregator. The one
+/// name for both ways the stages are cut (docs/architecture.md):
+/// - without durable state, `--shards` parts by hash: calls are assigned by hash of
+///   (centre, call), contacts by hash of the caller (so every caller scope lives in one
+///   part whatever the scope), unidentified contacts by hash of the call;
+/// - with durable state, a part per centre (one in all under `--scope global`), each
+///   classifying its own contacts and taken to a point of its own.
+/// Parts share nothing while they run; their counters are summed at the end, which is
+/// exact, so the output is the same for any number of them.
+/// `@unchecked Sendable`: a part is worked on by one thread at a time: the merge's, or
+/// one iteration of a `concurrentPerform` over the parts, which returns before the next
 /// step.
-final class Shard: @unchecked Sendable {
+final class Part: @unchecked Sendable {
     let assembler: CallAssembler
     let classifier: Classifier
     let aggregator: Aggregator
@@ -66,7 +70,7 @@ final class Shard: @unchecked Sendable {
         } else {
             completed.removeAll(keepingCapacity: true)
             assembler.advance(to: wm, into: &completed)
-            for c in completed { outbox[Shard.index(of: c, count: shardCount)].append(c) }
+            for c in completed { outbox[Part.index(of: c, count: shardCount)].append(c) }
         }
     }
 
@@ -97,7 +101,7 @@ final class Shard: @unchecked Sendable {
 
     /// With durable state: records the inbox and takes the part to `wm`, or (`capped`) no
     /// further than its `finalPoint`; its contacts are classified here, in the part.
-    func advancePartition(to wm: Int64, capped: Bool, margin: Int64) {
+    func advancePart(to wm: Int64, capped: Bool, margin: Int64) {
         recordInbox()
         let w = capped ? min(wm, finalPoint(margin: margin)) : wm
         guard w > advancedTo else { return }
@@ -113,16 +117,21 @@ final class Shard: @unchecked Sendable {
         4096 + assembler.liveKeys * 90 + classifier.liveScopes * 40 + classifier.pendingVerdicts * 6
     }
 
-    /// The part's record in the engine file, in pieces to be written one after another:
-    /// its length, its centre, its body (how far it has gone, and each stage's state)
-    /// preceded by the body's length, then `summary`, which must be this part's as it
-    /// stands (`summary()`).
-    func encodeRecord(summary: PartSummary) -> [StateWriter] {
+    /// The part's body (how far it has gone, and each stage's state), as the engine file
+    /// holds it.
+    func encodeBody() -> StateWriter {
         var body = StateWriter(reserving: encodedSizeEstimate)
         body.int(advancedTo)
         assembler.encode(into: &body)
         classifier.encode(into: &body)
         aggregator.encode(into: &body)
+        return body
+    }
+
+    /// The part's record in the engine file, in pieces to be written one after another:
+    /// its length, its centre and the body's length, the body (`encodeBody`), then the
+    /// part's summary.
+    func record(body: StateWriter, summary: PartSummary) -> [StateWriter] {
         var head = StateWriter(reserving: 32)
         head.int(centre)
         head.count(body.count)
@@ -133,19 +142,21 @@ final class Shard: @unchecked Sendable {
         return [length, head, body, tail]
     }
 
-    /// What this part would add to a report if its input ended now, its queued FCR
-    /// verdicts left to judge (`PartSummary`); changes nothing.
-    func summary() -> PartSummary {
+    /// Finishes the part, as the end of input does (every call cut, every contact
+    /// classified), and returns what that counted (`PartSummary`), the FCR verdicts the end
+    /// leaves queued not yet judged: the part is used up.
+    func finishForSummary() -> PartSummary {
         recordInbox()
         var s = PartSummary()
-        var contacts: [Contact] = []
-        s.calls = assembler.preview(adding: UnsafeBufferPointer(start: nil, count: 0), into: &contacts)
-        var tally = aggregator.tally()
-        s.verdicts = classifier.previewUnsettled(adding: contacts, into: &tally)
-        s.keys = tally.keys
-        s.counters = tally.counters
         s.scopes = classifier.liveScopes
         s.liveCalls = assembler.liveKeys
+        var contacts: [Contact] = []
+        assembler.finish(into: &contacts)
+        s.calls = assembler.accounting
+        classifier.take(&contacts)
+        s.verdicts = classifier.finishUnsettled()
+        s.keys = aggregator.keys
+        s.counters = aggregator.counters
         return s
     }
 
