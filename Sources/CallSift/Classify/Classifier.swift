@@ -123,20 +123,20 @@ package final class Classifier {
         settle(before: .max, horizon: horizon)
     }
 
-    /// End of input with the horizon not yet known: classifies everything left and returns
-    /// the FCR verdicts still queued (time, group, resolved) for `PartSummary.settle`,
-    /// which judges them as `finish(horizon:)` would.
-    func finishUnsettled() -> [PartSummary.Verdict] {
-        release(below: .max)
-        var verdicts: [PartSummary.Verdict] = []
-        verdicts.reserveCapacity(fcrQueue.count)
+    /// End of input in two steps, so that what the end leaves queued can be written between
+    /// them (`Part.finish(horizon:summary:)`): this classifies everything left; then
+    /// `forEachQueuedVerdict` gives the FCR verdicts still queued, and `finish(horizon:)`
+    /// judges them.
+    func classifyAll() { release(below: .max) }
+
+    /// Calls `body(t, group, resolved)` for each FCR verdict still queued, in queue order.
+    func forEachQueuedVerdict(_ body: (Int64, Int32, Bool) -> Void) {
         var n = fcrQueue.head
         while n < fcrQueue.tail {
             let e = fcrQueue[n]
-            verdicts.append(PartSummary.Verdict(t: e.t, group: e.group, resolved: !e.unresolved && !e.hasLater))
+            body(e.t, e.group, !e.unresolved && !e.hasLater)
             n += 1
         }
-        return verdicts
     }
 
     /// Takes the contacts with `t` below `limit` out of `waiting` and classifies them in

@@ -108,6 +108,7 @@ public final class FollowRun {
         var checkpoint: StateStore.FollowPoint?
         var next = Date().addingTimeInterval(min(1, options.emitEvery))
         var openedSeen = 0
+        var saidInputError = false
         while true {
             log.waitForEvent(until: next, openedSeen: openedSeen)
             let stop = stopping
@@ -120,8 +121,13 @@ public final class FollowRun {
                 f.rest.withUnsafeBytes { session.push($0) }
                 try commit(session, fingerprint: f.fingerprint)
                 session = try newSession()
+                saidInputError = false
             }
             lines.withUnsafeBytes { session.push($0) }
+            if let e = session.inputError, !saidInputError {
+                note("callsift: error: \(e); nothing of it is counted")
+                saidInputError = true
+            }
             let ended = log.ended || log.failure != nil
             if stop && path == "-" && session.hasInput {
                 // Standard input cannot be read again: what was read of it goes into the state.

@@ -201,6 +201,9 @@ final class AnalysisRun {
         stages = execution.threads >= 2 && !stateMode && !pushed ? parts.enumerated().map { ClassificationStage(shard: $1, index: $0) } : nil
     }
 
+    /// The inputs that ended with an error so far.
+    var inputErrors: [InputError] { cursors.compactMap(\.parser.error) }
+
     /// Stops the input workers (also after an error).
     func shutDown() { inputPool?.shutDown() }
 
@@ -600,10 +603,11 @@ final class AnalysisRun {
     }
 
     /// `finish` with durable state: each part goes as far as its own point and is written
-    /// as it stands then, then finished for its summary (`Part.finishForSummary`), which is
-    /// written after it; the parts left dormant are copied as they lay. The report is the
-    /// sum of every part's summary, live or dormant, its queued FCR verdicts judged against
-    /// the horizon of them all (`PartSummary.settle`).
+    /// as it stands then, then finished (`Part.finish`), its summary written after it; the
+    /// parts left dormant are copied as they lay. The report sums the finished parts and
+    /// the dormant parts' summaries, every queued FCR verdict judged against the greatest
+    /// horizon of them all (`PartSummary.settle`), known before any part is finished
+    /// (finishing cuts calls; it records no event).
     private func finishFromSummaries(
         lines: LineAccounting, errors: [InputError], inputFiles: [Report.InputFile], rejectsError: Error?,
         engineOut: StateFileWriter?, finishingRejects: Bool
@@ -611,37 +615,39 @@ final class AnalysisRun {
         step(to: .max, capped: true)
         if let wakeFailure { throw wakeFailure }
         let sleeping = stillDormant
+        var summaries: [PartSummary] = []
+        for part in sleeping { summaries.append(try part.summary()) }
+        let horizon = max(parts.map(\.assembler.accounting.horizon).max() ?? .min, summaries.map(\.horizon).max() ?? .min)
+        stats.stateScopes = parts.reduce(0) { $0 + $1.classifier.liveScopes } + summaries.reduce(0) { $0 + $1.scopes }
+        stats.stateCalls = parts.reduce(0) { $0 + $1.assembler.liveKeys } + summaries.reduce(0) { $0 + $1.liveCalls }
         var engineState: StateFileWriter.Written?
         let encoding = Date()
         let out = engineOut ?? continuation?.engineOut
-        var summaries = try Analysis.encode(
-            live: parts, stored: sleeping, lines: lines, centres: centres, services: services,
+        let finished = try Analysis.encode(
+            live: parts, stored: sleeping, horizon: horizon, lines: lines, centres: centres, services: services,
             reasons: reasons, longCallIDs: longCallIDs, to: out)
         if let out {
             engineState = try out.finish()
             stats.encodeSeconds = Date().timeIntervalSince(encoding)
         }
-        var centresOf = parts.map(\.centre)
-        for part in sleeping {
-            summaries.append(try part.summary())
-            centresOf.append(part.centre)
-        }
         if let rejectsError { throw rejectsError }
         if let spool, let rejects { try spool.drain(into: rejects) }
         if finishingRejects { try rejects?.finish() }
 
-        stats.stateScopes = summaries.reduce(0) { $0 + $1.scopes }
-        stats.stateCalls = summaries.reduce(0) { $0 + $1.liveCalls }
-        let horizon = summaries.map(\.horizon).max() ?? .min
         var calls = CallAssembler.Accounting()
         var totals: [Aggregator.GroupKey: Counters] = [:]
-        for s in summaries {
+        var points: [Int32: Int64] = [:]
+        for (part, c) in zip(parts, finished) {
+            calls.merge(c)
+            for (key, counters) in zip(part.aggregator.keys, part.aggregator.counters) { totals[key, default: .zero].merge(counters) }
+            points[part.centre] = c.horizon == .min ? .min : c.horizon &- finalMargin
+        }
+        for (part, s) in zip(sleeping, summaries) {
             calls.merge(s.calls)
             s.settle(horizon: horizon, repeatWindow: settings.repeatWindow, into: &totals)
+            points[part.centre] = s.horizon == .min ? .min : s.horizon &- finalMargin
         }
-        let finality = Report.Finality(
-            settings: settings, calendar: calendar,
-            points: Dictionary(zip(centresOf, summaries).map { c, s in (c, s.horizon == .min ? Int64.min : s.horizon &- finalMargin) }) { a, _ in a })
+        let finality = Report.Finality(settings: settings, calendar: calendar, points: points)
         return outcome(
             lines: lines, calls: calls, totals: totals, horizon: horizon, finality: finality, inputFiles: inputFiles, errors: errors,
             engineState: engineState)

@@ -129,35 +129,39 @@ final class Part: @unchecked Sendable {
     }
 
     /// The part's record in the engine file, in pieces to be written one after another:
-    /// its length, its centre and the body's length, the body (`encodeBody`), then the
-    /// part's summary.
-    func record(body: StateWriter, summary: PartSummary) -> [StateWriter] {
+    /// its length, its centre and the body's length, the body (`encodeBody`), then its
+    /// summary (`finish(horizon:summary:)`).
+    func record(body: StateWriter, summary: StateWriter) -> [StateWriter] {
         var head = StateWriter(reserving: 32)
         head.int(centre)
         head.count(body.count)
-        var tail = StateWriter(reserving: 64 + summary.keys.count * 40 + summary.verdicts.count * 5)
-        summary.encode(into: &tail)
         var length = StateWriter(reserving: 10)
-        length.count(head.count + body.count + tail.count)
-        return [length, head, body, tail]
+        length.count(head.count + body.count + summary.count)
+        return [length, head, body, summary]
     }
 
-    /// Finishes the part, as the end of input does (every call cut, every contact
-    /// classified), and returns what that counted (`PartSummary`), the FCR verdicts the end
-    /// leaves queued not yet judged: the part is used up.
-    func finishForSummary() -> PartSummary {
+    /// Finishes the part, as the end of input does: every call cut, every contact
+    /// classified, the FCR verdicts still queued judged against `horizon`; its aggregator
+    /// then holds its share of the report. With `summary`, what it counted before the
+    /// verdicts were judged is written there first (`PartSummary`), to be settled again
+    /// against a later horizon while the part lies dormant. The part is used up.
+    ///
+    /// - Returns: the calls' accounting, all cut.
+    func finish(horizon: Int64, summary: inout StateWriter?) -> CallAssembler.Accounting {
         recordInbox()
-        var s = PartSummary()
-        s.scopes = classifier.liveScopes
-        s.liveCalls = assembler.liveKeys
+        let scopes = classifier.liveScopes, liveCalls = assembler.liveKeys
         var contacts: [Contact] = []
         assembler.finish(into: &contacts)
-        s.calls = assembler.accounting
         classifier.take(&contacts)
-        s.verdicts = classifier.finishUnsettled()
-        s.keys = aggregator.keys
-        s.counters = aggregator.counters
-        return s
+        classifier.classifyAll()
+        if summary != nil {
+            PartSummary.encode(
+                calls: assembler.accounting, scopes: scopes, liveCalls: liveCalls, keys: aggregator.keys,
+                counters: aggregator.counters, verdicts: classifier.pendingVerdicts, classifier.forEachQueuedVerdict,
+                into: &summary!)
+        }
+        classifier.finish(horizon: horizon)
+        return assembler.accounting
     }
 
     /// Reads a part's body (what `encodeRecord` wrote after the centre and the body's length;

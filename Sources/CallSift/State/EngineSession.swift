@@ -98,6 +98,10 @@ final class EngineSession {
             throw error
         }
         guard let engine = outcome.engineState else { return [] }
+        var notes: [String] = []
+        if let old = outcome.upgradedFrom {
+            notes.append("callsift: \(state.path): state of format version \(old) upgraded to version \(StateFormat.version)")
+        }
         if !outcome.errors.isEmpty {
             engine.discard()
             return ["callsift: \(state.path) left unchanged: \(name) could not be read to its end"]
@@ -117,6 +121,10 @@ final class EngineSession {
             throw error
         }
         try state.reloadEngine()
-        return []
+        return notes
     }
+
+    /// Why the input cannot be read (its first bytes name no format this run can read, say),
+    /// once it is known; nothing of it is counted then.
+    var inputError: InputError? { run.inputErrors.first }
 }

@@ -49,24 +49,28 @@ extension Analysis {
 
     /// Writes the engine state file to `out`: the interned strings (ids are kept), the line
     /// accounting so far, the number of parts, then each part's record preceded by its
-    /// length: those of `live` encoded with their summaries (`Part.encodeRecord`), then
-    /// those of `stored`, copied as they lay.
+    /// length: those of `live` with their summaries (`Part.record`), then those of `stored`,
+    /// copied as they lay. Each live part is finished on the way (`Part.finish`), its FCR
+    /// verdicts judged against `horizon`: its aggregator then holds its share of the report.
     ///
-    /// The live parts are encoded, then finished for their summaries (`Part.finishForSummary`),
-    /// side by side, and each is written as soon as it and every part before it are done, so
-    /// that only a few are held at once: the file is written while it is made, and the
-    /// buffers of parts written are reused (from the heap) for parts still to come rather
-    /// than mapped afresh. With no `out`, the parts are only finished.
+    /// The live parts are encoded and finished side by side, and each is written as soon
+    /// as it and every part before it are done, so that only a few are held at once: the
+    /// file is written while it is made, and the buffers of parts written are reused (from
+    /// the heap) for parts still to come rather than mapped afresh. With no `out`, the parts
+    /// are only finished.
     ///
-    /// - Returns: the summaries of `live`, in order; the live parts are used up.
+    /// - Returns: the live parts' calls, all cut, in order; the live parts are used up.
     static func encode(
-        live: [Part], stored: [StoredPart], lines: LineAccounting, centres: Interner, services: Interner,
-        reasons: Interner, longCallIDs: LongCallIDs, to out: StateFileWriter?
-    ) throws -> [PartSummary] {
-        let summaries = DisjointSlots<PartSummary?>(count: live.count, repeating: nil)
+        live: [Part], stored: [StoredPart], horizon: Int64, lines: LineAccounting, centres: Interner,
+        services: Interner, reasons: Interner, longCallIDs: LongCallIDs, to out: StateFileWriter?
+    ) throws -> [CallAssembler.Accounting] {
+        let calls = DisjointSlots<CallAssembler.Accounting>(count: live.count, repeating: CallAssembler.Accounting())
         guard let out else {
-            DispatchQueue.concurrentPerform(iterations: live.count) { summaries[$0] = live[$0].finishForSummary() }
-            return summaries.values.map { $0! }
+            DispatchQueue.concurrentPerform(iterations: live.count) { i in
+                var none: StateWriter?
+                calls[i] = live[i].finish(horizon: horizon, summary: &none)
+            }
+            return calls.values
         }
         var w = StateWriter(reserving: 1 << 20)
         for interner in [centres, services, reasons] {
@@ -83,9 +87,9 @@ extension Analysis {
         let inOrder = PartsInOrder(out)
         DispatchQueue.concurrentPerform(iterations: live.count) { i in
             let body = live[i].encodeBody()
-            let summary = live[i].finishForSummary()
-            summaries[i] = summary
-            inOrder.put(i, live[i].record(body: body, summary: summary).map { .made($0) })
+            var summary: StateWriter? = StateWriter(reserving: 1 << 16)
+            calls[i] = live[i].finish(horizon: horizon, summary: &summary)
+            inOrder.put(i, live[i].record(body: body, summary: summary!).map { .made($0) })
         }
         for (j, part) in stored.enumerated() {
             var length = StateWriter(reserving: 10)
@@ -93,7 +97,7 @@ extension Analysis {
             inOrder.put(live.count + j, [.made(length), .copied(part.record)])
         }
         if let e = inOrder.failure { throw e }
-        return summaries.values.map { $0! }
+        return calls.values
     }
 
     /// Writes pieces numbered 0, 1, 2, … to a file in that order, whatever order they

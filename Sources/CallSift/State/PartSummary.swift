@@ -85,22 +85,27 @@ struct PartSummary {
 
     // MARK: Encoding (docs/architecture.md, "Files")
 
-    func encode(into w: inout StateWriter) {
+    /// Writes a summary from its parts as they lie in a finished part (`Part.finish`), the
+    /// verdicts handed over by `verdicts` (`count` of them), so that none is gathered first.
+    static func encode(
+        calls: CallAssembler.Accounting, scopes: Int, liveCalls: Int, keys: [Aggregator.GroupKey], counters: [Counters],
+        verdicts count: Int, _ verdicts: ((Int64, Int32, Bool) -> Void) -> Void, into w: inout StateWriter
+    ) {
         w.int(calls.events); w.int(calls.duplicates); w.int(calls.contacts)
         w.int(calls.incomplete); w.int(calls.conflicting); w.int(calls.horizon)
-        w.count(scopes)
-        w.count(liveCalls)
+        w.varint(UInt64(scopes))
+        w.varint(UInt64(liveCalls))
         w.count(keys.count)
         for (k, c) in zip(keys, counters) {
             w.int(k.centre); w.int(k.service); w.int(k.day)
             StateCodec.encode(c, into: &w)
         }
-        w.count(verdicts.count)
+        w.count(count)
         var previous: Int64 = 0
-        for v in verdicts {
-            w.int(v.t &- previous)
-            previous = v.t
-            w.varint(UInt64(v.group) << 1 | (v.resolved ? 1 : 0))
+        verdicts { t, group, resolved in
+            w.int(t &- previous)
+            previous = t
+            w.varint(UInt64(group) << 1 | (resolved ? 1 : 0))
         }
     }
 
