@@ -19,11 +19,11 @@ import SystemPackage
 /// ended now, which is the one a daily run over the files so far would give, rows marked
 /// final or provisional, without reading anything again. A finished file (rotated away,
 /// or standard input at its end) is committed into the state exactly as a daily run feeds
-/// a file, and a new session goes on from there. With `--state DIR` each emit is also a checkpoint: `DIR/FOLLOW`
-/// names the file being followed (device and inode) and how far it has been read, and a
-/// restart reads that file again from its start (it was never in the state), after
-/// finishing first a file that was rotated away while nothing followed it. So nothing is
-/// counted twice and nothing is lost. Without `--state`, the state is kept in a private
+/// a file, and a new session goes on from there. With `--state DIR` each emit is also a
+/// checkpoint: `DIR/FOLLOW` names the file being followed (device and inode) and how far
+/// it has been read, and a restart reads that file again from its start (it was never in
+/// the state), after finishing first a file that was rotated away while nothing followed
+/// it. So nothing is counted twice and nothing is lost. Without `--state`, the state is kept in a private
 /// temporary folder removed at the end.
 public final class FollowRun {
     public struct Options {
@@ -114,7 +114,9 @@ public final class FollowRun {
             let stop = stopping
             if stop { log.waitUntilStopped(seconds: 10) }
             // Whatever arrived goes into the session now; nothing is read twice.
-            let (finished, lines) = log.drain()
+            // `inputEnded` is read with the drain: the end of standard input and its last
+            // bytes come together, never the end without them.
+            let (finished, lines, inputEnded) = log.drain()
             var changed = !finished.isEmpty
             for f in finished {
                 // The file has ended: it goes into the state as a daily run feeds a file.
@@ -128,7 +130,7 @@ public final class FollowRun {
                 note("callsift: error: \(e); nothing of it is counted")
                 saidInputError = true
             }
-            let ended = log.ended || log.failure != nil
+            let ended = inputEnded || log.failure != nil
             if stop && path == "-" && session.hasInput {
                 // Standard input cannot be read again: what was read of it goes into the state.
                 try commit(session, fingerprint: nil)
@@ -142,7 +144,7 @@ public final class FollowRun {
                 }
                 let version = log.version
                 if version != shown || changed || stop || ended {
-                    try emit(session.report(includingInput: !(stop && path == "-") && !log.ended))
+                    try emit(session.report(includingInput: !(stop && path == "-") && !inputEnded))
                     shown = version
                 }
             }

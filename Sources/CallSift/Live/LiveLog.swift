@@ -136,8 +136,10 @@ package final class LiveLog: @unchecked Sendable {
 
     /// What arrived since the last call: the files finished since then, in order, each
     /// with the last of its bytes, and then the complete lines decoded of the file now
-    /// followed. Drained bytes are dropped here: the log holds only what is not yet taken.
-    package func drain() -> (finished: [FinishedFile], lines: [UInt8]) {
+    /// followed; and whether standard input has ended, as of the same moment (its finished
+    /// file is then among `finished`, now or in an earlier drain). Drained bytes are
+    /// dropped here: the log holds only what is not yet taken.
+    package func drain() -> (finished: [FinishedFile], lines: [UInt8], ended: Bool) {
         lock.lock()
         defer { lock.unlock() }
         let f = finishedFiles
@@ -149,7 +151,7 @@ package final class LiveLog: @unchecked Sendable {
             boundary = 0
             lock.broadcast()
         }
-        return (f, lines)
+        return (f, lines, stdinEnded)
     }
 
     /// Bytes decoded after the last complete line (a line still being written).
