@@ -85,8 +85,11 @@ import Testing
         let final = try CLITests.run(["analyze", "--state", state], env: Self.env)
         #expect(final.stdout.replacingOccurrences(of: state, with: reference) == expected)
         #expect(kills >= days.count, "\(kills) kills")
+        // The manifest, the lock, one engine file and one part file per centre: nothing a
+        // kill left behind.
         let names = try FileManager.default.contentsOfDirectory(atPath: state).sorted()
-        #expect(names.count == 3 && names.contains("MANIFEST") && names.contains("callsift.lock"), "\(names)")
+        #expect(names.count == 6 && names.contains("MANIFEST") && names.contains("callsift.lock"), "\(names)")
+        #expect(names.filter { $0.hasPrefix("engine-") }.count == 1 && names.filter { $0.hasPrefix("part-") }.count == 3, "\(names)")
     }
 
     /// A second run on a state in use is refused at once; the first goes on undisturbed.

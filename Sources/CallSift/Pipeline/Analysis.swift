@@ -48,6 +48,8 @@ public final class Analysis {
         /// Where this run writes its engine state; nil for a run whose engine state is not
         /// kept (a live report, `--follow`): the encoding is then skipped.
         var engineOut: StateFileWriter?
+        /// The state folder, whose part files the engine file names (format 3).
+        var store: StateStore?
     }
 
     /// How the run went, for `--stats` and the benchmarks.

@@ -143,7 +143,7 @@ final class AnalysisRun {
         }
         let restoring = Date()
         let now = stored.filter { !lazily || named.contains($0.centre) }
-        parts += try Analysis.restore(now, makePart: makePart)
+        parts += try Analysis.restore(now, store: continuation?.store?.partFolder, makePart: makePart)
         stats.restoreSeconds = Date().timeIntervalSince(restoring)
         if lazily {
             dormant = stored.filter { !named.contains($0.centre) }
@@ -477,7 +477,7 @@ final class AnalysisRun {
     private func wake(centre: Int32) -> Part {
         guard let i = dormantOfCentre.removeValue(forKey: centre) else { return makePart(centre: centre) }
         do {
-            return try Analysis.restore([dormant[i]], makePart: makePart)[0]
+            return try Analysis.restore([dormant[i]], store: continuation?.store?.partFolder, makePart: makePart)[0]
         } catch {
             if wakeFailure == nil { wakeFailure = error }
             return makePart(centre: centre)
@@ -623,11 +623,18 @@ final class AnalysisRun {
         var engineState: StateFileWriter.Written?
         let encoding = Date()
         let out = engineOut ?? continuation?.engineOut
-        let finished = try Analysis.encode(
+        let (finished, newFiles) = try Analysis.encode(
             live: parts, stored: sleeping, horizon: horizon, lines: lines, centres: centres, services: services,
-            reasons: reasons, longCallIDs: longCallIDs, to: out)
+            reasons: reasons, longCallIDs: longCallIDs, to: out, store: continuation?.store?.partFolder)
         if let out {
-            engineState = try out.finish()
+            do {
+                engineState = try out.finish()
+            } catch {
+                for f in newFiles { unlink(f) }
+                throw error
+            }
+            engineState?.companions = newFiles
+            engineState?.partFiles = newFiles.map { ($0 as NSString).lastPathComponent } + sleeping.compactMap(\.partFile)
             stats.encodeSeconds = Date().timeIntervalSince(encoding)
         }
         if let rejectsError { throw rejectsError }

@@ -129,15 +129,18 @@ final class Part: @unchecked Sendable {
     }
 
     /// The part's record in the engine file, in pieces to be written one after another:
-    /// its length, its centre and the body's length, the body (`encodeBody`), then its
-    /// summary (`finish(horizon:summary:)`).
-    func record(body: StateWriter, summary: StateWriter) -> [StateWriter] {
-        var head = StateWriter(reserving: 32)
+    /// its length, its centre, the part file its body (`encodeBody`) was written to with
+    /// that file's length and checksum, then its summary (`finish(horizon:summary:)`).
+    func record(file name: String, image: StateFileWriter.Written, summary: StateWriter) -> [StateWriter] {
+        var head = StateWriter(reserving: 64)
         head.int(centre)
-        head.count(body.count)
+        head.string(name)
+        head.count(image.length)
+        head.u64(image.checksum.high)
+        head.u64(image.checksum.low)
         var length = StateWriter(reserving: 10)
-        length.count(head.count + body.count + summary.count)
-        return [length, head, body, summary]
+        length.count(head.count + summary.count)
+        return [length, head, summary]
     }
 
     /// Finishes the part, as the end of input does: every call cut, every contact

@@ -71,7 +71,7 @@ public enum DailyRun {
             let out = keep ? try state.engineWriter() : nil
             do {
                 let continuation = Analysis.Continuation(
-                    engineState: state.engine, engineFile: state.enginePath ?? state.path, engineOut: out)
+                    engineState: state.engine, engineFile: state.enginePath ?? state.path, engineOut: out, store: state)
                 let analysis = try Analysis(
                     settings: settings, inputs: files, pseudonymiser: pseudonymiser, rejects: rejects,
                     execution: execution, continuation: continuation, memory: memory, progress: progress)

@@ -36,7 +36,7 @@ final class EngineSession {
         self.pseudonymiser = pseudonymiser
         state.removeStrays()
         let continuation = Analysis.Continuation(
-            engineState: state.engine, engineFile: state.enginePath ?? state.path, engineOut: nil)
+            engineState: state.engine, engineFile: state.enginePath ?? state.path, engineOut: nil, store: state)
         run = try AnalysisRun(
             settings: settings, inputs: [name], files: [name], memory: [:], pseudonymiser: pseudonymiser,
             rejects: rejects, execution: execution, continuation: continuation, progress: nil, pushed: true)

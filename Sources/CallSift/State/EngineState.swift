@@ -19,10 +19,38 @@ struct StoredPart {
     var centre: Int32
     /// The whole record after its length, as it is copied.
     var record: StateReader
-    /// What `Part.restore` reads.
-    var body: StateReader
+    /// Where the body (what `Part.restore` reads) is: in a file of its own, named with its
+    /// length and checksum (format 3), or in the record itself (format 2).
+    enum Body {
+        case file(name: String, length: Int, checksum: (high: UInt64, low: UInt64))
+        case inline(StateReader)
+    }
+    var body: Body
     /// The summary (`PartSummary`) after the body; nil in a version 2 file, which has none.
     var summaryBytes: StateReader?
+
+    /// The part file it names, if any.
+    var partFile: String? {
+        if case .file(let name, _, _) = body { return name }
+        return nil
+    }
+
+    /// A reader of the body, the part file mapped and checked against what the record says
+    /// of it (`store` holds the part files).
+    func bodyReader(store: PartFolder?) throws -> StateReader {
+        switch body {
+        case .inline(let r):
+            return r
+        case .file(let name, let length, let checksum):
+            guard let store else { throw record.malformed("a part file without its state folder") }
+            let (bytes, path) = try store.bytes(name)
+            let r = try StateReader(container: bytes, file: path, kind: .part)
+            guard bytes.count == length, r.checksum.high == checksum.high, r.checksum.low == checksum.low else {
+                throw StateError("\(path): not the part the engine state names (length or checksum differ)")
+            }
+            return r
+        }
+    }
 
     /// The greatest `ts` of the part's events, read from the start of its summary.
     func horizon() throws -> Int64 {
@@ -32,7 +60,7 @@ struct StoredPart {
     }
 
     func summary() throws -> PartSummary {
-        guard var r = summaryBytes else { throw body.malformed("a part without its summary") }
+        guard var r = summaryBytes else { throw record.malformed("a part without its summary") }
         let s = try PartSummary(from: &r)
         guard r.isAtEnd else { throw r.malformed("a part summary longer than its records") }
         return s
@@ -59,19 +87,25 @@ extension Analysis {
     /// the heap) for parts still to come rather than mapped afresh. With no `out`, the parts
     /// are only finished.
     ///
-    /// - Returns: the live parts' calls, all cut, in order; the live parts are used up.
+    /// Each live part's body goes to a part file of its own (`PartFolder.writer`),
+    /// which the record names with its length and checksum; a stored part's record, copied,
+    /// names the file it named before.
+    ///
+    /// - Returns: the live parts' calls, all cut, in order (the live parts are used up), and
+    ///   the part files written.
     static func encode(
         live: [Part], stored: [StoredPart], horizon: Int64, lines: LineAccounting, centres: Interner,
-        services: Interner, reasons: Interner, longCallIDs: LongCallIDs, to out: StateFileWriter?
-    ) throws -> [CallAssembler.Accounting] {
+        services: Interner, reasons: Interner, longCallIDs: LongCallIDs, to out: StateFileWriter?, store: PartFolder?
+    ) throws -> (calls: [CallAssembler.Accounting], partFiles: [String]) {
         let calls = DisjointSlots<CallAssembler.Accounting>(count: live.count, repeating: CallAssembler.Accounting())
         guard let out else {
             DispatchQueue.concurrentPerform(iterations: live.count) { i in
                 var none: StateWriter?
                 calls[i] = live[i].finish(horizon: horizon, summary: &none)
             }
-            return calls.values
+            return (calls.values, [])
         }
+        guard let store else { throw StateError("\(out.temporaryPath): no state folder for its part files") }
         var w = StateWriter(reserving: 1 << 20)
         for interner in [centres, services, reasons] {
             let strings = interner.strings
@@ -85,19 +119,38 @@ extension Analysis {
         w.count(live.count + stored.count)
         try out.append(w)
         let inOrder = PartsInOrder(out)
+        let written = DisjointSlots<String?>(count: live.count, repeating: nil)
+        let failed = DisjointSlots<Error?>(count: live.count, repeating: nil)
         DispatchQueue.concurrentPerform(iterations: live.count) { i in
             let body = live[i].encodeBody()
             var summary: StateWriter? = StateWriter(reserving: 1 << 16)
             calls[i] = live[i].finish(horizon: horizon, summary: &summary)
-            inOrder.put(i, live[i].record(body: body, summary: summary!).map { .made($0) })
+            do {
+                let (name, file) = try store.writer(index: i)
+                written[i] = file.temporaryPath
+                try file.append(body)
+                let image = try file.finish()
+                inOrder.put(i, live[i].record(file: name, image: image, summary: summary!).map { .made($0) })
+            } catch {
+                failed[i] = error
+                inOrder.put(i, [])
+            }
+        }
+        let newFiles = written.values.compactMap { $0 }
+        if let e = failed.values.lazy.compactMap({ $0 }).first {
+            for f in newFiles { unlink(f) }
+            throw e
         }
         for (j, part) in stored.enumerated() {
             var length = StateWriter(reserving: 10)
             length.count(part.record.withRemainingBytes { $0.count })
             inOrder.put(live.count + j, [.made(length), .copied(part.record)])
         }
-        if let e = inOrder.failure { throw e }
-        return calls.values
+        if let e = inOrder.failure {
+            for f in newFiles { unlink(f) }
+            throw e
+        }
+        return (calls.values, newFiles)
     }
 
     /// Writes pieces numbered 0, 1, 2, … to a file in that order, whatever order they
@@ -183,22 +236,29 @@ extension Analysis {
             let centre = try rest.int32()
             guard centre >= -1, centre < Int32(centres.count), seen.insert(centre).inserted else { throw r.malformed("a part of centre \(centre)") }
             if r.version >= 3 {
-                let body = try rest.subReader(length: try rest.count())
-                parts.append(StoredPart(centre: centre, record: record, body: body, summaryBytes: rest))
+                let name = try rest.string()
+                guard name.hasPrefix("part-"), !name.contains("/") else { throw r.malformed("a part file named \(name)") }
+                let length = Int(truncatingIfNeeded: try rest.varint())
+                let checksum = (high: try rest.u64(), low: try rest.u64())
+                parts.append(
+                    StoredPart(
+                        centre: centre, record: record, body: .file(name: name, length: length, checksum: checksum),
+                        summaryBytes: rest))
             } else {
-                parts.append(StoredPart(centre: centre, record: record, body: rest, summaryBytes: nil))
+                parts.append(StoredPart(centre: centre, record: record, body: .inline(rest), summaryBytes: nil))
             }
         }
         return (lines, parts)
     }
 
-    /// Rebuilds `parts` side by side, each into a new part from `makePart`.
-    static func restore(_ parts: [StoredPart], makePart: (Int32) -> Part) throws -> [Part] {
+    /// Rebuilds `parts` side by side, each into a new part from `makePart`, reading their
+    /// part files from `store`.
+    static func restore(_ parts: [StoredPart], store: PartFolder?, makePart: (Int32) -> Part) throws -> [Part] {
         let shards = parts.map { makePart($0.centre) }
         let failed = DisjointSlots<Error?>(count: parts.count, repeating: nil)
         DispatchQueue.concurrentPerform(iterations: parts.count) { i in
-            var body = parts[i].body
             do {
+                var body = try parts[i].bodyReader(store: store)
                 try shards[i].restore(from: &body)
                 if !body.isAtEnd { failed[i] = body.malformed("a part longer than its records") }
             } catch {

@@ -169,6 +169,8 @@ enum StateFileKind: UInt32 {
     case manifest = 1
     case engine = 2
     case follow = 3
+    /// One part of the engine (`Part`'s body), in a file of its own (format 3).
+    case part = 4
 }
 
 enum StateFormat {

@@ -16,6 +16,10 @@ final class StateFileWriter {
         let temporaryPath: String
         let length: Int
         let checksum: ContentFingerprint
+        /// Files written with it that go if it is discarded (an engine file's new part files).
+        var companions: [String] = []
+        /// For an engine file: every part file it names (its new ones and those it kept).
+        var partFiles: [String] = []
     }
 
     let temporaryPath: String
@@ -75,6 +79,9 @@ final class StateFileWriter {
 }
 
 extension StateFileWriter.Written {
-    /// Removes a file that will not be committed.
-    func discard() { unlink(temporaryPath) }
+    /// Removes a file that will not be committed, and its companions.
+    func discard() {
+        unlink(temporaryPath)
+        for c in companions { unlink(c) }
+    }
 }

@@ -124,6 +124,9 @@ public final class StateStore {
         var engineFile = ""
         var engineLength: UInt64 = 0
         var engineSum = (high: UInt64(0), low: UInt64(0))
+        /// The part files the engine file names (format 3), so that any other is known to
+        /// be a stray.
+        var partFiles: [String] = []
     }
 
     /// The folder's state as read: nil manifest and engine for a new one.
@@ -159,7 +162,7 @@ public final class StateStore {
         let known = try fm.contentsOfDirectory(atPath: path)
         if !known.contains(Self.manifestName),
             let stranger = known.first(where: {
-                $0 != Self.lockName && !$0.hasPrefix("engine-") && $0 != Self.manifestName + ".tmp"
+                $0 != Self.lockName && !$0.hasPrefix("engine-") && !$0.hasPrefix("part-") && $0 != Self.manifestName + ".tmp"
                     && !$0.hasPrefix(Self.followName)
             })
         {
@@ -226,9 +229,23 @@ public final class StateStore {
     /// the manifest's rename and that removal leaves them, and a rerun that finds every
     /// input fed commits nothing.) Only for a run that goes on to feed the state.
     public func removeStrays() {
-        guard let m = manifest else { return }
+        guard let m = manifest else {
+            // A first run killed before its commit may have left part files.
+            for name in (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? [] where name.hasPrefix("part-") {
+                unlink(file(name))
+            }
+            return
+        }
+        removeFiles(notIn: m)
+    }
+
+    /// Removes engine and part files that `m` does not name, and temporary files.
+    private func removeFiles(notIn m: Manifest) {
+        let parts = Set(m.partFiles)
         for name in (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []
-        where (name.hasPrefix("engine-") && name != m.engineFile) || name.hasSuffix(".tmp") {
+        where (name.hasPrefix("engine-") && name != m.engineFile) || (name.hasPrefix("part-") && !parts.contains(name))
+            || name.hasSuffix(".tmp")
+        {
             unlink(file(name))
         }
     }
@@ -257,6 +274,13 @@ public final class StateStore {
             let content = try r.bool() ? ContentFingerprint(high: try r.u64(), low: try r.u64(), byteCount: try r.int()) : nil
             m.files.append(Report.InputFile(path: name, content: content, lines: try r.int()))
         }
+        if r.version >= 3 {
+            for _ in 0..<(try r.count()) {
+                let name = try r.string()
+                guard name.hasPrefix("part-"), !name.contains("/") else { throw r.malformed("a part file named \(name)") }
+                m.partFiles.append(name)
+            }
+        }
         guard r.isAtEnd, !m.engineFile.contains("/") else { throw r.malformed("bytes after the last record") }
         let enginePath = file(m.engineFile)
         guard FileManager.default.fileExists(atPath: enginePath) else {
@@ -279,6 +303,9 @@ public final class StateStore {
     }
 
     private var nextGeneration: UInt64 { (manifest?.generation ?? 0) + 1 }
+
+    /// The folder's part files, as this run reads and writes them.
+    var partFolder: PartFolder { PartFolder(path: path, generation: nextGeneration) }
     private static func engineName(generation: UInt64) -> String { "engine-\(generation).bin" }
 
     /// Puts `engine` (from `engineWriter()`, finished) in place as the next generation,
@@ -291,7 +318,11 @@ public final class StateStore {
         m.engineFile = Self.engineName(generation: m.generation)
         m.engineLength = UInt64(image.length)
         m.engineSum = (image.checksum.high, image.checksum.low)
+        m.partFiles = image.partFiles
         try putInPlace(image.temporaryPath, as: m.engineFile)
+        // The part files and the engine file are in the folder for good before the manifest
+        // names them.
+        try syncFolder()
         Self.pauseForTests()
 
         var w = StateWriter()
@@ -309,14 +340,13 @@ public final class StateStore {
             if let c = f.content { w.u64(c.high); w.u64(c.low); w.int(c.byteCount) }
             w.int(f.lines)
         }
+        w.count(m.partFiles.count)
+        for p in m.partFiles { w.string(p) }
         try writeDurably(.manifest, w, to: Self.manifestName)
         try syncFolder()
         Self.pauseForTests()
         // The new generation is in place: the older files go.
-        for name in (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []
-        where (name.hasPrefix("engine-") && name != m.engineFile) || name.hasSuffix(".tmp") {
-            unlink(file(name))
-        }
+        removeFiles(notIn: m)
         manifest = m
         engine = nil
         engineBytes = image.length
@@ -353,5 +383,29 @@ public final class StateStore {
         guard fd >= 0 else { throw StateError("\(path): cannot open to sync: \(String(cString: strerror(errno)))") }
         defer { close(fd) }
         guard fsync(fd) == 0 else { throw StateError("\(path): cannot sync: \(String(cString: strerror(errno)))") }
+    }
+}
+
+/// The part files of a state folder (format 3), for the threads that read and write them
+/// side by side: the folder and the generation a run writes.
+struct PartFolder: Sendable {
+    let path: String
+    let generation: UInt64
+
+    /// Starts the file of part number `index` of `generation`, under its own name
+    /// (`part-G-I.bin`, a name no committed state uses), for a run to write as it encodes;
+    /// the engine file names it, and it is removed with it if the run does not commit.
+    func writer(index: Int) throws -> (name: String, writer: StateFileWriter) {
+        let name = "part-\(generation)-\(index).bin"
+        return (name, try StateFileWriter(temporaryPath: (path as NSString).appendingPathComponent(name), kind: .part))
+    }
+
+    /// The bytes of part file `name`, mapped, and its path.
+    func bytes(_ name: String) throws -> (bytes: StateBytes, path: String) {
+        let p = (path as NSString).appendingPathComponent(name)
+        guard !name.contains("/"), FileManager.default.fileExists(atPath: p) else {
+            throw StateError("\(p): missing, but the engine state names it")
+        }
+        return (try StateBytes(mapping: p), p)
     }
 }
