@@ -297,11 +297,11 @@ struct Analyze: ParsableCommand {
                 String(
                     format: "callsift: stats: %lld events in %.2f s (%.0f events/s); peak calls in progress %d; peak caller-scope entries %d",
                     s.events, s.seconds, Double(s.events) / max(s.seconds, 1e-9), s.peakLiveCalls, s.peakScopes))
-            let bytes = store.engineBytes
+            let bytes = store.stateBytes
             printError(
                 String(
                     format:
-                        "callsift: state: read %.2f s, restore %.2f s, encode and write %.2f s, commit %.2f s; %d caller scopes, %d calls in progress; engine file %d bytes (%.1f bytes per caller scope)",
+                        "callsift: state: read %.2f s, restore %.2f s, encode and write %.2f s, commit %.2f s; %d caller scopes, %d calls in progress; state files %d bytes (%.1f bytes per caller scope)",
                     store.readSeconds, s.restoreSeconds, s.encodeSeconds, store.commitSeconds, s.stateScopes, s.stateCalls,
                     bytes, Double(bytes) / Double(max(s.stateScopes, 1))))
         }

@@ -135,6 +135,16 @@ public final class StateStore {
     private(set) var engine: (bytes: StateBytes, checksum: ContentFingerprint)?
     /// The size of the engine file, as read or as last written.
     public private(set) var engineBytes = 0
+
+    /// The bytes of the state on disk: the engine file and the part files it names.
+    public var stateBytes: Int {
+        var total = engineBytes
+        for name in manifest?.partFiles ?? [] {
+            var st = stat()
+            if stat(file(name), &st) == 0 { total += Int(st.st_size) }
+        }
+        return total
+    }
     /// Seconds taken to map and check the state's files when opened, and by the last
     /// commit (putting the engine file in place, writing the manifest).
     public private(set) var readSeconds: Double = 0
