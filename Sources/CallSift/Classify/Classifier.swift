@@ -213,7 +213,8 @@ package final class Classifier {
     /// Classifies `c`, whose scope key's `tableHash` is `scopeHash` if it is identified.
     private func classify(_ c: Contact, scopeHash: UInt64) {
         let g = aggregator.group(of: c)
-        var cls: AvoidableClass? = reasonClass(c.reason) == .progressChase ? .progressChase : nil
+        let byReason = reasonClass(c.reason)
+        var cls: AvoidableClass? = byReason == .progressChase ? .progressChase : nil
         if c.identified {
             let key = scopeKey(c)
             let slot = scopes.find(key, hash: scopeHash) ?? scopes.insert(key, ScopeState(), hash: scopeHash)
@@ -226,7 +227,7 @@ package final class Classifier {
             scopes[slot] = s
             latestScopeTime = max(latestScopeTime, c.t)
         }
-        aggregator.record(c, group: g, avoidableClass: finalClass(c, cls), settings: settings)
+        aggregator.record(c, group: g, avoidableClass: finalClass(c, cls, byReason), settings: settings)
     }
 
     /// The part of classifying identified contact `c` that depends on its scope's state
@@ -250,11 +251,11 @@ package final class Classifier {
         return marks
     }
 
-    /// The classes that do not depend on other contacts, when none has been found.
+    /// The classes that do not depend on other contacts, when none has been found
+    /// (`byReason`: the class the contact's reason code gives, if any).
     @inline(__always)
-    private func finalClass(_ c: Contact, _ cls: AvoidableClass?) -> AvoidableClass? {
+    private func finalClass(_ c: Contact, _ cls: AvoidableClass?, _ byReason: AvoidableClass?) -> AvoidableClass? {
         if cls != nil { return cls }
-        let byReason = reasonClass(c.reason)
         if byReason == .misdirected || c.transferredElsewhere { return .misdirected }
         if byReason == .clarification { return .clarification }
         return nil
@@ -375,7 +376,8 @@ extension Classifier {
                     if k + ahead / 2 < order.count, hashes[k + ahead / 2] != 0 { scopes.prefetchSlot(hash: hashes[k + ahead / 2]) }
                     let c = contact(order[k].index)
                     let g = tally.group(of: c)
-                    var cls: AvoidableClass? = reasonClass(c.reason) == .progressChase ? .progressChase : nil
+                    let byReason = reasonClass(c.reason)
+                    var cls: AvoidableClass? = byReason == .progressChase ? .progressChase : nil
                     if c.identified {
                         let key = scopeKey(c)
                         let h = hashes[k]
@@ -393,7 +395,7 @@ extension Classifier {
                         }
                         if let slot { changed[slot] = s } else { _ = changed.insert(key, s, hash: h) }
                     }
-                    tally.record(c, group: g, avoidableClass: finalClass(c, cls), settings: settings)
+                    tally.record(c, group: g, avoidableClass: finalClass(c, cls, byReason), settings: settings)
                 }
             }
         }

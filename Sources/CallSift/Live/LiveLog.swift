@@ -120,8 +120,6 @@ package final class LiveLog: @unchecked Sendable {
     package var version: Int { locked { changes } }
     /// A file that could not be read or decoded; following stops.
     package var failure: InputError? { locked { failed } }
-    /// Standard input has ended: there is nothing more to follow.
-    package var ended: Bool { locked { stdinEnded } }
 
     /// A file that has ended (rotated away, truncated, or standard input at its end): the
     /// bytes of it not yet drained, and its content as stored.
@@ -167,9 +165,6 @@ package final class LiveLog: @unchecked Sendable {
         guard finishedFiles.isEmpty, inode != 0 else { return nil }
         return (device, inode, offset)
     }
-
-    /// Whether a finished file waits to be drained.
-    package var hasFinishedFiles: Bool { locked { !finishedFiles.isEmpty } }
 
     // MARK: - The decoder
 

@@ -426,21 +426,11 @@ final class AnalysisRun {
             s.settle(horizon: horizon, repeatWindow: settings.repeatWindow, into: &totals)
             points.append((part.centre, s.horizon == .min ? Int64.min : s.horizon &- finalMargin))
         }
-        var finality: Report.Finality?
-        if stateMode {
-            finality = Report.Finality(settings: settings, calendar: calendar, points: Dictionary(points) { a, _ in a })
-        }
-        let rows = Report.rows(
-            keys: Array(totals.keys), counters: Array(totals.values), centres: centres,
-            services: services, settings: settings, finality: finality)
-        var report = Report(
-            settings: settings, inputs: inputs, horizon: horizon == .min ? nil : horizon,
-            lines: lines, calls: accounting, rows: rows)
-        report.inputFiles = inputFiles
-        var stats = self.stats
-        stats.events = events
-        stats.seconds = Date().timeIntervalSince(started)
-        return Analysis.Outcome(report: report, errors: errors, stats: stats, engineState: nil)
+        let finality =
+            stateMode ? Report.Finality(settings: settings, calendar: calendar, points: Dictionary(points) { a, _ in a }) : nil
+        return outcome(
+            lines: lines, calls: accounting, totals: totals, horizon: horizon, finality: finality, inputFiles: inputFiles,
+            errors: errors, engineState: nil)
     }
 
     /// Hands a run of merged events to their parts, in merge order.

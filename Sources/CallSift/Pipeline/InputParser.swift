@@ -119,13 +119,8 @@ final class InputParser: @unchecked Sendable {
         guard reader == nil, !isFinished else { return nil }
         do {
             reader = try openReader()
-        } catch let e as InputError {
-            error = e
-            finish(truncated: true)
-            return nil
         } catch {
-            self.error = InputError(input: path, offset: 0, message: "\(error)")
-            finish(truncated: true)
+            fail(error, offset: 0)
             return nil
         }
         return reader!.enableDecodeAhead()
@@ -152,32 +147,32 @@ final class InputParser: @unchecked Sendable {
                 return
             }
             try take(chunk)
-        } catch let e as InputError {
-            error = e
-            finish(truncated: true)
         } catch {
-            self.error = InputError(input: path, offset: compressedOffset, message: "\(error)")
-            finish(truncated: true)
+            fail(error, offset: compressedOffset)
         }
+    }
+
+    /// Ends the input with `error` (an `InputError` as it is; anything else at `offset`).
+    private func fail(_ error: Error, offset: Int64) {
+        self.error = error as? InputError ?? InputError(input: path, offset: offset, message: "\(error)")
+        finish(truncated: true)
     }
 
     /// Cuts, parses and judges the records `chunk` completes.
     private func take(_ chunk: UnsafeRawBufferPointer) throws {
-        do {
-            if splitter == nil && objectSplitter == nil { try startStream(chunk) }
-            var body = chunk
-            if atStreamStart {
-                atStreamStart = false
-                // A UTF-8 byte-order mark is not part of the first record.
-                if body.count >= 3, body[0] == 0xEF, body[1] == 0xBB, body[2] == 0xBF {
-                    body = UnsafeRawBufferPointer(rebasing: body[3...])
-                }
+        if splitter == nil && objectSplitter == nil { try startStream(chunk) }
+        var body = chunk
+        if atStreamStart {
+            atStreamStart = false
+            // A UTF-8 byte-order mark is not part of the first record.
+            if body.count >= 3, body[0] == 0xEF, body[1] == 0xBB, body[2] == 0xBF {
+                body = UnsafeRawBufferPointer(rebasing: body[3...])
             }
-            if objectSplitter != nil {
-                objectSplitter!.feed(body) { handle($0) }
-            } else {
-                splitter!.feed(body) { handle($0) }
-            }
+        }
+        if objectSplitter != nil {
+            objectSplitter!.feed(body) { handle($0) }
+        } else {
+            splitter!.feed(body) { handle($0) }
         }
     }
 
@@ -198,12 +193,8 @@ final class InputParser: @unchecked Sendable {
         defer { swap(&events, &queued) }
         do {
             try take(bytes)
-        } catch let e as InputError {
-            error = e
-            finish(truncated: true)
         } catch {
-            self.error = InputError(input: path, offset: pushedBytes, message: "\(error)")
-            finish(truncated: true)
+            fail(error, offset: pushedBytes)
         }
     }
 

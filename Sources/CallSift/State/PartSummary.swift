@@ -109,8 +109,6 @@ struct PartSummary {
         }
     }
 
-    init() {}
-
     init(from r: inout StateReader) throws {
         calls.events = try r.int(); calls.duplicates = try r.int(); calls.contacts = try r.int()
         calls.incomplete = try r.int(); calls.conflicting = try r.int(); calls.horizon = try r.int()
