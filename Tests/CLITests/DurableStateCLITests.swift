@@ -85,11 +85,16 @@ import Testing
         let final = try CLITests.run(["analyze", "--state", state], env: Self.env)
         #expect(final.stdout.replacingOccurrences(of: state, with: reference) == expected)
         #expect(kills >= days.count, "\(kills) kills")
-        // The manifest, the lock, one engine file and one part file per centre: nothing a
+        // The files of the uninterrupted runs' state, no more: the manifest, the lock, one
+        // engine file, one part file per centre and its layers of caller scopes. Nothing a
         // kill left behind.
         let names = try FileManager.default.contentsOfDirectory(atPath: state).sorted()
-        #expect(names.count == 6 && names.contains("MANIFEST") && names.contains("callsift.lock"), "\(names)")
-        #expect(names.filter { $0.hasPrefix("engine-") }.count == 1 && names.filter { $0.hasPrefix("part-") }.count == 3, "\(names)")
+        #expect(names == (try FileManager.default.contentsOfDirectory(atPath: reference).sorted()))
+        #expect(names.contains("MANIFEST") && names.contains("callsift.lock"), "\(names)")
+        #expect(names.filter { $0.hasPrefix("engine-") }.count == 1, "\(names)")
+        #expect(names.filter { $0.hasPrefix("part-") && !$0.hasSuffix("-scopes.bin") }.count == 3, "\(names)")
+        let layers = names.filter { $0.hasSuffix("-scopes.bin") }.count
+        #expect(layers >= 3 && layers <= 3 * 4, "\(names)")
     }
 
     /// A second run on a state in use is refused at once; the first goes on undisturbed.
@@ -173,20 +178,23 @@ import Testing
     }
 }
 
-/// A state folder written by the previous version (format 2, `Fixtures/state-v2`: the
-/// bundled `samples/calls.csv.zst` fed into a new state, key `state-test-key`) is upgraded
-/// in place by the first run that feeds it, and then gives what a state made by this
-/// version from the same inputs gives.
+/// A state folder written by an earlier version (`Fixtures/state-vN`: the bundled
+/// `samples/calls.csv.zst` fed into a new state, key `state-test-key`) is upgraded in place
+/// by the first run that feeds it, and then gives what a state made by this version from
+/// the same inputs gives.
 @Suite struct StateUpgradeCLITests {
     static let env = ["CALLSIFT_KEY": "state-test-key"]
 
     /// The report without the state folder it names.
     static func figures(_ json: String, state: String) -> String { json.replacingOccurrences(of: state, with: "STATE") }
 
-    @Test func previousVersionIsUpgradedInPlace() throws {
+    /// Format 2 (the engine file alone) and format 3 (a part file per part, the caller
+    /// scopes inside it), each written by the callsift of its time from the same inputs.
+    @Test(arguments: [2, 3])
+    func previousVersionIsUpgradedInPlace(version: Int) throws {
         let dir = try DurableStateCLITests.temp()
         defer { try? FileManager.default.removeItem(at: dir) }
-        let fixture = CLITests.packageRoot.appendingPathComponent("Tests/CLITests/Fixtures/state-v2")
+        let fixture = CLITests.packageRoot.appendingPathComponent("Tests/CLITests/Fixtures/state-v\(version)")
         let old = dir.appendingPathComponent("old").path
         try FileManager.default.copyItem(at: fixture, to: URL(fileURLWithPath: old))
         try FileManager.default.setAttributes([.posixPermissions: 0o700], ofItemAtPath: old)
@@ -199,7 +207,7 @@ import Testing
 
         let up = try CLITests.run(["analyze", "--state", old, "samples/dirty.csv.gz"], env: Self.env)
         #expect(up.status == 0, "\(up.stderr)")
-        #expect(up.stderr.contains("state of format version 2 upgraded to version 3"), "\(up.stderr)")
+        #expect(up.stderr.contains("state of format version \(version) upgraded to version 4"), "\(up.stderr)")
 
         let fresh = dir.appendingPathComponent("fresh").path
         let first = try CLITests.run(["analyze", "--state", fresh, "samples/calls.csv.zst"], env: Self.env)

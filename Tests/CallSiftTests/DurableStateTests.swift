@@ -41,16 +41,19 @@ import Testing
     @discardableResult
     static func feed(
         _ runs: [[String]], into dir: String, scope: AnalysisSettings.Scope, threads: Int = 2,
-        rejects: RejectsLog? = nil, centreScan: Int = 4096
+        rejects: RejectsLog? = nil, centreScan: Int = 4096, layers: ScopeLayer.Policy = ScopeLayer.Policy(),
+        afterEach: () throws -> Void = {}
     ) throws -> DailyRun.Result {
         var last: DailyRun.Result?
         var execution = ExecutionOptions(threads: threads)
         execution.centreScan = centreScan
+        execution.scopeLayers = layers
         for run in runs {
             let store = try StateStore(path: dir)
             last = try DailyRun.run(
                 state: store, settings: settings(scope), inputs: run, pseudonymiser: key,
                 rejects: rejects, execution: execution)
+            try afterEach()
         }
         return last!
     }
@@ -109,6 +112,33 @@ import Testing
         let behind = try Self.feed(runs, into: dir.path("behind"), scope: .centre)
         #expect(Self.figures(behind.report) == Self.figures(one))
         #expect(behind.report.lines.late == one.lines.late)
+    }
+
+    /// The caller scopes lie on disk in layers that runs look callers up in, each run adding
+    /// one of those it touched and merging them now and then (docs/architecture.md, "Caller
+    /// scopes on disk"). However they are merged: layers only ever added, up to the most a
+    /// part keeps and then those above the oldest merged (`fullMergeSixteenths` too big to
+    /// be reached); every layer merged into one at every run (-3, less than any stagger
+    /// makes up); or the default share:
+    /// the same as one run, with never more layers to a part than the most it keeps, and
+    /// more than one where merges wait.
+    @Test(arguments: [(3, 1000), (4, -3), (2, 4)])
+    func scopeLayersMergedAnyWayEqualOneRun(maxLayers: Int, sixteenths: Int) throws {
+        let dir = try TempDir()
+        let days = try Self.write(GeneratorOptions(seed: 26, calls: 24_000, centres: 3, days: 12, dirty: true), into: dir)
+        let one = try Self.oneRun(days.flatMap(\.files), scope: .centre)
+        var policy = ScopeLayer.Policy()
+        policy.maxLayers = maxLayers
+        policy.fullMergeSixteenths = sixteenths
+        let state = dir.path("state")
+        var most = 0
+        let result = try Self.feed(days.map(\.files), into: state, scope: .centre, layers: policy) {
+            let layers = try FileManager.default.contentsOfDirectory(atPath: state).filter { $0.hasSuffix("-scopes.bin") }
+            #expect(layers.count <= 3 * maxLayers)
+            most = max(most, layers.count)
+        }
+        #expect(Self.figures(result.report) == Self.figures(one))
+        #expect(sixteenths < 0 ? most == 3 : most > 3, "at most \(most) layers")
     }
 
     /// The files in order, cut into runs at random points (within a day too), and under

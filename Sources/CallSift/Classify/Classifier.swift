@@ -63,6 +63,10 @@ package final class Classifier {
     /// Kept at least 64% full (grown by a quarter at 80%), so that a caller scope costs
     /// at most 57 / 0.64 ≈ 89 bytes of table.
     private let scopes = ShardTable<ScopeKey, ScopeState>(minimumCapacity: 1 << 12, maxLoad: 0.8, growth: 1.25)
+    /// With durable state, the scopes of earlier runs as they lie on disk, newest first
+    /// (`ScopeLayer`): a scope not in `scopes` is looked up there, and taken into `scopes`
+    /// when a contact of it is classified. `scopes` then holds what this run touched.
+    var layers: [ScopeLayer] = []
     /// FCR verdicts awaiting settlement, in `t` order, addressed by sequence number.
     private let fcrQueue = SequenceQueue<FCREntry>(minimumCapacity: 1 << 12)
     /// Reserved reason codes by interned reason id (filled lazily: ids grow as read).
@@ -70,9 +74,6 @@ package final class Classifier {
     private var lastSweep = Int64.min
     /// Every contact with `t` below this has been classified; none may arrive any more.
     private var releasedBelow = Int64.min
-    /// The latest time any caller scope has recorded (contacts are classified in `t`
-    /// order): the state's scope times are written back from it.
-    private var latestScopeTime = ScopeState.never
 
     package init(
         settings: AnalysisSettings, centres: Interner, reasons: Interner, longCallIDs: LongCallIDs,
@@ -89,7 +90,7 @@ package final class Classifier {
 
     deinit { inFlight.deallocate() }
 
-    /// Caller scopes remembered.
+    /// Caller scopes remembered in memory (with durable state, those this run touched).
     package var liveScopes: Int { scopes.count }
     /// FCR verdicts awaiting settlement.
     var pendingVerdicts: Int { fcrQueue.count }
@@ -170,10 +171,17 @@ package final class Classifier {
                 let c = w[order[k].index]
                 let h = c.identified ? scopeKey(c).tableHash : 0
                 inFlight[k & (ahead - 1)] = h
-                if c.identified { scopes.prefetchTag(hash: h) }
+                if c.identified {
+                    scopes.prefetchTag(hash: h)
+                    for l in layers { l.prefetchIndex(hash: h) }
+                }
             }
             @inline(__always) func fetchSlot(_ k: Int) {
-                if w[order[k].index].identified { scopes.prefetchSlot(hash: inFlight[k & (ahead - 1)]) }
+                if w[order[k].index].identified {
+                    let h = inFlight[k & (ahead - 1)]
+                    scopes.prefetchSlot(hash: h)
+                    for l in layers { l.prefetchRecords(hash: h) }
+                }
             }
             for k in 0..<min(ahead, order.count) { fetch(k) }
             for k in 0..<min(ahead / 2, order.count) { fetchSlot(k) }
@@ -217,7 +225,7 @@ package final class Classifier {
         var cls: AvoidableClass? = byReason == .progressChase ? .progressChase : nil
         if c.identified {
             let key = scopeKey(c)
-            let slot = scopes.find(key, hash: scopeHash) ?? scopes.insert(key, ScopeState(), hash: scopeHash)
+            let slot = scopes.find(key, hash: scopeHash) ?? scopes.insert(key, stored(key, hash: scopeHash) ?? ScopeState(), hash: scopeHash)
             var s = scopes[slot]
             let marks = judge(c, &s, &cls)
             if marks >= 0 { fcrQueue[marks].hasLater = true }
@@ -225,7 +233,6 @@ package final class Classifier {
                 s.lastAnyFCR = fcrQueue.append(FCREntry(t: c.t, group: g, unresolved: c.outcome == .unresolved, hasLater: false))
             }
             scopes[slot] = s
-            latestScopeTime = max(latestScopeTime, c.t)
         }
         aggregator.record(c, group: g, avoidableClass: finalClass(c, cls, byReason), settings: settings)
     }
@@ -285,13 +292,27 @@ package final class Classifier {
         if !now && (lastSweep == .min || rb == .max) { lastSweep = rb; return }
         guard now || rb - lastSweep >= sweepInterval else { return }
         lastSweep = rb
+        scopes.removeAll { _, s in forgettable(s, releasedBelow: rb) }
+    }
+
+    /// Whether no contact still to come (all have `t ≥ rb`) can need scope state `s`.
+    @inline(__always)
+    private func forgettable(_ s: ScopeState, releasedBelow rb: Int64) -> Bool {
         let c = settings.chaseWindow, w = settings.repeatWindow, r = settings.retryWindow
-        scopes.removeAll { _, s in
-            (s.lastPending == ScopeState.never || s.lastPending < rb &- c)
-                && (s.lastHandled == ScopeState.never || s.lastHandled < rb &- w)
-                && (s.lastFailed == ScopeState.never || s.lastFailed < rb &- r)
-                && (s.lastAnyFCR < 0 || s.lastAny < rb &- w)
+        return (s.lastPending == ScopeState.never || s.lastPending < rb &- c)
+            && (s.lastHandled == ScopeState.never || s.lastHandled < rb &- w)
+            && (s.lastFailed == ScopeState.never || s.lastFailed < rb &- r)
+            && (s.lastAnyFCR < 0 || s.lastAny < rb &- w)
+    }
+
+    /// Scope `key`'s state in the newest layer that holds it (nil: none does, a new scope).
+    /// A layer may hold a state that is forgettable now: it behaves as an absent one.
+    @inline(__always)
+    private func stored(_ key: ScopeKey, hash h: UInt64) -> ScopeState? {
+        for l in layers {
+            if let s = l.find(key, hash: h) { return s }
         }
+        return nil
     }
 
     /// `ExecutionOptions.defaultScopeSweepInterval` (three days).
@@ -382,7 +403,9 @@ extension Classifier {
                         let key = scopeKey(c)
                         let h = hashes[k]
                         let slot = changed.find(key, hash: h)
-                        var s = slot.map { changed[$0] } ?? scopes.find(key, hash: h).map { scopes[$0] } ?? ScopeState()
+                        var s =
+                            slot.map { changed[$0] } ?? scopes.find(key, hash: h).map { scopes[$0] } ?? stored(key, hash: h)
+                            ?? ScopeState()
                         let marks = judge(c, &s, &cls)
                         if marks >= tail {
                             added[Int(marks &- tail)].hasLater = true
@@ -416,15 +439,11 @@ extension Classifier {
 // MARK: Durable state (docs/architecture.md, "Durable state")
 
 extension Classifier {
-    /// Writes what this classifier holds: the contacts awaiting classification, every
-    /// caller scope, the FCR verdicts awaiting settlement, and how far it has gone.
-    ///
-    /// Scope times are written as distances back from the latest of them (0 for never),
-    /// the FCR queue's times as differences from the entry before: a scope takes about 35
-    /// bytes, nearly half of it the caller's pseudonym, which does not compress.
+    /// Writes what this classifier holds but its caller scopes (`writeScopes`): the
+    /// contacts awaiting classification, the FCR verdicts awaiting settlement, and how far
+    /// it has gone. Scopes no contact still to come can need are forgotten first (a sweep
+    /// changes no result).
     func encode(into w: inout StateWriter) {
-        // Scopes no contact still to come can need are not worth writing (a sweep changes
-        // no result).
         if releasedBelow != .min && releasedBelow != .max { sweepScopes(releasedBelow: releasedBelow, now: true) }
         w.int(releasedBelow)
         w.int(lastSweep)
@@ -443,25 +462,78 @@ extension Classifier {
             w.u8((e.unresolved ? 1 : 0) | (e.hasLater ? 2 : 0))
             n += 1
         }
+    }
 
-        let base = latestScopeTime
-        w.int(base)
-        w.count(scopes.count)
-        let head = fcrQueue.head
-        func time(_ t: Int64) {
-            if t == ScopeState.never { w.varint(0) } else { w.varint(UInt64(bitPattern: base &- t) &+ 1) }
+    /// Writes the caller scopes this run touched (after `encode`) as a new layer on top of
+    /// the part's layers (docs/architecture.md, "Caller scopes on disk"), merging as it
+    /// goes so that the layers stay few and the disk holds little more than the live
+    /// scopes:
+    /// - when the layers above the oldest, with the new one, would outgrow a quarter of the
+    ///   oldest (`policy`; up to seven sixteenths: `stagger`, from 0 to 3, spreads the
+    ///   parts' full merges over different runs), all are merged into one, so that the
+    ///   disk holds at most about 1.44 records per scope;
+    /// - else when there would be more than `policy.maxLayers`, the new one and those
+    ///   above the oldest are merged into one;
+    /// - else the new one is added.
+    /// A merge keeps the newest state of each scope and leaves out those no contact still
+    /// to come can need.
+    ///
+    /// - Returns: the layers that now hold the part's scopes, newest first, and the path
+    ///   of the file written (nil when nothing needed writing), for the caller to remove
+    ///   if the run does not commit.
+    func writeScopes(
+        to folder: PartFolder, index: Int, policy: ScopeLayer.Policy, stagger: Int
+    ) throws -> (layers: [ScopeLayer.Ref], written: String?) {
+        var mine: [HashedScope] = []
+        mine.reserveCapacity(scopes.count)
+        scopes.forEach { k, s in mine.append(HashedScope(hash: k.tableHash, key: k, state: s)) }
+        // The table's slots are in hash order but for the runs its probing displaced (and
+        // those that wrapped round its end): a merge sort finds the runs.
+        mine.sort { ScopeOrder.precedes($0.hash, $0.key, $1.hash, $1.key) }
+        let oldest = layers.last?.count ?? 0
+        let above = layers.dropLast().reduce(0) { $0 + $1.count } + mine.count
+        let merged: [ScopeLayer]
+        let kept: [ScopeLayer]
+        if !layers.isEmpty && above * 16 > oldest * (policy.fullMergeSixteenths + stagger % 4) {
+            merged = layers
+            kept = []
+        } else if layers.count + 1 > policy.maxLayers {
+            merged = Array(layers.dropLast())
+            kept = [layers.last!]
+        } else {
+            merged = []
+            kept = layers
         }
-        scopes.forEach { k, s in
-            w.u64(k.caller.hi); w.u64(k.caller.lo)
-            w.int(k.centre); w.int(k.service)
-            time(s.lastHandled); time(s.lastPending); time(s.lastFailed)
-            if s.lastAnyFCR < 0 { w.varint(0) } else { w.varint(UInt64(bitPattern: (s.lastAnyFCR &- head) << 1 ^ (s.lastAnyFCR &- head) >> 63) &+ 1) }
+        if mine.isEmpty && merged.isEmpty { return (layers.map(\.ref), nil) }
+        let (name, file) = try folder.scopeWriter(index: index)
+        do {
+            var out = ScopeLayerWriter(file: file, name: name, atMost: merged.reduce(mine.count) { $0 + $1.count })
+            if merged.isEmpty {
+                for m in mine { try out.add(m.key, m.state, hash: m.hash) }
+            } else {
+                let rb = releasedBelow
+                let sweeps = rb != .min && rb != .max
+                try ScopeLayer.merge(mine, merged, into: &out) { sweeps && forgettable($0, releasedBelow: rb) }
+            }
+            let ref = try out.finish()
+            return ([ref] + kept.map(\.ref), file.temporaryPath)
+        } catch {
+            file.discard()
+            throw error
         }
     }
 
-    /// Reads what `encode` wrote into this classifier, which must be new.
-    func restore(from r: inout StateReader) throws {
+    /// Reads what `encode` wrote into this classifier, which must be new; its scopes are
+    /// `layers`, newest first. A version 2 or 3 file holds the scopes after the verdicts,
+    /// read into memory (they are written as the part's first layer by its next run).
+    func restore(from r: inout StateReader, layers: [ScopeLayer]) throws {
         precondition(scopes.count == 0 && waiting.isEmpty && fcrQueue.isEmpty, "restore into a used classifier")
+        self.layers = layers
+        // Room for about as many scopes as the last run touched (its layer, unless it
+        // merged), so that the table does not grow step by step through the run.
+        if let newest = layers.first {
+            scopes.reserveEmpty(min(newest.count, layers.reduce(0) { $0 + $1.count } / 4) * 5 / 4)
+        }
         releasedBelow = try r.int()
         lastSweep = try r.int()
         let waitingCount = try r.count(minBytes: 30)
@@ -479,9 +551,13 @@ extension Classifier {
             let flags = try r.u8()
             fcrQueue.append(FCREntry(t: t, group: group, unresolved: flags & 1 != 0, hasLater: flags & 2 != 0))
         }
+        if r.version < 4 { try restoreScopesInline(from: &r, head: head) }
+    }
 
+    /// The scopes of a version 2 or 3 part: each scope's times as distances back from the
+    /// latest of them (0 for never), its FCR queue number from the queue's head.
+    private func restoreScopesInline(from r: inout StateReader, head: Int64) throws {
         let base = try r.int()
-        latestScopeTime = base
         let scopeCount = try r.count(minBytes: 20)
         // A quarter more room than the restored scopes: the run adds its new callers, and a
         // table filled to its limit would grow at the first of them (twice the memory, every

@@ -608,14 +608,15 @@ final class AnalysisRun {
         var summaries: [PartSummary] = []
         for part in sleeping { summaries.append(try part.summary()) }
         let horizon = max(parts.map(\.assembler.accounting.horizon).max() ?? .min, summaries.map(\.horizon).max() ?? .min)
-        stats.stateScopes = parts.reduce(0) { $0 + $1.classifier.liveScopes } + summaries.reduce(0) { $0 + $1.scopes }
         stats.stateCalls = parts.reduce(0) { $0 + $1.assembler.liveKeys } + summaries.reduce(0) { $0 + $1.liveCalls }
+        stats.stateScopes = summaries.reduce(0) { $0 + $1.scopes }
         var engineState: StateFileWriter.Written?
         let encoding = Date()
         let out = engineOut ?? continuation?.engineOut
-        let (finished, newFiles) = try Analysis.encode(
+        let (finished, newFiles, partFiles, scopeRecords) = try Analysis.encode(
             live: parts, stored: sleeping, horizon: horizon, lines: lines, centres: centres, services: services,
-            reasons: reasons, longCallIDs: longCallIDs, to: out, store: continuation?.store?.partFolder)
+            reasons: reasons, longCallIDs: longCallIDs, to: out, store: continuation?.store?.partFolder,
+            layers: execution.scopeLayers)
         if let out {
             do {
                 engineState = try out.finish()
@@ -624,8 +625,9 @@ final class AnalysisRun {
                 throw error
             }
             engineState?.companions = newFiles
-            engineState?.partFiles = newFiles.map { ($0 as NSString).lastPathComponent } + sleeping.compactMap(\.partFile)
+            engineState?.partFiles = partFiles
             stats.encodeSeconds = Date().timeIntervalSince(encoding)
+            stats.stateScopes += scopeRecords
         }
         if let rejectsError { throw rejectsError }
         if let spool, let rejects { try spool.drain(into: rejects) }

@@ -29,6 +29,9 @@ public struct ExecutionOptions: Sendable {
     /// centres it names, whose parts are rebuilt side by side before the run; a part found
     /// later is rebuilt when its first event comes. Changes no result; tests vary it.
     var centreScan = 4096
+    /// With durable state: when a part's layers of caller scopes are merged. Changes no
+    /// result; tests vary it.
+    var scopeLayers = ScopeLayer.Policy()
 
     public init(
         threads: Int = ProcessInfo.processInfo.activeProcessorCount, shards: Int = 1,

@@ -114,10 +114,11 @@ final class Part: @unchecked Sendable {
 
     /// About how many bytes `encode` writes, so that its buffer is made once.
     var encodedSizeEstimate: Int {
-        4096 + assembler.liveKeys * 90 + classifier.liveScopes * 40 + classifier.pendingVerdicts * 6
+        4096 + assembler.liveKeys * 90 + classifier.pendingVerdicts * 6
     }
 
-    /// The part's body (how far it has gone, and each stage's state), as the engine file
+    /// The part's body (how far it has gone, and each stage's state but the caller scopes,
+    /// which `Classifier.writeScopes` writes to files of their own), as its part file
     /// holds it.
     func encodeBody() -> StateWriter {
         var body = StateWriter(reserving: encodedSizeEstimate)
@@ -130,14 +131,17 @@ final class Part: @unchecked Sendable {
 
     /// The part's record in the engine file, in pieces to be written one after another:
     /// its length, its centre, the part file its body (`encodeBody`) was written to with
-    /// that file's length and checksum, then its summary (`finish(horizon:summary:)`).
-    func record(file name: String, image: StateFileWriter.Written, summary: StateWriter) -> [StateWriter] {
+    /// that file's length and checksum, the layers of its caller scopes, newest first,
+    /// then its summary (`finish(horizon:summary:)`).
+    func record(file name: String, image: StateFileWriter.Written, scopes: [ScopeLayer.Ref], summary: StateWriter) -> [StateWriter] {
         var head = StateWriter(reserving: 64)
         head.int(centre)
         head.string(name)
         head.count(image.length)
         head.u64(image.checksum.high)
         head.u64(image.checksum.low)
+        head.count(scopes.count)
+        for l in scopes { l.encode(into: &head) }
         var length = StateWriter(reserving: 10)
         length.count(head.count + summary.count)
         return [length, head, summary]
@@ -147,12 +151,13 @@ final class Part: @unchecked Sendable {
     /// classified, the FCR verdicts still queued judged against `horizon`; its aggregator
     /// then holds its share of the report. With `summary`, what it counted before the
     /// verdicts were judged is written there first (`PartSummary`), to be settled again
-    /// against a later horizon while the part lies dormant. The part is used up.
+    /// against a later horizon while the part lies dormant, with `scopes` as the number
+    /// of caller-scope records its layers hold. The part is used up.
     ///
     /// - Returns: the calls' accounting, all cut.
-    func finish(horizon: Int64, summary: inout StateWriter?) -> CallAssembler.Accounting {
+    func finish(horizon: Int64, scopes: Int = 0, summary: inout StateWriter?) -> CallAssembler.Accounting {
         recordInbox()
-        let scopes = classifier.liveScopes, liveCalls = assembler.liveKeys
+        let liveCalls = assembler.liveKeys
         var contacts: [Contact] = []
         assembler.finish(into: &contacts)
         classifier.take(&contacts)
@@ -167,12 +172,12 @@ final class Part: @unchecked Sendable {
         return assembler.accounting
     }
 
-    /// Reads a part's body (what `encodeRecord` wrote after the centre and the body's length;
-    /// in a version 2 file, everything after the centre) into this new part.
-    func restore(from r: inout StateReader) throws {
+    /// Reads a part's body (`encodeBody`; in a version 2 file, its record after the centre)
+    /// into this new part, whose caller scopes are `scopes`, newest first.
+    func restore(from r: inout StateReader, scopes: [ScopeLayer]) throws {
         advancedTo = try r.int()
         try assembler.restore(from: &r)
-        try classifier.restore(from: &r)
+        try classifier.restore(from: &r, layers: scopes)
         try aggregator.restore(from: &r)
     }
 }

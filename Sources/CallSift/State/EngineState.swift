@@ -26,13 +26,17 @@ struct StoredPart {
         case inline(StateReader)
     }
     var body: Body
+    /// The layers of its caller scopes, newest first (format 4: `ScopeLayer`; before, the
+    /// scopes are in the body).
+    var scopes: [ScopeLayer.Ref] = []
     /// The summary (`PartSummary`) after the body; nil in a version 2 file, which has none.
     var summaryBytes: StateReader?
 
-    /// The part file it names, if any.
-    var partFile: String? {
-        if case .file(let name, _, _) = body { return name }
-        return nil
+    /// The part files it names: its body's, if in a file, and its scope layers'.
+    var partFiles: [String] {
+        var names = scopes.map(\.name)
+        if case .file(let name, _, _) = body { names.append(name) }
+        return names
     }
 
     /// A reader of the body, the part file mapped and checked against what the record says
@@ -88,22 +92,26 @@ extension Analysis {
     /// are only finished.
     ///
     /// Each live part's body goes to a part file of its own (`PartFolder.writer`),
-    /// which the record names with its length and checksum; a stored part's record, copied,
-    /// names the file it named before.
+    /// which the record names with its length and checksum, and the caller scopes it
+    /// touched to a layer of their own (`Classifier.writeScopes`), named after it with
+    /// the layers it keeps; a stored part's record, copied, names the files it named
+    /// before.
     ///
-    /// - Returns: the live parts' calls, all cut, in order (the live parts are used up), and
-    ///   the part files written.
+    /// - Returns: the live parts' calls, all cut, in order (the live parts are used up); the
+    ///   files written (paths), to be removed if the run does not commit; and every part
+    ///   file the engine file names.
     static func encode(
         live: [Part], stored: [StoredPart], horizon: Int64, lines: LineAccounting, centres: Interner,
-        services: Interner, reasons: Interner, longCallIDs: LongCallIDs, to out: StateFileWriter?, store: PartFolder?
-    ) throws -> (calls: [CallAssembler.Accounting], partFiles: [String]) {
+        services: Interner, reasons: Interner, longCallIDs: LongCallIDs, to out: StateFileWriter?, store: PartFolder?,
+        layers policy: ScopeLayer.Policy = ScopeLayer.Policy()
+    ) throws -> (calls: [CallAssembler.Accounting], written: [String], partFiles: [String], scopes: Int) {
         let calls = DisjointSlots<CallAssembler.Accounting>(count: live.count, repeating: CallAssembler.Accounting())
         guard let out else {
             DispatchQueue.concurrentPerform(iterations: live.count) { i in
                 var none: StateWriter?
                 calls[i] = live[i].finish(horizon: horizon, summary: &none)
             }
-            return (calls.values, [])
+            return (calls.values, [], [], 0)
         }
         guard let store else { throw StateError("\(out.temporaryPath): no state folder for its part files") }
         var w = StateWriter(reserving: 1 << 20)
@@ -119,24 +127,42 @@ extension Analysis {
         w.count(live.count + stored.count)
         try out.append(w)
         let inOrder = PartsInOrder(out)
-        let written = DisjointSlots<String?>(count: live.count, repeating: nil)
+        let written = DisjointSlots<[String]>(count: live.count, repeating: [])
+        let named = DisjointSlots<[String]>(count: live.count, repeating: [])
+        let scopeRecords = DisjointSlots<Int>(count: live.count, repeating: 0)
         let failed = DisjointSlots<Error?>(count: live.count, repeating: nil)
         DispatchQueue.concurrentPerform(iterations: live.count) { i in
             let body = live[i].encodeBody()
+            var layers: [ScopeLayer.Ref] = []
+            do {
+                let (refs, scopeFile) = try live[i].classifier.writeScopes(
+                    to: store, index: i, policy: policy, stagger: Int(UInt32(bitPattern: live[i].centre) % 4))
+                layers = refs
+                if let scopeFile { written[i].append(scopeFile) }
+            } catch {
+                failed[i] = error
+            }
+            let records = layers.reduce(0) { $0 + $1.count }
+            scopeRecords[i] = records
             var summary: StateWriter? = StateWriter(reserving: 1 << 16)
-            calls[i] = live[i].finish(horizon: horizon, summary: &summary)
+            calls[i] = live[i].finish(horizon: horizon, scopes: records, summary: &summary)
+            guard failed[i] == nil else {
+                inOrder.put(i, [])
+                return
+            }
             do {
                 let (name, file) = try store.writer(index: i)
-                written[i] = file.temporaryPath
+                written[i].append(file.temporaryPath)
                 try file.append(body)
                 let image = try file.finish()
-                inOrder.put(i, live[i].record(file: name, image: image, summary: summary!).map { .made($0) })
+                named[i] = [name] + layers.map(\.name)
+                inOrder.put(i, live[i].record(file: name, image: image, scopes: layers, summary: summary!).map { .made($0) })
             } catch {
                 failed[i] = error
                 inOrder.put(i, [])
             }
         }
-        let newFiles = written.values.compactMap { $0 }
+        let newFiles = written.values.flatMap { $0 }
         if let e = failed.values.lazy.compactMap({ $0 }).first {
             for f in newFiles { unlink(f) }
             throw e
@@ -150,7 +176,8 @@ extension Analysis {
             for f in newFiles { unlink(f) }
             throw e
         }
-        return (calls.values, newFiles)
+        let partFiles = named.values.flatMap { $0 } + stored.flatMap(\.partFiles)
+        return (calls.values, newFiles, partFiles, scopeRecords.values.reduce(0, +))
     }
 
     /// Writes pieces numbered 0, 1, 2, … to a file in that order, whatever order they
@@ -240,10 +267,14 @@ extension Analysis {
                 guard name.hasPrefix("part-"), !name.contains("/") else { throw r.malformed("a part file named \(name)") }
                 let length = Int(truncatingIfNeeded: try rest.varint())
                 let checksum = (high: try rest.u64(), low: try rest.u64())
+                var scopes: [ScopeLayer.Ref] = []
+                if r.version >= 4 {
+                    for _ in 0..<(try rest.count()) { scopes.append(try ScopeLayer.Ref(from: &rest)) }
+                }
                 parts.append(
                     StoredPart(
                         centre: centre, record: record, body: .file(name: name, length: length, checksum: checksum),
-                        summaryBytes: rest))
+                        scopes: scopes, summaryBytes: rest))
             } else {
                 parts.append(StoredPart(centre: centre, record: record, body: .inline(rest), summaryBytes: nil))
             }
@@ -259,7 +290,12 @@ extension Analysis {
         DispatchQueue.concurrentPerform(iterations: parts.count) { i in
             do {
                 var body = try parts[i].bodyReader(store: store)
-                try shards[i].restore(from: &body)
+                var layers: [ScopeLayer] = []
+                if !parts[i].scopes.isEmpty {
+                    guard let store else { throw parts[i].record.malformed("caller scopes without their state folder") }
+                    layers = try parts[i].scopes.map { try ScopeLayer($0, folder: store) }
+                }
+                try shards[i].restore(from: &body, scopes: layers)
                 if !body.isAtEnd { failed[i] = body.malformed("a part longer than its records") }
             } catch {
                 failed[i] = error

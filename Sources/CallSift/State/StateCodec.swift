@@ -118,6 +118,9 @@ struct StateWriter: @unchecked Sendable {
 
     mutating func count(_ n: Int) { varint(UInt64(n)) }
 
+    /// Forgets what was written, keeping the buffer (shared with any copy: see above).
+    mutating func removeAll() { count = 0 }
+
     mutating func string(_ s: String) { blob(Array(s.utf8)) }
 
     mutating func blob(_ b: [UInt8]) {
@@ -171,6 +174,8 @@ enum StateFileKind: UInt32 {
     case follow = 3
     /// One part of the engine (`Part`'s body), in a file of its own (format 3).
     case part = 4
+    /// A layer of a part's caller scopes (`ScopeLayer`, format 4).
+    case scopes = 5
 }
 
 enum StateFormat {
@@ -179,13 +184,15 @@ enum StateFormat {
     /// length to the end (so that files are written in one pass) and put each engine part's
     /// length before it. Version 3 gives each engine part a summary of what its end would
     /// count (`PartSummary`), so that a run leaves the parts its inputs do not name as they
-    /// lie. Files are written in `version`.
-    static let version: UInt32 = 3
+    /// lie. Version 4 takes the caller scopes out of the parts' bodies into layers of
+    /// their own (`ScopeLayer`), which the parts' records name, so that a run looks scopes
+    /// up where they lie and writes only those it touched. Files are written in `version`.
+    static let version: UInt32 = 4
     /// The versions this callsift reads: version 2 differs only in its engine parts, which
     /// have no summary; a run restores each of them and writes version 3 (the state is
     /// upgraded in place by its next run that feeds it). Others are refused, never
     /// converted.
-    static let readable: ClosedRange<UInt32> = 2...3
+    static let readable: ClosedRange<UInt32> = 2...4
 }
 
 /// A state file that cannot be used: damaged, truncated, of another version, or not one.
@@ -204,7 +211,9 @@ final class StateBytes: @unchecked Sendable {  // immutable once made
     let count: Int
     private let mapped: Bool
 
-    init(mapping path: String) throws {
+    /// `populate`: the whole file is about to be read, so its page-table entries are made
+    /// at once; otherwise pages are mapped as they are first touched.
+    init(mapping path: String, populate: Bool = true) throws {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw StateError("\(path): cannot open: \(String(cString: strerror(errno)))") }
         defer { close(fd) }
@@ -217,7 +226,7 @@ final class StateBytes: @unchecked Sendable {  // immutable once made
             return
         }
         #if os(Linux)
-        let flags = MAP_PRIVATE | MAP_POPULATE  // the whole file is read: its page-table entries at once
+        let flags = populate ? MAP_PRIVATE | MAP_POPULATE : MAP_PRIVATE
         #else
         let flags = MAP_PRIVATE
         #endif
@@ -230,6 +239,13 @@ final class StateBytes: @unchecked Sendable {  // immutable once made
 
     deinit {
         if mapped { munmap(UnsafeMutableRawPointer(mutating: base), count) } else { base.deallocate() }
+    }
+
+    /// Lets go of the pages read so far: they stay in the page cache, and are mapped again
+    /// when next touched. For a big file read whole once (its checksum) and then only here
+    /// and there, so that the process does not keep all of it resident.
+    func releasePages() {
+        if mapped { _ = madvise(UnsafeMutableRawPointer(mutating: base), count, MADV_DONTNEED) }
     }
 }
 

@@ -410,12 +410,19 @@ struct PartFolder: Sendable {
         return (name, try StateFileWriter(temporaryPath: (path as NSString).appendingPathComponent(name), kind: .part))
     }
 
-    /// The bytes of part file `name`, mapped, and its path.
-    func bytes(_ name: String) throws -> (bytes: StateBytes, path: String) {
+    /// Starts the file of the caller scopes part number `index` of `generation` writes
+    /// (`part-G-I-scopes.bin`: `ScopeLayer`).
+    func scopeWriter(index: Int) throws -> (name: String, writer: StateFileWriter) {
+        let name = "part-\(generation)-\(index)-scopes.bin"
+        return (name, try StateFileWriter(temporaryPath: (path as NSString).appendingPathComponent(name), kind: .scopes))
+    }
+
+    /// The bytes of part file `name`, mapped (`StateBytes(mapping:populate:)`), and its path.
+    func bytes(_ name: String, populate: Bool = true) throws -> (bytes: StateBytes, path: String) {
         let p = (path as NSString).appendingPathComponent(name)
         guard !name.contains("/"), FileManager.default.fileExists(atPath: p) else {
             throw StateError("\(p): missing, but the engine state names it")
         }
-        return (try StateBytes(mapping: p), p)
+        return (try StateBytes(mapping: p, populate: populate), p)
     }
 }
