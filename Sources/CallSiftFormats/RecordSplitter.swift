@@ -55,7 +55,7 @@ package struct RecordSplitter {
 
     let quoteAware: Bool
     /// Line number of the next record's first line.
-    private(set) var nextLine: Int64 = 1
+    package private(set) var nextLine: Int64 = 1
     /// The beginning of a record whose end has not been seen yet.
     private var carry: [UInt8] = []
     /// Newlines inside quotes already passed in the current record.
@@ -64,10 +64,16 @@ package struct RecordSplitter {
     /// Past the length limit: skipping to the next newline.
     private var discarding = false
 
-    package init(quoteAware: Bool) {
+    /// - Parameter nextLine: the line number of the first record (a stream continued
+    ///   where an earlier splitter left it, between two records).
+    package init(quoteAware: Bool, nextLine: Int64 = 1) {
         self.quoteAware = quoteAware
+        self.nextLine = nextLine
         carry.reserveCapacity(4096)
     }
+
+    /// Whether it holds nothing of a record: every byte fed so far ended a record.
+    package var isBetweenRecords: Bool { carry.isEmpty && !inQuote && !discarding && embeddedNewlines == 0 }
 
     /// Feeds the next decoded chunk; `body` receives each record completed by it.
     package mutating func feed(_ chunk: UnsafeRawBufferPointer, _ body: (RawRecord) throws -> Void) rethrows {

@@ -5,9 +5,14 @@ public protocol ByteSink: AnyObject {
     func write(_ bytes: UnsafeRawBufferPointer) throws
     /// Flushes everything, ends any compressed frame and closes the destination.
     func finish() throws
+    /// Hands what was written so far to the destination and, for a file, makes it durable;
+    /// returns the file's size then (nil for standard output, or a sink that cannot say).
+    /// A compressed sink may hold part of a frame back.
+    func sync() throws -> Int64?
 }
 
 extension ByteSink {
+    public func sync() throws -> Int64? { nil }
     /// Convenience for small, already materialised output such as report lines.
     public func write(_ bytes: [UInt8]) throws { try bytes.withUnsafeBytes { try write($0) } }
     /// Writes the string's UTF-8 bytes, without a terminator.
@@ -106,6 +111,12 @@ final class EncodingSink<Encoder: StreamEncoder>: ByteSink {
         let count = staged
         staged = 0
         try encoder.encode(UnsafeRawBufferPointer(start: staging.baseAddress, count: count), to: output)
+    }
+
+    func sync() throws -> Int64? {
+        precondition(!isFinished, "sync after finish")
+        try flushStaging()
+        return try output.sync()
     }
 
     func finish() throws {

@@ -78,6 +78,16 @@ final class FileOutput {
         }
     }
 
+    /// Syncs a file and returns its size; nil for standard output.
+    func sync() throws -> Int64? {
+        guard ownsDescriptor, !isClosed else { return nil }
+        var info = stat()
+        guard fsync(fd) == 0, fstat(fd, &info) == 0 else {
+            throw ByteSinkError(destination: name, message: "sync failed: \(String(cString: strerror(errno)))")
+        }
+        return Int64(info.st_size)
+    }
+
     /// Closes a file (reporting the error a full disk can raise only here); leaves
     /// standard output open for whoever writes after us.
     func close() throws {

@@ -167,12 +167,18 @@ struct Analyze: ParsableCommand {
 
     @Flag(
         help:
-            "Follow INPUT (one file, or - for standard input) while it is written, as tail -F does (rotation included), and replace the -o file atomically every --emit-every with the report as if the input ended now, rows marked final or provisional. With --state, each emit is also a checkpoint and a restart goes on from it. SIGTERM or SIGINT stops it after a last report."
+            "Follow INPUT (one file, or - for standard input) while it is written, as tail -F does (rotation included), and replace the -o file atomically every --emit-every with the report as if the input ended now, rows marked final or provisional. With --state, the file read so far is written into the state every --checkpoint-every and when stopped, and a restart reads on from there (a plain CSV or NDJSON file; others are read again from their start). SIGTERM or SIGINT stops it after a last report."
     )
     var follow = false
 
     @Option(help: "With --follow: how often to replace the report (and --metrics-file).")
     var emitEvery = DurationArgument(millis: 30_000)
+
+    @Option(
+        help:
+            "With --follow and --state: how often to write the file read so far into the state, so that a restart reads only what came after (each costs about what the calls in progress take to write; default 30s)."
+    )
+    var checkpointEvery: DurationArgument?
 
     @Option(
         help: ArgumentHelp(
@@ -214,10 +220,14 @@ struct Analyze: ParsableCommand {
             }
             if output == nil || output == "-" { throw ValidationError("--follow needs -o FILE: the report is replaced there atomically at each emit") }
             if emitEvery.millis < 100 { throw ValidationError("--emit-every must be at least 100ms") }
+            if let c = checkpointEvery, c.millis < 100 { throw ValidationError("--checkpoint-every must be at least 100ms") }
+            if checkpointEvery != nil && state == nil { throw ValidationError("--checkpoint-every goes with --state") }
             var isDir: ObjCBool = false
             if let p = inputs.first, p != "-", FileManager.default.fileExists(atPath: p, isDirectory: &isDir), isDir.boolValue {
                 throw ValidationError("--follow follows one file, not a folder: \(p)")
             }
+        } else if checkpointEvery != nil {
+            throw ValidationError("--checkpoint-every goes with --follow and --state")
         } else if metricsFile != nil {
             throw ValidationError("--metrics-file goes with --follow")
         }
@@ -319,6 +329,8 @@ struct Analyze: ParsableCommand {
         let rejectsLog = try rejects.map { RejectsLog(sink: try makeByteSink(path: $0, compression: .none, ownerOnly: true, append: true)) }
         var options = FollowRun.Options(output: output!)
         options.emitEvery = Double(emitEvery.millis) / 1000
+        if let c = checkpointEvery { options.checkpointEvery = Double(c.millis) / 1000 }
+        options.rejectsPath = rejects
         options.csv = emit == .csv
         options.metricsFile = metricsFile
         options.stateDir = state

@@ -126,7 +126,7 @@ import Testing
         let live = dir.appendingPathComponent("live.csv").path
         let report = dir.appendingPathComponent("report.json").path
         let state = dir.appendingPathComponent("state").path
-        let args = ["analyze", "--follow", "--state", state, "--emit-every", "200ms", "-o", report, live]
+        let args = ["analyze", "--follow", "--state", state, "--emit-every", "200ms", "--checkpoint-every", "300ms", "-o", report, live]
         var files = [live + ".1", live + ".2", live]
         var written = 0
         var p = try DurableStateCLITests.start(args, env: Self.env)
@@ -178,10 +178,20 @@ import Testing
         files = files.filter { FileManager.default.fileExists(atPath: $0) }
         #expect(files.count == 3)
         #expect(try Self.figures(Data(contentsOf: URL(fileURLWithPath: report))) == (try Self.batch(files)))
-        // The state goes on as any state: a report on it alone shows the finished files.
+        // The state goes on as any state. It holds the file followed up to its last
+        // checkpoint; rotated away while nothing follows, that file is finished by the next
+        // follower, and a report on the state alone then shows the three files.
+        let rotated = live + ".3"
+        try FileManager.default.moveItem(atPath: live, toPath: rotated)
+        _ = FileManager.default.createFile(atPath: live, contents: nil)
+        p = try DurableStateCLITests.start(args, env: Self.env)
+        let all = try Self.batch(Array(files.prefix(2)) + [rotated])
+        let deadline = Date().addingTimeInterval(60)
+        while Date() < deadline, (try? Self.figures(Data(contentsOf: URL(fileURLWithPath: report)))) != all { usleep(50_000) }
+        #expect(Self.stop(p) == 0)
         let r = try CLITests.run(["analyze", "--state", state], env: Self.env)
         #expect(r.status == 0, "\(r.stderr)")
-        #expect(try Self.figures(Data(r.stdout.utf8)) == (try Self.batch(Array(files.prefix(2)))))
+        #expect(try Self.figures(Data(r.stdout.utf8)) == all)
     }
 
     /// Appended gzip members, the last one still being written, are followed; a zstd file
@@ -221,6 +231,76 @@ import Testing
         usleep(800_000)
         #expect(Self.stop(p) == 0)
         #expect(try Self.figures(Data(contentsOf: URL(fileURLWithPath: report))) == (try Self.batch([all])))
+    }
+
+    /// With --state the file read so far is written into the state as the follower goes
+    /// (--checkpoint-every), so that a restart after SIGKILL reads on from where the
+    /// state stands, not from the file's start: it says from which byte, and ends with the
+    /// figures of a batch run, and a rejects file holding each rejected line once, as the
+    /// batch run's does (the record still open at the end aside): cut back to its size at
+    /// the checkpoint first.
+    @Test func restartReadsOnFromTheCheckpoint() throws {
+        let dir = try DurableStateCLITests.temp()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let (all, bursts) = try Self.bursts(in: dir, count: 6)
+        let live = dir.appendingPathComponent("live.csv").path
+        let report = dir.appendingPathComponent("report.json").path
+        let rejects = dir.appendingPathComponent("rejects.txt").path
+        let state = dir.appendingPathComponent("state").path
+        let args = [
+            "analyze", "--follow", "--state", state, "--emit-every", "200ms", "--checkpoint-every", "200ms",
+            "--rejects", rejects, "-o", report, live,
+        ]
+        func start(_ log: String) throws -> Process {
+            let p = Process()
+            p.executableURL = CLITests.products.appendingPathComponent("callsift")
+            p.arguments = args
+            p.environment = ProcessInfo.processInfo.environment.merging(Self.env) { $1 }
+            p.standardOutput = FileHandle.nullDevice
+            _ = FileManager.default.createFile(atPath: log, contents: nil)
+            p.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
+            try p.run()
+            return p
+        }
+        /// Waits until the follower has written the file's first lines into the state (its
+        /// first commit makes the manifest).
+        func waitForState() {
+            let deadline = Date().addingTimeInterval(60)
+            while Date() < deadline && !FileManager.default.fileExists(atPath: state + "/MANIFEST") { usleep(20_000) }
+            #expect(FileManager.default.fileExists(atPath: state + "/MANIFEST"), "no checkpoint within 60 s")
+        }
+        for b in bursts.prefix(3) { try Self.append(b, to: live) }
+        var p = try start(dir.appendingPathComponent("first.log").path)
+        waitForState()
+        usleep(300_000)
+        kill(p.processIdentifier, SIGKILL)
+        p.waitUntilExit()
+        // What a follower killed after its checkpoint had written of lines it read after
+        // it: cut back on the restart, which reads those lines again.
+        try Self.append(Data("999999\tlate\tread after the checkpoint\n".utf8), to: rejects)
+        for b in bursts.dropFirst(3) { try Self.append(b, to: live) }
+        let second = dir.appendingPathComponent("second.log").path
+        p = try start(second)
+        let expected = try Self.batch([all])
+        let deadline = Date().addingTimeInterval(60)
+        while Date() < deadline, (try? Self.figures(Data(contentsOf: URL(fileURLWithPath: report)))) != expected { usleep(50_000) }
+        #expect(Self.stop(p) == 0)
+        #expect(try Self.figures(Data(contentsOf: URL(fileURLWithPath: report))) == expected)
+        let said = try String(contentsOfFile: second, encoding: .utf8)
+        let from = said.range(of: "from byte ").map { Int(said[$0.upperBound...].prefix { $0.isNumber }) ?? 0 } ?? 0
+        #expect(from > 0, "\(said)")
+        // The rejects file: each line once, as the batch run writes them.
+        let batchRejects = dir.appendingPathComponent("batch-rejects.txt").path
+        #expect(try CLITests.run(["analyze", "--rejects", batchRejects, all], env: Self.env).status == 0)
+        func numbers(_ path: String) throws -> [Int] {
+            // Raw lines, invalid UTF-8 and all: only each line's number is read.
+            try Data(contentsOf: URL(fileURLWithPath: path)).split(separator: UInt8(ascii: "\n")).compactMap {
+                Int(String(decoding: $0.prefix { $0 != UInt8(ascii: "\t") }, as: UTF8.self))
+            }
+        }
+        let mine = try numbers(rejects), theirs = try numbers(batchRejects)
+        #expect(Set(mine).count == mine.count, "a rejected line written twice")
+        #expect(mine.count > 20 && mine.count >= theirs.count - 1 && Set(mine).isSubset(of: Set(theirs)), "\(mine.count) against \(theirs.count)")
     }
 
     /// Standard input is followed to its end, and the run then ends by itself.

@@ -19,11 +19,15 @@ import SystemPackage
 /// ended now, which is the one a daily run over the files so far would give, rows marked
 /// final or provisional, without reading anything again. A finished file (rotated away,
 /// or standard input at its end) is committed into the state exactly as a daily run feeds
-/// a file, and a new session goes on from there. With `--state DIR` each emit is also a
-/// checkpoint: `DIR/FOLLOW` names the file being followed (device and inode) and how far
-/// it has been read, and a restart reads that file again from its start (it was never in
-/// the state), after finishing first a file that was rotated away while nothing followed
-/// it. So nothing is counted twice and nothing is lost. Without `--state`, the state is kept in a private
+/// a file, and a new session goes on from there. With `--state DIR`, every
+/// `checkpointEvery` seconds and when stopped, the session writes the file read so far
+/// into the state as a daily run would (`EngineSession.checkpoint`), with where it stands
+/// in it, and a new session reads on from there; a restart does too, reading only the
+/// bytes after that point (a plain CSV or NDJSON file; a compressed one, or one read by
+/// a format adapter, is read again from its start, as it has no such point). Each emit
+/// also notes in `DIR/FOLLOW` which file is followed (device and inode), so that a
+/// restart finishes first a file rotated away while nothing followed it. So nothing is
+/// counted twice and nothing is lost. Without `--state`, the state is kept in a private
 /// temporary folder removed at the end.
 public final class FollowRun {
     public struct Options {
@@ -34,6 +38,11 @@ public final class FollowRun {
         public var metricsFile: String?
         /// `--state DIR`; nil for a temporary state.
         public var stateDir: String?
+        /// With `stateDir`: how often (seconds) the engine is written into the state, so
+        /// that a restart reads on from there (`--checkpoint-every`).
+        public var checkpointEvery: Double = 30
+        /// The `--rejects` file, cut back on a restart to its size at the checkpoint.
+        public var rejectsPath: String?
         public init(output: String) { self.output = output }
     }
 
@@ -92,18 +101,20 @@ public final class FollowRun {
     /// Follows until stopped (`requestStop`), standard input ends, or the log cannot be
     /// read; returns the exit status (0, or 1 after a read error).
     public func run() throws -> Int32 {
+        var resuming: (point: StateStore.FollowResume, descriptor: Int32)?
         if options.stateDir == nil {
             note(
                 "callsift: --follow without --state keeps nothing between runs: a restart counts \(path == "-" ? "standard input" : path) again from its start, and files rotated away before it are not counted"
             )
         } else {
-            try resumeFromCheckpoint()
+            resuming = try resumeFromCheckpoint()
         }
         if path != "-" && !FileManager.default.fileExists(atPath: path) {
             note("callsift: \(path) does not exist yet; waiting for it")
         }
-        log.start()
-        var session = try newSession()
+        var session = try newSession(resume: resuming?.point)
+        log.start(resuming: resuming.map { ($0.descriptor, $0.point.offset) })
+        var nextCheckpoint = Date().addingTimeInterval(options.checkpointEvery)
         var shown = -1
         var checkpoint: StateStore.FollowPoint?
         var next = Date().addingTimeInterval(min(1, options.emitEvery))
@@ -148,8 +159,22 @@ public final class FollowRun {
                     shown = version
                 }
             }
-            // The checkpoint moves on at each emit, and at once when another file is opened:
-            // a rotation while nothing follows is then found from the file checkpointed last.
+            // The engine's checkpoint: the file read so far into the state, and a session
+            // reading on from where it stands.
+            if options.stateDir != nil && path != "-" && session.hasInput && (stop || Date() >= nextCheckpoint) {
+                nextCheckpoint = Date().addingTimeInterval(options.checkpointEvery)
+                if log.isPlain, let at = log.followPoint(), session.canCheckpoint {
+                    // Every rejected line read so far is in the rejects file for good first.
+                    let rejectsBytes = try rejects?.sync() ?? -1
+                    guard let (point, notes) = try session.checkpoint(device: at.device, inode: at.inode, rejectsBytes: rejectsBytes) else {
+                        preconditionFailure("a session that can checkpoint did not")
+                    }
+                    for n in notes { note(n) }
+                    session = try newSession(resume: point)
+                }
+            }
+            // The follow point moves on at each emit, and at once when another file is
+            // opened: a rotation while nothing follows is then found from the file noted last.
             openedSeen = log.opened
             if options.stateDir != nil && path != "-", let at = log.followPoint() {
                 let point = StateStore.FollowPoint(path: path, device: at.device, inode: at.inode, offset: at.offset)
@@ -174,11 +199,12 @@ public final class FollowRun {
         return 0
     }
 
-    /// The engine session for the file now followed, continuing from the state.
-    private func newSession() throws -> EngineSession {
+    /// The engine session for the file now followed, continuing from the state (and, with
+    /// `resume`, from where the state stands in the file).
+    private func newSession(resume: StateStore.FollowResume? = nil) throws -> EngineSession {
         try EngineSession(
             state: store, settings: settings, name: path, pseudonymiser: pseudonymiser, rejects: rejects,
-            execution: execution)
+            execution: execution, resume: resume)
     }
 
     /// Writes the file `session` followed into the state.
@@ -196,23 +222,28 @@ public final class FollowRun {
         if r.committed { try store.reloadEngine() }
     }
 
-    /// A restart with `--state`: the file the last checkpoint followed is read again from
-    /// its start, which needs nothing done here, unless another file now has its name; then
-    /// the old one, found in the same folder by its inode, is finished first.
-    private func resumeFromCheckpoint() throws {
-        guard let point = try store.followPoint(), point.path == path, path != "-" else { return }
+    /// A restart with `--state`. When the engine stands part way through a file
+    /// (`Manifest.following`): if that file still has the name, it is read on from there
+    /// (returned, open); if it was renamed (found in the same folder by its inode), its
+    /// bytes after that point are read and it is finished; if it is gone or shorter, what
+    /// the engine holds of it is all of it. Otherwise the file the last follow point
+    /// names is read again from its start, which needs nothing done here, unless another
+    /// file now has its name; then the old one, found by its inode, is finished first.
+    private func resumeFromCheckpoint() throws -> (point: StateStore.FollowResume, descriptor: Int32)? {
+        if let f = store.manifest?.following { return try resume(f) }
+        guard let point = try store.followPoint(), point.path == path, path != "-" else { return nil }
         var st = stat()
         if stat(path, &st) == 0 && UInt64(st.st_dev) == point.device && UInt64(st.st_ino) == point.inode {
             if Int64(st.st_size) < point.offset {
                 note(
                     "callsift: warning: \(path) is shorter than when it was checkpointed (\(st.st_size) bytes, \(point.offset) read then): it was truncated while nothing followed it, and what was cut is not counted"
                 )
-                return
+                return nil
             }
             note(
                 "callsift: continuing from the checkpoint in \(store.path): \(path) (\(point.offset) bytes read then) is read again from its start; its events are not in the state until it is finished"
             )
-            return
+            return nil
         }
         let folder = (path as NSString).deletingLastPathComponent
         let dir = folder.isEmpty ? "." : folder
@@ -222,12 +253,72 @@ public final class FollowRun {
             if stat(candidate, &st) == 0 && UInt64(st.st_dev) == point.device && UInt64(st.st_ino) == point.inode {
                 note("callsift: \(path) was rotated while nothing followed it; finishing \(candidate), the file followed at the last checkpoint")
                 try feed([candidate])
-                return
+                return nil
             }
         }
         note(
             "callsift: warning: the file followed at the last checkpoint (\(path), inode \(point.inode), \(point.offset) bytes read) is no longer in \(dir); its events are not counted"
         )
+        return nil
+    }
+
+    /// `resumeFromCheckpoint` when the engine stands at `f`.
+    private func resume(_ f: StateStore.FollowResume) throws -> (point: StateStore.FollowResume, descriptor: Int32)? {
+        func same(_ st: stat) -> Bool { UInt64(st.st_dev) == f.device && UInt64(st.st_ino) == f.inode }
+        var st = stat()
+        let fd = f.path == path ? open(path, O_RDONLY | O_CLOEXEC) : -1
+        if fd >= 0 && fstat(fd, &st) == 0 && same(st) {
+            if Int64(st.st_size) >= f.offset {
+                note("callsift: continuing from the checkpoint in \(store.path): \(path) from byte \(f.offset) (line \(f.parser.nextLine))")
+                cutRejects(back: f)
+                return (f, fd)
+            }
+            close(fd)
+            note(
+                "callsift: warning: \(path) is shorter than at the checkpoint (\(st.st_size) bytes, \(f.offset) in the state): it was truncated while nothing followed it; the state keeps its first \(f.offset) bytes as the whole of it, and what it holds now is followed as a new file"
+            )
+            try finishResumed(f, rest: [])
+            return nil
+        }
+        if fd >= 0 { close(fd) }
+        let folder = (f.path as NSString).deletingLastPathComponent
+        let dir = folder.isEmpty ? "." : folder
+        for name in ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).sorted() {
+            let candidate = (dir as NSString).appendingPathComponent(name)
+            if stat(candidate, &st) == 0 && same(st) {
+                note("callsift: \(f.path) was rotated while nothing followed it; finishing \(candidate) from byte \(f.offset), where the checkpoint left it")
+                cutRejects(back: f)
+                let h = try FileHandle(forReadingFrom: URL(fileURLWithPath: candidate))
+                defer { try? h.close() }
+                try h.seek(toOffset: UInt64(f.offset))
+                try finishResumed(f, rest: [UInt8](try h.readToEnd() ?? Data()))
+                return nil
+            }
+        }
+        note(
+            "callsift: warning: the file read at the checkpoint (\(f.path), inode \(f.inode)) is no longer in \(dir); the state keeps its first \(f.offset) bytes as the whole of it"
+        )
+        try finishResumed(f, rest: [])
+        return nil
+    }
+
+    /// Cuts the rejects file back to its size at the checkpoint `f`: the lines after it were
+    /// read after the checkpoint, and are read (and written) again. A rejects file shorter
+    /// than that is another one, left as it is.
+    private func cutRejects(back f: StateStore.FollowResume) {
+        guard let p = options.rejectsPath, f.rejectsBytes >= 0 else { return }
+        var st = stat()
+        if stat(p, &st) == 0 && Int64(st.st_size) > f.rejectsBytes { _ = truncate(p, off_t(f.rejectsBytes)) }
+    }
+
+    /// Finishes the file the engine stands part way through, its bytes after that point
+    /// being `rest`, into the state.
+    private func finishResumed(_ f: StateStore.FollowResume, rest: [UInt8]) throws {
+        let s = try EngineSession(
+            state: store, settings: settings, name: f.path, pseudonymiser: pseudonymiser, rejects: rejects,
+            execution: execution, resume: f)
+        rest.withUnsafeBytes { s.push($0) }
+        for n in try s.commit(fingerprint: nil) { note(n) }
     }
 
     /// Writes `report` (as `-o` would, replacing the file atomically) and the metrics file.

@@ -63,12 +63,13 @@ package final class LiveLog: @unchecked Sendable {
     deinit { buffer.deallocate() }
 
     /// Starts following: at the start of the file now under the name (waiting for one to
-    /// appear), or of standard input.
-    package func start() {
+    /// appear), or of standard input; or (`resuming`) in the file open as `descriptor`,
+    /// a plain one, at byte `offset`, where a checkpoint left it.
+    package func start(resuming: (descriptor: Int32, offset: Int64)? = nil) {
         if path == "-" {
             startDecoder(descriptor: STDIN_FILENO, owned: false)
         } else {
-            let t = Thread { [self] in tail() }
+            let t = Thread { [self] in tail(resuming: resuming) }
             t.name = "callsift tail"
             t.start()
         }
@@ -166,6 +167,11 @@ package final class LiveLog: @unchecked Sendable {
         return (device, inode, offset)
     }
 
+    /// Whether the file now followed is stored plain (not compressed), so that the bytes
+    /// drained of it are its bytes, and a restart can start again at a line of it.
+    package var isPlain: Bool { locked { plain } }
+    private var plain = false
+
     // MARK: - The decoder
 
     private func startDecoder(descriptor: Int32, owned: Bool) {
@@ -182,6 +188,8 @@ package final class LiveLog: @unchecked Sendable {
         var fingerprint: ContentFingerprint?
         do {
             let reader = owned ? try InputReader(descriptor: descriptor, name: path) : try InputReader(path: "-")
+            let isPlain = reader.compression == .none
+            locked { plain = isPlain }
             while let chunk = try reader.readChunk() { append(chunk) }
             fingerprint = reader.contentFingerprint()
         } catch let e as InputError {
@@ -262,13 +270,21 @@ package final class LiveLog: @unchecked Sendable {
         return (UInt64(st.st_dev), UInt64(st.st_ino), Int64(st.st_size))
     }
 
-    private func tail() {
+    private func tail(resuming: (descriptor: Int32, offset: Int64)?) {
         let chunk = UnsafeMutableRawPointer.allocate(byteCount: 1 << 20, alignment: 64)
         defer { chunk.deallocate() }
         var backoff = 0.01
+        var resuming = resuming
         outer: while true {
-            // Wait for a file under the name.
-            var fd: Int32 = -1
+            // Wait for a file under the name (the first one given, when resuming).
+            var fd: Int32 = resuming?.descriptor ?? -1
+            let start = resuming?.offset ?? 0
+            resuming = nil
+            if fd >= 0 && lseek(fd, off_t(start), SEEK_SET) != off_t(start) {
+                close(fd)
+                fail(InputError(input: path, offset: start, message: "cannot seek to where the checkpoint left it: \(String(cString: strerror(errno)))"))
+                return
+            }
             while fd < 0 {
                 fd = open(path, O_RDONLY | O_CLOEXEC)
                 if fd >= 0 { break }
@@ -284,13 +300,14 @@ package final class LiveLog: @unchecked Sendable {
             }
             let (dev, ino, _) = identity(of: fd) ?? (0, 0, 0)
             lock.lock()
-            device = dev; inode = ino; offset = 0
+            device = dev; inode = ino; offset = start
+            plain = false
             openedFiles += 1
             lock.broadcast()
             lock.unlock()
             startDecoder(descriptor: pipeEnds[0], owned: true)
             let out = pipeEnds[1]
-            var read: Int64 = 0  // `offset`, which this thread alone writes
+            var read: Int64 = start  // `offset`, which this thread alone writes
             var reopen = false
             reading: while true {
                 let n: Int

@@ -92,7 +92,8 @@ final class AnalysisRun {
     init(
         settings: AnalysisSettings, inputs: [String], files: [String], memory: [String: MemoryInput],
         pseudonymiser: Pseudonymiser, rejects: RejectsLog?, execution: ExecutionOptions,
-        continuation: Analysis.Continuation?, progress: ((Analysis.Progress) -> Void)?, pushed: Bool = false
+        continuation: Analysis.Continuation?, progress: ((Analysis.Progress) -> Void)?, pushed: Bool = false,
+        resume: InputParser.Resume? = nil
     ) throws {
         self.pushed = pushed
         self.settings = settings
@@ -176,7 +177,8 @@ final class AnalysisRun {
             InputCursor(
                 parser: InputParser(
                     path: path, index: i, settings: settings, builder: builder(),
-                    rejects: spool?.log(i) ?? rejects, floors: floors, memory: memory[path], pushed: pushed),
+                    rejects: spool?.log(i) ?? rejects, floors: floors, memory: memory[path], pushed: pushed,
+                    resume: i == 0 ? resume : nil),
                 lateness: settings.lateness)
         }
         // Place each input in the merge by its first event, read in a dry run and then
@@ -287,6 +289,10 @@ final class AnalysisRun {
         cursors[input].parser.push(bytes)
         resume()
     }
+
+    /// Where pushed input `input` stands, if between two records of CSV or NDJSON
+    /// (`InputParser.resumePoint`).
+    func resumePoint(_ input: Int = 0) -> InputParser.Resume? { cursors[input].parser.resumePoint() }
 
     /// Ends pushed input `input` (see `InputParser.finishPushed`) and takes what that
     /// releases through the stages.

@@ -87,6 +87,9 @@ public final class RejectsLog: @unchecked Sendable {
     }
 
     public func finish() throws { try sink?.finish() }
+
+    /// Makes what was written durable; the file's size then (nil: no file yet, or not one).
+    func sync() throws -> Int64? { try sink?.sync() }
 }
 
 /// One rejects file per input while a run reads several, joined in input order at the

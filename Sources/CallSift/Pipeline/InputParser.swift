@@ -43,6 +43,8 @@ final class InputParser: @unchecked Sendable {
     /// Read from the CSV input's header row (`hasHeader`); until then, one without columns.
     private var csv = CSVRecordParser.withoutHeader
     private var hasHeader = false
+    /// The CSV header's bytes, once read (for `resumePoint`).
+    private var headerBytes: [UInt8] = []
     private var ndjson = NDJSONRecordParser()
     private var isNDJSON = false
     private var atStreamStart = true
@@ -75,7 +77,7 @@ final class InputParser: @unchecked Sendable {
     init(
         path: String, index: Int, settings: AnalysisSettings, builder: EventBuilder,
         rejects: RejectsLog?, floors: LateFloors? = nil, memory: MemoryInput? = nil, dryRun: Bool = false,
-        dryRunLimit: Int = 1, pushed: Bool = false
+        dryRunLimit: Int = 1, pushed: Bool = false, resume: Resume? = nil
     ) {
         self.dryRunLimit = dryRunLimit
         isPushed = pushed
@@ -87,6 +89,81 @@ final class InputParser: @unchecked Sendable {
         self.builder = builder
         self.rejects = rejects
         self.dryRun = dryRun
+        if let resume {
+            precondition(pushed, "only a pushed input is resumed")
+            isNDJSON = resume.isNDJSON
+            splitter = RecordSplitter(quoteAware: !isNDJSON, nextLine: resume.nextLine)
+            if let h = resume.header {
+                csv = h.withUnsafeBytes { CSVRecordParser(header: $0) } ?? .withoutHeader
+                hasHeader = true
+                headerBytes = h
+            }
+            atStreamStart = false
+            maxTs = resume.maxTs
+            pushedHash = ContentHasher(words: resume.hasher) ?? ContentHasher()
+            pushedBytes = resume.bytes
+        }
+    }
+
+    /// Where a pushed CSV or NDJSON input stands between two records: what a parser in
+    /// another process needs to read on from there as this one would (docs/architecture.md,
+    /// "Live mode"). An input read by a format adapter has no such point (the adapter holds
+    /// the calls it is assembling).
+    struct Resume: Equatable, Sendable {
+        var isNDJSON: Bool
+        /// The CSV header's bytes; nil before it is read (and for NDJSON).
+        var header: [UInt8]?
+        /// What lateness is judged against.
+        var maxTs: Int64
+        /// The line number of the next record.
+        var nextLine: Int64
+        /// The bytes pushed so far, and the state of their hash.
+        var bytes: Int64
+        var hasher: [UInt64]
+
+        func encode(into w: inout StateWriter) {
+            w.bool(isNDJSON)
+            w.bool(header != nil)
+            if let header { w.blob(header) }
+            w.int(maxTs)
+            w.int(nextLine)
+            w.int(bytes)
+            w.count(hasher.count)
+            for v in hasher { w.u64(v) }
+        }
+
+        init(isNDJSON: Bool, header: [UInt8]?, maxTs: Int64, nextLine: Int64, bytes: Int64, hasher: [UInt64]) {
+            self.isNDJSON = isNDJSON
+            self.header = header
+            self.maxTs = maxTs
+            self.nextLine = nextLine
+            self.bytes = bytes
+            self.hasher = hasher
+        }
+
+        init(from r: inout StateReader) throws {
+            isNDJSON = try r.bool()
+            header = try r.bool() ? try r.blob() : nil
+            maxTs = try r.int()
+            nextLine = try r.int()
+            bytes = try r.int()
+            var words: [UInt64] = []
+            for _ in 0..<(try r.count(minBytes: 8)) { words.append(try r.u64()) }
+            guard nextLine >= 1, bytes >= 0, let h = ContentHasher(words: words), h.words[9] == UInt64(bytes) else {
+                throw r.malformed("a follow point that is not a parser's")
+            }
+            hasher = words
+        }
+    }
+
+    /// This pushed input's `Resume`, if it stands between two records of CSV or NDJSON.
+    func resumePoint() -> Resume? {
+        guard isPushed, !isFinished, error == nil, adapter == nil, objectSplitter == nil, !atStreamStart,
+            let splitter, splitter.isBetweenRecords
+        else { return nil }
+        return Resume(
+            isNDJSON: isNDJSON, header: hasHeader ? headerBytes : nil, maxTs: maxTs, nextLine: splitter.nextLine,
+            bytes: pushedBytes, hasher: pushedHash.words)
     }
 
     var compressedOffset: Int64 { reader?.compressedOffset ?? 0 }
@@ -226,6 +303,7 @@ final class InputParser: @unchecked Sendable {
         c.adapter = adapter?.copy()
         c.csv = csv
         c.hasHeader = hasHeader
+        c.headerBytes = headerBytes
         c.ndjson = ndjson
         c.isNDJSON = isNDJSON
         c.atStreamStart = atStreamStart
@@ -294,6 +372,7 @@ final class InputParser: @unchecked Sendable {
                 // The first non-blank record of a CSV input is its header.
                 csv = CSVRecordParser(header: record.bytes) ?? .withoutHeader
                 hasHeader = true
+                headerBytes = Array(record.bytes)
                 return
             }
             // A repeated CSV header (files concatenated into one stream) is not a line.

@@ -14,6 +14,10 @@ import Foundation
 ///   at a cost set by the calls in progress and the rows, not by what was read before.
 /// - `commit(fingerprint:)` ends the input and writes it into the state as a daily run
 ///   writes a file it was given (`DailyRun`); the session is then used up.
+/// - `checkpoint(device:inode:)` writes the input so far into the state, as a commit
+///   does, and records where it stands (`StateStore.FollowResume`), so that a session
+///   made with that point (`resume`) reads on from there, now or after a restart, as this
+///   one would have; this session is then used up.
 ///
 /// Dropped without a commit, it leaves the state as it found it.
 final class EngineSession {
@@ -23,12 +27,18 @@ final class EngineSession {
     private let pseudonymiser: Pseudonymiser
     private let run: AnalysisRun
     private var used = false
+    /// The point this session read on from (its input's bytes before it are in the state).
+    private let resumed: StateStore.FollowResume?
 
-    /// - Parameter name: the input's name (its path, or `-`) in reports and the state.
+    /// - Parameters:
+    ///   - name: the input's name (its path, or `-`) in reports and the state.
+    ///   - resume: the state's `following`, when this session reads on from it.
     init(
         state: StateStore, settings: AnalysisSettings, name: String, pseudonymiser: Pseudonymiser,
-        rejects: RejectsLog?, execution: ExecutionOptions
+        rejects: RejectsLog?, execution: ExecutionOptions, resume: StateStore.FollowResume? = nil
     ) throws {
+        precondition(resume == nil || resume == state.manifest?.following, "a session resumes where the state stands")
+        resumed = resume
         if let problem = settings.problem() { throw UsageError(problem) }
         self.name = name
         self.state = state
@@ -39,7 +49,8 @@ final class EngineSession {
             engineState: state.engine, engineFile: state.enginePath ?? state.path, engineOut: nil, store: state)
         run = try AnalysisRun(
             settings: settings, inputs: [name], files: [name], memory: [:], pseudonymiser: pseudonymiser,
-            rejects: rejects, execution: execution, continuation: continuation, progress: nil, pushed: true)
+            rejects: rejects, execution: execution, continuation: continuation, progress: nil, pushed: true,
+            resume: resume?.parser)
         run.merge()
     }
 
@@ -72,6 +83,7 @@ final class EngineSession {
         precondition(includingInput || !hasInput, "a report without the input of a session that has read some")
         var report = run.preview().report
         if !includingInput { report.inputFiles = [] }
+        if let resumed, !report.inputFiles.isEmpty { report.inputFiles[0].lines += resumed.lines }
         report.inputs = (state.manifest?.inputs ?? []) + (includingInput ? [name] : [])
         report.inputFiles = (state.manifest?.files ?? []) + report.inputFiles
         report.statePath = state.path
@@ -86,9 +98,38 @@ final class EngineSession {
     ///   compressed bytes); nil for that of the bytes pushed.
     /// - Returns: what stderr should say.
     func commit(fingerprint: ContentFingerprint?) throws -> [String] {
+        try write(fingerprint: fingerprint, following: nil).notes
+    }
+
+    /// Writes the input so far into the state, with where it stands (the file's `device`
+    /// and `inode`), for a session to read on from (`resume`); nil, with nothing written,
+    /// when its parser has no such point now (inside a record, or a format adapter's
+    /// input: `InputParser.resumePoint`), and the session goes on.
+    /// Whether `checkpoint` would write now.
+    var canCheckpoint: Bool { !used && run.resumePoint() != nil }
+
+    /// `rejectsBytes`: the `--rejects` file's size, synced, with every line read so far.
+    func checkpoint(device: UInt64, inode: UInt64, rejectsBytes: Int64) throws -> (resume: StateStore.FollowResume, notes: [String])? {
+        precondition(!used, "checkpoint of a session already committed")
+        guard let parser = run.resumePoint() else { return nil }
+        let point = StateStore.FollowResume(
+            path: name, device: device, inode: inode, lines: 0, parser: parser, rejectsBytes: rejectsBytes)
+        let (notes, written) = try write(fingerprint: nil, following: point)
+        guard let written else { throw StateError("\(state.path): the checkpoint of \(name) was not written: \(notes.joined(separator: "; "))") }
+        return (written, notes)
+    }
+
+    /// Ends the input and writes it into the state: as a file fed whole (`following` nil),
+    /// or as the part of the file `following` names read so far (its lines counted here).
+    /// Returns what stderr should say, and the point written (nil if nothing was).
+    private func write(
+        fingerprint: ContentFingerprint?, following: StateStore.FollowResume?
+    ) throws -> (notes: [String], following: StateStore.FollowResume?) {
         precondition(!used, "a session is committed once")
         used = true
-        run.endPushed(fingerprint: fingerprint)
+        // A session that read on from a point has the hash of every byte of its file (a
+        // plain one) in its parser; `fingerprint` would be of the bytes after the point.
+        run.endPushed(fingerprint: resumed == nil ? fingerprint : nil)
         let out = try state.engineWriter()
         let outcome: Analysis.Outcome
         do {
@@ -97,23 +138,32 @@ final class EngineSession {
             out.discard()
             throw error
         }
-        guard let engine = outcome.engineState else { return [] }
+        guard let engine = outcome.engineState else { return ([], nil) }
         var notes: [String] = []
         if let old = outcome.upgradedFrom {
             notes.append("callsift: \(state.path): state of format version \(old) upgraded to version \(StateFormat.version)")
         }
         if !outcome.errors.isEmpty {
             engine.discard()
-            return ["callsift: \(state.path) left unchanged: \(name) could not be read to its end"]
+            return (["callsift: \(state.path) left unchanged: \(name) could not be read to its end"], nil)
         }
-        let files = outcome.report.inputFiles
-        if let content = files.first?.content, let earlier = state.manifest?.files.first(where: { $0.content == content }) {
+        var files = outcome.report.inputFiles
+        if let resumed, !files.isEmpty { files[0].lines += resumed.lines }
+        if following == nil, resumed == nil, let content = files.first?.content,
+            let earlier = state.manifest?.files.first(where: { $0.content == content })
+        {
             engine.discard()
-            return ["callsift: \(name) has the same content as \(earlier.path), already fed into \(state.path); left out"]
+            return (["callsift: \(name) has the same content as \(earlier.path), already fed into \(state.path); left out"], nil)
         }
         var manifest = state.manifest ?? StateStore.Manifest(fixed: StateStore.Fixed(settings: settings, pseudonymiser: pseudonymiser))
-        manifest.inputs.append(name)
-        manifest.files += files
+        var following = following
+        following?.lines = files.first?.lines ?? 0
+        manifest.following = following
+        if following == nil {
+            // The file is whole: named once, with every line of it.
+            manifest.inputs.append(name)
+            manifest.files += files
+        }
         do {
             try state.commit(manifest, engine: engine)
         } catch {
@@ -121,7 +171,7 @@ final class EngineSession {
             throw error
         }
         try state.reloadEngine()
-        return notes
+        return (notes, following)
     }
 
     /// Why the input cannot be read (its first bytes name no format this run can read, say),

@@ -127,6 +127,53 @@ public final class StateStore {
         /// The part files the engine file names (format 3), so that any other is known to
         /// be a stray.
         var partFiles: [String] = []
+        /// The file `--follow` was reading when the engine was last written, if it was
+        /// written part way through a file (format 4): the engine holds that file's bytes
+        /// up to `offset`, and a restart reads on from there.
+        var following: FollowResume?
+    }
+
+    /// Where the engine stands in a file `--follow` reads (`Manifest.following`): the
+    /// file (its name, device and inode), the bytes of it in the engine and the lines
+    /// they held, its parser's state there, and the size of the `--rejects` file then
+    /// (-1: none), to which a restart cuts it back before writing the lines it reads again.
+    struct FollowResume: Equatable {
+        var path: String
+        var device: UInt64
+        var inode: UInt64
+        var lines: Int64
+        var parser: InputParser.Resume
+        var rejectsBytes: Int64 = -1
+        /// The bytes of the file in the engine.
+        var offset: Int64 { parser.bytes }
+
+        func encode(into w: inout StateWriter) {
+            w.string(path)
+            w.u64(device)
+            w.u64(inode)
+            w.int(lines)
+            parser.encode(into: &w)
+            w.int(rejectsBytes)
+        }
+
+        init(path: String, device: UInt64, inode: UInt64, lines: Int64, parser: InputParser.Resume, rejectsBytes: Int64) {
+            self.path = path
+            self.device = device
+            self.inode = inode
+            self.lines = lines
+            self.parser = parser
+            self.rejectsBytes = rejectsBytes
+        }
+
+        init(from r: inout StateReader) throws {
+            path = try r.string()
+            device = try r.u64()
+            inode = try r.u64()
+            lines = try r.int()
+            parser = try InputParser.Resume(from: &r)
+            rejectsBytes = try r.int()
+            guard path.utf8.count > 0, lines >= 0, rejectsBytes >= -1 else { throw r.malformed("a follow point out of range") }
+        }
     }
 
     /// The folder's state as read: nil manifest and engine for a new one.
@@ -291,6 +338,7 @@ public final class StateStore {
                 m.partFiles.append(name)
             }
         }
+        if r.version >= 4, try r.bool() { m.following = try FollowResume(from: &r) }
         guard r.isAtEnd, !m.engineFile.contains("/") else { throw r.malformed("bytes after the last record") }
         let enginePath = file(m.engineFile)
         guard FileManager.default.fileExists(atPath: enginePath) else {
@@ -352,6 +400,8 @@ public final class StateStore {
         }
         w.count(m.partFiles.count)
         for p in m.partFiles { w.string(p) }
+        w.bool(m.following != nil)
+        m.following?.encode(into: &w)
         try writeDurably(.manifest, w, to: Self.manifestName)
         try syncFolder()
         Self.pauseForTests()

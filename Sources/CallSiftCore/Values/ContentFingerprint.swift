@@ -63,6 +63,25 @@ public struct ContentHasher: Sendable {
 
     public init() {}
 
+    /// The hasher's state as ten words (four lanes, the pending stripe's four words, how
+    /// many of its bytes are pending, the bytes seen), for a hash continued in another
+    /// process (`init?(words:)`).
+    public var words: [UInt64] {
+        [
+            lanes.0, lanes.1, lanes.2, lanes.3, pending.0, pending.1, pending.2, pending.3, UInt64(pendingCount),
+            UInt64(bitPattern: byteCount),
+        ]
+    }
+
+    /// A hasher continuing from `words`; nil if they are not a hasher's state.
+    public init?(words w: [UInt64]) {
+        guard w.count == 10, w[8] < 32, Int64(bitPattern: w[9]) >= 0, w[9] % 32 == w[8] else { return nil }
+        lanes = (w[0], w[1], w[2], w[3])
+        pending = (w[4], w[5], w[6], w[7])
+        pendingCount = Int(w[8])
+        byteCount = Int64(bitPattern: w[9])
+    }
+
     @inline(__always)
     private static func round(_ lane: UInt64, _ word: UInt64) -> UInt64 {
         let x = lane &+ word &* p2
