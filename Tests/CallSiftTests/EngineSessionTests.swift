@@ -199,3 +199,24 @@ import Testing
         #expect(a == b)
     }
 }
+
+extension EngineSessionTests {
+    /// A session dropped without a commit, after pushes, reports and a look for a
+    /// checkpoint, leaves the state as it found it (here: nothing written) and lets go of
+    /// its lock.
+    @Test func droppedSessionLeavesTheStateAndItsLock() throws {
+        let log = try Self.logs()[0]
+        let dir = try TempDir()
+        do {
+            let s = try EngineSession(
+                state: try StateStore(path: dir.path("s")), settings: Self.settings(centre: nil, scope: .centre), name: "x.csv",
+                pseudonymiser: Self.key, rejects: nil, execution: ExecutionOptions(threads: 2))
+            let cut = Self.cuts(log.bytes, at: [0.01])[0]
+            log.bytes[0..<cut].withUnsafeBytes { s.push($0) }
+            _ = s.report()
+            #expect(s.canCheckpoint)
+        }
+        let again = try StateStore(path: dir.path("s"))
+        #expect(again.manifest == nil)
+    }
+}
