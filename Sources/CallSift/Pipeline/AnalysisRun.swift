@@ -429,7 +429,7 @@ final class AnalysisRun {
         for part in sleeping {
             let s = part.summary
             accounting.merge(s.calls)
-            s.settle(horizon: horizon, repeatWindow: settings.repeatWindow, into: &totals)
+            s.settleRead(horizon: horizon, repeatWindow: settings.repeatWindow, into: &totals)
             points.append((part.centre, s.horizon == .min ? Int64.min : s.horizon &- finalMargin))
         }
         let finality =
@@ -612,7 +612,7 @@ final class AnalysisRun {
         if let wakeFailure { throw wakeFailure }
         let sleeping = stillDormant
         var summaries: [PartSummary] = []
-        for part in sleeping { summaries.append(try part.summary()) }
+        for part in sleeping { summaries.append(try part.summary(verdictsLater: true)) }
         let horizon = max(parts.map(\.assembler.accounting.horizon).max() ?? .min, summaries.map(\.horizon).max() ?? .min)
         stats.stateCalls = parts.reduce(0) { $0 + $1.assembler.liveKeys } + summaries.reduce(0) { $0 + $1.liveCalls }
         stats.stateScopes = summaries.reduce(0) { $0 + $1.scopes }
@@ -649,7 +649,7 @@ final class AnalysisRun {
         }
         for (part, s) in zip(sleeping, summaries) {
             calls.merge(s.calls)
-            s.settle(horizon: horizon, repeatWindow: settings.repeatWindow, into: &totals)
+            try s.settle(horizon: horizon, repeatWindow: settings.repeatWindow, into: &totals)
             points[part.centre] = s.horizon == .min ? .min : s.horizon &- finalMargin
         }
         let finality = Report.Finality(settings: settings, calendar: calendar, points: points)

@@ -63,10 +63,11 @@ struct StoredPart {
         return try r.int()
     }
 
-    func summary() throws -> PartSummary {
+    /// Its summary; with `verdictsLater`, its FCR verdicts are read by `settle`, not now.
+    func summary(verdictsLater: Bool = false) throws -> PartSummary {
         guard var r = summaryBytes else { throw record.malformed("a part without its summary") }
-        let s = try PartSummary(from: &r)
-        guard r.isAtEnd else { throw r.malformed("a part summary longer than its records") }
+        let s = try PartSummary(from: &r, verdictsLater: verdictsLater)
+        guard verdictsLater || r.isAtEnd else { throw r.malformed("a part summary longer than its records") }
         return s
     }
 }

@@ -31,6 +31,11 @@ struct PartSummary {
         var resolved: Bool
     }
 
+    /// With `verdictsLater`, the verdicts as they lie, not decoded: `settle` reads them one
+    /// by one into the counters, so that a run reporting from the summaries of parts it
+    /// leaves as they lie holds none of them in memory.
+    private var unread: StateReader?
+
     /// The verdicts' times by group, resolved ones and the others apart, sorted
     /// (`indexed()`): `settle` then counts the mature ones of a group by two binary searches
     /// rather than a pass over every verdict.
@@ -39,6 +44,7 @@ struct PartSummary {
     /// This summary with its verdicts indexed by group, for one that is settled again and
     /// again against a moving horizon (a dormant part in a live report).
     func indexed() -> PartSummary {
+        precondition(unread == nil, "indexed() of a summary whose verdicts were not read")
         var s = self
         var times = [(resolved: [Int64], other: [Int64])](repeating: ([], []), count: keys.count)
         for v in verdicts {
@@ -55,7 +61,27 @@ struct PartSummary {
 
     /// Adds the part's counters to `totals`, its queued verdicts judged mature against
     /// `horizon` (`t + repeatWindow ≤ horizon`) as `Classifier.finish` judges them.
-    func settle(horizon: Int64, repeatWindow: Int64, into totals: inout [Aggregator.GroupKey: Counters]) {
+    /// With verdicts left unread (`verdictsLater`), reading them throws when they are
+    /// malformed.
+    func settle(horizon: Int64, repeatWindow: Int64, into totals: inout [Aggregator.GroupKey: Counters]) throws {
+        guard var r = unread else { return settleRead(horizon: horizon, repeatWindow: repeatWindow, into: &totals) }
+        var counters = self.counters
+        let m = try r.count(minBytes: 2)
+        var previous: Int64 = 0
+        for _ in 0..<m {
+            let t = previous &+ (try r.int())
+            previous = t
+            let g = try r.varint()
+            guard g >> 1 < UInt64(counters.count) else { throw r.malformed("an FCR verdict of group \(g >> 1) of \(counters.count)") }
+            counters[Int(g >> 1)].countFCR(mature: t &+ repeatWindow <= horizon, resolved: g & 1 == 1)
+        }
+        guard r.isAtEnd else { throw r.malformed("a part summary longer than its records") }
+        for (key, c) in zip(keys, counters) { totals[key, default: .zero].merge(c) }
+    }
+
+    /// `settle` for a summary whose verdicts were read.
+    func settleRead(horizon: Int64, repeatWindow: Int64, into totals: inout [Aggregator.GroupKey: Counters]) {
+        precondition(unread == nil, "settleRead of a summary whose verdicts were not read")
         var counters = self.counters
         if let times {
             // Mature: t ≤ horizon − W, a prefix of each sorted list (none if that underflows).
@@ -109,7 +135,9 @@ struct PartSummary {
         }
     }
 
-    init(from r: inout StateReader) throws {
+    /// Reads a summary; with `verdictsLater`, all but its verdicts, which `settle` reads
+    /// (`r` is then left where they start).
+    init(from r: inout StateReader, verdictsLater: Bool = false) throws {
         calls.events = try r.int(); calls.duplicates = try r.int(); calls.contacts = try r.int()
         calls.incomplete = try r.int(); calls.conflicting = try r.int(); calls.horizon = try r.int()
         scopes = Int(truncatingIfNeeded: try r.varint())
@@ -120,6 +148,10 @@ struct PartSummary {
         for _ in 0..<n {
             keys.append(Aggregator.GroupKey(centre: try r.int32(), service: try r.int32(), day: try r.int32()))
             counters.append(try StateCodec.decodeCounters(from: &r))
+        }
+        if verdictsLater {
+            unread = r
+            return
         }
         let m = try r.count(minBytes: 2)
         verdicts.reserveCapacity(m)
