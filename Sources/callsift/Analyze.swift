@@ -311,7 +311,7 @@ struct Analyze: ParsableCommand {
             printError(
                 String(
                     format:
-                        "callsift: state: read %.2f s, restore %.2f s, encode and write %.2f s, commit %.2f s; %d caller scopes, %d calls in progress; state files %d bytes (%.1f bytes per caller scope)",
+                        "callsift: state: read %.2f s, restore %.2f s, encode and write %.2f s, commit %.2f s; %d caller-scope records (layers not yet merged hold a scope more than once), %d calls in progress; state files %d bytes (%.1f bytes per record)",
                     store.readSeconds, s.restoreSeconds, s.encodeSeconds, store.commitSeconds, s.stateScopes, s.stateCalls,
                     bytes, Double(bytes) / Double(max(s.stateScopes, 1))))
         }
