@@ -339,6 +339,10 @@ import Testing
         #expect(r2.status == 64 && r2.stderr.contains("follows one input"))
         let r3 = try CLITests.run(["analyze", "--metrics-file", "/tmp/x.prom", "samples/calls.csv.zst"], env: Self.env)
         #expect(r3.status == 64 && r3.stderr.contains("--metrics-file goes with --follow"))
+        let r4 = try CLITests.run(["analyze", "--checkpoint-every", "1s", "samples/calls.csv.zst"], env: Self.env)
+        #expect(r4.status == 64 && r4.stderr.contains("--checkpoint-every goes with --follow and --state"))
+        let r5 = try CLITests.run(["analyze", "--follow", "--checkpoint-every", "1s", "-o", "/tmp/x.json", "samples/calls.csv.zst"], env: Self.env)
+        #expect(r5.status == 64 && r5.stderr.contains("--checkpoint-every goes with --state"))
     }
 }
 
