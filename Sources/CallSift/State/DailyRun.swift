@@ -62,6 +62,14 @@ public enum DailyRun {
                 continue
             }
             seen[content] = path
+            var st = stat()
+            if let f = state.manifest?.following, held == nil, stat(path, &st) == 0, UInt64(st.st_dev) == f.device,
+                UInt64(st.st_ino) == f.inode
+            {
+                throw UsageError(
+                    "\(path) is the file --follow was reading into \(state.path) when it last stopped (its first \(f.offset) bytes are in the state): fed now, they would be counted twice; start the follower again to finish it"
+                )
+            }
             feed.append(path)
         }
 

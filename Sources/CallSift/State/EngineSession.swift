@@ -101,14 +101,15 @@ final class EngineSession {
         try write(fingerprint: fingerprint, following: nil).notes
     }
 
-    /// Writes the input so far into the state, with where it stands (the file's `device`
-    /// and `inode`), for a session to read on from (`resume`); nil, with nothing written,
-    /// when its parser has no such point now (inside a record, or a format adapter's
-    /// input: `InputParser.resumePoint`), and the session goes on.
     /// Whether `checkpoint` would write now.
     var canCheckpoint: Bool { !used && run.resumePoint() != nil }
 
-    /// `rejectsBytes`: the `--rejects` file's size, synced, with every line read so far.
+    /// Writes the input so far into the state, with where it stands (the file's `device`
+    /// and `inode`), for a session to read on from (`resume`); the session is then used
+    /// up. Nil, with nothing written, when its parser has no such point now (inside a
+    /// record, or a format adapter's input: `InputParser.resumePoint`), and the session
+    /// goes on. `rejectsBytes`: the `--rejects` file's size, synced, with every line read
+    /// so far (-1: none).
     func checkpoint(device: UInt64, inode: UInt64, rejectsBytes: Int64) throws -> (resume: StateStore.FollowResume, notes: [String])? {
         precondition(!used, "checkpoint of a session already committed")
         guard let parser = run.resumePoint() else { return nil }
