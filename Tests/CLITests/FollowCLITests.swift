@@ -306,6 +306,41 @@ import Testing
         #expect(mine.count > 20 && mine.count >= theirs.count - 1 && Set(mine).isSubset(of: Set(theirs)), "\(mine.count) against \(theirs.count)")
     }
 
+    /// A file rewritten in place while nothing followed it (copied and truncated, then
+    /// written again: the same inode) no longer holds the bytes the checkpoint saw before
+    /// its point: the restart says so, keeps what the state holds of the old file as the
+    /// whole of it, and follows the new content from its start, as daily runs over the two
+    /// would count them.
+    @Test func aFileRewrittenInPlaceIsNotReadOnFromTheCheckpoint() throws {
+        let dir = try DurableStateCLITests.temp()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let (_, bursts) = try Self.bursts(in: dir, count: 6)
+        let header = Data(bursts[0].prefix { $0 != UInt8(ascii: "\n") }) + Data([UInt8(ascii: "\n")])
+        let old = dir.appendingPathComponent("old.csv").path, new = dir.appendingPathComponent("new.csv").path
+        try (bursts[0] + bursts[1] + bursts[2]).write(to: URL(fileURLWithPath: old))
+        try (header + bursts[3] + bursts[4] + bursts[5]).write(to: URL(fileURLWithPath: new))
+        let live = dir.appendingPathComponent("live.csv").path
+        let report = dir.appendingPathComponent("report.json").path
+        let state = dir.appendingPathComponent("state").path
+        let args = ["analyze", "--follow", "--state", state, "--emit-every", "200ms", "-o", report, live]
+        try FileManager.default.copyItem(atPath: old, toPath: live)
+        var p = try DurableStateCLITests.start(args, env: Self.env)
+        let first = try Self.batch([old])
+        var deadline = Date().addingTimeInterval(60)
+        while Date() < deadline, (try? Self.figures(Data(contentsOf: URL(fileURLWithPath: report)))) != first { usleep(50_000) }
+        #expect(Self.stop(p) == 0)  // checkpointed at the stop, at the end of the old content
+        let h = try FileHandle(forWritingTo: URL(fileURLWithPath: live))
+        try h.truncate(atOffset: 0)
+        try h.write(contentsOf: try Data(contentsOf: URL(fileURLWithPath: new)))
+        try h.close()
+        p = try DurableStateCLITests.start(args, env: Self.env)
+        let both = try Self.batch([old, new])
+        deadline = Date().addingTimeInterval(60)
+        while Date() < deadline, (try? Self.figures(Data(contentsOf: URL(fileURLWithPath: report)))) != both { usleep(50_000) }
+        #expect(Self.stop(p) == 0)
+        #expect(try Self.figures(Data(contentsOf: URL(fileURLWithPath: report))) == both)
+    }
+
     /// Standard input is followed to its end, and the run then ends by itself.
     @Test func standardInput() throws {
         let dir = try DurableStateCLITests.temp()

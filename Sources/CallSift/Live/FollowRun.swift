@@ -163,12 +163,15 @@ public final class FollowRun {
             // reading on from where it stands.
             if options.stateDir != nil && path != "-" && session.hasInput && (stop || Date() >= nextCheckpoint) {
                 nextCheckpoint = Date().addingTimeInterval(options.checkpointEvery)
-                if log.isPlain, let at = log.followPoint(), session.canCheckpoint {
+                if log.isPlain, let at = log.followPoint(), let bytes = session.checkpointBytes,
+                    let check = Self.tailCheck(path: path, device: at.device, inode: at.inode, before: bytes)
+                {
                     // Every rejected line read so far is in the rejects file for good first.
                     let rejectsBytes = try rejects?.sync() ?? -1
-                    guard let (point, notes) = try session.checkpoint(device: at.device, inode: at.inode, rejectsBytes: rejectsBytes) else {
-                        preconditionFailure("a session that can checkpoint did not")
-                    }
+                    guard
+                        let (point, notes) = try session.checkpoint(
+                            device: at.device, inode: at.inode, rejectsBytes: rejectsBytes, tailCheck: check)
+                    else { preconditionFailure("a session with a point to checkpoint at did not") }
                     for n in notes { note(n) }
                     session = try newSession(resume: point)
                 }
@@ -268,6 +271,14 @@ public final class FollowRun {
         var st = stat()
         let fd = f.path == path ? open(path, O_RDONLY | O_CLOEXEC) : -1
         if fd >= 0 && fstat(fd, &st) == 0 && same(st) {
+            if Int64(st.st_size) >= f.offset && Self.tailCheck(descriptor: fd, before: f.offset) != f.tailCheck {
+                close(fd)
+                note(
+                    "callsift: warning: \(path) no longer holds the bytes it held at the checkpoint before byte \(f.offset) (copied and truncated while nothing followed it?): the state keeps its first \(f.offset) bytes as the whole of it, and what it holds now is followed as a new file"
+                )
+                try finishResumed(f, rest: [])
+                return nil
+            }
             if Int64(st.st_size) >= f.offset {
                 note("callsift: continuing from the checkpoint in \(store.path): \(path) from byte \(f.offset) (line \(f.parser.nextLine))")
                 cutRejects(back: f)
@@ -286,6 +297,13 @@ public final class FollowRun {
         for name in ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).sorted() {
             let candidate = (dir as NSString).appendingPathComponent(name)
             if stat(candidate, &st) == 0 && same(st) {
+                guard Self.tailCheck(path: candidate, device: f.device, inode: f.inode, before: f.offset) == f.tailCheck else {
+                    note(
+                        "callsift: warning: \(candidate), the file read at the checkpoint, no longer holds the bytes it held before byte \(f.offset); the state keeps its first \(f.offset) bytes as the whole of it"
+                    )
+                    try finishResumed(f, rest: [])
+                    return nil
+                }
                 note("callsift: \(f.path) was rotated while nothing followed it; finishing \(candidate) from byte \(f.offset), where the checkpoint left it")
                 cutRejects(back: f)
                 let h = try FileHandle(forReadingFrom: URL(fileURLWithPath: candidate))
@@ -300,6 +318,27 @@ public final class FollowRun {
         )
         try finishResumed(f, rest: [])
         return nil
+    }
+
+    /// The fingerprint of the last `FollowResume.tailLength` bytes (or fewer) before byte
+    /// `offset` of the file under `path`, if it is the file `device` and `inode` name and
+    /// holds them.
+    static func tailCheck(path: String, device: UInt64, inode: UInt64, before offset: Int64) -> UInt64? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0, UInt64(st.st_dev) == device, UInt64(st.st_ino) == inode else { return nil }
+        return tailCheck(descriptor: fd, before: offset)
+    }
+
+    /// `tailCheck` of the open file `fd`; nil if it is shorter than `offset`.
+    static func tailCheck(descriptor fd: Int32, before offset: Int64) -> UInt64? {
+        let n = Int(min(offset, Int64(StateStore.FollowResume.tailLength)))
+        var bytes = [UInt8](repeating: 0, count: n)
+        let got = bytes.withUnsafeMutableBytes { pread(fd, $0.baseAddress, n, off_t(offset - Int64(n))) }
+        guard got == n else { return nil }
+        return bytes.withUnsafeBytes { ContentFingerprint.of($0).high }
     }
 
     /// Cuts the rejects file back to its size at the checkpoint `f`: the lines after it were

@@ -101,20 +101,24 @@ final class EngineSession {
         try write(fingerprint: fingerprint, following: nil).notes
     }
 
-    /// Whether `checkpoint` would write now.
-    var canCheckpoint: Bool { !used && run.resumePoint() != nil }
+    /// The bytes of its input `checkpoint` would write as read, if it would write now.
+    var checkpointBytes: Int64? { used ? nil : run.resumePoint()?.bytes }
 
     /// Writes the input so far into the state, with where it stands (the file's `device`
     /// and `inode`), for a session to read on from (`resume`); the session is then used
     /// up. Nil, with nothing written, when its parser has no such point now (inside a
     /// record, or a format adapter's input: `InputParser.resumePoint`), and the session
     /// goes on. `rejectsBytes`: the `--rejects` file's size, synced, with every line read
-    /// so far (-1: none).
-    func checkpoint(device: UInt64, inode: UInt64, rejectsBytes: Int64) throws -> (resume: StateStore.FollowResume, notes: [String])? {
+    /// so far (-1: none); `tailCheck`: the fingerprint of the file's last bytes before
+    /// the point (`FollowResume.tailCheck`).
+    func checkpoint(
+        device: UInt64, inode: UInt64, rejectsBytes: Int64, tailCheck: UInt64
+    ) throws -> (resume: StateStore.FollowResume, notes: [String])? {
         precondition(!used, "checkpoint of a session already committed")
         guard let parser = run.resumePoint() else { return nil }
         let point = StateStore.FollowResume(
-            path: name, device: device, inode: inode, lines: 0, parser: parser, rejectsBytes: rejectsBytes)
+            path: name, device: device, inode: inode, lines: 0, parser: parser, rejectsBytes: rejectsBytes,
+            tailCheck: tailCheck)
         let (notes, written) = try write(fingerprint: nil, following: point)
         guard let written else { throw StateError("\(state.path): the checkpoint of \(name) was not written: \(notes.joined(separator: "; "))") }
         return (written, notes)

@@ -135,15 +135,19 @@ public final class StateStore {
 
     /// Where the engine stands in a file `--follow` reads (`Manifest.following`): the
     /// file (its name, device and inode), the bytes of it in the engine and the lines
-    /// they held, its parser's state there, and the size of the `--rejects` file then
-    /// (-1: none), to which a restart cuts it back before writing the lines it reads again.
+    /// they held, its parser's state there, the size of the `--rejects` file then (-1:
+    /// none), to which a restart cuts it back before writing the lines it reads again, and
+    /// a fingerprint of the file's last bytes before the point (up to `tailLength`), by
+    /// which a restart knows the file under that inode still holds them.
     struct FollowResume: Equatable {
+        static let tailLength = 4096
         var path: String
         var device: UInt64
         var inode: UInt64
         var lines: Int64
         var parser: InputParser.Resume
         var rejectsBytes: Int64 = -1
+        var tailCheck: UInt64 = 0
         /// The bytes of the file in the engine.
         var offset: Int64 { parser.bytes }
 
@@ -154,9 +158,14 @@ public final class StateStore {
             w.int(lines)
             parser.encode(into: &w)
             w.int(rejectsBytes)
+            w.u64(tailCheck)
         }
 
-        init(path: String, device: UInt64, inode: UInt64, lines: Int64, parser: InputParser.Resume, rejectsBytes: Int64) {
+        init(
+            path: String, device: UInt64, inode: UInt64, lines: Int64, parser: InputParser.Resume, rejectsBytes: Int64,
+            tailCheck: UInt64
+        ) {
+            self.tailCheck = tailCheck
             self.path = path
             self.device = device
             self.inode = inode
@@ -172,6 +181,7 @@ public final class StateStore {
             lines = try r.int()
             parser = try InputParser.Resume(from: &r)
             rejectsBytes = try r.int()
+            tailCheck = try r.u64()
             guard path.utf8.count > 0, lines >= 0, rejectsBytes >= -1 else { throw r.malformed("a follow point out of range") }
         }
     }
