@@ -256,7 +256,7 @@ struct Analyze: ParsableCommand {
         }
         let outcome = try analysis.run()
         if showProgress { FileHandle.standardError.write("\r\u{1B}[K".data(using: .utf8)!) }
-        let text = emit == .json ? JSONReportWriter.render(outcome.report) : CSVReportWriter.render(outcome.report)
+        let text = emit == .json ? JSONReportWriter.renderBytes(outcome.report) : Array(CSVReportWriter.render(outcome.report).utf8)
         let sink = try makeByteSink(path: output, compression: .none)
         try sink.write(text)
         try sink.finish()
@@ -297,7 +297,7 @@ struct Analyze: ParsableCommand {
         }
         if showProgress { FileHandle.standardError.write("\r\u{1B}[K".data(using: .utf8)!) }
         for note in result.notes { printError(note) }
-        let text = emit == .json ? JSONReportWriter.render(result.report) : CSVReportWriter.render(result.report)
+        let text = emit == .json ? JSONReportWriter.renderBytes(result.report) : Array(CSVReportWriter.render(result.report).utf8)
         let sink = try makeByteSink(path: output, compression: .none)
         try sink.write(text)
         try sink.finish()

@@ -45,8 +45,24 @@ public struct Counters: Mergeable, Equatable, Sendable {
         ("fcr_eligible", \.fcrEligible), ("fcr", \.fcr), ("fcr_pending", \.fcrPending),
     ]
 
+    /// Field by field, written out: through `fields`' key paths, summing a year's groups
+    /// was a tenth of a report's cost.
     public mutating func merge(_ o: Counters) {
-        for f in Self.fields { self[keyPath: f.path] += o[keyPath: f.path] }
+        contacts += o.contacts; identified += o.identified; handled += o.handled
+        abandoned += o.abandoned; shortAbandoned += o.shortAbandoned; blocked += o.blocked
+        transferred += o.transferred; answeredInSL += o.answeredInSL
+        waitMsSum += o.waitMsSum; handleMsSum += o.handleMsSum; avoidable += o.avoidable
+        progressChase += o.progressChase; repeats += o.repeats; retry += o.retry
+        misdirected += o.misdirected; clarification += o.clarification
+        fcrEligible += o.fcrEligible; fcr += o.fcr; fcrPending += o.fcrPending
+    }
+
+    /// The counters' values in `fields`' order.
+    var values: [Int64] {
+        [
+            contacts, identified, handled, abandoned, shortAbandoned, blocked, transferred, answeredInSL, waitMsSum,
+            handleMsSum, avoidable, progressChase, repeats, retry, misdirected, clarification, fcrEligible, fcr, fcrPending,
+        ]
     }
 
     /// The rates of docs/metrics.md, "Output", in the product definition's order, as

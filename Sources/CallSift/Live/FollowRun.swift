@@ -364,8 +364,8 @@ public final class FollowRun {
     private func emit(_ report: Report) throws {
         var report = report
         report.statePath = options.stateDir
-        let text = options.csv ? CSVReportWriter.render(report) : JSONReportWriter.render(report)
-        try AtomicFile.write(Array(text.utf8), to: options.output)
+        let text = options.csv ? Array(CSVReportWriter.render(report).utf8) : JSONReportWriter.renderBytes(report)
+        try AtomicFile.write(text, to: options.output)
         if let m = options.metricsFile {
             try AtomicFile.write(Array(PrometheusText.render(report).utf8), to: m)
         }
