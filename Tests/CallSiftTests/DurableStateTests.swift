@@ -125,7 +125,7 @@ import Testing
     @Test(arguments: [(3, 1000), (4, -3), (2, 4)])
     func scopeLayersMergedAnyWayEqualOneRun(maxLayers: Int, sixteenths: Int) throws {
         let dir = try TempDir()
-        let days = try Self.write(GeneratorOptions(seed: 26, calls: 24_000, centres: 3, days: 12, dirty: true), into: dir)
+        let days = try Self.write(GeneratorOptions(seed: 26, calls: 9_000, centres: 3, days: 12, dirty: true), into: dir)
         let one = try Self.oneRun(days.flatMap(\.files), scope: .centre)
         var policy = ScopeLayer.Policy()
         policy.maxLayers = maxLayers
