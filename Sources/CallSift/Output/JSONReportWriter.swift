@@ -146,7 +146,7 @@ public enum JSONReportWriter {
             }
         }
 
-        mutating func number(_ d: Double?) { bytes += Array(JSONReportWriter.number(d).utf8) }
+        mutating func number(_ d: Double?) { bytes += JSONReportWriter.number(d).utf8 }
 
         /// `quote(s)`: a string with nothing to escape (nearly every name) goes as it is.
         mutating func quoted(_ s: String) {

@@ -131,29 +131,6 @@ final class InputParser: @unchecked Sendable {
             w.count(hasher.count)
             for v in hasher { w.u64(v) }
         }
-
-        init(isNDJSON: Bool, header: [UInt8]?, maxTs: Int64, nextLine: Int64, bytes: Int64, hasher: [UInt64]) {
-            self.isNDJSON = isNDJSON
-            self.header = header
-            self.maxTs = maxTs
-            self.nextLine = nextLine
-            self.bytes = bytes
-            self.hasher = hasher
-        }
-
-        init(from r: inout StateReader) throws {
-            isNDJSON = try r.bool()
-            header = try r.bool() ? try r.blob() : nil
-            maxTs = try r.int()
-            nextLine = try r.int()
-            bytes = try r.int()
-            var words: [UInt64] = []
-            for _ in 0..<(try r.count(minBytes: 8)) { words.append(try r.u64()) }
-            guard nextLine >= 1, bytes >= 0, let h = ContentHasher(words: words), h.words[9] == UInt64(bytes) else {
-                throw r.malformed("a follow point that is not a parser's")
-            }
-            hasher = words
-        }
     }
 
     /// This pushed input's `Resume`, if it stands between two records of CSV or NDJSON.
@@ -517,4 +494,22 @@ extension InputParser: AdapterOutput {
     func countDuplicate() { accounting.duplicates += 1 }
     func countSkipped(_ kind: SkipKind) { accounting.skip(kind) }
     func countRejected(_ reason: RejectReason) { accounting.reject(reason) }
+}
+
+/// Read from the state (`Resume.encode`); in an extension, so that the memberwise
+/// initialiser stays.
+extension InputParser.Resume {
+    init(from r: inout StateReader) throws {
+        isNDJSON = try r.bool()
+        header = try r.bool() ? try r.blob() : nil
+        maxTs = try r.int()
+        nextLine = try r.int()
+        bytes = try r.int()
+        var words: [UInt64] = []
+        for _ in 0..<(try r.count(minBytes: 8)) { words.append(try r.u64()) }
+        guard nextLine >= 1, bytes >= 0, let h = ContentHasher(words: words), h.words[9] == UInt64(bytes) else {
+            throw r.malformed("a follow point that is not a parser's")
+        }
+        hasher = words
+    }
 }

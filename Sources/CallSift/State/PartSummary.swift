@@ -66,14 +66,8 @@ struct PartSummary {
     func settle(horizon: Int64, repeatWindow: Int64, into totals: inout [Aggregator.GroupKey: Counters]) throws {
         guard var r = unread else { return settleRead(horizon: horizon, repeatWindow: repeatWindow, into: &totals) }
         var counters = self.counters
-        let m = try r.count(minBytes: 2)
-        var previous: Int64 = 0
-        for _ in 0..<m {
-            let t = previous &+ (try r.int())
-            previous = t
-            let g = try r.varint()
-            guard g >> 1 < UInt64(counters.count) else { throw r.malformed("an FCR verdict of group \(g >> 1) of \(counters.count)") }
-            counters[Int(g >> 1)].countFCR(mature: t &+ repeatWindow <= horizon, resolved: g & 1 == 1)
+        try Self.readVerdicts(from: &r, groups: counters.count) { t, g, resolved in
+            counters[Int(g)].countFCR(mature: t &+ repeatWindow <= horizon, resolved: resolved)
         }
         guard r.isAtEnd else { throw r.malformed("a part summary longer than its records") }
         for (key, c) in zip(keys, counters) { totals[key, default: .zero].merge(c) }
@@ -153,15 +147,21 @@ struct PartSummary {
             unread = r
             return
         }
+        try Self.readVerdicts(from: &r, groups: n) { t, g, resolved in verdicts.append(Verdict(t: t, group: g, resolved: resolved)) }
+    }
+
+    /// Reads the verdicts `encode` wrote, each checked to name one of `groups` groups.
+    private static func readVerdicts(
+        from r: inout StateReader, groups: Int, _ body: (Int64, Int32, Bool) -> Void
+    ) throws {
         let m = try r.count(minBytes: 2)
-        verdicts.reserveCapacity(m)
         var previous: Int64 = 0
         for _ in 0..<m {
             let t = previous &+ (try r.int())
             previous = t
             let g = try r.varint()
-            guard g >> 1 < UInt64(n) else { throw r.malformed("an FCR verdict of group \(g >> 1) of \(n)") }
-            verdicts.append(Verdict(t: t, group: Int32(g >> 1), resolved: g & 1 == 1))
+            guard g >> 1 < UInt64(groups) else { throw r.malformed("an FCR verdict of group \(g >> 1) of \(groups)") }
+            body(t, Int32(g >> 1), g & 1 == 1)
         }
     }
 }

@@ -55,24 +55,6 @@ struct ScopeLayer: @unchecked Sendable {
             w.count(count)
         }
 
-        init(name: String, length: Int, checksumHigh: UInt64, checksumLow: UInt64, count: Int) {
-            self.name = name
-            self.length = length
-            self.checksumHigh = checksumHigh
-            self.checksumLow = checksumLow
-            self.count = count
-        }
-
-        init(from r: inout StateReader) throws {
-            name = try r.string()
-            guard name.hasPrefix("part-"), !name.contains("/") else { throw r.malformed("a scope file named \(name)") }
-            // Sizes of another file: not bounded by this one's bytes (`StateReader.count`).
-            length = Int(truncatingIfNeeded: try r.varint())
-            checksumHigh = try r.u64()
-            checksumLow = try r.u64()
-            count = Int(truncatingIfNeeded: try r.varint())
-            guard length >= 0, count >= 0 else { throw r.malformed("a scope file of negative size") }
-        }
     }
 
     static let recordSize = 56
@@ -308,5 +290,20 @@ extension ScopeLayer {
             }
             if !forgettable(chosen.state) { try out.add(chosen.key, chosen.state, hash: chosen.hash) }
         }
+    }
+}
+
+/// Read from the state (`encode`); in an extension, so that the memberwise initialiser
+/// stays.
+extension ScopeLayer.Ref {
+    init(from r: inout StateReader) throws {
+        name = try r.string()
+        guard name.hasPrefix("part-"), !name.contains("/") else { throw r.malformed("a scope file named \(name)") }
+        // Sizes of another file: not bounded by this one's bytes (`StateReader.count`).
+        length = Int(truncatingIfNeeded: try r.varint())
+        checksumHigh = try r.u64()
+        checksumLow = try r.u64()
+        count = Int(truncatingIfNeeded: try r.varint())
+        guard length >= 0, count >= 0 else { throw r.malformed("a scope file of negative size") }
     }
 }

@@ -161,29 +161,6 @@ public final class StateStore {
             w.u64(tailCheck)
         }
 
-        init(
-            path: String, device: UInt64, inode: UInt64, lines: Int64, parser: InputParser.Resume, rejectsBytes: Int64,
-            tailCheck: UInt64
-        ) {
-            self.tailCheck = tailCheck
-            self.path = path
-            self.device = device
-            self.inode = inode
-            self.lines = lines
-            self.parser = parser
-            self.rejectsBytes = rejectsBytes
-        }
-
-        init(from r: inout StateReader) throws {
-            path = try r.string()
-            device = try r.u64()
-            inode = try r.u64()
-            lines = try r.int()
-            parser = try InputParser.Resume(from: &r)
-            rejectsBytes = try r.int()
-            tailCheck = try r.u64()
-            guard path.utf8.count > 0, lines >= 0, rejectsBytes >= -1 else { throw r.malformed("a follow point out of range") }
-        }
     }
 
     /// The folder's state as read: nil manifest and engine for a new one.
@@ -484,5 +461,20 @@ struct PartFolder: Sendable {
             throw StateError("\(p): missing, but the engine state names it")
         }
         return (try StateBytes(mapping: p, populate: populate), p)
+    }
+}
+
+/// Read from the state (`encode`); in an extension, so that the memberwise initialiser
+/// stays.
+extension StateStore.FollowResume {
+    init(from r: inout StateReader) throws {
+        path = try r.string()
+        device = try r.u64()
+        inode = try r.u64()
+        lines = try r.int()
+        parser = try InputParser.Resume(from: &r)
+        rejectsBytes = try r.int()
+        tailCheck = try r.u64()
+        guard path.utf8.count > 0, lines >= 0, rejectsBytes >= -1 else { throw r.malformed("a follow point out of range") }
     }
 }
