@@ -127,6 +127,9 @@ public final class FollowRun {
             // Whatever arrived goes into the session now; nothing is read twice.
             // `inputEnded` is read with the drain: the end of standard input and its last
             // bytes come together, never the end without them.
+            // The version is read before the drain: an append between the two is then
+            // shown by the next emit, not taken for one already shown.
+            let version = log.version
             let (finished, lines, inputEnded) = log.drain()
             var changed = !finished.isEmpty
             for f in finished {
@@ -153,7 +156,6 @@ public final class FollowRun {
                 if stop || ended || Date() >= next {
                     next = Date().addingTimeInterval(options.emitEvery)
                 }
-                let version = log.version
                 if version != shown || changed || stop || ended {
                     try emit(session.report(includingInput: !(stop && path == "-") && !inputEnded))
                     shown = version
