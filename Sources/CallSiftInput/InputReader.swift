@@ -89,8 +89,44 @@ public final class InputReader {
     private var isCompressed: Bool { decoder != nil || zstd != nil }
 
     private var isFinished = false
-    /// Every byte read from the file so far (`contentFingerprint`).
-    private var hasher = ContentHasher()
+    /// Every byte read from the file so far (`contentFingerprint`), after those hashed
+    /// before the reader began (`hashedBefore`).
+    private var hasher: ContentHasher
+
+    /// Where a frame of a compressed input (a gzip member) ended: the decoded bytes before
+    /// that point, and the stored bytes, both counted from where the reader began. A
+    /// reader can begin there again (`init(descriptor:name:hashedBefore:)` on a descriptor
+    /// at `stored`): the next frame's first bytes say how it is compressed.
+    public struct FrameEnd: Equatable, Sendable {
+        public var decoded: Int64
+        public var stored: Int64
+        public init(decoded: Int64, stored: Int64) {
+            self.decoded = decoded
+            self.stored = stored
+        }
+    }
+    /// Set before reading to have the frame ends recorded, for `takeFrameEnds`.
+    public var recordsFrameEnds = false
+    private var frameEnds: [FrameEnd] = []
+    /// Bytes the lz4 or gzip decoder has produced (zstd counts its own).
+    private var decodedByDecoder: Int64 = 0
+
+    /// Decoded bytes handed out by `readChunk`.
+    private var handedOut: Int64 = 0
+
+    /// The frame ends passed since the last call (`recordsFrameEnds`) whose bytes have all
+    /// been handed out, in order; none for a plain input, every byte of which is a place
+    /// to begin again.
+    public func takeFrameEnds() -> [FrameEnd] {
+        let n = frameEnds.firstIndex { $0.decoded > handedOut } ?? frameEnds.count
+        defer { frameEnds.removeFirst(n) }
+        return Array(frameEnds.prefix(n))
+    }
+
+    private func noteFrameEnd(decoded: Int64) {
+        let end = FrameEnd(decoded: decoded, stored: decodedOffset)
+        if recordsFrameEnds && frameEnds.last != end { frameEnds.append(end) }
+    }
     private var isClosed = false
     /// An input held in memory (`init(memory:)`): its bytes, kept alive while the reader
     /// reads them, and its fingerprint, given rather than computed.
@@ -124,14 +160,18 @@ public final class InputReader {
     }
 
     /// Reads the open descriptor `fd` (a pipe, say), which the reader closes, as the input
-    /// named `name`.
-    public convenience init(descriptor: Int32, name: String, chunkSize: Int = 128 * 1024) throws {
-        try self.init(fd: descriptor, owned: true, name: name, chunkSize: chunkSize)
+    /// named `name`. `hashedBefore`: the hash of the stored bytes before the descriptor's
+    /// first (a file read on from a frame end), which `contentFingerprint` continues.
+    public convenience init(
+        descriptor: Int32, name: String, chunkSize: Int = 128 * 1024, hashedBefore: ContentHasher = ContentHasher()
+    ) throws {
+        try self.init(fd: descriptor, owned: true, name: name, chunkSize: chunkSize, hashedBefore: hashedBefore)
     }
 
     /// The descriptor `fd`, closed on release when `owned`.
-    private init(fd: Int32, owned: Bool, name: String, chunkSize: Int) throws {
+    private init(fd: Int32, owned: Bool, name: String, chunkSize: Int, hashedBefore: ContentHasher = ContentHasher()) throws {
         precondition(chunkSize > 0, "chunkSize must be positive")
+        hasher = hashedBefore
         self.name = name
         self.chunkSize = chunkSize
         self.fd = fd
@@ -149,6 +189,7 @@ public final class InputReader {
     /// `--follow` hands the records of a log read so far to a run (docs/architecture.md,
     /// "Live mode"). No file is opened and nothing is copied.
     public init(memory: MemoryInput, chunkSize: Int = 128 * 1024) {
+        hasher = ContentHasher()
         name = memory.name
         self.chunkSize = chunkSize
         fd = -1
@@ -180,7 +221,9 @@ public final class InputReader {
         if let pendingError { throw pendingError }
         if isFinished || isClosed { return nil }
         guard isCompressed else { return try readPlainChunk() }
-        return try decodeChunk { output }
+        let chunk = try decodeChunk { output }
+        if let chunk { handedOut += Int64(chunk.count) }
+        return chunk
     }
 
     /// The next decoded chunk, nil at the end: zstd's in place, in its ring; lz4's and
@@ -202,6 +245,9 @@ public final class InputReader {
         var stalledCalls = 0
         fill: while produced < output.count {
             if inputStart == inputEnd && !sawEndOfFile {
+                // What is decoded goes out before waiting for more: a log still being
+                // written (`--follow`) shows its last lines now, not when more arrive.
+                if produced > 0 { break fill }
                 do {
                     try readMore()
                 } catch {
@@ -225,6 +271,9 @@ public final class InputReader {
             }
             inputStart += step.consumed
             produced += step.produced
+            if recordsFrameEnds && (step.consumed > 0 || step.produced > 0) && decoder.isAtFrameBoundary {
+                noteFrameEnd(decoded: decodedByDecoder + Int64(produced))
+            }
             if step.consumed == 0 && step.produced == 0 {
                 if atEnd && !decoder.isAtFrameBoundary {
                     pendingError = truncated()
@@ -244,6 +293,7 @@ public final class InputReader {
             }
         }
 
+        decodedByDecoder += Int64(produced)
         if produced > 0 { return produced }
         if let pendingError { throw pendingError }
         return nil
@@ -357,11 +407,13 @@ public final class InputReader {
             let count = min(remaining, available)
             inputStart += count
             zstd.skipped(count)
+            if zstd.stage == .betweenFrames { noteFrameEnd(decoded: zstd.decodedBytes) }
         case .inFrame:
             let size = zstd.nextInputSize
             guard try buffered(atLeast: size) >= size else { throw truncated() }
             do { try zstd.decode(unconsumed(size)) } catch { throw corrupt(error) }
             inputStart += size
+            if zstd.stage == .betweenFrames { noteFrameEnd(decoded: zstd.decodedBytes) }
         }
     }
 

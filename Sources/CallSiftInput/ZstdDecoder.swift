@@ -43,6 +43,8 @@ final class ZstdDecoder {
     }
 
     private(set) var stage = Stage.betweenFrames
+    /// Bytes decoded so far, in every frame.
+    private(set) var decodedBytes: Int64 = 0
 
     /// Frames whose window is larger are refused, as `ZSTD_decompressStream` refuses them
     /// by default (a corrupt header must not make us allocate gigabytes).
@@ -140,6 +142,7 @@ final class ZstdDecoder {
         let produced = ZSTD_decompressContinue(context, ring! + write, room, input.baseAddress, input.count)
         try Self.check(produced)
         write += produced
+        decodedBytes += Int64(produced)
         if ZSTD_nextSrcSizeToDecompress(context) == 0 { stage = .betweenFrames }
     }
 

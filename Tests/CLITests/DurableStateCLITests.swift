@@ -188,6 +188,24 @@ import Testing
     /// The report without the state folder it names.
     static func figures(_ json: String, state: String) -> String { json.replacingOccurrences(of: state, with: "STATE") }
 
+    /// A version 4 state written, as first released, by a follower stopped part way through
+    /// a plain file (`Fixtures/follow-v4`: the first half of a generated day's log, key
+    /// `follow-test-key`): its follow point, which has no place for a compressed file's
+    /// stored offset, still reads, and the state reports what a batch run over that half does.
+    @Test func followPointOfTheFirstVersion4Reads() throws {
+        let dir = try DurableStateCLITests.temp()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let fixture = CLITests.packageRoot.appendingPathComponent("Tests/CLITests/Fixtures/follow-v4")
+        let copy = dir.appendingPathComponent("follow").path
+        try FileManager.default.copyItem(at: fixture, to: URL(fileURLWithPath: copy))
+        try FileManager.default.setAttributes([.posixPermissions: 0o700], ofItemAtPath: copy + "/state")
+        let env = ["CALLSIFT_KEY": "follow-test-key"]
+        let look = try CLITests.run(["analyze", "--state", copy + "/state"], env: env)
+        #expect(look.status == 0, "\(look.stderr)")
+        let batch = try CLITests.run(["analyze", copy + "/live.csv"], env: env)
+        #expect(try FollowCLITests.figures(Data(look.stdout.utf8)) == (try FollowCLITests.figures(Data(batch.stdout.utf8))))
+    }
+
     /// Format 2 (the engine file alone) and format 3 (a part file per part, the caller
     /// scopes inside it), each written by the callsift of its time from the same inputs.
     @Test(arguments: [2, 3])

@@ -194,6 +194,24 @@ import Testing
         #expect(try Self.figures(Data(r.stdout.utf8)) == all)
     }
 
+    /// `d` as one gzip member.
+    static func gzip(_ d: Data) throws -> Data {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/bin/sh")
+        p.arguments = ["-c", "gzip -c"]
+        let i = Pipe(), o = Pipe()
+        p.standardInput = i
+        p.standardOutput = o
+        try p.run()
+        let w = Thread {
+            i.fileHandleForWriting.write(d); try? i.fileHandleForWriting.close()
+        }
+        w.start()
+        let out = o.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return out
+    }
+
     /// Appended gzip members, the last one still being written, are followed; a zstd file
     /// after a rotation too.
     @Test func compressedInput() throws {
@@ -202,23 +220,7 @@ import Testing
         let (all, bursts) = try Self.bursts(in: dir, count: 4)
         let live = dir.appendingPathComponent("live.gz").path
         let report = dir.appendingPathComponent("report.json").path
-        func gzip(_ d: Data) throws -> Data {
-            let p = Process()
-            p.executableURL = URL(fileURLWithPath: "/bin/sh")
-            p.arguments = ["-c", "gzip -c"]
-            let i = Pipe(), o = Pipe()
-            p.standardInput = i
-            p.standardOutput = o
-            try p.run()
-            let w = Thread {
-                i.fileHandleForWriting.write(d); try? i.fileHandleForWriting.close()
-            }
-            w.start()
-            let out = o.fileHandleForReading.readDataToEndOfFile()
-            p.waitUntilExit()
-            return out
-        }
-        let members = try bursts.map(gzip)
+        let members = try bursts.map(Self.gzip)
         try Self.append(members[0], to: live)
         let p = try DurableStateCLITests.start(["analyze", "--follow", "--emit-every", "200ms", "-o", report, live], env: Self.env)
         for m in members.dropFirst() {
@@ -304,6 +306,80 @@ import Testing
         let mine = try numbers(rejects), theirs = try numbers(batchRejects)
         #expect(Set(mine).count == mine.count, "a rejected line written twice")
         #expect(mine.count > 20 && mine.count >= theirs.count - 1 && Set(mine).isSubset(of: Set(theirs)), "\(mine.count) against \(theirs.count)")
+    }
+
+    /// A compressed log is checkpointed at the end of a frame (here a gzip member; a frame
+    /// cannot be entered in the middle), never inside one, and a restart after SIGKILL
+    /// reads it on from there: from the same file, or, when it was rotated while nothing
+    /// followed it, from the old file found by its inode and then the new one. The figures
+    /// end as a batch run's over the same files.
+    @Test(arguments: [false, true])
+    func compressedRestartReadsOnFromAFrameEnd(rotated: Bool) throws {
+        let dir = try DurableStateCLITests.temp()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let (all, bursts) = try Self.bursts(in: dir, count: 6)
+        let members = try bursts.map(Self.gzip)
+        let live = dir.appendingPathComponent("live.gz").path
+        let report = dir.appendingPathComponent("report.json").path
+        let state = dir.appendingPathComponent("state").path
+        let args = [
+            "analyze", "--follow", "--state", state, "--emit-every", "200ms", "--checkpoint-every", "200ms", "-o", report,
+            live,
+        ]
+        for m in members.prefix(3) { try Self.append(m, to: live) }
+        var p = try DurableStateCLITests.start(args, env: Self.env)
+        let deadline = Date().addingTimeInterval(60)
+        while Date() < deadline && !FileManager.default.fileExists(atPath: state + "/MANIFEST") { usleep(20_000) }
+        #expect(FileManager.default.fileExists(atPath: state + "/MANIFEST"), "no checkpoint within 60 s")
+        // Half a member: its lines are read, but no checkpoint can stand among them.
+        try Self.append(members[3].prefix(members[3].count / 2), to: live)
+        usleep(600_000)
+        kill(p.processIdentifier, SIGKILL)
+        p.waitUntilExit()
+        try Self.append(members[3].suffix(from: members[3].count / 2), to: live)
+        let expected: NSDictionary
+        if rotated {
+            let old = live + ".1"
+            try FileManager.default.moveItem(atPath: live, toPath: old)
+            let header = Data(bursts[0].prefix { $0 != UInt8(ascii: "\n") }) + Data([UInt8(ascii: "\n")])
+            try Self.append(try Self.gzip(header + bursts[4] + bursts[5]), to: live)
+            let plainOld = dir.appendingPathComponent("old.csv").path, plainNew = dir.appendingPathComponent("new.csv").path
+            try (bursts[0] + bursts[1] + bursts[2] + bursts[3]).write(to: URL(fileURLWithPath: plainOld))
+            try (header + bursts[4] + bursts[5]).write(to: URL(fileURLWithPath: plainNew))
+            expected = try Self.batch([plainOld, plainNew])
+        } else {
+            for m in members.suffix(2) { try Self.append(m, to: live) }
+            expected = try Self.batch([all])
+        }
+        let second = dir.appendingPathComponent("second.log").path
+        _ = FileManager.default.createFile(atPath: second, contents: nil)
+        p = Process()
+        p.executableURL = CLITests.products.appendingPathComponent("callsift")
+        p.arguments = args
+        p.environment = ProcessInfo.processInfo.environment.merging(Self.env) { $1 }
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: second))
+        try p.run()
+        let until = Date().addingTimeInterval(60)
+        while Date() < until, (try? Self.figures(Data(contentsOf: URL(fileURLWithPath: report)))) != expected { usleep(50_000) }
+        #expect(Self.stop(p) == 0)
+        #expect(try Self.figures(Data(contentsOf: URL(fileURLWithPath: report))) == expected)
+        let said = try String(contentsOfFile: second, encoding: .utf8)
+        let from = said.range(of: "from byte ").map { Int(said[$0.upperBound...].prefix { $0.isNumber }) ?? 0 } ?? 0
+        let memberEnds = (1...3).map { members.prefix($0).reduce(0) { $0 + $1.count } }
+        #expect(memberEnds.contains(from), "\(said)")
+        if rotated {
+            // The old file is in the state fingerprinted by all its bytes as stored, as a
+            // daily run given it would fingerprint it.
+            func contents(_ json: String) throws -> [String] {
+                let o = try #require(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])
+                let files = (o["config"] as? [String: Any])?["input_files"] as? [[String: Any]] ?? []
+                return files.compactMap { $0["content"] as? String }
+            }
+            let fed = try contents(try String(contentsOfFile: report, encoding: .utf8))
+            let whole = try contents(try CLITests.run(["analyze", live + ".1"], env: Self.env).stdout)
+            #expect(whole.count == 1 && fed.first == whole.first, "\(fed) against \(whole)")
+        }
     }
 
     /// A file rewritten in place while nothing followed it (copied and truncated, then

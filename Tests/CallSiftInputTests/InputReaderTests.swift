@@ -175,6 +175,59 @@ let compressedFormats: [Compression] = [.zstd, .lz4, .gzip]
         #expect(outcome.bytes == InputSamples.small)
     }
 
+    /// Each frame's end is recorded where it lies in both the decoded and the stored bytes
+    /// (an empty frame's too, where nothing was decoded), and a reader begun at one, given
+    /// the hash of the bytes before it, reads the rest and fingerprints the whole file.
+    @Test(arguments: compressedFormats)
+    func frameEndsArePlacesToBeginAgain(compression: Compression) throws {
+        let dir = try ScratchDirectory()
+        let pieces = [
+            InputSamples.text(bytes: 300_000, seed: 1), [], InputSamples.text(bytes: 200_001, seed: 2),
+            InputSamples.text(bytes: 5, seed: 3),
+        ]
+        var stored: [[UInt8]] = []
+        for (i, p) in pieces.enumerated() {
+            try InputSamples.write(p, to: dir.path("\(i)"), as: compression)
+            stored.append(try InputSamples.bytes(of: dir.path("\(i)")))
+        }
+        let joined = stored.flatMap { $0 }
+        try InputSamples.store(joined, at: dir.path("joined"))
+        var expected: [InputReader.FrameEnd] = []
+        var d: Int64 = 0, s: Int64 = 0
+        for (p, b) in zip(pieces, stored) {
+            d += Int64(p.count)
+            s += Int64(b.count)
+            expected.append(InputReader.FrameEnd(decoded: d, stored: s))
+        }
+        for chunkSize in [1000, 128 * 1024] {
+            let reader = try InputReader(path: dir.path("joined"), chunkSize: chunkSize)
+            reader.recordsFrameEnds = true
+            var ends: [InputReader.FrameEnd] = []
+            var decoded: [UInt8] = []
+            while let chunk = try reader.readChunk() {
+                decoded += chunk
+                ends += reader.takeFrameEnds()
+                // A frame end is never ahead of the bytes handed out with it or before.
+                #expect(ends.allSatisfy { $0.decoded <= Int64(decoded.count) })
+            }
+            ends += reader.takeFrameEnds()
+            #expect(decoded == pieces.flatMap { $0 })
+            #expect(ends == expected, "\(compression), chunks of \(chunkSize)")
+        }
+        let whole = try #require(try InputReader(path: dir.path("joined")).contentFingerprint())
+        for end in expected.dropLast() {
+            let fd = open(dir.path("joined"), O_RDONLY)
+            #expect(lseek(fd, off_t(end.stored), SEEK_SET) == off_t(end.stored))
+            var before = ContentHasher()
+            joined.withUnsafeBytes { before.update(UnsafeRawBufferPointer(rebasing: $0[0..<Int(end.stored)])) }
+            let reader = try InputReader(descriptor: fd, name: "rest", hashedBefore: before)
+            var rest: [UInt8] = []
+            while let chunk = try reader.readChunk() { rest += chunk }
+            #expect(rest == Array(pieces.flatMap { $0 }[Int(end.decoded)...]))
+            #expect(reader.contentFingerprint() == whole)
+        }
+    }
+
     @Test(arguments: compressedFormats)
     func concatenatedFramesReadAsOneStream(compression: Compression) throws {
         let dir = try ScratchDirectory()

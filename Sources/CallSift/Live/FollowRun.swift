@@ -23,8 +23,9 @@ import SystemPackage
 /// `checkpointEvery` seconds and when stopped, the session writes the file read so far
 /// into the state as a daily run would (`EngineSession.checkpoint`), with where it stands
 /// in it, and a new session reads on from there; a restart does too, reading only the
-/// bytes after that point (a plain CSV or NDJSON file; a compressed one, or one read by
-/// a format adapter, is read again from its start, as it has no such point). Each emit
+/// bytes after that point (a CSV or NDJSON file, plain, or compressed at the end of a
+/// frame; one read by a format adapter is read again from its start, as it has no such
+/// point). Each emit
 /// also notes in `DIR/FOLLOW` which file is followed (device and inode), so that a
 /// restart finishes first a file rotated away while nothing followed it. So nothing is
 /// counted twice and nothing is lost. Without `--state`, the state is kept in a private
@@ -113,7 +114,13 @@ public final class FollowRun {
             note("callsift: \(path) does not exist yet; waiting for it")
         }
         var session = try newSession(resume: resuming?.point)
-        log.start(resuming: resuming.map { ($0.descriptor, $0.point.offset) })
+        log.start(
+            resuming: resuming.map {
+                LiveLog.Resumption(
+                    descriptor: $0.descriptor, stored: $0.point.offset, decoded: $0.point.parser.bytes,
+                    hashedBefore: $0.point.storedHash ?? ContentHasher())
+            })
+        storedHash = resuming.flatMap { r in r.point.storedHash.map { (r.point.device, r.point.inode, $0) } }
         var nextCheckpoint = Date().addingTimeInterval(options.checkpointEvery)
         var shown = -1
         var checkpoint: StateStore.FollowPoint?
@@ -162,17 +169,21 @@ public final class FollowRun {
                 }
             }
             // The engine's checkpoint: the file read so far into the state, and a session
-            // reading on from where it stands.
-            if options.stateDir != nil && path != "-" && session.hasInput && (stop || Date() >= nextCheckpoint) {
-                nextCheckpoint = Date().addingTimeInterval(options.checkpointEvery)
-                if log.isPlain, let at = log.followPoint(), let bytes = session.checkpointBytes,
-                    let check = Self.tailCheck(path: path, device: at.device, inode: at.inode, before: bytes)
-                {
+            // reading on from where it stands. When it has no such point now (inside a
+            // record, or a compressed file's frame), it is tried again at the next round.
+            if options.stateDir != nil && path != "-" && session.hasInput && (stop || Date() >= nextCheckpoint),
+                let bytes = session.checkpointBytes, let at = log.checkpointPoint(decodedBytes: bytes),
+                let check = Self.tailCheck(path: path, device: at.device, inode: at.inode, before: at.stored)
+            {
+                let stored = at.plain ? nil : hashStored(device: at.device, inode: at.inode, to: at.stored)
+                if at.plain || stored != nil {
+                    nextCheckpoint = Date().addingTimeInterval(options.checkpointEvery)
                     // Every rejected line read so far is in the rejects file for good first.
                     let rejectsBytes = try rejects?.sync() ?? -1
                     guard
                         let (point, notes) = try session.checkpoint(
-                            device: at.device, inode: at.inode, rejectsBytes: rejectsBytes, tailCheck: check)
+                            device: at.device, inode: at.inode, rejectsBytes: rejectsBytes, tailCheck: check,
+                            stored: stored.map { StateStore.FollowResume.Stored(offset: at.stored, hasher: $0.words) })
                     else { preconditionFailure("a session with a point to checkpoint at did not") }
                     for n in notes { note(n) }
                     session = try newSession(resume: point)
@@ -202,6 +213,33 @@ public final class FollowRun {
                     : "callsift: \(path) ends with \(unfinished) bytes of a line not yet finished; not counted until it is")
         }
         return 0
+    }
+
+    /// The hash of the stored bytes of the compressed file followed, up to where a
+    /// checkpoint last stood in it (or a point it was resumed from): continued from there
+    /// by `hashStored`, so that a checkpoint reads only the bytes since the last one.
+    private var storedHash: (device: UInt64, inode: UInt64, hasher: ContentHasher)?
+
+    /// The hash of the first `offset` bytes of the file under `path`, if it is the file
+    /// `device` and `inode` name and holds them: `storedHash` continued (or begun again,
+    /// for another file).
+    private func hashStored(device: UInt64, inode: UInt64, to offset: Int64) -> ContentHasher? {
+        var hasher = ContentHasher()
+        if let h = storedHash, h.device == device, h.inode == inode, h.hasher.byteCount <= offset { hasher = h.hasher }
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0, UInt64(st.st_dev) == device, UInt64(st.st_ino) == inode else { return nil }
+        var bytes = [UInt8](repeating: 0, count: 1 << 20)
+        while hasher.byteCount < offset {
+            let want = Int(min(Int64(bytes.count), offset - hasher.byteCount))
+            let got = bytes.withUnsafeMutableBytes { pread(fd, $0.baseAddress, want, off_t(hasher.byteCount)) }
+            guard got > 0 else { return nil }
+            bytes.withUnsafeBytes { hasher.update(UnsafeRawBufferPointer(rebasing: $0[0..<got])) }
+        }
+        storedHash = (device, inode, hasher)
+        return hasher
     }
 
     /// The engine session for the file now followed, continuing from the state (and, with
@@ -278,7 +316,7 @@ public final class FollowRun {
                 note(
                     "callsift: warning: \(path) no longer holds the bytes it held at the checkpoint before byte \(f.offset) (copied and truncated while nothing followed it?): the state keeps its first \(f.offset) bytes as the whole of it, and what it holds now is followed as a new file"
                 )
-                try finishResumed(f, rest: [])
+                try finishResumed(f, readingOn: nil)
                 return nil
             }
             if Int64(st.st_size) >= f.offset {
@@ -290,7 +328,7 @@ public final class FollowRun {
             note(
                 "callsift: warning: \(path) is shorter than at the checkpoint (\(st.st_size) bytes, \(f.offset) in the state): it was truncated while nothing followed it; the state keeps its first \(f.offset) bytes as the whole of it, and what it holds now is followed as a new file"
             )
-            try finishResumed(f, rest: [])
+            try finishResumed(f, readingOn: nil)
             return nil
         }
         if fd >= 0 { close(fd) }
@@ -303,22 +341,19 @@ public final class FollowRun {
                     note(
                         "callsift: warning: \(candidate), the file read at the checkpoint, no longer holds the bytes it held before byte \(f.offset); the state keeps its first \(f.offset) bytes as the whole of it"
                     )
-                    try finishResumed(f, rest: [])
+                    try finishResumed(f, readingOn: nil)
                     return nil
                 }
                 note("callsift: \(f.path) was rotated while nothing followed it; finishing \(candidate) from byte \(f.offset), where the checkpoint left it")
                 cutRejects(back: f)
-                let h = try FileHandle(forReadingFrom: URL(fileURLWithPath: candidate))
-                defer { try? h.close() }
-                try h.seek(toOffset: UInt64(f.offset))
-                try finishResumed(f, rest: [UInt8](try h.readToEnd() ?? Data()))
+                try finishResumed(f, readingOn: candidate)
                 return nil
             }
         }
         note(
             "callsift: warning: the file read at the checkpoint (\(f.path), inode \(f.inode)) is no longer in \(dir); the state keeps its first \(f.offset) bytes as the whole of it"
         )
-        try finishResumed(f, rest: [])
+        try finishResumed(f, readingOn: nil)
         return nil
     }
 
@@ -352,14 +387,26 @@ public final class FollowRun {
         if stat(p, &st) == 0 && Int64(st.st_size) > f.rejectsBytes { _ = truncate(p, off_t(f.rejectsBytes)) }
     }
 
-    /// Finishes the file the engine stands part way through, its bytes after that point
-    /// being `rest`, into the state.
-    private func finishResumed(_ f: StateStore.FollowResume, rest: [UInt8]) throws {
+    /// Finishes the file the engine stands part way through into the state: read on from
+    /// the point in `file` (decoded, if it is compressed), or, nil, ended at the point.
+    private func finishResumed(_ f: StateStore.FollowResume, readingOn file: String?) throws {
         let s = try EngineSession(
             state: store, settings: settings, name: f.path, pseudonymiser: pseudonymiser, rejects: rejects,
             execution: execution, resume: f)
-        rest.withUnsafeBytes { s.push($0) }
-        for n in try s.commit(fingerprint: nil) { note(n) }
+        // A compressed file's fingerprint is of its stored bytes (a plain one's, of the
+        // bytes its parser has hashed since its start).
+        var fingerprint = f.storedHash?.finish()
+        if let file {
+            let fd = open(file, O_RDONLY | O_CLOEXEC)
+            guard fd >= 0, lseek(fd, off_t(f.offset), SEEK_SET) == off_t(f.offset) else {
+                if fd >= 0 { close(fd) }
+                throw InputError(input: file, offset: f.offset, message: "cannot read on from the checkpoint: \(String(cString: strerror(errno)))")
+            }
+            let reader = try InputReader(descriptor: fd, name: f.path, hashedBefore: f.storedHash ?? ContentHasher())
+            while let chunk = try reader.readChunk() { s.push(chunk) }
+            fingerprint = reader.contentFingerprint()
+        }
+        for n in try s.commit(fingerprint: fingerprint) { note(n) }
     }
 
     /// Writes `report` (as `-o` would, replacing the file atomically) and the metrics file.

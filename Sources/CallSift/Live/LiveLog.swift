@@ -49,6 +49,15 @@ package final class LiveLog: @unchecked Sendable {
     private var device: UInt64 = 0
     private var inode: UInt64 = 0
     private var offset: Int64 = 0
+    /// Decoded bytes of the file now followed handed out by `drain` (from its start, or
+    /// from where following resumed).
+    private var drained: Int64 = 0
+    /// Where frames of the file now followed ended (a compressed one), in decoded and
+    /// stored bytes from the file's start, none before `drained`: the places a checkpoint
+    /// can stand (`checkpointPoint`).
+    private var frameEnds: [InputReader.FrameEnd] = []
+    /// Where the first file's decoder starts, when following resumes part way through it.
+    private var resumption: Resumption?
 
     private var finishedFiles: [FinishedFile] = []
     private var failed: InputError?
@@ -62,14 +71,34 @@ package final class LiveLog: @unchecked Sendable {
 
     deinit { buffer.deallocate() }
 
+    /// Where a checkpoint left a file part way through: the file, open as `descriptor`, is
+    /// read on from its byte `stored` (the end of a frame, for a compressed one), which
+    /// follows `decoded` decoded bytes; `hashedBefore` is the hash of its bytes before
+    /// `stored`, so that the file's fingerprint is of all of it.
+    package struct Resumption {
+        package var descriptor: Int32
+        package var stored: Int64
+        package var decoded: Int64
+        package var hashedBefore: ContentHasher
+        package init(descriptor: Int32, stored: Int64, decoded: Int64, hashedBefore: ContentHasher) {
+            self.descriptor = descriptor
+            self.stored = stored
+            self.decoded = decoded
+            self.hashedBefore = hashedBefore
+        }
+    }
+
     /// Starts following: at the start of the file now under the name (waiting for one to
-    /// appear), or of standard input; or (`resuming`) in the file open as `descriptor`,
-    /// a plain one, at byte `offset`, where a checkpoint left it.
-    package func start(resuming: (descriptor: Int32, offset: Int64)? = nil) {
+    /// appear), or of standard input; or (`resuming`) part way through the file a
+    /// checkpoint left.
+    package func start(resuming: Resumption? = nil) {
         if path == "-" {
             startDecoder(descriptor: STDIN_FILENO, owned: false)
         } else {
-            let t = Thread { [self] in tail(resuming: resuming) }
+            lock.lock()
+            resumption = resuming
+            lock.unlock()
+            let t = Thread { [self] in tail(resuming: resuming.map { ($0.descriptor, $0.stored) }) }
             t.name = "callsift tail"
             t.start()
         }
@@ -144,6 +173,12 @@ package final class LiveLog: @unchecked Sendable {
         let f = finishedFiles
         finishedFiles = []
         let lines = [UInt8](UnsafeRawBufferPointer(start: buffer, count: boundary))
+        drained += Int64(boundary)
+        if let keep = frameEnds.firstIndex(where: { $0.decoded >= drained }) {
+            frameEnds.removeFirst(keep)
+        } else {
+            frameEnds.removeAll()
+        }
         if boundary > 0 {
             buffer.copyMemory(from: buffer + boundary, byteCount: count - boundary)
             count -= boundary
@@ -167,9 +202,20 @@ package final class LiveLog: @unchecked Sendable {
         return (device, inode, offset)
     }
 
-    /// Whether the file now followed is stored plain (not compressed), so that the bytes
-    /// drained of it are its bytes, and a restart can start again at a line of it.
-    package var isPlain: Bool { locked { plain } }
+    /// Where a checkpoint of the file now followed can stand once `decodedBytes` of it are
+    /// in the engine (all the bytes drained of it so far): that byte of a plain file, the
+    /// end of the frame that ends there for a compressed one (a frame cannot be entered
+    /// in the middle). Nil when there is no such place now (`decodedBytes` inside a frame),
+    /// before a file is open, and while a finished file waits to be fed (`followPoint`).
+    package func checkpointPoint(decodedBytes: Int64) -> (device: UInt64, inode: UInt64, stored: Int64, plain: Bool)? {
+        lock.lock()
+        defer { lock.unlock() }
+        guard finishedFiles.isEmpty, inode != 0, decodedBytes == drained else { return nil }
+        if plain { return (device, inode, decodedBytes, true) }
+        guard let end = frameEnds.first(where: { $0.decoded == decodedBytes }) else { return nil }
+        return (device, inode, end.stored, false)
+    }
+
     private var plain = false
 
     // MARK: - The decoder
@@ -187,10 +233,34 @@ package final class LiveLog: @unchecked Sendable {
         var error: InputError?
         var fingerprint: ContentFingerprint?
         do {
-            let reader = owned ? try InputReader(descriptor: descriptor, name: path) : try InputReader(path: "-")
+            // The file a checkpoint left part way through goes on from there, once.
+            let from = locked {
+                defer { resumption = nil }
+                return resumption
+            }
+            let reader =
+                owned
+                ? try InputReader(descriptor: descriptor, name: path, hashedBefore: from?.hashedBefore ?? ContentHasher())
+                : try InputReader(path: "-")
+            reader.recordsFrameEnds = true
             let isPlain = reader.compression == .none
-            locked { plain = isPlain }
-            while let chunk = try reader.readChunk() { append(chunk) }
+            let (decodedBase, storedBase) = (from?.decoded ?? 0, from?.stored ?? 0)
+            locked {
+                plain = isPlain
+                drained = decodedBase
+                frameEnds = []
+            }
+            while let chunk = try reader.readChunk() {
+                append(chunk)
+                let ends = reader.takeFrameEnds()
+                if !ends.isEmpty {
+                    locked {
+                        for e in ends {
+                            frameEnds.append(InputReader.FrameEnd(decoded: decodedBase + e.decoded, stored: storedBase + e.stored))
+                        }
+                    }
+                }
+            }
             fingerprint = reader.contentFingerprint()
         } catch let e as InputError {
             error = e
@@ -210,6 +280,7 @@ package final class LiveLog: @unchecked Sendable {
                 FinishedFile(name: path, rest: [UInt8](UnsafeRawBufferPointer(start: buffer, count: count)), fingerprint: fingerprint))
             count = 0
             boundary = 0
+            frameEnds = []
             if path == "-" { stdinEnded = true }
         }
         changes += 1

@@ -95,7 +95,8 @@ final class EngineSession {
     /// An input whose content was fed before is left out, with a note.
     ///
     /// - Parameter fingerprint: the input's content as stored (a compressed log's
-    ///   compressed bytes); nil for that of the bytes pushed.
+    ///   compressed bytes, all of them when the session read on from a point); nil for
+    ///   that of the bytes pushed.
     /// - Returns: what stderr should say.
     func commit(fingerprint: ContentFingerprint?) throws -> [String] {
         try write(fingerprint: fingerprint, following: nil).notes
@@ -110,15 +111,16 @@ final class EngineSession {
     /// record, or a format adapter's input: `InputParser.resumePoint`), and the session
     /// goes on. `rejectsBytes`: the `--rejects` file's size, synced, with every line read
     /// so far (-1: none); `tailCheck`: the fingerprint of the file's last bytes before
-    /// the point (`FollowResume.tailCheck`).
+    /// the point (`FollowResume.tailCheck`); `stored`: for a compressed file, where the
+    /// point stands in its stored bytes (a frame's end) and their hash.
     func checkpoint(
-        device: UInt64, inode: UInt64, rejectsBytes: Int64, tailCheck: UInt64
+        device: UInt64, inode: UInt64, rejectsBytes: Int64, tailCheck: UInt64, stored: StateStore.FollowResume.Stored? = nil
     ) throws -> (resume: StateStore.FollowResume, notes: [String])? {
         precondition(!used, "checkpoint of a session already committed")
         guard let parser = run.resumePoint() else { return nil }
         let point = StateStore.FollowResume(
             path: name, device: device, inode: inode, lines: 0, parser: parser, rejectsBytes: rejectsBytes,
-            tailCheck: tailCheck)
+            tailCheck: tailCheck, stored: stored)
         let (notes, written) = try write(fingerprint: nil, following: point)
         guard let written else { throw StateError("\(state.path): the checkpoint of \(name) was not written: \(notes.joined(separator: "; "))") }
         return (written, notes)
@@ -132,9 +134,10 @@ final class EngineSession {
     ) throws -> (notes: [String], following: StateStore.FollowResume?) {
         precondition(!used, "a session is committed once")
         used = true
-        // A session that read on from a point has the hash of every byte of its file (a
-        // plain one) in its parser; `fingerprint` would be of the bytes after the point.
-        run.endPushed(fingerprint: resumed == nil ? fingerprint : nil)
+        // A session that read on from a point in a plain file has the hash of every byte of
+        // it in its parser (a `fingerprint` given would be of the bytes after the point); a
+        // compressed file's fingerprint is given continued from the point's (`Stored`).
+        run.endPushed(fingerprint: resumed == nil || resumed?.stored != nil ? fingerprint : nil)
         let out = try state.engineWriter()
         let outcome: Analysis.Outcome
         do {

@@ -148,8 +148,19 @@ public final class StateStore {
         var parser: InputParser.Resume
         var rejectsBytes: Int64 = -1
         var tailCheck: UInt64 = 0
-        /// The bytes of the file in the engine.
-        var offset: Int64 { parser.bytes }
+        /// For a compressed file: where the point stands in its bytes as stored (the end of
+        /// a frame), and the state of their hash up to there. Nil for a plain file, whose
+        /// stored bytes are the parser's.
+        var stored: Stored?
+        /// The bytes of the file as stored before the point.
+        var offset: Int64 { stored?.offset ?? parser.bytes }
+        /// For a compressed file, the hash of its stored bytes before the point.
+        var storedHash: ContentHasher? { stored.flatMap { ContentHasher(words: $0.hasher) } }
+
+        struct Stored: Equatable {
+            var offset: Int64
+            var hasher: [UInt64]
+        }
 
         func encode(into w: inout StateWriter) {
             w.string(path)
@@ -159,6 +170,12 @@ public final class StateStore {
             parser.encode(into: &w)
             w.int(rejectsBytes)
             w.u64(tailCheck)
+            w.bool(stored != nil)
+            if let stored {
+                w.int(stored.offset)
+                w.count(stored.hasher.count)
+                for v in stored.hasher { w.u64(v) }
+            }
         }
 
     }
@@ -475,6 +492,16 @@ extension StateStore.FollowResume {
         parser = try InputParser.Resume(from: &r)
         rejectsBytes = try r.int()
         tailCheck = try r.u64()
+        // The point is the manifest's last record; one written before compressed files had
+        // points (version 4 as first released) ends here.
+        if !r.isAtEnd, try r.bool() {
+            let offset = try r.int()
+            let count = try r.count(minBytes: 8)
+            var words: [UInt64] = []
+            for _ in 0..<count { words.append(try r.u64()) }
+            guard offset > 0, ContentHasher(words: words)?.byteCount == offset else { throw r.malformed("a compressed file's follow point out of range") }
+            stored = Stored(offset: offset, hasher: words)
+        }
         guard path.utf8.count > 0, lines >= 0, rejectsBytes >= -1 else { throw r.malformed("a follow point out of range") }
     }
 }

@@ -59,7 +59,8 @@ public struct ContentHasher: Sendable {
     /// Bytes of a stripe not yet complete, and how many.
     private var pending: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
     private var pendingCount = 0
-    private(set) var byteCount: Int64 = 0
+    /// The bytes hashed so far.
+    public private(set) var byteCount: Int64 = 0
 
     public init() {}
 
