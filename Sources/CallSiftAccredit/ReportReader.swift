@@ -91,7 +91,7 @@ public enum ReportReader {
             lines.rejected[LineAccounting.index(r)] = n
         }
         guard lines.rejectedTotal == a.rejected_total else { throw fail("accounting: rejected_total is not the sum of rejected") }
-        var calls = CallAssembler.Accounting()
+        var calls = CallAccounting()
         calls.events = a.events
         calls.duplicates = a.duplicates
         calls.contacts = a.calls.contacts

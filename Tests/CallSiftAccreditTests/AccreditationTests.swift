@@ -18,7 +18,7 @@ import Testing
     static func report(_ rows: [Report.Row], period: Period = .day) -> Report {
         var s = AnalysisSettings()
         s.period = period
-        return Report(settings: s, inputs: ["x"], horizon: nil, lines: LineAccounting(), calls: CallAssembler.Accounting(), rows: rows)
+        return Report(settings: s, inputs: ["x"], horizon: nil, lines: LineAccounting(), calls: CallAccounting(), rows: rows)
     }
 
     static let standard = try! Standard.parse(

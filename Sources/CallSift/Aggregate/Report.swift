@@ -59,10 +59,10 @@ public struct Report: Sendable {
     /// Greatest accepted `ts`, nil for an input without events.
     public var horizon: Int64?
     public var lines: LineAccounting
-    public var calls: CallAssembler.Accounting
+    public var calls: CallAccounting
     public var rows: [Row]
 
-    public init(settings: AnalysisSettings, inputs: [String], horizon: Int64?, lines: LineAccounting, calls: CallAssembler.Accounting, rows: [Row]) {
+    public init(settings: AnalysisSettings, inputs: [String], horizon: Int64?, lines: LineAccounting, calls: CallAccounting, rows: [Row]) {
         self.settings = settings; self.inputs = inputs; self.horizon = horizon; self.lines = lines; self.calls = calls; self.rows = rows
     }
 

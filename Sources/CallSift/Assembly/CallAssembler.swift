@@ -3,6 +3,27 @@ import CallSiftInput
 import CallSiftFormats
 import CallSiftConcurrency
 
+/// What became of the events and calls of an input (docs/metrics.md, "Accounting"):
+/// events taken and duplicates dropped, calls that became contacts, incomplete or
+/// conflicting calls, and the greatest `ts` seen.
+public struct CallAccounting: Sendable, Equatable {
+    public var events: Int64 = 0
+    public var duplicates: Int64 = 0
+    public var contacts: Int64 = 0
+    public var incomplete: Int64 = 0
+    public var conflicting: Int64 = 0
+    /// Greatest `ts` among accepted events; `Int64.min` when there are none.
+    public var horizon: Int64 = .min
+
+    public init() {}
+
+    public mutating func merge(_ o: CallAccounting) {
+        events += o.events; duplicates += o.duplicates; contacts += o.contacts
+        incomplete += o.incomplete; conflicting += o.conflicting
+        horizon = max(horizon, o.horizon)
+    }
+}
+
 /// Assembles events into calls, keyed by (centre, call), and validates them
 /// (docs/metrics.md, "Calls" and "Accounting").
 ///
@@ -30,24 +51,8 @@ import CallSiftConcurrency
 /// The stage protocol: `record` the events, `advance(to:)` with each new watermark,
 /// `finish` at end of input; completed contacts are appended to the caller's array in no
 /// particular order.
-public final class CallAssembler {
-    public struct Accounting: Sendable, Equatable {
-        public var events: Int64 = 0
-        public var duplicates: Int64 = 0
-        public var contacts: Int64 = 0
-        public var incomplete: Int64 = 0
-        public var conflicting: Int64 = 0
-        /// Greatest `ts` among accepted events; `Int64.min` when there are none.
-        public var horizon: Int64 = .min
-
-        public init() {}
-
-        public mutating func merge(_ o: Accounting) {
-            events += o.events; duplicates += o.duplicates; contacts += o.contacts
-            incomplete += o.incomplete; conflicting += o.conflicting
-            horizon = max(horizon, o.horizon)
-        }
-    }
+package final class CallAssembler {
+    package typealias Accounting = CallAccounting
 
     /// One event as a call keeps it.
     struct CallEvent {
