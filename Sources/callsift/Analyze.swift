@@ -29,7 +29,8 @@ struct Analyze: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Compute FCR and avoidable-contact figures from call-event logs.",
         discussion: """
-            INPUT is a file, a folder (all its files, in name order) or - for standard \
+            INPUT is a file, a folder (all its files, by name, a rotated log's oldest \
+            first: queue_log.2.gz, queue_log.1, queue_log) or - for standard \
             input; give as many as you like. Each file may be plain or compressed with zstd, \
             lz4 or gzip (recognised from its first bytes, whatever its name) and holds CSV \
             with a header row or NDJSON, one event per line, with the keys ts, centre, call, \

@@ -63,3 +63,37 @@ import Testing
         }
     }
 }
+
+/// A folder's files are read by path, except that the files logrotate leaves of one log
+/// are read oldest first (docs/metrics.md, "Input records").
+@Suite struct RotationOrderTests {
+    @Test func rotatedFilesOfALogOldestFirst() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("callsift-rotation-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let names = [
+            "queue_log", "queue_log.1", "queue_log.2.gz", "queue_log.10.gz", "a.csv", "z.csv.zst",
+            "ctr-20261206.gz", "ctr-20261205", "ctr-2026-12-07.zst", "ctr", "ctr-20261206-1200.gz",
+            "sub/x.log.1", "sub/x.log",
+        ]
+        for n in names {
+            let url = dir.appendingPathComponent(n)
+            try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try Data().write(to: url)
+        }
+        let read = try Analysis.expand([dir.path]).map { String($0.dropFirst(dir.path.count + 1)) }
+        #expect(
+            read == [
+                "a.csv", "ctr-20261205", "ctr-20261206.gz", "ctr-20261206-1200.gz", "ctr-2026-12-07.zst", "ctr",
+                "queue_log.10.gz", "queue_log.2.gz", "queue_log.1", "queue_log", "sub/x.log.1", "sub/x.log", "z.csv.zst",
+            ])
+    }
+
+    /// Names that only look like rotation leave the order by path as it was.
+    @Test func otherNamesKeepTheirOrder() {
+        let paths = ["2026-03-02/C01.csv.zst", "2026-03-02/C02.csv.zst", "2026-03-03/C01.csv.zst", "calls.csv", "calls.ndjson"]
+        #expect(paths.shuffled().sorted(by: RotationOrder.precedes) == paths)
+        #expect(RotationOrder.key("C01-000000275").rank == 2)
+        #expect(RotationOrder.key("log-20261340").rank == 2)  // no 13th month
+        #expect(RotationOrder.key("log-2026-12-06T10").rank == 1)
+    }
+}
