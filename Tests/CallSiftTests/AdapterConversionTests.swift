@@ -344,3 +344,132 @@ import Testing
         #expect(bad == 0)
     }
 }
+
+/// A platform's export cut into many files is one stream (docs/metrics.md, "Streams across
+/// files"): contact trace records cut into small files in delivery order, as Firehose
+/// delivers them, and a queue_log rotated in the middle of calls, give the rows and
+/// accounting of the same records as one file, at any thread count.
+@Suite struct ExportAcrossFilesTests {
+    /// `text`'s lines cut into files of `per` lines, written into a new folder as `name(i)`.
+    static func cut(_ text: String, per: Int, in dir: TempDir, _ name: (Int, Int) -> String) throws -> String {
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false).dropLast()
+        let folder = dir.path("export")
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        var i = 0
+        var at = lines.startIndex
+        let count = (lines.count + per - 1) / per
+        while at < lines.endIndex {
+            let end = min(at + per, lines.endIndex)
+            let body = lines[at..<end].joined(separator: "\n") + "\n"
+            try Data(body.utf8).write(to: URL(fileURLWithPath: folder + "/" + name(i, count)))
+            i += 1
+            at = end
+        }
+        return folder
+    }
+
+    static func settings(_ configure: (inout AnalysisSettings) -> Void = { _ in }) -> AnalysisSettings {
+        var s = AnalysisSettings()
+        s.period = .day
+        s.minCell = 0
+        configure(&s)
+        return s
+    }
+
+    static func same(_ a: Report, _ b: Report) {
+        #expect(a.rows == b.rows)
+        #expect(a.calls == b.calls)
+        #expect(a.lines == b.lines)
+        #expect(a.accountingHolds && b.accountingHolds)
+    }
+
+    @Test(arguments: [1, 2])
+    func contactTraceRecordsCutIntoSmallFiles(threads: Int) throws {
+        let calls = try AdapterConversionTests.generated(calls: 3000, centres: 2, seed: 5)
+        let (records, _) = AdapterConversionTests.contactTraceRecords(calls)
+        let dir = try TempDir()
+        let whole = dir.path("all.ndjson")
+        try Data(records.utf8).write(to: URL(fileURLWithPath: whole))
+        let s = Self.settings()
+        let one = try Scenario.analyze(paths: [whole], settings: s, threads: threads)
+        #expect(one.calls.conflicting == 0 && one.calls.incomplete == 0)
+        // Files of 37 records: many transfer chains, and records with their re-deliveries
+        // (the snapshots of contacts in progress), fall in two files.
+        let folder = try Self.cut(records, per: 37, in: dir) { i, _ in String(format: "ctr-%05d.ndjson", i) }
+        let cut = try Scenario.analyze(paths: [folder], settings: s, threads: threads)
+        Self.same(cut, one)
+        #expect(cut.inputFiles.count > 100)
+        #expect(cut.inputFiles.reduce(0) { $0 + $1.lines } == cut.lines.lines)
+    }
+
+    /// A queue_log rotated (logrotate's numbered files, the oldest with the highest
+    /// number) between lines of calls still in progress.
+    @Test(arguments: [1, 2])
+    func queueLogRotatedMidCall(threads: Int) throws {
+        let calls = try AdapterConversionTests.generated(calls: 2000, centres: 1, seed: 9)
+        let (log, _) = AdapterConversionTests.queueLog(calls)
+        let dir = try TempDir()
+        let whole = dir.path("queue_log")
+        try Data(log.utf8).write(to: URL(fileURLWithPath: whole))
+        let s = Self.settings { $0.centre = "C01" }
+        let one = try Scenario.analyze(paths: [whole], settings: s, threads: threads)
+        #expect(one.calls.conflicting == 0 && one.calls.incomplete == 0)
+        let lines = log.split(separator: "\n").count
+        let folder = try Self.cut(log, per: lines / 5 + 1, in: dir) { i, n in i == n - 1 ? "queue_log" : "queue_log.\(n - 1 - i)" }
+        let cut = try Scenario.analyze(paths: [folder], settings: s, threads: threads)
+        Self.same(cut, one)
+        #expect(cut.inputFiles.map { ($0.path as NSString).lastPathComponent } == ["queue_log.4", "queue_log.3", "queue_log.2", "queue_log.1", "queue_log"])
+    }
+
+    /// Two files over the same hours (every other record in each, as two delivery streams
+    /// of one instance would write them): the second goes back to the start of the first,
+    /// which its own lateness allows, so the chain's watermark must wait for it from the
+    /// start. The figures of the records as one file, with a short call timeout that makes
+    /// any event below the watermark change them.
+    @Test(arguments: [1, 2])
+    func aLaterFileMayGoBackInTime(threads: Int) throws {
+        let calls = try AdapterConversionTests.generated(calls: 2000, centres: 1, seed: 13)
+        let (records, _) = AdapterConversionTests.contactTraceRecords(calls)
+        let dir = try TempDir()
+        let whole = dir.path("all.ndjson")
+        try Data(records.utf8).write(to: URL(fileURLWithPath: whole))
+        let lines = records.split(separator: "\n")
+        let folder = dir.path("export")
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        for half in 0..<2 {
+            let mine = lines.enumerated().filter { $0.offset % 2 == half }.map(\.element)
+            try Data((mine.joined(separator: "\n") + "\n").utf8).write(to: URL(fileURLWithPath: folder + "/stream-\(half).ndjson"))
+        }
+        let s = Self.settings {
+            $0.callTimeout = 45 * 60_000
+            $0.lateness = 2 * 60_000
+        }
+        let one = try Scenario.analyze(paths: [whole], settings: s, threads: threads)
+        let two = try Scenario.analyze(paths: [folder], settings: s, threads: threads)
+        Self.same(two, one)
+        #expect(one.rows.reduce(0) { $0 + $1.counters.retry } > 0)
+    }
+
+    /// Records cut into files and merged with a CSV input of another centre, callers
+    /// matched across them under a short call timeout: a chain's watermark holds for
+    /// every file still to come.
+    @Test func aChainMergesWithOtherInputs() throws {
+        let calls = try AdapterConversionTests.generated(calls: 3000, centres: 2, seed: 11)
+        let c01 = calls.filter { $0.centre == "C01" }, c02 = calls.filter { $0.centre == "C02" }
+        let (records, reference) = AdapterConversionTests.contactTraceRecords(c01)
+        let dir = try TempDir()
+        let folder = try Self.cut(records, per: 23, in: dir) { i, _ in String(format: "ctr-%05d.ndjson", i) }
+        let other = dir.path("c02.csv"), all = dir.path("all.csv")
+        try Data(AdapterConversionTests.canonicalCSV(c02).utf8).write(to: URL(fileURLWithPath: other))
+        try Data(AdapterConversionTests.canonicalCSV(reference + c02).utf8).write(to: URL(fileURLWithPath: all))
+        let s = Self.settings {
+            $0.scope = .global
+            $0.callTimeout = 45 * 60_000
+            $0.lateness = 2 * 60_000
+        }
+        let expected = try Scenario.analyze(paths: [all], settings: s)
+        let merged = try Scenario.analyze(paths: [folder, other], settings: s)
+        #expect(merged.rows == expected.rows)
+        #expect(merged.rows.reduce(0) { $0 + $1.counters.repeats } > 0)
+    }
+}

@@ -96,7 +96,7 @@ public final class Analysis {
     var finishesRejects = true
 
     /// - Parameters:
-    ///   - inputs: files, folders (their files, recursively, in name order) or `-`.
+    ///   - inputs: files, folders (their files, recursively, in `RotationOrder`) or `-`.
     ///   - memory: inputs held in memory, each given in `inputs` by its name.
     public init(
         settings: AnalysisSettings, inputs: [String], pseudonymiser: Pseudonymiser,

@@ -78,7 +78,7 @@ final class AnalysisRun {
     private var idle: [Int] = []
     /// Every input is pushed (`push`) rather than read (`--follow`).
     private let pushed: Bool
-    private var opened: [Bool]
+    private var opened: [Bool] = []
     private var done = 0
     private var events: Int64 = 0
     /// The watermark moves on, and state is finalised and dropped, every this many events.
@@ -107,7 +107,6 @@ final class AnalysisRun {
         stateMode = continuation != nil
         finalMargin = settings.lateness &+ settings.callTimeout
         byCentre = stateMode && settings.scope != .global
-        opened = [Bool](repeating: false, count: files.count)
 
         var stored: [StoredPart] = []
         if let continuation, let engine = continuation.engineState {
@@ -173,19 +172,14 @@ final class AnalysisRun {
 
         spool = rejects != nil && files.count > 1 ? try RejectsSpool(count: files.count) : nil
         inputPool = execution.threads >= 2 ? InputPool(workers: execution.threads) : nil
-        cursors = files.enumerated().map { i, path in
-            InputCursor(
-                parser: InputParser(
-                    path: path, index: i, settings: settings, builder: builder(),
-                    rejects: spool?.log(i) ?? rejects, floors: floors, memory: memory[path], pushed: pushed,
-                    resume: i == 0 ? resume : nil),
-                lateness: settings.lateness)
-        }
         // Place each input in the merge by its first event, read in a dry run and then
         // closed again, so that only inputs the merge has reached hold decoders and
         // buffers. Standard input cannot be read twice; it is opened at once, as is an
-        // input without any event (only its accounting is left to do).
+        // input without any event (only its accounting is left to do). The dry run also
+        // recognises a platform's export read by an adapter.
         var firstTs = [Int64](repeating: .min, count: files.count)
+        var adapterFormat = [AnalysisSettings.InputFormat?](repeating: nil, count: files.count)
+        var firstKey = [Int64](repeating: .min, count: files.count)
         for (i, path) in files.enumerated() where path != "-" && !pushed {
             let dry = InputParser(
                 path: path, index: i, settings: settings, builder: builder(), rejects: nil, floors: floors,
@@ -195,16 +189,50 @@ final class AnalysisRun {
             // No event of the input is below its first one or, for an adapter, its floor.
             let bound = min(first.first?.ts ?? .max, dry.adapterFloor)
             if bound != .max { firstTs[i] = bound }
+            adapterFormat[i] = dry.adapterFormat
+            firstKey[i] = dry.maxTs
             dry.close()
         }
-        for i in files.indices { heap.insert(Entry(ts: firstTs[i], input: i)) }
-        unopenedFirsts = firstTs.sorted()
+        // The files of one adapter format are one export, however it is cut (docs/metrics.md,
+        // "Streams across files"): one input, read a file after another by one adapter.
+        var heads: [AnalysisSettings.InputFormat: Int] = [:]
+        var members: [Int: [Int]] = [:]
+        var inputFirst: [Int64] = []
+        for i in files.indices {
+            if let f = adapterFormat[i] {
+                if let h = heads[f] {
+                    members[h, default: []].append(i)
+                    inputFirst[h] = min(inputFirst[h], firstTs[i])
+                    continue
+                }
+                heads[f] = cursors.count
+            }
+            let path = files[i]
+            let parser = InputParser(
+                path: path, index: i, settings: settings, builder: builder(),
+                rejects: spool?.log(i) ?? rejects, floors: floors, memory: memory[path], pushed: pushed,
+                resume: i == 0 ? resume : nil)
+            cursors.append(InputCursor(parser: parser, lateness: settings.lateness))
+            inputFirst.append(firstTs[i])
+        }
+        for (h, rest) in members {
+            let head = cursors[h].parser
+            head.chain(
+                rest.map { i in
+                    InputParser.ChainFile(
+                        path: files[i], index: i, floor: firstTs[i], firstKey: firstKey[i], rejects: spool?.log(i) ?? rejects,
+                        memory: memory[files[i]])
+                }, floor: firstTs[head.index])
+        }
+        opened = [Bool](repeating: false, count: cursors.count)
+        for i in cursors.indices { heap.insert(Entry(ts: inputFirst[i], input: i)) }
+        unopenedFirsts = inputFirst.sorted()
         // Started last: nothing above throws once they run.
         stages = execution.threads >= 2 && !stateMode && !pushed ? parts.enumerated().map { ClassificationStage(shard: $1, index: $0) } : nil
     }
 
     /// The inputs that ended with an error so far.
-    var inputErrors: [InputError] { cursors.compactMap(\.parser.error) }
+    var inputErrors: [InputError] { cursors.flatMap(\.parser.errors) }
 
     /// Stops the input workers (also after an error).
     func shutDown() { inputPool?.shutDown() }
@@ -541,7 +569,7 @@ final class AnalysisRun {
         lastProgress = Date()
         progress(
             Analysis.Progress(
-                inputsDone: done, inputs: files.count, events: events,
+                inputsDone: done, inputs: cursors.count, events: events,
                 liveCalls: parts.reduce(0) { $0 + $1.assembler.liveKeys },
                 liveScopes: stages?.reduce(0) { $0 + $1.liveScopes } ?? parts.reduce(0) { $0 + $1.classifier.liveScopes }))
     }
@@ -557,11 +585,16 @@ final class AnalysisRun {
         var errors: [InputError] = []
         var inputFiles: [Report.InputFile] = []
         var rejectsError: Error?
+        var results: [InputParser.FileResult] = []
         for c in cursors {
             lines.merge(c.parser.accounting)
-            inputFiles.append(Report.InputFile(path: c.parser.path, content: c.parser.fingerprint, lines: c.parser.accounting.lines))
-            if let e = c.parser.error { errors.append(e) }
+            results += c.parser.fileResults
+            errors += c.parser.errors
             if let e = c.parser.rejectsError, rejectsError == nil { rejectsError = e }
+        }
+        // In the order the files were given, whichever input read them.
+        for r in results.sorted(by: { $0.index < $1.index }) {
+            inputFiles.append(Report.InputFile(path: r.path, content: r.fingerprint, lines: r.lines))
         }
 
         if stateMode {

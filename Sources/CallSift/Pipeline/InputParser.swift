@@ -11,11 +11,12 @@ import CallSiftFormats
 /// `@unchecked Sendable`: driven by one thread at a time (inline, or an `InputPool`
 /// worker that holds the input under the pool's lock).
 final class InputParser: @unchecked Sendable {
-    let path: String
-    let index: Int
+    /// The file being read (of a chain, the current one) and its place among the run's files.
+    private(set) var path: String
+    private(set) var index: Int
     private let settings: AnalysisSettings
     let builder: EventBuilder
-    private let rejects: RejectsLog?
+    private var rejects: RejectsLog?
     /// A dry run only looks for the first event (to place the input in the merge), or the
     /// first `dryRunLimit` (the centres an input names), and counts and writes nothing.
     private let dryRun: Bool
@@ -33,7 +34,44 @@ final class InputParser: @unchecked Sendable {
     private var pushedHash = ContentHasher()
     private var pushedBytes: Int64 = 0
     /// The input's bytes when it is held in memory (`--follow`) rather than read from `path`.
-    private let memory: MemoryInput?
+    private var memory: MemoryInput?
+
+    /// One file of a *chain*: files of one platform's export that one adapter reads one
+    /// after another, so that what spans records (a transfer chain's legs, a record and its
+    /// re-delivery, a call's lines on both sides of a rotation) is matched across them
+    /// (docs/metrics.md, "Streams across files"). Each file keeps its own lateness, line
+    /// numbers, accounting of lines and fingerprint.
+    struct ChainFile {
+        var path: String
+        var index: Int
+        /// No event of the file is below this (its dry run's bound), `.min` when unknown.
+        var floor: Int64
+        /// Its first record's order key (`.min` when it has none): no record of it is more
+        /// than the lateness bound below.
+        var firstKey: Int64
+        var rejects: RejectsLog?
+        var memory: MemoryInput?
+    }
+    /// The files of the chain still to read after the current one, and the least of their
+    /// floors from each on (`suffixFloor[i]` for `chain[i...]`).
+    private var chain: [ChainFile] = []
+    private var chainAt = 0
+    private var suffixFloor: [Int64] = []
+    private var suffixFirstKey: [Int64] = []
+    /// Whether this parser reads a chain of more than one file, and the current file's floor.
+    private var isChain = false
+    private var currentFloor = Int64.min
+    /// The files of a chain read to their end so far: what the report lists of each.
+    struct FileResult {
+        var path: String
+        var index: Int
+        var fingerprint: ContentFingerprint?
+        var lines: Int64
+    }
+    private(set) var finishedFiles: [FileResult] = []
+    private var linesBefore: Int64 = 0
+    /// Every error of the input (of a chain, of each file that had one), in order.
+    private(set) var errors: [InputError] = []
     private var splitter: RecordSplitter?
     /// Contact trace records are cut by top-level JSON object instead of by line: they
     /// come as NDJSON, as a JSON array, or written back to back.
@@ -60,7 +98,44 @@ final class InputParser: @unchecked Sendable {
     /// For an adapter input: no event it may still emit (after those already in batches)
     /// has a `ts` below this; `Int64.max` for CSV and NDJSON, whose events are bounded by
     /// the lateness rule alone. See `FormatAdapter.floor(latestKey:)`.
-    var adapterFloor: Int64 { adapter?.floor(latestKey: maxTs) ?? .max }
+    var adapterFloor: Int64 {
+        guard let adapter else { return .max }
+        var f = adapter.floor(latestKey: maxTs)
+        if isChain {
+            // A later file's lateness is its own: it may go back below what this one has
+            // reached, to its own floor, and this file's events go down to its greatest less
+            // the lateness bound, whatever the files before it reached.
+            let current = maxTs != .min ? maxTs : currentFloor
+            f = min(f, current == .min ? .min : current &- settings.lateness)
+            if chainAt < suffixFloor.count {
+                let next = suffixFloor[chainAt]
+                f = min(f, next == .min ? .min : next &- settings.lateness)
+            }
+        }
+        return f
+    }
+
+    /// The adapter format this input is read with (recognised from its first bytes, or
+    /// given), once known; nil for CSV and NDJSON.
+    private(set) var adapterFormat: AnalysisSettings.InputFormat?
+
+    /// Makes this parser read `files` after its own, with the same adapter (a chain);
+    /// `floor` is its own file's floor (see `ChainFile.floor`).
+    func chain(_ files: [ChainFile], floor: Int64) {
+        precondition(!isPushed && chain.isEmpty && files.allSatisfy { $0.path != "-" }, "a chain of files read")
+        chain = files
+        isChain = !files.isEmpty
+        currentFloor = floor
+        suffixFloor = Array(repeating: .max, count: files.count)
+        suffixFirstKey = Array(repeating: .max, count: files.count)
+        var m = Int64.max, k = Int64.max
+        for i in files.indices.reversed() {
+            m = min(m, files[i].floor)
+            k = min(k, files[i].firstKey)
+            suffixFloor[i] = m
+            suffixFirstKey[i] = k
+        }
+    }
 
     /// Whether events may come out of this input in any order (an adapter's), so that
     /// each batch carries its own lower bound.
@@ -206,9 +281,12 @@ final class InputParser: @unchecked Sendable {
         }
     }
 
-    /// Ends the input with `error` (an `InputError` as it is; anything else at `offset`).
+    /// Ends the input (of a chain, the file) with `error` (an `InputError` as it is;
+    /// anything else at `offset`).
     private func fail(_ error: Error, offset: Int64) {
-        self.error = error as? InputError ?? InputError(input: path, offset: offset, message: "\(error)")
+        let e = error as? InputError ?? InputError(input: path, offset: offset, message: "\(error)")
+        if self.error == nil { self.error = e }
+        errors.append(e)
         finish(truncated: true)
     }
 
@@ -300,6 +378,21 @@ final class InputParser: @unchecked Sendable {
 
     private func startStream(_ first: UnsafeRawBufferPointer) throws {
         let format = settings.format == .auto ? FormatSniffer.detect(first) : settings.format
+        if let adapter {
+            // The next file of a chain: read with the same adapter.
+            guard format == adapterFormat else {
+                throw InputError(
+                    input: path, offset: 0,
+                    message: "read as the next file of a \(adapterFormat?.rawValue ?? "") export, but its first bytes are not")
+            }
+            if let q = adapter as? QueueLogAdapter {
+                q.beginFile(first: first)
+                splitter = RecordSplitter(quoteAware: q.isCSV)
+            } else {
+                objectSplitter = JSONObjectSplitter()
+            }
+            return
+        }
         switch format {
         case .csv, .auto: isNDJSON = false
         case .ndjson: isNDJSON = true
@@ -309,10 +402,12 @@ final class InputParser: @unchecked Sendable {
             }
             let a = try QueueLogAdapter(first: first, centre: centre, settings: settings)
             adapter = a
+            adapterFormat = .queuelog
             splitter = RecordSplitter(quoteAware: a.isCSV)
             return
         case .ctr:
             adapter = ContactTraceAdapter(centre: settings.centre, settings: settings)
+            adapterFormat = .ctr
             objectSplitter = JSONObjectSplitter()
             return
         }
@@ -322,11 +417,41 @@ final class InputParser: @unchecked Sendable {
     private func finish(truncated: Bool) {
         splitter?.finish(truncated: truncated) { handle($0) }
         objectSplitter?.finish(truncated: truncated) { handle($0) }
+        if chainAt < chain.count && !dryRun {
+            // The file ends, the chain goes on: the adapter keeps what it holds.
+            finishedFiles.append(
+                FileResult(
+                    path: path, index: index, fingerprint: reader?.contentFingerprint(),
+                    lines: accounting.lines - linesBefore))
+            reader?.close()
+            reader = nil
+            let next = chain[chainAt]
+            chainAt += 1
+            path = next.path
+            index = next.index
+            rejects = next.rejects
+            memory = next.memory
+            currentFloor = next.floor
+            splitter = nil
+            objectSplitter = nil
+            atStreamStart = true
+            maxTs = .min
+            linesBefore = accounting.lines
+            return
+        }
         adapter?.finish(self)
         if !dryRun { fingerprint = reader?.contentFingerprint() }
         reader?.close()
         reader = nil
         isFinished = true
+        if isChain {
+            finishedFiles.append(FileResult(path: path, index: index, fingerprint: fingerprint, lines: accounting.lines - linesBefore))
+        }
+    }
+
+    /// What the report lists of this input's files, in order: one file, or each of a chain.
+    var fileResults: [FileResult] {
+        isChain ? finishedFiles : [FileResult(path: path, index: index, fingerprint: fingerprint, lines: accounting.lines)]
     }
 
     /// Stops reading (after a dry run found what it looked for).
@@ -489,6 +614,12 @@ extension InputParser: AdapterOutput {
             return
         }
         events.append(event)
+    }
+
+    var releaseLimit: Int64 {
+        guard chainAt < suffixFirstKey.count else { return .max }
+        let k = suffixFirstKey[chainAt]
+        return k == .min ? .min : k &- settings.lateness
     }
 
     func countDuplicate() { accounting.duplicates += 1 }

@@ -132,7 +132,7 @@ package final class ContactTraceAdapter: FormatAdapter {
         }
 
         guard out.admit(orderKey: key) else { return .late }
-        release(before: key, out)
+        release(before: min(key, out.releaseLimit), out)
 
         // At least once: the greatest LastUpdateTimestamp per ContactId wins.
         let update = lastUpdate ?? key

@@ -54,6 +54,12 @@ package protocol AdapterOutput: AnyObject {
     /// when `key` is more than the lateness bound below the greatest key admitted before;
     /// otherwise the key is admitted and true returned.
     func admit(orderKey key: Int64) -> Bool
+    /// What the adapter holds may be released (emitted as final) or forgotten only for
+    /// order keys below this, besides its own rule: the least a record still to come from
+    /// a later file of the same export may have (its file's first key less the lateness
+    /// bound, docs/formats.md, "One export across many files"); `Int64.max` when no file
+    /// follows.
+    var releaseLimit: Int64 { get }
     /// Hands on one canonical event. `extraLine`: it is not the first event of its record.
     func emit(_ event: Event, extraLine: Bool)
     /// A record already `taken` turned out to be superseded by a later delivery.

@@ -22,7 +22,7 @@ import CallSiftCore
 /// `CallAssembler`; a call remembers at most `maxSeen` lines for duplicate detection.
 package final class QueueLogAdapter: FormatAdapter {
     /// The database-export (CSV) form, rather than the file form.
-    package let isCSV: Bool
+    package private(set) var isCSV: Bool
     private let centre: String
     private let centreBytes: [UInt8]
     private let timeout: Int64
@@ -87,6 +87,17 @@ package final class QueueLogAdapter: FormatAdapter {
         calendar = try LocalCalendar(identifier: settings.timeZone)
     }
 
+    /// The next file of the same log (its rotation, read after this one by the same
+    /// adapter, so that a call whose lines cross it is one call): its form is recognised
+    /// from `first` as `init` recognises it, and a database export's header read again;
+    /// the calls held go on.
+    package func beginFile(first: UnsafeRawBufferPointer) {
+        isCSV = !QueueLogAdapter.looksLikeFileForm(first)
+        columns = nil
+        combinedDataColumn = nil
+        headerBytes = []
+    }
+
     /// True when the first non-blank line starts `digits|`: the file form.
     static func looksLikeFileForm(_ bytes: UnsafeRawBufferPointer) -> Bool {
         var i = 0
@@ -146,7 +157,7 @@ package final class QueueLogAdapter: FormatAdapter {
         }
         if needsQueue, bytes(.queue, Self.isNone) { return .rejected(.missingService) }
         guard out.admit(orderKey: ts) else { return .late }
-        closeCalls(before: ts, out)
+        closeCalls(before: min(ts, out.releaseLimit), out)
         if case .skip(let kind) = event { return .skipped(kind) }
         return callLine(ts: ts, event: event, out)
     }

@@ -82,9 +82,11 @@ struct Scenario {
         return try analyze(paths: [url.path], settings: settings, rejects: rejects)
     }
 
-    static func analyze(paths: [String], settings: AnalysisSettings, rejects: URL? = nil) throws -> Report {
+    static func analyze(paths: [String], settings: AnalysisSettings, rejects: URL? = nil, threads: Int? = nil) throws -> Report {
         let log = try rejects.map { RejectsLog(sink: try makeByteSink(path: $0.path, compression: .none)) }
-        let analysis = try Analysis(settings: settings, inputs: paths, pseudonymiser: Pseudonymiser(k0: 1, k1: 2), rejects: log)
+        let analysis = try Analysis(
+            settings: settings, inputs: paths, pseudonymiser: Pseudonymiser(k0: 1, k1: 2), rejects: log,
+            execution: threads.map { ExecutionOptions(threads: $0) } ?? ExecutionOptions())
         return try analysis.run().report
     }
 }
