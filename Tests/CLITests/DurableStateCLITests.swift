@@ -206,9 +206,10 @@ import Testing
         #expect(try FollowCLITests.figures(Data(look.stdout.utf8)) == (try FollowCLITests.figures(Data(batch.stdout.utf8))))
     }
 
-    /// Format 2 (the engine file alone) and format 3 (a part file per part, the caller
-    /// scopes inside it), each written by the callsift of its time from the same inputs.
-    @Test(arguments: [2, 3])
+    /// Format 2 (the engine file alone), format 3 (a part file per part, the caller scopes
+    /// inside it) and format 4 (the line accounting's kinds by position), each written by
+    /// the callsift of its time from the same inputs.
+    @Test(arguments: [2, 3, 4])
     func previousVersionIsUpgradedInPlace(version: Int) throws {
         let dir = try DurableStateCLITests.temp()
         defer { try? FileManager.default.removeItem(at: dir) }
@@ -225,7 +226,7 @@ import Testing
 
         let up = try CLITests.run(["analyze", "--state", old, "samples/dirty.csv.gz"], env: Self.env)
         #expect(up.status == 0, "\(up.stderr)")
-        #expect(up.stderr.contains("state of format version \(version) upgraded to version 4"), "\(up.stderr)")
+        #expect(up.stderr.contains("state of format version \(version) upgraded to version 5"), "\(up.stderr)")
 
         let fresh = dir.appendingPathComponent("fresh").path
         let first = try CLITests.run(["analyze", "--state", fresh, "samples/calls.csv.zst"], env: Self.env)

@@ -186,13 +186,15 @@ enum StateFormat {
     /// count (`PartSummary`), so that a run leaves the parts its inputs do not name as they
     /// lie. Version 4 takes the caller scopes out of the parts' bodies into layers of
     /// their own (`ScopeLayer`), which the parts' records name, so that a run looks scopes
-    /// up where they lie and writes only those it touched. Files are written in `version`.
-    static let version: UInt32 = 4
+    /// up where they lie and writes only those it touched. Version 5 stores the line
+    /// accounting's skip kinds and reject reasons by name, not by position, so that a kind
+    /// or reason added later leaves states readable. Files are written in `version`.
+    static let version: UInt32 = 5
     /// The versions this callsift reads: version 2 differs only in its engine parts, which
     /// have no summary; a run restores each of them and writes version 3 (the state is
     /// upgraded in place by its next run that feeds it). Others are refused, never
     /// converted.
-    static let readable: ClosedRange<UInt32> = 2...4
+    static let readable: ClosedRange<UInt32> = 2...5
 }
 
 /// A state file that cannot be used: damaged, truncated, of another version, or not one.
@@ -455,21 +457,57 @@ enum StateCodec {
             transferredElsewhere: flags & 8 != 0)
     }
 
+    /// The line accounting, its skip kinds and reject reasons as (name, count) pairs for
+    /// those counted (version 5; `decodeLineAccounting` reads versions 2 to 4 too).
     static func encode(_ a: LineAccounting, into w: inout StateWriter) {
         w.int(a.lines); w.int(a.late); w.int(a.skipped); w.int(a.duplicates)
-        w.count(a.skippedKinds.count)
-        for v in a.skippedKinds { w.int(v) }
-        w.count(a.rejected.count)
-        for v in a.rejected { w.int(v) }
+        func named(_ pairs: [(String, Int64)]) {
+            let counted = pairs.filter { $0.1 != 0 }
+            w.count(counted.count)
+            for (name, v) in counted {
+                w.string(name)
+                w.int(v)
+            }
+        }
+        named(zip(SkipKind.allCases, a.skippedKinds).map { ($0.rawValue, $1) })
+        named(zip(RejectReason.allCases, a.rejected).map { ($0.rawValue, $1) })
     }
+
+    /// The skip kinds and reject reasons as versions 2 to 4 stored them, by position: the
+    /// cases then, in their order then.
+    static let skipKindsByPosition = [
+        "ring", "agent", "pause", "queue_admin", "call_info", "reanswer", "other_queue_event", "outbound", "callback",
+        "monitor", "api", "system", "other_initiation", "not_queued", "stale",
+    ]
+    static let rejectReasonsByPosition = [
+        "invalid_utf8", "nul_byte", "line_too_long", "unterminated_quote", "bad_quote", "field_count", "bad_json",
+        "bad_value", "truncated_input", "missing_ts", "bad_ts", "missing_centre", "missing_call", "missing_event",
+        "unknown_event", "missing_caller", "missing_service", "bad_outcome",
+    ]
 
     static func decodeLineAccounting(from r: inout StateReader) throws -> LineAccounting {
         var a = LineAccounting()
         a.lines = try r.int(); a.late = try r.int(); a.skipped = try r.int(); a.duplicates = try r.int()
-        guard try r.count() == a.skippedKinds.count else { throw r.malformed("skip kinds of another version") }
-        for i in a.skippedKinds.indices { a.skippedKinds[i] = try r.int() }
-        guard try r.count() == a.rejected.count else { throw r.malformed("reject reasons of another version") }
-        for i in a.rejected.indices { a.rejected[i] = try r.int() }
+        func add(_ name: String, _ v: Int64) throws {
+            if let k = SkipKind(rawValue: name) {
+                a.skippedKinds[SkipKind.allCases.firstIndex(of: k)!] += v
+            } else {
+                throw r.malformed("a skip kind this callsift does not know: \(name)")
+            }
+        }
+        func addReject(_ name: String, _ v: Int64) throws {
+            guard let reason = RejectReason(rawValue: name) else { throw r.malformed("a reject reason this callsift does not know: \(name)") }
+            a.rejected[LineAccounting.index(reason)] += v
+        }
+        if r.version >= 5 {
+            for _ in 0..<(try r.count(minBytes: 2)) { try add(try r.string(), try r.int()) }
+            for _ in 0..<(try r.count(minBytes: 2)) { try addReject(try r.string(), try r.int()) }
+        } else {
+            guard try r.count() == Self.skipKindsByPosition.count else { throw r.malformed("skip kinds of another version") }
+            for name in Self.skipKindsByPosition { try add(name, try r.int()) }
+            guard try r.count() == Self.rejectReasonsByPosition.count else { throw r.malformed("reject reasons of another version") }
+            for name in Self.rejectReasonsByPosition { try addReject(name, try r.int()) }
+        }
         return a
     }
 
