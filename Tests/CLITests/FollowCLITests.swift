@@ -382,6 +382,40 @@ import Testing
         }
     }
 
+    /// A queue_log rotated in the middle of a call (a caller who timed out of one queue, and
+    /// joins another after the rotation) is one call: the adapter, with the calls it holds,
+    /// goes on in the state from the rotated file into the new one, and the figures end as
+    /// a batch run's over the log in one file.
+    @Test func queueLogRotatedMidCallIsOneCall() throws {
+        let dir = try DurableStateCLITests.temp()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let sample = try String(contentsOfFile: CLITests.packageRoot.appendingPathComponent("samples/queue_log").path, encoding: .utf8)
+        let lines = sample.split(separator: "\n", omittingEmptySubsequences: false).dropLast()
+        let cut = try #require(lines.firstIndex { $0.contains("EXITWITHTIMEOUT") }) + 1
+        let live = dir.appendingPathComponent("queue_log").path
+        let report = dir.appendingPathComponent("report.json").path
+        let state = dir.appendingPathComponent("state").path
+        try Self.append(Data((lines[..<cut].joined(separator: "\n") + "\n").utf8), to: live)
+        let p = try DurableStateCLITests.start(
+            ["analyze", "--follow", "--centre", "leeds", "--state", state, "--emit-every", "200ms", "-o", report, live], env: Self.env)
+        var deadline = Date().addingTimeInterval(60)
+        while Date() < deadline && !FileManager.default.fileExists(atPath: report) { usleep(50_000) }
+        usleep(400_000)
+        try FileManager.default.moveItem(atPath: live, toPath: live + ".1")
+        try Self.append(Data((lines[cut...].joined(separator: "\n") + "\n").utf8), to: live)
+        let b = try CLITests.run(["analyze", "--centre", "leeds", "samples/queue_log"], env: Self.env)
+        #expect(b.status == 0, "\(b.stderr)")
+        let expected = try Self.figures(Data(b.stdout.utf8))
+        deadline = Date().addingTimeInterval(60)
+        while Date() < deadline, (try? Self.figures(Data(contentsOf: URL(fileURLWithPath: report)))) != expected { usleep(50_000) }
+        #expect(Self.stop(p) == 0)
+        let got = try Data(contentsOf: URL(fileURLWithPath: report))
+        #expect(try Self.figures(got) == expected)
+        let accounting = (try JSONSerialization.jsonObject(with: got) as? [String: Any])?["accounting"] as? [String: Any]
+        let calls = try #require(accounting?["calls"] as? [String: Any])
+        #expect(calls["conflicting"] as? Int == 0 && calls["contacts"] as? Int == 7, "\(calls)")
+    }
+
     /// A file rewritten in place while nothing followed it (copied and truncated, then
     /// written again: the same inode) no longer holds the bytes the checkpoint saw before
     /// its point: the restart says so, keeps what the state holds of the old file as the

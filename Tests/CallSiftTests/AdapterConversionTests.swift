@@ -473,3 +473,56 @@ import Testing
         #expect(merged.rows.reduce(0) { $0 + $1.counters.repeats } > 0)
     }
 }
+
+/// With durable state, an adapter's pending chains, open calls and records seen are
+/// carried from one daily run to the next (docs/formats.md, "One export across many
+/// files"): an export fed a few files at a time reports, after every run, what one run over
+/// the files so far reports, and the state alone then reports the same.
+@Suite struct ExportAcrossRunsTests {
+    static func feedAndCompare(_ files: [String], perRun: Int, settings s: AnalysisSettings) throws -> Int {
+        let dir = try TempDir()
+        let state = dir.path("state")
+        var compared = 0
+        var at = 0
+        while at < files.count {
+            let run = Array(files[at..<min(at + perRun, files.count)])
+            at += run.count
+            let daily = try DailyRun.run(state: try StateStore(path: state), settings: s, inputs: run, pseudonymiser: DurableStateTests.key)
+            #expect(daily.errors.isEmpty)
+            let one = try Analysis(settings: s, inputs: Array(files[..<at]), pseudonymiser: DurableStateTests.key).run().report
+            #expect(DurableStateTests.figures(daily.report) == DurableStateTests.figures(one), "after \(at) files")
+            #expect(daily.report.accountingHolds)
+            compared += 1
+        }
+        let alone = try DailyRun.run(state: try StateStore(path: state), settings: s, inputs: [], pseudonymiser: DurableStateTests.key)
+        let one = try Analysis(settings: s, inputs: files, pseudonymiser: DurableStateTests.key).run().report
+        #expect(DurableStateTests.figures(alone.report) == DurableStateTests.figures(one))
+        return compared
+    }
+
+    @Test func contactTraceRecordsFedAFewFilesAtATime() throws {
+        let calls = try AdapterConversionTests.generated(calls: 3000, centres: 2, seed: 17)
+        let (records, _) = AdapterConversionTests.contactTraceRecords(calls)
+        let dir = try TempDir()
+        let folder = try ExportAcrossFilesTests.cut(records, per: 41, in: dir) { i, _ in String(format: "ctr-%05d.ndjson", i) }
+        let files = try Analysis.expand([folder])
+        var s = AnalysisSettings()
+        s.minCell = 0
+        #expect(try Self.feedAndCompare(files, perRun: 9, settings: s) > 8)
+    }
+
+    @Test func queueLogRotatedAndFedFileByFile() throws {
+        let calls = try AdapterConversionTests.generated(calls: 2000, centres: 1, seed: 19)
+        let (log, _) = AdapterConversionTests.queueLog(calls)
+        let dir = try TempDir()
+        let lines = log.split(separator: "\n").count
+        let folder = try ExportAcrossFilesTests.cut(log, per: lines / 6 + 1, in: dir) { i, n in
+            i == n - 1 ? "queue_log" : "queue_log.\(n - 1 - i)"
+        }
+        let files = try Analysis.expand([folder])
+        var s = AnalysisSettings()
+        s.minCell = 0
+        s.centre = "C01"
+        #expect(try Self.feedAndCompare(files, perRun: 1, settings: s) == 6)
+    }
+}

@@ -51,6 +51,10 @@ final class AnalysisRun {
     /// The format version of the engine file continued, when older than this callsift's
     /// (it is written in the current one).
     private(set) var upgradedFrom: UInt32?
+    /// With durable state: the format adapters the state carries from run to run, and the
+    /// builder their held events are finished with for a report (`flushCarried`).
+    private var carried: CarriedAdapters?
+    private var flushBuilder: EventBuilder?
 
     /// With several inputs, each writes its rejected lines to a file of its own, joined in
     /// input order at the end, so the rejects file does not depend on scheduling.
@@ -111,8 +115,9 @@ final class AnalysisRun {
         var stored: [StoredPart] = []
         if let continuation, let engine = continuation.engineState {
             var r = try StateReader(container: engine.bytes, file: continuation.engineFile, kind: .engine, verified: engine.checksum)
-            (priorLines, stored) = try Analysis.read(
-                from: &r, centres: centres, services: services, reasons: reasons, longCallIDs: longCallIDs)
+            (priorLines, stored, carried) = try Analysis.read(
+                from: &r, centres: centres, services: services, reasons: reasons, longCallIDs: longCallIDs,
+                settings: settings)
             guard r.isAtEnd else { throw r.malformed("bytes after the last record") }
             if r.version < StateFormat.version { upgradedFrom = r.version }
         } else if stateMode && !byCentre {
@@ -128,7 +133,14 @@ final class AnalysisRun {
             EventBuilder(
                 centres: centres, services: services, reasons: reasons, longCallIDs: longCallIDs, pseudonymiser: pseudonymiser)
         }
-        var named = Set<Int32>()
+        if stateMode {
+            if carried == nil { carried = CarriedAdapters() }
+            flushBuilder = builder()
+        }
+        // The centres whose events a carried adapter holds are rebuilt: its events go to
+        // their parts.
+        let heldAtStart = carried?.heldFloors() ?? [:]
+        var named = Set<Int32>(heldAtStart.keys.map { centres.intern($0) })
         let lazily = byCentre && upgradedFrom == nil && !stored.isEmpty
         if lazily {
             for (i, path) in files.enumerated() where path != "-" && !pushed {
@@ -156,6 +168,7 @@ final class AnalysisRun {
                 partOfCentre[c] = i
             }
         }
+        applyHeldFloors(heldAtStart)
         // An event older than what the state has made final for its centre (for the whole
         // stream, under `--scope global`) is late.
         var floors: LateFloors?
@@ -211,9 +224,14 @@ final class AnalysisRun {
             let parser = InputParser(
                 path: path, index: i, settings: settings, builder: builder(),
                 rejects: spool?.log(i) ?? rejects, floors: floors, memory: memory[path], pushed: pushed,
-                resume: i == 0 ? resume : nil)
+                resume: i == 0 ? resume : nil, carried: carried)
             cursors.append(InputCursor(parser: parser, lateness: settings.lateness))
-            inputFirst.append(firstTs[i])
+            // An input that will take a carried adapter may emit its held events first.
+            var first = firstTs[i]
+            if let f = adapterFormat[i], let a = carried?.adapters[CarriedAdapters.Key(format: f, centre: settings.centre)] {
+                first = min(first, a.heldFloors().values.min() ?? .max)
+            }
+            inputFirst.append(first)
         }
         for (h, rest) in members {
             let head = cursors[h].parser
@@ -236,6 +254,47 @@ final class AnalysisRun {
 
     /// Stops the input workers (also after an error).
     func shutDown() { inputPool?.shutDown() }
+
+    /// Sets each part's `heldBelow` from the least held event time of each centre (by name)
+    /// that the carried adapters hold; under `--scope global`, the one part's from all.
+    private func applyHeldFloors(_ floors: [String: Int64]) {
+        for part in parts { part.heldBelow = heldBelow(part, floors) }
+    }
+
+    /// `part`'s `heldBelow` under `floors`: its centre's, or under `--scope global` the
+    /// least of all.
+    private func heldBelow(_ part: Part, _ floors: [String: Int64]) -> Int64 {
+        if byCentre { return floors[centres[part.centre]] ?? .max }
+        return floors.values.min() ?? .max
+    }
+
+    /// The least held event time by centre of every adapter the run has: those still
+    /// carried, and those the inputs took, as they stand now.
+    private func heldFloorsNow() -> [String: Int64] {
+        var floors = carried?.heldFloors() ?? [:]
+        for c in cursors {
+            for (centre, f) in c.parser.heldFloors { floors[centre] = min(floors[centre] ?? .max, f) }
+        }
+        return floors
+    }
+
+    /// What the carried adapters (taken back from the inputs that ended, with `take`)
+    /// would still emit if the input ended now, from copies, finished: their events, and
+    /// the lines that adds (docs/formats.md, "One export across many files"). The adapters
+    /// themselves are left as they are, for the state to carry on.
+    private func flushCarried() -> (events: [Event], lines: LineAccounting) {
+        guard let carried else { return ([], LineAccounting()) }
+        let keys = carried.adapters.keys.sorted { ($0.format.rawValue, $0.centre ?? "") < ($1.format.rawValue, $1.centre ?? "") }
+        return flush(keys.map { carried.adapters[$0]!.copy() })
+    }
+
+    /// Finishes `adapters` (copies, used up here) into events and the lines they add.
+    private func flush(_ adapters: [FormatAdapter]) -> (events: [Event], lines: LineAccounting) {
+        guard let flushBuilder, !adapters.isEmpty else { return ([], LineAccounting()) }
+        let out = FlushOutput(builder: flushBuilder)
+        for a in adapters { a.finish(out) }
+        return (out.events, out.accounting)
+    }
 
     private func makePart(centre: Int32 = -1) -> Part {
         Part(
@@ -381,7 +440,16 @@ final class AnalysisRun {
             }
             lines.merge(parser.accounting)
             inputFiles.append(Report.InputFile(path: parser.path, content: parser.fingerprint, lines: parser.accounting.lines))
+            if let (_, a) = parser.takeCarriedAdapter() {
+                let (events, more) = flush([a])
+                released += events
+                lines.merge(more)
+            }
         }
+        // The adapters the state carries that no input has taken yet, finished as copies.
+        let (flushed, flushLines) = flushCarried()
+        released += flushed
+        lines.merge(flushLines)
         // A dormant part that an event would go to is rebuilt (as the merge would rebuild
         // it); a centre new to the state gets an empty part for this report only.
         if byCentre {
@@ -451,8 +519,9 @@ final class AnalysisRun {
             part.classifier.preview(adding: contacts[i], horizon: horizon, into: &tally)
             for (key, counters) in zip(tally.keys, tally.counters) { totals[key, default: .zero].merge(counters) }
         }
+        let held = heldFloorsNow()
         var points: [(Int32, Int64)] = all.indices.map { i in
-            (all[i].centre, calls[i].horizon == .min ? Int64.min : calls[i].horizon &- finalMargin)
+            (all[i].centre, min(calls[i].horizon == .min ? Int64.min : calls[i].horizon &- finalMargin, heldBelow(all[i], held)))
         }
         for part in sleeping {
             let s = part.summary
@@ -641,12 +710,41 @@ final class AnalysisRun {
         lines: LineAccounting, errors: [InputError], inputFiles: [Report.InputFile], rejectsError: Error?,
         engineOut: StateFileWriter?, finishingRejects: Bool
     ) throws -> Analysis.Outcome {
+        // The inputs' adapters go back to the state, unfinished, with what they hold; no
+        // part is made final past the events they hold.
+        if let carried {
+            for c in cursors { if let (key, a) = c.parser.takeCarriedAdapter() { carried.put(key, a) } }
+            applyHeldFloors(carried.heldFloors())
+        }
         step(to: .max, capped: true)
+        // What they would still emit counts in the report, recorded into the parts after
+        // they are written (`Analysis.encode`).
+        let (flushed, flushLines) = flushCarried()
+        var extra = [[Event]](repeating: [], count: parts.count)
+        for e in flushed {
+            let i: Int
+            if byCentre {
+                let c = Int(e.centre)
+                if c >= partOfCentre.count { partOfCentre += Array(repeating: -1, count: c + 1 - partOfCentre.count) }
+                if partOfCentre[c] < 0 {
+                    partOfCentre[c] = parts.count
+                    parts.append(wake(centre: e.centre))
+                    extra.append([])
+                }
+                i = partOfCentre[c]
+            } else {
+                i = 0
+            }
+            extra[i].append(e)
+        }
+        if let carried { applyHeldFloors(carried.heldFloors()) }
         if let wakeFailure { throw wakeFailure }
         let sleeping = stillDormant
         var summaries: [PartSummary] = []
         for part in sleeping { summaries.append(try part.summary(verdictsLater: true)) }
-        let horizon = max(parts.map(\.assembler.accounting.horizon).max() ?? .min, summaries.map(\.horizon).max() ?? .min)
+        let flushedHorizon = flushed.map(\.ts).max() ?? .min
+        let horizon = max(
+            parts.map(\.assembler.accounting.horizon).max() ?? .min, summaries.map(\.horizon).max() ?? .min, flushedHorizon)
         stats.stateCalls = parts.reduce(0) { $0 + $1.assembler.liveKeys } + summaries.reduce(0) { $0 + $1.liveCalls }
         stats.stateScopes = summaries.reduce(0) { $0 + $1.scopes }
         var engineState: StateFileWriter.Written?
@@ -655,7 +753,7 @@ final class AnalysisRun {
         let (finished, newFiles, partFiles, scopeRecords) = try Analysis.encode(
             live: parts, stored: sleeping, horizon: horizon, lines: lines, centres: centres, services: services,
             reasons: reasons, longCallIDs: longCallIDs, to: out, store: continuation?.store?.partFolder,
-            layers: execution.scopeLayers)
+            layers: execution.scopeLayers, carried: carried, extra: extra)
         if let out {
             do {
                 engineState = try out.finish()
@@ -678,7 +776,7 @@ final class AnalysisRun {
         for (part, c) in zip(parts, finished) {
             calls.merge(c)
             for (key, counters) in zip(part.aggregator.keys, part.aggregator.counters) { totals[key, default: .zero].merge(counters) }
-            points[part.centre] = c.horizon == .min ? .min : c.horizon &- finalMargin
+            points[part.centre] = min(c.horizon == .min ? .min : c.horizon &- finalMargin, part.heldBelow)
         }
         for (part, s) in zip(sleeping, summaries) {
             calls.merge(s.calls)
@@ -686,9 +784,11 @@ final class AnalysisRun {
             points[part.centre] = s.horizon == .min ? .min : s.horizon &- finalMargin
         }
         let finality = Report.Finality(settings: settings, calendar: calendar, points: points)
+        var reported = lines
+        reported.merge(flushLines)
         return outcome(
-            lines: lines, calls: calls, totals: totals, horizon: horizon, finality: finality, inputFiles: inputFiles, errors: errors,
-            engineState: engineState)
+            lines: reported, calls: calls, totals: totals, horizon: horizon, finality: finality, inputFiles: inputFiles,
+            errors: errors, engineState: engineState)
     }
 
     private func outcome(
@@ -708,4 +808,22 @@ final class AnalysisRun {
         o.upgradedFrom = upgradedFrom
         return o
     }
+}
+
+/// Where a carried adapter's copy puts what finishing it emits (`AnalysisRun.flushCarried`):
+/// its events, and the lines they add, as an input's parser would count them.
+private final class FlushOutput: AdapterOutput {
+    let builder: EventBuilder
+    var events: [Event] = []
+    var accounting = LineAccounting()
+    init(builder: EventBuilder) { self.builder = builder }
+    func admit(orderKey key: Int64) -> Bool { true }
+    var releaseLimit: Int64 { .max }
+    func emit(_ event: Event, extraLine: Bool) {
+        if extraLine { accounting.lines += 1 }
+        events.append(event)
+    }
+    func countDuplicate() { accounting.duplicates += 1 }
+    func countSkipped(_ kind: SkipKind) { accounting.skip(kind) }
+    func countRejected(_ reason: RejectReason) { accounting.reject(reason) }
 }

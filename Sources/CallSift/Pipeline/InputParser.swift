@@ -78,6 +78,10 @@ final class InputParser: @unchecked Sendable {
     private var objectSplitter: JSONObjectSplitter?
     /// The adapter of a queue_log or contact-trace-record input; nil for CSV and NDJSON.
     private var adapter: FormatAdapter?
+    /// With durable state: the adapters the state carries. The input's adapter is taken
+    /// from there when its first file begins, and is not finished at its end but given
+    /// back (`takeCarriedAdapter`), for the state to carry on.
+    private var carried: CarriedAdapters?
     /// Read from the CSV input's header row (`hasHeader`); until then, one without columns.
     private var csv = CSVRecordParser.withoutHeader
     private var hasHeader = false
@@ -152,8 +156,9 @@ final class InputParser: @unchecked Sendable {
     init(
         path: String, index: Int, settings: AnalysisSettings, builder: EventBuilder,
         rejects: RejectsLog?, floors: LateFloors? = nil, memory: MemoryInput? = nil, dryRun: Bool = false,
-        dryRunLimit: Int = 1, pushed: Bool = false, resume: Resume? = nil
+        dryRunLimit: Int = 1, pushed: Bool = false, resume: Resume? = nil, carried: CarriedAdapters? = nil
     ) {
+        self.carried = dryRun ? nil : carried
         self.dryRunLimit = dryRunLimit
         isPushed = pushed
         self.floors = floors
@@ -356,6 +361,11 @@ final class InputParser: @unchecked Sendable {
         c.splitter = splitter
         c.objectSplitter = objectSplitter
         c.adapter = adapter?.copy()
+        c.adapterFormat = adapterFormat
+        // With durable state the copy's end leaves its adapter unfinished too, for the run
+        // to finish as it finishes the adapters it carries (its lines are the report's,
+        // not the file's).
+        if carried != nil { c.carried = CarriedAdapters() }
         c.csv = csv
         c.hasHeader = hasHeader
         c.headerBytes = headerBytes
@@ -400,13 +410,23 @@ final class InputParser: @unchecked Sendable {
             guard let centre = settings.centre else {
                 throw InputError(input: path, offset: 0, message: "this is an Asterisk queue_log, whose lines name no centre: give --centre")
             }
+            if let a = carried?.take(CarriedAdapters.Key(format: .queuelog, centre: centre)) as? QueueLogAdapter {
+                // The calls an earlier run left open go on in this file.
+                a.beginFile(first: first)
+                adapter = a
+                adapterFormat = .queuelog
+                splitter = RecordSplitter(quoteAware: a.isCSV)
+                return
+            }
             let a = try QueueLogAdapter(first: first, centre: centre, settings: settings)
             adapter = a
             adapterFormat = .queuelog
             splitter = RecordSplitter(quoteAware: a.isCSV)
             return
         case .ctr:
-            adapter = ContactTraceAdapter(centre: settings.centre, settings: settings)
+            adapter =
+                carried?.take(CarriedAdapters.Key(format: .ctr, centre: settings.centre))
+                ?? ContactTraceAdapter(centre: settings.centre, settings: settings)
             adapterFormat = .ctr
             objectSplitter = JSONObjectSplitter()
             return
@@ -439,7 +459,8 @@ final class InputParser: @unchecked Sendable {
             linesBefore = accounting.lines
             return
         }
-        adapter?.finish(self)
+        // With durable state the adapter is carried on, unfinished (`takeCarriedAdapter`).
+        if carried == nil { adapter?.finish(self) }
         if !dryRun { fingerprint = reader?.contentFingerprint() }
         reader?.close()
         reader = nil
@@ -447,6 +468,17 @@ final class InputParser: @unchecked Sendable {
         if isChain {
             finishedFiles.append(FileResult(path: path, index: index, fingerprint: fingerprint, lines: accounting.lines - linesBefore))
         }
+    }
+
+    /// With durable state: the least `ts` of the events its adapter holds, by centre.
+    var heldFloors: [String: Int64] { carried == nil ? [:] : adapter?.heldFloors() ?? [:] }
+
+    /// With durable state, once the input has ended: its adapter, unfinished, and the key
+    /// the state carries it under; nil for CSV and NDJSON (and after the first call).
+    func takeCarriedAdapter() -> (key: CarriedAdapters.Key, adapter: FormatAdapter)? {
+        guard carried != nil, isFinished, let a = adapter, let f = adapterFormat else { return nil }
+        adapter = nil
+        return (CarriedAdapters.Key(format: f, centre: settings.centre), a)
     }
 
     /// What the report lists of this input's files, in order: one file, or each of a chain.

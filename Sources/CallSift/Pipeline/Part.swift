@@ -96,8 +96,13 @@ final class Part: @unchecked Sendable {
     /// does not overlap by more than a call's length.
     func finalPoint(margin: Int64) -> Int64 {
         let h = assembler.accounting.horizon
-        return h == .min ? .min : h &- margin
+        return min(h == .min ? .min : h &- margin, heldBelow)
     }
+
+    /// With durable state: the least `ts` of the events the carried format adapters hold
+    /// for this part's centre (`CarriedAdapters`), which its final point must not pass, or
+    /// they would be late when a later run emits them; `.max` when none.
+    var heldBelow = Int64.max
 
     /// With durable state: records the inbox and takes the part to `wm`, or (`capped`) no
     /// further than its `finalPoint`; its contacts are classified here, in the part.

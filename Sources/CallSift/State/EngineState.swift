@@ -104,12 +104,18 @@ extension Analysis {
     static func encode(
         live: [Part], stored: [StoredPart], horizon: Int64, lines: LineAccounting, centres: Interner,
         services: Interner, reasons: Interner, longCallIDs: LongCallIDs, to out: StateFileWriter?, store: PartFolder?,
-        layers policy: ScopeLayer.Policy = ScopeLayer.Policy()
+        layers policy: ScopeLayer.Policy = ScopeLayer.Policy(), carried: CarriedAdapters? = nil, extra: [[Event]] = []
     ) throws -> (calls: [CallAssembler.Accounting], written: [String], partFiles: [String], scopes: Int) {
         let calls = DisjointSlots<CallAssembler.Accounting>(count: live.count, repeating: CallAssembler.Accounting())
+        // What the carried adapters would still emit (`extra[i]` for `live[i]`) is counted
+        // in the report, after the part is written, never in the state.
+        @Sendable func recordExtra(_ i: Int) {
+            if i < extra.count, !extra[i].isEmpty { extra[i].withUnsafeBufferPointer { live[i].record($0) } }
+        }
         guard let out else {
             DispatchQueue.concurrentPerform(iterations: live.count) { i in
                 var none: StateWriter?
+                recordExtra(i)
                 calls[i] = live[i].finish(horizon: horizon, summary: &none)
             }
             return (calls.values, [], [], 0)
@@ -125,6 +131,7 @@ extension Analysis {
         w.count(longs.count)
         for l in longs { w.blob(l) }
         StateCodec.encode(lines, into: &w)
+        (carried ?? CarriedAdapters()).encode(into: &w)
         w.count(live.count + stored.count)
         try out.append(w)
         let inOrder = PartsInOrder(out)
@@ -145,6 +152,7 @@ extension Analysis {
             }
             let records = layers.reduce(0) { $0 + $1.count }
             scopeRecords[i] = records
+            recordExtra(i)
             var summary: StateWriter? = StateWriter(reserving: 1 << 16)
             calls[i] = live[i].finish(horizon: horizon, scopes: records, summary: &summary)
             guard failed[i] == nil else {
@@ -241,8 +249,8 @@ extension Analysis {
     /// parts as they lie (none is rebuilt); returns its line accounting and the parts.
     static func read(
         from r: inout StateReader, centres: Interner, services: Interner, reasons: Interner,
-        longCallIDs: LongCallIDs
-    ) throws -> (lines: LineAccounting, parts: [StoredPart]) {
+        longCallIDs: LongCallIDs, settings: AnalysisSettings
+    ) throws -> (lines: LineAccounting, parts: [StoredPart], carried: CarriedAdapters) {
         for interner in [centres, services, reasons] {
             let n = try r.count()
             for i in 0..<n {
@@ -255,6 +263,7 @@ extension Analysis {
             guard bytes.withUnsafeBytes({ longCallIDs.intern($0) }) == UInt32(i) else { throw r.malformed("a call id twice") }
         }
         let lines = try StateCodec.decodeLineAccounting(from: &r)
+        let carried = r.version >= 5 ? try CarriedAdapters.decode(from: &r, settings: settings) : CarriedAdapters()
         let count = try r.count()
         var parts: [StoredPart] = []
         var seen = Set<Int32>()
@@ -280,7 +289,7 @@ extension Analysis {
                 parts.append(StoredPart(centre: centre, record: record, body: .inline(rest), summaryBytes: nil))
             }
         }
-        return (lines, parts)
+        return (lines, parts, carried)
     }
 
     /// Rebuilds `parts` side by side, each into a new part from `makePart`, reading their

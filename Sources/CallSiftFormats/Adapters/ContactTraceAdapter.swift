@@ -107,6 +107,91 @@ package final class ContactTraceAdapter: FormatAdapter {
 
     package func copy() -> FormatAdapter { ContactTraceAdapter(copying: self) }
 
+    // MARK: - Durable state (docs/formats.md, "One export across many files")
+
+    package var holdsAnything: Bool { !chains.isEmpty || !remembered.isEmpty }
+
+    package func heldFloors() -> [String: Int64] {
+        var floors: [String: Int64] = [:]
+        for c in chains.values { floors[c.centre] = min(floors[c.centre] ?? .max, c.earliest) }
+        return floors
+    }
+
+    /// The chains (each leg as read), and the contacts remembered; the queues of release
+    /// and forget times follow from them, and are made again by `init(restoring:)`.
+    package func save(into w: inout AdapterStateWriter) {
+        w.optionalString(centreOverride)
+        // In a fixed order, so that the same state is written the same way.
+        let keys = chains.keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+        w.count(keys.count)
+        for k in keys {
+            let c = chains[k]!
+            w.string(k)
+            w.string(c.centre)
+            w.optionalString(c.skip?.rawValue)
+            w.count(c.legs.count)
+            for leg in c.legs {
+                w.string(leg.contactId)
+                w.optionalString(leg.next)
+                w.bool(leg.isHead)
+                w.int(leg.lastUpdate)
+                w.int(leg.key)
+                w.int(leg.initiation)
+                w.optionalInt(leg.visit)
+                w.optionalString(leg.queue)
+                w.optionalEvent(leg.arrive)
+                w.optionalInt(leg.connected)
+                w.optionalInt(leg.disconnect)
+                w.int(leg.earliest)
+                w.optionalEvent(leg.blockedArrive)
+            }
+        }
+        let ids = remembered.keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+        w.count(ids.count)
+        for id in ids {
+            let r = remembered[id]!
+            w.string(id)
+            w.optionalString(r.kind?.rawValue)
+            w.int(r.until)
+        }
+    }
+
+    /// The adapter `save` wrote, for a run under `settings`.
+    package init(restoring r: inout AdapterStateReader, settings: AnalysisSettings) throws(AdapterStateError) {
+        centreOverride = try r.optionalString()
+        timeout = settings.callTimeout
+        lateness = settings.lateness
+        func kind(_ name: String?) throws(AdapterStateError) -> SkipKind? {
+            guard let name else { return nil }
+            guard let k = SkipKind(rawValue: name) else { throw AdapterStateError(description: "a skip kind this callsift does not know: \(name)") }
+            return k
+        }
+        for _ in 0..<(try r.count(minBytes: 16)) {
+            let key = try r.string()
+            var chain = Chain(centre: try r.string())
+            chain.skip = try kind(try r.optionalString())
+            let legs = try r.count(minBytes: 40)
+            guard legs > 0, legs <= Self.maxLegs else { throw AdapterStateError(description: "a held chain of \(legs) contacts") }
+            for _ in 0..<legs {
+                let leg = Leg(
+                    contactId: try r.string(), next: try r.optionalString(), isHead: try r.bool(), lastUpdate: try r.int(),
+                    key: try r.int(), initiation: try r.int(), visit: try r.optionalInt(), queue: try r.optionalString(),
+                    arrive: try r.optionalEvent(), connected: try r.optionalInt(), disconnect: try r.optionalInt(),
+                    earliest: try r.int(), blockedArrive: try r.optionalEvent())
+                chain.legs.append(leg)
+                chainOf[leg.contactId] = key
+            }
+            chains[key] = chain
+            recompute(key)
+        }
+        for _ in 0..<(try r.count(minBytes: 10)) {
+            let id = try r.string()
+            let k = try kind(try r.optionalString())
+            remember(id, kind: k, until: try r.int())
+        }
+        guard r.isAtEnd else { throw AdapterStateError(description: "bytes after a contact trace adapter's state") }
+    }
+
     // MARK: - FormatAdapter
 
     package func read(_ record: UnsafeRawBufferPointer, _ out: AdapterOutput) -> AdapterVerdict {

@@ -31,6 +31,16 @@ package protocol FormatAdapter: AnyObject {
     /// An independent copy of everything this adapter holds, for a report taken while the
     /// input goes on: finishing the copy leaves this one as it was.
     func copy() -> FormatAdapter
+    /// Whether it holds anything `finish` would emit or count, or anything a later record
+    /// still needs (a contact emitted, kept to recognise its re-delivery).
+    var holdsAnything: Bool { get }
+    /// The least `ts` of the events it holds, by centre name: a durable state's final
+    /// point for that centre must not pass it, or they would be late when a later run
+    /// emits them (docs/formats.md, "One export across many files").
+    func heldFloors() -> [String: Int64]
+    /// Writes everything it holds, for a later run's adapter to go on from
+    /// (`AdapterRegistry.restore`).
+    func save(into w: inout AdapterStateWriter)
 }
 
 /// What happened to one record at the moment it was read.

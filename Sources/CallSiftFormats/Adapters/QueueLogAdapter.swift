@@ -129,6 +129,79 @@ package final class QueueLogAdapter: FormatAdapter {
 
     package func copy() -> FormatAdapter { QueueLogAdapter(copying: self) }
 
+    // MARK: - Durable state (docs/formats.md, "One export across many files")
+
+    package var holdsAnything: Bool { !calls.isEmpty }
+
+    package func heldFloors() -> [String: Int64] {
+        let f = floor(latestKey: .max)
+        return f == .max ? [:] : [centre: f]
+    }
+
+    /// The calls still open, each with what it has seen; the deadline and held-line queues
+    /// follow from them, and are made again by `init(restoring:)`.
+    package func save(into w: inout AdapterStateWriter) {
+        w.string(centre)
+        let ids = calls.keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+        w.count(ids.count)
+        for id in ids {
+            let c = calls[id]!
+            w.string(id)
+            w.int(c.firstTs)
+            w.u8((c.arrived ? 1 : 0) | (c.queued ? 2 : 0) | (c.answered ? 4 : 0))
+            w.bool(c.held != nil)
+            if let h = c.held {
+                w.int(h.ts)
+                w.u8(h.kind.rawValue)
+                w.bool(h.ownEmitted)
+            }
+            w.count(c.seen.count)
+            for s in c.seen {
+                w.u8(s.event)
+                w.int(s.ts)
+                w.string(s.queue)
+            }
+        }
+    }
+
+    /// The adapter `save` wrote, for a run under `settings`; its next file's form is
+    /// recognised when that file begins (`beginFile`).
+    package init(restoring r: inout AdapterStateReader, settings: AnalysisSettings) throws(AdapterStateError) {
+        isCSV = false
+        centre = try r.string()
+        centreBytes = Array(centre.utf8)
+        timeout = settings.callTimeout
+        lateness = settings.lateness
+        do {
+            calendar = try LocalCalendar(identifier: settings.timeZone)
+        } catch {
+            throw AdapterStateError(description: "\(error)")
+        }
+        for _ in 0..<(try r.count(minBytes: 19)) {
+            let id = try r.string()
+            var call = Call(firstTs: try r.int())
+            let flags = try r.u8()
+            call.arrived = flags & 1 != 0
+            call.queued = flags & 2 != 0
+            call.answered = flags & 4 != 0
+            if try r.bool() {
+                let ts = try r.int()
+                guard let kind = QueueLogLeave(rawValue: try r.u8()) else {
+                    throw AdapterStateError(description: "a queue_log call held by a line of an unknown kind")
+                }
+                heldSerial += 1
+                call.held = Held(ts: ts, kind: kind, ownEmitted: try r.bool(), serial: heldSerial)
+                heldTimes.push(ts, HeldTag(callid: id, serial: heldSerial))
+            }
+            let seen = try r.count(minBytes: 17)
+            guard seen <= Self.maxSeen else { throw AdapterStateError(description: "a queue_log call with \(seen) lines seen") }
+            for _ in 0..<seen { call.seen.append(Seen(event: try r.u8(), ts: try r.int(), queue: try r.string())) }
+            calls[id] = call
+            deadlines.push(call.firstTs &+ timeout &+ lateness, id)
+        }
+        guard r.isAtEnd else { throw AdapterStateError(description: "bytes after a queue_log adapter's state") }
+    }
+
     // MARK: - FormatAdapter
 
     package func read(_ record: UnsafeRawBufferPointer, _ out: AdapterOutput) -> AdapterVerdict {
