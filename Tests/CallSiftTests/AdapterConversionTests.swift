@@ -450,6 +450,53 @@ import Testing
         #expect(one.rows.reduce(0) { $0 + $1.counters.retry } > 0)
     }
 
+    /// A transfer chain whose middle leg is stale (a leg longer than a call) and whose last
+    /// leg comes a day after its head, a file before the last: the head is released long
+    /// before, as in one file, so the last leg is a call of its own in both. (The files
+    /// still to come hold back only what their own first order keys can reach, which
+    /// their dry runs read.)
+    @Test func aChainReleasesWhatTheNextFileCannotReach() throws {
+        let t0: Int64 = 1_772_442_000_000, minute: Int64 = 60_000, hour = 60 * minute
+        func record(
+            _ id: String, method: String = "INBOUND", initial: String? = nil, previous: String? = nil, next: String? = nil,
+            start: Int64, end: Int64
+        ) -> (Int64, String) {
+            var f = [
+                "\"ContactId\":\"\(id)\"", "\"InitiationMethod\":\"\(method)\"",
+                "\"InstanceARN\":\"arn:aws:connect:r:1:instance/i\"", "\"InitiationTimestamp\":\(start)",
+                "\"Queue\":{\"Name\":\"q\",\"EnqueueTimestamp\":\(start)}", "\"Agent\":{\"ConnectedToAgentTimestamp\":\(start + minute)}",
+                "\"DisconnectTimestamp\":\(end)", "\"LastUpdateTimestamp\":\(end)",
+                "\"CustomerEndpoint\":{\"Address\":\"+4477009\(id.utf8.reduce(0) { $0 &* 31 &+ Int($1) } & 0xFFFF)\"}",
+            ]
+            if let initial { f.append("\"InitialContactId\":\"\(initial)\"") }
+            if let previous { f.append("\"PreviousContactId\":\"\(previous)\"") }
+            if let next { f.append("\"NextContactId\":\"\(next)\"") }
+            return (end, "{" + f.joined(separator: ",") + "}")
+        }
+        var records = [
+            record("h", next: "h-1", start: t0, end: t0 + 3 * minute),
+            record("h-1", method: "TRANSFER", initial: "h", previous: "h", next: "h-2", start: t0 + 3 * minute, end: t0 + 26 * hour),
+            record("h-2", method: "TRANSFER", initial: "h", previous: "h-1", start: t0 + 26 * hour, end: t0 + 26 * hour + 5 * minute),
+        ]
+        for i in 0..<(27 * 12) { records.append(record("f\(i)", start: t0 + Int64(i) * 5 * minute, end: t0 + Int64(i) * 5 * minute + 2 * minute)) }
+        records.sort { $0.0 < $1.0 }
+        let lines = records.map(\.1)
+        let dir = try TempDir()
+        let whole = dir.path("all.ndjson")
+        try Data((lines.joined(separator: "\n") + "\n").utf8).write(to: URL(fileURLWithPath: whole))
+        // The next file begins after the last leg: the chain's first file holds all of it.
+        let cutAt = try #require(lines.firstIndex { $0.contains("\"h-2\"") }) + 3
+        let folder = dir.path("export")
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        try Data((lines[..<cutAt].joined(separator: "\n") + "\n").utf8).write(to: URL(fileURLWithPath: folder + "/a.ndjson"))
+        try Data((lines[cutAt...].joined(separator: "\n") + "\n").utf8).write(to: URL(fileURLWithPath: folder + "/b.ndjson"))
+        let s = Self.settings()
+        let one = try Scenario.analyze(paths: [whole], settings: s)
+        let two = try Scenario.analyze(paths: [folder], settings: s)
+        Self.same(two, one)
+        #expect(one.lines.skipped(.stale) == 1)
+    }
+
     /// Records cut into files and merged with a CSV input of another centre, callers
     /// matched across them under a short call timeout: a chain's watermark holds for
     /// every file still to come.

@@ -225,8 +225,9 @@ final class InputParser: @unchecked Sendable {
 
     var compressedOffset: Int64 { reader?.compressedOffset ?? 0 }
 
-    /// A dry run stops at the first event, or once an adapter knows a bound for its events.
-    private var dryRunDone: Bool { events.count >= dryRunLimit || adapterFloor != .max }
+    /// A dry run stops at the first event, or once an adapter knows a bound for its events
+    /// and has read its first record's order key (a chain's `releaseLimit` needs it).
+    private var dryRunDone: Bool { events.count >= dryRunLimit || (adapterFloor != .max && maxTs != .min) }
 
     /// Appends accepted events to `batch` until it holds at least `count` or the input is
     /// finished. A dry run stops at the first event.
