@@ -387,8 +387,11 @@ final class InputParser: @unchecked Sendable {
         return out
     }
 
+    /// Recognises the stream's format from its first bytes (`FormatRegistry`) and sets up
+    /// how its records are cut and, for a platform's format, its adapter: the one a chain
+    /// or the state carries on, else a new one.
     private func startStream(_ first: UnsafeRawBufferPointer) throws {
-        let format = settings.format == .auto ? FormatSniffer.detect(first) : settings.format
+        let format = settings.format == .auto ? FormatRegistry.detect(first) : settings.format
         if let adapter {
             // The next file of a chain: read with the same adapter.
             guard format == adapterFormat else {
@@ -396,43 +399,39 @@ final class InputParser: @unchecked Sendable {
                     input: path, offset: 0,
                     message: "read as the next file of a \(adapterFormat?.rawValue ?? "") export, but its first bytes are not")
             }
-            if let q = adapter as? QueueLogAdapter {
-                q.beginFile(first: first)
-                splitter = RecordSplitter(quoteAware: q.isCSV)
-            } else {
-                objectSplitter = JSONObjectSplitter()
-            }
+            adapter.beginFile(first: first)
+            cutRecords(adapter.recordCutting)
             return
         }
-        switch format {
-        case .csv, .auto: isNDJSON = false
-        case .ndjson: isNDJSON = true
-        case .queuelog:
-            guard let centre = settings.centre else {
-                throw InputError(input: path, offset: 0, message: "this is an Asterisk queue_log, whose lines name no centre: give --centre")
-            }
-            if let a = carried?.take(CarriedAdapters.Key(format: .queuelog, centre: centre)) as? QueueLogAdapter {
-                // The calls an earlier run left open go on in this file.
-                a.beginFile(first: first)
-                adapter = a
-                adapterFormat = .queuelog
-                splitter = RecordSplitter(quoteAware: a.isCSV)
-                return
-            }
-            let a = try QueueLogAdapter(first: first, centre: centre, settings: settings)
-            adapter = a
-            adapterFormat = .queuelog
-            splitter = RecordSplitter(quoteAware: a.isCSV)
-            return
-        case .ctr:
-            adapter =
-                carried?.take(CarriedAdapters.Key(format: .ctr, centre: settings.centre))
-                ?? ContactTraceAdapter(centre: settings.centre, settings: settings)
-            adapterFormat = .ctr
-            objectSplitter = JSONObjectSplitter()
+        guard let entry = FormatRegistry.entry(format), let make = entry.makeAdapter else {
+            isNDJSON = format == .ndjson
+            cutRecords(.lines(quoteAware: !isNDJSON))
             return
         }
-        splitter = RecordSplitter(quoteAware: !isNDJSON)
+        let a: FormatAdapter
+        if let carriedOn = carried?.take(CarriedAdapters.Key(format: format, centre: settings.centre)) {
+            // What an earlier run left open goes on in this file.
+            carriedOn.beginFile(first: first)
+            a = carriedOn
+        } else {
+            do {
+                a = try make(first, settings)
+            } catch let e as InputError {
+                throw e
+            } catch {
+                throw InputError(input: path, offset: 0, message: "\(error)")
+            }
+        }
+        adapter = a
+        adapterFormat = format
+        cutRecords(a.recordCutting)
+    }
+
+    private func cutRecords(_ how: RecordCutting) {
+        switch how {
+        case .lines(let quoteAware): splitter = RecordSplitter(quoteAware: quoteAware)
+        case .jsonObjects: objectSplitter = JSONObjectSplitter()
+        }
     }
 
     private func finish(truncated: Bool) {

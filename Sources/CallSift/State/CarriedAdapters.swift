@@ -58,17 +58,15 @@ final class CarriedAdapters {
             let name = try r.string()
             let centre = try r.bool() ? try r.string() : nil
             var bytes = AdapterStateReader(try r.blob())
+            guard let format = AnalysisSettings.InputFormat(rawValue: name), let restore = FormatRegistry.entry(format)?.restoreAdapter
+            else { throw r.malformed("an adapter of format \(name)") }
             let adapter: FormatAdapter
             do {
-                switch AnalysisSettings.InputFormat(rawValue: name) {
-                case .ctr: adapter = try ContactTraceAdapter(restoring: &bytes, settings: settings)
-                case .queuelog: adapter = try QueueLogAdapter(restoring: &bytes, settings: settings)
-                default: throw r.malformed("an adapter of format \(name)")
-                }
-            } catch let e as AdapterStateError {
-                throw r.malformed("\(e)")
+                adapter = try restore(&bytes, settings)
+            } catch {
+                throw r.malformed("\(error)")
             }
-            let key = Key(format: AnalysisSettings.InputFormat(rawValue: name)!, centre: centre)
+            let key = Key(format: format, centre: centre)
             guard carried.adapters[key] == nil else { throw r.malformed("two adapters of format \(name)") }
             carried.adapters[key] = adapter
         }

@@ -107,6 +107,20 @@ package final class ContactTraceAdapter: FormatAdapter {
 
     package func copy() -> FormatAdapter { ContactTraceAdapter(copying: self) }
 
+    package var recordCutting: RecordCutting { .jsonObjects }
+    package func beginFile(first: UnsafeRawBufferPointer) {}
+
+    /// `--format auto` (`FormatRegistry`): a JSON array, or an object with a contact trace
+    /// record key (`ContactId`, `AWSContactTraceRecordFormatVersion`, `InitiationMethod`)
+    /// in the first chunk.
+    static let recognises: @Sendable (UnsafeRawBufferPointer) -> Bool = { rest in
+        if rest[0] == UInt8(ascii: "[") { return true }
+        guard rest[0] == UInt8(ascii: "{") else { return false }
+        return ["\"ContactId\"", "\"AWSContactTraceRecordFormatVersion\"", "\"InitiationMethod\""].contains {
+            FormatRegistry.contains(rest, $0)
+        }
+    }
+
     // MARK: - Durable state (docs/formats.md, "One export across many files")
 
     package var holdsAnything: Bool { !chains.isEmpty || !remembered.isEmpty }

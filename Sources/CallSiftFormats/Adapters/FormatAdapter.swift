@@ -31,6 +31,12 @@ package protocol FormatAdapter: AnyObject {
     /// An independent copy of everything this adapter holds, for a report taken while the
     /// input goes on: finishing the copy leaves this one as it was.
     func copy() -> FormatAdapter
+    /// How the records of the file being read are cut (`beginFile` may change it).
+    var recordCutting: RecordCutting { get }
+    /// The next file of the same export (a chain's, or the first of a later run) begins
+    /// with `first`: what is per file (a form, a header) is made again from it; what the
+    /// adapter holds goes on.
+    func beginFile(first: UnsafeRawBufferPointer)
     /// Whether it holds anything `finish` would emit or count, or anything a later record
     /// still needs (a contact emitted, kept to recognise its re-delivery).
     var holdsAnything: Bool { get }

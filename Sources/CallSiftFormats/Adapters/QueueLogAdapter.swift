@@ -87,6 +87,30 @@ package final class QueueLogAdapter: FormatAdapter {
         calendar = try LocalCalendar(identifier: settings.timeZone)
     }
 
+    package var recordCutting: RecordCutting { .lines(quoteAware: isCSV) }
+
+    /// Why a queue_log cannot be read without `--centre`.
+    static let needsCentre = QueueLogNeedsCentre()
+    struct QueueLogNeedsCentre: Error, CustomStringConvertible {
+        var description: String { "this is an Asterisk queue_log, whose lines name no centre: give --centre" }
+    }
+
+    /// `--format auto` (`FormatRegistry`): a first line starting `digits|` (the file form),
+    /// or a CSV header naming `callid`, `queuename` and `event` (a database export).
+    static let recognises: @Sendable (UnsafeRawBufferPointer) -> Bool = { rest in
+        var end = 0
+        while end < rest.count, rest[end] != 0x0A { end += 1 }
+        let line = UnsafeRawBufferPointer(rebasing: rest[0..<end])
+        if looksLikeFileForm(line) { return true }
+        var names: Set<String> = []
+        _ = CSVRecordParser.split(line) { _, name in
+            var n = String(decoding: name, as: UTF8.self)
+            if n.hasSuffix("\r") { n.removeLast() }
+            names.insert(n)
+        }
+        return names.contains("callid") && names.contains("queuename") && names.contains("event")
+    }
+
     /// The next file of the same log (its rotation, read after this one by the same
     /// adapter, so that a call whose lines cross it is one call): its form is recognised
     /// from `first` as `init` recognises it, and a database export's header read again;

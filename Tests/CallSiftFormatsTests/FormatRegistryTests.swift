@@ -7,11 +7,11 @@ import Testing
 /// a CTR input, any other `{` canonical NDJSON, a first line `digits|` a queue_log file, a
 /// CSV header naming `callid`, `queuename` and `event` a queue_log database export, and
 /// anything else (garbage and empty input included) canonical CSV.
-@Suite struct FormatSnifferTests {
+@Suite struct FormatRegistryTests {
     static func detect(_ text: String) -> AnalysisSettings.InputFormat { detect(bytes: Array(text.utf8)) }
 
     static func detect(bytes: [UInt8]) -> AnalysisSettings.InputFormat {
-        bytes.withUnsafeBytes { FormatSniffer.detect($0) }
+        bytes.withUnsafeBytes { FormatRegistry.detect($0) }
     }
 
     static let bom: [UInt8] = [0xEF, 0xBB, 0xBF]
