@@ -368,6 +368,13 @@ import Testing
         return folder
     }
 
+    /// `text` written as the file `name` in `dir`; its path.
+    static func file(_ text: String, named name: String, in dir: TempDir) throws -> String {
+        let path = dir.path(name)
+        try Data(text.utf8).write(to: URL(fileURLWithPath: path))
+        return path
+    }
+
     static func settings(_ configure: (inout AnalysisSettings) -> Void = { _ in }) -> AnalysisSettings {
         var s = AnalysisSettings()
         s.period = .day
@@ -388,8 +395,7 @@ import Testing
         let calls = try AdapterConversionTests.generated(calls: 3000, centres: 2, seed: 5)
         let (records, _) = AdapterConversionTests.contactTraceRecords(calls)
         let dir = try TempDir()
-        let whole = dir.path("all.ndjson")
-        try Data(records.utf8).write(to: URL(fileURLWithPath: whole))
+        let whole = try Self.file(records, named: "all.ndjson", in: dir)
         let s = Self.settings()
         let one = try Scenario.analyze(paths: [whole], settings: s, threads: threads)
         #expect(one.calls.conflicting == 0 && one.calls.incomplete == 0)
@@ -409,8 +415,7 @@ import Testing
         let calls = try AdapterConversionTests.generated(calls: 2000, centres: 1, seed: 9)
         let (log, _) = AdapterConversionTests.queueLog(calls)
         let dir = try TempDir()
-        let whole = dir.path("queue_log")
-        try Data(log.utf8).write(to: URL(fileURLWithPath: whole))
+        let whole = try Self.file(log, named: "queue_log", in: dir)
         let s = Self.settings { $0.centre = "C01" }
         let one = try Scenario.analyze(paths: [whole], settings: s, threads: threads)
         #expect(one.calls.conflicting == 0 && one.calls.incomplete == 0)
@@ -431,8 +436,7 @@ import Testing
         let calls = try AdapterConversionTests.generated(calls: 2000, centres: 1, seed: 13)
         let (records, _) = AdapterConversionTests.contactTraceRecords(calls)
         let dir = try TempDir()
-        let whole = dir.path("all.ndjson")
-        try Data(records.utf8).write(to: URL(fileURLWithPath: whole))
+        let whole = try Self.file(records, named: "all.ndjson", in: dir)
         let lines = records.split(separator: "\n")
         let folder = dir.path("export")
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)

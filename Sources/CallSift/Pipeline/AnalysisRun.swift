@@ -284,8 +284,7 @@ final class AnalysisRun {
     /// themselves are left as they are, for the state to carry on.
     private func flushCarried() -> (events: [Event], lines: LineAccounting) {
         guard let carried else { return ([], LineAccounting()) }
-        let keys = carried.adapters.keys.sorted { ($0.format.rawValue, $0.centre ?? "") < ($1.format.rawValue, $1.centre ?? "") }
-        return flush(keys.map { carried.adapters[$0]!.copy() })
+        return flush(carried.keysInOrder.map { carried.adapters[$0]!.copy() })
     }
 
     /// Finishes `adapters` (copies, used up here) into events and the lines they add.
@@ -540,15 +539,7 @@ final class AnalysisRun {
     @inline(__always)
     private func distribute(_ run: UnsafeBufferPointer<Event>) {
         if byCentre {
-            for e in run {
-                let c = Int(e.centre)
-                if c >= partOfCentre.count { partOfCentre += Array(repeating: -1, count: c + 1 - partOfCentre.count) }
-                if partOfCentre[c] < 0 {
-                    partOfCentre[c] = parts.count
-                    parts.append(wake(centre: e.centre))
-                }
-                parts[partOfCentre[c]].inbox.append(e)
-            }
+            for e in run { parts[part(ofCentre: e.centre)].inbox.append(e) }
         } else if parts.count == 1 {
             // A long run (a batch of one input) goes straight to the assembler; short ones
             // (many inputs interleaved in time: a folder of daily files) are gathered
@@ -567,6 +558,19 @@ final class AnalysisRun {
 
     /// The part of `centre`: rebuilt from the engine file if it lies there (an event of a
     /// centre that no input seemed to name), else new.
+    /// With durable state, by centre: the index of `centre`'s part, rebuilt (or made) now
+    /// if it has none yet.
+    @inline(__always)
+    private func part(ofCentre centre: Int32) -> Int {
+        let c = Int(centre)
+        if c >= partOfCentre.count { partOfCentre += Array(repeating: -1, count: c + 1 - partOfCentre.count) }
+        if partOfCentre[c] < 0 {
+            partOfCentre[c] = parts.count
+            parts.append(wake(centre: centre))
+        }
+        return partOfCentre[c]
+    }
+
     private func wake(centre: Int32) -> Part {
         guard let i = dormantOfCentre.removeValue(forKey: centre) else { return makePart(centre: centre) }
         do {
@@ -722,19 +726,8 @@ final class AnalysisRun {
         let (flushed, flushLines) = flushCarried()
         var extra = [[Event]](repeating: [], count: parts.count)
         for e in flushed {
-            let i: Int
-            if byCentre {
-                let c = Int(e.centre)
-                if c >= partOfCentre.count { partOfCentre += Array(repeating: -1, count: c + 1 - partOfCentre.count) }
-                if partOfCentre[c] < 0 {
-                    partOfCentre[c] = parts.count
-                    parts.append(wake(centre: e.centre))
-                    extra.append([])
-                }
-                i = partOfCentre[c]
-            } else {
-                i = 0
-            }
+            let i = byCentre ? part(ofCentre: e.centre) : 0
+            if i >= extra.count { extra += Array(repeating: [], count: i + 1 - extra.count) }
             extra[i].append(e)
         }
         if let carried { applyHeldFloors(carried.heldFloors()) }

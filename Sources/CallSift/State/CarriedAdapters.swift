@@ -27,6 +27,12 @@ final class CarriedAdapters {
         if adapter.holdsAnything { adapters[key] = adapter }
     }
 
+    /// Their keys in a fixed order (format, then centre), so that what is done with them
+    /// is done the same way every time.
+    var keysInOrder: [Key] {
+        adapters.keys.sorted { ($0.format.rawValue, $0.centre ?? "") < ($1.format.rawValue, $1.centre ?? "") }
+    }
+
     /// The least `ts` of the events they hold, by centre name.
     func heldFloors() -> [String: Int64] {
         var floors: [String: Int64] = [:]
@@ -39,7 +45,7 @@ final class CarriedAdapters {
     /// In the engine file, after the line accounting (format 5): each adapter's format,
     /// `--centre` and bytes, in a fixed order.
     func encode(into w: inout StateWriter) {
-        let keys = adapters.keys.sorted { ($0.format.rawValue, $0.centre ?? "") < ($1.format.rawValue, $1.centre ?? "") }
+        let keys = keysInOrder
         w.count(keys.count)
         for k in keys {
             w.string(k.format.rawValue)
