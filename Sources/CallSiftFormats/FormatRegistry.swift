@@ -8,40 +8,81 @@ package enum RecordCutting: Equatable {
     case jsonObjects
 }
 
-/// One format callsift reads: how `--format auto` recognises it, and, for a platform's own
-/// format, how its adapter is made (for a stream's first bytes) and made again from what a
-/// durable state carried (`FormatAdapter.save`).
+/// One format callsift reads: how `--format auto` recognises it, what it skips, and, for a
+/// platform's own format, how its adapter is made (for a stream's first bytes) and made
+/// again from what a durable state carried (`FormatAdapter.save`). Each format's entry lives
+/// in its own folder, beside its reader.
 package struct FormatEntry: Sendable {
     package let format: AnalysisSettings.InputFormat
     /// Whether an input's first decoded bytes (after a byte-order mark and white space;
     /// not empty) are of this format.
     let recognises: @Sendable (UnsafeRawBufferPointer) -> Bool
+    /// The kinds its adapter counts records as `skipped` (none for CSV and NDJSON).
+    package let skipKinds: [SkipKind]
+    /// Its records name no centre: `--centre` must give it.
+    package let needsCentre: Bool
+    /// The first problem with the options it reads (`AnalysisSettings.formatOptions`),
+    /// naming the flag, or nil.
+    let problem: @Sendable (AnalysisSettings) -> String?
     /// An adapter format's adapter for a stream whose first bytes are given; nil for CSV
     /// and NDJSON, the canonical records.
     package let makeAdapter: (@Sendable (UnsafeRawBufferPointer, AnalysisSettings) throws -> FormatAdapter)?
     /// An adapter format's adapter as a state carried it.
     package let restoreAdapter: (@Sendable (inout AdapterStateReader, AnalysisSettings) throws -> FormatAdapter)?
+
+    init(
+        format: AnalysisSettings.InputFormat, recognises: @escaping @Sendable (UnsafeRawBufferPointer) -> Bool,
+        skipKinds: [SkipKind] = [], needsCentre: Bool = false,
+        problem: @escaping @Sendable (AnalysisSettings) -> String? = { _ in nil },
+        makeAdapter: (@Sendable (UnsafeRawBufferPointer, AnalysisSettings) throws -> FormatAdapter)? = nil,
+        restoreAdapter: (@Sendable (inout AdapterStateReader, AnalysisSettings) throws -> FormatAdapter)? = nil
+    ) {
+        self.format = format
+        self.recognises = recognises
+        self.skipKinds = skipKinds
+        self.needsCentre = needsCentre
+        self.problem = problem
+        self.makeAdapter = makeAdapter
+        self.restoreAdapter = restoreAdapter
+    }
 }
 
 /// The formats, in the order `--format auto` tries them (docs/formats.md, "Choosing the
-/// format"): the one list a new format is added to. Each adapter format's recognition and
-/// construction live with its adapter.
+/// format"): the one list a new format is added to. Each entry lives in its format's
+/// folder.
 package enum FormatRegistry {
     package static let all: [FormatEntry] = [
-        FormatEntry(
-            format: .ctr, recognises: ContactTraceAdapter.recognises,
-            makeAdapter: { _, settings in ContactTraceAdapter(centre: settings.centre, settings: settings) },
-            restoreAdapter: { r, settings in try ContactTraceAdapter(restoring: &r, settings: settings) }),
-        FormatEntry(format: .ndjson, recognises: { $0[0] == UInt8(ascii: "{") }, makeAdapter: nil, restoreAdapter: nil),
-        FormatEntry(
-            format: .queuelog, recognises: QueueLogAdapter.recognises,
-            makeAdapter: { first, settings in
-                guard let centre = settings.centre else { throw QueueLogAdapter.needsCentre }
-                return try QueueLogAdapter(first: first, centre: centre, settings: settings)
-            },
-            restoreAdapter: { r, settings in try QueueLogAdapter(restoring: &r, settings: settings) }),
-        FormatEntry(format: .csv, recognises: { _ in true }, makeAdapter: nil, restoreAdapter: nil),
+        ContactTraceAdapter.entry,
+        FormatEntry(format: .ndjson, recognises: { $0[0] == UInt8(ascii: "{") }),
+        QueueLogAdapter.entry,
+        FormatEntry(format: .csv, recognises: { _ in true }),
     ]
+
+    /// Every format's name, for `--format` (and `auto`).
+    package static var names: [String] { [AnalysisSettings.InputFormat.auto.rawValue] + all.map(\.format.rawValue) }
+
+    /// Every skip kind of every format, each once.
+    package static let skipKinds: [SkipKind] = {
+        var seen = Set<SkipKind>()
+        return all.flatMap(\.skipKinds).filter { seen.insert($0).inserted }
+    }()
+
+    /// The skip kind of this name, if a format has it.
+    package static func skipKind(named name: String) -> SkipKind? { skipKinds.first { $0.rawValue == name } }
+
+    /// The first problem with `settings`, naming the flag, or nil: the settings' own, then
+    /// the format's (`--centre` for a format whose records name none, its options).
+    package static func problem(_ settings: AnalysisSettings) -> String? {
+        if let p = settings.problem() { return p }
+        guard settings.format == .auto || entry(settings.format) != nil else {
+            return "--format: '\(settings.format)' is not one of \(names.joined(separator: ", "))"
+        }
+        if let e = entry(settings.format), e.needsCentre, settings.centre == nil {
+            return "--centre is required with --format \(e.format) (its records name no centre)"
+        }
+        for e in all { if let p = e.problem(settings) { return p } }
+        return nil
+    }
 
     /// The entry of `format` (`.auto` has none).
     package static func entry(_ format: AnalysisSettings.InputFormat) -> FormatEntry? {

@@ -20,7 +20,14 @@ struct DurationArgument: ExpressibleByArgument {
 
 extension AnalysisSettings.Scope: ExpressibleByArgument {}
 extension AnalysisSettings.Grouping: ExpressibleByArgument {}
-extension AnalysisSettings.InputFormat: ExpressibleByArgument {}
+extension AnalysisSettings.InputFormat: ExpressibleByArgument {
+    /// A registered format's name (`FormatRegistry`), or `auto`.
+    public init?(argument: String) {
+        guard FormatRegistry.names.contains(argument) else { return nil }
+        self.init(rawValue: argument)
+    }
+    public static var allValueStrings: [String] { FormatRegistry.names }
+}
 extension Period: ExpressibleByArgument {}
 
 struct Analyze: ParsableCommand {
@@ -210,7 +217,7 @@ struct Analyze: ParsableCommand {
     func validate() throws {
         let s: AnalysisSettings
         do { s = try settings() } catch let e as UsageError { throw ValidationError(e.description) }
-        if let problem = s.problem() { throw ValidationError(problem) }
+        if let problem = FormatRegistry.problem(s) { throw ValidationError(problem) }
         if threads < 1 { throw ValidationError("--threads must be at least 1") }
         if shards < 1 || shards > 4096 { throw ValidationError("--shards must be between 1 and 4096") }
         if (try? LocalCalendar(identifier: tz)) == nil { throw ValidationError("--tz: unknown time zone '\(tz)' (use an IANA name such as Europe/London)") }

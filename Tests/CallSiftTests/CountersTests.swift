@@ -30,7 +30,7 @@ import Testing
     /// Every kind and reason a version 2 to 4 state may hold by position is still one this
     /// callsift knows by name, so those states stay readable whatever is added later.
     @Test func positionalNamesAreStillKnown() {
-        #expect(StateCodec.skipKindsByPosition.allSatisfy { SkipKind(rawValue: $0) != nil })
+        #expect(StateCodec.skipKindsByPosition.allSatisfy { FormatRegistry.skipKind(named: $0) != nil })
         #expect(StateCodec.rejectReasonsByPosition.allSatisfy { RejectReason(rawValue: $0) != nil })
         #expect(Set(StateCodec.skipKindsByPosition).count == StateCodec.skipKindsByPosition.count)
     }
@@ -41,7 +41,7 @@ import Testing
         a.lines = 100
         a.late = 3
         a.duplicates = 2
-        for (i, k) in SkipKind.allCases.enumerated() where i % 2 == 0 {
+        for (i, k) in FormatRegistry.skipKinds.enumerated() where i % 2 == 0 {
             for _ in 0...i { a.skip(k) }
         }
         for (i, r) in RejectReason.allCases.enumerated() where i % 3 == 1 {

@@ -57,7 +57,7 @@ public enum JSONReportWriter {
         o += "    \"late\": \(a.late),\n"
         o += "    \"skipped\": \(a.skipped),\n"
         // Only adapters skip records; canonical inputs keep their layout byte for byte.
-        let kinds = SkipKind.allCases.filter { a.skipped($0) > 0 }.sorted { $0.rawValue < $1.rawValue }
+        let kinds = a.skippedKinds.keys.filter { a.skipped($0) > 0 }.sorted { $0.rawValue < $1.rawValue }
         if !kinds.isEmpty {
             o += "    \"skipped_kinds\": {" + kinds.map { "\(quote($0.rawValue)): \(a.skipped($0))" }.joined(separator: ", ") + "},\n"
         }

@@ -106,7 +106,7 @@ public final class Analysis {
     ) throws {
         self.execution = execution
         self.continuation = continuation
-        if let problem = settings.problem() { throw UsageError(problem) }
+        if let problem = FormatRegistry.problem(settings) { throw UsageError(problem) }
         self.settings = settings
         self.inputs = inputs
         let memory = Dictionary(memory.map { ($0.name, $0) }) { a, _ in a }

@@ -16,8 +16,8 @@ public struct LineAccounting: Sendable, Equatable {
     public var skipped: Int64 = 0
     /// Records an adapter recognised as re-deliveries; always 0 for CSV and NDJSON.
     public var duplicates: Int64 = 0
-    /// `skipped` by kind, indexed like `SkipKind.allCases`.
-    public var skippedKinds = [Int64](repeating: 0, count: SkipKind.allCases.count)
+    /// `skipped` by kind (each format's kinds, `FormatRegistry`), those counted only.
+    public var skippedKinds: [SkipKind: Int64] = [:]
     /// Indexed like `RejectReason.allCases`.
     public var rejected = [Int64](repeating: 0, count: RejectReason.allCases.count)
 
@@ -27,11 +27,11 @@ public struct LineAccounting: Sendable, Equatable {
 
     mutating func skip(_ kind: SkipKind) {
         skipped += 1
-        skippedKinds[SkipKind.allCases.firstIndex(of: kind)!] += 1
+        skippedKinds[kind, default: 0] += 1
     }
 
     /// Records skipped as `kind`.
-    public func skipped(_ kind: SkipKind) -> Int64 { skippedKinds[SkipKind.allCases.firstIndex(of: kind)!] }
+    public func skipped(_ kind: SkipKind) -> Int64 { skippedKinds[kind] ?? 0 }
 
     mutating func reject(_ reason: RejectReason) { rejected[Self.index(reason)] += 1 }
 
@@ -44,7 +44,7 @@ public struct LineAccounting: Sendable, Equatable {
         late += other.late
         skipped += other.skipped
         duplicates += other.duplicates
-        for i in skippedKinds.indices { skippedKinds[i] += other.skippedKinds[i] }
+        for (k, v) in other.skippedKinds { skippedKinds[k, default: 0] += v }
         for i in rejected.indices { rejected[i] += other.rejected[i] }
     }
 }

@@ -64,7 +64,8 @@ final class CarriedAdapters {
             let name = try r.string()
             let centre = try r.bool() ? try r.string() : nil
             var bytes = AdapterStateReader(try r.blob())
-            guard let format = AnalysisSettings.InputFormat(rawValue: name), let restore = FormatRegistry.entry(format)?.restoreAdapter
+            let format = AnalysisSettings.InputFormat(rawValue: name)
+            guard let restore = FormatRegistry.entry(format)?.restoreAdapter
             else { throw r.malformed("an adapter of format \(name)") }
             let adapter: FormatAdapter
             do {

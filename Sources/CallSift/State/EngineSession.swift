@@ -39,7 +39,7 @@ final class EngineSession {
     ) throws {
         precondition(resume == nil || resume == state.manifest?.following, "a session resumes where the state stands")
         resumed = resume
-        if let problem = settings.problem() { throw UsageError(problem) }
+        if let problem = FormatRegistry.problem(settings) { throw UsageError(problem) }
         self.name = name
         self.state = state
         self.settings = settings

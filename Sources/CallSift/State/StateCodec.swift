@@ -469,7 +469,7 @@ enum StateCodec {
                 w.int(v)
             }
         }
-        named(zip(SkipKind.allCases, a.skippedKinds).map { ($0.rawValue, $1) })
+        named(a.skippedKinds.map { ($0.rawValue, $1) }.sorted { $0.0 < $1.0 })
         named(zip(RejectReason.allCases, a.rejected).map { ($0.rawValue, $1) })
     }
 
@@ -489,8 +489,8 @@ enum StateCodec {
         var a = LineAccounting()
         a.lines = try r.int(); a.late = try r.int(); a.skipped = try r.int(); a.duplicates = try r.int()
         func add(_ name: String, _ v: Int64) throws {
-            if let k = SkipKind(rawValue: name) {
-                a.skippedKinds[SkipKind.allCases.firstIndex(of: k)!] += v
+            if let k = FormatRegistry.skipKind(named: name) {
+                if v != 0 { a.skippedKinds[k, default: 0] += v }
             } else {
                 throw r.malformed("a skip kind this callsift does not know: \(name)")
             }

@@ -5,10 +5,16 @@ public struct AnalysisSettings: Sendable, Equatable {
     public enum Scope: String, Sendable, CaseIterable { case centre, service, global }
     /// The rows of the report: one per centre, or one per centre and arrival service.
     public enum Grouping: String, Sendable, CaseIterable { case centre, service }
-    /// How an input's records are encoded; `auto` recognises each input from its first
-    /// bytes. `queuelog` is Asterisk's queue_log (file or database-export CSV), `ctr`
-    /// Amazon Connect contact trace records (docs/formats.md).
-    public enum InputFormat: String, Sendable, CaseIterable { case auto, csv, ndjson, queuelog, ctr }
+    /// How an input's records are encoded, by the name `--format` takes; `auto` recognises
+    /// each input from its first bytes. Each format declares its own name beside its reader
+    /// and is registered in CallSiftFormats' `FormatRegistry` (docs/formats.md).
+    public struct InputFormat: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
+        public let rawValue: String
+        public init(rawValue: String) { self.rawValue = rawValue }
+        public var description: String { rawValue }
+        /// Each input's format recognised from its first bytes.
+        public static let auto = InputFormat(rawValue: "auto")
+    }
 
     public var callTimeout: Int64 = 6 * 3_600_000
     public var lateness: Int64 = 10 * 60_000
@@ -23,6 +29,11 @@ public struct AnalysisSettings: Sendable, Equatable {
     public var grouping: Grouping = .service
     public var timeZone: String = "UTC"
     public var format: InputFormat = .auto
+    /// What a format reads besides its records, by option name (`--queue-names` and
+    /// `--attribute-keys` of Genesys Cloud records, docs/formats.md): each format checks its
+    /// own (`FormatRegistry.problem`). Not a figure's setting: two runs with different ones
+    /// may share a state.
+    public var formatOptions: [String: String] = [:]
     /// A centre's own reason codes → reserved code or `none` (`--reason-map`); nil means
     /// the reserved codes of docs/metrics.md, "Classes and FCR", only. Printed in `config`
     /// only when set.
@@ -49,7 +60,6 @@ public struct AnalysisSettings: Sendable, Equatable {
             return "--reason-map: '\(bad.key)' maps to '\(bad.value)', not one of \(ReasonTaxonomy.targets.joined(separator: ", "))"
         }
         if let centre, centre.isEmpty { return "--centre must not be empty" }
-        if format == .queuelog && centre == nil { return "--centre is required with --format queuelog (queue_log lines name no centre)" }
         return nil
     }
 }

@@ -1,43 +1,22 @@
 /// Why an adapter's record was counted as `skipped` (docs/metrics.md, "Accounting"): valid
-/// in its format, but not a call event of inbound demand. The raw value is the name
-/// printed in `accounting.skipped_kinds`.
+/// in its format, but not a call event of inbound demand. `rawValue` is the name printed in
+/// `accounting.skipped_kinds` and stored in a state.
 ///
-/// The set is fixed, so the counters are an array and hostile input cannot grow it.
-public enum SkipKind: String, Sendable, CaseIterable {
-    // Asterisk queue_log
-    /// `RINGNOANSWER`, `RINGCANCELED`: a member's phone rang for a waiting caller.
-    case ring = "ring"
-    /// `AGENTLOGIN`, `AGENTLOGOFF`, `AGENTCALLBACKLOGIN/LOGOFF`, `AGENTDUMP`,
-    /// `ADDMEMBER`, `REMOVEMEMBER`, `PENALTY`: agent and membership housekeeping.
-    case agent = "agent"
-    /// `PAUSE`, `UNPAUSE`, `PAUSEALL`, `UNPAUSEALL`.
-    case pause = "pause"
-    /// `QUEUESTART`, `CONFIGRELOAD`: the queue engine itself.
-    case queueAdmin = "queue_admin"
-    /// `INFO`, `DID`, `SYSCOMPAT` and other annotations of a call.
-    case callInfo = "call_info"
-    /// A `CONNECT` of a call already answered in an earlier queue (it re-entered a queue
-    /// after a transfer): the call has one answer, the first.
-    case reanswer = "reanswer"
-    /// Any other event name (sites and tools write their own with `QueueLog()`).
-    case otherQueueEvent = "other_queue_event"
+/// Each format declares its own kinds, beside its adapter, and lists them where it is
+/// registered (`FormatRegistry`), so that the kinds are a fixed set that hostile input
+/// cannot grow, and a new format's kinds touch nothing else. A state stores its counts by
+/// name, so a kind added later leaves every state written before readable.
+public struct SkipKind: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
+    public let rawValue: String
+    /// Hashed once here: a kind is counted per skipped record.
+    private let hash: Int
 
-    // Amazon Connect contact trace records
-    /// `OUTBOUND`, `EXTERNAL_OUTBOUND` contacts, and transfer legs of them.
-    case outbound = "outbound"
-    /// `CALLBACK` contacts (a queued callback dialled out to the customer).
-    case callback = "callback"
-    /// `MONITOR` contacts (a supervisor listening in).
-    case monitor = "monitor"
-    /// `API` contacts other than chats (tasks, API-started outbound calls).
-    case api = "api"
-    /// `DISCONNECT` (disconnect-flow), `AGENT_REPLY` and `FLOW` contacts.
-    case system = "system"
-    /// An `InitiationMethod` this version does not know.
-    case otherInitiation = "other_initiation"
-    /// An inbound contact (chain) that never entered a queue: ended in the flow or IVR.
-    case notQueued = "not_queued"
-    /// A record updated more than the call timeout after its contact began: its events can
-    /// no longer join their call (docs/metrics.md, "Calls"), so it carries no new demand.
-    case stale = "stale"
+    public init(rawValue: String) {
+        self.rawValue = rawValue
+        hash = rawValue.hashValue
+    }
+
+    public static func == (a: SkipKind, b: SkipKind) -> Bool { a.rawValue == b.rawValue }
+    public func hash(into hasher: inout Hasher) { hasher.combine(hash) }
+    public var description: String { rawValue }
 }

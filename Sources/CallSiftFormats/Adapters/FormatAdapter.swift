@@ -86,3 +86,14 @@ package protocol AdapterOutput: AnyObject {
     /// net: adapters validate at read time, so this should not happen).
     func countRejected(_ reason: RejectReason)
 }
+
+/// Skip kinds that more than one platform's format counts (docs/formats.md).
+extension SkipKind {
+    /// An outbound contact or conversation (and, for contact trace records, the transfer
+    /// legs of one): not inbound demand.
+    package static let outbound = SkipKind(rawValue: "outbound")
+    /// A record of a contact that began more than the call timeout before the record's
+    /// order key: its events could no longer join their call (docs/metrics.md, "Calls"),
+    /// so it carries no new demand.
+    package static let stale = SkipKind(rawValue: "stale")
+}

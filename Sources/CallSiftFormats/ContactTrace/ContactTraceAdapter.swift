@@ -177,7 +177,7 @@ package final class ContactTraceAdapter: FormatAdapter {
         lateness = settings.lateness
         func kind(_ name: String?) throws(AdapterStateError) -> SkipKind? {
             guard let name else { return nil }
-            guard let k = SkipKind(rawValue: name) else { throw AdapterStateError(description: "a skip kind this callsift does not know: \(name)") }
+            guard let k = FormatRegistry.skipKind(named: name) else { throw AdapterStateError(description: "a skip kind this callsift does not know: \(name)") }
             return k
         }
         for _ in 0..<(try r.count(minBytes: 16)) {
