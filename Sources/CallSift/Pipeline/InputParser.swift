@@ -431,6 +431,7 @@ final class InputParser: @unchecked Sendable {
         switch how {
         case .lines(let quoteAware): splitter = RecordSplitter(quoteAware: quoteAware)
         case .jsonObjects: objectSplitter = JSONObjectSplitter()
+        case .jsonPages: objectSplitter = JSONObjectSplitter(pages: true)
         }
     }
 

@@ -12,10 +12,12 @@ struct CanonicalRecord {
 
     /// Builds one event. `caller` is read on `arrive` only (nil there means absent, which
     /// the builder rejects as `missing_caller`; an adapter passes empty bytes for "no
-    /// caller id"); `service` on `arrive` and `transfer`.
+    /// caller id"); `service` on `arrive` and `transfer`; `outcome` on `end`; `reason` on
+    /// any event (docs/metrics.md, "Input records").
     mutating func build(
         _ builder: EventBuilder, ts: Int64, centre: UnsafeRawBufferPointer, call: UnsafeRawBufferPointer,
-        kind: EventKind, caller: UnsafeRawBufferPointer? = nil, service: UnsafeRawBufferPointer? = nil
+        kind: EventKind, caller: UnsafeRawBufferPointer? = nil, service: UnsafeRawBufferPointer? = nil,
+        outcome: UnsafeRawBufferPointer? = nil, reason: UnsafeRawBufferPointer? = nil
     ) -> EventBuilder.Built {
         slots.reset()
         Self.decimal(ts, into: &digits)
@@ -25,6 +27,8 @@ struct CanonicalRecord {
         Self.kindNames[Int(kind.rawValue)].withUnsafeBytes { slots.copy(.event, $0) }
         if let caller { slots.copy(.caller, caller) }
         if let service { slots.copy(.service, service) }
+        if let outcome { slots.copy(.outcome, outcome) }
+        if let reason { slots.copy(.reason, reason) }
         return builder.build(slots)
     }
 

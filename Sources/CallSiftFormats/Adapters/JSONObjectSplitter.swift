@@ -12,13 +12,23 @@ import CallSiftCore
 /// a key, `,` or `}` (the only ways well-formed JSON continues there): an object left
 /// unclosed on one line of NDJSON costs that record, not the rest of the file.
 ///
+/// An API's result pages (`pages`): each top-level object is a page, not a record, and the
+/// records are the objects inside its arrays (`{"conversations": [{...}, ...], "cursor":
+/// ...}`); the page's other members are passed over. Stray text inside a page's array is a
+/// record, as between top-level objects.
+///
 /// Like `RecordSplitter`, a record over 64 KiB comes out as `tooLong` holding its first
 /// 64 KiB while the rest of it is passed over, so memory stays bounded by that limit.
 package struct JSONObjectSplitter {
     static let maxRecordBytes = RecordSplitter.maxRecordBytes
 
-    private enum State { case between, object, stray }
+    private enum State { case between, object, stray, page, pageArray }
     private var state = State.between
+    /// Where a record (or stray text) ends up: `.between`, or `.pageArray` inside a page.
+    private var home = State.between
+    private let pages: Bool
+    /// Nesting inside a page (1 at its own top level), outside its arrays of records.
+    private var pageDepth = 0
     private var depth = 0
     private var inString = false
     private var escaped = false
@@ -30,7 +40,10 @@ package struct JSONObjectSplitter {
     private var line: Int64 = 1
     private var recordLine: Int64 = 1
 
-    package init() { carry.reserveCapacity(4096) }
+    package init(pages: Bool = false) {
+        self.pages = pages
+        carry.reserveCapacity(4096)
+    }
 
     package mutating func feed(_ chunk: UnsafeRawBufferPointer, _ body: (RawRecord) -> Void) {
         guard let base = chunk.baseAddress else { return }
@@ -40,6 +53,62 @@ package struct JSONObjectSplitter {
         while i < n {
             let b = base.load(fromByteOffset: i, as: UInt8.self)
             switch state {
+            case .between where pages:
+                if b == 0x0A { line += 1 }
+                if b == 0x7B {
+                    state = .page
+                    pageDepth = 1
+                    inString = false
+                    escaped = false
+                } else if !(b == 0x20 || b == 0x09 || b == 0x0D || b == 0x0A || b == 0x2C || b == 0x5B || b == 0x5D) {
+                    state = .stray
+                    recordLine = line
+                    start = i
+                }
+                i += 1
+            case .page:
+                if inString {
+                    if escaped {
+                        escaped = false
+                    } else if b == 0x5C {
+                        escaped = true
+                    } else if b == 0x22 {
+                        inString = false
+                    }
+                } else {
+                    switch b {
+                    case 0x22: inString = true
+                    case 0x5B where pageDepth == 1:
+                        state = .pageArray
+                        home = .pageArray
+                    case 0x7B, 0x5B: pageDepth += 1
+                    case 0x7D, 0x5D:
+                        pageDepth -= 1
+                        if pageDepth == 0 { state = .between; home = .between }
+                    default: break
+                    }
+                }
+                if b == 0x0A { line += 1 }
+                i += 1
+            case .pageArray:
+                if b == 0x0A { line += 1 }
+                if b == 0x7B {
+                    state = .object
+                    depth = 1
+                    inString = false
+                    escaped = false
+                    newlineAtTop = false
+                    recordLine = line
+                    start = i
+                } else if b == 0x5D {
+                    state = .page
+                    home = .between
+                } else if !(b == 0x20 || b == 0x09 || b == 0x0D || b == 0x0A || b == 0x2C) {
+                    state = .stray
+                    recordLine = line
+                    start = i
+                }
+                i += 1
             case .between:
                 if b == 0x0A { line += 1 }
                 if b == 0x7B {
@@ -61,7 +130,7 @@ package struct JSONObjectSplitter {
                     append(base, start, i)
                     emit(.ok, body)
                     line += 1
-                    state = .between
+                    state = home
                 }
                 i += 1
             case .object:
@@ -77,7 +146,7 @@ package struct JSONObjectSplitter {
                         append(base, start, i)
                         emit(.ok, body)
                         line += 1
-                        state = .between
+                        state = home
                     }
                     i += 1
                     continue
@@ -87,7 +156,7 @@ package struct JSONObjectSplitter {
                     // never closed. It ends, damaged, and this byte is read afresh.
                     append(base, start, i)
                     emit(.ok, body)
-                    state = .between
+                    state = home
                     newlineAtTop = false
                     continue
                 }
@@ -100,7 +169,7 @@ package struct JSONObjectSplitter {
                     if depth == 0 {
                         append(base, start, i + 1)
                         emit(.ok, body)
-                        state = .between
+                        state = home
                     }
                 case 0x0A: line += 1
                 default: break
@@ -108,13 +177,15 @@ package struct JSONObjectSplitter {
                 i += 1
             }
         }
-        if state != .between { append(base, start, n) }
+        if state == .object || state == .stray { append(base, start, n) }
     }
 
     /// End of the stream; `truncated` says it ended on an error.
     package mutating func finish(truncated: Bool, _ body: (RawRecord) -> Void) {
         switch state {
-        case .between: return
+        case .between, .page, .pageArray:
+            state = .between
+            return
         case .stray: emit(truncated ? .truncated : .ok, body)
         case .object: emit(truncated ? .truncated : .ok, body)  // unclosed: the parser rejects it
         }
