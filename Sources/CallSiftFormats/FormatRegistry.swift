@@ -55,6 +55,7 @@ package struct FormatEntry: Sendable {
 /// folder.
 package enum FormatRegistry {
     package static let all: [FormatEntry] = [
+        GenesysAdapter.entry,
         ContactTraceAdapter.entry,
         FormatEntry(format: .ndjson, recognises: { $0[0] == UInt8(ascii: "{") }),
         QueueLogAdapter.entry,

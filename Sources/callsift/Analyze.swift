@@ -42,8 +42,9 @@ struct Analyze: ParsableCommand {
             lz4 or gzip (recognised from its first bytes, whatever its name) and holds CSV \
             with a header row or NDJSON, one event per line, with the keys ts, centre, call, \
             event, caller, service, outcome and reason; or a real system's log: Asterisk \
-            queue_log (give --centre) or Amazon Connect contact trace records (see \
-            docs/formats.md for how they map onto calls).
+            queue_log (give --centre), Amazon Connect contact trace records or Genesys \
+            Cloud conversation detail records (give --centre; see docs/formats.md for how \
+            they map onto calls).
 
             Results: one row per centre (and service, with --by service) and period, with \
             counts of contacts, handled, abandoned and blocked calls, avoidable contacts by \
@@ -88,15 +89,27 @@ struct Analyze: ParsableCommand {
 
     @Option(
         help:
-            "How input records are encoded: auto (recognised from each input's first bytes), csv, ndjson, queuelog (Asterisk queue_log, file or database export) or ctr (Amazon Connect contact trace records)."
+            "How input records are encoded: auto (recognised from each input's first bytes), csv, ndjson, queuelog (Asterisk queue_log, file or database export), ctr (Amazon Connect contact trace records) or genesys (Genesys Cloud conversation detail records: NDJSON or result pages)."
     )
     var format: AnalysisSettings.InputFormat = .auto
 
     @Option(
         help: ArgumentHelp(
-            "The centre of inputs whose records name none: required for Asterisk queue_log; for contact trace records it replaces the Connect instance id.",
+            "The centre of inputs whose records name none: required for Asterisk queue_log and Genesys Cloud records; for contact trace records it replaces the Connect instance id.",
             valueName: "name"))
     var centre: String?
+
+    @Option(
+        help: ArgumentHelp(
+            "Genesys Cloud records: the names of queues whose records give only an id, from FILE as the routing queues API lists them ({\"entities\": [{\"id\", \"name\"}, ...]}).",
+            valueName: "file"))
+    var queueNames: String?
+
+    @Option(
+        help: ArgumentHelp(
+            "Genesys Cloud records: the customer participant's attribute keys that hold the outcome, reason and (for a call that never queued) service, as outcome=KEY,reason=KEY,service=KEY (any of them; default: outcome, reason, service).",
+            valueName: "keys"))
+    var attributeKeys: String?
 
     @Option(
         help:
@@ -211,6 +224,8 @@ struct Analyze: ParsableCommand {
         s.timeZone = tz
         s.format = format
         s.centre = centre
+        if let queueNames { s.formatOptions["queue-names"] = queueNames }
+        if let attributeKeys { s.formatOptions["attribute-keys"] = attributeKeys }
         return s
     }
 
