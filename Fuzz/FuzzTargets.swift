@@ -3,7 +3,8 @@
 // `swiftc -sanitize=fuzzer,address`).
 //
 // One binary serves every target; CALLSIFT_FUZZ_TARGET picks it:
-//   csv, ndjson, queuelog, ctr   the record parsers and adapters, input as is
+//   csv, ndjson, queuelog, ctr,  the record parsers and adapters, input as is
+//   genesys
 //   zstd, lz4, gzip              the streaming decoders, input given that format's magic
 //   multi                        several inputs at once (see `multiInputs`): 2-6 files cut
 //                                from the data, some empty or header only, each plain or
@@ -17,7 +18,7 @@
 import Glibc
 #endif
 
-private enum Target: String, CaseIterable { case csv, ndjson, queuelog, ctr, zstd, lz4, gzip, multi }
+private enum Target: String, CaseIterable { case csv, ndjson, queuelog, ctr, genesys, zstd, lz4, gzip, multi }
 
 private let target: Target = {
     guard let name = getenv("CALLSIFT_FUZZ_TARGET").map({ String(cString: $0) }), let t = Target(rawValue: name) else {
@@ -85,6 +86,7 @@ public func callsiftFuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     case .ndjson: settings.format = .ndjson
     case .queuelog: settings.format = .queuelog
     case .ctr: settings.format = .ctr
+    case .genesys: settings.format = .genesys
     case .zstd, .lz4, .gzip, .multi: settings.format = .auto
     }
     let (_, first) = run(settings)

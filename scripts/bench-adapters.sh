@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # How fast each adapter reads, next to the canonical CSV path: the same generated calls
-# (one centre, so that queue_log can hold them) as CSV, as queue_log and as contact trace
-# records, each analysed by a release build; events per second (accounting.events / wall
-# time) and the ratio to CSV. The best of RUNS runs (default 3) counts.
+# (one centre, so that queue_log can hold them) as CSV, as queue_log, as contact trace
+# records and as Genesys Cloud conversation records, each analysed by a release build;
+# input MB per second and events per second (accounting.events / wall time), and each
+# one's ratio to CSV. The best of RUNS runs (default 3) counts.
 #
 #   scripts/bench-adapters.sh [CALLS]        default 1,000,000 calls
 set -euo pipefail
@@ -15,9 +16,10 @@ mkdir -p "$DIR"
 export CALLSIFT_RELEASE_FLAGS=1
 swift build -c release --product callsift --scratch-path .build-adapters >&2
 BIN=.build-adapters/release/callsift
-if [ ! -s "$DIR/calls-$CALLS.csv" ]; then
+if [ ! -s "$DIR/genesys-$CALLS.ndjson" ]; then
     "$BIN" generate --calls "$CALLS" --centres 1 --days 28 -o "$DIR/calls-$CALLS.csv"
-    python3 scripts/to-adapter-formats.py "$DIR/calls-$CALLS.csv" "$DIR/queue_log-$CALLS" "$DIR/ctr-$CALLS.ndjson"
+    python3 scripts/to-adapter-formats.py "$DIR/calls-$CALLS.csv" "$DIR/queue_log-$CALLS" "$DIR/ctr-$CALLS.ndjson" \
+        "$DIR/genesys-$CALLS.ndjson"
 fi
 export CALLSIFT_KEY=bench
 best() {  # best wall seconds and the events of the run
@@ -39,10 +41,16 @@ best() {  # best wall seconds and the events of the run
 read -r tc ec < <(best "$DIR/calls-$CALLS.csv")
 read -r tq eq < <(best "$DIR/queue_log-$CALLS" --centre C01)
 read -r tr er < <(best "$DIR/ctr-$CALLS.ndjson")
-rate() { echo "$2 / $1" | bc -l; }
-rc=$(rate "$tc" "$ec"); rq=$(rate "$tq" "$eq"); rr=$(rate "$tr" "$er")
-printf "%-10s %10s %12s %8s %14s %8s\n" input MB events seconds events/s "vs CSV"
-for row in "csv $DIR/calls-$CALLS.csv $ec $tc $rc" "queue_log $DIR/queue_log-$CALLS $eq $tq $rq" "ctr $DIR/ctr-$CALLS.ndjson $er $tr $rr"; do
+read -r tg eg < <(best "$DIR/genesys-$CALLS.ndjson" --centre C01)
+mb() { echo "$(stat -c %s "$1") / 1048576" | bc -l; }
+mbs() { echo "$(mb "$1") / $2" | bc -l; }
+mc=$(mbs "$DIR/calls-$CALLS.csv" "$tc")
+rc=$(echo "$ec / $tc" | bc -l)
+printf "%-10s %9s %11s %8s %8s %8s %12s %8s\n" input MB events seconds MB/s "vs CSV" events/s "vs CSV"
+for row in "csv $DIR/calls-$CALLS.csv $ec $tc" "queue_log $DIR/queue_log-$CALLS $eq $tq" "ctr $DIR/ctr-$CALLS.ndjson $er $tr" \
+    "genesys $DIR/genesys-$CALLS.ndjson $eg $tg"; do
     set -- $row
-    printf "%-10s %10.1f %12d %8.2f %14.0f %8.2f\n" "$1" "$(echo "$(stat -c %s "$2") / 1048576" | bc -l)" "$3" "$4" "$5" "$(echo "$5 / $rc" | bc -l)"
+    m=$(mbs "$2" "$4"); e=$(echo "$3 / $4" | bc -l)
+    printf "%-10s %9.1f %11d %8.2f %8.1f %8.2f %12.0f %8.2f\n" "$1" "$(mb "$2")" "$3" "$4" "$m" "$(echo "$m / $mc" | bc -l)" \
+        "$e" "$(echo "$e / $rc" | bc -l)"
 done

@@ -7,7 +7,7 @@
 #   PARALLEL=2 scripts/fuzz.sh 600        two at a time
 #   scripts/fuzz.sh smoke                 each target once over the committed corpus only
 #
-# Targets: csv ndjson queuelog ctr (parsers and adapters), zstd lz4 gzip (decoders),
+# Targets: csv ndjson queuelog ctr genesys (parsers and adapters), zstd lz4 gzip (decoders),
 # multi (2-6 inputs at once, mixed formats and compressions, at 1 and 2 threads).
 # New inputs go to .build-fuzz/corpus/TARGET (Fuzz/corpus/TARGET, committed, is the seed);
 # crashes to .build-fuzz/artifacts/TARGET/. Logs: .build-fuzz/TARGET.log.
@@ -16,7 +16,7 @@ cd "$(dirname "$0")/.."
 TIME="${1:-60}"
 shift || true
 TARGETS=("$@")
-[ ${#TARGETS[@]} -gt 0 ] || TARGETS=(csv ndjson queuelog ctr zstd lz4 gzip multi)
+[ ${#TARGETS[@]} -gt 0 ] || TARGETS=(csv ndjson queuelog ctr genesys zstd lz4 gzip multi)
 PARALLEL="${PARALLEL:-1}"
 OUT=.build-fuzz
 BIN="$OUT/callsift-fuzz"

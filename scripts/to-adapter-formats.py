@@ -4,12 +4,14 @@ queue_log and as Amazon Connect contact trace records (NDJSON), the way those sy
 would record the same calls. Used by scripts/bench-adapters.sh; the test suite has the
 same conversion in Swift (Tests/CallSiftTests/AdapterConversionTests.swift).
 
-    scripts/to-adapter-formats.py calls.csv queue_log ctr.ndjson
+    scripts/to-adapter-formats.py calls.csv queue_log ctr.ndjson [genesys.ndjson]
 
 queue_log holds whole seconds and one centre (give --centre when analysing). In the CTR
 file a blocked call is an inbound contact that the flow (or the network) disconnected
 before any queue, which callsift counts as blocked under the service `(ivr)`; every fourth
-call also has a snapshot of its first contact in progress (no DisconnectTimestamp)."""
+call also has a snapshot of its first contact in progress (no DisconnectTimestamp). The
+Genesys Cloud file holds one conversation detail record a line (analyse it with --centre);
+every fifth call also has a snapshot in progress (no conversationEnd)."""
 import csv, json, sys
 from datetime import datetime, timezone
 
@@ -26,16 +28,60 @@ def iso(t):
     return datetime.fromtimestamp(t / 1000, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.") + "%03dZ" % (t % 1000)
 
 
-def main(src, qlog_path, ctr_path):
+def genesys(cid, evs, n):
+    """One conversation as a details job writes it, and its order key (conversationEnd)."""
+    arrive, terminal = evs[0], evs[-1]
+    queued = terminal[1] != "blocked"
+    start = arrive[0] - 20000 if queued else arrive[0]
+    end = terminal[0]
+    answer = next((e[0] for e in evs if e[1] == "answer"), None)
+    def seg(s, e, t, q=None):
+        d = {"segmentStart": iso(s), "segmentEnd": iso(e), "segmentType": t}
+        if q:
+            d["queueId"] = q
+        return d
+    def part(purpose, name, segs, **session):
+        return {"participantId": f"p-{purpose}", "participantName": name, "purpose": purpose,
+                "sessions": [dict(mediaType="voice", direction="inbound", segments=segs,
+                                  metrics=[{"name": "tSegment", "value": 1}], **session)]}
+    customer = part("customer", "Caller", [seg(start, end, "interact")],
+                    **({"ani": "tel:" + arrive[2]} if arrive[2] else {}))
+    if not queued:
+        customer["attributes"] = {"service": arrive[3]}
+    parts = [customer, part("ivr", "Menu", [seg(start, arrive[0], "ivr")])]
+    wrap = end
+    if queued:
+        visits = [(arrive[0], arrive[3])] + [(e[0], e[3]) for e in evs if e[1] == "transfer"]
+        for i, (t, q) in enumerate(visits):
+            leave = visits[i + 1][0] if i + 1 < len(visits) else (answer if answer is not None else end)
+            parts.append(part("acd", q, [seg(t, max(leave, t), "interact", "id-" + q)]))
+        if answer is not None:
+            wrap = end + 45000
+            parts.append(part("agent", "Agent", [seg(answer - 3000, answer, "alert"), seg(answer, end, "interact"),
+                                                 seg(end, wrap, "wrapup")]))
+    record = {"conversationId": "conv-" + cid, "conversationStart": iso(start), "conversationEnd": iso(wrap),
+              "originatingDirection": "inbound", "divisionIds": ["d"], "participants": parts}
+    out = [(wrap, json.dumps(record, separators=(",", ":")))]
+    if n % 5 == 0:
+        snapshot = dict(record, participants=parts[:3])
+        del snapshot["conversationEnd"]
+        out.append((arrive[0], json.dumps(snapshot, separators=(",", ":"))))
+    return out
+
+
+def main(src, qlog_path, ctr_path, genesys_path=None):
     calls = {}
     with open(src, newline="") as f:
         for row in csv.DictReader(f):
             calls.setdefault((row["centre"], row["call"]), []).append(
                 (ms(row["ts"]), row["event"], row["caller"], row["service"]))
-    qlines, records = [], []
+    qlines, records, conversations = [], [], []
     for n, ((centre, cid), evs) in enumerate(calls.items()):
         evs.sort(key=lambda e: (e[0], RANK[e[1]]))
         terminal = evs[-1][1]
+        if genesys_path:
+            for key, text in genesys(cid, evs, n):
+                conversations.append((key, len(conversations), text))
         # queue_log
         queue, answered = evs[0][3], False
         def add(t, q, agent, rest):
@@ -112,7 +158,11 @@ def main(src, qlog_path, ctr_path):
     records.sort()
     with open(ctr_path, "w") as f:
         f.writelines(l + "\n" for _, _, l in records)
+    if genesys_path:
+        conversations.sort()
+        with open(genesys_path, "w") as f:
+            f.writelines(l + "\n" for _, _, l in conversations)
 
 
 if __name__ == "__main__":
-    main(*sys.argv[1:4])
+    main(*sys.argv[1:5])

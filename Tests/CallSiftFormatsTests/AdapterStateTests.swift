@@ -43,7 +43,7 @@ import Testing
     static func records(_ sample: String, format: AnalysisSettings.InputFormat) throws -> [[UInt8]] {
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         let bytes = Array(try Data(contentsOf: root.appendingPathComponent("samples/\(sample)")))
-        if format == .ctr {
+        if format == .ctr || format == .genesys {
             var out: [[UInt8]] = []
             var s = JSONObjectSplitter()
             bytes.withUnsafeBytes { b in s.feed(b) { out.append(Array($0.bytes)) } }
@@ -97,12 +97,14 @@ import Testing
     }
 
     /// Damaged bytes are refused with a reason, never trusted or trapped on.
-    @Test(arguments: [AnalysisSettings.InputFormat.ctr, .queuelog])
+    static let samples: [AnalysisSettings.InputFormat: String] = [.ctr: "ctr.ndjson", .queuelog: "queue_log", .genesys: "genesys.ndjson"]
+
+    @Test(arguments: [AnalysisSettings.InputFormat.ctr, .queuelog, .genesys])
     func damagedStateIsRefused(format: AnalysisSettings.InputFormat) throws {
         var s = AnalysisSettings()
         s.centre = "leeds"
         let entry = try #require(FormatRegistry.entry(format))
-        let records = try Self.records(format == .ctr ? "ctr.ndjson" : "queue_log", format: format)
+        let records = try Self.records(Self.samples[format]!, format: format)
         let a = try records[0].withUnsafeBytes { try entry.makeAdapter!($0, s) }
         let out = Recorder(builder: Self.builder(), lateness: s.lateness)
         for r in records.prefix(records.count / 2) { r.withUnsafeBytes { _ = a.read($0, out) } }

@@ -210,7 +210,7 @@ import Testing
     @Test func theFuzzCorpusKeepsTheAccountingIdentity() throws {
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         let formats: [String: AnalysisSettings.InputFormat] = [
-            "csv": .csv, "ndjson": .ndjson, "queuelog": .queuelog, "ctr": .ctr, "zstd": .auto, "lz4": .auto, "gzip": .auto,
+            "csv": .csv, "ndjson": .ndjson, "queuelog": .queuelog, "ctr": .ctr, "genesys": .genesys, "zstd": .auto, "lz4": .auto, "gzip": .auto,
         ]
         var seen = 0
         for (target, format) in formats {

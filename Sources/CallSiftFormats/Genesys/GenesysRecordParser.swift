@@ -67,6 +67,7 @@ struct GenesysRecordParser {
         var r = JSONReader(bytes: record)
         do {
             r.skipSpace()
+            guard r.peek() == 0x7B else { throw JSONReader.Malformed() }
             try members(&r, depth: 1) { p, r, key in
                 if let f = Self.conversationKeys.first(where: { $0.0 == key })?.1 {
                     let v = try p.string(&r)
