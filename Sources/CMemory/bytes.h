@@ -131,4 +131,50 @@ static inline uint32_t callsift_newline_or_quote(const void *bytes, long count) 
 #endif
 }
 
+/* JSON: the bytes that can change a scan's state, for cutting records at objects'
+   ends: quotes, backslashes, braces, brackets and newlines among p[0 ..< min(count, 16)]
+   (count > 0). Between two of them, a byte is neither the end of a string nor of an
+   object, whether it is inside a string or not. */
+static inline uint32_t callsift_json_structure(const void *bytes, long count) {
+    const uint8_t *p = (const uint8_t *)bytes;
+    uint32_t live = callsift_low_bits(count);
+#if defined(__SSE2__)
+    __m128i v = callsift_load16(p, count);
+    /* '[' 0x5B, backslash 0x5C, ']' 0x5D, '{' 0x7B, '}' 0x7D: with bit 5 cleared, all five
+       fall in 0x5B...0x5D (as does '|' 0x7C, which only costs a look). */
+    __m128i folded = _mm_andnot_si128(_mm_set1_epi8(0x20), v);
+    __m128i atMost5D = _mm_cmpeq_epi8(_mm_subs_epu8(folded, _mm_set1_epi8(0x5D)), _mm_setzero_si128());
+    __m128i atMost5A = _mm_cmpeq_epi8(_mm_subs_epu8(folded, _mm_set1_epi8(0x5A)), _mm_setzero_si128());
+    __m128i inRange = _mm_andnot_si128(atMost5A, atMost5D);
+    __m128i hits = _mm_or_si128(inRange, _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')), _mm_cmpeq_epi8(v, _mm_set1_epi8('\n'))));
+    return (uint32_t)_mm_movemask_epi8(hits) & live;
+#else
+    uint32_t m = 0;
+    long n = count < 16 ? count : 16;
+    for (long i = 0; i < n; i++) {
+        uint8_t b = p[i];
+        if (b == '"' || b == '\\' || b == '{' || b == '}' || b == '[' || b == ']' || b == '\n' || b == '|') m |= 1u << i;
+    }
+    return m;
+#endif
+}
+
+/* JSON strings: the bytes that end a run of plain string bytes: quotes, backslashes and
+   control characters (below 0x20) among p[0 ..< min(count, 16)] (count > 0). */
+static inline uint32_t callsift_json_string_stop(const void *bytes, long count) {
+    const uint8_t *p = (const uint8_t *)bytes;
+    uint32_t live = callsift_low_bits(count);
+#if defined(__SSE2__)
+    __m128i v = callsift_load16(p, count);
+    __m128i control = _mm_cmpeq_epi8(_mm_subs_epu8(v, _mm_set1_epi8(0x1F)), _mm_setzero_si128());
+    __m128i hits = _mm_or_si128(control, _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')), _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))));
+    return (uint32_t)_mm_movemask_epi8(hits) & live;
+#else
+    uint32_t m = 0;
+    long n = count < 16 ? count : 16;
+    for (long i = 0; i < n; i++) if (p[i] == '"' || p[i] == '\\' || p[i] < 0x20) m |= 1u << i;
+    return m;
+#endif
+}
+
 #endif

@@ -228,7 +228,7 @@ struct ShortBytes: Hashable {
 /// compared per event (event names, centres, services) are a few bytes long, for which a
 /// call to `memcmp` costs more than the comparison.
 @inline(__always)
-private func bytesEqual(_ a: UnsafeRawPointer, _ b: UnsafeRawPointer, _ count: Int) -> Bool {
+func bytesEqual(_ a: UnsafeRawPointer, _ b: UnsafeRawPointer, _ count: Int) -> Bool {
     var i = 0
     while i &+ 8 <= count {
         if a.loadUnaligned(fromByteOffset: i, as: UInt64.self) != b.loadUnaligned(fromByteOffset: i, as: UInt64.self) { return false }

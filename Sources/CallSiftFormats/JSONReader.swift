@@ -1,3 +1,4 @@
+import CMemory
 import CallSiftCore
 /// A cursor over one JSON text in memory, with the grammar's pieces that the NDJSON
 /// reader and the contact-trace-record reader share: whitespace, literals, numbers,
@@ -98,6 +99,28 @@ struct JSONReader {
         }
     }
 
+    /// Reads an object's key and returns its place in `names` (-1 when it is none of them),
+    /// comparing the key's bytes where they lie; only a key with escapes is unescaped
+    /// first (into `scratch`).
+    @inline(__always)
+    mutating func key(in names: [[UInt8]], scratch: inout [UInt8]) throws -> Int {
+        try expect(0x22)
+        let start = index
+        scanPlain()
+        if index < bytes.count && bytes[index] == 0x22 {
+            let key = UnsafeRawBufferPointer(rebasing: bytes[start..<index])
+            index += 1
+            for (i, name) in names.enumerated() where name.count == key.count {
+                if key.count == 0 || name.withUnsafeBytes({ bytesEqual($0.baseAddress!, key.baseAddress!, key.count) }) { return i }
+            }
+            return -1
+        }
+        index = start - 1
+        scratch.removeAll(keepingCapacity: true)
+        try string(into: &scratch)
+        return names.firstIndex(of: scratch) ?? -1
+    }
+
     /// Passes over a string, checking its escapes and storing nothing.
     mutating func skipString() throws {
         try expect(0x22)
@@ -112,10 +135,19 @@ struct JSONReader {
 
     /// Moves past string bytes that stand for themselves: up to a quote, a backslash,
     /// a control character or the end.
+    /// Sixteen bytes at a time (`callsift_json_string_stop`).
     @inline(__always)
     mutating func scanPlain() {
-        while index < bytes.count, bytes[index] != 0x22, bytes[index] != 0x5C, bytes[index] >= 0x20 {
-            index += 1
+        guard let base = bytes.baseAddress else { return }
+        let n = bytes.count
+        while index < n {
+            let stops = callsift_json_string_stop(base + index, n &- index)
+            if stops != 0 {
+                index &+= stops.trailingZeroBitCount
+                return
+            }
+            index &+= 16
         }
+        index = n
     }
 }

@@ -1,3 +1,4 @@
+import CMemory
 import CallSiftCore
 /// Cuts a stream of decoded chunks into top-level JSON objects: one object per line
 /// (NDJSON), objects inside one JSON array (pretty-printed or not), or objects written back
@@ -51,7 +52,7 @@ package struct JSONObjectSplitter {
         var i = 0
         var start = 0  // where the current record's bytes in this chunk begin
         while i < n {
-            let b = base.load(fromByteOffset: i, as: UInt8.self)
+            var b = base.load(fromByteOffset: i, as: UInt8.self)
             switch state {
             case .between where pages:
                 if b == 0x0A { line += 1 }
@@ -134,6 +135,19 @@ package struct JSONObjectSplitter {
                 }
                 i += 1
             case .object:
+                if !escaped && !newlineAtTop {
+                    // Straight to the next byte that can change the state: in a string, a
+                    // quote, a backslash or a control character; out of one, a quote, a
+                    // brace, a bracket or a newline.
+                    let hits =
+                        inString ? callsift_json_string_stop(base + i, n &- i) : callsift_json_structure(base + i, n &- i)
+                    if hits == 0 {
+                        i &+= 16
+                        continue
+                    }
+                    i &+= hits.trailingZeroBitCount
+                    b = base.load(fromByteOffset: i, as: UInt8.self)
+                }
                 if inString {
                     if escaped {
                         escaped = false

@@ -116,7 +116,7 @@ package final class GenesysAdapter: FormatAdapter {
         if parser.equals(direction, "outbound") { return .skipped(.outbound) }
         guard parser.equals(direction, "inbound") else { return .rejected(.badValue) }
         guard let key = conversationEnd else { return .skipped(.inProgress) }
-        let customer = parser.participants.firstIndex { parser.equals($0.purpose, "customer") }
+        let customer = parser.participants.firstIndex { $0.purpose == .customer }
         guard isVoice(customer: customer) else { return .skipped(.otherMedia) }
 
         guard out.admit(orderKey: key) else { return .late }
@@ -154,32 +154,40 @@ package final class GenesysAdapter: FormatAdapter {
         var queues: [(at: Int64, index: Int)] = []
         var answer: Int64?
         var customerEnd: Int64?
-        for (i, p) in parser.participants.enumerated() {
-            let isQueue = parser.equals(p.purpose, "acd")
-            let isAgent = parser.equals(p.purpose, "agent")
-            guard isQueue || isAgent || i == customer else { continue }
-            var first: Int64?
-            for s in p.sessions {
-                for g in parser.sessions[s].segments {
-                    let segment = parser.segments[g]
-                    if segment.start.isPresent {
-                        guard let t = time(segment.start) else { return nil }
-                        first = min(first ?? t, t)
-                        if isAgent && parser.equals(segment.type, "interact") { answer = min(answer ?? t, t) }
-                    }
-                    if i == customer && segment.end.isPresent {
-                        guard let t = time(segment.end) else { return nil }
-                        customerEnd = max(customerEnd ?? t, t)
+        // The arrays and the buffer taken once: each use through `parser` retains them.
+        let participants = parser.participants, sessions = parser.sessions, segments = parser.segments
+        let timesRead = parser.buffer.withUnsafeBytes { buffer -> Bool in
+            func time(_ s: GenesysRecordParser.Span) -> Int64? {
+                Timestamp.parse(UnsafeRawBufferPointer(rebasing: buffer[Int(s.start)..<Int(s.end)]))
+            }
+            for (i, p) in participants.enumerated() {
+                let isQueue = p.purpose == .acd, isAgent = p.purpose == .agent
+                guard isQueue || isAgent || i == customer else { continue }
+                var first: Int64?
+                for s in p.sessions {
+                    for g in sessions[s].segments {
+                        let segment = segments[g]
+                        if segment.start.isPresent {
+                            guard let t = time(segment.start) else { return false }
+                            first = min(first ?? t, t)
+                            if isAgent && segment.isInteract { answer = min(answer ?? t, t) }
+                        }
+                        if i == customer && segment.end.isPresent {
+                            guard let t = time(segment.end) else { return false }
+                            customerEnd = max(customerEnd ?? t, t)
+                        }
                     }
                 }
+                if isQueue, let first { queues.append((first, i)) }
             }
-            if isQueue, let first { queues.append((first, i)) }
+            return true
         }
+        guard timesRead else { return nil }
         queues.sort { $0.at != $1.at ? $0.at < $1.at : $0.index < $1.index }
 
-        let attributes = customer.map { parser.participants[$0].attributes } ?? []
+        let customerParticipant = customer.map { parser.participants[$0] }
         func attribute(_ k: GenesysOptions.AttributeKey) -> GenesysRecordParser.Span {
-            attributes.isEmpty ? .init() : attributes[GenesysOptions.AttributeKey.allCases.firstIndex(of: k)!]
+            customerParticipant?.attribute(k) ?? .init()
         }
         let terminal: EventKind = answer != nil ? .end : queues.isEmpty ? .blocked : .abandon
         let end = customerEnd ?? conversationEnd
@@ -275,7 +283,7 @@ package final class GenesysAdapter: FormatAdapter {
     private func isVoice(customer: Int?) -> Bool {
         let session = customer.flatMap { parser.participants[$0].sessions.first } ?? parser.sessions.indices.first
         guard let session else { return false }
-        return parser.equals(parser.sessions[session].mediaType, "voice")
+        return parser.sessions[session].isVoice
     }
 
     private func time(_ s: GenesysRecordParser.Span) -> Int64? { parser.with(s) { $0.flatMap(Timestamp.parse) } }

@@ -21,18 +21,35 @@ struct GenesysRecordParser {
 
     struct Segment {
         var start = Span(), end = Span(), type = Span(), queueId = Span()
+        /// `segmentType` is `interact`.
+        var isInteract = false
     }
 
     struct Session {
         var mediaType = Span(), ani = Span()
         var segments: Range<Int> = 0..<0
+        /// `mediaType` is `voice`.
+        var isVoice = false
     }
 
+    /// A participant's `purpose`, as far as it matters here.
+    enum Purpose { case customer, acd, agent, other }
+
     struct Participant {
-        var purpose = Span(), name = Span()
-        /// The configured attribute keys' values (`GenesysOptions.attributeKeys`).
-        var attributes = [Span](repeating: Span(), count: GenesysOptions.AttributeKey.allCases.count)
+        var purpose = Purpose.other
+        var name = Span()
+        /// The configured attribute keys' values (`GenesysOptions.attributeKeys`), in
+        /// `AttributeKey` order.
+        var outcome = Span(), reason = Span(), service = Span()
         var sessions: Range<Int> = 0..<0
+
+        func attribute(_ k: GenesysOptions.AttributeKey) -> Span {
+            switch k {
+            case .outcome: outcome
+            case .reason: reason
+            case .service: service
+            }
+        }
     }
 
     /// The conversation's own fields.
@@ -45,7 +62,14 @@ struct GenesysRecordParser {
     private(set) var participants: [Participant] = []
     private(set) var sessions: [Session] = []
     private(set) var segments: [Segment] = []
-    private var key: [UInt8] = []
+    /// A key with escapes, unescaped.
+    private var scratch: [UInt8] = []
+    /// The keys read at each level, in the order of the `switch`es below (held here, not in
+    /// static tables, which cost a `swift_once` check at every use).
+    private let conversationKeys = names("conversationId", "conversationStart", "conversationEnd", "originatingDirection", "participants")
+    private let participantKeys = names("purpose", "participantName", "attributes", "sessions")
+    private let sessionKeys = names("mediaType", "ani", "segments")
+    private let segmentKeys = names("segmentStart", "segmentEnd", "segmentType", "queueId")
     /// The attribute key names looked for, in `AttributeKey` order.
     private let attributeKeys: [[UInt8]]
 
@@ -68,14 +92,13 @@ struct GenesysRecordParser {
         do {
             r.skipSpace()
             guard r.peek() == 0x7B else { throw JSONReader.Malformed() }
-            try members(&r, depth: 1) { p, r, key in
-                if let f = Self.conversationKeys.first(where: { $0.0 == key })?.1 {
+            try members(&r, depth: 1, conversationKeys) { p, r, key in
+                switch key {
+                case 0...3:
                     let v = try p.string(&r)
-                    p.fields[f.rawValue] = v
-                } else if key == Self.participantsKey {
-                    try p.elements(&r, depth: 2) { p, r in try p.participant(&r) }
-                } else {
-                    try r.skipValue(depth: 2)
+                    p.fields[key] = v
+                case 4: try p.elements(&r, depth: 2) { p, r in try p.participant(&r) }
+                default: try r.skipValue(depth: 2)
                 }
             }
             r.skipSpace()
@@ -108,47 +131,31 @@ struct GenesysRecordParser {
 
     // MARK: - Grammar
 
-    private static let conversationKeys: [([UInt8], Field)] = [
-        (Array("conversationId".utf8), .conversationId), (Array("conversationStart".utf8), .conversationStart),
-        (Array("conversationEnd".utf8), .conversationEnd), (Array("originatingDirection".utf8), .originatingDirection),
-    ]
-    private static let participantsKey = Array("participants".utf8)
-    private static let purposeKey = Array("purpose".utf8)
-    private static let participantNameKey = Array("participantName".utf8)
-    private static let attributesKey = Array("attributes".utf8)
-    private static let sessionsKey = Array("sessions".utf8)
-    private static let mediaTypeKey = Array("mediaType".utf8)
-    private static let aniKey = Array("ani".utf8)
-    private static let segmentsKey = Array("segments".utf8)
-    private static let segmentStartKey = Array("segmentStart".utf8)
-    private static let segmentEndKey = Array("segmentEnd".utf8)
-    private static let segmentTypeKey = Array("segmentType".utf8)
-    private static let queueIdKey = Array("queueId".utf8)
-
     private mutating func participant(_ r: inout JSONReader) throws {
         participants.append(Participant())
         let me = participants.count - 1
         let first = sessions.count
-        try members(&r, depth: 3) { p, r, key in
-            if key == Self.purposeKey {
+        try members(&r, depth: 3, participantKeys) { p, r, key in
+            switch key {
+            case 0:
                 let v = try p.string(&r)
-                p.participants[me].purpose = v
-            } else if key == Self.participantNameKey {
+                p.participants[me].purpose =
+                    p.equals(v, "customer") ? .customer : p.equals(v, "acd") ? .acd : p.equals(v, "agent") ? .agent : .other
+            case 1:
                 let v = try p.string(&r)
                 p.participants[me].name = v
-            } else if key == Self.attributesKey {
-                try p.members(&r, depth: 4) { p, r, key in
-                    if let i = p.attributeKeys.firstIndex(of: key) {
-                        let v = try p.string(&r)
-                        p.participants[me].attributes[i] = v
-                    } else {
-                        try r.skipValue(depth: 5)
+            case 2:
+                try p.members(&r, depth: 4, p.attributeKeys) { p, r, key in
+                    guard key >= 0 else { return try r.skipValue(depth: 5) }
+                    let v = try p.string(&r)
+                    switch key {
+                    case 0: p.participants[me].outcome = v
+                    case 1: p.participants[me].reason = v
+                    default: p.participants[me].service = v
                     }
                 }
-            } else if key == Self.sessionsKey {
-                try p.elements(&r, depth: 4) { p, r in try p.session(&r) }
-            } else {
-                try r.skipValue(depth: 4)
+            case 3: try p.elements(&r, depth: 4) { p, r in try p.session(&r) }
+            default: try r.skipValue(depth: 4)
             }
         }
         participants[me].sessions = first..<sessions.count
@@ -158,17 +165,17 @@ struct GenesysRecordParser {
         sessions.append(Session())
         let me = sessions.count - 1
         let first = segments.count
-        try members(&r, depth: 5) { p, r, key in
-            if key == Self.mediaTypeKey {
+        try members(&r, depth: 5, sessionKeys) { p, r, key in
+            switch key {
+            case 0:
                 let v = try p.string(&r)
                 p.sessions[me].mediaType = v
-            } else if key == Self.aniKey {
+                p.sessions[me].isVoice = p.equals(v, "voice")
+            case 1:
                 let v = try p.string(&r)
                 p.sessions[me].ani = v
-            } else if key == Self.segmentsKey {
-                try p.elements(&r, depth: 6) { p, r in try p.segment(&r) }
-            } else {
-                try r.skipValue(depth: 6)
+            case 2: try p.elements(&r, depth: 6) { p, r in try p.segment(&r) }
+            default: try r.skipValue(depth: 6)
             }
         }
         sessions[me].segments = first..<segments.count
@@ -176,30 +183,26 @@ struct GenesysRecordParser {
 
     private mutating func segment(_ r: inout JSONReader) throws {
         var s = Segment()
-        try members(&r, depth: 7) { p, r, key in
-            if key == Self.segmentStartKey {
-                let v = try p.string(&r)
-                s.start = v
-            } else if key == Self.segmentEndKey {
-                let v = try p.string(&r)
-                s.end = v
-            } else if key == Self.segmentTypeKey {
-                let v = try p.string(&r)
+        try members(&r, depth: 7, segmentKeys) { p, r, key in
+            guard key >= 0 else { return try r.skipValue(depth: 8) }
+            let v = try p.string(&r)
+            switch key {
+            case 0: s.start = v
+            case 1: s.end = v
+            case 2:
                 s.type = v
-            } else if key == Self.queueIdKey {
-                let v = try p.string(&r)
-                s.queueId = v
-            } else {
-                try r.skipValue(depth: 8)
+                s.isInteract = p.equals(v, "interact")
+            default: s.queueId = v
             }
         }
         segments.append(s)
     }
 
-    /// An object's members, each key handed to `member` with the reader at its value. A
+    /// An object's members, each key's place in `keys` (-1 for any other) handed to
+    /// `member` with the reader at its value. A
     /// value that is not an object (`null` is an absent one) is `bad_value`.
     private mutating func members(
-        _ r: inout JSONReader, depth: Int, _ member: (inout GenesysRecordParser, inout JSONReader, [UInt8]) throws -> Void
+        _ r: inout JSONReader, depth: Int, _ keys: [[UInt8]], _ member: (inout GenesysRecordParser, inout JSONReader, Int) throws -> Void
     ) throws {
         guard depth <= JSONReader.maxDepth else { throw JSONReader.Malformed() }
         if try nullOrWrong(&r, opening: 0x7B) { return }
@@ -208,13 +211,11 @@ struct GenesysRecordParser {
         if r.peek() == 0x7D { r.index += 1; return }
         while true {
             r.skipSpace()
-            key.removeAll(keepingCapacity: true)
-            try r.string(into: &key)
+            let key = try r.key(in: keys, scratch: &scratch)
             r.skipSpace()
             try r.expect(0x3A)
             r.skipSpace()
-            let k = key
-            try member(&self, &r, k)
+            try member(&self, &r, key)
             r.skipSpace()
             let c = try r.next()
             if c == 0x7D { return }
@@ -272,3 +273,6 @@ struct GenesysRecordParser {
         }
     }
 }
+
+/// Key names as bytes.
+private func names(_ list: String...) -> [[UInt8]] { list.map { Array($0.utf8) } }
