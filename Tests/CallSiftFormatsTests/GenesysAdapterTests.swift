@@ -46,11 +46,15 @@ import Testing
             + (queue.map { ",\"queueId\":\"\($0)\"" } ?? "") + "}"
     }
 
-    static func participant(_ purpose: String, name: String? = nil, ani: String? = nil, media: String = "voice", attributes: String? = nil, _ segments: [String])
+    static func participant(
+        _ purpose: String, name: String? = nil, ani: String? = nil, media: String = "voice", attributes: String? = nil, _ segments: [String]
+    )
         -> String
     {
         // Keys in an unusual order: sessions before purpose.
-        var f = ["\"sessions\":[{\"mediaType\":\"\(media)\"" + (ani.map { ",\"ani\":\"\($0)\"" } ?? "") + ",\"segments\":[\(segments.joined(separator: ","))]}]"]
+        var f = [
+            "\"sessions\":[{\"mediaType\":\"\(media)\"" + (ani.map { ",\"ani\":\"\($0)\"" } ?? "") + ",\"segments\":[\(segments.joined(separator: ","))]}]"
+        ]
         f.append("\"purpose\":\"\(purpose)\"")
         if let name { f.append("\"participantName\":\"\(name)\"") }
         if let attributes { f.append("\"attributes\":{\(attributes)}") }
