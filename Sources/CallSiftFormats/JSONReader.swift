@@ -16,18 +16,22 @@ struct JSONReader {
 
     init(bytes: UnsafeRawBufferPointer) { self.bytes = bytes }
 
+    @inline(__always)
     func peek() -> UInt8? { index < bytes.count ? bytes[index] : nil }
 
+    @inline(__always)
     mutating func next() throws -> UInt8 {
         guard index < bytes.count else { throw Malformed() }
         defer { index += 1 }
         return bytes[index]
     }
 
+    @inline(__always)
     mutating func expect(_ c: UInt8) throws {
         if try next() != c { throw Malformed() }
     }
 
+    @inline(__always)
     mutating func skipSpace() {
         while index < bytes.count {
             switch bytes[index] {
