@@ -59,7 +59,7 @@ let package = Package(
         ),
         .target(
             name: "CallSiftFormats",
-            dependencies: ["CallSiftCore", "CMemory", .product(name: "HeapModule", package: "swift-collections")],
+            dependencies: ["CallSiftCore", "CallSiftInput", "CMemory", .product(name: "HeapModule", package: "swift-collections")],
             swiftSettings: hotPathSettings
         ),
         .target(
@@ -86,7 +86,7 @@ let package = Package(
         // One test target per source target, plus the command line's tests on samples/.
         .testTarget(name: "CallSiftCoreTests", dependencies: ["CallSiftCore"]),
         .testTarget(name: "CallSiftInputTests", dependencies: ["CallSiftInput"]),
-        .testTarget(name: "CallSiftFormatsTests", dependencies: ["CallSiftFormats"]),
+        .testTarget(name: "CallSiftFormatsTests", dependencies: ["CallSiftFormats", "CallSiftInput"]),
         .testTarget(name: "CallSiftTests", dependencies: ["CallSift", "CallSiftAccredit", "CallSiftGenerate", "CallSiftConcurrency"]),
         .testTarget(name: "CallSiftAccreditTests", dependencies: ["CallSiftAccredit"]),
         .testTarget(name: "CallSiftGenerateTests", dependencies: ["CallSiftGenerate"]),

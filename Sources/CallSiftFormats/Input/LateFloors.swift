@@ -1,25 +1,15 @@
 import CallSiftCore
-import CallSiftInput
-import CallSiftFormats
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
-import CallSiftConcurrency
-import Foundation
-import HeapModule
 
 /// With durable state: below what point each centre's events are late, because the state
 /// has already made everything before it final (docs/metrics.md, "Daily runs"). Fixed for
 /// the run; read by every input's parser.
-final class LateFloors: Sendable {
+package final class LateFloors: Sendable {
     /// Under `--scope global`, one point for every centre.
     let global: Int64?
     /// Otherwise by centre id; a centre not listed is new to the state, with no floor.
     let byCentre: [Int64]
 
-    init(global: Int64?, byCentre: [Int64]) {
+    package init(global: Int64?, byCentre: [Int64]) {
         self.global = global
         self.byCentre = byCentre
     }

@@ -1,6 +1,5 @@
 import CallSiftCore
 import CallSiftInput
-import CallSiftFormats
 import Foundation
 
 /// Where every line of input went (docs/metrics.md, "Accounting"), for one input or summed
@@ -25,7 +24,7 @@ public struct LineAccounting: Sendable, Equatable {
 
     public var rejectedTotal: Int64 { rejected.reduce(0, +) }
 
-    mutating func skip(_ kind: SkipKind) {
+    package mutating func skip(_ kind: SkipKind) {
         skipped += 1
         skippedKinds[kind, default: 0] += 1
     }
@@ -33,7 +32,7 @@ public struct LineAccounting: Sendable, Equatable {
     /// Records skipped as `kind`.
     public func skipped(_ kind: SkipKind) -> Int64 { skippedKinds[kind] ?? 0 }
 
-    mutating func reject(_ reason: RejectReason) { rejected[Self.index(reason)] += 1 }
+    package mutating func reject(_ reason: RejectReason) { rejected[Self.index(reason)] += 1 }
 
     public func rejected(_ reason: RejectReason) -> Int64 { rejected[Self.index(reason)] }
 
@@ -89,16 +88,16 @@ public final class RejectsLog: @unchecked Sendable {
     public func finish() throws { try sink?.finish() }
 
     /// Makes what was written durable; the file's size then (nil: no file yet, or not one).
-    func sync() throws -> Int64? { try sink?.sync() }
+    package func sync() throws -> Int64? { try sink?.sync() }
 }
 
 /// One rejects file per input while a run reads several, joined in input order at the
 /// end: the rejects file is then the same whatever order the inputs were read in.
-final class RejectsSpool {
+package final class RejectsSpool {
     private let dir: URL
     private let logs: [RejectsLog]
 
-    init(count: Int) throws {
+    package init(count: Int) throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("callsift-rejects-\(UUID().uuidString)")
         // Raw input lines, caller numbers and all: for this user's eyes only.
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
@@ -108,10 +107,10 @@ final class RejectsSpool {
 
     deinit { try? FileManager.default.removeItem(at: dir) }
 
-    func log(_ i: Int) -> RejectsLog { logs[i] }
+    package func log(_ i: Int) -> RejectsLog { logs[i] }
 
     /// Appends every input's rejects to `target`, in input order.
-    func drain(into target: RejectsLog) throws {
+    package func drain(into target: RejectsLog) throws {
         for (i, log) in logs.enumerated() where !log.isEmpty {
             try log.finish()
             let reader = try InputReader(path: dir.appendingPathComponent("\(i)").path)

@@ -1,6 +1,6 @@
 import CallSiftCore
 import CallSiftInput
-import CallSiftFormats
+
 /// Reads one input (a file or standard input) into batches of accepted events: the
 /// producer side of an input, run on its own thread when the run has more than one.
 ///
@@ -10,12 +10,12 @@ import CallSiftFormats
 /// are neither rejected nor late; duplicates are decided later, per call.
 /// `@unchecked Sendable`: driven by one thread at a time (inline, or an `InputPool`
 /// worker that holds the input under the pool's lock).
-final class InputParser: @unchecked Sendable {
+package final class InputParser: @unchecked Sendable {
     /// The file being read (of a chain, the current one) and its place among the run's files.
-    private(set) var path: String
-    private(set) var index: Int
+    package private(set) var path: String
+    package private(set) var index: Int
     private let settings: AnalysisSettings
-    let builder: EventBuilder
+    package let builder: EventBuilder
     private var rejects: RejectsLog?
     /// A dry run only looks for the first event (to place the input in the merge), or the
     /// first `dryRunLimit` (the centres an input names), and counts and writes nothing.
@@ -41,7 +41,7 @@ final class InputParser: @unchecked Sendable {
     /// re-delivery, a call's lines on both sides of a rotation) is matched across them
     /// (docs/metrics.md, "Streams across files"). Each file keeps its own lateness, line
     /// numbers, accounting of lines and fingerprint.
-    struct ChainFile {
+    package struct ChainFile {
         var path: String
         var index: Int
         /// No event of the file is below this (its dry run's bound), `.min` when unknown.
@@ -51,6 +51,15 @@ final class InputParser: @unchecked Sendable {
         var firstKey: Int64
         var rejects: RejectsLog?
         var memory: MemoryInput?
+
+        package init(path: String, index: Int, floor: Int64, firstKey: Int64, rejects: RejectsLog?, memory: MemoryInput?) {
+            self.path = path
+            self.index = index
+            self.floor = floor
+            self.firstKey = firstKey
+            self.rejects = rejects
+            self.memory = memory
+        }
     }
     /// The files of the chain still to read after the current one, and the least of their
     /// floors from each on (`suffixFloor[i]` for `chain[i...]`).
@@ -62,16 +71,16 @@ final class InputParser: @unchecked Sendable {
     private var isChain = false
     private var currentFloor = Int64.min
     /// The files of a chain read to their end so far: what the report lists of each.
-    struct FileResult {
-        var path: String
-        var index: Int
-        var fingerprint: ContentFingerprint?
-        var lines: Int64
+    package struct FileResult {
+        package var path: String
+        package var index: Int
+        package var fingerprint: ContentFingerprint?
+        package var lines: Int64
     }
     private(set) var finishedFiles: [FileResult] = []
     private var linesBefore: Int64 = 0
     /// Every error of the input (of a chain, of each file that had one), in order.
-    private(set) var errors: [InputError] = []
+    package private(set) var errors: [InputError] = []
     private var splitter: RecordSplitter?
     /// Contact trace records are cut by top-level JSON object instead of by line: they
     /// come as NDJSON, as a JSON array, or written back to back.
@@ -97,12 +106,12 @@ final class InputParser: @unchecked Sendable {
     /// Greatest `ts` of the events read so far (rejected lines excluded): what lateness
     /// is judged against. For an adapter, the greatest order key admitted
     /// (`AdapterOutput.admit`).
-    private(set) var maxTs = Int64.min
+    package private(set) var maxTs = Int64.min
 
     /// For an adapter input: no event it may still emit (after those already in batches)
     /// has a `ts` below this; `Int64.max` for CSV and NDJSON, whose events are bounded by
     /// the lateness rule alone. See `FormatAdapter.floor(latestKey:)`.
-    var adapterFloor: Int64 {
+    package var adapterFloor: Int64 {
         guard let adapter else { return .max }
         var f = adapter.floor(latestKey: maxTs)
         if isChain {
@@ -121,11 +130,11 @@ final class InputParser: @unchecked Sendable {
 
     /// The adapter format this input is read with (recognised from its first bytes, or
     /// given), once known; nil for CSV and NDJSON.
-    private(set) var adapterFormat: AnalysisSettings.InputFormat?
+    package private(set) var adapterFormat: AnalysisSettings.InputFormat?
 
     /// Makes this parser read `files` after its own, with the same adapter (a chain);
     /// `floor` is its own file's floor (see `ChainFile.floor`).
-    func chain(_ files: [ChainFile], floor: Int64) {
+    package func chain(_ files: [ChainFile], floor: Int64) {
         precondition(!isPushed && chain.isEmpty && files.allSatisfy { $0.path != "-" }, "a chain of files read")
         chain = files
         isChain = !files.isEmpty
@@ -143,17 +152,17 @@ final class InputParser: @unchecked Sendable {
 
     /// Whether events may come out of this input in any order (an adapter's), so that
     /// each batch carries its own lower bound.
-    var isAdapter: Bool { adapter != nil }
-    private(set) var accounting = LineAccounting()
-    private(set) var isFinished = false
-    private(set) var error: InputError?
+    package var isAdapter: Bool { adapter != nil }
+    package private(set) var accounting = LineAccounting()
+    package private(set) var isFinished = false
+    package private(set) var error: InputError?
     /// The input's bytes, recognised by content, once it is finished (nil for a dry run or
     /// an input that could not be read to its end).
-    private(set) var fingerprint: ContentFingerprint?
+    package private(set) var fingerprint: ContentFingerprint?
     /// Failure writing the rejects file; fatal for the run.
-    private(set) var rejectsError: Error?
+    package private(set) var rejectsError: Error?
 
-    init(
+    package init(
         path: String, index: Int, settings: AnalysisSettings, builder: EventBuilder,
         rejects: RejectsLog?, floors: LateFloors? = nil, memory: MemoryInput? = nil, dryRun: Bool = false,
         dryRunLimit: Int = 1, pushed: Bool = false, resume: Resume? = nil, carried: CarriedAdapters? = nil
@@ -188,33 +197,32 @@ final class InputParser: @unchecked Sendable {
     /// Where a pushed CSV or NDJSON input stands between two records: what a parser in
     /// another process needs to read on from there as this one would (docs/architecture.md,
     /// "Live mode"). An input read by a format adapter has no such point (the adapter holds
-    /// the calls it is assembling).
-    struct Resume: Equatable, Sendable {
-        var isNDJSON: Bool
+    /// the calls it is assembling). The engine writes it to the state and reads it back
+    /// (`ResumeCodec.swift` in CallSift).
+    package struct Resume: Equatable, Sendable {
+        package var isNDJSON: Bool
         /// The CSV header's bytes; nil before it is read (and for NDJSON).
-        var header: [UInt8]?
+        package var header: [UInt8]?
         /// What lateness is judged against.
-        var maxTs: Int64
+        package var maxTs: Int64
         /// The line number of the next record.
-        var nextLine: Int64
+        package var nextLine: Int64
         /// The bytes pushed so far, and the state of their hash.
-        var bytes: Int64
-        var hasher: [UInt64]
+        package var bytes: Int64
+        package var hasher: [UInt64]
 
-        func encode(into w: inout StateWriter) {
-            w.bool(isNDJSON)
-            w.bool(header != nil)
-            if let header { w.blob(header) }
-            w.int(maxTs)
-            w.int(nextLine)
-            w.int(bytes)
-            w.count(hasher.count)
-            for v in hasher { w.u64(v) }
+        package init(isNDJSON: Bool, header: [UInt8]?, maxTs: Int64, nextLine: Int64, bytes: Int64, hasher: [UInt64]) {
+            self.isNDJSON = isNDJSON
+            self.header = header
+            self.maxTs = maxTs
+            self.nextLine = nextLine
+            self.bytes = bytes
+            self.hasher = hasher
         }
     }
 
     /// This pushed input's `Resume`, if it stands between two records of CSV or NDJSON.
-    func resumePoint() -> Resume? {
+    package func resumePoint() -> Resume? {
         guard isPushed, !isFinished, error == nil, adapter == nil, objectSplitter == nil, !atStreamStart,
             let splitter, splitter.isBetweenRecords
         else { return nil }
@@ -231,7 +239,7 @@ final class InputParser: @unchecked Sendable {
 
     /// Appends accepted events to `batch` until it holds at least `count` or the input is
     /// finished. A dry run stops at the first event.
-    func fill(_ batch: inout [Event], upTo count: Int) {
+    package func fill(_ batch: inout [Event], upTo count: Int) {
         if isPushed {
             // All of them, whatever `count`: the batch's floor covers the events still to
             // come from the adapter, not events queued behind the batch (`push` is given
@@ -250,7 +258,7 @@ final class InputParser: @unchecked Sendable {
     /// Opens the input now, and for a compressed one starts decoding ahead, driven by the
     /// caller (`InputPool`): the queue it decodes into, or nil for a plain input or one
     /// that cannot be opened (then the parser is finished, with its error).
-    func openDecodingAhead() -> DecodeAhead? {
+    package func openDecodingAhead() -> DecodeAhead? {
         guard reader == nil, !isFinished else { return nil }
         do {
             reader = try openReader()
@@ -263,7 +271,7 @@ final class InputParser: @unchecked Sendable {
 
     /// Reads one chunk of the input (for a compressed input decoding ahead, the next in
     /// the queue) and appends the events it completes to `batch`.
-    func fillOneChunk(_ batch: inout [Event]) {
+    package func fillOneChunk(_ batch: inout [Event]) {
         swap(&events, &batch)
         defer { swap(&events, &batch) }
         if !isFinished { readChunk() }
@@ -318,11 +326,11 @@ final class InputParser: @unchecked Sendable {
 
     /// Whether a pushed input has handed out every event of the bytes pushed so far, and
     /// is not finished: there is nothing more for now.
-    var isIdle: Bool { isPushed && !isFinished && queued.isEmpty }
+    package var isIdle: Bool { isPushed && !isFinished && queued.isEmpty }
 
     /// Takes the next bytes of a pushed input. An error (the first bytes name no format
     /// this run can read) ends the input, as it ends one that is read.
-    func push(_ bytes: UnsafeRawBufferPointer) {
+    package func push(_ bytes: UnsafeRawBufferPointer) {
         precondition(isPushed && !isFinished, "push into an input that is not pushed, or finished")
         guard bytes.count > 0 else { return }
         pushedHash.update(bytes)
@@ -339,7 +347,7 @@ final class InputParser: @unchecked Sendable {
     /// Ends a pushed input: what the splitter and the adapter still hold is read as at the
     /// end of a file. `fingerprint`: the input's content as stored (a compressed log's
     /// compressed bytes), or nil for the fingerprint of the bytes pushed.
-    func finishPushed(fingerprint: ContentFingerprint? = nil) {
+    package func finishPushed(fingerprint: ContentFingerprint? = nil) {
         precondition(isPushed, "finishPushed on an input that is read")
         guard !isFinished else { return }
         swap(&events, &queued)
@@ -355,7 +363,7 @@ final class InputParser: @unchecked Sendable {
     ///
     /// - Complexity: O(what the splitter and the adapter hold: the record being cut, the
     ///   calls an adapter is still assembling).
-    func copyForPreview() -> InputParser {
+    package func copyForPreview() -> InputParser {
         precondition(isPushed && !isFinished, "copyForPreview of an input that is not pushed, or finished")
         let c = InputParser(
             path: path, index: index, settings: settings, builder: builder, rejects: nil, floors: floors, pushed: true)
@@ -381,7 +389,7 @@ final class InputParser: @unchecked Sendable {
     }
 
     /// The events a finished copy (`copyForPreview`) holds, taken out.
-    func takeQueued() -> [Event] {
+    package func takeQueued() -> [Event] {
         var out: [Event] = []
         swap(&out, &queued)
         return out
@@ -472,23 +480,23 @@ final class InputParser: @unchecked Sendable {
     }
 
     /// With durable state: the least `ts` of the events its adapter holds, by centre.
-    var heldFloors: [String: Int64] { carried == nil ? [:] : adapter?.heldFloors() ?? [:] }
+    package var heldFloors: [String: Int64] { carried == nil ? [:] : adapter?.heldFloors() ?? [:] }
 
     /// With durable state, once the input has ended: its adapter, unfinished, and the key
     /// the state carries it under; nil for CSV and NDJSON (and after the first call).
-    func takeCarriedAdapter() -> (key: CarriedAdapters.Key, adapter: FormatAdapter)? {
+    package func takeCarriedAdapter() -> (key: CarriedAdapters.Key, adapter: FormatAdapter)? {
         guard carried != nil, isFinished, let a = adapter, let f = adapterFormat else { return nil }
         adapter = nil
         return (CarriedAdapters.Key(format: f, centre: settings.centre), a)
     }
 
     /// What the report lists of this input's files, in order: one file, or each of a chain.
-    var fileResults: [FileResult] {
+    package var fileResults: [FileResult] {
         isChain ? finishedFiles : [FileResult(path: path, index: index, fingerprint: fingerprint, lines: accounting.lines)]
     }
 
     /// Stops reading (after a dry run found what it looked for).
-    func close() {
+    package func close() {
         reader?.close()
         reader = nil
         isFinished = true
@@ -631,13 +639,13 @@ final class InputParser: @unchecked Sendable {
 }
 
 extension InputParser: AdapterOutput {
-    func admit(orderKey key: Int64) -> Bool {
+    package func admit(orderKey key: Int64) -> Bool {
         if maxTs != .min && key < maxTs &- settings.lateness { return false }
         if key > maxTs { maxTs = key }
         return true
     }
 
-    func emit(_ event: Event, extraLine: Bool) {
+    package func emit(_ event: Event, extraLine: Bool) {
         if extraLine { accounting.lines += 1 }
         // With durable state: older than what the state has made final for its centre.
         // The record that completed the event is not at hand, so nothing is written to
@@ -649,31 +657,13 @@ extension InputParser: AdapterOutput {
         events.append(event)
     }
 
-    var releaseLimit: Int64 {
+    package var releaseLimit: Int64 {
         guard chainAt < suffixFirstKey.count else { return .max }
         let k = suffixFirstKey[chainAt]
         return k == .min ? .min : k &- settings.lateness
     }
 
-    func countDuplicate() { accounting.duplicates += 1 }
-    func countSkipped(_ kind: SkipKind) { accounting.skip(kind) }
-    func countRejected(_ reason: RejectReason) { accounting.reject(reason) }
-}
-
-/// Read from the state (`Resume.encode`); in an extension, so that the memberwise
-/// initialiser stays.
-extension InputParser.Resume {
-    init(from r: inout StateReader) throws {
-        isNDJSON = try r.bool()
-        header = try r.bool() ? try r.blob() : nil
-        maxTs = try r.int()
-        nextLine = try r.int()
-        bytes = try r.int()
-        var words: [UInt64] = []
-        for _ in 0..<(try r.count(minBytes: 8)) { words.append(try r.u64()) }
-        guard nextLine >= 1, bytes >= 0, let h = ContentHasher(words: words), h.words[9] == UInt64(bytes) else {
-            throw r.malformed("a follow point that is not a parser's")
-        }
-        hasher = words
-    }
+    package func countDuplicate() { accounting.duplicates += 1 }
+    package func countSkipped(_ kind: SkipKind) { accounting.skip(kind) }
+    package func countRejected(_ reason: RejectReason) { accounting.reject(reason) }
 }

@@ -1,0 +1,46 @@
+import Testing
+@testable import CallSiftCore
+@testable import CallSiftInput
+@testable import CallSiftFormats
+
+/// An `InputParser` driven directly, among the formats: what a format's tests need to read
+/// a whole input as the engine does, with no engine.
+@Suite struct InputParserTests {
+    /// A CSV input held in memory, read to its end: the events it accepts, and where every
+    /// other line went. A blank line and a repeated header are not lines; a line more than
+    /// the lateness bound (10 minutes) below the greatest time read before it is late.
+    @Test func csvInMemory() {
+        let text = """
+            ts,centre,call,event,caller,service,outcome,reason
+            2026-03-02T00:30:00.000Z,C01,C01-1,arrive,02145051595,parking,,
+            2026-03-02T00:30:05.000Z,C01,C01-1,answer,,,,
+
+            ts,centre,call,event,caller,service,outcome,reason
+            2026-03-02T00:31:00.000Z,C01,C01-1,end,,,resolved,
+            2026-03-02T00:31:30.000Z,C01,C01-2
+            not-a-time,C01,C01-2,arrive,02145051596,parking,,
+            2026-03-02T00:10:00.000Z,C01,C01-3,arrive,02145051597,parking,,
+
+            """
+        let input = Array(text.utf8).withUnsafeBytes { MemoryInput(name: "calls.csv", bytes: $0) }
+        let builder = EventBuilder(
+            centres: Interner(), services: Interner(), reasons: Interner(), longCallIDs: LongCallIDs(),
+            pseudonymiser: Pseudonymiser(k0: 1, k1: 2))
+        let parser = InputParser(
+            path: "calls.csv", index: 0, settings: AnalysisSettings(), builder: builder, rejects: nil, memory: input)
+        var events: [Event] = []
+        while !parser.isFinished { parser.fill(&events, upTo: 1024) }
+
+        #expect(parser.error == nil)
+        #expect(events.count == 3)
+        #expect(events.map(\.ts) == events.map(\.ts).sorted())
+        let lines = parser.accounting
+        #expect(lines.lines == 6)
+        #expect(lines.rejectedTotal == 2)
+        #expect(lines.rejected(.fieldCount) == 1)
+        #expect(lines.rejected(.badTs) == 1)
+        #expect(lines.late == 1)
+        #expect(lines.skipped == 0 && lines.duplicates == 0)
+        #expect(lines.lines == Int64(events.count) + lines.rejectedTotal + lines.late)
+    }
+}
