@@ -57,7 +57,7 @@ private func run(_ settings: AnalysisSettings, inputs: [String] = [inputPath],
     if a.lines != accounted {
         fatalError("accounting identity broken: lines \(a.lines) != events \(report.calls.events) + duplicates \(report.duplicates) + rejected \(a.rejectedTotal) + late \(a.late) + skipped \(a.skipped)")
     }
-    precondition(a.skipped == a.skippedKinds.reduce(0, +), "skipped is not the sum of its kinds")
+    precondition(a.skipped == a.skippedKinds.values.reduce(0, +), "skipped is not the sum of its kinds")
     return (report, JSONReportWriter.render(report))
 }
 
