@@ -6,9 +6,9 @@ package enum RecordCutting: Equatable {
     case lines(quoteAware: Bool)
     /// One record a top-level JSON object (NDJSON, a JSON array, or objects back to back).
     case jsonObjects
-    /// One record an object inside the arrays of each top-level object: an API's result
-    /// pages (`JSONObjectSplitter(pages:)`).
-    case jsonPages
+    /// One record an object inside the array that each top-level object holds under the
+    /// member named: an API's result pages (`JSONObjectSplitter(pages:)`).
+    case jsonPages(member: String)
 }
 
 /// One format callsift reads: how `--format auto` recognises it, what it skips, and, for a

@@ -230,11 +230,15 @@ import Testing
         let job = "\u{FEFF}{\n  \"conversations\": [\n" + records.joined(separator: ",\n") + "\n  ],\n  \"cursor\": \"abc\"\n}\n"
         let query = "{\"conversations\":[" + records.joined(separator: ",") + "],\"totalHits\":2}"
         let array = "[" + records.joined(separator: ",") + "]"
-        for text in [lines, job, query, array] {
+        // A page's members in another order: the records' member after others.
+        let reordered =
+            "{\"totalHits\":2,\"aggregations\":[{\"group\":{\"conversationId\":\"q\"}}],\"conversations\":["
+            + records.joined(separator: ",") + "]}"
+        for text in [lines, job, query, array, reordered] {
             let bytes = Array(text.utf8)
             #expect(bytes.withUnsafeBytes { FormatRegistry.detect($0) } == .genesys)
             let a = try bytes.withUnsafeBytes { try GenesysAdapter(first: $0, centre: "G1", settings: AnalysisSettings()) }
-            var s = a.recordCutting == .jsonPages ? JSONObjectSplitter(pages: true) : JSONObjectSplitter()
+            var s = a.recordCutting == .jsonObjects ? JSONObjectSplitter() : JSONObjectSplitter(pages: "conversations")
             var cut: [String] = []
             let body = text.hasPrefix("\u{FEFF}") ? Array(bytes.dropFirst(3)) : bytes
             body.withUnsafeBytes { b in s.feed(b) { cut.append(String(decoding: $0.bytes, as: UTF8.self)) } }
@@ -250,12 +254,42 @@ import Testing
     /// stray text in a page's array is one too.
     @Test func damagedPages() {
         let page = "{\"conversations\":[{\"a\":1},\n7,\n{\"b\":[2]},{\"c\":\"}\"}],\"cursor\":\"x\"}{\"conversations\":[{\"d\":{"
-        var s = JSONObjectSplitter(pages: true)
-        var cut: [(RawRecord.Kind, String)] = []
-        Array(page.utf8).withUnsafeBytes { b in s.feed(b) { cut.append(($0.kind, String(decoding: $0.bytes, as: UTF8.self))) } }
-        s.finish(truncated: true) { cut.append(($0.kind, String(decoding: $0.bytes, as: UTF8.self))) }
+        let cut = Self.cutPages(page, truncated: true)
         #expect(cut.map(\.1) == ["{\"a\":1}", "7,", "{\"b\":[2]}", "{\"c\":\"}\"}", "{\"d\":{"])
         #expect(cut.last?.0 == .truncated)
+    }
+
+    /// The records are those of the page's `conversations` member only: other arrays (a
+    /// query's aggregations, a nested list) are passed over, and a `conversations` that is
+    /// not an array is one record, which the parser then rejects, not nothing.
+    @Test func onlyTheConversationsMemberHoldsRecords() throws {
+        let page = """
+            {"aggregations": [{"group": {"a": 1}}], "x": {"conversations": [{"no": 1}]},
+             "conversations": [{"a": 1}], "totalHits": 1}
+            {"conversations": 5, "cursor": "c"}
+            {"cursor": "d", "conversations": {"conversationId": "x"}}
+            {
+              "conversations": "none"
+            }
+            {"conversations": [], "totalHits": 0}
+            {"totalHits": 0}
+            """
+        let cut = Self.cutPages(page, truncated: false)
+        #expect(cut.map(\.1) == ["{\"a\": 1}", "5", "{\"conversationId\": \"x\"}", "\"none\"\n"])
+        #expect(cut.map(\.2) == [2, 3, 4, 6])
+        // Read as an input, each of those is counted: none silently gone.
+        var settings = AnalysisSettings()
+        settings.centre = "G1"
+        let a = try InputParserTests.account(Array((page + "\n").utf8), settings: settings, format: .genesys)
+        #expect(a.lines == 4 && a.rejectedTotal == 4)
+    }
+
+    static func cutPages(_ text: String, truncated: Bool) -> [(RawRecord.Kind, String, Int64)] {
+        var s = JSONObjectSplitter(pages: "conversations")
+        var cut: [(RawRecord.Kind, String, Int64)] = []
+        Array(text.utf8).withUnsafeBytes { b in s.feed(b) { cut.append(($0.kind, String(decoding: $0.bytes, as: UTF8.self), $0.lineNo)) } }
+        s.finish(truncated: truncated) { cut.append(($0.kind, String(decoding: $0.bytes, as: UTF8.self), $0.lineNo)) }
+        return cut
     }
 
     /// Saved after any record of the sample and made again, the adapter goes on as one that

@@ -43,4 +43,21 @@ import Testing
         #expect(lines.skipped == 0 && lines.duplicates == 0)
         #expect(lines.lines == Int64(events.count) + lines.rejectedTotal + lines.late)
     }
+
+    /// An input of the format given, held in memory, read to its end: where its records went.
+    static func account(_ bytes: [UInt8], settings: AnalysisSettings, format: AnalysisSettings.InputFormat) throws
+        -> LineAccounting
+    {
+        var settings = settings
+        settings.format = format
+        let input = bytes.withUnsafeBytes { MemoryInput(name: "input", bytes: $0) }
+        let builder = EventBuilder(
+            centres: Interner(), services: Interner(), reasons: Interner(), longCallIDs: LongCallIDs(),
+            pseudonymiser: Pseudonymiser(k0: 1, k1: 2))
+        let parser = InputParser(path: "input", index: 0, settings: settings, builder: builder, rejects: nil, memory: input)
+        var events: [Event] = []
+        while !parser.isFinished { parser.fill(&events, upTo: 1024) }
+        if let error = parser.error { throw error }
+        return parser.accounting
+    }
 }

@@ -13,23 +13,33 @@ import CallSiftCore
 /// a key, `,` or `}` (the only ways well-formed JSON continues there): an object left
 /// unclosed on one line of NDJSON costs that record, not the rest of the file.
 ///
-/// An API's result pages (`pages`): each top-level object is a page, not a record, and the
-/// records are the objects inside its arrays (`{"conversations": [{...}, ...], "cursor":
-/// ...}`); the page's other members are passed over. Stray text inside a page's array is a
-/// record, as between top-level objects.
+/// An API's result pages (`pages`, the name of the member that holds the records): each
+/// top-level object is a page, not a record, and the records are the objects inside that
+/// member's array (`{"conversations": [{...}, ...], "cursor": ...}`); the page's other
+/// members are passed over, and a page without the member holds no records. Stray text
+/// inside the array is a record, as between top-level objects, and so is the member's value
+/// when it is not an array (`"conversations": 5`), so that the parser rejects and counts it.
 ///
 /// Like `RecordSplitter`, a record over 64 KiB comes out as `tooLong` holding its first
 /// 64 KiB while the rest of it is passed over, so memory stays bounded by that limit.
 package struct JSONObjectSplitter {
     static let maxRecordBytes = RecordSplitter.maxRecordBytes
 
-    private enum State { case between, object, stray, page, pageArray }
+    private enum State { case between, object, stray, page, pageArray, pageValue }
     private var state = State.between
     /// Where a record (or stray text) ends up: `.between`, or `.pageArray` inside a page.
     private var home = State.between
     private let pages: Bool
-    /// Nesting inside a page (1 at its own top level), outside its arrays of records.
+    /// The name of a page's member that holds the records, as it is written between quotes.
+    private let recordsMember: [UInt8]
+    /// Nesting inside a page (1 at its own top level), outside its array of records.
     private var pageDepth = 0
+    /// At a page's top level: the key being read (the first 64 bytes), whether a `:` has
+    /// followed it, and whether it is `recordsMember`.
+    private var key: [UInt8] = []
+    private var readingKey = false
+    private var afterColon = false
+    private var keyIsRecords = false
     private var depth = 0
     private var inString = false
     private var escaped = false
@@ -41,9 +51,12 @@ package struct JSONObjectSplitter {
     private var line: Int64 = 1
     private var recordLine: Int64 = 1
 
-    package init(pages: Bool = false) {
-        self.pages = pages
+    /// `pages`: the records are in each top-level object's member of that name.
+    package init(pages recordsMember: String? = nil) {
+        self.pages = recordsMember != nil
+        self.recordsMember = Array((recordsMember ?? "").utf8)
         carry.reserveCapacity(4096)
+        key.reserveCapacity(64)
     }
 
     package mutating func feed(_ chunk: UnsafeRawBufferPointer, _ body: (RawRecord) -> Void) {
@@ -61,6 +74,9 @@ package struct JSONObjectSplitter {
                     pageDepth = 1
                     inString = false
                     escaped = false
+                    readingKey = false
+                    afterColon = false
+                    keyIsRecords = false
                 } else if !(b == 0x20 || b == 0x09 || b == 0x0D || b == 0x0A || b == 0x2C || b == 0x5B || b == 0x5D) {
                     state = .stray
                     recordLine = line
@@ -75,13 +91,40 @@ package struct JSONObjectSplitter {
                         escaped = true
                     } else if b == 0x22 {
                         inString = false
+                        readingKey = false
                     }
+                    if readingKey && key.count < 64 { key.append(b) }
+                } else if keyIsRecords && afterColon && b != 0x5B
+                    && !(b == 0x20 || b == 0x09 || b == 0x0D || b == 0x0A)
+                {
+                    // The records' member holds something else than an array: that value
+                    // is one (damaged) record, read afresh from this byte.
+                    keyIsRecords = false
+                    afterColon = false
+                    state = .pageValue
+                    depth = 0
+                    recordLine = line
+                    start = i
+                    continue
                 } else {
                     switch b {
-                    case 0x22: inString = true
-                    case 0x5B where pageDepth == 1:
+                    case 0x22:
+                        inString = true
+                        if pageDepth == 1 && !afterColon {
+                            readingKey = true
+                            key.removeAll(keepingCapacity: true)
+                        }
+                    case 0x3A where pageDepth == 1:
+                        afterColon = true
+                        keyIsRecords = key == recordsMember
+                    case 0x2C where pageDepth == 1:
+                        afterColon = false
+                        keyIsRecords = false
+                    case 0x5B where pageDepth == 1 && keyIsRecords:
                         state = .pageArray
                         home = .pageArray
+                        afterColon = false
+                        keyIsRecords = false
                     case 0x7B, 0x5B: pageDepth += 1
                     case 0x7D, 0x5D:
                         pageDepth -= 1
@@ -109,6 +152,31 @@ package struct JSONObjectSplitter {
                     recordLine = line
                     start = i
                 }
+                i += 1
+            case .pageValue:
+                if inString {
+                    if escaped {
+                        escaped = false
+                    } else if b == 0x5C {
+                        escaped = true
+                    } else if b == 0x22 {
+                        inString = false
+                    }
+                } else if (b == 0x2C || b == 0x7D || b == 0x5D) && depth == 0 {
+                    // The value ends; the page reads this byte afresh (a `}` closes it).
+                    append(base, start, i)
+                    emit(.ok, body)
+                    state = .page
+                    continue
+                } else {
+                    switch b {
+                    case 0x22: inString = true
+                    case 0x7B, 0x5B: depth += 1
+                    case 0x7D, 0x5D: depth -= 1
+                    default: break
+                    }
+                }
+                if b == 0x0A { line += 1 }
                 i += 1
             case .between:
                 if b == 0x0A { line += 1 }
@@ -191,7 +259,7 @@ package struct JSONObjectSplitter {
                 i += 1
             }
         }
-        if state == .object || state == .stray { append(base, start, n) }
+        if state == .object || state == .stray || state == .pageValue { append(base, start, n) }
     }
 
     /// End of the stream; `truncated` says it ended on an error.
@@ -201,7 +269,7 @@ package struct JSONObjectSplitter {
             state = .between
             return
         case .stray: emit(truncated ? .truncated : .ok, body)
-        case .object: emit(truncated ? .truncated : .ok, body)  // unclosed: the parser rejects it
+        case .object, .pageValue: emit(truncated ? .truncated : .ok, body)  // unclosed: the parser rejects it
         }
         state = .between
     }

@@ -106,7 +106,7 @@ extension GenesysAdapter {
     static let needsCentre = GenesysOptions.OptionError(
         description: "these are Genesys Cloud conversation records, which name no centre: give --centre")
 
-    /// `--format auto`: a result page (an object whose first key is `conversations`), or
+    /// `--format auto`: a result page (an object with a `conversations` member), or
     /// conversation records (an object or array whose first chunk holds both
     /// `conversationId` and `participants`).
     static let recognises: @Sendable (UnsafeRawBufferPointer) -> Bool = { rest in
@@ -116,16 +116,45 @@ extension GenesysAdapter {
     }
 
     /// Whether `bytes` (a file's first, a byte-order mark and white space allowed) open a
-    /// result page: `{` then the key `conversations`.
+    /// result page: an object with the key `conversations` at its top level, found before
+    /// any key of a conversation's own (`conversationId`, `participants`) and within these
+    /// bytes. The page's members come in any order (a query's `aggregations` can come first).
     static func isPage(_ bytes: UnsafeRawBufferPointer) -> Bool {
         var i = 0
         if bytes.count >= 3, bytes[0] == 0xEF, bytes[1] == 0xBB, bytes[2] == 0xBF { i = 3 }
-        func space() { while i < bytes.count, [0x20, 0x09, 0x0A, 0x0D].contains(bytes[i]) { i += 1 } }
-        space()
+        while i < bytes.count, [0x20, 0x09, 0x0A, 0x0D].contains(bytes[i]) { i += 1 }
         guard i < bytes.count, bytes[i] == UInt8(ascii: "{") else { return false }
-        i += 1
-        space()
-        let key = Array("\"conversations\"".utf8)
-        return bytes.count - i >= key.count && key.elementsEqual(bytes[i..<i + key.count])
+        var depth = 0
+        var keyStart = -1  // where the string being read began, when it is a key of the top level
+        var expectKey = true
+        while i < bytes.count {
+            let b = bytes[i]
+            switch b {
+            case UInt8(ascii: "\""):
+                let start = i + 1
+                i += 1
+                while i < bytes.count && bytes[i] != UInt8(ascii: "\"") {
+                    i += bytes[i] == UInt8(ascii: "\\") ? 2 : 1
+                }
+                guard i < bytes.count else { return false }
+                keyStart = depth == 1 && expectKey ? start : -1
+                if keyStart >= 0 {
+                    let key = UnsafeRawBufferPointer(rebasing: bytes[keyStart..<i])
+                    if key.elementsEqual("conversations".utf8) { return true }
+                    if key.elementsEqual("conversationId".utf8) || key.elementsEqual("participants".utf8) { return false }
+                }
+            case UInt8(ascii: "{"), UInt8(ascii: "["):
+                depth += 1
+                expectKey = b == UInt8(ascii: "{")
+            case UInt8(ascii: "}"), UInt8(ascii: "]"):
+                depth -= 1
+                if depth == 0 { return false }
+            case UInt8(ascii: ":"): expectKey = false
+            case UInt8(ascii: ","): expectKey = true
+            default: break
+            }
+            i += 1
+        }
+        return false
     }
 }

@@ -439,7 +439,7 @@ package final class InputParser: @unchecked Sendable {
         switch how {
         case .lines(let quoteAware): splitter = RecordSplitter(quoteAware: quoteAware)
         case .jsonObjects: objectSplitter = JSONObjectSplitter()
-        case .jsonPages: objectSplitter = JSONObjectSplitter(pages: true)
+        case .jsonPages(let member): objectSplitter = JSONObjectSplitter(pages: member)
         }
     }
 
