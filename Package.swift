@@ -1,19 +1,12 @@
 // swift-tools-version:6.0
 import PackageDescription
 
-/// The speed of the release build rests on two compiler flags, measured on 5M calls
-/// (docs/performance.md, "Compiler flags"): without both, 3.1x the time; without
-/// cross-module optimisation alone (the generic tables of CallSiftConcurrency are then not
-/// specialised for the engine's types), 2.7x; without unchecked exclusivity alone (the
-/// dynamic checks on class properties in the hot loops), 1.6x. SwiftPM refuses a
-/// dependency that uses `unsafeFlags`, so they are opt-in: this package's own scripts set
-/// CALLSIFT_RELEASE_FLAGS=1 for their release builds; a package that depends on the
-/// CallSift library gets none. Debug builds (and so the tests) never use them.
-let releaseFlags = Context.environment["CALLSIFT_RELEASE_FLAGS"] == "1"
-let hotPathSettings: [SwiftSetting] = releaseFlags
-    ? [.unsafeFlags(["-enforce-exclusivity=unchecked", "-cross-module-optimization"], .when(configuration: .release))]
-    : []
-
+/// No target has special compiler flags: a plain `swift build -c release`, and any package
+/// that depends on these libraries, gets the full speed. What flags once bought is in the
+/// code (docs/performance.md, "Fast for everyone who builds it"): the generic tables of
+/// CallSiftConcurrency are `@inlinable`, so they are specialised for the engine's types in
+/// the engine's module, and the hot state is kept where no dynamic exclusivity check is
+/// needed.
 let package = Package(
     name: "callsift",
     platforms: [.macOS(.v15)],
@@ -41,40 +34,34 @@ let package = Package(
         .target(
             name: "CallSiftConcurrency",
             dependencies: ["CMemory", .product(name: "Atomics", package: "swift-atomics"),
-                           .product(name: "HeapModule", package: "swift-collections")],
-            swiftSettings: hotPathSettings
+                           .product(name: "HeapModule", package: "swift-collections")]
         ),
         // The layers, each a target that imports only those beneath it (docs/architecture.md,
         // "Targets"): values, then input and formats, then the engine, then the two programs
         // built on it.
         .target(
-            name: "CallSiftCore", dependencies: [.product(name: "TOMLKit", package: "TOMLKit")],
-            swiftSettings: hotPathSettings),
+            name: "CallSiftCore", dependencies: [.product(name: "TOMLKit", package: "TOMLKit")]),
         .target(
             name: "CallSiftInput",
             dependencies: ["CallSiftCore", "CallSiftConcurrency", "CZstd", "CLZ4", "CZlib", "CMemory",
                            .product(name: "Atomics", package: "swift-atomics"),
-                           .product(name: "SystemPackage", package: "swift-system")],
-            swiftSettings: hotPathSettings
+                           .product(name: "SystemPackage", package: "swift-system")]
         ),
         .target(
             name: "CallSiftFormats",
-            dependencies: ["CallSiftCore", "CallSiftInput", "CMemory", .product(name: "HeapModule", package: "swift-collections")],
-            swiftSettings: hotPathSettings
+            dependencies: ["CallSiftCore", "CallSiftInput", "CMemory", .product(name: "HeapModule", package: "swift-collections")]
         ),
         .target(
             name: "CallSift",
             dependencies: ["CallSiftCore", "CallSiftInput", "CallSiftFormats", "CallSiftConcurrency", "CMemory",
                            .product(name: "Atomics", package: "swift-atomics"),
                            .product(name: "HeapModule", package: "swift-collections"),
-                           .product(name: "SystemPackage", package: "swift-system")],
-            swiftSettings: hotPathSettings
+                           .product(name: "SystemPackage", package: "swift-system")]
         ),
-        .target(name: "CallSiftAccredit", dependencies: ["CallSift"], swiftSettings: hotPathSettings),
+        .target(name: "CallSiftAccredit", dependencies: ["CallSift"]),
         .target(
             name: "CallSiftGenerate",
-            dependencies: ["CallSiftCore", "CallSiftInput", .product(name: "HeapModule", package: "swift-collections")],
-            swiftSettings: hotPathSettings
+            dependencies: ["CallSiftCore", "CallSiftInput", .product(name: "HeapModule", package: "swift-collections")]
         ),
         .executableTarget(
             name: "callsift",

@@ -1,7 +1,7 @@
 // swift-tools-version:6.1
 // The benchmark suite lives in its own package so that users of the CallSift library
 // never pull in the benchmark plugin. Run from this folder:
-//   CALLSIFT_RELEASE_FLAGS=1 swift package benchmark   (the release flags: ../Package.swift)
+//   swift package benchmark
 // or, for the figures of the performance issue with the data they need:
 //   ../scripts/perf-figures.sh
 import Foundation
@@ -31,10 +31,11 @@ let package = Package(
         .package(url: "https://github.com/ordo-one/package-benchmark", from: "1.38.1", traits: ["MallocInterposer"]),
     ],
     targets: [
-        suite("Decoders"),
-        suite("Parsing"),
+        // The suites that generate their data use CallSiftGenerate, a product of its own.
+        suite("Decoders", [.product(name: "CallSiftGenerate", package: root)]),
+        suite("Parsing", [.product(name: "CallSiftGenerate", package: root)]),
         suite("Ring", [.product(name: "CallSiftConcurrency", package: root)]),
         suite("ShardTable", [.product(name: "CallSiftConcurrency", package: root)]),
-        suite("EndToEnd"),
+        suite("EndToEnd", [.product(name: "CallSiftGenerate", package: root)]),
     ]
 )

@@ -5,8 +5,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT="${OUT:-/tmp/callsift-year}"
 mkdir -p "$OUT"
-# The release flags this package keeps for its own builds (Package.swift).
-export CALLSIFT_RELEASE_FLAGS=1
 swift build -c release --product callsift >&2
 BIN="$(swift build -c release --show-bin-path)/callsift"
 export CALLSIFT_KEY="${CALLSIFT_KEY:-benchmark-key-not-secret}"

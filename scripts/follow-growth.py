@@ -12,7 +12,7 @@ follows (with and without `--state`). Every second the follower's CPU time is re
 
     python3 scripts/follow-growth.py [--calls 1000000] [--seconds 100] BINARY [BINARY...]
 
-Build the binaries first (`CALLSIFT_RELEASE_FLAGS=1 swift build -c release`).
+Build the binaries first (`swift build -c release`).
 """
 import argparse, os, resource, subprocess, tempfile, time
 

@@ -38,7 +38,6 @@ stale() { local out="$1"; shift; [ ! -e "$out" ] || [ -n "$(find "$@" -newer "$o
 swift_files() { find "$@" -name '*.swift' | sort; }
 
 echo "building the dependencies (release)" >&2
-export CALLSIFT_RELEASE_FLAGS=1   # the flags the other scripts build with, so the build is shared
 swift build -c release --product callsift >&2
 INCLUDES=(-I "$DEPS" -I "$REL/Modules" -I Sources/CZstd -I Sources/CLZ4 -I Sources/CZlib -I Sources/CMemory
     -I .build/checkouts/swift-atomics/Sources/_AtomicsShims/include -I .build/checkouts/swift-system/Sources/CSystem/include

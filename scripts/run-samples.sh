@@ -4,8 +4,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/ensure-deps.sh
-# The release flags this package keeps for its own builds (Package.swift).
-export CALLSIFT_RELEASE_FLAGS=1
 swift build -c release --product callsift >&2
 export CALLSIFT_KEY="${CALLSIFT_KEY:-sample-key-not-secret}"
 .build/release/callsift analyze --tz Europe/London --period week "$@" samples/calls.csv.zst

@@ -25,33 +25,43 @@ import CMemory
 /// `insert`, which may move every entry; `remove` moves none.
 ///
 /// Not thread-safe: one shard owns it.
+///
+/// Its stored properties are `@exclusivity(unchecked)`: one thread owns it at a time, and no
+/// access to one of them can overlap another (docs/architecture.md, "Exclusivity").
 public final class ArrivalTable<Key: ShardTableKey, Value> {
-    struct Entry {
-        var key: Key
-        var value: Value
+    @usableFromInline struct Entry {
+        @usableFromInline var key: Key
+        @usableFromInline var value: Value
+        @inlinable init(key: Key, value: Value) {
+            self.key = key
+            self.value = value
+        }
     }
 
-    private var entries: UnsafeMutablePointer<Entry>
+    @usableFromInline @exclusivity(unchecked) var entries: UnsafeMutablePointer<Entry>
     /// Whether each ring position holds an entry (not a hole).
-    private var live: UnsafeMutablePointer<Bool>
-    public private(set) var ringCapacity: Int
+    @usableFromInline @exclusivity(unchecked) var live: UnsafeMutablePointer<Bool>
+    @inlinable public var ringCapacity: Int { _ringCapacity }
+    @usableFromInline @exclusivity(unchecked) var _ringCapacity: Int
     /// Position of the oldest slot in use.
-    private var head = 0
+    @usableFromInline @exclusivity(unchecked) var head = 0
     /// Slots in use from `head` on, holes included; the next entry goes after them.
-    private var used = 0
-    public private(set) var count = 0
+    @usableFromInline @exclusivity(unchecked) var used = 0
+    @inlinable public var count: Int { _count }
+    @usableFromInline @exclusivity(unchecked) var _count = 0
 
     /// 0: empty; otherwise tag << 32 | (ring position + 1).
-    private var index: UnsafeMutablePointer<UInt64>
-    public private(set) var indexCapacity: Int
-    private static var maxIndexLoad: Double { 0.5 }
+    @usableFromInline @exclusivity(unchecked) var index: UnsafeMutablePointer<UInt64>
+    @inlinable public var indexCapacity: Int { _indexCapacity }
+    @usableFromInline @exclusivity(unchecked) var _indexCapacity: Int
+    @inlinable static var maxIndexLoad: Double { 0.5 }
 
     public init(minimumCapacity: Int = 16) {
-        ringCapacity = max(16, minimumCapacity)
-        indexCapacity = max(16, Int((Double(ringCapacity) / Self.maxIndexLoad).rounded(.up)))
-        entries = Self.allocateEntries(ringCapacity)
-        live = Self.allocateFlags(ringCapacity)
-        index = Self.allocateIndex(indexCapacity)
+        _ringCapacity = max(16, minimumCapacity)
+        _indexCapacity = max(16, Int((Double(_ringCapacity) / Self.maxIndexLoad).rounded(.up)))
+        entries = Self.allocateEntries(_ringCapacity)
+        live = Self.allocateFlags(_ringCapacity)
+        index = Self.allocateIndex(_indexCapacity)
     }
 
     deinit {
@@ -62,33 +72,33 @@ public final class ArrivalTable<Key: ShardTableKey, Value> {
         LargeMemory.deallocate(UnsafeMutableRawPointer(index), byteCount: indexCapacity * 8)
     }
 
-    private static func allocateEntries(_ n: Int) -> UnsafeMutablePointer<Entry> {
+    @inlinable static func allocateEntries(_ n: Int) -> UnsafeMutablePointer<Entry> {
         LargeMemory.allocate(byteCount: n * MemoryLayout<Entry>.stride, alignment: max(64, MemoryLayout<Entry>.alignment))
             .bindMemory(to: Entry.self, capacity: n)
     }
 
-    private static func allocateFlags(_ n: Int) -> UnsafeMutablePointer<Bool> {
+    @inlinable static func allocateFlags(_ n: Int) -> UnsafeMutablePointer<Bool> {
         LargeMemory.allocate(byteCount: n).bindMemory(to: Bool.self, capacity: n)
     }
 
-    private static func allocateIndex(_ n: Int) -> UnsafeMutablePointer<UInt64> {
+    @inlinable static func allocateIndex(_ n: Int) -> UnsafeMutablePointer<UInt64> {
         LargeMemory.allocate(byteCount: n * 8).bindMemory(to: UInt64.self, capacity: n)
     }
 
-    private static func deallocateRing(_ entries: UnsafeMutablePointer<Entry>, _ live: UnsafeMutablePointer<Bool>, capacity: Int) {
+    @inlinable static func deallocateRing(_ entries: UnsafeMutablePointer<Entry>, _ live: UnsafeMutablePointer<Bool>, capacity: Int) {
         LargeMemory.deallocate(UnsafeMutableRawPointer(entries), byteCount: capacity * MemoryLayout<Entry>.stride)
         LargeMemory.deallocate(UnsafeMutableRawPointer(live), byteCount: capacity)
     }
 
     /// Makes an empty table room for `count` entries before its ring or its index grows,
     /// at once (a table restored from durable state is filled in one go).
-    public func reserveEmpty(_ count: Int) {
+    @inlinable public func reserveEmpty(_ count: Int) {
         precondition(self.count == 0 && used == 0, "ArrivalTable: reserveEmpty on a table that holds entries")
         guard count > ringCapacity else { return }
         Self.deallocateRing(entries, live, capacity: ringCapacity)
         LargeMemory.deallocate(UnsafeMutableRawPointer(index), byteCount: indexCapacity * 8)
-        ringCapacity = count
-        indexCapacity = max(16, Int((Double(ringCapacity) / Self.maxIndexLoad).rounded(.up)))
+        _ringCapacity = count
+        _indexCapacity = max(16, Int((Double(ringCapacity) / Self.maxIndexLoad).rounded(.up)))
         entries = Self.allocateEntries(ringCapacity)
         live = Self.allocateFlags(ringCapacity)
         index = Self.allocateIndex(indexCapacity)
@@ -96,27 +106,27 @@ public final class ArrivalTable<Key: ShardTableKey, Value> {
     }
 
     /// Bytes held by the ring and the index.
-    public var allocatedBytes: Int { ringCapacity * (MemoryLayout<Entry>.stride + 1) + indexCapacity * 8 }
+    @inlinable public var allocatedBytes: Int { ringCapacity * (MemoryLayout<Entry>.stride + 1) + indexCapacity * 8 }
 
     @inline(__always)
-    private static func tag(_ h: UInt64) -> UInt64 { h >> 32 }
+    @inlinable static func tag(_ h: UInt64) -> UInt64 { h >> 32 }
 
     /// The index slot where the probe for `tag` starts: ⌊tag × capacity / 2³²⌋.
     @inline(__always)
-    private func home(_ tag: UInt64) -> Int { Int(truncatingIfNeeded: (tag &* UInt64(truncatingIfNeeded: indexCapacity)) >> 32) }
+    @inlinable func home(_ tag: UInt64) -> Int { Int(truncatingIfNeeded: (tag &* UInt64(truncatingIfNeeded: indexCapacity)) >> 32) }
 
     /// The index slot after `i`, round the end.
     @inline(__always)
-    private func after(_ i: Int) -> Int { i &+ 1 == indexCapacity ? 0 : i &+ 1 }
+    @inlinable func after(_ i: Int) -> Int { i &+ 1 == indexCapacity ? 0 : i &+ 1 }
 
     /// The ring position after `p`, round the end.
     @inline(__always)
-    private func successor(_ p: Int) -> Int { p &+ 1 == ringCapacity ? 0 : p &+ 1 }
+    @inlinable func successor(_ p: Int) -> Int { p &+ 1 == ringCapacity ? 0 : p &+ 1 }
 
     /// Asks the memory system for the index slot of a key whose `tableHash` is `h`, ahead
     /// of a `find` or `insert`. A hint: it changes nothing.
     @inline(__always)
-    public func prefetch(hash h: UInt64) {
+    @inlinable public func prefetch(hash h: UInt64) {
         callsift_prefetch(index + home(Self.tag(h)))
     }
 
@@ -125,7 +135,7 @@ public final class ArrivalTable<Key: ShardTableKey, Value> {
     /// while after `prefetch(hash:)` for the same key, once that line has had time to
     /// arrive. A hint: it changes nothing.
     @inline(__always)
-    public func prefetchEntry(hash h: UInt64) {
+    @inlinable public func prefetchEntry(hash h: UInt64) {
         let t = Self.tag(h)
         var i = home(t)
         while true {
@@ -141,7 +151,7 @@ public final class ArrivalTable<Key: ShardTableKey, Value> {
 
     /// The position of `key` (whose `tableHash` is `h`), or nil.
     @inline(__always)
-    public func find(_ key: Key, hash h: UInt64) -> Int? {
+    @inlinable public func find(_ key: Key, hash h: UInt64) -> Int? {
         assert(h == key.tableHash, "hash given for another key")
         let t = Self.tag(h)
         var i = home(t)
@@ -157,13 +167,13 @@ public final class ArrivalTable<Key: ShardTableKey, Value> {
     }
 
     @inline(__always)
-    public func find(_ key: Key) -> Int? { find(key, hash: key.tableHash) }
+    @inlinable public func find(_ key: Key) -> Int? { find(key, hash: key.tableHash) }
 
     /// Inserts `key`, which must not be present, after every entry already in the ring;
     /// returns its position.
     /// Inlined, so that the caller's value is built where it goes rather than copied there.
     @inline(__always) @discardableResult
-    public func insert(_ key: Key, _ value: Value, hash h: UInt64) -> Int {
+    @inlinable public func insert(_ key: Key, _ value: Value, hash h: UInt64) -> Int {
         assert(h == key.tableHash, "hash given for another key")
         assert(find(key, hash: h) == nil, "insert of a key already present")
         if used == ringCapacity { rebuild() }
@@ -177,24 +187,24 @@ public final class ArrivalTable<Key: ShardTableKey, Value> {
         callsift_prefetch_bytes(entries + ahead, MemoryLayout<Entry>.stride)
         live[position] = true
         used &+= 1
-        count &+= 1
+        _count &+= 1
         place(Self.tag(h) << 32 | UInt64(position &+ 1))
         return position
     }
 
     @discardableResult
-    public func insert(_ key: Key, _ value: Value) -> Int { insert(key, value, hash: key.tableHash) }
+    @inlinable public func insert(_ key: Key, _ value: Value) -> Int { insert(key, value, hash: key.tableHash) }
 
     /// Puts an index slot value at the first empty slot from its tag's home.
     @inline(__always)
-    private func place(_ slot: UInt64) {
+    @inlinable func place(_ slot: UInt64) {
         var i = home(slot >> 32)
         while index[i] != 0 { i = after(i) }
         index[i] = slot
     }
 
     /// The value at `position` (which must hold an entry), read or updated in place.
-    public subscript(position: Int) -> Value {
+    @inlinable public subscript(position: Int) -> Value {
         @inline(__always) unsafeAddress { UnsafePointer(valuePointer(position)) }
         @inline(__always) unsafeMutableAddress { valuePointer(position) }
     }
@@ -202,14 +212,14 @@ public final class ArrivalTable<Key: ShardTableKey, Value> {
     /// Where the value at `position` lies, for a caller that reads it in place without
     /// copying it out; valid until the next `insert` or `remove`.
     @inline(__always)
-    public func valuePointer(_ position: Int) -> UnsafeMutablePointer<Value> {
+    @inlinable public func valuePointer(_ position: Int) -> UnsafeMutablePointer<Value> {
         (UnsafeMutableRawPointer(entries + position) + MemoryLayout<Entry>.offset(of: \Entry.value)!).assumingMemoryBound(to: Value.self)
     }
 
-    public func key(at position: Int) -> Key { entries[position].key }
+    @inlinable public func key(at position: Int) -> Key { entries[position].key }
 
     /// Removes the entry at `position`, whose key's `tableHash` is `h`. No other entry moves.
-    public func remove(at position: Int, hash h: UInt64) {
+    @inlinable public func remove(at position: Int, hash h: UInt64) {
         precondition(live[position], "remove of an empty position")
         assert(h == entries[position].key.tableHash, "hash given for another key")
         let target = Self.tag(h) << 32 | UInt64(position &+ 1)
@@ -230,7 +240,7 @@ public final class ArrivalTable<Key: ShardTableKey, Value> {
         index[hole] = 0
         (entries + position).deinitialize(count: 1)
         live[position] = false
-        count &-= 1
+        _count &-= 1
         // The holes at the front leave the ring.
         while used > 0 && !live[head] {
             head = successor(head)
@@ -238,10 +248,10 @@ public final class ArrivalTable<Key: ShardTableKey, Value> {
         }
     }
 
-    public func remove(at position: Int) { remove(at: position, hash: entries[position].key.tableHash) }
+    @inlinable public func remove(at position: Int) { remove(at: position, hash: entries[position].key.tableHash) }
 
     /// Calls `body` with every entry, oldest first.
-    public func forEach(_ body: (Key, Value) throws -> Void) rethrows {
+    @inlinable public func forEach(_ body: (Key, Value) throws -> Void) rethrows {
         var p = head
         for _ in 0..<used {
             if live[p] { try body(entries[p].key, entries[p].value) }
@@ -252,7 +262,7 @@ public final class ArrivalTable<Key: ShardTableKey, Value> {
     /// The ring is full (holes included). If its live entries fill more than half of it,
     /// it doubles in place; otherwise they are compacted in place, in order. Either way the
     /// index is rebuilt.
-    private func rebuild() {
+    @inlinable func rebuild() {
         if count * 2 > ringCapacity { growRing() } else { compactRing() }
         index.initialize(repeating: 0, count: indexCapacity)
         var p = head
@@ -266,7 +276,7 @@ public final class ArrivalTable<Key: ShardTableKey, Value> {
     /// so the old entries are neither copied nor touched, and only new pages are zeroed).
     /// The full ring runs from `head` to the old end and on from 0 to `head`; that second
     /// part moves up to just past the old end, so the ring no longer wraps.
-    private func growRing() {
+    @inlinable func growRing() {
         let old = ringCapacity
         let stride = MemoryLayout<Entry>.stride
         entries = LargeMemory.reallocate(
@@ -281,14 +291,14 @@ public final class ArrivalTable<Key: ShardTableKey, Value> {
             live[old + p] = true
             live[p] = false
         }
-        ringCapacity = 2 * old
+        _ringCapacity = 2 * old
     }
 
     /// Moves the live entries, in order, back over the holes, in place: the ring keeps its
     /// `head` and its memory (a new ring would be zeroed page by page as it is written).
     /// The writing position never passes the reading one, so no entry is overwritten
     /// before it has moved.
-    private func compactRing() {
+    @inlinable func compactRing() {
         var read = head, write = head, n = 0
         for _ in 0..<used {
             if live[read] {
@@ -306,9 +316,9 @@ public final class ArrivalTable<Key: ShardTableKey, Value> {
     }
 
     /// The index doubles; its slots are placed again from their tags (no key is read).
-    private func growIndex() {
+    @inlinable func growIndex() {
         let old = index, oldCapacity = indexCapacity
-        indexCapacity = oldCapacity * 2
+        _indexCapacity = oldCapacity * 2
         index = Self.allocateIndex(indexCapacity)
         for i in 0..<oldCapacity where old[i] != 0 { place(old[i]) }
         LargeMemory.deallocate(UnsafeMutableRawPointer(old), byteCount: oldCapacity * 8)
@@ -320,7 +330,7 @@ public final class ArrivalTable<Key: ShardTableKey, Value> {
     /// - every live entry is in the index exactly once, with its key's tag, reachable from
     ///   the tag's home with no empty slot in between; the index holds nothing else;
     /// - no key appears twice; the index is at most half full.
-    public func checkInvariants() {
+    @inlinable public func checkInvariants() {
         var inUse = [Bool](repeating: false, count: ringCapacity)
         var p = head
         for _ in 0..<used {

@@ -9,13 +9,21 @@ import HeapModule
 /// ones bucket by bucket. Entries further ahead than the wheel spans wait in a heap and
 /// move into the wheel as the watermark approaches. Within a bucket entries come back in
 /// no particular order; callers must not depend on it.
+///
+/// Its stored properties are `@exclusivity(unchecked)`: one thread owns it at a time, and no
+/// access to one of them can overlap another (docs/architecture.md, "Exclusivity").
 public final class DeadlineWheel<Item> {
-    struct Far: Comparable {
-        var at: Int64
-        var seq: Int
-        var item: Item
-        static func < (a: Far, b: Far) -> Bool { a.at != b.at ? a.at < b.at : a.seq < b.seq }
-        static func == (a: Far, b: Far) -> Bool { a.at == b.at && a.seq == b.seq }
+    @usableFromInline struct Far: Comparable {
+        @usableFromInline var at: Int64
+        @usableFromInline var seq: Int
+        @usableFromInline var item: Item
+        @inlinable init(at: Int64, seq: Int, item: Item) {
+            self.at = at
+            self.seq = seq
+            self.item = item
+        }
+        @inlinable static func < (a: Far, b: Far) -> Bool { a.at != b.at ? a.at < b.at : a.seq < b.seq }
+        @inlinable static func == (a: Far, b: Far) -> Bool { a.at == b.at && a.seq == b.seq }
     }
 
     /// One bucket's entries: a chain of chunks of `chunkSize` entries from the shared
@@ -23,36 +31,38 @@ public final class DeadlineWheel<Item> {
     /// array's uniqueness check per entry; a bucket that empties gives its chunks back,
     /// so the pool holds about the entries waiting (plus a part-filled chunk per bucket),
     /// not every bucket's busiest hour, which storage kept per bucket would.
-    struct Bucket {
-        var head: Int32 = -1
-        var tail: Int32 = -1
-        var tailFill = 0
-        var count = 0
+    @usableFromInline struct Bucket {
+        @usableFromInline var head: Int32 = -1
+        @usableFromInline var tail: Int32 = -1
+        @usableFromInline var tailFill = 0
+        @usableFromInline var count = 0
+        @inlinable init() {}
     }
 
-    typealias Entry = (at: Int64, item: Item)
-    private static var chunkSize: Int { 32 }
+    @usableFromInline typealias Entry = (at: Int64, item: Item)
+    @inlinable static var chunkSize: Int { 32 }
 
-    private let shift: Int64
-    private let buckets: UnsafeMutablePointer<Bucket>
-    private let bucketCount: Int
-    private let mask: Int64
+    @usableFromInline let shift: Int64
+    @usableFromInline let buckets: UnsafeMutablePointer<Bucket>
+    @usableFromInline let bucketCount: Int
+    @usableFromInline let mask: Int64
     /// The chunks: chunk c holds entries `pool[c * chunkSize ..< (c + 1) * chunkSize]`.
-    private var pool: UnsafeMutablePointer<Entry>
+    @usableFromInline @exclusivity(unchecked) var pool: UnsafeMutablePointer<Entry>
     /// Per chunk, the next chunk of its bucket (or of the free list); -1 at the end.
-    private var next: UnsafeMutablePointer<Int32>
-    private var chunkCapacity = 64
+    @usableFromInline @exclusivity(unchecked) var next: UnsafeMutablePointer<Int32>
+    @usableFromInline @exclusivity(unchecked) var chunkCapacity = 64
     /// Chunks ever handed out; those at and above this index are untouched.
-    private var chunksMade = 0
+    @usableFromInline @exclusivity(unchecked) var chunksMade = 0
     /// Chunks given back, linked through `next`.
-    private var free: Int32 = -1
+    @usableFromInline @exclusivity(unchecked) var free: Int32 = -1
     /// The entries of the bucket at the limit that are not yet due, while it is rebuilt.
-    private var kept: [Entry] = []
+    @usableFromInline @exclusivity(unchecked) var kept: [Entry] = []
     /// Every bucket before this one is empty.
-    private var base: Int64 = .min
-    private var far = Heap<Far>()
-    private var seq = 0
-    public private(set) var count = 0
+    @usableFromInline @exclusivity(unchecked) var base: Int64 = .min
+    @usableFromInline @exclusivity(unchecked) var far = Heap<Far>()
+    @usableFromInline @exclusivity(unchecked) var seq = 0
+    @inlinable public var count: Int { _count }
+    @usableFromInline @exclusivity(unchecked) var _count = 0
 
     /// - Parameters:
     ///   - span: how far ahead of the watermark (ms) deadlines usually fall.
@@ -76,14 +86,14 @@ public final class DeadlineWheel<Item> {
         buckets.deallocate()
     }
 
-    private static func allocatePool(_ chunks: Int) -> UnsafeMutablePointer<Entry> {
+    @inlinable static func allocatePool(_ chunks: Int) -> UnsafeMutablePointer<Entry> {
         LargeMemory.allocate(byteCount: chunks * chunkSize * MemoryLayout<Entry>.stride, alignment: max(64, MemoryLayout<Entry>.alignment))
             .bindMemory(to: Entry.self, capacity: chunks * chunkSize)
     }
 
     /// Appends to bucket `i`, taking a new chunk when its last is full.
     @inline(__always)
-    private func append(_ entry: Entry, to i: Int) {
+    @inlinable func append(_ entry: Entry, to i: Int) {
         if buckets[i].tail < 0 || buckets[i].tailFill == Self.chunkSize {
             let c = takeChunk()
             if buckets[i].tail < 0 { buckets[i].head = c } else { next[Int(buckets[i].tail)] = c }
@@ -96,7 +106,7 @@ public final class DeadlineWheel<Item> {
     }
 
     /// A chunk off the free list, or a new one (the pool doubles in place when full).
-    private func takeChunk() -> Int32 {
+    @inlinable func takeChunk() -> Int32 {
         let c: Int32
         if free >= 0 {
             c = free
@@ -122,7 +132,7 @@ public final class DeadlineWheel<Item> {
 
     /// Empties bucket `i`, copying its entries into `due` (if given) in chain order, and
     /// gives its chunks back.
-    private func release(_ i: Int, into due: UnsafeMutablePointer<[Entry]>?) {
+    @inlinable func release(_ i: Int, into due: UnsafeMutablePointer<[Entry]>?) {
         var c = buckets[i].head
         while c >= 0 {
             let n = c == buckets[i].tail ? buckets[i].tailFill : Self.chunkSize
@@ -137,10 +147,10 @@ public final class DeadlineWheel<Item> {
         buckets[i] = Bucket()
     }
 
-    public var isEmpty: Bool { count == 0 }
+    @inlinable public var isEmpty: Bool { count == 0 }
 
-    public func push(_ at: Int64, _ item: Item) {
-        count += 1
+    @inlinable public func push(_ at: Int64, _ item: Item) {
+        _count += 1
         let b = at >> shift
         if base == .min { base = b }
         if b < base {
@@ -160,7 +170,7 @@ public final class DeadlineWheel<Item> {
     ///
     /// Callers may push new entries between calls, including already due ones (a deadline
     /// reached while handling the due ones): those come back in a later call.
-    public func takeDue(before limit: Int64, into due: inout [(at: Int64, item: Item)]) -> Bool {
+    @inlinable public func takeDue(before limit: Int64, into due: inout [(at: Int64, item: Item)]) -> Bool {
         precondition(due.isEmpty, "takeDue into a non-empty array")
         guard count > 0, base != .min, limit != .min else { return false }
         let last = limit == .max ? Int64.max : (limit - 1) >> shift
@@ -174,7 +184,7 @@ public final class DeadlineWheel<Item> {
             if base < last {
                 let taken = buckets[i].count
                 if taken > 0 {
-                    count -= taken
+                    _count -= taken
                     withUnsafeMutablePointer(to: &due) { release(i, into: $0) }
                 }
                 if count == far.count, let f = far.min {
@@ -195,7 +205,7 @@ public final class DeadlineWheel<Item> {
                 for e in kept {
                     if e.at < limit { due.append(e) } else { append(e, to: i) }
                 }
-                count -= due.count - before
+                _count -= due.count - before
                 kept.removeAll(keepingCapacity: true)
                 return !due.isEmpty
             }

@@ -7,7 +7,7 @@ public final class DisjointSlots<Element>: @unchecked Sendable {
     /// A buffer of its own, not an array: writing an array's element is an access to the
     /// whole array (its uniqueness is checked and it may be copied), which two iterations
     /// would race on; an element of a raw buffer is only that element.
-    private let slots: UnsafeMutableBufferPointer<Element>
+    @usableFromInline let slots: UnsafeMutableBufferPointer<Element>
 
     public init(count: Int, repeating value: Element) {
         slots = .allocate(capacity: count)
@@ -20,11 +20,11 @@ public final class DisjointSlots<Element>: @unchecked Sendable {
     }
 
     /// Slot `i`, for iteration `i` only.
-    public subscript(i: Int) -> Element {
+    @inlinable public subscript(i: Int) -> Element {
         get { slots[i] }
         set { slots[i] = newValue }
     }
 
     /// Every slot, once the iterations are done.
-    public var values: [Element] { Array(slots) }
+    @inlinable public var values: [Element] { Array(slots) }
 }

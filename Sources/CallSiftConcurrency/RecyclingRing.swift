@@ -9,8 +9,8 @@
 /// `@unchecked Sendable`: two `SPSCRing`s, one side sending and the other receiving on
 /// each; a container belongs to whichever side last took it from a ring.
 public final class RecyclingRing<Element: Sendable>: @unchecked Sendable {
-    private let filled: SPSCRing<Element>
-    private let emptied: SPSCRing<Element>
+    @usableFromInline let filled: SPSCRing<Element>
+    @usableFromInline let emptied: SPSCRing<Element>
 
     /// - Parameter depth: filled containers that may wait (a power of two); a producer
     ///   that gets this far ahead waits (back-pressure).
@@ -22,19 +22,19 @@ public final class RecyclingRing<Element: Sendable>: @unchecked Sendable {
     /// A container to fill: an emptied one if any has come back, else a new one from
     /// `make`. Producer only.
     @inline(__always)
-    public func vacant(orMake make: () -> Element) -> Element { emptied.tryPop() ?? make() }
+    @inlinable public func vacant(orMake make: () -> Element) -> Element { emptied.tryPop() ?? make() }
 
     /// Hands over a filled container, waiting while `depth` are already waiting.
     /// Producer only.
-    public func send(_ e: Element) { filled.push(e) }
+    @inlinable public func send(_ e: Element) { filled.push(e) }
 
     /// No more containers will be sent. Producer only.
-    public func close() { filled.close() }
+    @inlinable public func close() { filled.close() }
 
     /// The next filled container, waiting for one; nil once the producer has closed and
     /// every container sent has been received. Consumer only.
-    public func receive() -> Element? { filled.pop() }
+    @inlinable public func receive() -> Element? { filled.pop() }
 
     /// Gives an emptied container back to the producer. Consumer only.
-    public func recycle(_ e: Element) { _ = emptied.tryPush(e) }
+    @inlinable public func recycle(_ e: Element) { _ = emptied.tryPush(e) }
 }

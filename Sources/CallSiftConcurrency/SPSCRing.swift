@@ -33,28 +33,31 @@ import Darwin
 /// Elements cross from one thread to the other, so they must be `Sendable`; a mutable
 /// container handed back and forth states, where it is declared, that one side holds it
 /// at a time.
+///
+/// Its stored properties are `@exclusivity(unchecked)`: one thread owns it at a time, and no
+/// access to one of them can overlap another (docs/architecture.md, "Exclusivity").
 public final class SPSCRing<Element: Sendable>: @unchecked Sendable {
-    private let slots: UnsafeMutablePointer<Element?>
-    private let mask: Int
+    @usableFromInline let slots: UnsafeMutablePointer<Element?>
+    @usableFromInline let mask: Int
     /// 512 bytes: `head` at offset 0, `tail` at 128, the two parkings at 256 and 384.
-    private let cursorStorage: UnsafeMutableRawPointer
-    private let head: UnsafeAtomic<Int>
-    private let tail: UnsafeAtomic<Int>
-    private let closed = ManagedAtomic<Bool>(false)
+    @usableFromInline let cursorStorage: UnsafeMutableRawPointer
+    @usableFromInline let head: UnsafeAtomic<Int>
+    @usableFromInline let tail: UnsafeAtomic<Int>
+    @usableFromInline let closed = ManagedAtomic<Bool>(false)
     /// Where the consumer sleeps on an empty ring, and the producer on a full one.
-    private let consumerParking: Parking
-    private let producerParking: Parking
+    @usableFromInline let consumerParking: Parking
+    @usableFromInline let producerParking: Parking
 
     // Producer-only state.
-    private var producerTail = 0
-    private var cachedHead = 0
+    @usableFromInline @exclusivity(unchecked) var producerTail = 0
+    @usableFromInline @exclusivity(unchecked) var cachedHead = 0
     // Consumer-only state.
-    private var consumerHead = 0
-    private var cachedTail = 0
+    @usableFromInline @exclusivity(unchecked) var consumerHead = 0
+    @usableFromInline @exclusivity(unchecked) var cachedTail = 0
 
     #if DEBUG
-    private let producerThread = ManagedAtomic<UInt>(0)
-    private let consumerThread = ManagedAtomic<UInt>(0)
+    @usableFromInline let producerThread = ManagedAtomic<UInt>(0)
+    @usableFromInline let consumerThread = ManagedAtomic<UInt>(0)
     #endif
 
     public init(capacity: Int) {
@@ -79,10 +82,10 @@ public final class SPSCRing<Element: Sendable>: @unchecked Sendable {
         cursorStorage.deallocate()
     }
 
-    public var capacity: Int { mask + 1 }
+    @inlinable public var capacity: Int { mask + 1 }
 
     /// Adds `element` if there is room. Producer only.
-    public func tryPush(_ element: Element) -> Bool {
+    @inlinable public func tryPush(_ element: Element) -> Bool {
         checkProducer()
         if producerTail - cachedHead > mask {
             // acquire: pairs with the consumer's release of `head`; the slot is free to reuse.
@@ -98,14 +101,14 @@ public final class SPSCRing<Element: Sendable>: @unchecked Sendable {
     }
 
     /// Adds `element`, waiting while the ring is full. Producer only.
-    public func push(_ element: Element) {
+    @inlinable public func push(_ element: Element) {
         while !tryPush(element) {
             producerParking.wait { producerTail - head.load(ordering: .acquiring) <= mask }
         }
     }
 
     /// Takes the oldest element, or nil when the ring is empty. Consumer only.
-    public func tryPop() -> Element? {
+    @inlinable public func tryPop() -> Element? {
         checkConsumer()
         if consumerHead == cachedTail {
             // acquire: pairs with the producer's release of `tail`; the slot is written.
@@ -123,7 +126,7 @@ public final class SPSCRing<Element: Sendable>: @unchecked Sendable {
 
     /// Takes the oldest element, waiting while the ring is empty; nil once the producer
     /// has closed the ring and everything pushed before has been taken. Consumer only.
-    public func pop() -> Element? {
+    @inlinable public func pop() -> Element? {
         while true {
             if let e = tryPop() { return e }
             // acquire: pairs with `close`'s release, which follows the producer's last push.
@@ -133,26 +136,26 @@ public final class SPSCRing<Element: Sendable>: @unchecked Sendable {
     }
 
     /// Producer: no more elements will come.
-    public func close() {
+    @inlinable public func close() {
         // release: everything pushed before is visible to a consumer that sees `closed`.
         closed.store(true, ordering: .releasing)
         consumerParking.wake()
     }
 
     #if DEBUG
-    @inline(__always) private func checkProducer() { checkSole(producerThread, "producer") }
-    @inline(__always) private func checkConsumer() { checkSole(consumerThread, "consumer") }
+    @inlinable @inline(__always) func checkProducer() { checkSole(producerThread, "producer") }
+    @inlinable @inline(__always) func checkConsumer() { checkSole(consumerThread, "consumer") }
 
     /// Traps when a second thread takes a side that `owner` records as another
     /// thread's (the first to call claims it).
-    private func checkSole(_ owner: ManagedAtomic<UInt>, _ side: StaticString) {
+    @inlinable func checkSole(_ owner: ManagedAtomic<UInt>, _ side: StaticString) {
         let me = UInt(bitPattern: Int(bitPattern: UnsafeRawPointer(bitPattern: UInt(pthread_self()))))
         let (first, holder) = owner.compareExchange(expected: 0, desired: me, ordering: .relaxed)
         precondition(first || holder == me, "SPSCRing: a second \(side) thread")
     }
     #else
-    @inline(__always) private func checkProducer() {}
-    @inline(__always) private func checkConsumer() {}
+    @inlinable @inline(__always) func checkProducer() {}
+    @inlinable @inline(__always) func checkConsumer() {}
     #endif
 }
 
@@ -166,15 +169,15 @@ public final class SPSCRing<Element: Sendable>: @unchecked Sendable {
 /// other's write: either the waiter finds its condition true and does not sleep, or the
 /// actor wakes it. A sleep also ends by itself after a millisecond, and the waiter then
 /// checks again, so a missed wake-up could only ever cost that millisecond.
-struct Parking {
-    private let word: UnsafeAtomic<UInt32>
-    private let waiting: UnsafeAtomic<UInt32>
+@usableFromInline struct Parking {
+    @usableFromInline let word: UnsafeAtomic<UInt32>
+    @usableFromInline let waiting: UnsafeAtomic<UInt32>
     /// The word's address for the futex calls, as a raw pointer: the memory is bound to
     /// `UInt32.AtomicRepresentation`, so it is never viewed as a `UInt32` from Swift.
-    private let wordAddress: UnsafeMutableRawPointer
+    @usableFromInline let wordAddress: UnsafeMutableRawPointer
 
     /// Uses the 8 bytes at `storage` (which must stay allocated), and zeroes them.
-    init(at storage: UnsafeMutableRawPointer) {
+    @usableFromInline init(at storage: UnsafeMutableRawPointer) {
         let w = storage.bindMemory(to: UInt32.AtomicRepresentation.self, capacity: 2)
         w.initialize(repeating: UInt32.AtomicRepresentation(0), count: 2)
         word = UnsafeAtomic(at: w)
@@ -184,7 +187,7 @@ struct Parking {
 
     /// Returns once `ready()` is true; checks a few times before sleeping, since the
     /// other side is often about to act.
-    func wait(until ready: () -> Bool) {
+    @inlinable func wait(until ready: () -> Bool) {
         for _ in 0..<32 where ready() { return }
         while true {
             let seen = word.load(ordering: .acquiring)
@@ -199,7 +202,7 @@ struct Parking {
 
     /// Wakes the other side if it sleeps; call after every change it may wait for.
     @inline(__always)
-    func wake() {
+    @inlinable func wake() {
         atomicMemoryFence(ordering: .sequentiallyConsistent)
         guard waiting.load(ordering: .relaxed) != 0 else { return }
         word.wrappingIncrement(ordering: .releasing)

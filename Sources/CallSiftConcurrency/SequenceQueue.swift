@@ -12,13 +12,18 @@
 ///
 /// `Element` must be trivial (no references): slots are moved as bytes and never
 /// deinitialised. Not thread-safe: owned by one shard.
+///
+/// Its stored properties are `@exclusivity(unchecked)`: one thread owns it at a time, and no
+/// access to one of them can overlap another (docs/architecture.md, "Exclusivity").
 public final class SequenceQueue<Element> {
-    private var slots: UnsafeMutablePointer<Element>
-    private var mask: Int
+    @usableFromInline @exclusivity(unchecked) var slots: UnsafeMutablePointer<Element>
+    @usableFromInline @exclusivity(unchecked) var mask: Int
     /// Sequence number of the first entry; entries run from `head` to `tail` − 1.
-    public private(set) var head: Int64 = 0
+    @inlinable public var head: Int64 { _head }
+    @usableFromInline @exclusivity(unchecked) var _head: Int64 = 0
     /// Sequence number the next `append` gets.
-    public private(set) var tail: Int64 = 0
+    @inlinable public var tail: Int64 { _tail }
+    @usableFromInline @exclusivity(unchecked) var _tail: Int64 = 0
 
     public init(minimumCapacity: Int = 1 << 10) {
         precondition(_isPOD(Element.self), "SequenceQueue holds trivial values only")
@@ -30,29 +35,29 @@ public final class SequenceQueue<Element> {
 
     deinit { LargeMemory.deallocate(UnsafeMutableRawPointer(slots), byteCount: capacity * MemoryLayout<Element>.stride) }
 
-    private static func allocate(_ capacity: Int) -> UnsafeMutablePointer<Element> {
+    @inlinable static func allocate(_ capacity: Int) -> UnsafeMutablePointer<Element> {
         LargeMemory.allocate(byteCount: capacity * MemoryLayout<Element>.stride, alignment: max(64, MemoryLayout<Element>.alignment))
             .bindMemory(to: Element.self, capacity: capacity)
     }
 
-    public var capacity: Int { mask + 1 }
-    public var count: Int { Int(tail - head) }
-    public var isEmpty: Bool { head == tail }
+    @inlinable public var capacity: Int { mask + 1 }
+    @inlinable public var count: Int { Int(tail - head) }
+    @inlinable public var isEmpty: Bool { head == tail }
     /// Bytes held by the ring.
-    public var allocatedBytes: Int { capacity * MemoryLayout<Element>.stride }
+    @inlinable public var allocatedBytes: Int { capacity * MemoryLayout<Element>.stride }
 
     /// Appends `e` and returns its sequence number.
     @inline(__always)
     @discardableResult
-    public func append(_ e: Element) -> Int64 {
+    @inlinable public func append(_ e: Element) -> Int64 {
         if count == capacity { grow() }
         (slots + Int(truncatingIfNeeded: tail) & mask).initialize(to: e)
-        tail += 1
+        _tail += 1
         return tail - 1
     }
 
     /// The entry numbered `n`, which must still be in the queue.
-    public subscript(n: Int64) -> Element {
+    @inlinable public subscript(n: Int64) -> Element {
         @inline(__always) unsafeAddress {
             precondition(n >= head && n < tail, "SequenceQueue: entry \(n) is not in the queue")
             return UnsafePointer(slots + Int(truncatingIfNeeded: n) & mask)
@@ -64,27 +69,27 @@ public final class SequenceQueue<Element> {
     }
 
     /// The first entry, if any.
-    public var first: Element? { isEmpty ? nil : self[head] }
+    @inlinable public var first: Element? { isEmpty ? nil : self[head] }
 
     /// Makes an empty queue number its next entry `n` (a queue restored from durable
     /// state goes on with the numbers it had).
-    public func restart(at n: Int64) {
+    @inlinable public func restart(at n: Int64) {
         precondition(isEmpty, "SequenceQueue: restart of a queue that holds entries")
-        head = n
-        tail = n
+        _head = n
+        _tail = n
     }
 
     /// Drops the first entry, which must exist.
     @inline(__always)
-    public func removeFirst() {
+    @inlinable public func removeFirst() {
         precondition(!isEmpty, "SequenceQueue: removeFirst on an empty queue")
-        head += 1
+        _head += 1
     }
 
     /// Doubles the ring. Entry `n` moves from slot `n & old mask` to `n & new mask`: the
     /// same slot, or that slot plus the old capacity (in the new half, so moves never
     /// overlap an entry still to be moved).
-    private func grow() {
+    @inlinable func grow() {
         let old = capacity
         let stride = MemoryLayout<Element>.stride
         slots = LargeMemory.reallocate(

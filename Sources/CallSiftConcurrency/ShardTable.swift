@@ -29,25 +29,34 @@ public protocol ShardTableKey: Equatable {
 /// Slot numbers are stable until the next `insert` or `remove`.
 ///
 /// Not thread-safe: one shard owns it; other threads reach it only through that shard's ring.
+///
+/// Its stored properties are `@exclusivity(unchecked)`: one thread owns it at a time, and no
+/// access to one of them can overlap another (docs/architecture.md, "Exclusivity").
 public final class ShardTable<Key: ShardTableKey, Value> {
     /// The table grows when an insert would take it past this share of its slots.
     public let maxLoad: Double
     /// How much the number of slots is multiplied by when the table grows.
     public let growth: Double
 
-    struct Entry {
-        var key: Key
-        var value: Value
+    @usableFromInline struct Entry {
+        @usableFromInline var key: Key
+        @usableFromInline var value: Value
+        @inlinable init(key: Key, value: Value) {
+            self.key = key
+            self.value = value
+        }
     }
 
-    private var entries: UnsafeMutablePointer<Entry>
+    @usableFromInline @exclusivity(unchecked) var entries: UnsafeMutablePointer<Entry>
     /// 0: empty; otherwise 0x80 | the low 7 bits of the key's hash (the slot comes from
     /// the high bits, so the two are independent).
-    private var tags: UnsafeMutablePointer<UInt8>
-    public private(set) var capacity: Int
+    @usableFromInline @exclusivity(unchecked) var tags: UnsafeMutablePointer<UInt8>
+    @inlinable public var capacity: Int { _capacity }
+    @usableFromInline @exclusivity(unchecked) var _capacity: Int
     /// Byte offset of `value` within an entry.
-    private let valueOffset = MemoryLayout<Entry>.offset(of: \Entry.value)!
-    public private(set) var count = 0
+    @usableFromInline let valueOffset = MemoryLayout<Entry>.offset(of: \Entry.value)!
+    @inlinable public var count: Int { _count }
+    @usableFromInline @exclusivity(unchecked) var _count = 0
 
     /// - Parameters:
     ///   - minimumCapacity: entries the table takes before it first grows.
@@ -58,9 +67,9 @@ public final class ShardTable<Key: ShardTableKey, Value> {
         precondition(maxLoad > 0 && maxLoad < 1 && growth > 1)
         self.maxLoad = maxLoad
         self.growth = growth
-        capacity = max(16, Int((Double(minimumCapacity) / maxLoad).rounded(.up)))
-        entries = Self.allocateEntries(capacity)
-        tags = Self.allocateTags(capacity)
+        _capacity = max(16, Int((Double(minimumCapacity) / maxLoad).rounded(.up)))
+        entries = Self.allocateEntries(_capacity)
+        tags = Self.allocateTags(_capacity)
     }
 
     deinit {
@@ -75,64 +84,64 @@ public final class ShardTable<Key: ShardTableKey, Value> {
 
     /// Entries start on a cache line, so an entry of up to 64 bytes whose stride divides
     /// 64 never straddles two. Big tables get huge pages (`LargeMemory`).
-    private static func allocateEntries(_ count: Int) -> UnsafeMutablePointer<Entry> {
+    @inlinable static func allocateEntries(_ count: Int) -> UnsafeMutablePointer<Entry> {
         LargeMemory.allocate(byteCount: count * MemoryLayout<Entry>.stride, alignment: max(64, MemoryLayout<Entry>.alignment))
             .bindMemory(to: Entry.self, capacity: count)
     }
 
     /// All zero: every slot empty.
-    private static func allocateTags(_ count: Int) -> UnsafeMutablePointer<UInt8> {
+    @inlinable static func allocateTags(_ count: Int) -> UnsafeMutablePointer<UInt8> {
         LargeMemory.allocate(byteCount: count).bindMemory(to: UInt8.self, capacity: count)
     }
 
-    private static func deallocate(_ entries: UnsafeMutablePointer<Entry>, _ tags: UnsafeMutablePointer<UInt8>, capacity: Int) {
+    @inlinable static func deallocate(_ entries: UnsafeMutablePointer<Entry>, _ tags: UnsafeMutablePointer<UInt8>, capacity: Int) {
         LargeMemory.deallocate(UnsafeMutableRawPointer(entries), byteCount: capacity * MemoryLayout<Entry>.stride)
         LargeMemory.deallocate(UnsafeMutableRawPointer(tags), byteCount: capacity)
     }
 
     /// Makes an empty table big enough for `count` entries before it grows, at once (a
     /// table restored from durable state is filled in one go).
-    public func reserveEmpty(_ count: Int) {
+    @inlinable public func reserveEmpty(_ count: Int) {
         precondition(self.count == 0, "ShardTable: reserveEmpty on a table that holds entries")
         let wanted = max(16, Int((Double(count) / maxLoad).rounded(.up)) + 1)
         guard wanted > capacity else { return }
         Self.deallocate(entries, tags, capacity: capacity)
-        capacity = wanted
+        _capacity = wanted
         entries = Self.allocateEntries(capacity)
         tags = Self.allocateTags(capacity)
     }
 
     /// Bytes held by the table's buffers.
-    public var allocatedBytes: Int { capacity * (MemoryLayout<Entry>.stride + 1) }
+    @inlinable public var allocatedBytes: Int { capacity * (MemoryLayout<Entry>.stride + 1) }
 
     @inline(__always)
-    private static func tag(_ h: UInt64) -> UInt8 { UInt8(truncatingIfNeeded: h) | 0x80 }
+    @inlinable static func tag(_ h: UInt64) -> UInt8 { UInt8(truncatingIfNeeded: h) | 0x80 }
 
     /// The home slot of hash `h`: ⌊h × capacity / 2⁶⁴⌋, uniform over the slots for a
     /// well-mixed hash, with no power-of-two capacity needed.
     @inline(__always)
-    private func home(_ h: UInt64) -> Int {
+    @inlinable func home(_ h: UInt64) -> Int {
         Int(truncatingIfNeeded: h.multipliedFullWidth(by: UInt64(truncatingIfNeeded: capacity)).high)
     }
 
     @inline(__always)
-    private func after(_ i: Int) -> Int { i + 1 == capacity ? 0 : i + 1 }
+    @inlinable func after(_ i: Int) -> Int { i + 1 == capacity ? 0 : i + 1 }
 
     /// How far slot `i` lies past `home`, going round the end.
     @inline(__always)
-    private func distance(from home: Int, to i: Int) -> Int { i >= home ? i - home : i + capacity - home }
+    @inlinable func distance(from home: Int, to i: Int) -> Int { i >= home ? i - home : i + capacity - home }
 
     /// Asks the memory system for `key`'s home slot ahead of a `find` or `insert` of it:
     /// its tag, and the cache lines of the home entry and of the two entries after it
     /// (up to 192 bytes), where a linear probe run below 80% full nearly always ends.
     /// A hint: it changes nothing.
     @inline(__always)
-    public func prefetch(_ key: Key) { prefetch(hash: key.tableHash) }
+    @inlinable public func prefetch(_ key: Key) { prefetch(hash: key.tableHash) }
 
     /// `prefetch` for a key whose `tableHash` is `h`, for a caller that keeps the hash
     /// for the `find` or `insert` that follows.
     @inline(__always)
-    public func prefetch(hash h: UInt64) {
+    @inlinable public func prefetch(hash h: UInt64) {
         let i = home(h)
         callsift_prefetch(tags + i)
         callsift_prefetch_bytes(entries + i, min(3 * MemoryLayout<Entry>.stride, 192))
@@ -142,7 +151,7 @@ public final class ShardTable<Key: ShardTableKey, Value> {
     /// ahead: only the tag of `h`'s home slot. `prefetchSlot(hash:)`, a while later,
     /// reads the tags and asks for the one entry the lookup will read or write.
     @inline(__always)
-    public func prefetchTag(hash h: UInt64) {
+    @inlinable public func prefetchTag(hash h: UInt64) {
         callsift_prefetch(tags + home(h))
     }
 
@@ -150,7 +159,7 @@ public final class ShardTable<Key: ShardTableKey, Value> {
     /// `h`'s home whose tag is `h`'s (the key's, nearly always) or empty (where an insert
     /// of it goes). A hint: it changes nothing.
     @inline(__always)
-    public func prefetchSlot(hash h: UInt64) {
+    @inlinable public func prefetchSlot(hash h: UInt64) {
         let t = Self.tag(h)
         var i = home(h)
         while tags[i] != 0 && tags[i] != t { i = after(i) }
@@ -161,11 +170,11 @@ public final class ShardTable<Key: ShardTableKey, Value> {
     ///
     /// - Complexity: O(1) expected.
     @inline(__always)
-    public func find(_ key: Key) -> Int? { find(key, hash: key.tableHash) }
+    @inlinable public func find(_ key: Key) -> Int? { find(key, hash: key.tableHash) }
 
     /// `find`, given the key's `tableHash`.
     @inline(__always)
-    public func find(_ key: Key, hash h: UInt64) -> Int? {
+    @inlinable public func find(_ key: Key, hash h: UInt64) -> Int? {
         assert(h == key.tableHash, "hash given for another key")
         let t = Self.tag(h)
         var i = home(h)
@@ -179,12 +188,12 @@ public final class ShardTable<Key: ShardTableKey, Value> {
 
     /// Inserts `key`, which must not be present, and returns its slot.
     @discardableResult
-    public func insert(_ key: Key, _ value: Value) -> Int { insert(key, value, hash: key.tableHash) }
+    @inlinable public func insert(_ key: Key, _ value: Value) -> Int { insert(key, value, hash: key.tableHash) }
 
     /// `insert`, given the key's `tableHash`. Inlined, so that the caller's value is built
     /// where it goes rather than copied there.
     @inline(__always) @discardableResult
-    public func insert(_ key: Key, _ value: Value, hash h: UInt64) -> Int {
+    @inlinable public func insert(_ key: Key, _ value: Value, hash h: UInt64) -> Int {
         assert(h == key.tableHash, "hash given for another key")
         if Double(count + 1) > Double(capacity) * maxLoad { grow() }
         var i = home(h)
@@ -194,26 +203,26 @@ public final class ShardTable<Key: ShardTableKey, Value> {
         }
         tags[i] = Self.tag(h)
         (entries + i).initialize(to: Entry(key: key, value: value))
-        count += 1
+        _count += 1
         return i
     }
 
     /// The value in `slot` (which must hold an entry), read or updated in place.
-    public subscript(slot: Int) -> Value {
+    @inlinable public subscript(slot: Int) -> Value {
         @inline(__always) unsafeAddress { UnsafePointer(valuePointer(slot)) }
         @inline(__always) unsafeMutableAddress { valuePointer(slot) }
     }
 
     @inline(__always)
-    private func valuePointer(_ slot: Int) -> UnsafeMutablePointer<Value> {
+    @inlinable func valuePointer(_ slot: Int) -> UnsafeMutablePointer<Value> {
         (UnsafeMutableRawPointer(entries + slot) + valueOffset).assumingMemoryBound(to: Value.self)
     }
 
-    public func key(at slot: Int) -> Key { entries[slot].key }
+    @inlinable public func key(at slot: Int) -> Key { entries[slot].key }
 
     /// Removes the entry in `slot`, shifting later entries of its probe run back so that
     /// every remaining key stays reachable from its home slot without gaps.
-    public func remove(at slot: Int) {
+    @inlinable public func remove(at slot: Int) {
         precondition(tags[slot] != 0)
         (entries + slot).deinitialize(count: 1)
         var hole = slot
@@ -229,7 +238,7 @@ public final class ShardTable<Key: ShardTableKey, Value> {
             i = after(i)
         }
         tags[hole] = 0
-        count -= 1
+        _count -= 1
     }
 
     /// Removes every entry for which `remove` is true, in one pass over the slots.
@@ -244,7 +253,7 @@ public final class ShardTable<Key: ShardTableKey, Value> {
     /// no empty slot in between.
     ///
     /// - Complexity: O(capacity).
-    public func removeAll(where remove: (Key, Value) -> Bool) {
+    @inlinable public func removeAll(where remove: (Key, Value) -> Bool) {
         guard count > 0 else { return }
         // Start just after an empty slot (there is one: the load is below 1), so that no
         // cluster wraps round the walk's end.
@@ -261,7 +270,7 @@ public final class ShardTable<Key: ShardTableKey, Value> {
             if remove(entries[i].key, entries[i].value) {
                 (entries + i).deinitialize(count: 1)
                 tags[i] = 0
-                count -= 1
+                _count -= 1
                 holes = true
             } else if holes {
                 var t = home(entries[i].key.tableHash)
@@ -276,7 +285,7 @@ public final class ShardTable<Key: ShardTableKey, Value> {
     }
 
     /// Calls `body` with every entry, in slot order.
-    public func forEach(_ body: (Key, Value) throws -> Void) rethrows {
+    @inlinable public func forEach(_ body: (Key, Value) throws -> Void) rethrows {
         for i in 0..<capacity where tags[i] != 0 { try body(entries[i].key, entries[i].value) }
     }
 
@@ -293,9 +302,9 @@ public final class ShardTable<Key: ShardTableKey, Value> {
     /// entry stays reachable from its home with no empty slot in between. This holds
     /// whatever order the slots are taken in; the order only decides how far apart in
     /// memory the moves are.
-    private func grow() {
+    @inlinable func grow() {
         let oldCapacity = capacity
-        capacity = max(oldCapacity + 1, Int(Double(oldCapacity) * growth))
+        _capacity = max(oldCapacity + 1, Int(Double(oldCapacity) * growth))
         let stride = MemoryLayout<Entry>.stride
         entries = LargeMemory.reallocate(
             UnsafeMutableRawPointer(entries), from: oldCapacity * stride,
@@ -335,7 +344,7 @@ public final class ShardTable<Key: ShardTableKey, Value> {
     /// - count matches the occupied slots;
     /// - every key is found from its home slot with no empty slot in between;
     /// - tags match the keys' hashes; no key appears twice; the load bound holds.
-    public func checkInvariants() {
+    @inlinable public func checkInvariants() {
         var n = 0
         for i in 0..<capacity where tags[i] != 0 {
             n += 1
@@ -356,7 +365,7 @@ public final class ShardTable<Key: ShardTableKey, Value> {
 /// A 64-bit finaliser (Stafford's variant 13 of MurmurHash3's fmix64): fast, and every
 /// input bit affects every output bit, which linear probing and the tags rely on.
 @inline(__always)
-public func mix64(_ x: UInt64) -> UInt64 {
+@inlinable public func mix64(_ x: UInt64) -> UInt64 {
     var z = x
     z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
     z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB

@@ -6,12 +6,15 @@
 /// than references.
 ///
 /// Not thread-safe: owned by one shard.
+///
+/// Its stored properties are `@exclusivity(unchecked)`: one thread owns it at a time, and no
+/// access to one of them can overlap another (docs/architecture.md, "Exclusivity").
 public final class SlabPool<Element> {
-    private var storage: UnsafeMutablePointer<Element>
-    private var capacity: Int
-    private var used = 0
+    @usableFromInline @exclusivity(unchecked) var storage: UnsafeMutablePointer<Element>
+    @usableFromInline @exclusivity(unchecked) var capacity: Int
+    @usableFromInline @exclusivity(unchecked) var used = 0
     /// Indices of freed records (their contents are deinitialised).
-    private var free: [Int32] = []
+    @usableFromInline @exclusivity(unchecked) var free: [Int32] = []
 
     public init(capacity: Int = 1 << 12) {
         self.capacity = max(capacity, 16)
@@ -27,10 +30,10 @@ public final class SlabPool<Element> {
     }
 
     /// Records in use.
-    public var count: Int { used - free.count }
+    @inlinable public var count: Int { used - free.count }
 
     @inline(__always)
-    public func allocate(_ e: Element) -> Int32 {
+    @inlinable public func allocate(_ e: Element) -> Int32 {
         if let i = free.popLast() {
             (storage + Int(i)).initialize(to: e)
             return i
@@ -42,17 +45,17 @@ public final class SlabPool<Element> {
     }
 
     @inline(__always)
-    public func release(_ i: Int32) {
+    @inlinable public func release(_ i: Int32) {
         (storage + Int(i)).deinitialize(count: 1)
         free.append(i)
     }
 
-    public subscript(i: Int32) -> Element {
+    @inlinable public subscript(i: Int32) -> Element {
         @inline(__always) unsafeAddress { UnsafePointer(storage + Int(i)) }
         @inline(__always) unsafeMutableAddress { storage + Int(i) }
     }
 
-    private func grow() {
+    @inlinable func grow() {
         let bigger = UnsafeMutablePointer<Element>.allocate(capacity: capacity * 2)
         bigger.moveInitialize(from: storage, count: used)
         storage.deallocate()

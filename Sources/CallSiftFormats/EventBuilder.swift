@@ -11,6 +11,9 @@ import Darwin
 ///
 /// Checks run in a fixed order, so a line with several faults is always rejected for the
 /// same reason: ts, centre, call, event, then the per-event requirements.
+///
+/// Its stored properties are `@exclusivity(unchecked)`: one thread owns it at a time, and no
+/// access to one of them can overlap another (docs/architecture.md, "Exclusivity").
 package final class EventBuilder {
     let centres: Interner
     let services: Interner
@@ -146,7 +149,7 @@ package final class EventBuilder {
     // MARK: - Interning through a small per-parser cache (few distinct values, no lock)
 
     /// The last date parsed (most lines share their date with the line before).
-    private var dayCache = Timestamp.DayCache()
+    @exclusivity(unchecked) private var dayCache = Timestamp.DayCache()
     private let centreCache = InternCache()
     private let serviceCache = InternCache()
     private let reasonCache = InternCache()
@@ -160,7 +163,8 @@ package final class EventBuilder {
 /// A value of up to 16 bytes is held in the slot itself as two words (`ShortBytes`),
 /// which determine its bytes exactly; a longer value's slot also keeps a copy of its
 /// bytes, compared in full on a hit. A class, so that the per-event lookup reaches the
-/// slots through one pointer, with no uniqueness check.
+/// slots through one pointer, with no uniqueness check. Its stored properties are
+/// `@exclusivity(unchecked)`, as its builder's are.
 final class InternCache {
     private struct Slot {
         var words = ShortBytes(lo: 0, hi: 0)
@@ -171,7 +175,7 @@ final class InternCache {
     private static let slotCount = 256
     private let slots = UnsafeMutablePointer<Slot>.allocate(capacity: InternCache.slotCount)
     /// The bytes of the values over 16 bytes long, by slot.
-    private var long: [[UInt8]] = Array(repeating: [], count: InternCache.slotCount)
+    @exclusivity(unchecked) private var long: [[UInt8]] = Array(repeating: [], count: InternCache.slotCount)
 
     init() { slots.initialize(repeating: Slot(), count: Self.slotCount) }
     deinit { slots.deallocate() }

@@ -1,5 +1,6 @@
 import Benchmark
 import CallSift
+import CallSiftGenerate
 import Foundation
 
 /// Each decoder over the same generated CSV (about 17 MB plain): throughput is bytes of

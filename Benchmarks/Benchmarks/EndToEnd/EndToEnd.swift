@@ -1,5 +1,6 @@
 import Benchmark
 import CallSift
+import CallSiftGenerate
 import Foundation
 
 /// Whole `analyze` runs over generated traffic from one zstd CSV: decode, parse,

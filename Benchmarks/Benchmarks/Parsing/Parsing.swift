@@ -1,5 +1,6 @@
 import Benchmark
 import CallSift
+import CallSiftGenerate
 import Foundation
 
 /// CSV and NDJSON parsing (plain input, so decoding costs nothing): records cut, fields

@@ -5,6 +5,9 @@ import CallSiftConcurrency
 
 /// Adds classified contacts into the counters of their base group: (centre, arrival
 /// service, local day of `t`) (docs/metrics.md, "Output").
+///
+/// Its stored properties are `@exclusivity(unchecked)`: one thread owns it at a time, and no
+/// access to one of them can overlap another (docs/architecture.md, "Exclusivity").
 package final class Aggregator {
     /// A base group. `day` is days since 1970-01-01 in the report's time zone.
     package struct GroupKey: Hashable, Sendable {
@@ -17,15 +20,15 @@ package final class Aggregator {
     /// Dense index of each base group; in cache (groups are few), and the group of the
     /// previous contact is tried first.
     private let index = ShardTable<GroupKey, Int32>(minimumCapacity: 1 << 10)
-    private var lastKey = GroupKey(centre: -1, service: -1, day: .min)
-    private var lastGroup: Int32 = -1
+    @exclusivity(unchecked) private var lastKey = GroupKey(centre: -1, service: -1, day: .min)
+    @exclusivity(unchecked) private var lastGroup: Int32 = -1
     /// The local day of the instants `dayFrom ..< dayTo` (`LocalCalendar.dayAndRange`):
     /// contacts come in `t` order, so nearly all fall in the range of the one before.
-    private var day: Int32 = 0
-    private var dayFrom: Int64 = 0
-    private var dayTo: Int64 = 0
-    package private(set) var keys: [GroupKey] = []
-    package private(set) var counters: [Counters] = []
+    @exclusivity(unchecked) private var day: Int32 = 0
+    @exclusivity(unchecked) private var dayFrom: Int64 = 0
+    @exclusivity(unchecked) private var dayTo: Int64 = 0
+    @exclusivity(unchecked) package private(set) var keys: [GroupKey] = []
+    @exclusivity(unchecked) package private(set) var counters: [Counters] = []
 
     package init(calendar: LocalCalendar) { self.calendar = calendar }
 

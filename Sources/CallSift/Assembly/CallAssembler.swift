@@ -51,6 +51,9 @@ public struct CallAccounting: Sendable, Equatable {
 /// The stage protocol: `record` the events, `advance(to:)` with each new watermark,
 /// `finish` at end of input; completed contacts are appended to the caller's array in no
 /// particular order.
+///
+/// Its stored properties are `@exclusivity(unchecked)`: one thread owns it at a time, and no
+/// access to one of them can overlap another (docs/architecture.md, "Exclusivity").
 package final class CallAssembler {
     package typealias Accounting = CallAccounting
 
@@ -136,11 +139,11 @@ package final class CallAssembler {
     /// When each key's first call becomes final; entries made stale by an earlier event
     /// arriving are skipped when they come up.
     private let deadlines: DeadlineWheel<Key>
-    private var scratch: [CallEvent] = []
+    @exclusivity(unchecked) private var scratch: [CallEvent] = []
     /// Hashes of the keys fetched ahead, the `n`th in slot `n % ahead`.
     private let inFlight = UnsafeMutablePointer<UInt64>.allocate(capacity: CallAssembler.ahead)
-    private var due: [(at: Int64, item: Key)] = []
-    package private(set) var accounting = Accounting()
+    @exclusivity(unchecked) private var due: [(at: Int64, item: Key)] = []
+    @exclusivity(unchecked) package private(set) var accounting = Accounting()
 
     package init(callTimeout: Int64, lateness: Int64 = 10 * 60_000) {
         self.timeout = callTimeout

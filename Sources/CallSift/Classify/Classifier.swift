@@ -17,6 +17,9 @@ import CallSiftConcurrency
 /// contact in scope can be the nearest, so each contact marks its predecessor. Verdicts
 /// wait in a queue in `t` order until no contact within W of them can still come, and
 /// maturity (t + W ≤ horizon) is judged then, or at the end against the final horizon.
+///
+/// Its stored properties are `@exclusivity(unchecked)`: one thread owns it at a time, and no
+/// access to one of them can overlap another (docs/architecture.md, "Exclusivity").
 package final class Classifier {
     struct ScopeKey: ShardTableKey {
         var caller: CallerKey
@@ -55,25 +58,25 @@ package final class Classifier {
     private let longCallIDs: LongCallIDs
     private let aggregator: Aggregator
     /// Contacts not yet released, in no order.
-    private var waiting: [Contact] = []
+    @exclusivity(unchecked) private var waiting: [Contact] = []
     /// Where `release` puts the contacts not yet due.
-    private var later: [Contact] = []
+    @exclusivity(unchecked) private var later: [Contact] = []
     /// The order in which `release` classifies `waiting`.
-    private var order: [SortKey] = []
+    @exclusivity(unchecked) private var order: [SortKey] = []
     /// Kept at least 64% full (grown by a quarter at 80%), so that a caller scope costs
     /// at most 57 / 0.64 ≈ 89 bytes of table.
     private let scopes = ShardTable<ScopeKey, ScopeState>(minimumCapacity: 1 << 12, maxLoad: 0.8, growth: 1.25)
     /// With durable state, the scopes of earlier runs as they lie on disk, newest first
     /// (`ScopeLayer`): a scope not in `scopes` is looked up there, and taken into `scopes`
     /// when a contact of it is classified. `scopes` then holds what this run touched.
-    var layers: [ScopeLayer] = []
+    @exclusivity(unchecked) var layers: [ScopeLayer] = []
     /// FCR verdicts awaiting settlement, in `t` order, addressed by sequence number.
     private let fcrQueue = SequenceQueue<FCREntry>(minimumCapacity: 1 << 12)
     /// Reserved reason codes by interned reason id (filled lazily: ids grow as read).
-    private var reasonClass: [AvoidableClass?] = []
-    private var lastSweep = Int64.min
+    @exclusivity(unchecked) private var reasonClass: [AvoidableClass?] = []
+    @exclusivity(unchecked) private var lastSweep = Int64.min
     /// Every contact with `t` below this has been classified; none may arrive any more.
-    private var releasedBelow = Int64.min
+    @exclusivity(unchecked) private var releasedBelow = Int64.min
 
     package init(
         settings: AnalysisSettings, centres: Interner, reasons: Interner, longCallIDs: LongCallIDs,

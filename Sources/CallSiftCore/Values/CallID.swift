@@ -12,8 +12,11 @@ public struct CallID: Hashable, Sendable {
     /// Marks an interned long id; `w0` is then its index.
     static let longMarker: UInt8 = 0xFF
 
-    package var w0: UInt64 = 0, w1: UInt64 = 0, w2: UInt64 = 0, w3: UInt64 = 0, w4: UInt64 = 0
-    package var length: UInt8 = 0
+    @usableFromInline package var w0: UInt64 = 0, w1: UInt64 = 0, w2: UInt64 = 0, w3: UInt64 = 0, w4: UInt64 = 0
+    @usableFromInline package var length: UInt8 = 0
+
+    /// The empty id (that of no bytes).
+    @inlinable package init() {}
 
     /// The id of `bytes`; long ones are interned in `long`.
     @inline(__always)
@@ -73,7 +76,7 @@ public struct CallID: Hashable, Sendable {
     /// A well-mixed hash of the id: each word (and then the length) is folded in by a
     /// full 64×64→128-bit multiply whose halves are XORed, so a difference anywhere in a
     /// word reaches every bit of the state before the next word comes in.
-    @inline(__always)
+    @inlinable @inline(__always)
     package var hash64: UInt64 {
         @inline(__always) func fold(_ a: UInt64, _ k: UInt64) -> UInt64 {
             let m = a.multipliedFullWidth(by: k)

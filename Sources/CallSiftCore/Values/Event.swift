@@ -60,6 +60,7 @@ public struct Event: Sendable {
     /// Pseudonymised caller; meaningful on `arrive` only.
     public var caller: CallerKey
 
+    @inlinable
     package init(
         ts: Int64, call: CallID, kind: EventKind, identified: Bool, outcome: Outcome, centre: Int32, service: Int32,
         reason: Int32, caller: CallerKey
@@ -71,9 +72,9 @@ public struct Event: Sendable {
 
 extension Event {
     /// What a slot holds until an event is built there (`EventBuilder.build(_:into:)`).
-    package static var placeholder: Event {
+    @inlinable package static var placeholder: Event {
         Event(
-            ts: 0, call: CallID(short: UnsafeRawBufferPointer(start: nil, count: 0)), kind: .arrive, identified: false,
+            ts: 0, call: CallID(), kind: .arrive, identified: false,
             outcome: .resolved, centre: -1, service: -1, reason: -1, caller: .none)
     }
 }

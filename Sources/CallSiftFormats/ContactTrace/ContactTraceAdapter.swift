@@ -28,6 +28,9 @@ import CallSiftCore
 ///
 /// Memory: the chains of the last call timeout + lateness, and the ids of contacts emitted
 /// or skipped within that time (to recognise re-deliveries and skipped chains' legs).
+///
+/// Its stored properties are `@exclusivity(unchecked)`: one thread owns it at a time, and no
+/// access to one of them can overlap another (docs/architecture.md, "Exclusivity").
 package final class ContactTraceAdapter: FormatAdapter {
     typealias Field = ContactTraceRecordParser.Field
 
@@ -37,8 +40,8 @@ package final class ContactTraceAdapter: FormatAdapter {
     private let centreOverride: String?
     private let timeout: Int64
     private let lateness: Int64
-    private var parser = ContactTraceRecordParser()
-    private var canonical = CanonicalRecord()
+    @exclusivity(unchecked) private var parser = ContactTraceRecordParser()
+    @exclusivity(unchecked) private var canonical = CanonicalRecord()
 
     private struct Leg {
         var contactId: String
@@ -74,14 +77,14 @@ package final class ContactTraceAdapter: FormatAdapter {
         var releaseAt = Int64.max
     }
 
-    private var chains: [String: Chain] = [:]
+    @exclusivity(unchecked) private var chains: [String: Chain] = [:]
     /// Held contact → its chain's key.
-    private var chainOf: [String: String] = [:]
+    @exclusivity(unchecked) private var chainOf: [String: String] = [:]
     /// Contacts already emitted (kind nil) or skipped, remembered until `until`.
-    private var remembered: [String: (kind: SkipKind?, until: Int64)] = [:]
-    private var releases = LazyMinimum<String>()
-    private var earliestHeld = LazyMinimum<String>()
-    private var forgets = LazyMinimum<String>()
+    @exclusivity(unchecked) private var remembered: [String: (kind: SkipKind?, until: Int64)] = [:]
+    @exclusivity(unchecked) private var releases = LazyMinimum<String>()
+    @exclusivity(unchecked) private var earliestHeld = LazyMinimum<String>()
+    @exclusivity(unchecked) private var forgets = LazyMinimum<String>()
 
     package init(centre: String?, settings: AnalysisSettings) {
         centreOverride = centre
@@ -344,7 +347,7 @@ package final class ContactTraceAdapter: FormatAdapter {
         return .skip(.otherInitiation)
     }
 
-    private var lastInstance: (arn: [UInt8], id: String?) = ([], nil)
+    @exclusivity(unchecked) private var lastInstance: (arn: [UInt8], id: String?) = ([], nil)
 
     /// `arn:aws:connect:region:account:instance/ID[/...]` → `ID` (nil when there is none).
     /// Records of one instance repeat the same ARN, so the last answer is kept.

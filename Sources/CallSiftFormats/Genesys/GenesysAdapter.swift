@@ -17,20 +17,23 @@ import CallSiftCore
 ///   as for contact trace records: that makes `floor(latestKey:)` a bound.
 ///
 /// Memory: the ids of the conversations of the last call timeout + lateness.
+///
+/// Its stored properties are `@exclusivity(unchecked)`: one thread owns it at a time, and no
+/// access to one of them can overlap another (docs/architecture.md, "Exclusivity").
 package final class GenesysAdapter: FormatAdapter {
     private let centre: String
     private let timeout: Int64
     private let lateness: Int64
     private let options: GenesysOptions
-    private var parser: GenesysRecordParser
-    private var canonical = CanonicalRecord()
+    @exclusivity(unchecked) private var parser: GenesysRecordParser
+    @exclusivity(unchecked) private var canonical = CanonicalRecord()
     /// Whether the file being read is result pages (`{"conversations": [...], ...}`) rather
     /// than one conversation a record.
-    private var pages: Bool
+    @exclusivity(unchecked) private var pages: Bool
 
     /// Conversations counted, remembered until `until` to recognise a second copy.
-    private var remembered: [String: Int64] = [:]
-    private var forgets = LazyMinimum<String>()
+    @exclusivity(unchecked) private var remembered: [String: Int64] = [:]
+    @exclusivity(unchecked) private var forgets = LazyMinimum<String>()
 
     init(first: UnsafeRawBufferPointer, centre: String, settings: AnalysisSettings) throws {
         self.centre = centre

@@ -10,13 +10,16 @@ import CallSiftInput
 /// are neither rejected nor late; duplicates are decided later, per call.
 /// `@unchecked Sendable`: driven by one thread at a time (inline, or an `InputPool`
 /// worker that holds the input under the pool's lock).
+///
+/// Its stored properties are `@exclusivity(unchecked)`: one thread owns it at a time, and no
+/// access to one of them can overlap another (docs/architecture.md, "Exclusivity").
 package final class InputParser: @unchecked Sendable {
     /// The file being read (of a chain, the current one) and its place among the run's files.
-    package private(set) var path: String
-    package private(set) var index: Int
+    @exclusivity(unchecked) package private(set) var path: String
+    @exclusivity(unchecked) package private(set) var index: Int
     private let settings: AnalysisSettings
     package let builder: EventBuilder
-    private var rejects: RejectsLog?
+    @exclusivity(unchecked) private var rejects: RejectsLog?
     /// A dry run only looks for the first event (to place the input in the merge), or the
     /// first `dryRunLimit` (the centres an input names), and counts and writes nothing.
     private let dryRun: Bool
@@ -24,17 +27,17 @@ package final class InputParser: @unchecked Sendable {
     /// With durable state: the points below which a centre's events are late.
     private let floors: LateFloors?
 
-    private var reader: InputReader?
+    @exclusivity(unchecked) private var reader: InputReader?
     /// Fed by `push` rather than read (the log `--follow` follows): its bytes come as they
     /// are written, and until `finishPushed` no more of them for now is not the end.
     let isPushed: Bool
     /// With `isPushed`: accepted events not yet handed out by `fill`, and the fingerprint
     /// of the bytes pushed so far.
-    private var queued: [Event] = []
-    private var pushedHash = ContentHasher()
-    private var pushedBytes: Int64 = 0
+    @exclusivity(unchecked) private var queued: [Event] = []
+    @exclusivity(unchecked) private var pushedHash = ContentHasher()
+    @exclusivity(unchecked) private var pushedBytes: Int64 = 0
     /// The input's bytes when it is held in memory (`--follow`) rather than read from `path`.
-    private var memory: MemoryInput?
+    @exclusivity(unchecked) private var memory: MemoryInput?
 
     /// One file of a *chain*: files of one platform's export that one adapter reads one
     /// after another, so that what spans records (a transfer chain's legs, a record and its
@@ -63,13 +66,13 @@ package final class InputParser: @unchecked Sendable {
     }
     /// The files of the chain still to read after the current one, and the least of their
     /// floors from each on (`suffixFloor[i]` for `chain[i...]`).
-    private var chain: [ChainFile] = []
-    private var chainAt = 0
-    private var suffixFloor: [Int64] = []
-    private var suffixFirstKey: [Int64] = []
+    @exclusivity(unchecked) private var chain: [ChainFile] = []
+    @exclusivity(unchecked) private var chainAt = 0
+    @exclusivity(unchecked) private var suffixFloor: [Int64] = []
+    @exclusivity(unchecked) private var suffixFirstKey: [Int64] = []
     /// Whether this parser reads a chain of more than one file, and the current file's floor.
-    private var isChain = false
-    private var currentFloor = Int64.min
+    @exclusivity(unchecked) private var isChain = false
+    @exclusivity(unchecked) private var currentFloor = Int64.min
     /// The files of a chain read to their end so far: what the report lists of each.
     package struct FileResult {
         package var path: String
@@ -77,36 +80,36 @@ package final class InputParser: @unchecked Sendable {
         package var fingerprint: ContentFingerprint?
         package var lines: Int64
     }
-    private(set) var finishedFiles: [FileResult] = []
-    private var linesBefore: Int64 = 0
+    @exclusivity(unchecked) private(set) var finishedFiles: [FileResult] = []
+    @exclusivity(unchecked) private var linesBefore: Int64 = 0
     /// Every error of the input (of a chain, of each file that had one), in order.
-    package private(set) var errors: [InputError] = []
-    private var splitter: RecordSplitter?
+    @exclusivity(unchecked) package private(set) var errors: [InputError] = []
+    @exclusivity(unchecked) private var splitter: RecordSplitter?
     /// Contact trace records are cut by top-level JSON object instead of by line: they
     /// come as NDJSON, as a JSON array, or written back to back.
-    private var objectSplitter: JSONObjectSplitter?
+    @exclusivity(unchecked) private var objectSplitter: JSONObjectSplitter?
     /// The adapter of a queue_log or contact-trace-record input; nil for CSV and NDJSON.
-    private var adapter: FormatAdapter?
+    @exclusivity(unchecked) private var adapter: FormatAdapter?
     /// With durable state: the adapters the state carries. The input's adapter is taken
     /// from there when its first file begins, and is not finished at its end but given
     /// back (`takeCarriedAdapter`), for the state to carry on.
-    private var carried: CarriedAdapters?
+    @exclusivity(unchecked) private var carried: CarriedAdapters?
     /// Read from the CSV input's header row (`hasHeader`); until then, one without columns.
-    private var csv = CSVRecordParser.withoutHeader
-    private var hasHeader = false
+    @exclusivity(unchecked) private var csv = CSVRecordParser.withoutHeader
+    @exclusivity(unchecked) private var hasHeader = false
     /// The CSV header's bytes, once read (for `resumePoint`).
-    private var headerBytes: [UInt8] = []
-    private var ndjson = NDJSONRecordParser()
-    private var isNDJSON = false
-    private var atStreamStart = true
-    private var slots = FieldSlots()
+    @exclusivity(unchecked) private var headerBytes: [UInt8] = []
+    @exclusivity(unchecked) private var ndjson = NDJSONRecordParser()
+    @exclusivity(unchecked) private var isNDJSON = false
+    @exclusivity(unchecked) private var atStreamStart = true
+    @exclusivity(unchecked) private var slots = FieldSlots()
 
     /// The batch being filled.
-    private var events: [Event] = []
+    @exclusivity(unchecked) private var events: [Event] = []
     /// Greatest `ts` of the events read so far (rejected lines excluded): what lateness
     /// is judged against. For an adapter, the greatest order key admitted
     /// (`AdapterOutput.admit`).
-    package private(set) var maxTs = Int64.min
+    @exclusivity(unchecked) package private(set) var maxTs = Int64.min
 
     /// For an adapter input: no event it may still emit (after those already in batches)
     /// has a `ts` below this; `Int64.max` for CSV and NDJSON, whose events are bounded by
@@ -130,7 +133,7 @@ package final class InputParser: @unchecked Sendable {
 
     /// The adapter format this input is read with (recognised from its first bytes, or
     /// given), once known; nil for CSV and NDJSON.
-    package private(set) var adapterFormat: AnalysisSettings.InputFormat?
+    @exclusivity(unchecked) package private(set) var adapterFormat: AnalysisSettings.InputFormat?
 
     /// Makes this parser read `files` after its own, with the same adapter (a chain);
     /// `floor` is its own file's floor (see `ChainFile.floor`).
@@ -153,14 +156,14 @@ package final class InputParser: @unchecked Sendable {
     /// Whether events may come out of this input in any order (an adapter's), so that
     /// each batch carries its own lower bound.
     package var isAdapter: Bool { adapter != nil }
-    package private(set) var accounting = LineAccounting()
-    package private(set) var isFinished = false
-    package private(set) var error: InputError?
+    @exclusivity(unchecked) package private(set) var accounting = LineAccounting()
+    @exclusivity(unchecked) package private(set) var isFinished = false
+    @exclusivity(unchecked) package private(set) var error: InputError?
     /// The input's bytes, recognised by content, once it is finished (nil for a dry run or
     /// an input that could not be read to its end).
-    package private(set) var fingerprint: ContentFingerprint?
+    @exclusivity(unchecked) package private(set) var fingerprint: ContentFingerprint?
     /// Failure writing the rejects file; fatal for the run.
-    package private(set) var rejectsError: Error?
+    @exclusivity(unchecked) package private(set) var rejectsError: Error?
 
     package init(
         path: String, index: Int, settings: AnalysisSettings, builder: EventBuilder,

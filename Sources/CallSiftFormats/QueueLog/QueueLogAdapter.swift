@@ -20,15 +20,18 @@ import CallSiftCore
 ///
 /// Memory: one small record per call of the last call timeout + lateness, like
 /// `CallAssembler`; a call remembers at most `maxSeen` lines for duplicate detection.
+///
+/// Its stored properties are `@exclusivity(unchecked)`: one thread owns it at a time, and no
+/// access to one of them can overlap another (docs/architecture.md, "Exclusivity").
 package final class QueueLogAdapter: FormatAdapter {
     /// The database-export (CSV) form, rather than the file form.
-    package private(set) var isCSV: Bool
+    @exclusivity(unchecked) package private(set) var isCSV: Bool
     private let centre: String
     private let centreBytes: [UInt8]
     private let timeout: Int64
     private let lateness: Int64
     private let calendar: LocalCalendar
-    private var canonical = CanonicalRecord()
+    @exclusivity(unchecked) private var canonical = CanonicalRecord()
 
     /// Lines of one call remembered to recognise a line delivered twice.
     static let maxSeen = 64
@@ -38,11 +41,11 @@ package final class QueueLogAdapter: FormatAdapter {
     fileprivate enum Slot: Int { case time = 0, callid, queue, agent, event, data1, data2, data3, data4, data5 }
     fileprivate static let slotCount = 10
     /// One struct, so a line's many small writes are one access to the adapter's state.
-    private var fields = LineFields()
+    @exclusivity(unchecked) private var fields = LineFields()
     /// CSV form: the slot of each column (nil: ignored), and the header's bytes.
-    private var columns: [Int?]?
-    private var combinedDataColumn: Int?
-    private var headerBytes: [UInt8] = []
+    @exclusivity(unchecked) private var columns: [Int?]?
+    @exclusivity(unchecked) private var combinedDataColumn: Int?
+    @exclusivity(unchecked) private var headerBytes: [UInt8] = []
 
     // MARK: - Calls
 
@@ -70,12 +73,12 @@ package final class QueueLogAdapter: FormatAdapter {
         var seen: [Seen] = []
     }
 
-    private var calls: [String: Call] = [:]
+    @exclusivity(unchecked) private var calls: [String: Call] = [:]
     /// When each call's window closes: first ts + timeout + lateness.
-    private var deadlines = LazyMinimum<String>()
+    @exclusivity(unchecked) private var deadlines = LazyMinimum<String>()
     private struct HeldTag { var callid: String; var serial: Int }
-    private var heldTimes = LazyMinimum<HeldTag>()
-    private var heldSerial = 0
+    @exclusivity(unchecked) private var heldTimes = LazyMinimum<HeldTag>()
+    @exclusivity(unchecked) private var heldSerial = 0
 
     /// - Parameter first: the input's first decoded bytes, to tell the two forms apart.
     package init(first: UnsafeRawBufferPointer, centre: String, settings: AnalysisSettings) throws {
