@@ -78,7 +78,9 @@ package final class CallAssembler {
     struct Key: ShardTableKey {
         var call: CallID
         var centre: Int32
-        var tableHash: UInt64 { mix64(call.hash64 ^ UInt64(UInt32(bitPattern: centre))) }
+        var tableHash: UInt64 {
+            @inline(__always) get { mix64(call.hash64 ^ UInt64(UInt32(bitPattern: centre))) }
+        }
 
         init(call: CallID, centre: Int32) {
             self.call = call

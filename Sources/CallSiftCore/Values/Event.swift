@@ -30,8 +30,10 @@ public enum Outcome: UInt8, Sendable {
 public struct CallerKey: Hashable, Sendable {
     public var hi: UInt64
     public var lo: UInt64
-    public static let none = CallerKey(hi: 0, lo: 0)
-    public init(hi: UInt64, lo: UInt64) { self.hi = hi; self.lo = lo }
+    /// No caller. Computed and inlinable, not a stored `static let`: that is reached
+    /// through a lazy initialiser's check on every use, once per event in the builder.
+    @inlinable public static var none: CallerKey { CallerKey(hi: 0, lo: 0) }
+    @inlinable public init(hi: UInt64, lo: UInt64) { self.hi = hi; self.lo = lo }
 }
 
 /// One accepted line of input: a validated canonical call event.
