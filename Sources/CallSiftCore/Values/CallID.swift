@@ -29,7 +29,9 @@ public struct CallID: Hashable, Sendable {
     /// Inlined, with no table to pass, because this runs once per event: returning the id
     /// from a call goes through memory, which the caller then reads back in wider loads
     /// than were stored, a stall per event.
-    @_transparent
+    /// `@inlinable` as well, so that the parsers' module (another than this one) inlines it:
+    /// `@_transparent` alone is not inlined across modules.
+    @_transparent @inlinable
     package init(short bytes: UnsafeRawBufferPointer) {
         let n = bytes.count
         length = UInt8(n)
@@ -55,8 +57,8 @@ public struct CallID: Hashable, Sendable {
     /// Read with whole-word loads that stay inside the `n` bytes: a partial last word is
     /// the word that ends at `n`, shifted. This runs once per event, where copying the
     /// bytes into a zeroed tuple cost a `memmove` call.
-    @inline(__always)
-    private static func word(_ p: UnsafeRawPointer, _ n: Int, _ at: Int) -> UInt64 {
+    @inlinable @inline(__always)
+    static func word(_ p: UnsafeRawPointer, _ n: Int, _ at: Int) -> UInt64 {
         if at &+ 8 <= n { return UInt64(bigEndian: p.loadUnaligned(fromByteOffset: at, as: UInt64.self)) }
         if at >= n { return 0 }
         let rest = n &- at  // 1 ... 7
