@@ -153,11 +153,14 @@ package final class GenesysAdapter: FormatAdapter {
     /// per further queue, the first agent interaction as the answer, and the end of the
     /// customer's last segment as the terminal event. nil when a segment's time is not one.
     private func events(start: Int64, end conversationEnd: Int64, customer: Int?, _ builder: EventBuilder) -> Events? {
+        // The parser taken once: read through the stored property, every use below (and in
+        // the nested `add`, which captures `self`) copies the struct, retaining its arrays.
+        let parser = self.parser
         // Each queue (`acd` participant) at its first segment's start, in time order.
         var queues: [(at: Int64, index: Int)] = []
         var answer: Int64?
         var customerEnd: Int64?
-        // The arrays and the buffer taken once: each use through `parser` retains them.
+        // The arrays and the buffer taken once too.
         let participants = parser.participants, sessions = parser.sessions, segments = parser.segments
         let timesRead = parser.buffer.withUnsafeBytes { buffer -> Bool in
             func time(_ s: GenesysRecordParser.Span) -> Int64? {
