@@ -27,7 +27,7 @@ import CMemory
 /// Not thread-safe: one shard owns it.
 ///
 /// Its stored properties are `@exclusivity(unchecked)`: one thread owns it at a time, and no
-/// access to one of them can overlap another (docs/architecture.md, "Exclusivity").
+/// access to one of them can overlap another (docs/architecture.md, "Exclusivity and specialisation").
 public final class ArrivalTable<Key: ShardTableKey, Value> {
     @usableFromInline struct Entry {
         @usableFromInline var key: Key

@@ -11,7 +11,7 @@ import HeapModule
 /// no particular order; callers must not depend on it.
 ///
 /// Its stored properties are `@exclusivity(unchecked)`: one thread owns it at a time, and no
-/// access to one of them can overlap another (docs/architecture.md, "Exclusivity").
+/// access to one of them can overlap another (docs/architecture.md, "Exclusivity and specialisation").
 public final class DeadlineWheel<Item> {
     @usableFromInline struct Far: Comparable {
         @usableFromInline var at: Int64

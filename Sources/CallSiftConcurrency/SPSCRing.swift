@@ -35,7 +35,7 @@ import Darwin
 /// at a time.
 ///
 /// Its stored properties are `@exclusivity(unchecked)`: one thread owns it at a time, and no
-/// access to one of them can overlap another (docs/architecture.md, "Exclusivity").
+/// access to one of them can overlap another (docs/architecture.md, "Exclusivity and specialisation").
 public final class SPSCRing<Element: Sendable>: @unchecked Sendable {
     @usableFromInline let slots: UnsafeMutablePointer<Element?>
     @usableFromInline let mask: Int

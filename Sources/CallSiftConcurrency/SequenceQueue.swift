@@ -14,7 +14,7 @@
 /// deinitialised. Not thread-safe: owned by one shard.
 ///
 /// Its stored properties are `@exclusivity(unchecked)`: one thread owns it at a time, and no
-/// access to one of them can overlap another (docs/architecture.md, "Exclusivity").
+/// access to one of them can overlap another (docs/architecture.md, "Exclusivity and specialisation").
 public final class SequenceQueue<Element> {
     @usableFromInline @exclusivity(unchecked) var slots: UnsafeMutablePointer<Element>
     @usableFromInline @exclusivity(unchecked) var mask: Int

@@ -31,7 +31,7 @@ public protocol ShardTableKey: Equatable {
 /// Not thread-safe: one shard owns it; other threads reach it only through that shard's ring.
 ///
 /// Its stored properties are `@exclusivity(unchecked)`: one thread owns it at a time, and no
-/// access to one of them can overlap another (docs/architecture.md, "Exclusivity").
+/// access to one of them can overlap another (docs/architecture.md, "Exclusivity and specialisation").
 public final class ShardTable<Key: ShardTableKey, Value> {
     /// The table grows when an insert would take it past this share of its slots.
     public let maxLoad: Double

@@ -8,7 +8,7 @@
 /// Not thread-safe: owned by one shard.
 ///
 /// Its stored properties are `@exclusivity(unchecked)`: one thread owns it at a time, and no
-/// access to one of them can overlap another (docs/architecture.md, "Exclusivity").
+/// access to one of them can overlap another (docs/architecture.md, "Exclusivity and specialisation").
 public final class SlabPool<Element> {
     @usableFromInline @exclusivity(unchecked) var storage: UnsafeMutablePointer<Element>
     @usableFromInline @exclusivity(unchecked) var capacity: Int

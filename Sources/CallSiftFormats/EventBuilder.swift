@@ -13,7 +13,7 @@ import Darwin
 /// same reason: ts, centre, call, event, then the per-event requirements.
 ///
 /// Its stored properties are `@exclusivity(unchecked)`: one thread owns it at a time, and no
-/// access to one of them can overlap another (docs/architecture.md, "Exclusivity").
+/// access to one of them can overlap another (docs/architecture.md, "Exclusivity and specialisation").
 package final class EventBuilder {
     let centres: Interner
     let services: Interner

@@ -7,7 +7,7 @@ import CallSiftConcurrency
 /// service, local day of `t`) (docs/metrics.md, "Output").
 ///
 /// Its stored properties are `@exclusivity(unchecked)`: one thread owns it at a time, and no
-/// access to one of them can overlap another (docs/architecture.md, "Exclusivity").
+/// access to one of them can overlap another (docs/architecture.md, "Exclusivity and specialisation").
 package final class Aggregator {
     /// A base group. `day` is days since 1970-01-01 in the report's time zone.
     package struct GroupKey: Hashable, Sendable {

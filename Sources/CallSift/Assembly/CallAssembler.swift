@@ -53,7 +53,7 @@ public struct CallAccounting: Sendable, Equatable {
 /// particular order.
 ///
 /// Its stored properties are `@exclusivity(unchecked)`: one thread owns it at a time, and no
-/// access to one of them can overlap another (docs/architecture.md, "Exclusivity").
+/// access to one of them can overlap another (docs/architecture.md, "Exclusivity and specialisation").
 package final class CallAssembler {
     package typealias Accounting = CallAccounting
 

@@ -19,7 +19,7 @@ import CallSiftConcurrency
 /// maturity (t + W ≤ horizon) is judged then, or at the end against the final horizon.
 ///
 /// Its stored properties are `@exclusivity(unchecked)`: one thread owns it at a time, and no
-/// access to one of them can overlap another (docs/architecture.md, "Exclusivity").
+/// access to one of them can overlap another (docs/architecture.md, "Exclusivity and specialisation").
 package final class Classifier {
     struct ScopeKey: ShardTableKey {
         var caller: CallerKey

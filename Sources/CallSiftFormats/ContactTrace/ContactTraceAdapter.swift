@@ -30,7 +30,7 @@ import CallSiftCore
 /// or skipped within that time (to recognise re-deliveries and skipped chains' legs).
 ///
 /// Its stored properties are `@exclusivity(unchecked)`: one thread owns it at a time, and no
-/// access to one of them can overlap another (docs/architecture.md, "Exclusivity").
+/// access to one of them can overlap another (docs/architecture.md, "Exclusivity and specialisation").
 package final class ContactTraceAdapter: FormatAdapter {
     typealias Field = ContactTraceRecordParser.Field
 

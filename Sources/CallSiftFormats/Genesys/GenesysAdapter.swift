@@ -19,7 +19,7 @@ import CallSiftCore
 /// Memory: the ids of the conversations of the last call timeout + lateness.
 ///
 /// Its stored properties are `@exclusivity(unchecked)`: one thread owns it at a time, and no
-/// access to one of them can overlap another (docs/architecture.md, "Exclusivity").
+/// access to one of them can overlap another (docs/architecture.md, "Exclusivity and specialisation").
 package final class GenesysAdapter: FormatAdapter {
     private let centre: String
     private let timeout: Int64

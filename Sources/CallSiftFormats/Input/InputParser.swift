@@ -12,7 +12,7 @@ import CallSiftInput
 /// worker that holds the input under the pool's lock).
 ///
 /// Its stored properties are `@exclusivity(unchecked)`: one thread owns it at a time, and no
-/// access to one of them can overlap another (docs/architecture.md, "Exclusivity").
+/// access to one of them can overlap another (docs/architecture.md, "Exclusivity and specialisation").
 package final class InputParser: @unchecked Sendable {
     /// The file being read (of a chain, the current one) and its place among the run's files.
     @exclusivity(unchecked) package private(set) var path: String

@@ -22,7 +22,7 @@ import CallSiftCore
 /// `CallAssembler`; a call remembers at most `maxSeen` lines for duplicate detection.
 ///
 /// Its stored properties are `@exclusivity(unchecked)`: one thread owns it at a time, and no
-/// access to one of them can overlap another (docs/architecture.md, "Exclusivity").
+/// access to one of them can overlap another (docs/architecture.md, "Exclusivity and specialisation").
 package final class QueueLogAdapter: FormatAdapter {
     /// The database-export (CSV) form, rather than the file form.
     @exclusivity(unchecked) package private(set) var isCSV: Bool
