@@ -29,14 +29,7 @@ import CMemory
 /// Its stored properties are `@exclusivity(unchecked)`: one thread owns it at a time, and no
 /// access to one of them can overlap another (docs/architecture.md, "Exclusivity and specialisation").
 public final class ArrivalTable<Key: ShardTableKey, Value> {
-    @usableFromInline struct Entry {
-        @usableFromInline var key: Key
-        @usableFromInline var value: Value
-        @inlinable init(key: Key, value: Value) {
-            self.key = key
-            self.value = value
-        }
-    }
+    @usableFromInline typealias Entry = TableEntry<Key, Value>
 
     @usableFromInline @exclusivity(unchecked) var entries: UnsafeMutablePointer<Entry>
     /// Whether each ring position holds an entry (not a hole).

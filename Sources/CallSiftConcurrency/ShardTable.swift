@@ -7,6 +7,16 @@ public protocol ShardTableKey: Equatable {
     var tableHash: UInt64 { get }
 }
 
+/// One slot of `ShardTable` or `ArrivalTable`: a key and its value side by side.
+@usableFromInline struct TableEntry<Key, Value> {
+    @usableFromInline var key: Key
+    @usableFromInline var value: Value
+    @inlinable init(key: Key, value: Value) {
+        self.key = key
+        self.value = value
+    }
+}
+
 /// An open-addressing hash table of fixed-size entries, owned by one shard.
 ///
 /// Linear probing; deletion shifts later entries of the probe run back (no tombstones),
@@ -38,14 +48,7 @@ public final class ShardTable<Key: ShardTableKey, Value> {
     /// How much the number of slots is multiplied by when the table grows.
     public let growth: Double
 
-    @usableFromInline struct Entry {
-        @usableFromInline var key: Key
-        @usableFromInline var value: Value
-        @inlinable init(key: Key, value: Value) {
-            self.key = key
-            self.value = value
-        }
-    }
+    @usableFromInline typealias Entry = TableEntry<Key, Value>
 
     @usableFromInline @exclusivity(unchecked) var entries: UnsafeMutablePointer<Entry>
     /// 0: empty; otherwise 0x80 | the low 7 bits of the key's hash (the slot comes from

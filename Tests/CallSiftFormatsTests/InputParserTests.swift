@@ -22,14 +22,7 @@ import Testing
             2026-03-02T00:10:00.000Z,C01,C01-3,arrive,02145051597,parking,,
 
             """
-        let input = Array(text.utf8).withUnsafeBytes { MemoryInput(name: "calls.csv", bytes: $0) }
-        let builder = EventBuilder(
-            centres: Interner(), services: Interner(), reasons: Interner(), longCallIDs: LongCallIDs(),
-            pseudonymiser: Pseudonymiser(k0: 1, k1: 2))
-        let parser = InputParser(
-            path: "calls.csv", index: 0, settings: AnalysisSettings(), builder: builder, rejects: nil, memory: input)
-        var events: [Event] = []
-        while !parser.isFinished { parser.fill(&events, upTo: 1024) }
+        let (parser, events) = Self.read(Array(text.utf8), settings: AnalysisSettings())
 
         #expect(parser.error == nil)
         #expect(events.count == 3)
@@ -50,14 +43,21 @@ import Testing
     {
         var settings = settings
         settings.format = format
-        let input = bytes.withUnsafeBytes { MemoryInput(name: "input", bytes: $0) }
+        let (parser, _) = read(bytes, settings: settings)
+        if let error = parser.error { throw error }
+        return parser.accounting
+    }
+
+    /// A parser of `bytes`, held in memory, read to its end, and the events it accepted.
+    static func read(_ bytes: [UInt8], settings: AnalysisSettings) -> (InputParser, [Event]) {
+        let input = bytes.withUnsafeBytes { MemoryInput(name: "input.csv", bytes: $0) }
         let builder = EventBuilder(
             centres: Interner(), services: Interner(), reasons: Interner(), longCallIDs: LongCallIDs(),
             pseudonymiser: Pseudonymiser(k0: 1, k1: 2))
-        let parser = InputParser(path: "input", index: 0, settings: settings, builder: builder, rejects: nil, memory: input)
+        let parser = InputParser(
+            path: "input.csv", index: 0, settings: settings, builder: builder, rejects: nil, memory: input)
         var events: [Event] = []
         while !parser.isFinished { parser.fill(&events, upTo: 1024) }
-        if let error = parser.error { throw error }
-        return parser.accounting
+        return (parser, events)
     }
 }

@@ -85,11 +85,7 @@ package struct JSONObjectSplitter {
                 i += 1
             case .page:
                 if inString {
-                    if escaped {
-                        escaped = false
-                    } else if b == 0x5C {
-                        escaped = true
-                    } else if b == 0x22 {
+                    if closesString(b) {
                         inString = false
                         readingKey = false
                     }
@@ -155,13 +151,7 @@ package struct JSONObjectSplitter {
                 i += 1
             case .pageValue:
                 if inString {
-                    if escaped {
-                        escaped = false
-                    } else if b == 0x5C {
-                        escaped = true
-                    } else if b == 0x22 {
-                        inString = false
-                    }
+                    if closesString(b) { inString = false }
                 } else if (b == 0x2C || b == 0x7D || b == 0x5D) && depth == 0 {
                     // The value ends; the page reads this byte afresh (a `}` closes it).
                     append(base, start, i)
@@ -272,6 +262,21 @@ package struct JSONObjectSplitter {
         case .object, .pageValue: emit(truncated ? .truncated : .ok, body)  // unclosed: the parser rejects it
         }
         state = .between
+    }
+
+    /// One byte inside a string of a page (outside its records), escapes followed: whether
+    /// it is the closing quote.
+    @inline(__always)
+    private mutating func closesString(_ b: UInt8) -> Bool {
+        if escaped {
+            escaped = false
+            return false
+        }
+        if b == 0x5C {
+            escaped = true
+            return false
+        }
+        return b == 0x22
     }
 
     private mutating func append(_ base: UnsafeRawPointer, _ from: Int, _ to: Int) {

@@ -58,7 +58,7 @@ package final class GenesysAdapter: FormatAdapter {
 
     package func copy() -> FormatAdapter { GenesysAdapter(copying: self) }
 
-    package var recordCutting: RecordCutting { pages ? .jsonPages(member: "conversations") : .jsonObjects }
+    package var recordCutting: RecordCutting { pages ? .jsonPages(member: Self.recordsMember) : .jsonObjects }
 
     /// Each file is pages or records on its own (an export's pages beside a details job's
     /// records).

@@ -106,6 +106,9 @@ extension GenesysAdapter {
     static let needsCentre = GenesysOptions.OptionError(
         description: "these are Genesys Cloud conversation records, which name no centre: give --centre")
 
+    /// The member of a result page that holds its conversations.
+    static let recordsMember = "conversations"
+
     /// `--format auto`: a result page (an object with a `conversations` member), or
     /// conversation records (an object or array whose first chunk holds both
     /// `conversationId` and `participants`).
@@ -125,7 +128,6 @@ extension GenesysAdapter {
         while i < bytes.count, [0x20, 0x09, 0x0A, 0x0D].contains(bytes[i]) { i += 1 }
         guard i < bytes.count, bytes[i] == UInt8(ascii: "{") else { return false }
         var depth = 0
-        var keyStart = -1  // where the string being read began, when it is a key of the top level
         var expectKey = true
         while i < bytes.count {
             let b = bytes[i]
@@ -137,10 +139,9 @@ extension GenesysAdapter {
                     i += bytes[i] == UInt8(ascii: "\\") ? 2 : 1
                 }
                 guard i < bytes.count else { return false }
-                keyStart = depth == 1 && expectKey ? start : -1
-                if keyStart >= 0 {
-                    let key = UnsafeRawBufferPointer(rebasing: bytes[keyStart..<i])
-                    if key.elementsEqual("conversations".utf8) { return true }
+                if depth == 1 && expectKey {
+                    let key = UnsafeRawBufferPointer(rebasing: bytes[start..<i])
+                    if key.elementsEqual(recordsMember.utf8) { return true }
                     if key.elementsEqual("conversationId".utf8) || key.elementsEqual("participants".utf8) { return false }
                 }
             case UInt8(ascii: "{"), UInt8(ascii: "["):
