@@ -131,6 +131,22 @@ static inline uint32_t callsift_newline_or_quote(const void *bytes, long count) 
 #endif
 }
 
+/* One byte value among p[0 ..< min(count, 16)] (count > 0): a separator, such as the
+   `|` between queue_log's fields. */
+static inline uint32_t callsift_byte_mask(const void *bytes, long count, uint8_t c) {
+    const uint8_t *p = (const uint8_t *)bytes;
+    uint32_t live = callsift_low_bits(count);
+#if defined(__SSE2__)
+    __m128i v = callsift_load16(p, count);
+    return (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8((char)c))) & live;
+#else
+    uint32_t m = 0;
+    long n = count < 16 ? count : 16;
+    for (long i = 0; i < n; i++) if (p[i] == c) m |= 1u << i;
+    return m;
+#endif
+}
+
 /* JSON: the bytes that can change a scan's state, for cutting records at objects'
    ends: quotes, backslashes, braces, brackets and newlines among p[0 ..< min(count, 16)]
    (count > 0). Between two of them, a byte is neither the end of a string nor of an

@@ -34,10 +34,14 @@ package final class EventBuilder {
         case rejected(RejectReason)
     }
 
-    func build(_ f: FieldSlots) -> Built {
-        var f = f
+    /// An adapter's event: `ts` is given as a number (what a record with `ts` written in
+    /// decimal would be read as: a magnitude of at most 18 digits, else `bad_ts`), the
+    /// other values are in `f`, whose `ts` and `event` slots are not read.
+    func build(_ f: inout FieldSlots, ts: Int64, kind: EventKind) -> Built {
+        guard ts.magnitude < 1_000_000_000_000_000_000 else { return .rejected(.badTs) }
         var event = Event.placeholder
-        if case .rejected(let reason) = build(&f, into: &event) { return .rejected(reason) }
+        let placed = f.withValues { build($0, ts: ts, kind: kind, into: &event) }
+        if case .rejected(let reason) = placed { return .rejected(reason) }
         return .event(event)
     }
 
@@ -66,14 +70,26 @@ package final class EventBuilder {
     private func build(_ f: FieldSlots.Values, into event: inout Event) -> Placed {
         guard let tsBytes = nonEmpty(f[.ts]) else { return .rejected(.missingTs) }
         guard let ts = Timestamp.parse(tsBytes, days: &dayCache) else { return .rejected(.badTs) }
+        return build(f, ts: ts, kind: nil, into: &event)
+    }
+
+    /// The checks after `ts`'s; `kind`, when given, stands for the `event` slot.
+    @inline(__always)
+    private func build(_ f: FieldSlots.Values, ts: Int64, kind givenKind: EventKind?, into event: inout Event) -> Placed {
         guard let centreBytes = nonEmpty(f[.centre]) else { return .rejected(.missingCentre) }
         let centre = centreCache.lookup(centreBytes, in: centres)
         guard let callBytes = nonEmpty(f[.call]) else { return .rejected(.missingCall) }
         let call =
             callBytes.count <= CallID.inlineCapacity
             ? CallID(short: callBytes) : CallID.interned(callBytes, long: longCallIDs)
-        guard let kindBytes = nonEmpty(f[.event]) else { return .rejected(.missingEvent) }
-        guard let kind = Self.kind(kindBytes) else { return .rejected(.unknownEvent) }
+        let kind: EventKind
+        if let givenKind {
+            kind = givenKind
+        } else {
+            guard let kindBytes = nonEmpty(f[.event]) else { return .rejected(.missingEvent) }
+            guard let named = Self.kind(kindBytes) else { return .rejected(.unknownEvent) }
+            kind = named
+        }
 
         event = Event(
             ts: ts, call: call, kind: kind, identified: false, outcome: .resolved, centre: centre,

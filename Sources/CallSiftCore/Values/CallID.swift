@@ -20,7 +20,7 @@ public struct CallID: Hashable, Sendable {
 
     /// The id of `bytes`; long ones are interned in `long`.
     @inline(__always)
-    init(_ bytes: UnsafeRawBufferPointer, long: borrowing LongCallIDs) {
+    package init(_ bytes: UnsafeRawBufferPointer, long: borrowing LongCallIDs) {
         self = bytes.count > Self.inlineCapacity ? Self.interned(bytes, long: long) : CallID(short: bytes)
     }
 
@@ -75,6 +75,17 @@ public struct CallID: Hashable, Sendable {
 
     package var isLong: Bool { length == Self.longMarker }
 
+    /// Hashed by `hash64` alone: one word for `Hasher` to take, where the six stored
+    /// words and the length had been seven (an adapter's tables look ids up per line).
+    public func hash(into hasher: inout Hasher) { hasher.combine(hash64) }
+
+    /// Lends the id's bytes to `body` (from the words, on the stack, for an inline id).
+    package func withBytes<R>(long: LongCallIDs, _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        if isLong { return try long.bytes(of: self).withUnsafeBytes(body) }
+        var words = (w0.bigEndian, w1.bigEndian, w2.bigEndian, w3.bigEndian, w4.bigEndian)
+        return try withUnsafeBytes(of: &words) { try body(UnsafeRawBufferPointer(rebasing: $0.prefix(Int(length)))) }
+    }
+
     /// A well-mixed hash of the id: each word (and then the length) is folded in by a
     /// full 64×64→128-bit multiply whose halves are XORed, so a difference anywhere in a
     /// word reaches every bit of the state before the next word comes in.
@@ -124,7 +135,7 @@ public final class LongCallIDs: Sendable {
     package var all: [[UInt8]] { table.withLock { $0.list } }
 
     /// The bytes of any id, inline or long.
-    func bytes(of id: CallID) -> [UInt8] {
+    package func bytes(of id: CallID) -> [UInt8] {
         if id.isLong {
             let index = Int(id.w0)
             return table.withLock { $0.list[index] }

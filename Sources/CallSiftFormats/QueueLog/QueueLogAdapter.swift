@@ -1,3 +1,4 @@
+import CMemory
 import CallSiftCore
 /// Asterisk's `queue_log` (written by app_queue; read by FreePBX, Wazo/XiVO, QueueMetrics)
 /// as canonical call events. The mapping, field by field, is in docs/formats.md.
@@ -20,6 +21,9 @@ import CallSiftCore
 ///
 /// Memory: one small record per call of the last call timeout + lateness, like
 /// `CallAssembler`; a call remembers at most `maxSeen` lines for duplicate detection.
+/// Calls are found by their id as a `CallID` (the bytes held inline; an id over 40 bytes
+/// by its index in the adapter's own `LongCallIDs`), and a line's fields are read where
+/// they lie in the record: no `String` is made per line.
 ///
 /// Its stored properties are `@exclusivity(unchecked)`: one thread owns it at a time, and no
 /// access to one of them can overlap another (docs/architecture.md, "Exclusivity and specialisation").
@@ -40,7 +44,8 @@ package final class QueueLogAdapter: FormatAdapter {
 
     fileprivate enum Slot: Int { case time = 0, callid, queue, agent, event, data1, data2, data3, data4, data5 }
     fileprivate static let slotCount = 10
-    /// One struct, so a line's many small writes are one access to the adapter's state.
+    /// Where each field of the line lies (in the record itself for the file form, in a copy
+    /// for the export form, whose quoted fields are unquoted).
     @exclusivity(unchecked) private var fields = LineFields()
     /// CSV form: the slot of each column (nil: ignored), and the header's bytes.
     @exclusivity(unchecked) private var columns: [Int?]?
@@ -61,10 +66,14 @@ package final class QueueLogAdapter: FormatAdapter {
     private struct Seen: Equatable {
         var event: UInt8
         var ts: Int64
-        var queue: String
+        /// The queue, by its index in `queueNames`.
+        var queue: Int32
     }
 
     private struct Call {
+        var id: CallID
+        /// Unique to this call while it is open; 0 once it has closed.
+        var serial: Int
         var firstTs: Int64
         var arrived = false
         var queued = false
@@ -73,12 +82,26 @@ package final class QueueLogAdapter: FormatAdapter {
         var seen: [Seen] = []
     }
 
-    @exclusivity(unchecked) private var calls: [String: Call] = [:]
+    /// The open calls, in places reused once a call closes (`freePlaces`), found by id
+    /// through `placeOf`: a line's call is changed where it lies, never copied out and back.
+    @exclusivity(unchecked) private var calls: [Call] = []
+    @exclusivity(unchecked) private var placeOf = IDIndex()
+    @exclusivity(unchecked) private var freePlaces: [Int32] = []
+    /// Call ids and queue names over `CallID.inlineCapacity` bytes. Only added to: such ids
+    /// are not seen in real logs (Asterisk's are `epoch.sequence`), and a restored adapter
+    /// starts a new one.
+    private let longIDs: LongCallIDs
+    /// The queue names seen, each once, by index; and each one's index by its bytes.
+    @exclusivity(unchecked) private var queueNames: [String] = []
+    @exclusivity(unchecked) private var queueIndex = IDIndex()
+    /// A call's place and the serial of its own, or of the line it holds: an entry of the
+    /// queues below is stale once the serial at that place differs.
+    private struct Tag { var place: Int32; var serial: Int }
     /// When each call's window closes: first ts + timeout + lateness.
-    @exclusivity(unchecked) private var deadlines = LazyMinimum<String>()
-    private struct HeldTag { var callid: String; var serial: Int }
-    @exclusivity(unchecked) private var heldTimes = LazyMinimum<HeldTag>()
-    @exclusivity(unchecked) private var heldSerial = 0
+    @exclusivity(unchecked) private var deadlines = LazyMinimum<Tag>()
+    @exclusivity(unchecked) private var heldTimes = LazyMinimum<Tag>()
+    /// The last serial given to a call or a held line.
+    @exclusivity(unchecked) private var serial = 0
 
     /// - Parameter first: the input's first decoded bytes, to tell the two forms apart.
     package init(first: UnsafeRawBufferPointer, centre: String, settings: AnalysisSettings) throws {
@@ -88,6 +111,7 @@ package final class QueueLogAdapter: FormatAdapter {
         timeout = settings.callTimeout
         lateness = settings.lateness
         calendar = try LocalCalendar(identifier: settings.timeZone)
+        longIDs = LongCallIDs()
     }
 
     package var recordCutting: RecordCutting { .lines(quoteAware: isCSV) }
@@ -149,16 +173,22 @@ package final class QueueLogAdapter: FormatAdapter {
         combinedDataColumn = other.combinedDataColumn
         headerBytes = other.headerBytes
         calls = other.calls
+        placeOf = other.placeOf
+        freePlaces = other.freePlaces
+        // Only added to, so the copy may share it.
+        longIDs = other.longIDs
+        queueNames = other.queueNames
+        queueIndex = other.queueIndex
         deadlines = other.deadlines
         heldTimes = other.heldTimes
-        heldSerial = other.heldSerial
+        serial = other.serial
     }
 
     package func copy() -> FormatAdapter { QueueLogAdapter(copying: self) }
 
     // MARK: - Durable state (docs/formats.md, "One export across many files")
 
-    package var holdsAnything: Bool { !calls.isEmpty }
+    package var holdsAnything: Bool { !placeOf.isEmpty }
 
     package func heldFloors() -> [String: Int64] {
         let f = floor(latestKey: .max)
@@ -169,11 +199,11 @@ package final class QueueLogAdapter: FormatAdapter {
     /// follow from them, and are made again by `init(restoring:)`.
     package func save(into w: inout AdapterStateWriter) {
         w.string(centre)
-        let ids = calls.keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+        let ids = placeOf.keys.sorted { CallID.precedes($0, $1, long: longIDs) }
         w.count(ids.count)
         for id in ids {
-            let c = calls[id]!
-            w.string(id)
+            let c = calls[Int(placeOf[id]!)]
+            w.string(string(id))
             w.int(c.firstTs)
             w.u8((c.arrived ? 1 : 0) | (c.queued ? 2 : 0) | (c.answered ? 4 : 0))
             w.bool(c.held != nil)
@@ -186,7 +216,7 @@ package final class QueueLogAdapter: FormatAdapter {
             for s in c.seen {
                 w.u8(s.event)
                 w.int(s.ts)
-                w.string(s.queue)
+                w.string(queueNames[Int(s.queue)])
             }
         }
     }
@@ -199,14 +229,18 @@ package final class QueueLogAdapter: FormatAdapter {
         centreBytes = Array(centre.utf8)
         timeout = settings.callTimeout
         lateness = settings.lateness
+        longIDs = LongCallIDs()
         do {
             calendar = try LocalCalendar(identifier: settings.timeZone)
         } catch {
             throw AdapterStateError(description: "\(error)")
         }
         for _ in 0..<(try r.count(minBytes: 19)) {
-            let id = try r.string()
-            var call = Call(firstTs: try r.int())
+            let id = callID(try r.string())
+            guard placeOf[id] == nil else { throw AdapterStateError(description: "a queue_log call saved twice") }
+            serial += 1
+            var call = Call(id: id, serial: serial, firstTs: try r.int())
+            let place = Int32(calls.count)
             let flags = try r.u8()
             call.arrived = flags & 1 != 0
             call.queued = flags & 2 != 0
@@ -216,15 +250,19 @@ package final class QueueLogAdapter: FormatAdapter {
                 guard let kind = QueueLogLeave(rawValue: try r.u8()) else {
                     throw AdapterStateError(description: "a queue_log call held by a line of an unknown kind")
                 }
-                heldSerial += 1
-                call.held = Held(ts: ts, kind: kind, ownEmitted: try r.bool(), serial: heldSerial)
-                heldTimes.push(ts, HeldTag(callid: id, serial: heldSerial))
+                serial += 1
+                call.held = Held(ts: ts, kind: kind, ownEmitted: try r.bool(), serial: serial)
+                heldTimes.push(ts, Tag(place: place, serial: serial))
             }
             let seen = try r.count(minBytes: 17)
             guard seen <= Self.maxSeen else { throw AdapterStateError(description: "a queue_log call with \(seen) lines seen") }
-            for _ in 0..<seen { call.seen.append(Seen(event: try r.u8(), ts: try r.int(), queue: try r.string())) }
-            calls[id] = call
-            deadlines.push(call.firstTs &+ timeout &+ lateness, id)
+            for _ in 0..<seen {
+                let event = try r.u8(), ts = try r.int(), name = try r.string()
+                call.seen.append(Seen(event: event, ts: ts, queue: queue(name)))
+            }
+            placeOf[id] = place
+            calls.append(call)
+            deadlines.push(call.firstTs &+ timeout &+ lateness, Tag(place: place, serial: call.serial))
         }
         guard r.isAtEnd else { throw AdapterStateError(description: "bytes after a queue_log adapter's state") }
     }
@@ -238,130 +276,173 @@ package final class QueueLogAdapter: FormatAdapter {
                 return .header
             }
             if let problem = splitCSV(record) { return .rejected(problem) }
-        } else {
-            if let problem = splitFile(record) { return .rejected(problem) }
+            return fields.withCopy { line in readLine(line, out) }
         }
+        guard fields.splitFile(record) >= 5 else { return .rejected(.fieldCount) }
+        return readLine(record, out)
+    }
+
+    /// The line whose fields `fields` has found in `line`.
+    private func readLine(_ line: UnsafeRawBufferPointer, _ out: AdapterOutput) -> AdapterVerdict {
         // Checked in a fixed order: ts, event, call, service; then lateness.
-        guard let ts = parseTime() else { return .rejected(isPresent(.time) ? .badTs : .missingTs) }
-        guard length(.event) > 0 else { return .rejected(.missingEvent) }
-        let event = bytes(.event) { QueueEvent.named($0) }
+        guard let ts = parseTime(field(.time, line)) else { return .rejected(fields.isPresent(.time) ? .badTs : .missingTs) }
+        let name = field(.event, line)
+        guard name.count > 0 else { return .rejected(.missingEvent) }
+        let event = QueueEvent.named(name)
         if case .skip = event {
         } else {
-            // The field's bytes are looked at inside the closure that lends them.
-            if bytes(.callid, Self.isNone) { return .rejected(.missingCall) }
+            if Self.isNone(field(.callid, line)) { return .rejected(.missingCall) }
         }
         let needsQueue: Bool
         switch event {
         case .enterQueue, .refusal: needsQueue = true
         default: needsQueue = false
         }
-        if needsQueue, bytes(.queue, Self.isNone) { return .rejected(.missingService) }
+        if needsQueue, Self.isNone(field(.queue, line)) { return .rejected(.missingService) }
         guard out.admit(orderKey: ts) else { return .late }
         closeCalls(before: min(ts, out.releaseLimit), out)
         if case .skip(let kind) = event { return .skipped(kind) }
-        return callLine(ts: ts, event: event, out)
+        return callLine(ts: ts, event: event, line, out)
     }
 
     package func finish(_ out: AdapterOutput) {
         // In a fixed order, so the same input always yields the same event order.
-        let keys = calls.keys.sorted { a, b in
-            let fa = calls[a]!.firstTs, fb = calls[b]!.firstTs
-            return fa != fb ? fa < fb : a.utf8.lexicographicallyPrecedes(b.utf8)
+        let ids = placeOf.keys.sorted { a, b in
+            let fa = calls[Int(placeOf[a]!)].firstTs, fb = calls[Int(placeOf[b]!)].firstTs
+            return fa != fb ? fa < fb : CallID.precedes(a, b, long: longIDs)
         }
-        for key in keys { close(key, out) }
+        for id in ids { close(Int(placeOf[id]!), out) }
+        // Every entry of the queues is stale now, and refers to a place about to go.
         calls.removeAll()
+        placeOf.removeAll()
+        freePlaces.removeAll()
+        deadlines = LazyMinimum()
+        heldTimes = LazyMinimum()
     }
 
     package func floor(latestKey: Int64) -> Int64 {
-        heldTimes.min { _, tag in self.calls[tag.callid]?.held?.serial == tag.serial }?.at ?? .max
+        heldTimes.min { _, tag in self.calls[Int(tag.place)].held?.serial == tag.serial }?.at ?? .max
     }
 
     // MARK: - Calls
 
-    private func callLine(ts: Int64, event: QueueEvent, _ out: AdapterOutput) -> AdapterVerdict {
-        let callid = bytes(.callid) { String(decoding: $0, as: UTF8.self) }
-        let queue = bytes(.queue) { String(decoding: $0, as: UTF8.self) }
-        var existing = calls[callid]
-        if let c = existing, ts > c.firstTs &+ timeout {
+    private func callLine(ts: Int64, event: QueueEvent, _ line: UnsafeRawBufferPointer, _ out: AdapterOutput) -> AdapterVerdict {
+        let callid = callID(field(.callid, line))
+        let queue = self.queue(field(.queue, line))
+        var place = placeOf[callid].map { Int($0) }
+        if let p = place, ts > calls[p].firstTs &+ timeout {
             // Beyond the call timeout from its first event: another call with the same id.
-            close(callid, out)
-            existing = nil
+            close(p, out)
+            place = nil
         }
-        var call = existing ?? Call(firstTs: ts)
-        if existing == nil || ts < call.firstTs {
-            call.firstTs = min(call.firstTs, ts)
-            deadlines.push(call.firstTs &+ timeout &+ lateness, callid)
+        let p: Int
+        if let place {
+            p = place
+            if ts < calls[p].firstTs {
+                calls[p].firstTs = ts
+                deadlines.push(ts &+ timeout &+ lateness, Tag(place: Int32(p), serial: calls[p].serial))
+            }
+        } else {
+            p = open(callid, firstTs: ts)
+            deadlines.push(ts &+ timeout &+ lateness, Tag(place: Int32(p), serial: calls[p].serial))
         }
+        // The call is changed where it lies; nothing below opens or closes a call.
+        return update(&calls[p], at: Int32(p), ts: ts, event: event, queue: queue, line, out)
+    }
+
+    private func update(
+        _ call: inout Call, at place: Int32, ts: Int64, event: QueueEvent, queue: Int32, _ line: UnsafeRawBufferPointer, _ out: AdapterOutput
+    ) -> AdapterVerdict {
         let seen = Seen(event: event.code, ts: ts, queue: queue)
-        if call.seen.contains(seen) {
-            calls[callid] = call
-            return .duplicate
-        }
+        if call.seen.contains(seen) { return .duplicate }
         if call.seen.count >= Self.maxSeen { call.seen.removeFirst() }
+        // Room for a call's usual lines at once, rather than growing one line at a time.
+        if call.seen.isEmpty { call.seen.reserveCapacity(6) }
         call.seen.append(seen)
 
         var verdict = AdapterVerdict.taken
         switch event {
         case .enterQueue:
             if !call.arrived {
-                verdict = emitNow(ts: ts, callid: callid, kind: .arrive, caller: .data2, service: queue, out)
+                verdict = emitNow(ts: ts, kind: .arrive, caller: .data2, service: .queue, line, out)
                 if verdict == .taken { call.arrived = true }
             } else {
-                convertHeld(&call, callid: callid, queue: queue, out)
-                verdict = emitNow(ts: ts, callid: callid, kind: .transfer, service: queue, out)
+                convertHeld(&call, queue: queue, out)
+                verdict = emitNow(ts: ts, kind: .transfer, service: .queue, line, out)
             }
             if verdict == .taken { call.queued = true }
         case .connect:
-            convertHeld(&call, callid: callid, queue: queue, out)
+            convertHeld(&call, queue: queue, out)
             if call.answered {
                 verdict = .skipped(.reanswer)
             } else {
-                verdict = emitNow(ts: ts, callid: callid, kind: .answer, out)
+                verdict = emitNow(ts: ts, kind: .answer, line, out)
                 if verdict == .taken { call.answered = true }
             }
         case .completeCaller:
-            convertHeld(&call, callid: callid, queue: queue, out)
-            verdict = emitNow(ts: ts, callid: callid, kind: .end, out)
+            convertHeld(&call, queue: queue, out)
+            verdict = emitNow(ts: ts, kind: .end, line, out)
         case .abandon:
-            convertHeld(&call, callid: callid, queue: queue, out)
-            verdict = emitNow(ts: ts, callid: callid, kind: call.answered ? .end : .abandon, out)
+            convertHeld(&call, queue: queue, out)
+            verdict = emitNow(ts: ts, kind: call.answered ? .end : .abandon, line, out)
         case .leave(let kind):
-            convertHeld(&call, callid: callid, queue: queue, out)
-            hold(&call, callid: callid, ts: ts, kind: kind, ownEmitted: false)
+            convertHeld(&call, queue: queue, out)
+            hold(&call, at: place, ts: ts, kind: kind, ownEmitted: false)
         case .refusal:
-            convertHeld(&call, callid: callid, queue: queue, out)
+            convertHeld(&call, queue: queue, out)
             var opened = false
             if !call.arrived {
                 // Refused before ever queueing: the refusal is also the arrival. queue_log
                 // gives no caller id here, so the caller is unidentified.
-                verdict = emitNow(ts: ts, callid: callid, kind: .arrive, caller: nil, service: queue, out)
+                verdict = emitNow(ts: ts, kind: .arrive, caller: nil, service: .queue, line, out)
                 opened = verdict == .taken
                 if opened { call.arrived = true }
             }
-            if verdict == .taken { hold(&call, callid: callid, ts: ts, kind: .refusal, ownEmitted: opened) }
+            if verdict == .taken { hold(&call, at: place, ts: ts, kind: .refusal, ownEmitted: opened) }
         case .skip:
             break
         }
-        calls[callid] = call
         return verdict
     }
 
-    private func hold(_ call: inout Call, callid: String, ts: Int64, kind: QueueLogLeave, ownEmitted: Bool) {
-        heldSerial += 1
-        call.held = Held(ts: ts, kind: kind, ownEmitted: ownEmitted, serial: heldSerial)
-        heldTimes.push(ts, HeldTag(callid: callid, serial: heldSerial))
+    /// A new call, in a free place if there is one; its place.
+    private func open(_ id: CallID, firstTs: Int64) -> Int {
+        serial += 1
+        let call = Call(id: id, serial: serial, firstTs: firstTs)
+        let p: Int
+        if let free = freePlaces.popLast() {
+            p = Int(free)
+            calls[p] = call
+        } else {
+            p = calls.count
+            calls.append(call)
+        }
+        placeOf[call.id] = Int32(p)
+        return p
+    }
+
+    private func hold(_ call: inout Call, at place: Int32, ts: Int64, kind: QueueLogLeave, ownEmitted: Bool) {
+        serial += 1
+        call.held = Held(ts: ts, kind: kind, ownEmitted: ownEmitted, serial: serial)
+        heldTimes.push(ts, Tag(place: place, serial: serial))
     }
 
     /// The call turned up in a queue again: the line it left by is a transfer to `queue`.
-    private func convertHeld(_ call: inout Call, callid: String, queue: String, _ out: AdapterOutput) {
+    private func convertHeld(_ call: inout Call, queue: Int32, _ out: AdapterOutput) {
         guard let h = call.held else { return }
         call.held = nil
-        emitLater(ts: h.ts, callid: callid, kind: .transfer, service: queue, extraLine: h.ownEmitted, out)
+        emitLater(ts: h.ts, callid: call.id, kind: .transfer, service: queue, extraLine: h.ownEmitted, out)
     }
 
     /// The call's window closed (or the input ended): a held line becomes its terminal.
-    private func close(_ callid: String, _ out: AdapterOutput) {
-        guard let call = calls.removeValue(forKey: callid) else { return }
+    private func close(_ place: Int, _ out: AdapterOutput) {
+        let call = calls[place]
+        let callid = call.id
+        placeOf[callid] = nil
+        freePlaces.append(Int32(place))
+        calls[place].serial = 0
+        calls[place].held = nil
+        calls[place].seen = []
         guard let h = call.held else { return }
         let terminal: EventKind = call.answered ? .end : (h.kind == .refusal && !call.queued ? .blocked : .abandon)
         switch h.kind {
@@ -378,27 +459,24 @@ package final class QueueLogAdapter: FormatAdapter {
 
     private func closeCalls(before latest: Int64, _ out: AdapterOutput) {
         while let top = deadlines.pop(below: latest) {
-            guard let call = calls[top.tag], call.firstTs &+ timeout &+ lateness == top.at else { continue }
-            close(top.tag, out)
+            let p = Int(top.tag.place)
+            guard calls[p].serial == top.tag.serial, calls[p].firstTs &+ timeout &+ lateness == top.at else { continue }
+            close(p, out)
         }
     }
 
     /// An event of the line being read; a rejection is the line's verdict.
     private func emitNow(
-        ts: Int64, callid: String, kind: EventKind, caller: Slot? = nil, service: String? = nil,
+        ts: Int64, kind: EventKind, caller: Slot? = nil, service: Slot? = nil, _ line: UnsafeRawBufferPointer,
         _ out: AdapterOutput
     ) -> AdapterVerdict {
         let empty = UnsafeRawBufferPointer(start: nil, count: 0)
-        let built: EventBuilder.Built = fields.withBytes { slice in
-            return withOptionalBytes(service) { serviceBytes in
-                centreBytes.withUnsafeBytes { centre in
-                    // An arrive always has a caller key: an absent caller id is "unidentified".
-                    let callerBytes: UnsafeRawBufferPointer? = kind == .arrive ? (caller.map(slice) ?? empty) : nil
-                    return canonical.build(
-                        out.builder, ts: ts, centre: centre, call: slice(.callid), kind: kind,
-                        caller: callerBytes, service: serviceBytes)
-                }
-            }
+        // An arrive always has a caller key: an absent caller id is "unidentified".
+        let callerBytes: UnsafeRawBufferPointer? = kind == .arrive ? (caller.map { field($0, line) } ?? empty) : nil
+        let built = centreBytes.withUnsafeBytes { centre in
+            canonical.build(
+                out.builder, ts: ts, centre: centre, call: field(.callid, line), kind: kind,
+                caller: callerBytes, service: service.map { field($0, line) })
         }
         switch built {
         case .event(let e): out.emit(e, extraLine: false); return .taken
@@ -408,34 +486,55 @@ package final class QueueLogAdapter: FormatAdapter {
 
     /// An event of a line read earlier.
     private func emitLater(
-        ts: Int64, callid: String, kind: EventKind, service: String? = nil, extraLine: Bool,
-        _ out: AdapterOutput
+        ts: Int64, callid: CallID, kind: EventKind, service: Int32? = nil, extraLine: Bool, _ out: AdapterOutput
     ) {
-        switch canonical.build(out.builder, ts: ts, centre: centre, call: callid, kind: kind, service: service) {
+        let built = callid.withBytes(long: longIDs) { call in
+            centreBytes.withUnsafeBytes { centre in
+                withOptionalBytes(service.map { queueNames[Int($0)] }) { service in
+                    canonical.build(out.builder, ts: ts, centre: centre, call: call, kind: kind, service: service)
+                }
+            }
+        }
+        switch built {
         case .event(let e): out.emit(e, extraLine: extraLine)
         case .rejected(let reason): if !extraLine { out.countRejected(reason) }
         }
     }
 
+    // MARK: - Ids and queues
+
+    private func callID(_ bytes: UnsafeRawBufferPointer) -> CallID { CallID(bytes, long: longIDs) }
+
+    private func callID(_ s: String) -> CallID {
+        var s = s
+        return s.withUTF8 { callID(UnsafeRawBufferPointer($0)) }
+    }
+
+    private func string(_ id: CallID) -> String { id.withBytes(long: longIDs) { String(decoding: $0, as: UTF8.self) } }
+
+    /// The index of queue `name` in `queueNames`, added on first sight.
+    private func queue(_ name: UnsafeRawBufferPointer) -> Int32 {
+        let key = callID(name)
+        if let i = queueIndex[key] { return i }
+        let i = Int32(queueNames.count)
+        queueNames.append(String(decoding: name, as: UTF8.self))
+        queueIndex[key] = i
+        return i
+    }
+
+    private func queue(_ name: String) -> Int32 {
+        var name = name
+        return name.withUTF8 { queue(UnsafeRawBufferPointer($0)) }
+    }
+
     // MARK: - Fields
 
-    private func isPresent(_ s: Slot) -> Bool { fields.isPresent(s) }
-    private func length(_ s: Slot) -> Int { fields.length(s) }
+    /// Slot `s`'s bytes in `line` (empty when absent).
+    private func field(_ s: Slot, _ line: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer { fields.bytes(s, in: line) }
 
     /// An empty field, or Asterisk's `NONE`: no call id, no queue.
     private static func isNone(_ field: UnsafeRawBufferPointer) -> Bool {
-        field.count == 0 || field.elementsEqual("NONE".utf8)
-    }
-
-    /// Lends slot `s`'s bytes to `body`; they must not leave it.
-    private func bytes<R>(_ s: Slot, _ body: (UnsafeRawBufferPointer) -> R) -> R {
-        fields.withBytes { body($0(s)) }
-    }
-
-    /// `epoch|callid|queue|agent|EVENT|data1|...`: at least the five fixed fields; data
-    /// fields after the fifth are ignored.
-    private func splitFile(_ record: UnsafeRawBufferPointer) -> RejectReason? {
-        fields.splitFile(record) >= 5 ? nil : .fieldCount
+        field.count == 0 || (field.count == 4 && field.elementsEqual("NONE".utf8))
     }
 
     private static let columnNames: [(String, Slot)] = [
@@ -465,28 +564,26 @@ package final class QueueLogAdapter: FormatAdapter {
 
     /// File form: epoch seconds. Export form: a datetime with or without an offset (without
     /// one it is local time in `--tz`, as the PBX wrote it), or epoch seconds.
-    private func parseTime() -> Int64? {
-        bytes(.time) { v -> Int64? in
-            guard v.count > 0 else { return nil }
-            if let s = Self.epochSeconds(v) { return s }
-            guard isCSV else { return nil }
-            if let t = Timestamp.parse(v), v.count >= 20 { return t }
-            // PostgreSQL prints a whole-hour offset as `+02`: make it `+02:00`.
-            if v.count >= 22, v[v.count - 3] == 0x2B || v[v.count - 3] == 0x2D, v.count < 40 {
-                var withMinutes = Array(v)
-                withMinutes.append(contentsOf: ":00".utf8)
-                if let t = withMinutes.withUnsafeBytes({ Timestamp.parse($0) }) { return t }
-            }
-            // `2012-07-03 15:27:23.896208`: no offset. Read as if UTC, then move by the
-            // zone's offset at that instant (found in two steps, right across DST changes
-            // except inside the skipped or repeated hour itself).
-            guard v.count >= 19, v.count < 40 else { return nil }
-            var withZ = Array(v)
-            withZ.append(0x5A)
-            guard let asUTC = withZ.withUnsafeBytes({ Timestamp.parse($0) }) else { return nil }
-            let guess = asUTC &- calendar.offsetMillis(atUTCMillis: asUTC)
-            return asUTC &- calendar.offsetMillis(atUTCMillis: guess)
+    private func parseTime(_ v: UnsafeRawBufferPointer) -> Int64? {
+        guard v.count > 0 else { return nil }
+        if let s = Self.epochSeconds(v) { return s }
+        guard isCSV else { return nil }
+        if let t = Timestamp.parse(v), v.count >= 20 { return t }
+        // PostgreSQL prints a whole-hour offset as `+02`: make it `+02:00`.
+        if v.count >= 22, v[v.count - 3] == 0x2B || v[v.count - 3] == 0x2D, v.count < 40 {
+            var withMinutes = Array(v)
+            withMinutes.append(contentsOf: ":00".utf8)
+            if let t = withMinutes.withUnsafeBytes({ Timestamp.parse($0) }) { return t }
         }
+        // `2012-07-03 15:27:23.896208`: no offset. Read as if UTC, then move by the
+        // zone's offset at that instant (found in two steps, right across DST changes
+        // except inside the skipped or repeated hour itself).
+        guard v.count >= 19, v.count < 40 else { return nil }
+        var withZ = Array(v)
+        withZ.append(0x5A)
+        guard let asUTC = withZ.withUnsafeBytes({ Timestamp.parse($0) }) else { return nil }
+        let guess = asUTC &- calendar.offsetMillis(atUTCMillis: asUTC)
+        return asUTC &- calendar.offsetMillis(atUTCMillis: guess)
     }
 
     /// `1366720340` or `1366720340.123` (seconds, optional fraction), in milliseconds.
@@ -547,10 +644,17 @@ enum QueueEvent {
         ("QUEUESTART", .skip(.queueAdmin)), ("CONFIGRELOAD", .skip(.queueAdmin)),
         ("INFO", .skip(.callInfo)), ("DID", .skip(.callInfo)), ("SYSCOMPAT", .skip(.callInfo)),
     ]
-    private static let table: [(bytes: [UInt8], event: QueueEvent)] = names.map { (Array($0.0.utf8), $0.1) }
+    /// Each name held as a `CallID` (every name is shorter than its inline capacity), so a
+    /// name is matched by comparing a few words, most often against the first entries.
+    private static let table: [(name: CallID, event: QueueEvent)] = names.map { name, event in
+        var name = name
+        return (name.withUTF8 { CallID(short: UnsafeRawBufferPointer($0)) }, event)
+    }
 
     static func named(_ name: UnsafeRawBufferPointer) -> QueueEvent {
-        for entry in table where entry.bytes.count == name.count && entry.bytes.elementsEqual(name) { return entry.event }
+        guard name.count <= CallID.inlineCapacity else { return .skip(.otherQueueEvent) }
+        let id = CallID(short: name)
+        for entry in table where entry.name == id { return entry.event }
         return .skip(.otherQueueEvent)
     }
 }
@@ -558,55 +662,78 @@ enum QueueEvent {
 /// How a held queue_log line left its queue.
 enum QueueLogLeave: UInt8 { case exit, completeAgent, transfer, refusal }
 
-/// The fields of the queue_log line being read, copied into one reused buffer.
+/// Where each field of the queue_log line being read lies: in the record itself (the file
+/// form, split in place), or in one reused buffer (the export form, whose fields are
+/// unquoted into it).
 private struct LineFields {
     typealias Slot = QueueLogAdapter.Slot
     private var buffer: [UInt8] = []
-    private var starts = [Int](repeating: -1, count: QueueLogAdapter.slotCount)
-    private var ends = [Int](repeating: -1, count: QueueLogAdapter.slotCount)
+    /// Each slot's start and end offsets, -1 when absent.
+    private var starts = InlineArray<10, Int32>(repeating: -1)
+    private var ends = InlineArray<10, Int32>(repeating: -1)
 
     init() { buffer.reserveCapacity(512) }
 
     func isPresent(_ s: Slot) -> Bool { starts[s.rawValue] >= 0 }
-    func length(_ s: Slot) -> Int { starts[s.rawValue] >= 0 ? ends[s.rawValue] - starts[s.rawValue] : 0 }
 
-    /// Calls `body` with a function giving each slot's bytes (empty when absent).
-    func withBytes<R>(_ body: ((Slot) -> UnsafeRawBufferPointer) -> R) -> R {
-        buffer.withUnsafeBytes { buf in
-            body { s in
-                let st = starts[s.rawValue]
-                return st >= 0 ? UnsafeRawBufferPointer(rebasing: buf[st..<ends[s.rawValue]]) : UnsafeRawBufferPointer(start: nil, count: 0)
-            }
-        }
+    /// Slot `s`'s bytes in `line`, the record split or the buffer lent by `withCopy`
+    /// (empty when absent).
+    @inline(__always)
+    func bytes(_ s: Slot, in line: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer {
+        let st = Int(starts[s.rawValue])
+        guard st >= 0 else { return UnsafeRawBufferPointer(start: nil, count: 0) }
+        return UnsafeRawBufferPointer(rebasing: line[st..<Int(ends[s.rawValue])])
     }
 
-    private mutating func reset() {
-        buffer.removeAll(keepingCapacity: true)
-        for i in 0..<QueueLogAdapter.slotCount { starts[i] = -1; ends[i] = -1 }
+    /// Lends the buffer the export form's fields were copied into.
+    func withCopy<R>(_ body: (UnsafeRawBufferPointer) -> R) -> R { buffer.withUnsafeBytes(body) }
+
+    private mutating func clearSlots() {
+        starts = InlineArray(repeating: -1)
+        ends = InlineArray(repeating: -1)
     }
 
     private mutating func store(_ slot: Int, _ bytes: UnsafeRawBufferPointer) {
-        starts[slot] = buffer.count
+        starts[slot] = Int32(buffer.count)
         buffer.append(contentsOf: bytes)
-        ends[slot] = buffer.count
+        ends[slot] = Int32(buffer.count)
     }
 
-    /// Splits at `|`; returns the number of fields.
+    /// Splits the record in place at `|`, sixteen bytes at a time; returns the number of
+    /// fields. Fields after the tenth are counted, not kept.
     mutating func splitFile(_ record: UnsafeRawBufferPointer) -> Int {
-        reset()
-        var field = 0, start = 0
-        for i in 0...record.count where i == record.count || record[i] == 0x7C {
-            if field < QueueLogAdapter.slotCount {
-                store(field, UnsafeRawBufferPointer(rebasing: record[start..<i]))
-            }
-            field += 1
-            start = i + 1
+        clearSlots()
+        let n = record.count
+        guard let base = record.baseAddress else {
+            starts[0] = 0
+            ends[0] = 0
+            return 1
         }
-        return field
+        var field = 0, start = 0, at = 0
+        while at < n {
+            var bars = callsift_byte_mask(base + at, n - at, 0x7C)
+            while bars != 0 {
+                let i = at + bars.trailingZeroBitCount
+                bars &= bars - 1
+                if field < QueueLogAdapter.slotCount {
+                    starts[field] = Int32(start)
+                    ends[field] = Int32(i)
+                }
+                field += 1
+                start = i + 1
+            }
+            at += 16
+        }
+        if field < QueueLogAdapter.slotCount {
+            starts[field] = Int32(start)
+            ends[field] = Int32(n)
+        }
+        return field + 1
     }
 
     mutating func splitCSV(_ record: UnsafeRawBufferPointer, columns: [Int?], combinedDataColumn: Int?) -> RejectReason? {
-        reset()
+        clearSlots()
+        buffer.removeAll(keepingCapacity: true)
         var count = 0
         var combined: [UInt8]?
         let problem = CSVRecordParser.split(record) { index, field in
