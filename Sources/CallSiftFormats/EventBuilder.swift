@@ -120,18 +120,26 @@ package final class EventBuilder {
     // MARK: - Values
 
     /// Caller values that identify nobody (docs/metrics.md, "Values"), compared
-    /// case-insensitively.
-    static let unidentifiedNames: [[UInt8]] = ["anonymous", "withheld", "private", "unknown", "unavailable"].map { Array($0.utf8) }
-
+    /// case-insensitively (each byte with bit 5 set, against the lower-case name): by
+    /// length, then against static bytes, as this runs once per arrival, where a stored
+    /// table had cost a lazy-initialisation check each time.
     static func isUnidentified(_ v: UnsafeRawBufferPointer) -> Bool {
-        if v.isEmpty { return true }
-        guard v.count <= 11 else { return false }
-        for name in unidentifiedNames where name.count == v.count {
-            var same = true
-            for i in 0..<v.count where (v[i] | 0x20) != name[i] { same = false; break }
-            if same { return true }
+        switch v.count {
+        case 0: return true
+        case 7: return equalFolded(v, "private") || equalFolded(v, "unknown")
+        case 8: return equalFolded(v, "withheld")
+        case 9: return equalFolded(v, "anonymous")
+        case 11: return equalFolded(v, "unavailable")
+        default: return false
         }
-        return false
+    }
+
+    /// `v` with bit 5 of each byte set equals `word` (lower case, of `v`'s length).
+    @inline(__always)
+    private static func equalFolded(_ v: UnsafeRawBufferPointer, _ word: StaticString) -> Bool {
+        let w = word.utf8Start
+        for i in 0..<v.count where (v[i] | 0x20) != w[i] { return false }
+        return true
     }
 
     static func kind(_ v: UnsafeRawBufferPointer) -> EventKind? {
