@@ -35,7 +35,7 @@ struct IDIndex {
     }
 
     subscript(id: CallID) -> Int32? {
-        get {
+        @inline(__always) get {
             let s = slots[probe(id)]
             return s.value >= 0 ? s.value : nil
         }

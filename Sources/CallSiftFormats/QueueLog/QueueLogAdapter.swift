@@ -36,6 +36,8 @@ package final class QueueLogAdapter: FormatAdapter {
     private let lateness: Int64
     private let calendar: LocalCalendar
     @exclusivity(unchecked) private var canonical = CanonicalRecord()
+    /// The last date read from an export's datetimes (`Timestamp.parse(_:days:)`).
+    @exclusivity(unchecked) private var days = Timestamp.DayCache()
 
     /// Lines of one call remembered to recognise a line delivered twice.
     static let maxSeen = 64
@@ -47,9 +49,7 @@ package final class QueueLogAdapter: FormatAdapter {
     /// Where each field of the line lies (in the record itself for the file form, in a copy
     /// for the export form, whose quoted fields are unquoted).
     @exclusivity(unchecked) private var fields = LineFields()
-    /// CSV form: the slot of each column (nil: ignored), and the header's bytes.
-    @exclusivity(unchecked) private var columns: [Int?]?
-    @exclusivity(unchecked) private var combinedDataColumn: Int?
+    /// CSV form: the header's bytes (its columns are in `fields`).
     @exclusivity(unchecked) private var headerBytes: [UInt8] = []
 
     // MARK: - Calls
@@ -144,8 +144,7 @@ package final class QueueLogAdapter: FormatAdapter {
     /// the calls held go on.
     package func beginFile(first: UnsafeRawBufferPointer) {
         isCSV = !QueueLogAdapter.looksLikeFileForm(first)
-        columns = nil
-        combinedDataColumn = nil
+        fields.forgetHeader()
         headerBytes = []
     }
 
@@ -168,9 +167,8 @@ package final class QueueLogAdapter: FormatAdapter {
         lateness = other.lateness
         calendar = other.calendar
         canonical = other.canonical
+        days = other.days
         fields = other.fields
-        columns = other.columns
-        combinedDataColumn = other.combinedDataColumn
         headerBytes = other.headerBytes
         calls = other.calls
         placeOf = other.placeOf
@@ -271,8 +269,8 @@ package final class QueueLogAdapter: FormatAdapter {
 
     package func read(_ record: UnsafeRawBufferPointer, _ out: AdapterOutput) -> AdapterVerdict {
         if isCSV {
-            if columns == nil || headerBytes.elementsEqual(record) {
-                if columns == nil { readHeader(record) }
+            if !fields.hasHeader || headerBytes.elementsEqual(record) {
+                if !fields.hasHeader { readHeader(record) }
                 return .header
             }
             if let problem = splitCSV(record) { return .rejected(problem) }
@@ -544,6 +542,7 @@ package final class QueueLogAdapter: FormatAdapter {
 
     private func readHeader(_ record: UnsafeRawBufferPointer) {
         var cols: [Int?] = []
+        var combined: Int?
         var seen = Set<Int>()
         _ = CSVRecordParser.split(record) { index, name in
             var slot: Int?
@@ -551,15 +550,15 @@ package final class QueueLogAdapter: FormatAdapter {
                 slot = s.rawValue
                 seen.insert(s.rawValue)
             }
-            if slot == nil && name.elementsEqual("data".utf8) && combinedDataColumn == nil { combinedDataColumn = index }
+            if slot == nil && name.elementsEqual("data".utf8) && combined == nil { combined = index }
             cols.append(slot)
         }
-        columns = cols
+        fields.setHeader(columns: cols, combinedDataColumn: combined)
         headerBytes = Array(record)
     }
 
     private func splitCSV(_ record: UnsafeRawBufferPointer) -> RejectReason? {
-        fields.splitCSV(record, columns: columns!, combinedDataColumn: combinedDataColumn)
+        fields.splitCSV(record)
     }
 
     /// File form: epoch seconds. Export form: a datetime with or without an offset (without
@@ -568,22 +567,31 @@ package final class QueueLogAdapter: FormatAdapter {
         guard v.count > 0 else { return nil }
         if let s = Self.epochSeconds(v) { return s }
         guard isCSV else { return nil }
-        if let t = Timestamp.parse(v), v.count >= 20 { return t }
+        if v.count >= 20, let t = Timestamp.parse(v, days: &days) { return t }
         // PostgreSQL prints a whole-hour offset as `+02`: make it `+02:00`.
-        if v.count >= 22, v[v.count - 3] == 0x2B || v[v.count - 3] == 0x2D, v.count < 40 {
-            var withMinutes = Array(v)
-            withMinutes.append(contentsOf: ":00".utf8)
-            if let t = withMinutes.withUnsafeBytes({ Timestamp.parse($0) }) { return t }
+        if v.count >= 22, v[v.count - 3] == 0x2B || v[v.count - 3] == 0x2D, v.count < 40,
+            let t = withSuffix(v, ":00", { Timestamp.parse($0, days: &days) })
+        {
+            return t
         }
         // `2012-07-03 15:27:23.896208`: no offset. Read as if UTC, then move by the
         // zone's offset at that instant (found in two steps, right across DST changes
         // except inside the skipped or repeated hour itself).
-        guard v.count >= 19, v.count < 40 else { return nil }
-        var withZ = Array(v)
-        withZ.append(0x5A)
-        guard let asUTC = withZ.withUnsafeBytes({ Timestamp.parse($0) }) else { return nil }
+        guard v.count >= 19, v.count < 40, let asUTC = withSuffix(v, "Z", { Timestamp.parse($0, days: &days) }) else { return nil }
         let guess = asUTC &- calendar.offsetMillis(atUTCMillis: asUTC)
         return asUTC &- calendar.offsetMillis(atUTCMillis: guess)
+    }
+
+    /// Lends `body` the bytes of `v` (under 40) followed by `suffix`, on the stack: the
+    /// export's datetimes come without an offset, so this runs once per line.
+    private func withSuffix<R>(_ v: UnsafeRawBufferPointer, _ suffix: StaticString, _ body: (UnsafeRawBufferPointer) -> R) -> R {
+        withUnsafeTemporaryAllocation(byteCount: 48, alignment: 8) { buffer in
+            let n = v.count, m = suffix.utf8CodeUnitCount
+            precondition(n + m <= buffer.count)
+            buffer.baseAddress!.copyMemory(from: v.baseAddress!, byteCount: n)
+            (buffer.baseAddress! + n).copyMemory(from: suffix.utf8Start, byteCount: m)
+            return body(UnsafeRawBufferPointer(rebasing: buffer[0..<(n + m)]))
+        }
     }
 
     /// `1366720340` or `1366720340.123` (seconds, optional fraction), in milliseconds.
@@ -731,7 +739,28 @@ private struct LineFields {
         return field + 1
     }
 
-    mutating func splitCSV(_ record: UnsafeRawBufferPointer, columns: [Int?], combinedDataColumn: Int?) -> RejectReason? {
+    /// Export form: the slot of each column (nil: ignored), once the header is read; and
+    /// the column of a single `data` field, if there is one.
+    private var columns: [Int?] = []
+    private(set) var hasHeader = false
+    private var combinedDataColumn: Int?
+
+    mutating func setHeader(columns: [Int?], combinedDataColumn: Int?) {
+        self.columns = columns
+        self.combinedDataColumn = combinedDataColumn
+        hasHeader = true
+    }
+
+    mutating func forgetHeader() {
+        columns = []
+        combinedDataColumn = nil
+        hasHeader = false
+    }
+
+    /// Export form: the fields of `record` copied (unquoted) into the buffer, each in its
+    /// column's slot. The columns are read here, where they are held, not handed in: an
+    /// array passed from the adapter was retained and released for every line.
+    mutating func splitCSV(_ record: UnsafeRawBufferPointer) -> RejectReason? {
         clearSlots()
         buffer.removeAll(keepingCapacity: true)
         var count = 0
