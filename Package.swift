@@ -15,6 +15,7 @@ let package = Package(
         .library(name: "CallSiftAccredit", targets: ["CallSiftAccredit"]),
         .library(name: "CallSiftGenerate", targets: ["CallSiftGenerate"]),
         .library(name: "CallSiftConcurrency", targets: ["CallSiftConcurrency"]),
+        .library(name: "CallSiftServe", targets: ["CallSiftServe"]),
         .executable(name: "callsift", targets: ["callsift"]),
     ],
     dependencies: [
@@ -23,6 +24,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-collections", from: "1.1.0"),
         .package(url: "https://github.com/apple/swift-system", from: "1.4.0"),
         .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
     ],
     targets: [
         .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
@@ -59,13 +61,16 @@ let package = Package(
                            .product(name: "SystemPackage", package: "swift-system")]
         ),
         .target(name: "CallSiftAccredit", dependencies: ["CallSift"]),
+        // The HTTP server of `--serve` (the wallboard, /metrics): a target of its own, so
+        // that the CallSift library does not depend on an HTTP stack.
+        .target(name: "CallSiftServe", dependencies: ["CallSift", .product(name: "Hummingbird", package: "hummingbird")]),
         .target(
             name: "CallSiftGenerate",
             dependencies: ["CallSiftCore", "CallSiftInput", .product(name: "HeapModule", package: "swift-collections")]
         ),
         .executableTarget(
             name: "callsift",
-            dependencies: ["CallSift", "CallSiftAccredit", "CallSiftGenerate", "CallSiftConcurrency",
+            dependencies: ["CallSift", "CallSiftAccredit", "CallSiftGenerate", "CallSiftConcurrency", "CallSiftServe",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         // The README's "Using the library" example: `swift run library-example`.
@@ -78,6 +83,7 @@ let package = Package(
         .testTarget(name: "CallSiftAccreditTests", dependencies: ["CallSiftAccredit"]),
         .testTarget(name: "CallSiftGenerateTests", dependencies: ["CallSiftGenerate"]),
         .testTarget(name: "CallSiftConcurrencyTests", dependencies: ["CallSiftConcurrency"]),
+        .testTarget(name: "CallSiftServeTests", dependencies: ["CallSiftServe", "CallSift"]),
         // Fixtures/: state folders written by earlier versions, read by the tests in place.
         .testTarget(name: "CLITests", dependencies: ["callsift"], exclude: ["Fixtures"]),
     ],

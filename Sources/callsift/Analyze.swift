@@ -1,6 +1,7 @@
 import CallSiftCore
 import CallSiftInput
 import CallSiftAccredit
+import CallSiftServe
 import CallSiftGenerate
 import ArgumentParser
 import CallSift
@@ -207,6 +208,12 @@ struct Analyze: ParsableCommand {
             valueName: "path"))
     var metricsFile: String?
 
+    @Option(
+        help: ArgumentHelp(
+            "With --follow: serve a live wallboard (/), its figures as Server-Sent Events (/events), /metrics for Prometheus, /report.json and /healthz over HTTP on ADDRESS:PORT, read-only. :PORT listens on 127.0.0.1 only; any other address is your choice to expose.",
+            valueName: "address:port"))
+    var serve: String?
+
     func settings() throws -> AnalysisSettings {
         var s = AnalysisSettings()
         if let reasonMap { s.reasonMap = try ReasonTaxonomy.load(path: reasonMap) }
@@ -253,7 +260,22 @@ struct Analyze: ParsableCommand {
             throw ValidationError("--checkpoint-every goes with --follow and --state")
         } else if metricsFile != nil {
             throw ValidationError("--metrics-file goes with --follow")
+        } else if serve != nil {
+            throw ValidationError("--serve goes with --follow")
         }
+        if let serve, Self.serveAddress(serve) == nil {
+            throw ValidationError("--serve: expected ADDRESS:PORT or :PORT (a port from 0 to 65535), not '\(serve)'")
+        }
+    }
+
+    /// `--serve`'s host and port: `:8080` is 127.0.0.1; `[::1]:8080` an IPv6 address.
+    static func serveAddress(_ text: String) -> (host: String, port: Int)? {
+        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]), (0...65535).contains(port) else {
+            return nil
+        }
+        var host = String(text[..<colon])
+        if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        return (host.isEmpty ? "127.0.0.1" : host, port)
     }
 
     func run() throws {
@@ -357,6 +379,25 @@ struct Analyze: ParsableCommand {
         options.csv = emit == .csv
         options.metricsFile = metricsFile
         options.stateDir = state
+        // The server listens before any work starts, so that a port in use stops the run at once.
+        var server: BoardServer?
+        if let serve, let (host, port) = Self.serveAddress(serve) {
+            let s = try settings()
+            let feed = BoardFeed(stallAfter: max(3 * options.emitEvery, 10), minCell: s.minCell)
+            let board = BoardServer(host: host, port: port, feed: feed)
+            do { try board.start() } catch let e as ServeError { throw ValidationError(e.description) }
+            let shown = host.contains(":") ? "[\(host)]" : host
+            printError("callsift: serving the wallboard on http://\(shown):\(board.boundPort ?? port)/")
+            options.onEmit = { report, bytes in
+                var health = FollowHealth()
+                health.bytesRead = bytes
+                health.linesRejected = report.lines.rejectedTotal
+                if let h = report.horizon { health.lagSeconds = Date().timeIntervalSince1970 - Double(h) / 1000 }
+                feed.publish(report: report, health: health)
+            }
+            server = board
+        }
+        defer { server?.stop() }
         let run: FollowRun
         do {
             run = try FollowRun(

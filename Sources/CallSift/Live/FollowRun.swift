@@ -44,6 +44,9 @@ public final class FollowRun {
         public var checkpointEvery: Double = 30
         /// The `--rejects` file, cut back on a restart to its size at the checkpoint.
         public var rejectsPath: String?
+        /// Called after each emit with the report written and the bytes of the log decoded
+        /// by this process so far (`--serve` publishes them; it must not block).
+        public var onEmit: (@Sendable (Report, Int64) -> Void)?
         public init(output: String) { self.output = output }
     }
 
@@ -58,6 +61,8 @@ public final class FollowRun {
     private let log: LiveLog
     private let note: (String) -> Void
     private let stopRequested = Locked(false)
+    /// Decoded bytes of the log drained so far.
+    private var bytesRead: Int64 = 0
 
     public init(
         path: String, settings: AnalysisSettings, pseudonymiser: Pseudonymiser, rejects: RejectsLog?,
@@ -138,6 +143,7 @@ public final class FollowRun {
             // shown by the next emit, not taken for one already shown.
             let version = log.version
             let (finished, lines, inputEnded) = log.drain()
+            bytesRead += Int64(lines.count) + finished.reduce(0) { $0 + Int64($1.rest.count) }
             var changed = !finished.isEmpty
             for f in finished {
                 // The file has ended: it goes into the state as a daily run feeds a file.
@@ -418,6 +424,7 @@ public final class FollowRun {
         if let m = options.metricsFile {
             try AtomicFile.write(Array(PrometheusText.render(report).utf8), to: m)
         }
+        options.onEmit?(report, bytesRead)
     }
 }
 

@@ -1,0 +1,93 @@
+import CallSift
+import CallSiftCore
+import Foundation
+
+/// The wallboard's figures as JSON (`/board.json`, and each `/events` message): per
+/// centre and service, the period holding the latest event (today, with the default
+/// `--period day`), with exact counts and each rate as its numerator and denominator, so
+/// that the page prints exact percentages; and per centre the first-contact resolution
+/// of the latest earlier period that has any contact old enough to judge.
+enum BoardFigures {
+    static func render(_ r: Report, version: Int, emittedAt: Date, stallAfter: TimeInterval, minCell: Int64) -> [UInt8] {
+        var o = "{"
+        o += "\"version\":\(version),\"updated_ms\":\(Int64((emittedAt.timeIntervalSince1970 * 1000).rounded()))"
+        o += ",\"stall_after_ms\":\(Int64(stallAfter * 1000)),\"min_cell\":\(minCell)"
+        o += ",\"period_kind\":\(string(r.settings.period.rawValue)),\"time_zone\":\(string(r.settings.timeZone))"
+        let current = currentPeriod(r)
+        o += ",\"period\":\(current.map(string) ?? "null")"
+        o += ",\"horizon_ms\":\(r.horizon.map { String($0) } ?? "null")"
+        o += ",\"centres\":["
+        var first = true
+        for centre in centres(r) {
+            if !first { o += "," }
+            first = false
+            let rows = r.rows.filter { $0.centre == centre && $0.period == current }
+            var total = Counters()
+            for row in rows { total.merge(row.counters) }
+            o += "{\"centre\":\(string(centre)),\"total\":\(figures(total, minCell: minCell)),\"services\":["
+            o += rows.map { "{\"service\":\(string($0.service ?? "")),\"figures\":\(figures($0.counters, minCell: minCell))}" }
+                .joined(separator: ",")
+            o += "],\"fcr\":\(fcr(r, centre: centre, before: current, minCell: minCell))}"
+        }
+        o += "]}"
+        return Array(o.utf8)
+    }
+
+    /// The label of the period holding the report's latest event.
+    static func currentPeriod(_ r: Report) -> String? {
+        guard let h = r.horizon, let calendar = try? LocalCalendar(identifier: r.settings.timeZone) else { return nil }
+        return r.settings.period.label(ofDay: calendar.day(ofUTCMillis: h))
+    }
+
+    /// The centres of the report, in its order.
+    private static func centres(_ r: Report) -> [String] {
+        var seen = Set<String>(), order: [String] = []
+        for row in r.rows where seen.insert(row.centre).inserted { order.append(row.centre) }
+        return order
+    }
+
+    private static func figures(_ c: Counters, minCell: Int64) -> String {
+        let answerable = c.handled + c.abandoned - c.shortAbandoned
+        var o = "{\"contacts\":\(c.contacts),\"handled\":\(c.handled),\"abandoned\":\(c.abandoned)"
+        o += ",\"abandon_rate\":\(rate(c.abandoned - c.shortAbandoned, answerable, minCell))"
+        o += ",\"service_level\":\(rate(c.answeredInSL, answerable, minCell))"
+        o += ",\"asa_ms\":\(c.handled >= max(minCell, 1) ? String(c.waitMsSum / c.handled) : "null")"
+        o += ",\"repeat_rate\":\(rate(c.repeats, c.contacts, minCell))"
+        o += ",\"avoidable_rate\":\(rate(c.avoidable, c.contacts, minCell))}"
+        return o
+    }
+
+    /// `{"x":…,"n":…}`, or null when `n` is below the smallest cell shown.
+    private static func rate(_ x: Int64, _ n: Int64, _ minCell: Int64) -> String {
+        n >= max(minCell, 1) ? "{\"x\":\(x),\"n\":\(n)}" : "null"
+    }
+
+    /// The latest period before `current` whose first-contact resolution can be judged
+    /// for `centre`, with its Wilson interval; null when there is none (today's cannot be
+    /// known yet: its callers may still ring again).
+    private static func fcr(_ r: Report, centre: String, before current: String?, minCell: Int64) -> String {
+        var byPeriod: [String: Counters] = [:]
+        for row in r.rows where row.centre == centre && (current == nil || row.period < current!) {
+            byPeriod[row.period, default: Counters()].merge(row.counters)
+        }
+        guard let (period, c) = byPeriod.filter({ $0.value.fcrEligible >= max(minCell, 1) }).max(by: { $0.key < $1.key }),
+            let w = Wilson.interval(x: c.fcr, n: c.fcrEligible)
+        else { return "null" }
+        return "{\"period\":\(string(period)),\"x\":\(c.fcr),\"n\":\(c.fcrEligible),\"lo\":\(w.lo),\"hi\":\(w.hi),\"pending\":\(c.fcrPending)}"
+    }
+
+    /// A JSON string.
+    static func string(_ s: String) -> String {
+        var o = "\""
+        for u in s.unicodeScalars {
+            switch u {
+            case "\"": o += "\\\""
+            case "\\": o += "\\\\"
+            case "<": o += "\\u003c"  // never `</script>` inside the page
+            default:
+                if u.value < 0x20 { o += String(format: "\\u%04x", u.value) } else { o.unicodeScalars.append(u) }
+            }
+        }
+        return o + "\""
+    }
+}

@@ -1,0 +1,114 @@
+/// The wallboard: one page, nothing fetched from elsewhere (centres' screens are often
+/// offline), readable across a room. It follows `/events` (Server-Sent Events) and
+/// redraws at each message; it never reloads. `/?centre=NAME` shows one centre.
+/// Percentages are exact to one decimal from each rate's numerator and denominator; a
+/// rate whose denominator is under `--min-cell` shows as a dash.
+enum WallboardPage {
+    static let html = """
+        <!doctype html>
+        <html lang="en">
+        <head>
+        <meta charset="utf-8">
+        <meta name="viewport" content="width=device-width, initial-scale=1">
+        <title>callsift wallboard</title>
+        <style>
+        body { margin: 0; font: 20px/1.35 system-ui, sans-serif; background: #101418; color: #f2f4f6; }
+        header { display: flex; justify-content: space-between; align-items: baseline; padding: 12px 24px; background: #1b2229; }
+        h1 { font-size: 28px; margin: 0; }
+        #status { font-size: 20px; color: #9fb3c8; }
+        #status.stalled { color: #101418; background: #ffb020; padding: 4px 12px; border-radius: 4px; font-weight: 700; }
+        main { padding: 8px 24px 24px; }
+        section { margin: 16px 0 28px; }
+        h2 { font-size: 26px; margin: 8px 0; }
+        table { border-collapse: collapse; width: 100%; font-variant-numeric: tabular-nums; }
+        th, td { padding: 6px 12px; text-align: right; border-bottom: 1px solid #2c3640; }
+        th:first-child, td:first-child { text-align: left; }
+        th { color: #9fb3c8; font-weight: 600; font-size: 18px; }
+        td { font-size: 26px; }
+        tr.total td { font-weight: 700; border-top: 2px solid #9fb3c8; }
+        .note { color: #9fb3c8; font-size: 18px; margin: 6px 0; }
+        .warn { color: #ffb020; }
+        </style>
+        </head>
+        <body>
+        <header><h1 id="title">Contact centre figures</h1><span id="status">Waiting for the first figures…</span></header>
+        <main id="board"></main>
+        <script>
+        "use strict";
+        const only = new URLSearchParams(location.search).get("centre");
+        let last = null;
+        function pct(r) { return r ? (Math.round(1000 * r.x / r.n) / 10).toFixed(1) + "%" : "–"; }
+        function secs(ms) { return ms === null ? "–" : Math.round(ms / 1000) + " s"; }
+        function cell(text) { const td = document.createElement("td"); td.textContent = text; return td; }
+        function row(name, f, total) {
+          const tr = document.createElement("tr");
+          if (total) tr.className = "total";
+          for (const t of [name, String(f.contacts), String(f.handled), pct(f.abandon_rate), pct(f.service_level),
+                           secs(f.asa_ms), pct(f.repeat_rate), pct(f.avoidable_rate)]) tr.appendChild(cell(t));
+          return tr;
+        }
+        function time(ms) { return new Date(ms).toLocaleTimeString(); }
+        function draw(b) {
+          last = b;
+          document.getElementById("title").textContent = "Contact centre figures" + (b.period ? " — " + b.period : "");
+          const main = document.getElementById("board");
+          main.replaceChildren();
+          const shown = b.centres.filter(c => !only || c.centre === only);
+          if (shown.length === 0) {
+            const p = document.createElement("p");
+            p.className = "note";
+            p.textContent = only ? "No figures for centre " + only + " yet." : "No calls yet.";
+            main.appendChild(p);
+          }
+          for (const c of shown) {
+            const s = document.createElement("section");
+            const h = document.createElement("h2");
+            h.textContent = c.centre;
+            s.appendChild(h);
+            const t = document.createElement("table");
+            const head = document.createElement("tr");
+            for (const n of ["Service", "Contacts", "Handled", "Abandoned", "Service level", "ASA", "Repeat", "Avoidable"]) {
+              const th = document.createElement("th"); th.textContent = n; head.appendChild(th);
+            }
+            t.appendChild(head);
+            for (const sv of c.services) t.appendChild(row(sv.service || "(all)", sv.figures, false));
+            if (c.services.length > 1) t.appendChild(row("All services", c.total, true));
+            s.appendChild(t);
+            const p = document.createElement("p");
+            p.className = "note";
+            p.textContent = c.fcr
+              ? "First-contact resolution, " + c.fcr.period + ": " + pct(c.fcr) + " (95% interval " +
+                (100 * c.fcr.lo).toFixed(1) + "–" + (100 * c.fcr.hi).toFixed(1) + "%, " + c.fcr.n + " contacts judged)." +
+                " Today's cannot be known yet: its callers may still ring again."
+              : "First-contact resolution: no earlier period can be judged yet; today's cannot be known until its callers have had time to ring again.";
+            s.appendChild(p);
+            main.appendChild(s);
+          }
+          status();
+        }
+        function status() {
+          const el = document.getElementById("status");
+          if (!last) return;
+          const age = Date.now() - last.updated_ms;
+          if (age > last.stall_after_ms) {
+            el.className = "stalled";
+            el.textContent = "Feed stalled: no update since " + time(last.updated_ms);
+          } else {
+            el.className = "";
+            el.textContent = "Updated " + time(last.updated_ms);
+          }
+        }
+        const events = new EventSource("/events");
+        events.addEventListener("board", e => draw(JSON.parse(e.data)));
+        events.onerror = () => {
+          const el = document.getElementById("status");
+          el.className = "stalled";
+          el.textContent = "Feed stalled: connection lost" + (last ? " (last update " + time(last.updated_ms) + ")" : "");
+        };
+        setInterval(status, 1000);
+        </script>
+        </body>
+        </html>
+
+        """
+}
