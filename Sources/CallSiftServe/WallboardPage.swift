@@ -72,7 +72,7 @@ enum WallboardPage {
             }
             t.appendChild(head);
             for (const sv of c.services) t.appendChild(row(sv.service || "(all)", sv.figures, false));
-            if (c.services.length > 1) t.appendChild(row("All services", c.total, true));
+            if (c.services.length !== 1) t.appendChild(row("All services", c.total, true));
             s.appendChild(t);
             const p = document.createElement("p");
             p.className = "note";

@@ -1,0 +1,91 @@
+import Foundation
+import Testing
+
+/// `analyze --follow --serve` as a process, looked at in a real browser: headless Chromium,
+/// driven by Playwright (`scripts/wallboard-browser-check.py`), shows the follower's
+/// figures, and after a burst is appended to the log shows the new ones without a reload,
+/// equal to `/report.json`'s.
+@Suite(.serialized) struct WallboardCLITests {
+    /// A follower serving on a free port; its port, read from what it says on stderr.
+    static func follower(log: String, dir: URL, extra: [String] = []) throws -> (Process, Int, String) {
+        let stderrPath = dir.appendingPathComponent("stderr.txt").path
+        _ = FileManager.default.createFile(atPath: stderrPath, contents: nil)
+        let p = Process()
+        p.executableURL = CLITests.products.appendingPathComponent("callsift")
+        p.arguments = ["analyze", "--follow", "--emit-every", "300ms", "-o", dir.appendingPathComponent("report.json").path, "--serve", ":0"] + extra + [log]
+        p.environment = ProcessInfo.processInfo.environment.merging(FollowCLITests.env) { $1 }
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: stderrPath))
+        try p.run()
+        let deadline = Date().addingTimeInterval(60)
+        while Date() < deadline {
+            let said = (try? String(contentsOfFile: stderrPath, encoding: .utf8)) ?? ""
+            if let r = said.range(of: "serving the wallboard on http://127.0.0.1:") {
+                let digits = said[r.upperBound...].prefix { $0.isNumber }
+                if let port = Int(digits) { return (p, port, stderrPath) }
+            }
+            if !p.isRunning { break }
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        _ = FollowCLITests.stop(p)
+        throw CLITestError("the follower did not start serving: \((try? String(contentsOfFile: stderrPath, encoding: .utf8)) ?? "")")
+    }
+
+    @Test func theWallboardShowsEachBurstWithoutAReload() throws {
+        let dir = try AccreditCLITests.temp()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        // One day of calls at two centres: the first two thirds of its lines are the log,
+        // the rest is the burst appended while the page is open.
+        let all = dir.appendingPathComponent("all.csv").path
+        let g = try CLITests.run(["generate", "--seed", "9", "--calls", "1500", "--centres", "2", "--days", "1", "-o", all])
+        #expect(g.status == 0, "\(g.stderr)")
+        // Without the few ends that fall after midnight: the page shows the day of the
+        // latest event, and that day must be the one with the calls.
+        let lines = try String(contentsOfFile: all, encoding: .utf8).split(separator: "\n")
+            .filter { $0.hasPrefix("ts,") || $0.hasPrefix("2026-03-02") }
+        let cut = lines.count * 2 / 3
+        let log = dir.appendingPathComponent("log.csv").path
+        let burst = dir.appendingPathComponent("burst.csv").path
+        try Data((lines[..<cut].joined(separator: "\n") + "\n").utf8).write(to: URL(fileURLWithPath: log))
+        try Data((lines[cut...].joined(separator: "\n") + "\n").utf8).write(to: URL(fileURLWithPath: burst))
+
+        let (p, port, stderrPath) = try Self.follower(log: log, dir: dir)
+        let check = Process()
+        check.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        check.arguments = [
+            "python3", CLITests.packageRoot.appendingPathComponent("scripts/wallboard-browser-check.py").path, "http://127.0.0.1:\(port)", log, burst,
+        ]
+        let out = Pipe(), err = Pipe()
+        check.standardOutput = out
+        check.standardError = err
+        try check.run()
+        let errReader = PipeReader(err.fileHandleForReading)
+        let said = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let problems = String(decoding: errReader.wait(), as: UTF8.self)
+        check.waitUntilExit()
+        #expect(FollowCLITests.stop(p) == 0, "\((try? String(contentsOfFile: stderrPath, encoding: .utf8)) ?? "")")
+        if check.terminationStatus == 2 && ProcessInfo.processInfo.environment["CALLSIFT_SKIP_BROWSER"] == "1" { return }
+        #expect(check.terminationStatus == 0, "\(said)\n\(problems)")
+        #expect(said.contains("page updated"), "\(said)")
+    }
+
+    @Test func aPortInUseStopsTheRunBeforeItStarts() throws {
+        let dir = try AccreditCLITests.temp()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let log = dir.appendingPathComponent("log.csv").path
+        try Data("ts,centre,call,event,caller,service,outcome,reason\n".utf8).write(to: URL(fileURLWithPath: log))
+        let (p, port, _) = try Self.follower(log: log, dir: dir)
+        defer { _ = FollowCLITests.stop(p) }
+        let r = try CLITests.run(["analyze", "--follow", "-o", dir.appendingPathComponent("second.json").path, "--serve", ":\(port)", log])
+        #expect(r.status == 64)
+        #expect(r.stderr.contains("already in use"), "\(r.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("second.json").path))
+        let usage = try CLITests.run(["analyze", "--serve", ":8080", log])
+        #expect(usage.status == 64 && usage.stderr.contains("--serve goes with --follow"))
+    }
+}
+
+struct CLITestError: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
