@@ -27,6 +27,11 @@ enum BoardFigures {
             o += "{\"centre\":\(string(centre)),\"total\":\(figures(total, minCell: minCell)),\"services\":["
             o += rows.map { "{\"service\":\(string($0.service ?? "")),\"figures\":\(figures($0.counters, minCell: minCell))}" }
                 .joined(separator: ",")
+            // Callers in a queue now: counts are never suppressed (they are not rates).
+            o += "],\"waiting\":["
+            o += r.waiting.filter { $0.centre == centre }
+                .map { "{\"service\":\(string($0.service)),\"calls\":\($0.calls),\"longest_ms\":\($0.longestMs)}" }
+                .joined(separator: ",")
             o += "],\"fcr\":\(fcr(r, centre: centre, before: current, minCell: minCell))}"
         }
         o += "]}"
@@ -43,6 +48,7 @@ enum BoardFigures {
     private static func centres(_ r: Report) -> [String] {
         var seen = Set<String>(), order: [String] = []
         for row in r.rows where seen.insert(row.centre).inserted { order.append(row.centre) }
+        for w in r.waiting where seen.insert(w.centre).inserted { order.append(w.centre) }
         return order
     }
 

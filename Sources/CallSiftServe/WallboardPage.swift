@@ -27,6 +27,7 @@ enum WallboardPage {
         td { font-size: 26px; }
         tr.total td { font-weight: 700; border-top: 2px solid #9fb3c8; }
         .note { color: #9fb3c8; font-size: 18px; margin: 6px 0; }
+        .waiting { font-size: 24px; margin: 8px 0; }
         .warn { color: #ffb020; }
         </style>
         </head>
@@ -74,6 +75,11 @@ enum WallboardPage {
             for (const sv of c.services) t.appendChild(row(sv.service || "(all)", sv.figures, false));
             if (c.services.length !== 1) t.appendChild(row("All services", c.total, true));
             s.appendChild(t);
+            const q = document.createElement("p");
+            q.className = "waiting";
+            q.textContent = c.waiting.length === 0 ? "Nobody waiting now." :
+              "Waiting now: " + c.waiting.map(w => w.service + " " + w.calls + " (longest " + secs(w.longest_ms) + ")").join(", ");
+            s.appendChild(q);
             const p = document.createElement("p");
             p.className = "note";
             p.textContent = c.fcr

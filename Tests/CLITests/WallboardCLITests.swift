@@ -69,6 +69,51 @@ import Testing
         #expect(said.contains("page updated"), "\(said)")
     }
 
+    /// Callers in a queue now, from the calls in progress: a caller who arrived and has not
+    /// been answered, one transferred on to another queue, and none for calls answered or
+    /// ended.
+    @Test func theBoardCountsCallersWaitingNow() throws {
+        let dir = try AccreditCLITests.temp()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let log = dir.appendingPathComponent("log.csv").path
+        let text = """
+            ts,centre,call,event,caller,service,outcome,reason
+            2026-03-02T09:00:00Z,C1,a,arrive,0700,S1,,
+            2026-03-02T09:01:00Z,C1,b,arrive,0701,S1,,
+            2026-03-02T09:01:10Z,C1,b,answer,,,,
+            2026-03-02T09:02:00Z,C1,c,arrive,0702,S1,,
+            2026-03-02T09:03:00Z,C1,c,transfer,,S2,,
+            2026-03-02T09:04:00Z,C1,d,arrive,0703,S2,,
+            2026-03-02T09:04:30Z,C1,d,abandon,,,,
+            2026-03-02T09:05:00Z,C2,e,arrive,0704,S1,,
+
+            """
+        try Data(text.utf8).write(to: URL(fileURLWithPath: log))
+        let (p, port, stderrPath) = try Self.follower(log: log, dir: dir)
+        defer { _ = FollowCLITests.stop(p) }
+        var board: [String: Any] = [:]
+        let deadline = Date().addingTimeInterval(30)
+        while Date() < deadline {
+            if let data = try? Data(contentsOf: URL(string: "http://127.0.0.1:\(port)/board.json")!),
+                let o = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
+            {
+                board = o
+                break
+            }
+            Thread.sleep(forTimeInterval: 0.1)
+        }
+        let centres = try #require(board["centres"] as? [[String: Any]], "\((try? String(contentsOfFile: stderrPath, encoding: .utf8)) ?? "")")
+        func waiting(_ centre: String) -> [String] {
+            let c = centres.first { $0["centre"] as? String == centre }
+            return (c?["waiting"] as? [[String: Any]] ?? []).map { w in
+                "\(w["service"] as? String ?? "?") \(w["calls"] as? Int ?? -1) \(w["longest_ms"] as? Int ?? -1)"
+            }
+        }
+        // The latest event is at 09:05:00: a has waited 5 minutes in S1, c 2 in S2, e none.
+        #expect(waiting("C1") == ["S1 1 300000", "S2 1 120000"])
+        #expect(waiting("C2") == ["S1 1 0"])
+    }
+
     @Test func aPortInUseStopsTheRunBeforeItStarts() throws {
         let dir = try AccreditCLITests.temp()
         defer { try? FileManager.default.removeItem(at: dir) }

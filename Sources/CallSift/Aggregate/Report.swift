@@ -61,6 +61,24 @@ public struct Report: Sendable {
     public var lines: LineAccounting
     public var calls: CallAccounting
     public var rows: [Row]
+    /// Callers waiting in a queue when the report was taken, per centre and service: a
+    /// preview's only (a follower's report, docs/metrics.md, "Wallboard"); not written to
+    /// the report file.
+    public var waiting: [Waiting] = []
+
+    public struct Waiting: Sendable, Equatable {
+        public var centre: String
+        public var service: String
+        public var calls: Int
+        /// From the earliest of their queue entries to the latest event read.
+        public var longestMs: Int64
+        public init(centre: String, service: String, calls: Int, longestMs: Int64) {
+            self.centre = centre
+            self.service = service
+            self.calls = calls
+            self.longestMs = longestMs
+        }
+    }
 
     public init(settings: AnalysisSettings, inputs: [String], horizon: Int64?, lines: LineAccounting, calls: CallAccounting, rows: [Row]) {
         self.settings = settings; self.inputs = inputs; self.horizon = horizon; self.lines = lines; self.calls = calls; self.rows = rows

@@ -358,8 +358,16 @@ package final class CallAssembler {
     /// (with duplicates found as `record` finds them), and cut one call at a time exactly
     /// as `cut` cuts them at the end of input.
     ///
+    /// `waiting`, when given, is told of each call whose caller is waiting in a queue now
+    /// (docs/metrics.md, "Wallboard"): it has entered a queue (an arrive, or a transfer to
+    /// a service), and has no answer and no terminal event. It is told the call's centre,
+    /// the service of its last queue entry and that entry's time.
+    ///
     /// - Complexity: O(calls in progress + extra).
-    func preview(adding extra: UnsafeBufferPointer<Event>, into out: inout [Contact]) -> Accounting {
+    func preview(
+        adding extra: UnsafeBufferPointer<Event>, into out: inout [Contact],
+        waiting: ((_ centre: Int32, _ service: Int32, _ since: Int64) -> Void)? = nil
+    ) -> Accounting {
         var acc = accounting
         var extraOf: [Key: [CallEvent]] = [:]
         var order: [Key] = []
@@ -414,6 +422,7 @@ package final class CallAssembler {
                 var n = lo
                 while n < events.count && events[n].ts <= deadline { n += 1 }
                 events.withUnsafeBufferPointer { Self.close(UnsafeBufferPointer(rebasing: $0[lo..<n]), key: key, &acc, &out) }
+                if let waiting, n == events.count { Self.queued(events[lo..<n]).map { waiting(key.centre, $0.service, $0.since) } }
                 lo = n
             }
         }
@@ -438,6 +447,19 @@ package final class CallAssembler {
             cutAll(key)
         }
         return acc
+    }
+
+    /// The queue a call in progress waits in now, and since when: the last arrive or
+    /// transfer to a service, when nothing answered or ended it.
+    private static func queued(_ events: ArraySlice<CallEvent>) -> (service: Int32, since: Int64)? {
+        var entry: (service: Int32, since: Int64)?
+        for e in events {
+            switch e.kind {
+            case .answer, .abandon, .end, .blocked: return nil
+            case .arrive, .transfer: if e.service >= 0 { entry = (e.service, e.ts) }
+            }
+        }
+        return entry
     }
 
     // MARK: Durable state (docs/architecture.md, "Durable state")

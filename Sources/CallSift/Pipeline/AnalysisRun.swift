@@ -484,8 +484,17 @@ final class AnalysisRun {
         let all = parts + extraParts
         var calls = [CallAssembler.Accounting](repeating: CallAssembler.Accounting(), count: all.count)
         var contacts = [[Contact]](repeating: [], count: all.count)
+        // Callers in a queue now, by centre and service: how many, and the earliest entry.
+        struct Queue: Hashable { var centre: Int32; var service: Int32 }
+        var queued: [Queue: (calls: Int, since: Int64)] = [:]
         for (i, part) in all.enumerated() {
-            calls[i] = extra[i].withUnsafeBufferPointer { part.assembler.preview(adding: $0, into: &contacts[i]) }
+            calls[i] = extra[i].withUnsafeBufferPointer {
+                part.assembler.preview(adding: $0, into: &contacts[i]) { centre, service, since in
+                    let q = Queue(centre: centre, service: service)
+                    let was = queued[q] ?? (0, .max)
+                    queued[q] = (was.calls + 1, min(was.since, since))
+                }
+            }
         }
         // The parts left as they lie report from their summaries, read once.
         var sleeping: [(centre: Int32, summary: PartSummary)] = []
@@ -530,9 +539,15 @@ final class AnalysisRun {
         }
         let finality =
             stateMode ? Report.Finality(settings: settings, calendar: calendar, points: Dictionary(points) { a, _ in a }) : nil
-        return outcome(
+        var o = outcome(
             lines: lines, calls: accounting, totals: totals, horizon: horizon, finality: finality, inputFiles: inputFiles,
             errors: errors, engineState: nil)
+        o.report.waiting = queued.map { q, w in
+            Report.Waiting(
+                centre: centres[q.centre], service: services[q.service], calls: w.calls,
+                longestMs: horizon == .min ? 0 : max(0, horizon &- w.since))
+        }.sorted { ($0.centre, $0.service) < ($1.centre, $1.service) }
+        return o
     }
 
     /// Hands a run of merged events to their parts, in merge order.
