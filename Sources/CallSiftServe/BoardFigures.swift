@@ -3,51 +3,56 @@ import CallSiftCore
 import Foundation
 
 /// The wallboard's figures as JSON (`/board.json`, and each `/events` message): per
-/// centre and service, the period holding the latest event (today, with the default
-/// `--period day`), with exact counts and each rate as its numerator and denominator, so
-/// that the page prints exact percentages; and per centre the first-contact resolution
-/// of the latest earlier period that has any contact old enough to judge.
+/// centre and service, today (the day of the latest event in `--tz`, from the day rows a
+/// follower's report carries whatever its `--period`), with exact counts and each rate as
+/// its numerator and denominator, so that the page prints exact percentages; the callers
+/// waiting now per queue; and per centre the first-contact resolution of the latest
+/// earlier day with enough contacts old enough to judge (`--min-cell`).
 enum BoardFigures {
     static func render(_ r: Report, version: Int, emittedAt: Date, stallAfter: TimeInterval, minCell: Int64) -> [UInt8] {
         var o = "{"
         o += "\"version\":\(version),\"updated_ms\":\(Int64((emittedAt.timeIntervalSince1970 * 1000).rounded()))"
         o += ",\"stall_after_ms\":\(Int64(stallAfter * 1000)),\"min_cell\":\(minCell)"
-        o += ",\"period_kind\":\(string(r.settings.period.rawValue)),\"time_zone\":\(string(r.settings.timeZone))"
-        let current = currentPeriod(r)
+        o += ",\"period_kind\":\(string(r.dayRows != nil ? "day" : r.settings.period.rawValue)),\"time_zone\":\(string(r.settings.timeZone))"
+        // Today by day, whatever the report's period (the follower asks for day rows).
+        let rows = r.dayRows ?? r.rows
+        let byDay = r.dayRows != nil
+        let current = currentPeriod(r, byDay: byDay)
         o += ",\"period\":\(current.map(string) ?? "null")"
         o += ",\"horizon_ms\":\(r.horizon.map { String($0) } ?? "null")"
         o += ",\"centres\":["
         var first = true
-        for centre in centres(r) {
+        for centre in centres(r, rows) {
             if !first { o += "," }
             first = false
-            let rows = r.rows.filter { $0.centre == centre && $0.period == current }
+            let today = rows.filter { $0.centre == centre && $0.period == current }
             var total = Counters()
-            for row in rows { total.merge(row.counters) }
+            for row in today { total.merge(row.counters) }
             o += "{\"centre\":\(string(centre)),\"total\":\(figures(total, minCell: minCell)),\"services\":["
-            o += rows.map { "{\"service\":\(string($0.service ?? "")),\"figures\":\(figures($0.counters, minCell: minCell))}" }
+            o += today.map { "{\"service\":\(string($0.service ?? "")),\"figures\":\(figures($0.counters, minCell: minCell))}" }
                 .joined(separator: ",")
             // Callers in a queue now: counts are never suppressed (they are not rates).
             o += "],\"waiting\":["
             o += r.waiting.filter { $0.centre == centre }
                 .map { "{\"service\":\(string($0.service)),\"calls\":\($0.calls),\"longest_ms\":\($0.longestMs)}" }
                 .joined(separator: ",")
-            o += "],\"fcr\":\(fcr(r, centre: centre, before: current, minCell: minCell))}"
+            o += "],\"fcr\":\(fcr(rows, centre: centre, before: current, minCell: minCell))}"
         }
         o += "]}"
         return Array(o.utf8)
     }
 
-    /// The label of the period holding the report's latest event.
-    static func currentPeriod(_ r: Report) -> String? {
+    /// The label of the day (or, without day rows, the report's period) holding the
+    /// report's latest event.
+    static func currentPeriod(_ r: Report, byDay: Bool) -> String? {
         guard let h = r.horizon, let calendar = try? LocalCalendar(identifier: r.settings.timeZone) else { return nil }
-        return r.settings.period.label(ofDay: calendar.day(ofUTCMillis: h))
+        return (byDay ? Period.day : r.settings.period).label(ofDay: calendar.day(ofUTCMillis: h))
     }
 
     /// The centres of the report, in its order.
-    private static func centres(_ r: Report) -> [String] {
+    private static func centres(_ r: Report, _ rows: [Report.Row]) -> [String] {
         var seen = Set<String>(), order: [String] = []
-        for row in r.rows where seen.insert(row.centre).inserted { order.append(row.centre) }
+        for row in rows where seen.insert(row.centre).inserted { order.append(row.centre) }
         for w in r.waiting where seen.insert(w.centre).inserted { order.append(w.centre) }
         return order
     }
@@ -68,12 +73,12 @@ enum BoardFigures {
         n >= max(minCell, 1) ? "{\"x\":\(x),\"n\":\(n)}" : "null"
     }
 
-    /// The latest period before `current` whose first-contact resolution can be judged
+    /// The latest day before `current` whose first-contact resolution can be judged
     /// for `centre`, with its Wilson interval; null when there is none (today's cannot be
     /// known yet: its callers may still ring again).
-    private static func fcr(_ r: Report, centre: String, before current: String?, minCell: Int64) -> String {
+    private static func fcr(_ rows: [Report.Row], centre: String, before current: String?, minCell: Int64) -> String {
         var byPeriod: [String: Counters] = [:]
-        for row in r.rows where row.centre == centre && (current == nil || row.period < current!) {
+        for row in rows where row.centre == centre && (current == nil || row.period < current!) {
             byPeriod[row.period, default: Counters()].merge(row.counters)
         }
         guard let (period, c) = byPeriod.filter({ $0.value.fcrEligible >= max(minCell, 1) }).max(by: { $0.key < $1.key }),

@@ -89,7 +89,8 @@ import Testing
 
             """
         try Data(text.utf8).write(to: URL(fileURLWithPath: log))
-        let (p, port, stderrPath) = try Self.follower(log: log, dir: dir)
+        // Today is a day even when the report is by week.
+        let (p, port, stderrPath) = try Self.follower(log: log, dir: dir, extra: ["--period", "week"])
         defer { _ = FollowCLITests.stop(p) }
         var board: [String: Any] = [:]
         let deadline = Date().addingTimeInterval(30)
@@ -112,6 +113,10 @@ import Testing
         // The latest event is at 09:05:00: a has waited 5 minutes in S1, c 2 in S2, e none.
         #expect(waiting("C1") == ["S1 1 300000", "S2 1 120000"])
         #expect(waiting("C2") == ["S1 1 0"])
+        #expect(board["period"] as? String == "2026-03-02")
+        let c1 = try #require(centres.first { $0["centre"] as? String == "C1" })
+        // Calls still in progress are not contacts yet (as in the report): only d, abandoned.
+        #expect((c1["total"] as? [String: Any])?["contacts"] as? Int == 1)
     }
 
     @Test func aPortInUseStopsTheRunBeforeItStarts() throws {

@@ -65,6 +65,9 @@ public struct Report: Sendable {
     /// preview's only (a follower's report, docs/metrics.md, "Wallboard"); not written to
     /// the report file.
     public var waiting: [Waiting] = []
+    /// The same groups by day and service, whatever the report's period and grouping
+    /// (asked of a preview for the wallboard); nil otherwise. Not written to the report file.
+    public var dayRows: [Row]?
 
     public struct Waiting: Sendable, Equatable {
         public var centre: String

@@ -170,7 +170,7 @@ public final class FollowRun {
                     next = Date().addingTimeInterval(options.emitEvery)
                 }
                 if version != shown || changed || stop || ended {
-                    try emit(session.report(includingInput: !(stop && path == "-") && !inputEnded))
+                    try emit(session.report(includingInput: !(stop && path == "-") && !inputEnded, dayRows: options.onEmit != nil))
                     shown = version
                 }
             }

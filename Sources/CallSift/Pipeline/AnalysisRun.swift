@@ -418,7 +418,9 @@ final class AnalysisRun {
     /// - Complexity: O(calls in progress, contacts awaiting classification, FCR verdicts
     ///   awaiting settlement in the parts this run holds, and base groups); nothing read
     ///   before is read again.
-    func preview() -> Analysis.Outcome {
+    /// - Parameter dayRows: also roll the groups up by day and service
+    ///   (`Report.dayRows`, for the wallboard).
+    func preview(dayRows: Bool = false) -> Analysis.Outcome {
         precondition(pushed, "preview of a run whose inputs are read")
         var lines = priorLines
         var inputFiles: [Report.InputFile] = []
@@ -542,6 +544,13 @@ final class AnalysisRun {
         var o = outcome(
             lines: lines, calls: accounting, totals: totals, horizon: horizon, finality: finality, inputFiles: inputFiles,
             errors: errors, engineState: nil)
+        if dayRows {
+            var byDay = settings
+            byDay.period = .day
+            byDay.grouping = .service
+            o.report.dayRows = Report.rows(
+                keys: Array(totals.keys), counters: Array(totals.values), centres: centres, services: services, settings: byDay)
+        }
         o.report.waiting = queued.map { q, w in
             Report.Waiting(
                 centre: centres[q.centre], service: services[q.service], calls: w.calls,

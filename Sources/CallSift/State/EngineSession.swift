@@ -78,10 +78,10 @@ final class EngineSession {
     ///
     /// - Parameter includingInput: false for a report on the state alone (the session must
     ///   then have been given nothing).
-    func report(includingInput: Bool = true) -> Report {
+    func report(includingInput: Bool = true, dayRows: Bool = false) -> Report {
         precondition(!used, "report of a session already committed")
         precondition(includingInput || !hasInput, "a report without the input of a session that has read some")
-        var report = run.preview().report
+        var report = run.preview(dayRows: dayRows).report
         if !includingInput { report.inputFiles = [] }
         if let resumed, !report.inputFiles.isEmpty { report.inputFiles[0].lines += resumed.lines }
         report.inputs = (state.manifest?.inputs ?? []) + (includingInput ? [name] : [])
