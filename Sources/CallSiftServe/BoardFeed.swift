@@ -51,7 +51,8 @@ public final class BoardFeed: Sendable {
         let next = BoardSnapshot(
             version: version, emittedAt: now, reportJSON: JSONReportWriter.renderBytes(report),
             metrics: BoardMetrics.render(report, health: health, emittedAt: now),
-            board: BoardFigures.render(report, version: version, emittedAt: now, stallAfter: stallAfter, minCell: minCell))
+            board: BoardFigures.render(
+                report, version: version, emittedAt: now, stallAfter: stallAfter, minCell: minCell))
         current.withLock { $0 = next }
     }
 

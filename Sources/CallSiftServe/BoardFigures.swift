@@ -9,7 +9,9 @@ import Foundation
 /// waiting now per queue; and per centre the first-contact resolution of the latest
 /// earlier day with enough contacts old enough to judge (`--min-cell`).
 enum BoardFigures {
-    static func render(_ r: Report, version: Int, emittedAt: Date, stallAfter: TimeInterval, minCell: Int64) -> [UInt8] {
+    static func render(
+        _ r: Report, version: Int, emittedAt: Date, stallAfter: TimeInterval, minCell: Int64
+    ) -> [UInt8] {
         var o = "{"
         o += "\"version\":\(version),\"updated_ms\":\(Int64((emittedAt.timeIntervalSince1970 * 1000).rounded()))"
         o += ",\"stall_after_ms\":\(Int64(stallAfter * 1000)),\"min_cell\":\(minCell)"
@@ -18,6 +20,7 @@ enum BoardFigures {
         let rows = r.dayRows ?? r.rows
         let byDay = r.dayRows != nil
         let current = currentPeriod(r, byDay: byDay)
+        let today = r.horizon.flatMap { h in (try? LocalCalendar(identifier: r.settings.timeZone)).map { $0.day(ofUTCMillis: h) } }
         o += ",\"period\":\(current.map(string) ?? "null")"
         o += ",\"horizon_ms\":\(r.horizon.map { String($0) } ?? "null")"
         o += ",\"centres\":["
@@ -25,17 +28,20 @@ enum BoardFigures {
         for centre in centres(r, rows) {
             if !first { o += "," }
             first = false
-            let today = rows.filter { $0.centre == centre && $0.period == current }
+            let todays = rows.filter { $0.centre == centre && $0.period == current }
             var total = Counters()
-            for row in today { total.merge(row.counters) }
+            for row in todays { total.merge(row.counters) }
             o += "{\"centre\":\(string(centre)),\"total\":\(figures(total, minCell: minCell)),\"services\":["
-            o += today.map { "{\"service\":\(string($0.service ?? "")),\"figures\":\(figures($0.counters, minCell: minCell))}" }
+            o += todays.map { "{\"service\":\(string($0.service ?? "")),\"figures\":\(figures($0.counters, minCell: minCell))}" }
                 .joined(separator: ",")
             // Callers in a queue now: counts are never suppressed (they are not rates).
             o += "],\"waiting\":["
             o += r.waiting.filter { $0.centre == centre }
                 .map { "{\"service\":\(string($0.service)),\"calls\":\($0.calls),\"longest_ms\":\($0.longestMs)}" }
                 .joined(separator: ",")
+            // Arrivals read today, hour by hour (the follower's count since it started).
+            let hours = r.hourly[centre].flatMap { $0.day == today ? $0.hours : nil } ?? Array(repeating: 0, count: 24)
+            o += "],\"hourly\":[\(hours.map(String.init).joined(separator: ","))"
             o += "],\"fcr\":\(fcr(rows, centre: centre, before: current, minCell: minCell))}"
         }
         o += "]}"

@@ -28,6 +28,10 @@ enum WallboardPage {
         tr.total td { font-weight: 700; border-top: 2px solid #9fb3c8; }
         .note { color: #9fb3c8; font-size: 18px; margin: 6px 0; }
         .waiting { font-size: 24px; margin: 8px 0; }
+        svg.chart { width: 100%; max-width: 960px; height: auto; display: block; margin: 8px 0; }
+        svg.chart rect { fill: #4c9be8; }
+        svg.chart text { fill: #9fb3c8; font-size: 14px; text-anchor: middle; }
+        svg.chart text.count { fill: #f2f4f6; }
         .warn { color: #ffb020; }
         </style>
         </head>
@@ -49,6 +53,30 @@ enum WallboardPage {
           return tr;
         }
         function time(ms) { return new Date(ms).toLocaleTimeString(); }
+        // Today's arrivals hour by hour: 24 bars, each with its count above it.
+        function chart(hours) {
+          const ns = "http://www.w3.org/2000/svg", w = 960, h = 120, bar = w / 24;
+          const svg = document.createElementNS(ns, "svg");
+          svg.setAttribute("viewBox", "0 0 " + w + " " + (h + 40));
+          svg.setAttribute("class", "chart");
+          svg.setAttribute("role", "img");
+          svg.setAttribute("aria-label", "Calls arriving today, hour by hour");
+          const top = Math.max(1, ...hours);
+          hours.forEach((n, i) => {
+            const bh = Math.round((h - 20) * n / top);
+            const r = document.createElementNS(ns, "rect");
+            r.setAttribute("x", i * bar + 3); r.setAttribute("width", bar - 6);
+            r.setAttribute("y", h - bh); r.setAttribute("height", bh);
+            svg.appendChild(r);
+            for (const [y, text, cls] of [[h - bh - 4, n > 0 ? String(n) : "", "count"], [h + 24, String(i).padStart(2, "0"), "hour"]]) {
+              const t = document.createElementNS(ns, "text");
+              t.setAttribute("x", i * bar + bar / 2); t.setAttribute("y", y);
+              t.setAttribute("class", cls); t.textContent = text;
+              svg.appendChild(t);
+            }
+          });
+          return svg;
+        }
         function draw(b) {
           last = b;
           document.getElementById("title").textContent = "Contact centre figures" + (b.period ? " — " + b.period : "");
@@ -75,6 +103,7 @@ enum WallboardPage {
             for (const sv of c.services) t.appendChild(row(sv.service || "(all)", sv.figures, false));
             if (c.services.length !== 1) t.appendChild(row("All services", c.total, true));
             s.appendChild(t);
+            s.appendChild(chart(c.hourly));
             const q = document.createElement("p");
             q.className = "waiting";
             q.textContent = c.waiting.length === 0 ? "Nobody waiting now." :

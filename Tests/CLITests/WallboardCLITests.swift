@@ -114,6 +114,12 @@ import Testing
         #expect(waiting("C1") == ["S1 1 300000", "S2 1 120000"])
         #expect(waiting("C2") == ["S1 1 0"])
         #expect(board["period"] as? String == "2026-03-02")
+        // Arrivals hour by hour, the latest (held back by the merge) included.
+        func hourly(_ centre: String) -> [Int] {
+            (centres.first { $0["centre"] as? String == centre }?["hourly"] as? [Int]) ?? []
+        }
+        #expect(hourly("C1") == Array(repeating: 0, count: 9) + [4] + Array(repeating: 0, count: 14))
+        #expect(hourly("C2") == Array(repeating: 0, count: 9) + [1] + Array(repeating: 0, count: 14))
         let c1 = try #require(centres.first { $0["centre"] as? String == "C1" })
         // Calls still in progress are not contacts yet (as in the report): only d, abandoned.
         #expect((c1["total"] as? [String: Any])?["contacts"] as? Int == 1)

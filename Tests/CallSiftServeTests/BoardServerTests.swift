@@ -58,7 +58,9 @@ import FoundationNetworking
 
         let page = try await Self.get(port, "/")
         #expect(page.status == 200 && page.type?.hasPrefix("text/html") == true)
-        #expect(page.body.contains("new EventSource(\"/events\")") && !page.body.contains("http://") && !page.body.contains("https://"))
+        // Nothing fetched from elsewhere: no link, no source or reference out of the page.
+        #expect(page.body.contains("new EventSource(\"/events\")"))
+        for outside in ["<link", "src=", "href=", "@import", "url(", "fetch(\"http"] { #expect(!page.body.contains(outside), "\(outside)") }
 
         let json = try await Self.get(port, "/report.json")
         #expect(json.status == 200 && json.body == JSONReportWriter.render(report))

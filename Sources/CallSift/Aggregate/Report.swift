@@ -68,6 +68,9 @@ public struct Report: Sendable {
     /// The same groups by day and service, whatever the report's period and grouping
     /// (asked of a preview for the wallboard); nil otherwise. Not written to the report file.
     public var dayRows: [Row]?
+    /// Arrivals by local hour of each centre's latest day, counted by a follower serving a
+    /// wallboard (`HourlyArrivals`); empty otherwise. Not written to the report file.
+    public var hourly: [String: HourlyArrivals.Day] = [:]
 
     public struct Waiting: Sendable, Equatable {
         public var centre: String

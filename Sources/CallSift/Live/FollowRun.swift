@@ -44,8 +44,9 @@ public final class FollowRun {
         public var checkpointEvery: Double = 30
         /// The `--rejects` file, cut back on a restart to its size at the checkpoint.
         public var rejectsPath: String?
-        /// Called after each emit with the report written and the bytes of the log decoded
-        /// by this process so far (`--serve` publishes them; it must not block).
+        /// Called after each emit with the report written (with its day rows, callers
+        /// waiting and arrivals by hour) and the bytes of the log decoded by this process so
+        /// far (`--serve` publishes them; it must not block).
         public var onEmit: (@Sendable (Report, Int64) -> Void)?
         public init(output: String) { self.output = output }
     }
@@ -61,6 +62,8 @@ public final class FollowRun {
     private let log: LiveLog
     private let note: (String) -> Void
     private let stopRequested = Locked(false)
+    /// Counted for `onEmit` only.
+    private let arrivals: HourlyArrivals?
     /// Decoded bytes of the log drained so far.
     private var bytesRead: Int64 = 0
 
@@ -88,6 +91,7 @@ public final class FollowRun {
             throw UsageError(problem)
         }
         self.settings = settings
+        arrivals = options.onEmit == nil ? nil : try HourlyArrivals(timeZone: settings.timeZone)
         log = LiveLog(path: path)
     }
 
@@ -253,7 +257,7 @@ public final class FollowRun {
     private func newSession(resume: StateStore.FollowResume? = nil) throws -> EngineSession {
         try EngineSession(
             state: store, settings: settings, name: path, pseudonymiser: pseudonymiser, rejects: rejects,
-            execution: execution, resume: resume)
+            execution: execution, resume: resume, arrivals: arrivals)
     }
 
     /// Writes the file `session` followed into the state.

@@ -24,6 +24,8 @@ final class AnalysisRun {
     private let execution: ExecutionOptions
     private let continuation: Analysis.Continuation?
     private let calendar: LocalCalendar
+    /// A follower serving a wallboard: arrivals counted by hour as they are merged.
+    var arrivals: HourlyArrivals?
     private let centres = Interner(), services = Interner(), reasons = Interner(), longCallIDs = LongCallIDs()
 
     // With durable state, the stages are partitioned so that each part can be left at a
@@ -551,6 +553,7 @@ final class AnalysisRun {
             o.report.dayRows = Report.rows(
                 keys: Array(totals.keys), counters: Array(totals.values), centres: centres, services: services, settings: byDay)
         }
+        if let arrivals { o.report.hourly = arrivals.snapshot(adding: released) { centres[$0] } }
         o.report.waiting = queued.map { q, w in
             Report.Waiting(
                 centre: centres[q.centre], service: services[q.service], calls: w.calls,
@@ -562,6 +565,7 @@ final class AnalysisRun {
     /// Hands a run of merged events to their parts, in merge order.
     @inline(__always)
     private func distribute(_ run: UnsafeBufferPointer<Event>) {
+        if let arrivals { arrivals.add(run) { centres[$0] } }
         if byCentre {
             for e in run { parts[part(ofCentre: e.centre)].inbox.append(e) }
         } else if parts.count == 1 {

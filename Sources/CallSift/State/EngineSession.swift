@@ -35,7 +35,8 @@ final class EngineSession {
     ///   - resume: the state's `following`, when this session reads on from it.
     init(
         state: StateStore, settings: AnalysisSettings, name: String, pseudonymiser: Pseudonymiser,
-        rejects: RejectsLog?, execution: ExecutionOptions, resume: StateStore.FollowResume? = nil
+        rejects: RejectsLog?, execution: ExecutionOptions, resume: StateStore.FollowResume? = nil,
+        arrivals: HourlyArrivals? = nil
     ) throws {
         precondition(resume == nil || resume == state.manifest?.following, "a session resumes where the state stands")
         resumed = resume
@@ -51,6 +52,7 @@ final class EngineSession {
             settings: settings, inputs: [name], files: [name], memory: [:], pseudonymiser: pseudonymiser,
             rejects: rejects, execution: execution, continuation: continuation, progress: nil, pushed: true,
             resume: resume?.parser)
+        run.arrivals = arrivals
         run.merge()
     }
 
