@@ -10,7 +10,7 @@ import Foundation
 public struct CallID: Hashable, Sendable {
     public static let inlineCapacity = 40
     /// Marks an interned long id; `w0` is then its index.
-    static let longMarker: UInt8 = 0xFF
+    @usableFromInline static let longMarker: UInt8 = 0xFF
 
     @usableFromInline package var w0: UInt64 = 0, w1: UInt64 = 0, w2: UInt64 = 0, w3: UInt64 = 0, w4: UInt64 = 0
     @usableFromInline package var length: UInt8 = 0
@@ -73,13 +73,16 @@ public struct CallID: Hashable, Sendable {
         return w
     }
 
-    package var isLong: Bool { length == Self.longMarker }
+    @inlinable package var isLong: Bool { length == Self.longMarker }
 
     /// Hashed by `hash64` alone: one word for `Hasher` to take, where the six stored
     /// words and the length had been seven (an adapter's tables look ids up per line).
     public func hash(into hasher: inout Hasher) { hasher.combine(hash64) }
 
     /// Lends the id's bytes to `body` (from the words, on the stack, for an inline id).
+    /// `@inlinable`, so that an adapter's module specialises it for its closure: the
+    /// contact trace adapter lends a chain's id once per event it builds.
+    @inlinable
     package func withBytes<R>(long: LongCallIDs, _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
         if isLong { return try long.bytes(of: self).withUnsafeBytes(body) }
         var words = (w0.bigEndian, w1.bigEndian, w2.bigEndian, w3.bigEndian, w4.bigEndian)
@@ -135,6 +138,7 @@ public final class LongCallIDs: Sendable {
     package var all: [[UInt8]] { table.withLock { $0.list } }
 
     /// The bytes of any id, inline or long.
+    @usableFromInline
     package func bytes(of id: CallID) -> [UInt8] {
         if id.isLong {
             let index = Int(id.w0)
