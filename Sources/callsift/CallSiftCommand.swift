@@ -4,7 +4,7 @@ import CallSiftAccredit
 import CallSiftGenerate
 import ArgumentParser
 
-/// The root command: `callsift analyze` (the default) and `callsift generate`.
+/// The root command: `callsift analyze` (the default), `generate`, `merge`, `accredit` and `serve`.
 struct CallSiftCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "callsift",
@@ -18,7 +18,7 @@ struct CallSiftCommand: ParsableCommand {
             Start with `callsift analyze --help`.
             """,
         version: "0.1.0",
-        subcommands: [Analyze.self, Generate.self, Merge.self, Accredit.self],
+        subcommands: [Analyze.self, Generate.self, Merge.self, Accredit.self, Serve.self],
         defaultSubcommand: Analyze.self
     )
 }

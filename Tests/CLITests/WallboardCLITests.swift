@@ -125,6 +125,60 @@ import Testing
         #expect((c1["total"] as? [String: Any])?["contacts"] as? Int == 1)
     }
 
+    /// `serve --state`: the state's report as `analyze --state DIR` gives it, read again
+    /// after a daily run commits, with the run never blocked by the server.
+    @Test func serveFollowsTheCommitsOfDailyRuns() throws {
+        let dir = try AccreditCLITests.temp()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        // Four days, one folder each (a file per centre); two daily runs feed the first two.
+        let files = try DurableStateCLITests.days(in: dir)
+        let state = dir.appendingPathComponent("state").path
+        func feed(_ file: String) throws {
+            let r = try CLITests.run(["analyze", "--state", state, "-o", dir.appendingPathComponent("fed.json").path, file], env: DurableStateCLITests.env)
+            #expect(r.status == 0, "\(r.stderr)")
+        }
+        try feed(files[0])
+        let stderrPath = dir.appendingPathComponent("serve.txt").path
+        _ = FileManager.default.createFile(atPath: stderrPath, contents: nil)
+        let p = Process()
+        p.executableURL = CLITests.products.appendingPathComponent("callsift")
+        p.arguments = ["serve", "--state", state, "--listen", ":0", "--every", "200ms"]
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: stderrPath))
+        try p.run()
+        defer { _ = FollowCLITests.stop(p) }
+        var port = 0
+        let started = Date()
+        while port == 0 && Date().timeIntervalSince(started) < 60 {
+            let said = (try? String(contentsOfFile: stderrPath, encoding: .utf8)) ?? ""
+            if let r = said.range(of: "on http://127.0.0.1:") { port = Int(said[r.upperBound...].prefix { $0.isNumber }) ?? 0 }
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        #expect(port > 0)
+        func served() -> String? {
+            (try? Data(contentsOf: URL(string: "http://127.0.0.1:\(port)/report.json")!)).map { String(decoding: $0, as: UTF8.self) }
+        }
+        func batch() throws -> String {
+            let r = try CLITests.run(["analyze", "--state", state], env: [:])
+            #expect(r.status == 0, "\(r.stderr)")
+            return r.stdout
+        }
+        func waitFor(_ want: String) -> Bool {
+            let deadline = Date().addingTimeInterval(30)
+            while Date() < deadline {
+                if served() == want { return true }
+                Thread.sleep(forTimeInterval: 0.1)
+            }
+            return false
+        }
+        let first = try batch()
+        #expect(waitFor(first), "\(served() ?? "nothing served")")
+        try feed(files[1])
+        let second = try batch()
+        #expect(second != first)
+        #expect(waitFor(second), "\(served() ?? "nothing served")")
+    }
+
     @Test func aPortInUseStopsTheRunBeforeItStarts() throws {
         let dir = try AccreditCLITests.temp()
         defer { try? FileManager.default.removeItem(at: dir) }
