@@ -36,7 +36,8 @@ import FoundationNetworking
 
     /// A server on a free port, with `report` published unless nil.
     static func serving(_ report: Report?) async throws -> (BoardServer, BoardFeed, Int) {
-        let feed = BoardFeed(stallAfter: 60, minCell: 1)
+        // An hour: a loaded machine may take a while between the emit and the requests.
+        let feed = BoardFeed(stallAfter: 3600, minCell: 1)
         if let report { feed.publish(report: report, health: FollowHealth()) }
         let server = BoardServer(host: "127.0.0.1", port: 0, feed: feed)
         try await server.start()

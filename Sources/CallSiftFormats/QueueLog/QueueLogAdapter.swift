@@ -46,10 +46,14 @@ package final class QueueLogAdapter: FormatAdapter {
 
     fileprivate enum Slot: Int { case time = 0, callid, queue, agent, event, data1, data2, data3, data4, data5 }
     fileprivate static let slotCount = 10
-    /// Where each field of the line lies (in the record itself for the file form, in a copy
-    /// for the export form, whose quoted fields are unquoted).
-    @exclusivity(unchecked) private var fields = LineFields()
-    /// CSV form: the header's bytes (its columns are in `fields`).
+    /// Where each field of the line lies (in the record itself for the file form, in
+    /// `exportLine` for the export form, whose quoted fields are unquoted): plain values
+    /// only, so that reading a field retains nothing.
+    @exclusivity(unchecked) private var fields = FieldBounds()
+    /// Export form: its header's columns, and the line's fields copied out.
+    @exclusivity(unchecked) private var header = ExportHeader()
+    @exclusivity(unchecked) private var exportLine: [UInt8] = []
+    /// CSV form: the header's bytes.
     @exclusivity(unchecked) private var headerBytes: [UInt8] = []
 
     // MARK: - Calls
@@ -144,7 +148,7 @@ package final class QueueLogAdapter: FormatAdapter {
     /// the calls held go on.
     package func beginFile(first: UnsafeRawBufferPointer) {
         isCSV = !QueueLogAdapter.looksLikeFileForm(first)
-        fields.forgetHeader()
+        header = ExportHeader()
         headerBytes = []
     }
 
@@ -169,6 +173,8 @@ package final class QueueLogAdapter: FormatAdapter {
         canonical = other.canonical
         days = other.days
         fields = other.fields
+        header = other.header
+        exportLine = other.exportLine
         headerBytes = other.headerBytes
         calls = other.calls
         placeOf = other.placeOf
@@ -269,12 +275,14 @@ package final class QueueLogAdapter: FormatAdapter {
 
     package func read(_ record: UnsafeRawBufferPointer, _ out: AdapterOutput) -> AdapterVerdict {
         if isCSV {
-            if !fields.hasHeader || headerBytes.elementsEqual(record) {
-                if !fields.hasHeader { readHeader(record) }
+            // The length first: comparing the bytes borrows the array (a retain and a
+            // release), which every line paid when the header was compared at once.
+            if !header.isRead || (record.count == headerBytes.count && headerBytes.elementsEqual(record)) {
+                if !header.isRead { readHeader(record) }
                 return .header
             }
             if let problem = splitCSV(record) { return .rejected(problem) }
-            return fields.withCopy { line in readLine(line, out) }
+            return exportLine.withUnsafeBytes { line in readLine(line, out) }
         }
         guard fields.splitFile(record) >= 5 else { return .rejected(.fieldCount) }
         return readLine(record, out)
@@ -553,12 +561,12 @@ package final class QueueLogAdapter: FormatAdapter {
             if slot == nil && name.elementsEqual("data".utf8) && combined == nil { combined = index }
             cols.append(slot)
         }
-        fields.setHeader(columns: cols, combinedDataColumn: combined)
+        header = ExportHeader(columns: cols, combinedDataColumn: combined)
         headerBytes = Array(record)
     }
 
     private func splitCSV(_ record: UnsafeRawBufferPointer) -> RejectReason? {
-        fields.splitCSV(record)
+        header.split(record, into: &exportLine, bounds: &fields)
     }
 
     /// File form: epoch seconds. Export form: a datetime with or without an offset (without
@@ -670,22 +678,19 @@ enum QueueEvent {
 /// How a held queue_log line left its queue.
 enum QueueLogLeave: UInt8 { case exit, completeAgent, transfer, refusal }
 
-/// Where each field of the queue_log line being read lies: in the record itself (the file
-/// form, split in place), or in one reused buffer (the export form, whose fields are
-/// unquoted into it).
-private struct LineFields {
+/// Where each field of the queue_log line being read lies, as offsets into the line: the
+/// record itself (the file form, split in place) or the export form's copy. Plain values
+/// only (no array), so copying it, as reading a stored property of the adapter may, costs
+/// no reference counting.
+private struct FieldBounds {
     typealias Slot = QueueLogAdapter.Slot
-    private var buffer: [UInt8] = []
     /// Each slot's start and end offsets, -1 when absent.
     private var starts = InlineArray<10, Int32>(repeating: -1)
     private var ends = InlineArray<10, Int32>(repeating: -1)
 
-    init() { buffer.reserveCapacity(512) }
-
     func isPresent(_ s: Slot) -> Bool { starts[s.rawValue] >= 0 }
 
-    /// Slot `s`'s bytes in `line`, the record split or the buffer lent by `withCopy`
-    /// (empty when absent).
+    /// Slot `s`'s bytes in `line` (empty when absent).
     @inline(__always)
     func bytes(_ s: Slot, in line: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer {
         let st = Int(starts[s.rawValue])
@@ -693,24 +698,22 @@ private struct LineFields {
         return UnsafeRawBufferPointer(rebasing: line[st..<Int(ends[s.rawValue])])
     }
 
-    /// Lends the buffer the export form's fields were copied into.
-    func withCopy<R>(_ body: (UnsafeRawBufferPointer) -> R) -> R { buffer.withUnsafeBytes(body) }
-
-    private mutating func clearSlots() {
+    mutating func clear() {
         starts = InlineArray(repeating: -1)
         ends = InlineArray(repeating: -1)
     }
 
-    private mutating func store(_ slot: Int, _ bytes: UnsafeRawBufferPointer) {
-        starts[slot] = Int32(buffer.count)
-        buffer.append(contentsOf: bytes)
-        ends[slot] = Int32(buffer.count)
+    /// Slot `slot` is `bytes`, appended to `line`.
+    mutating func store(_ slot: Int, _ bytes: UnsafeRawBufferPointer, in line: inout [UInt8]) {
+        starts[slot] = Int32(line.count)
+        line.append(contentsOf: bytes)
+        ends[slot] = Int32(line.count)
     }
 
     /// Splits the record in place at `|`, sixteen bytes at a time; returns the number of
     /// fields. Fields after the tenth are counted, not kept.
     mutating func splitFile(_ record: UnsafeRawBufferPointer) -> Int {
-        clearSlots()
+        clear()
         let n = record.count
         guard let base = record.baseAddress else {
             starts[0] = 0
@@ -738,47 +741,46 @@ private struct LineFields {
         }
         return field + 1
     }
+}
 
-    /// Export form: the slot of each column (nil: ignored), once the header is read; and
-    /// the column of a single `data` field, if there is one.
+/// The database export's header: the slot of each column (nil: ignored), and the column
+/// of a single `data` field, if there is one.
+private struct ExportHeader {
+    typealias Slot = QueueLogAdapter.Slot
     private var columns: [Int?] = []
-    private(set) var hasHeader = false
     private var combinedDataColumn: Int?
+    private(set) var isRead = false
 
-    mutating func setHeader(columns: [Int?], combinedDataColumn: Int?) {
+    init() {}
+
+    init(columns: [Int?], combinedDataColumn: Int?) {
         self.columns = columns
         self.combinedDataColumn = combinedDataColumn
-        hasHeader = true
+        isRead = true
     }
 
-    mutating func forgetHeader() {
-        columns = []
-        combinedDataColumn = nil
-        hasHeader = false
-    }
-
-    /// Export form: the fields of `record` copied (unquoted) into the buffer, each in its
-    /// column's slot. The columns are read here, where they are held, not handed in: an
-    /// array passed from the adapter was retained and released for every line.
-    mutating func splitCSV(_ record: UnsafeRawBufferPointer) -> RejectReason? {
-        clearSlots()
-        buffer.removeAll(keepingCapacity: true)
+    /// The fields of `record` copied (unquoted) into `line`, each in its column's slot.
+    /// The columns are read here, where they are held, not handed in: an array passed
+    /// from the adapter was retained and released for every line.
+    mutating func split(_ record: UnsafeRawBufferPointer, into line: inout [UInt8], bounds: inout FieldBounds) -> RejectReason? {
+        bounds.clear()
+        line.removeAll(keepingCapacity: true)
         var count = 0
         var combined: [UInt8]?
         let problem = CSVRecordParser.split(record) { index, field in
             count = index + 1
             guard index < columns.count else { return }
-            if let slot = columns[index] { store(slot, field) }
+            if let slot = columns[index] { bounds.store(slot, field, in: &line) }
             if index == combinedDataColumn { combined = Array(field) }
         }
         if let problem { return problem }
         guard count == columns.count else { return .fieldCount }
         // Only a `data` column: its `|`-separated parts are data1...data5.
-        if let combined, !isPresent(.data1) {
+        if let combined, !bounds.isPresent(.data1) {
             combined.withUnsafeBytes { data in
                 var slot = Slot.data1.rawValue, start = 0
                 for i in 0...data.count where i == data.count || data[i] == 0x7C {
-                    if slot < QueueLogAdapter.slotCount { store(slot, UnsafeRawBufferPointer(rebasing: data[start..<i])) }
+                    if slot < QueueLogAdapter.slotCount { bounds.store(slot, UnsafeRawBufferPointer(rebasing: data[start..<i]), in: &line) }
                     slot += 1
                     start = i + 1
                 }
