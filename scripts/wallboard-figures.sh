@@ -15,7 +15,7 @@ export CALLSIFT_KEY=figures
 zstd -dc samples/calls.csv.zst > "$dir/all.csv"
 n=$(wc -l < "$dir/all.csv")
 head -n $((n / 2)) "$dir/all.csv" > "$dir/log.csv"
-tail -n +$((n / 2 + 1)) "$dir/all.csv" | head -n 2000 > "$dir/burst.csv"
+sed -n "$((n / 2 + 1)),$((n / 2 + 2000))p" "$dir/all.csv" > "$dir/burst.csv"
 tail -n +$((n / 2 + 2001)) "$dir/all.csv" > "$dir/rest.csv"
 cpu() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }  # user + system, in clock ticks
 tick=$(getconf CLK_TCK)

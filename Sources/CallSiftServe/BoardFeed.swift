@@ -33,7 +33,11 @@ public struct FollowHealth: Sendable {
 /// The snapshot the server reads, and when the feed counts as stalled.
 public final class BoardFeed: Sendable {
     private let current = Locked<BoardSnapshot?>(nil)
-    /// No emit for this long: the feed has stalled (`/healthz` 503, the page says so).
+    /// When the follower last said it was keeping up (an emit, or a turn of its loop with
+    /// nothing new to emit).
+    private let alive = Locked<Date?>(nil)
+    /// No word from the follower for this long: the feed has stalled (`/healthz` 503, the
+    /// page says so). A quiet log is not a stall: the follower's turns go on.
     public let stallAfter: TimeInterval
     /// The smallest denominator a rate is shown with (`--min-cell`).
     public let minCell: Int64
@@ -54,11 +58,18 @@ public final class BoardFeed: Sendable {
             board: BoardFigures.render(
                 report, version: version, emittedAt: now, stallAfter: stallAfter, minCell: minCell))
         current.withLock { $0 = next }
+        touch(at: now)
     }
+
+    /// The follower is keeping up, with nothing new to publish.
+    public func touch(at now: Date = Date()) { alive.withLock { $0 = now } }
+
+    /// When the follower last said it was keeping up.
+    public var lastAlive: Date? { alive.withLock { $0 } }
 
     /// Whether the last emit is recent enough (`/healthz`).
     public func isKeepingUp(at now: Date = Date()) -> Bool {
-        guard let s = snapshot else { return false }
-        return now.timeIntervalSince(s.emittedAt) <= stallAfter
+        guard snapshot != nil, let a = lastAlive else { return false }
+        return now.timeIntervalSince(a) <= stallAfter
     }
 }

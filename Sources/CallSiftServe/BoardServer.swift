@@ -142,26 +142,29 @@ public final class BoardServer: Sendable {
             body: ResponseBody(byteBuffer: ByteBuffer(bytes: bytes)))
     }
 
-    /// Server-Sent Events: the figures now, then at each new version; a comment every 15 s.
+    /// Server-Sent Events: the figures now, then at each new version; and every 5 s an
+    /// `alive` event with how long ago the follower last said it was keeping up (in
+    /// milliseconds), so that a page can tell a quiet log from a stalled feed.
     private static func events(_ feed: BoardFeed) -> Response {
         Response(
             status: .ok, headers: [.contentType: "text/event-stream", .cacheControl: "no-store"],
             body: ResponseBody { writer in
                 var shown = -1
-                var quiet = 0
+                var turns = 0
                 while !Task.isCancelled {
                     if let s = feed.snapshot, s.version != shown {
                         shown = s.version
-                        quiet = 0
                         var b = ByteBuffer(string: "event: board\ndata: ")
                         b.writeBytes(s.board)
                         b.writeString("\n\n")
                         try await writer.write(b)
-                    } else if quiet >= 75 {
-                        quiet = 0
-                        try await writer.write(ByteBuffer(string: ": still here\n\n"))
                     }
-                    quiet += 1
+                    if turns % 25 == 0 {
+                        // How long ago, by the server's clock (a screen's clock need not agree).
+                        let age = feed.lastAlive.map { String(Int64((Date().timeIntervalSince($0) * 1000).rounded())) } ?? "null"
+                        try await writer.write(ByteBuffer(string: "event: alive\ndata: \(age)\n\n"))
+                    }
+                    turns += 1
                     try await Task.sleep(for: .milliseconds(200))
                 }
                 try await writer.finish(nil)

@@ -42,6 +42,9 @@ enum WallboardPage {
         "use strict";
         const only = new URLSearchParams(location.search).get("centre");
         let last = null;
+        // When this page last heard from the server (its own clock), and how long before
+        // that the follower had last said it was keeping up (the server's count).
+        let heard = 0, age = 0;
         function pct(r) { return r ? (Math.round(1000 * r.x / r.n) / 10).toFixed(1) + "%" : "–"; }
         function secs(ms) { return ms === null ? "–" : Math.round(ms / 1000) + " s"; }
         function cell(text) { const td = document.createElement("td"); td.textContent = text; return td; }
@@ -124,17 +127,18 @@ enum WallboardPage {
         function status() {
           const el = document.getElementById("status");
           if (!last) return;
-          const age = Date.now() - last.updated_ms;
-          if (age > last.stall_after_ms) {
+          const silent = Date.now() - heard + age;
+          if (silent > last.stall_after_ms) {
             el.className = "stalled";
-            el.textContent = "Feed stalled: no update since " + time(last.updated_ms);
+            el.textContent = "Feed stalled: no word from the follower for " + Math.round(silent / 1000) + " s (figures of " + time(last.updated_ms) + ")";
           } else {
             el.className = "";
             el.textContent = "Updated " + time(last.updated_ms);
           }
         }
         const events = new EventSource("/events");
-        events.addEventListener("board", e => draw(JSON.parse(e.data)));
+        events.addEventListener("board", e => { heard = Date.now(); age = 0; draw(JSON.parse(e.data)); });
+        events.addEventListener("alive", e => { heard = Date.now(); age = Number(e.data) || 0; status(); });
         events.onerror = () => {
           const el = document.getElementById("status");
           el.className = "stalled";

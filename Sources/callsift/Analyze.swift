@@ -395,6 +395,7 @@ struct Analyze: ParsableCommand {
                 if let h = report.horizon { health.lagSeconds = Date().timeIntervalSince1970 - Double(h) / 1000 }
                 feed.publish(report: report, health: health)
             }
+            options.onTurn = { feed.touch() }
             server = board
         }
         defer { server?.stop() }

@@ -121,6 +121,11 @@ import Testing
         #expect(hourly("C1") == Array(repeating: 0, count: 9) + [4] + Array(repeating: 0, count: 14))
         #expect(hourly("C2") == Array(repeating: 0, count: 9) + [1] + Array(repeating: 0, count: 14))
         let c1 = try #require(centres.first { $0["centre"] as? String == "C1" })
+        // A quiet log is not a stall: past the stall bound (10 s here) with nothing new to
+        // emit, the follower is still keeping up.
+        Thread.sleep(forTimeInterval: 11)
+        let health = try Data(contentsOf: URL(string: "http://127.0.0.1:\(port)/healthz")!)
+        #expect(String(decoding: health, as: UTF8.self) == "ok\n")
         // Calls still in progress are not contacts yet (as in the report): only d, abandoned.
         #expect((c1["total"] as? [String: Any])?["contacts"] as? Int == 1)
     }

@@ -133,6 +133,10 @@ import FoundationNetworking
             health: FollowHealth(), at: then)
         #expect(feed.isKeepingUp(at: then.addingTimeInterval(5)))
         #expect(!feed.isKeepingUp(at: then.addingTimeInterval(6)))
+        // A quiet log: nothing new to emit, but the follower's loop goes on.
+        feed.touch(at: then.addingTimeInterval(8))
+        #expect(feed.isKeepingUp(at: then.addingTimeInterval(12)))
+        #expect(feed.snapshot?.version == 1)
     }
 }
 

@@ -48,6 +48,10 @@ public final class FollowRun {
         /// waiting and arrivals by hour) and the bytes of the log decoded by this process so
         /// far (`--serve` publishes them; it must not block).
         public var onEmit: (@Sendable (Report, Int64) -> Void)?
+        /// Called at each turn of the follower's loop (at least every `emitEvery`), with
+        /// or without an emit: the follower is alive and keeping up even when the log is
+        /// quiet and nothing new is emitted.
+        public var onTurn: (@Sendable () -> Void)?
         public init(output: String) { self.output = output }
     }
 
@@ -209,6 +213,7 @@ public final class FollowRun {
                     checkpoint = point
                 }
             }
+            options.onTurn?()
             if stop || ended { break }
         }
         if let failure = log.failure {
