@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The wallboard's figures: how soon the page shows an append, what an idle server costs,
 # and how many /metrics requests a second it answers while the follower is busy, with
-# dozens of pages open. Uses a release build, the bundled samples, wrk (Debian's) and the
+# dozens of pages open. Uses a release build, generated calls, wrk (Debian's) and the
 # browser check (scripts/wallboard-browser-check.py).
 #
 #   scripts/wallboard-figures.sh          CALLSIFT_BIN=... to measure another build
@@ -12,7 +12,9 @@ command -v wrk >/dev/null || { echo "wrk is not installed (apt-get install wrk)"
 dir=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null; rm -rf "$dir"' EXIT
 export CALLSIFT_KEY=figures
-zstd -dc samples/calls.csv.zst > "$dir/all.csv"
+# A week at four centres (200,000 calls): enough for the writer below to keep the follower
+# busy throughout.
+"$BIN" generate --seed 30 --calls 200000 --centres 4 --days 7 -o "$dir/all.csv" 2> /dev/null
 n=$(wc -l < "$dir/all.csv")
 head -n $((n / 2)) "$dir/all.csv" > "$dir/log.csv"
 sed -n "$((n / 2 + 1)),$((n / 2 + 2000))p" "$dir/all.csv" > "$dir/burst.csv"
