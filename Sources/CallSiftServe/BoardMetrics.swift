@@ -36,18 +36,7 @@ enum BoardMetrics {
     /// The lower and upper Wilson bounds of each rate `PrometheusText` writes, per centre
     /// and service, summed over every period as it sums them.
     private static func bounds(_ r: Report) -> String {
-        struct Key: Hashable { var centre: String; var service: String }
-        var sums: [Key: Counters] = [:]
-        var order: [Key] = []
-        for row in r.rows {
-            let k = Key(centre: row.centre, service: row.service ?? "")
-            if sums[k] == nil { order.append(k); sums[k] = Counters() }
-            sums[k]!.merge(row.counters)
-        }
-        func labels(_ k: Key) -> String {
-            r.settings.grouping == .service
-                ? "centre=\"\(escape(k.centre))\",service=\"\(escape(k.service))\"" : "centre=\"\(escape(k.centre))\""
-        }
+        let groups = PrometheusText.groups(r)
         let rates: [(String, KeyPath<Counters, Int64>, KeyPath<Counters, Int64>)] = [
             ("fcr_rate", \.fcr, \.fcrEligible), ("avoidable_rate", \.avoidable, \.contacts), ("repeat_rate", \.repeats, \.contacts),
         ]
@@ -56,25 +45,13 @@ enum BoardMetrics {
             for (side, pick) in [("lower", 0), ("upper", 1)] {
                 let family = "callsift_\(name)_\(side)"
                 o += "# HELP \(family) The \(side) bound of callsift_\(name)'s 95% Wilson interval.\n# TYPE \(family) gauge\n"
-                for k in order {
-                    guard let w = Wilson.interval(x: sums[k]![keyPath: x], n: sums[k]![keyPath: n]) else { continue }
-                    o += "\(family){\(labels(k))} \(pick == 0 ? w.lo : w.hi)\n"
+                for g in groups {
+                    guard let w = Wilson.interval(x: g.counters[keyPath: x], n: g.counters[keyPath: n]) else { continue }
+                    o += "\(family){\(g.labels)} \(pick == 0 ? w.lo : w.hi)\n"
                 }
             }
         }
         return o
     }
 
-    static func escape(_ s: String) -> String {
-        var o = ""
-        for c in s {
-            switch c {
-            case "\\": o += "\\\\"
-            case "\"": o += "\\\""
-            case "\n": o += "\\n"
-            default: o.append(c)
-            }
-        }
-        return o
-    }
 }

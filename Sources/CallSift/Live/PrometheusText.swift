@@ -5,7 +5,9 @@ import CallSiftFormats
 /// textfile collector (`--metrics-file`): one sample per centre and service, summed over
 /// every period the report holds, plus the accounting of lines.
 public enum PrometheusText {
-    public static func render(_ r: Report) -> String {
+    /// The report's counters per centre and service (per centre with `--by centre`), summed
+    /// over every period, in the report's order, each with its sample labels.
+    package static func groups(_ r: Report) -> [(labels: String, counters: Counters)] {
         struct Key: Hashable { var centre: String; var service: String }
         var sums: [Key: Counters] = [:]
         var order: [Key] = []
@@ -14,10 +16,16 @@ public enum PrometheusText {
             if sums[k] == nil { order.append(k); sums[k] = Counters() }
             sums[k]!.merge(row.counters)
         }
-        func labels(_ k: Key) -> String {
-            r.settings.grouping == .service
+        return order.map { k in
+            let labels =
+                r.settings.grouping == .service
                 ? "centre=\"\(escape(k.centre))\",service=\"\(escape(k.service))\"" : "centre=\"\(escape(k.centre))\""
+            return (labels, sums[k]!)
         }
+    }
+
+    public static func render(_ r: Report) -> String {
+        let groups = groups(r)
         var o = ""
         let counters: [(String, String, KeyPath<Counters, Int64>)] = [
             ("contacts", "Valid calls that arrived.", \.contacts),
@@ -39,7 +47,7 @@ public enum PrometheusText {
         ]
         for (name, help, path) in counters {
             o += "# HELP callsift_\(name) \(help) Every period counted so far.\n# TYPE callsift_\(name) gauge\n"
-            for k in order { o += "callsift_\(name){\(labels(k))} \(sums[k]![keyPath: path])\n" }
+            for g in groups { o += "callsift_\(name){\(g.labels)} \(g.counters[keyPath: path])\n" }
         }
         let rates: [(String, String, KeyPath<Counters, Int64>, KeyPath<Counters, Int64>)] = [
             ("fcr_rate", "First-contact resolution: fcr / fcr_eligible.", \.fcr, \.fcrEligible),
@@ -48,8 +56,8 @@ public enum PrometheusText {
         ]
         for (name, help, x, n) in rates {
             o += "# HELP callsift_\(name) \(help) Absent where the denominator is 0.\n# TYPE callsift_\(name) gauge\n"
-            for k in order where sums[k]![keyPath: n] > 0 {
-                o += "callsift_\(name){\(labels(k))} \(Double(sums[k]![keyPath: x]) / Double(sums[k]![keyPath: n]))\n"
+            for g in groups where g.counters[keyPath: n] > 0 {
+                o += "callsift_\(name){\(g.labels)} \(Double(g.counters[keyPath: x]) / Double(g.counters[keyPath: n]))\n"
             }
         }
         o += "# HELP callsift_input_lines Input lines read, every input so far.\n# TYPE callsift_input_lines gauge\ncallsift_input_lines \(r.lines.lines)\n"
@@ -60,7 +68,7 @@ public enum PrometheusText {
         return o
     }
 
-    private static func escape(_ s: String) -> String {
+    static func escape(_ s: String) -> String {
         var o = ""
         for c in s {
             switch c {
