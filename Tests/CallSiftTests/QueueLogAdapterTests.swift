@@ -105,6 +105,45 @@ import Testing
         #expect(r.calls.contacts == 1 && r.total().abandoned == 1 && r.total().identified == 1)
     }
 
+    /// An unquoted export line is split where it lies, a quoted one through the CSV
+    /// parser (`ExportHeader.splitInPlace`, `split`): every field quoted, or a quote in
+    /// one line only, reads as the same lines unquoted, with data1...data5 columns or one
+    /// `data` column; and a line with a column too many or too few is refused either way.
+    @Test func quotedAndUnquotedExportLinesReadAlike() throws {
+        let rows = [
+            ["2026-03-02 09:00:00", "1.1", "q1", "NONE", "ENTERQUEUE", "", "0700", "1", "", ""],
+            ["2026-03-02 09:00:20", "1.1", "q1", "Agent/1", "CONNECT", "20", "1.2", "3", "", ""],
+            ["2026-03-02 09:04:00", "1.1", "q1", "Agent/1", "COMPLETEAGENT", "20", "220", "1", "", ""],
+            ["2026-03-02 09:02:00", "1.4", "q1", "NONE", "ENTERQUEUE", "", "0701", "1", "", ""],
+            ["2026-03-02 09:02:30", "1.4", "q1", "NONE", "ABANDON", "1", "1", "30", "", ""],
+        ]
+        let header = "time,callid,queuename,agent,event,data1,data2,data3,data4,data5\n"
+        let combinedHeader = "time,callid,queuename,agent,event,data\n"
+        func text(_ quote: (Int) -> Bool, combined: Bool, extra: Int? = nil) -> String {
+            var out = combined ? combinedHeader : header
+            for (i, row) in rows.enumerated() {
+                var fields = combined ? Array(row[0..<5]) + [row[5...].joined(separator: "|")] : row
+                if i == extra { fields.append("x") }
+                out += fields.map { quote(i) ? "\"\($0)\"" : $0 }.joined(separator: ",") + "\n"
+            }
+            return out
+        }
+        for combined in [false, true] {
+            let plain = try analyze(text({ _ in false }, combined: combined), name: "export.csv")
+            #expect(plain.calls.contacts == 2 && plain.total().handled == 1 && plain.total().abandoned == 1)
+            #expect(plain.total().identified == 2 && plain.total().handleMsSum == 220_000)
+            for quote in [{ (_: Int) in true }, { $0 == 1 }, { $0 != 1 }] {
+                let quoted = try analyze(text(quote, combined: combined), name: "export.csv")
+                #expect(quoted.rows == plain.rows && quoted.calls == plain.calls && quoted.lines == plain.lines)
+                // Line 3 (the answer) with one field too many: refused, quoted or not.
+                let long = try analyze(text(quote, combined: combined, extra: 1), name: "export.csv")
+                #expect(long.lines.rejected(.fieldCount) == 1)
+                let plainLong = try analyze(text({ _ in false }, combined: combined, extra: 1), name: "export.csv")
+                #expect(long.rows == plainLong.rows && long.lines == plainLong.lines)
+            }
+        }
+    }
+
     /// Re-entry keeps the call: a transferred caller is never a new contact or a repeat,
     /// whatever the re-entry's caller id says.
     @Test func reentryIsATransferNotANewContact() throws {

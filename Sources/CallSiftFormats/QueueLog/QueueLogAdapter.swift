@@ -281,6 +281,13 @@ package final class QueueLogAdapter: FormatAdapter {
                 if !header.isRead { readHeader(record) }
                 return .header
             }
+            // An unquoted record (nearly every one) is split where it lies; one with a
+            // quote has its fields unquoted into `exportLine`.
+            switch header.splitInPlace(record, bounds: &fields) {
+            case .split: return readLine(record, out)
+            case .fieldCount: return .rejected(.fieldCount)
+            case .quoted: break
+            }
             if let problem = splitCSV(record) { return .rejected(problem) }
             return exportLine.withUnsafeBytes { line in readLine(line, out) }
         }
@@ -703,6 +710,13 @@ private struct FieldBounds {
         ends = InlineArray(repeating: -1)
     }
 
+    /// Slot `slot` is `line[start ..< end]`.
+    @inline(__always)
+    mutating func set(_ slot: Int, _ start: Int, _ end: Int) {
+        starts[slot] = Int32(truncatingIfNeeded: start)
+        ends[slot] = Int32(truncatingIfNeeded: end)
+    }
+
     /// Slot `slot` is `bytes`, appended to `line`.
     mutating func store(_ slot: Int, _ bytes: UnsafeRawBufferPointer, in line: inout [UInt8]) {
         starts[slot] = Int32(line.count)
@@ -753,10 +767,72 @@ private struct ExportHeader {
 
     init() {}
 
+    /// For `splitInPlace`: the slot of each of the first `maxInPlaceColumns` columns (-1:
+    /// ignored), the column count and the `data` column's index (-1: none). Plain values,
+    /// read without retaining anything.
+    private var slotOf = InlineArray<32, Int8>(repeating: -1)
+    private var inPlaceColumns = 0
+    private var combinedIndex = -1
+    private static let maxInPlaceColumns = 32
+
     init(columns: [Int?], combinedDataColumn: Int?) {
         self.columns = columns
         self.combinedDataColumn = combinedDataColumn
         isRead = true
+        if columns.count <= Self.maxInPlaceColumns {
+            inPlaceColumns = columns.count
+            for (i, slot) in columns.enumerated() { slotOf[i] = Int8(slot ?? -1) }
+            combinedIndex = combinedDataColumn ?? -1
+        }
+    }
+
+    enum InPlace { case split, fieldCount, quoted }
+
+    /// `split` for a record with no quote, whose fields are then its bytes between commas:
+    /// `bounds` gets their offsets in `record` itself, nothing is copied. Returns `.quoted`
+    /// (with `bounds` to be set by `split`) when the record holds a quote, or when the
+    /// header has more columns than are kept here. A record without a quote has the same
+    /// fields either way: `split` finds them at the same commas, and only a quote can make
+    /// it refuse one.
+    func splitInPlace(_ record: UnsafeRawBufferPointer, bounds: inout FieldBounds) -> InPlace {
+        let n = record.count
+        guard inPlaceColumns > 0, n > 0, let base = record.baseAddress else { return .quoted }
+        bounds.clear()
+        var index = 0, start = 0, at = 0
+        var combinedStart = -1, combinedEnd = -1
+        @inline(__always) func field(_ end: Int) {
+            if index < inPlaceColumns {
+                let slot = Int(slotOf[index])
+                if slot >= 0 { bounds.set(slot, start, end) }
+                if index == combinedIndex {
+                    combinedStart = start
+                    combinedEnd = end
+                }
+            }
+            index += 1
+            start = end + 1
+        }
+        while at < n {
+            if callsift_byte_mask(base + at, n - at, 0x22) != 0 { return .quoted }
+            var commas = callsift_byte_mask(base + at, n - at, 0x2C)
+            while commas != 0 {
+                field(at + commas.trailingZeroBitCount)
+                commas &= commas - 1
+            }
+            at += 16
+        }
+        field(n)
+        guard index == inPlaceColumns else { return .fieldCount }
+        // Only a `data` column: its `|`-separated parts are data1...data5 (as in `split`).
+        if combinedStart >= 0 && !bounds.isPresent(.data1) {
+            var slot = Slot.data1.rawValue, part = combinedStart
+            for i in combinedStart...combinedEnd where i == combinedEnd || record[i] == 0x7C {
+                if slot < QueueLogAdapter.slotCount { bounds.set(slot, part, i) }
+                slot += 1
+                part = i + 1
+            }
+        }
+        return .split
     }
 
     /// The fields of `record` copied (unquoted) into `line`, each in its column's slot.
