@@ -147,6 +147,56 @@ static inline uint32_t callsift_byte_mask(const void *bytes, long count, uint8_t
 #endif
 }
 
+/* callsift_byte_mask over p[0 ..< min(count, 64)] (count > 0), in one word. */
+static inline uint64_t callsift_byte_mask64(const void *bytes, long count, uint8_t c) {
+    const uint8_t *p = (const uint8_t *)bytes;
+    uint64_t m = 0;
+#if defined(__SSE2__)
+    if (count >= 64) {
+        const __m128i needle = _mm_set1_epi8((char)c);
+        for (int k = 0; k < 4; k++) {
+            __m128i v = _mm_loadu_si128((const __m128i *)(p + 16 * k));
+            m |= (uint64_t)(uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(v, needle)) << (16 * k);
+        }
+        return m;
+    }
+#endif
+    for (int k = 0; k < 4 && count > 16 * k; k++) m |= (uint64_t)callsift_byte_mask(p + 16 * k, count - 16 * k, c) << (16 * k);
+    return m;
+}
+
+/* Whether any of p[0 ..< count] is not ASCII, or is NUL: the test every record of an
+   adapter's format passes before its bytes are read as UTF-8 (nearly every record is plain
+   ASCII, and is then known valid without a look at each byte). Sixteen bytes at a time;
+   the last sixteen are read as the sixteen that end the record, overlapping bytes already
+   seen, rather than byte by byte. */
+static inline int callsift_any_suspect(const void *bytes, long count) {
+    const uint8_t *p = (const uint8_t *)bytes;
+    if (count <= 0) return 0;
+#if defined(__SSE2__)
+    const __m128i zero = _mm_setzero_si128();
+    if (count < 16) {
+        __m128i v = callsift_load16(p, count);
+        uint32_t m = (uint32_t)(_mm_movemask_epi8(v) | _mm_movemask_epi8(_mm_cmpeq_epi8(v, zero)));
+        return (m & callsift_low_bits(count)) != 0;
+    }
+    uint32_t m = 0;
+    long i = 0;
+    for (; i + 16 <= count; i += 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(p + i));
+        m |= (uint32_t)(_mm_movemask_epi8(v) | _mm_movemask_epi8(_mm_cmpeq_epi8(v, zero)));
+    }
+    if (i < count) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(p + count - 16));
+        m |= (uint32_t)(_mm_movemask_epi8(v) | _mm_movemask_epi8(_mm_cmpeq_epi8(v, zero)));
+    }
+    return m != 0;
+#else
+    for (long i = 0; i < count; i++) if (p[i] == 0 || p[i] >= 0x80) return 1;
+    return 0;
+#endif
+}
+
 /* JSON: the bytes that can change a scan's state, for cutting records at objects'
    ends: quotes, backslashes, braces, brackets and newlines among p[0 ..< min(count, 16)]
    (count > 0). Between two of them, a byte is neither the end of a string nor of an

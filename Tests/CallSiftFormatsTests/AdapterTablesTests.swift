@@ -83,4 +83,37 @@ import Testing
             #expect(lazy.count == model.count && lazy.isEmpty == model.isEmpty)
         }
     }
+
+    /// `RecordBytes.check` (its first look sixteen bytes at a time, the last sixteen
+    /// overlapping) against Swift's own UTF-8 validation: every length up to 70, a NUL, a
+    /// stray high byte or a valid two-byte character at every place, each at the end of a
+    /// page too (where the bytes past the record are not readable).
+    @Test func recordBytesAgreeWithTheStandardLibrary() {
+        func model(_ bytes: [UInt8]) -> RejectReason? {
+            if bytes.contains(0) { return .nulByte }
+            return String(validating: bytes, as: UTF8.self) == nil ? .invalidUTF8 : nil
+        }
+        let page = 4096
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 2 * page, alignment: page)
+        defer { buffer.deallocate() }
+        for n in 0...70 {
+            var cases: [[UInt8]] = [Array(repeating: UInt8(ascii: "a"), count: n)]
+            for at in 0..<n {
+                for bad: [UInt8] in [[0], [0xFF], [0xC3, 0xA9], [0xC3]] where at + bad.count <= n {
+                    var b = cases[0]
+                    b.replaceSubrange(at..<at + bad.count, with: bad)
+                    cases.append(b)
+                }
+            }
+            for bytes in cases {
+                let expected = model(bytes)
+                bytes.withUnsafeBytes { #expect(RecordBytes.check($0) == expected, "\(bytes)") }
+                // The same bytes ending at a page's end.
+                let start = page - n
+                buffer.baseAddress!.advanced(by: start).copyMemory(from: bytes, byteCount: n)
+                let atEnd = UnsafeRawBufferPointer(start: buffer.baseAddress! + start, count: n)
+                #expect(RecordBytes.check(atEnd) == expected, "\(bytes) at a page's end")
+            }
+        }
+    }
 }

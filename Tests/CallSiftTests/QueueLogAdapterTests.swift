@@ -106,7 +106,7 @@ import Testing
     }
 
     /// An unquoted export line is split where it lies, a quoted one through the CSV
-    /// parser (`ExportHeader.splitInPlace`, `split`): every field quoted, or a quote in
+    /// parser (`ExportColumns.splitInPlace`, `ExportHeader.split`): every field quoted, or a quote in
     /// one line only, reads as the same lines unquoted, with data1...data5 columns or one
     /// `data` column; and a line with a column too many or too few is refused either way.
     @Test func quotedAndUnquotedExportLinesReadAlike() throws {

@@ -84,6 +84,19 @@ package final class QueueLogAdapter: FormatAdapter {
         var answered = false
         var held: Held?
         var seen: [Seen] = []
+
+        /// A new call in this closed call's place; `seen`, emptied when it closed, keeps its
+        /// storage for the new call's lines.
+        mutating func reopen(id: CallID, serial: Int, firstTs: Int64) {
+            self.id = id
+            self.serial = serial
+            self.firstTs = firstTs
+            arrived = false
+            queued = false
+            answered = false
+            held = nil
+            seen.removeAll(keepingCapacity: true)
+        }
     }
 
     /// The open calls, in places reused once a call closes (`freePlaces`), found by id
@@ -283,7 +296,7 @@ package final class QueueLogAdapter: FormatAdapter {
             }
             // An unquoted record (nearly every one) is split where it lies; one with a
             // quote has its fields unquoted into `exportLine`.
-            switch header.splitInPlace(record, bounds: &fields) {
+            switch header.inPlace.splitInPlace(record, bounds: &fields) {
             case .split: return readLine(record, out)
             case .fieldCount: return .rejected(.fieldCount)
             case .quoted: break
@@ -421,16 +434,15 @@ package final class QueueLogAdapter: FormatAdapter {
     /// A new call, in a free place if there is one; its place.
     private func open(_ id: CallID, firstTs: Int64) -> Int {
         serial += 1
-        let call = Call(id: id, serial: serial, firstTs: firstTs)
         let p: Int
         if let free = freePlaces.popLast() {
             p = Int(free)
-            calls[p] = call
+            calls[p].reopen(id: id, serial: serial, firstTs: firstTs)
         } else {
             p = calls.count
-            calls.append(call)
+            calls.append(Call(id: id, serial: serial, firstTs: firstTs))
         }
-        placeOf[call.id] = Int32(p)
+        placeOf[id] = Int32(p)
         return p
     }
 
@@ -449,15 +461,17 @@ package final class QueueLogAdapter: FormatAdapter {
 
     /// The call's window closed (or the input ended): a held line becomes its terminal.
     private func close(_ place: Int, _ out: AdapterOutput) {
-        let call = calls[place]
-        let callid = call.id
+        // Read field by field: a copy of the call would retain its `seen`.
+        let callid = calls[place].id
+        let held = calls[place].held
+        let answered = calls[place].answered, queued = calls[place].queued
         placeOf[callid] = nil
         freePlaces.append(Int32(place))
         calls[place].serial = 0
         calls[place].held = nil
-        calls[place].seen = []
-        guard let h = call.held else { return }
-        let terminal: EventKind = call.answered ? .end : (h.kind == .refusal && !call.queued ? .blocked : .abandon)
+        calls[place].seen.removeAll(keepingCapacity: true)
+        guard let h = held else { return }
+        let terminal: EventKind = answered ? .end : (h.kind == .refusal && !queued ? .blocked : .abandon)
         switch h.kind {
         case .exit, .refusal:
             emitLater(ts: h.ts, callid: callid, kind: terminal, extraLine: h.ownEmitted, out)
@@ -724,36 +738,30 @@ private struct FieldBounds {
         ends[slot] = Int32(line.count)
     }
 
-    /// Splits the record in place at `|`, sixteen bytes at a time; returns the number of
-    /// fields. Fields after the tenth are counted, not kept.
+    /// Splits the record in place at `|`, sixty-four bytes at a time; returns the number
+    /// of fields. Fields after the tenth are counted, not kept. (Offsets fit in an
+    /// `Int32`: a record is at most `RecordSplitter.maxRecordBytes` long.)
     mutating func splitFile(_ record: UnsafeRawBufferPointer) -> Int {
         clear()
         let n = record.count
         guard let base = record.baseAddress else {
-            starts[0] = 0
-            ends[0] = 0
+            set(0, 0, 0)
             return 1
         }
         var field = 0, start = 0, at = 0
         while at < n {
-            var bars = callsift_byte_mask(base + at, n - at, 0x7C)
+            var bars = callsift_byte_mask64(base + at, n &- at, 0x7C)
             while bars != 0 {
-                let i = at + bars.trailingZeroBitCount
-                bars &= bars - 1
-                if field < QueueLogAdapter.slotCount {
-                    starts[field] = Int32(start)
-                    ends[field] = Int32(i)
-                }
-                field += 1
-                start = i + 1
+                let i = at &+ bars.trailingZeroBitCount
+                bars &= bars &- 1
+                if field < QueueLogAdapter.slotCount { set(field, start, i) }
+                field &+= 1
+                start = i &+ 1
             }
-            at += 16
+            at &+= 64
         }
-        if field < QueueLogAdapter.slotCount {
-            starts[field] = Int32(start)
-            ends[field] = Int32(n)
-        }
-        return field + 1
+        if field < QueueLogAdapter.slotCount { set(field, start, n) }
+        return field &+ 1
     }
 }
 
@@ -764,75 +772,16 @@ private struct ExportHeader {
     private var columns: [Int?] = []
     private var combinedDataColumn: Int?
     private(set) var isRead = false
+    /// The same columns for `ExportColumns.splitInPlace`.
+    private(set) var inPlace = ExportColumns()
 
     init() {}
-
-    /// For `splitInPlace`: the slot of each of the first `maxInPlaceColumns` columns (-1:
-    /// ignored), the column count and the `data` column's index (-1: none). Plain values,
-    /// read without retaining anything.
-    private var slotOf = InlineArray<32, Int8>(repeating: -1)
-    private var inPlaceColumns = 0
-    private var combinedIndex = -1
-    private static let maxInPlaceColumns = 32
 
     init(columns: [Int?], combinedDataColumn: Int?) {
         self.columns = columns
         self.combinedDataColumn = combinedDataColumn
         isRead = true
-        if columns.count <= Self.maxInPlaceColumns {
-            inPlaceColumns = columns.count
-            for (i, slot) in columns.enumerated() { slotOf[i] = Int8(slot ?? -1) }
-            combinedIndex = combinedDataColumn ?? -1
-        }
-    }
-
-    enum InPlace { case split, fieldCount, quoted }
-
-    /// `split` for a record with no quote, whose fields are then its bytes between commas:
-    /// `bounds` gets their offsets in `record` itself, nothing is copied. Returns `.quoted`
-    /// (with `bounds` to be set by `split`) when the record holds a quote, or when the
-    /// header has more columns than are kept here. A record without a quote has the same
-    /// fields either way: `split` finds them at the same commas, and only a quote can make
-    /// it refuse one.
-    func splitInPlace(_ record: UnsafeRawBufferPointer, bounds: inout FieldBounds) -> InPlace {
-        let n = record.count
-        guard inPlaceColumns > 0, n > 0, let base = record.baseAddress else { return .quoted }
-        bounds.clear()
-        var index = 0, start = 0, at = 0
-        var combinedStart = -1, combinedEnd = -1
-        @inline(__always) func field(_ end: Int) {
-            if index < inPlaceColumns {
-                let slot = Int(slotOf[index])
-                if slot >= 0 { bounds.set(slot, start, end) }
-                if index == combinedIndex {
-                    combinedStart = start
-                    combinedEnd = end
-                }
-            }
-            index += 1
-            start = end + 1
-        }
-        while at < n {
-            if callsift_byte_mask(base + at, n - at, 0x22) != 0 { return .quoted }
-            var commas = callsift_byte_mask(base + at, n - at, 0x2C)
-            while commas != 0 {
-                field(at + commas.trailingZeroBitCount)
-                commas &= commas - 1
-            }
-            at += 16
-        }
-        field(n)
-        guard index == inPlaceColumns else { return .fieldCount }
-        // Only a `data` column: its `|`-separated parts are data1...data5 (as in `split`).
-        if combinedStart >= 0 && !bounds.isPresent(.data1) {
-            var slot = Slot.data1.rawValue, part = combinedStart
-            for i in combinedStart...combinedEnd where i == combinedEnd || record[i] == 0x7C {
-                if slot < QueueLogAdapter.slotCount { bounds.set(slot, part, i) }
-                slot += 1
-                part = i + 1
-            }
-        }
-        return .split
+        inPlace = ExportColumns(columns: columns, combinedDataColumn: combinedDataColumn)
     }
 
     /// The fields of `record` copied (unquoted) into `line`, each in its column's slot.
@@ -863,5 +812,88 @@ private struct ExportHeader {
             }
         }
         return nil
+    }
+}
+
+/// The export header's columns as `splitInPlace` reads them: the slot of each of the first
+/// `maxColumns` columns (-1: ignored), the column count (0: more columns than that, never
+/// split here) and the `data` column's index (-1: none). Plain values, read without
+/// retaining anything.
+private struct ExportColumns {
+    typealias Slot = QueueLogAdapter.Slot
+    /// Four bits a column, column i at bits 4i: its slot, or 15 for none.
+    private var slotsLow: UInt64 = ~0
+    private var slotsHigh: UInt64 = ~0
+    private var count = 0
+    private var combinedIndex = -1
+    private static let maxColumns = 32
+
+    init() {}
+
+    init(columns: [Int?], combinedDataColumn: Int?) {
+        guard columns.count <= Self.maxColumns else { return }
+        count = columns.count
+        for (i, slot) in columns.enumerated() {
+            guard let slot else { continue }
+            let nibble = ~(UInt64(15 ^ slot) << (4 * (i % 16)))
+            if i < 16 { slotsLow &= nibble } else { slotsHigh &= nibble }
+        }
+        combinedIndex = combinedDataColumn ?? -1
+    }
+
+    @inline(__always)
+    private func slot(_ column: Int) -> Int {
+        Int(truncatingIfNeeded: ((column < 16 ? slotsLow : slotsHigh) >> (4 &* (column & 15))) & 15)
+    }
+
+    enum InPlace { case split, fieldCount, quoted }
+
+    /// `split` for a record with no quote, whose fields are then its bytes between commas:
+    /// `bounds` gets their offsets in `record` itself, nothing is copied. Returns `.quoted`
+    /// (with `bounds` to be set by `split`) when the record holds a quote, or when the
+    /// header has more columns than are kept here. A record without a quote has the same
+    /// fields either way: `split` finds them at the same commas, and only a quote can make
+    /// it refuse one.
+    func splitInPlace(_ record: UnsafeRawBufferPointer, bounds: inout FieldBounds) -> InPlace {
+        let n = record.count
+        guard count > 0, n > 0, let base = record.baseAddress else { return .quoted }
+        bounds.clear()
+        var index = 0, start = 0, at = 0
+        var combinedStart = -1, combinedEnd = -1
+        @inline(__always) func field(_ end: Int) {
+            if index < count {
+                let slot = self.slot(index)
+                if slot < QueueLogAdapter.slotCount { bounds.set(slot, start, end) }
+                if index == combinedIndex {
+                    combinedStart = start
+                    combinedEnd = end
+                }
+            }
+            index &+= 1
+            start = end &+ 1
+        }
+        // Sixteen bytes at a time, sixty-four to a call: a line takes one or two.
+        while at < n {
+            let m = callsift_csv_block64(base + at, n - at)
+            if m.quotes != 0 { return .quoted }
+            var commas = m.commas
+            while commas != 0 {
+                field(at &+ commas.trailingZeroBitCount)
+                commas &= commas &- 1
+            }
+            at &+= 64
+        }
+        field(n)
+        guard index == count else { return .fieldCount }
+        // Only a `data` column: its `|`-separated parts are data1...data5 (as in `split`).
+        if combinedStart >= 0 && !bounds.isPresent(.data1) {
+            var slot = Slot.data1.rawValue, part = combinedStart
+            for i in combinedStart...combinedEnd where i == combinedEnd || record[i] == 0x7C {
+                if slot < QueueLogAdapter.slotCount { bounds.set(slot, part, i) }
+                slot += 1
+                part = i + 1
+            }
+        }
+        return .split
     }
 }
