@@ -139,4 +139,34 @@ private func parse(_ text: String) -> Int64? {
                 == "2026-03-02T09:15:02.125Z")
         #expect(parse("1772442902125").map(Timestamp.format(millis:)) == "2026-03-02T09:15:02.125Z")
     }
+
+    /// `YYYY-MM-DDTHH:MM:SSZ` and `…SS.mmmZ` are read eight bytes at a time
+    /// (`Timestamp.timeOfDayUTC`); the same instant written with `+00:00` goes through the
+    /// general path. Every byte of the time of day replaced by digits, separators, letters
+    /// and bytes on either side of the digits' range: both forms agree, value or nil.
+    @Test func theWordAtATimePathAgreesWithTheGeneralOne() {
+        let replacements: [UInt8] = Array("0123456789:.T t/;Zz-+".utf8) + [0x00, 0x2F, 0x3A, 0x3F, 0x40, 0x7F, 0x80, 0xB0, 0xFF]
+        var compared = 0, values = 0
+        for base in ["2026-03-02T09:15:02Z", "2026-03-02T23:59:59.999Z", "2024-02-29 00:00:00.000z", "1970-01-01t12:34:56.789Z"] {
+            let bytes = Array(base.utf8)
+            for at in 10..<(bytes.count - 1) {
+                for r in replacements {
+                    var z = bytes
+                    z[at] = r
+                    var offset = z
+                    offset.removeLast()
+                    offset += Array("+00:00".utf8)
+                    let a = z.withUnsafeBytes { Timestamp.parse($0) }
+                    let b = offset.withUnsafeBytes { Timestamp.parse($0) }
+                    #expect(a == b, "\(String(decoding: z, as: UTF8.self))")
+                    compared += 1
+                    if a != nil { values += 1 }
+                }
+            }
+        }
+        #expect(compared > 1000 && values > 50)
+        #expect(parse("2026-03-02T09:15:02.125Z").map(Timestamp.format(millis:)) == "2026-03-02T09:15:02.125Z")
+        #expect(parse("2026-03-02T24:00:00Z") == nil && parse("2026-03-02T09:60:00.000Z") == nil)
+    }
 }
+

@@ -130,6 +130,8 @@ public enum Timestamp {
             cache.head = head; cache.tail = tail; cache.day = d; cache.isSet = true
         }
 
+        if let t = timeOfDayUTC(p, count) { return days &* 86_400_000 &+ t }
+
         // T / t / space, then HH:MM:SS
         let sep = p[10]
         guard sep == UInt8(ascii: "T") || sep == UInt8(ascii: "t") || sep == UInt8(ascii: " "),
@@ -178,6 +180,45 @@ public enum Timestamp {
         // Four-digit years keep every term far inside Int64, so wrapping is exact.
         let secondsOfDay = hour &* 3_600 &+ minute &* 60 &+ second
         return (days &* 86_400 &+ secondsOfDay) &* 1_000 &+ millis &- offsetMillis
+    }
+
+    /// The milliseconds into the day of `THH:MM:SSZ` or `THH:MM:SS.mmmZ` (`T` also `t` or a
+    /// space, `Z` also `z`) after the date, the forms nearly every log writes; nil for any
+    /// other, which the general path reads (or rejects). Where this gives a value, the
+    /// general path gives the same one: it only reads the same bytes eight at a time.
+    ///
+    /// Digits and colons all have 3 as their high nibble, and a digit's low nibble is at
+    /// most 9: adding 6 to it does not carry into the high nibble. No byte's test can
+    /// borrow from or carry into its neighbour's.
+    @inline(__always)
+    static func timeOfDayUTC(_ p: RawBytes, _ count: Int) -> Int64? {
+        guard count == 20 || count == 24 else { return nil }
+        let zone = p[count &- 1]
+        guard zone == UInt8(ascii: "Z") || zone == UInt8(ascii: "z") else { return nil }
+        let sep = p[10]
+        guard sep == UInt8(ascii: "T") || sep == UInt8(ascii: "t") || sep == UInt8(ascii: " ") else { return nil }
+        // Bytes 11 to 18, `HH:MM:SS`, as a little-endian word: byte k of the word is p[11 + k].
+        let w = p.base.loadUnaligned(fromByteOffset: 11, as: UInt64.self)
+        let digitBytes: UInt64 = 0xFFFF_00FF_FF00_FFFF  // bytes 0, 1, 3, 4, 6, 7
+        let low = w & 0x0F0F_0F0F_0F0F_0F0F
+        guard w & 0xF0F0_F0F0_F0F0_F0F0 == 0x3030_3030_3030_3030,
+            w & 0x0000_FF00_00FF_0000 == 0x0000_3A00_003A_0000,
+            (low &+ 0x0606_0606_0606_0606) & 0xF0F0_F0F0_F0F0_F0F0 & digitBytes == 0
+        else { return nil }
+        @inline(__always) func byte(_ k: UInt64) -> Int64 { Int64(truncatingIfNeeded: (low >> (8 &* k)) & 0xFF) }
+        let hour = byte(0) &* 10 &+ byte(1)
+        let minute = byte(3) &* 10 &+ byte(4)
+        let second = byte(6) &* 10 &+ byte(7)
+        guard hour <= 23, minute <= 59, second <= 59 else { return nil }
+        var millis: Int64 = 0
+        if count == 24 {
+            // Bytes 19 to 22, `.mmm`.
+            let f = p.base.loadUnaligned(fromByteOffset: 19, as: UInt32.self)
+            let lowF = f & 0x0F0F_0F00
+            guard f & 0xFF == 0x2E, f & 0xF0F0_F000 == 0x3030_3000, (lowF &+ 0x0606_0600) & 0xF0F0_F000 == 0 else { return nil }
+            millis = Int64((lowF >> 8) & 0xF) &* 100 &+ Int64((lowF >> 16) & 0xF) &* 10 &+ Int64(lowF >> 24)
+        }
+        return (hour &* 3_600 &+ minute &* 60 &+ second) &* 1_000 &+ millis
     }
 
     /// The day number of the `YYYY-MM-DD` at `p` (at least ten bytes), or nil if it is not
