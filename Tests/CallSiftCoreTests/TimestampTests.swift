@@ -169,4 +169,3 @@ private func parse(_ text: String) -> Int64? {
         #expect(parse("2026-03-02T24:00:00Z") == nil && parse("2026-03-02T09:60:00.000Z") == nil)
     }
 }
-
