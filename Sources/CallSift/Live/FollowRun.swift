@@ -140,6 +140,7 @@ public final class FollowRun {
         var next = Date().addingTimeInterval(min(1, options.emitEvery))
         var openedSeen = 0
         var saidInputError = false
+        var saidNameProblem: String?
         while true {
             log.waitForEvent(until: next, openedSeen: openedSeen)
             let stop = stopping
@@ -164,6 +165,17 @@ public final class FollowRun {
             if let e = session.inputError, !saidInputError {
                 note("callsift: error: \(e); nothing of it is counted")
                 saidInputError = true
+            }
+            let nameProblem = log.nameProblem
+            if nameProblem != saidNameProblem {
+                if let nameProblem {
+                    note(
+                        "callsift: \(path) cannot be found now (\(nameProblem)); reading on from the file already open, and taking up the name again when it is back"
+                    )
+                } else {
+                    note("callsift: \(path) is there again")
+                }
+                saidNameProblem = nameProblem
             }
             let ended = inputEnded || log.failure != nil
             if stop && path == "-" && session.hasInput {
@@ -437,33 +449,13 @@ public final class FollowRun {
     }
 }
 
-/// Replacing a file so that a reader sees the old bytes or the new, never a mix: written
-/// to a temporary name in the same folder, synced, renamed over it, and the folder synced.
+/// Replacing a file so that a reader sees the old bytes or the new, never a mix: a file
+/// sink replaces its path whole (`FileOutput`: written aside, synced, renamed over it, the
+/// folder synced).
 package enum AtomicFile {
     package static func write(_ bytes: [UInt8], to path: String) throws {
-        let folder = (path as NSString).deletingLastPathComponent
-        let dir = folder.isEmpty ? "." : folder
-        let tmp = (dir as NSString).appendingPathComponent(".\((path as NSString).lastPathComponent).tmp-\(getpid())")
-        let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw ByteSinkError(destination: path, message: "cannot create \(tmp): \(String(cString: strerror(errno)))") }
-        var failed: Int32?
-        do {
-            _ = try FileDescriptor(rawValue: fd).writeAll(bytes)
-            if fsync(fd) != 0 { failed = errno }
-        } catch {
-            failed = (error as? Errno)?.rawValue ?? EIO
-        }
-        close(fd)
-        if let failed {
-            unlink(tmp)
-            throw ByteSinkError(destination: path, message: "cannot write: \(String(cString: strerror(failed)))")
-        }
-        guard rename(tmp, path) == 0 else {
-            let e = errno
-            unlink(tmp)
-            throw ByteSinkError(destination: path, message: "cannot rename into place: \(String(cString: strerror(e)))")
-        }
-        let dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        if dfd >= 0 { _ = fsync(dfd); close(dfd) }
+        let sink = try makeByteSink(path: path, compression: .none)
+        try sink.write(bytes)
+        try sink.finish()
     }
 }

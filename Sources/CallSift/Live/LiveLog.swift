@@ -151,6 +151,13 @@ package final class LiveLog: @unchecked Sendable {
     /// A file that could not be read or decoded; following stops.
     package var failure: InputError? { locked { failed } }
 
+    /// Why the followed name cannot be looked up now (`strerror`: the file deleted and not
+    /// made again yet, or the disk its folder is on gone), or nil. Following goes on
+    /// meanwhile from the file already open, and takes up a file under the name when
+    /// one is there again.
+    package var nameProblem: String? { locked { missingName } }
+    private var missingName: String?
+
     /// A file that has ended (rotated away, truncated, or standard input at its end): the
     /// bytes of it not yet drained, and its content as stored.
     package struct FinishedFile: Sendable {
@@ -402,7 +409,16 @@ package final class LiveLog: @unchecked Sendable {
                 }
                 // Nothing new now.
                 if isStopping { break reading }
-                if let (d, i, size) = identity(path: path) {
+                let found = identity(path: path)
+                let problem = found == nil ? String(cString: strerror(errno)) : nil
+                if problem != locked({ missingName }) {
+                    lock.lock()
+                    missingName = problem
+                    changes += 1
+                    lock.broadcast()
+                    lock.unlock()
+                }
+                if let (d, i, size) = found {
                     if d != dev || i != ino {
                         // Rotated: whatever was appended to the old file before the new
                         // one appeared is read first (the loop comes back here at its end).

@@ -36,7 +36,12 @@ final class StateFileWriter {
         fd = FileDescriptor(rawValue: raw)
         framing = ContainerFraming(kind: kind)
         written = 0
-        try write(framing.header)
+        do {
+            try write(framing.header)
+        } catch {
+            discard()  // a full disk: no empty file left behind
+            throw error
+        }
     }
 
     deinit { if !closed { try? fd.close() } }
