@@ -157,21 +157,51 @@ private func label(_ calendar: LocalCalendar, _ text: String) -> String {
         }
     }
 
-    @Test func extremesDoNotTrap() throws {
+    /// At Int64's ends the day is still floor((millis + offset) / day), the sum taken
+    /// without overflow (here in 128 bits), and the offset a real one; the range around
+    /// `.max` is empty, as documented, and the one at `.min` holds it alone.
+    @Test func extremesGiveTheDayOfTheirOffset() throws {
         let london = try LocalCalendar(identifier: "Europe/London")
-        _ = london.day(ofUTCMillis: .max)
-        _ = london.dayAndRange(ofUTCMillis: .max)
-        _ = london.day(ofUTCMillis: .min)
+        func floorDay(_ x: Int128) -> Int64 {
+            let day: Int128 = 86_400_000
+            var q = x / day
+            if x % day != 0 && x < 0 { q -= 1 }
+            return Int64(q)
+        }
+        for millis in [Int64.max, .max - 1, .min, .min + 1, 0, -1] {
+            let offset = london.offsetMillis(atUTCMillis: millis)
+            #expect(abs(offset) <= 18 * 3_600_000, "offset \(offset) at \(millis)")
+            let expected = Int32(truncatingIfNeeded: floorDay(Int128(millis) + Int128(offset)))
+            #expect(london.day(ofUTCMillis: millis) == expected, "at \(millis)")
+            #expect(london.dayAndRange(ofUTCMillis: millis).day == expected, "at \(millis)")
+        }
+        let top = london.dayAndRange(ofUTCMillis: .max)
+        #expect(top.from == .max && top.to == .max)
+        let bottom = london.dayAndRange(ofUTCMillis: .min)
+        #expect(bottom.from == .min && bottom.to == .min + 1)
+        // British Standard Time (UTC+1 all year, 1968-1971): 1969's last UTC millisecond
+        // is 00:59:59.999 on 1 January 1970 in London.
+        #expect(london.day(ofUTCMillis: -1) == 0 && london.day(ofUTCMillis: -3_600_001) == -1)
     }
 
+    /// One calendar read by eight threads at once gives, on every thread, the days it
+    /// gives on one.
     @Test func copiesAreUsableConcurrently() throws {
         let london = try LocalCalendar(identifier: "Europe/London")
         let start = utc("2026-01-01T00:00:00Z")
+        let hours = 24 * 365
+        let expected = (0..<hours).map { london.day(ofUTCMillis: start + Int64($0) * 3_600_000) }
+        #expect(Set(expected).count == 365)
+        let mismatches = Locked([Int](repeating: -1, count: 8))
         DispatchQueue.concurrentPerform(iterations: 8) { worker in
-            for hour in Int64(0)..<(24 * 365) {
-                let t = start + hour * 3_600_000 + Int64(worker)
-                _ = london.day(ofUTCMillis: t)
+            var wrong = 0
+            for hour in 0..<hours {
+                // A few milliseconds past the hour: the same local day.
+                let t = start + Int64(hour) * 3_600_000 + Int64(worker)
+                if london.day(ofUTCMillis: t) != expected[hour] { wrong += 1 }
             }
+            mismatches.withLock { $0[worker] = wrong }
         }
+        #expect(mismatches.withLock { $0 } == Array(repeating: 0, count: 8))
     }
 }
