@@ -46,11 +46,11 @@ package final class QueueLogAdapter: FormatAdapter {
 
     fileprivate enum Slot: Int { case time = 0, callid, queue, agent, event, data1, data2, data3, data4, data5 }
     fileprivate static let slotCount = 10
-    /// Where each field of the line lies (in the record itself for the file form, in
-    /// `exportLine` for the export form, whose quoted fields are unquoted): plain values
-    /// only, so that reading a field retains nothing.
+    /// Where each field of the line lies (in the record itself for the file form and an
+    /// export line without quotes, in `exportLine` for an export line with quoted fields,
+    /// unquoted there): plain values only, so that reading a field retains nothing.
     @exclusivity(unchecked) private var fields = FieldBounds()
-    /// Export form: its header's columns, and the line's fields copied out.
+    /// Export form: its header's columns, and a quoted line's fields copied out.
     @exclusivity(unchecked) private var header = ExportHeader()
     @exclusivity(unchecked) private var exportLine: [UInt8] = []
     /// CSV form: the header's bytes.
@@ -700,7 +700,7 @@ enum QueueEvent {
 enum QueueLogLeave: UInt8 { case exit, completeAgent, transfer, refusal }
 
 /// Where each field of the queue_log line being read lies, as offsets into the line: the
-/// record itself (the file form, split in place) or the export form's copy. Plain values
+/// record itself (split in place) or the copy of a quoted export line. Plain values
 /// only (no array), so copying it, as reading a stored property of the adapter may, costs
 /// no reference counting.
 private struct FieldBounds {
