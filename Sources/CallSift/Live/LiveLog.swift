@@ -257,8 +257,7 @@ package final class LiveLog: @unchecked Sendable {
                 drained = decodedBase
                 frameEnds = []
             }
-            while let chunk = try reader.readChunk() {
-                append(chunk)
+            while try reader.readChunk({ append($0) }) != nil {
                 let ends = reader.takeFrameEnds()
                 if !ends.isEmpty {
                     locked {
