@@ -32,7 +32,7 @@ public struct InputError: Error, CustomStringConvertible, Sendable {
 /// lz4 and gzip decode into one output buffer of `chunkSize` and, when decoding ahead
 /// (`startReadAhead`, `enableDecodeAhead`), up to 18 more, allocated as the queue first
 /// fills and reused from then on.
-/// Nothing grows with the size of the file, and `readChunk()` allocates nothing.
+/// Nothing grows with the size of the file, and `readChunk(_:)` allocates nothing.
 ///
 /// Concatenated frames (zstd, lz4) and members (gzip) read as one stream. Anything after
 /// the last frame that is not another frame is reported as corruption, with one exception:
@@ -78,7 +78,7 @@ public final class InputReader {
     private var bytesRead: Int64 = 0
     private var sawEndOfFile = false
 
-    /// Decoded bytes handed out by `readChunk()` for lz4 and gzip; empty for plain inputs,
+    /// Decoded bytes lent out by `readChunk(_:)` for lz4 and gzip; empty for plain inputs,
     /// whose chunks are slices of `input` (no copy), and for zstd, whose chunks are slices
     /// of its decoder's ring.
     private var output = UnsafeMutableRawBufferPointer(start: nil, count: 0)
@@ -111,7 +111,7 @@ public final class InputReader {
     /// Bytes the lz4 or gzip decoder has produced (zstd counts its own).
     private var decodedByDecoder: Int64 = 0
 
-    /// Decoded bytes handed out by `readChunk`.
+    /// Decoded bytes lent out by `readChunk(_:)`.
     private var handedOut: Int64 = 0
 
     /// The frame ends passed since the last call (`recordsFrameEnds`) whose bytes have all
@@ -131,7 +131,7 @@ public final class InputReader {
     /// An input held in memory (`init(memory:)`): its bytes, kept alive while the reader
     /// reads them, and its fingerprint, given rather than computed.
     private var memory: MemoryInput?
-    /// Thrown by the next `readChunk()`: either held back behind a chunk of good bytes, or
+    /// Thrown by the next `readChunk(_:)`: either held back behind a chunk of good bytes, or
     /// the error already thrown, thrown again.
     private var pendingError: InputError?
 
@@ -139,7 +139,7 @@ public final class InputReader {
     ///
     /// - Parameters:
     ///   - path: The file to read; also the input's name in every `InputError`.
-    ///   - chunkSize: The most bytes one `readChunk()` returns. 128 KiB keeps a chunk in
+    ///   - chunkSize: The most bytes one `readChunk(_:)` lends. 128 KiB keeps a chunk in
     ///     cache between decoding and parsing; larger chunks were measured slower for zstd.
     /// - Throws: `InputError` at offset 0 when the file cannot be opened or read, or when
     ///   no decoder context can be created.
@@ -204,18 +204,35 @@ public final class InputReader {
 
     deinit { releaseResources() }
 
-    /// Returns the next decompressed bytes, never an empty chunk, or nil at the end.
+    /// Lends the next decompressed bytes, never an empty chunk, to `body` and returns what
+    /// it returns; nil at the end of the input, without calling `body`.
     ///
-    /// The buffer is reused: the bytes stay valid only until the next call to `readChunk()`
-    /// or `close()`. A chunk is at most `chunkSize` bytes and may end anywhere, even inside
-    /// a UTF-8 sequence or a record.
+    /// The buffer is the reader's and is reused, so the bytes are lent for the call only:
+    /// `body` must not keep the pointer, nor read the next chunk or close the reader while
+    /// it runs (a precondition checks both). A chunk is at most `chunkSize` bytes and may
+    /// end anywhere, even inside a UTF-8 sequence or a record.
     ///
     /// - Throws: `InputError` for a read failure, a corrupt stream (the message carries the
     ///   library's error name) or a truncated one (end of file inside a frame or member).
     ///   The offset is `compressedOffset` when the problem was found; a decoder reports
     ///   corruption at the start of the input window it was given, so the damage lies at or
-    ///   after that offset, by at most one input buffer.
-    public func readChunk() throws -> UnsafeRawBufferPointer? {
+    ///   after that offset, by at most one input buffer. Whatever `body` throws is rethrown.
+    public func readChunk<R>(_ body: (UnsafeRawBufferPointer) throws -> R) throws -> R? {
+        precondition(!isLending, "readChunk called from inside the body of readChunk")
+        guard let chunk = try nextChunk() else { return nil }
+        isLending = true
+        defer { isLending = false }
+        return try body(chunk)
+    }
+
+    /// Whether a chunk is lent to the body of `readChunk` (which must then neither read on
+    /// nor close the reader).
+    private var isLending = false
+
+    /// The next decompressed bytes, never an empty chunk, or nil at the end; valid only
+    /// until the next call or `close()`, which is why `readChunk` lends them to a closure
+    /// instead of handing the pointer out.
+    private func nextChunk() throws -> UnsafeRawBufferPointer? {
         // Decoding ahead, the producer alone touches the state below.
         if let ahead { return try ahead.next(&readAheadOffset) }
         if let pendingError { throw pendingError }
@@ -305,6 +322,7 @@ public final class InputReader {
     ///
     /// Reading a file once costs no second pass: every byte is hashed as it is read.
     public func contentFingerprint() -> ContentFingerprint? {
+        precondition(!isLending, "contentFingerprint() inside the body of readChunk, which still reads the chunk lent")
         guard !isClosed else { return nil }
         if let memory {
             close()
@@ -326,6 +344,7 @@ public final class InputReader {
     /// decoding ahead if there is any. Further reads return nil. Safe to call more than
     /// once; the reader also closes itself when released, read-ahead or not.
     public func close() {
+        precondition(!isLending, "close() inside the body of readChunk, which still reads the chunk lent")
         guard !isClosed else { return }
         // The decoding side owns the decoder until it has stopped.
         ahead?.stop()
@@ -337,7 +356,7 @@ public final class InputReader {
     }
 
     /// Decodes ahead on a thread of its own from now on, so that decompression overlaps
-    /// the caller's parsing; `readChunk` then hands out chunks the thread has decoded.
+    /// the caller's parsing; `readChunk(_:)` then lends chunks the thread has decoded.
     /// Nothing changes for a plain input, which has nothing to decode. Chunks, errors and
     /// their order are exactly those of reading without it. (For one reader on its own; a
     /// run's inputs are decoded ahead by `InputPool`'s workers instead.)
@@ -349,7 +368,7 @@ public final class InputReader {
     }
 
     /// Decodes ahead from now on, driven by someone else: each `DecodeAhead.produce()`
-    /// decodes one chunk into a queue of `DecodeAhead.depth`, from which `readChunk` hands them out
+    /// decodes one chunk into a queue of `DecodeAhead.depth`, from which `readChunk(_:)` lends them
     /// (waiting when the queue is empty). A pool of workers serving many inputs drives it
     /// (`InputPool`). Returns the queue, or nil for a plain input, which has nothing to
     /// decode, or one already closed or finished.
@@ -725,8 +744,8 @@ private func closeDescriptor(_ fd: Int32) {
     _ = close(fd)
 }
 
-/// A reader hands out pointers into buffers it reuses, so it belongs to one thread at a
-/// time; move the chunks' contents across threads, not the reader.
+/// A reader lends pointers into buffers it reuses, so it belongs to one thread at a time;
+/// move the chunks' contents across threads, not the reader.
 @available(*, unavailable)
 extension InputReader: Sendable {}
 

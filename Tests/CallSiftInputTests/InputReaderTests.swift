@@ -88,11 +88,11 @@ func readAll(_ path: String, chunkSize: Int = 128 * 1024, readAhead: Bool = fals
     if readAhead { reader.startReadAhead() }
     var outcome = ReadOutcome(compression: reader.compression)
     do {
-        while let chunk = try reader.readChunk() {
+        while try reader.readChunk({ (chunk) -> Void in
             #expect(chunk.count > 0 && chunk.count <= chunkSize)
             outcome.bytes.append(contentsOf: chunk)
             outcome.chunkCount += 1
-        }
+        }) != nil {}
     } catch let error as InputError {
         outcome.error = error
     }
@@ -204,7 +204,7 @@ let compressedFormats: [Compression] = [.zstd, .lz4, .gzip]
             reader.recordsFrameEnds = true
             var ends: [InputReader.FrameEnd] = []
             var decoded: [UInt8] = []
-            while let chunk = try reader.readChunk() {
+            while let chunk = try reader.readChunk({ Array($0) }) {
                 decoded += chunk
                 ends += reader.takeFrameEnds()
                 // A frame end is never ahead of the bytes handed out with it or before.
@@ -222,7 +222,7 @@ let compressedFormats: [Compression] = [.zstd, .lz4, .gzip]
             joined.withUnsafeBytes { before.update(UnsafeRawBufferPointer(rebasing: $0[0..<Int(end.stored)])) }
             let reader = try InputReader(descriptor: fd, name: "rest", hashedBefore: before)
             var rest: [UInt8] = []
-            while let chunk = try reader.readChunk() { rest += chunk }
+            while try reader.readChunk({ rest += $0 }) != nil {}
             #expect(rest == Array(pieces.flatMap { $0 }[Int(end.decoded)...]))
             #expect(reader.contentFingerprint() == whole)
         }
@@ -331,9 +331,9 @@ let compressedFormats: [Compression] = [.zstd, .lz4, .gzip]
         for _ in 0..<20 {
             let reader = try InputReader(path: dir.path("z"), chunkSize: 4096)
             reader.startReadAhead()
-            #expect(try reader.readChunk() != nil)
+            #expect(try reader.readChunk { _ in } != nil)
             reader.close()
-            #expect(try reader.readChunk() == nil)
+            #expect(try reader.readChunk { _ in } == nil)
         }
     }
 
@@ -356,7 +356,7 @@ let compressedFormats: [Compression] = [.zstd, .lz4, .gzip]
         do {
             let reader = try InputReader(path: path, chunkSize: 4096)
             reader.startReadAhead()
-            #expect(try reader.readChunk() != nil)
+            #expect(try reader.readChunk { _ in } != nil)
             released = reader
             #expect(try descriptors() == 1)
             // Let the thread fill the ring and wait for room (the case that leaked).
@@ -419,15 +419,15 @@ let compressedFormats: [Compression] = [.zstd, .lz4, .gzip]
         let reader = try InputReader(path: dir.path("cut"))
         var caught = 0
         for _ in 0..<10 {
-            do { _ = try reader.readChunk() } catch is InputError { caught += 1 }
+            do { _ = try reader.readChunk { _ in } } catch is InputError { caught += 1 }
         }
         #expect(caught >= 9)
 
         try InputSamples.store(Array("a,b\n".utf8), at: dir.path("plain"))
         let plain = try InputReader(path: dir.path("plain"))
-        #expect(try plain.readChunk()?.count == 4)
-        #expect(try plain.readChunk() == nil)
-        #expect(try plain.readChunk() == nil)
+        #expect(try plain.readChunk { $0.count } == 4)
+        #expect(try plain.readChunk { $0.count } == nil)
+        #expect(try plain.readChunk { _ in Issue.record("a chunk lent after the end") } == nil)
         plain.close()
         plain.close()
     }
@@ -459,7 +459,7 @@ let compressedFormats: [Compression] = [.zstd, .lz4, .gzip]
         try InputSamples.write(InputSamples.large, to: dir.path("z"), as: .zstd)
         let reader = try InputReader(path: dir.path("z"), chunkSize: 64 * 1024)
         var last: Int64 = 0
-        while try reader.readChunk() != nil {
+        while try reader.readChunk({ _ in }) != nil {
             #expect(reader.compressedOffset >= last)
             last = reader.compressedOffset
         }

@@ -430,7 +430,7 @@ public final class FollowRun {
                 throw InputError(input: file, offset: f.offset, message: "cannot read on from the checkpoint: \(String(cString: strerror(errno)))")
             }
             let reader = try InputReader(descriptor: fd, name: f.path, hashedBefore: f.storedHash ?? ContentHasher())
-            while let chunk = try reader.readChunk() { s.push(chunk) }
+            while try reader.readChunk({ s.push($0) }) != nil {}
             fingerprint = reader.contentFingerprint()
         }
         for n in try s.commit(fingerprint: fingerprint) { note(n) }

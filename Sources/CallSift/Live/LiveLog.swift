@@ -6,6 +6,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import Atomics
 import Foundation
 import SystemPackage
 
@@ -30,17 +31,18 @@ import SystemPackage
 /// `drain()` hands out what arrived since it was last called, finished files first, then
 /// the complete lines decoded of the file now followed, and drops it: the buffer holds only
 /// what the follower has not taken, and the decoder waits when that is 16 MiB of lines.
-/// `@unchecked Sendable`: every mutable property, and the buffer's bytes, are read and
-/// written under `lock`.
+/// `@unchecked Sendable`: every mutable property, the buffer `bytes` among them, is read and
+/// written under `lock` only (debug builds assert that the lock is held, and the buffer's
+/// bounds, `boundary <= bytes.count`, wherever it is touched; `checkBuffer`).
 package final class LiveLog: @unchecked Sendable {
     package let path: String
-    private let lock = NSCondition()
+    private let lock = CheckedCondition()
 
-    /// Decoded bytes of the current file.
-    private var buffer = UnsafeMutableRawPointer.allocate(byteCount: 1 << 20, alignment: 64)
-    private var capacity = 1 << 20
-    private var count = 0
-    /// Just past the last newline in `buffer`.
+    /// Decoded bytes of the current file not yet drained: appended by the decoder thread,
+    /// taken from the front by `drain`, both under `lock`. Its capacity is kept (1 MiB at
+    /// first), so a steady follower allocates nothing for it.
+    private var bytes: [UInt8] = []
+    /// Just past the last newline in `bytes`: `0 <= boundary <= bytes.count`.
     private var boundary = 0
     /// Bumped whenever bytes are decoded or a file is finished: how a reader sees change.
     private var changes = 0
@@ -67,9 +69,14 @@ package final class LiveLog: @unchecked Sendable {
 
     package init(path: String) {
         self.path = path
+        bytes.reserveCapacity(1 << 20)
     }
 
-    deinit { buffer.deallocate() }
+    /// The buffer's rule, for `assert`: touched only by the thread holding `lock`, and its
+    /// complete lines within its bytes.
+    private func checkBuffer() -> Bool {
+        lock.isHeldByCurrentThread && 0 <= boundary && boundary <= bytes.count
+    }
 
     /// Where a checkpoint left a file part way through: the file, open as `descriptor`, is
     /// read on from its byte `stored` (the end of a frame, for a compressed one), which
@@ -177,9 +184,10 @@ package final class LiveLog: @unchecked Sendable {
     package func drain() -> (finished: [FinishedFile], lines: [UInt8], ended: Bool) {
         lock.lock()
         defer { lock.unlock() }
+        assert(checkBuffer(), "LiveLog.drain: the buffer touched without the lock, or out of bounds")
         let f = finishedFiles
         finishedFiles = []
-        let lines = [UInt8](UnsafeRawBufferPointer(start: buffer, count: boundary))
+        let lines = Array(bytes[..<boundary])
         drained += Int64(boundary)
         if let keep = frameEnds.firstIndex(where: { $0.decoded >= drained }) {
             frameEnds.removeFirst(keep)
@@ -187,8 +195,8 @@ package final class LiveLog: @unchecked Sendable {
             frameEnds.removeAll()
         }
         if boundary > 0 {
-            buffer.copyMemory(from: buffer + boundary, byteCount: count - boundary)
-            count -= boundary
+            // Moves the unfinished line to the front, keeping the capacity.
+            bytes.removeFirst(boundary)
             boundary = 0
             lock.broadcast()
         }
@@ -196,7 +204,12 @@ package final class LiveLog: @unchecked Sendable {
     }
 
     /// Bytes decoded after the last complete line (a line still being written).
-    package var unfinishedLineBytes: Int { locked { count - boundary } }
+    package var unfinishedLineBytes: Int {
+        locked {
+            assert(checkBuffer(), "LiveLog: the buffer touched without the lock, or out of bounds")
+            return bytes.count - boundary
+        }
+    }
 
     /// Where following stands, for a checkpoint: the file now followed and the bytes of it
     /// read; nil before a file is open, and while a finished file waits to be fed
@@ -257,8 +270,7 @@ package final class LiveLog: @unchecked Sendable {
                 drained = decodedBase
                 frameEnds = []
             }
-            while let chunk = try reader.readChunk() {
-                append(chunk)
+            while try reader.readChunk({ append($0) }) != nil {
                 let ends = reader.takeFrameEnds()
                 if !ends.isEmpty {
                     locked {
@@ -283,9 +295,9 @@ package final class LiveLog: @unchecked Sendable {
         } else if let error {
             failed = error
         } else {
-            finishedFiles.append(
-                FinishedFile(name: path, rest: [UInt8](UnsafeRawBufferPointer(start: buffer, count: count)), fingerprint: fingerprint))
-            count = 0
+            assert(checkBuffer(), "LiveLog: the buffer touched without the lock, or out of bounds")
+            finishedFiles.append(FinishedFile(name: path, rest: bytes, fingerprint: fingerprint))
+            bytes.removeAll(keepingCapacity: true)
             boundary = 0
             frameEnds = []
             if path == "-" { stdinEnded = true }
@@ -300,18 +312,11 @@ package final class LiveLog: @unchecked Sendable {
         // The follower drains the buffer as it goes; a decoder far ahead of it (a restart
         // reading a long file again) waits rather than hold the file in memory.
         while boundary >= Self.drainAt * 4 && !stopping { lock.wait() }
-        if count + chunk.count > capacity {
-            var c = capacity
-            while c < count + chunk.count { c *= 2 }
-            let b = UnsafeMutableRawPointer.allocate(byteCount: c, alignment: 64)
-            b.copyMemory(from: buffer, byteCount: count)
-            buffer.deallocate()
-            buffer = b
-            capacity = c
-        }
-        (buffer + count).copyMemory(from: chunk.baseAddress!, byteCount: chunk.count)
-        count += chunk.count
-        if let last = chunk.lastIndex(of: UInt8(ascii: "\n")) { boundary = count - chunk.count + last + 1 }
+        assert(checkBuffer(), "LiveLog.append: the buffer touched without the lock, or out of bounds")
+        // Copied in: the chunk is lent by the reader for this call only.
+        bytes.append(contentsOf: chunk)
+        if let last = chunk.lastIndex(of: UInt8(ascii: "\n")) { boundary = bytes.count - chunk.count + last + 1 }
+        precondition(boundary <= bytes.count, "LiveLog: complete lines past the bytes decoded")
         changes += 1
         lock.broadcast()
     }
@@ -446,4 +451,58 @@ package final class LiveLog: @unchecked Sendable {
         }
     }
 
+}
+
+/// An `NSCondition` that, in debug builds, knows which thread holds it, so that code
+/// touching what it guards can assert that the caller holds it (`LiveLog.checkBuffer`),
+/// and unlocking by a thread that does not hold it traps. The owner is kept by `assert`
+/// conditions, so in `-O` builds this is the bare condition.
+private final class CheckedCondition: Sendable {
+    private let condition = NSCondition()
+    /// Debug builds only: the thread holding the lock (`pthread_self`), 0 when none.
+    private let owner = ManagedAtomic<UInt>(0)
+
+    func lock() {
+        condition.lock()
+        assert(take(), "CheckedCondition: locked while held")
+    }
+
+    func unlock() {
+        assert(give(), "CheckedCondition: unlocked by a thread that does not hold it")
+        condition.unlock()
+    }
+
+    func wait() {
+        assert(give(), "CheckedCondition: wait by a thread that does not hold it")
+        condition.wait()
+        assert(take(), "CheckedCondition: woken while held")
+    }
+
+    func wait(until deadline: Date) -> Bool {
+        assert(give(), "CheckedCondition: wait by a thread that does not hold it")
+        let signalled = condition.wait(until: deadline)
+        assert(take(), "CheckedCondition: woken while held")
+        return signalled
+    }
+
+    func broadcast() { condition.broadcast() }
+
+    /// Debug builds only (in `-O` builds the owner is never set, and this is false).
+    var isHeldByCurrentThread: Bool { owner.load(ordering: .relaxed) == Self.currentThread }
+
+    private func take() -> Bool {
+        owner.compareExchange(expected: 0, desired: Self.currentThread, ordering: .relaxed).exchanged
+    }
+
+    private func give() -> Bool {
+        owner.compareExchange(expected: Self.currentThread, desired: 0, ordering: .relaxed).exchanged
+    }
+
+    private static var currentThread: UInt {
+        #if canImport(Darwin)
+        UInt(bitPattern: pthread_self())
+        #else
+        UInt(pthread_self())
+        #endif
+    }
 }

@@ -30,10 +30,20 @@ import Darwin
 /// a writer is passed `inout` and never written through two copies. Sendable: a writer
 /// is handed from the thread that filled it to the one that writes it out, whole, and is
 /// not written to after that.
+///
+/// Checked: every store lies within the buffer (`count + n <= capacity`, after `reserve`),
+/// and the buffer is written and read only through the copy that wrote it last (a copy
+/// is stale once another has written through the same buffer). Both are `assert`s on the
+/// per-value paths, kept in debug builds only, where a count of writes per buffer and per
+/// copy (`debugWrites`) tells a stale copy; `withBytes`, once per piece written out,
+/// checks its bounds with `precondition`.
 struct StateWriter: @unchecked Sendable {
     /// Owns the buffer; a new one replaces it when the writer grows.
     private final class Storage {
         let base: UnsafeMutableRawPointer
+        /// Debug builds only (kept by `assert` conditions): writes made to the buffer,
+        /// through any copy.
+        var debugWrites = 0
         init(capacity: Int) { base = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 16) }
         deinit { base.deallocate() }
     }
@@ -42,6 +52,9 @@ struct StateWriter: @unchecked Sendable {
     private var base: UnsafeMutableRawPointer
     private var capacity: Int
     private(set) var count = 0
+    /// Debug builds only: `storage.debugWrites` as of this copy's last write. A copy whose
+    /// number is behind its storage's is stale: another has written since.
+    private var debugWrites = 0
 
     init(reserving capacity: Int = 1 << 16) {
         self.capacity = max(capacity, 64)
@@ -54,13 +67,29 @@ struct StateWriter: @unchecked Sendable {
 
     /// The bytes written, valid in `body` only.
     func withBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
-        try withExtendedLifetime(storage) { try body(UnsafeRawBufferPointer(start: base, count: count)) }
+        precondition(count >= 0 && count <= capacity, "StateWriter: count past the buffer")
+        assert(isCurrent(room: 0), "StateWriter: read through a stale copy")
+        return try withExtendedLifetime(storage) { try body(UnsafeRawBufferPointer(start: base, count: count)) }
     }
 
     /// Makes room for `n` more bytes.
     @inline(__always)
     private mutating func reserve(_ n: Int) {
         if count + n > capacity { grow(to: count + n) }
+        assert(isCurrent(room: n), "StateWriter: written through a stale copy, or past its buffer")
+    }
+
+    /// For `assert`: this copy's buffer is its storage's, `n` more bytes fit, and no other
+    /// copy has written since this one.
+    private func isCurrent(room n: Int) -> Bool {
+        storage.base == base && count + n <= capacity && storage.debugWrites == debugWrites
+    }
+
+    /// For `assert`, after a write: this copy is the one that wrote last.
+    private mutating func noteWritten() -> Bool {
+        storage.debugWrites += 1
+        debugWrites = storage.debugWrites
+        return true
     }
 
     private mutating func grow(to needed: Int) {
@@ -69,6 +98,7 @@ struct StateWriter: @unchecked Sendable {
         storage = bigger
         base = bigger.base
         capacity = max(needed, capacity * 2)
+        assert(noteWritten())
     }
 
     @inline(__always)
@@ -76,6 +106,7 @@ struct StateWriter: @unchecked Sendable {
         reserve(1)
         base.storeBytes(of: v, toByteOffset: count, as: UInt8.self)
         count += 1
+        assert(noteWritten())
     }
 
     @inline(__always)
@@ -86,6 +117,7 @@ struct StateWriter: @unchecked Sendable {
         reserve(8)
         base.storeBytes(of: v.littleEndian, toByteOffset: count, as: UInt64.self)
         count += 8
+        assert(noteWritten())
     }
 
     @inline(__always)
@@ -93,6 +125,7 @@ struct StateWriter: @unchecked Sendable {
         reserve(4)
         base.storeBytes(of: v.littleEndian, toByteOffset: count, as: UInt32.self)
         count += 4
+        assert(noteWritten())
     }
 
     /// An unsigned LEB128 varint: 7 bits a byte, low first.
@@ -108,6 +141,7 @@ struct StateWriter: @unchecked Sendable {
         }
         base.storeBytes(of: UInt8(v), toByteOffset: at, as: UInt8.self)
         count = at + 1
+        assert(noteWritten())
     }
 
     /// A signed varint, zigzagged so that small negative numbers stay short.
@@ -119,7 +153,11 @@ struct StateWriter: @unchecked Sendable {
     mutating func count(_ n: Int) { varint(UInt64(n)) }
 
     /// Forgets what was written, keeping the buffer (shared with any copy: see above).
-    mutating func removeAll() { count = 0 }
+    mutating func removeAll() {
+        assert(isCurrent(room: 0), "StateWriter: emptied through a stale copy")
+        count = 0
+        assert(noteWritten())
+    }
 
     mutating func string(_ s: String) { blob(Array(s.utf8)) }
 
@@ -128,6 +166,7 @@ struct StateWriter: @unchecked Sendable {
         reserve(b.count)
         b.withUnsafeBytes { if let p = $0.baseAddress { (base + count).copyMemory(from: p, byteCount: b.count) } }
         count += b.count
+        assert(noteWritten())
     }
 }
 

@@ -114,7 +114,7 @@ package final class RejectsSpool {
         for (i, log) in logs.enumerated() where !log.isEmpty {
             try log.finish()
             let reader = try InputReader(path: dir.appendingPathComponent("\(i)").path)
-            while let chunk = try reader.readChunk() { try target.append(chunk) }
+            while try reader.readChunk({ try target.append($0) }) != nil {}
             reader.close()
         }
     }

@@ -288,11 +288,11 @@ package final class InputParser: @unchecked Sendable {
     private func readChunk() {
         do {
             if reader == nil { reader = try openReader() }
-            guard let chunk = try reader!.readChunk() else {
+            // The chunk is lent for the call only, and `take` consumes it whole.
+            guard try reader!.readChunk({ try take($0) }) != nil else {
                 finish(truncated: false)
                 return
             }
-            try take(chunk)
         } catch {
             fail(error, offset: compressedOffset)
         }
