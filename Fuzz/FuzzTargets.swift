@@ -540,7 +540,7 @@ private func reportJSON(_ bytes: UnsafeRawBufferPointer) -> CInt {
 /// reads it (`Standard.load`) and, if read, used on the real report; odd: a reason map,
 /// read as `--reason-map` reads it (`ReasonTaxonomy.load`) and, if read, used by an
 /// analysis of a small real log (Fuzz/templates/calls.csv), whose accounting identity
-/// must hold. A file refused must be refused with a `UsageError`.
+/// must hold. A file refused must be refused with a `UsageError` that names it.
 private func tomlFile(_ bytes: UnsafeRawBufferPointer) -> CInt {
     guard bytes.count >= 1 else { return 0 }
     let path = "\(inputPath).toml"
@@ -564,6 +564,7 @@ private func tomlFile(_ bytes: UnsafeRawBufferPointer) -> CInt {
         let map: [String: String]
         do { map = try ReasonTaxonomy.load(path: path) } catch {
             precondition(error is UsageError, "a reason map refused with \(type(of: error)): \(error)")
+            mustName(error, [path], "a reason map")
             return 0
         }
         say("a reason map of \(map.count) codes")
