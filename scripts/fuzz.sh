@@ -103,11 +103,11 @@ run_one() {
         -max_len="$(maxlen "$t")" -timeout=10 -detect_leaks="$(leaks "$t")" -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$OUT/artifacts/$t/" \
         "$OUT/corpus/$t" Fuzz/corpus/"$t" > "$OUT/$t.log" 2>&1 || status=$?
     local stats cpu
-    stats=$(grep -E "^stat::(number_of_executed_units|peak_rss_mb)|cov: " "$OUT/$t.log" | tail -3 | tr '\n' ' ')
+    stats=$(grep -aE "^stat::(number_of_executed_units|peak_rss_mb)|cov: " "$OUT/$t.log" | tail -3 | tr '\n' ' ')
     # The last line: time writes "Command exited with non-zero status N" before it.
     cpu=$(tail -1 "$OUT/$t.cpu" 2>/dev/null | awk '{printf "%.0f", $1 + $2}' || echo "?")
     echo "$t: exit $status, $TIME s wall, $cpu CPU-s; $stats"
-    [ "$status" = 0 ] || grep -E "^==|ERROR|Fatal|fatal|Precondition|artifact" "$OUT/$t.log" | head -5
+    [ "$status" = 0 ] || grep -aE "^==|ERROR|Fatal|fatal|Precondition|artifact" "$OUT/$t.log" | head -5
     return $status
 }
 
