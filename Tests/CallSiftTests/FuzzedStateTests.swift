@@ -131,4 +131,17 @@ import Testing
         #expect(error is StateError)
         #expect("\(error.map { "\($0)" } ?? "no error")".contains("\(dir)/\(damaged): malformed (a scope record outside its bucket of the index)"))
     }
+
+    /// A part file whose ids name no name (bytes of its body changed, checksum made
+    /// good): read, its base groups' centre and service ids past the engine's names stopped
+    /// callsift in the next run's report (an index out of range in `Interner`). Refused
+    /// when the part is read, naming its file, at the first such id (a held event's reason).
+    @Test func idsPastTheNamesAreRefused() throws {
+        let temp = try TempDir()
+        let (dir, damaged) = try Self.replayState("Fuzz/corpus/state/regression-group-of-unknown-centre", in: temp)
+        #expect(damaged == "part-3-0.bin")
+        let error = Self.feedReplayedState(dir)
+        #expect(error is StateError)
+        #expect(error.map { "\($0)" } == "\(dir)/\(damaged): malformed (a reason id of -3, of 12 reason names)")
+    }
 }

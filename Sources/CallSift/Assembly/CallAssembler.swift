@@ -515,14 +515,14 @@ package final class CallAssembler {
             let n = try r.count(minBytes: 8)
             guard n > 0 else { throw r.malformed("a call without events") }
             let call = try StateCodec.decodeCallID(from: &r)
-            let centre = try r.int32()
+            let centre = try r.nameID(.centre)
             var previous: Int64 = 0
             for _ in 0..<n {
                 let flags = try r.u8()
                 let ts = previous &+ (try r.int())
                 previous = ts
                 let caller = flags & 0x40 != 0 ? CallerKey(hi: try r.u64(), lo: try r.u64()) : .none
-                let service = try r.int32(), reason = try r.int32()
+                let service = try r.nameID(.service, orNone: true), reason = try r.nameID(.reason, orNone: true)
                 guard let kind = EventKind(rawValue: flags & 7), let outcome = Outcome(rawValue: (flags >> 3) & 3) else {
                     throw r.malformed("an event of kind \(flags & 7)")
                 }

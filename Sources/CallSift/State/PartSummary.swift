@@ -140,7 +140,7 @@ struct PartSummary {
         keys.reserveCapacity(n)
         counters.reserveCapacity(n)
         for _ in 0..<n {
-            keys.append(Aggregator.GroupKey(centre: try r.int32(), service: try r.int32(), day: try r.int32()))
+            keys.append(Aggregator.GroupKey(centre: try r.nameID(.centre), service: try r.nameID(.service), day: try r.int32()))
             counters.append(try StateCodec.decodeCounters(from: &r))
         }
         if verdictsLater {

@@ -260,6 +260,20 @@ struct StateReader: @unchecked Sendable {
     private var at: Int
     private var end: Int
     let file: String
+    /// How many names of each kind the engine file holds, once read (`EngineState.read`),
+    /// so that every id read after them is checked to name one (`nameID`); copied into
+    /// the readers of the records and part files that follow.
+    var nameCounts: NameCounts?
+
+    struct NameCounts {
+        var centres: Int
+        var services: Int
+        var reasons: Int
+    }
+
+    enum NameKind: String {
+        case centre, service, reason
+    }
 
     /// The container's checksum, as checked.
     private(set) var checksum = ContentFingerprint(high: 0, low: 0, byteCount: 0)
@@ -382,6 +396,24 @@ struct StateReader: @unchecked Sendable {
         return i
     }
 
+    /// The id of a name of `kind` (an index into the engine's names), checked to name one
+    /// once their number is known (`nameCounts`); `orNone`: or -1, none.
+    mutating func nameID(_ kind: NameKind, orNone: Bool = false) throws -> Int32 {
+        let v = try int32()
+        if let counts = nameCounts {
+            let bound: Int
+            switch kind {
+            case .centre: bound = counts.centres
+            case .service: bound = counts.services
+            case .reason: bound = counts.reasons
+            }
+            guard v >= (orNone ? -1 : 0), Int(v) < bound else {
+                throw malformed("a \(kind.rawValue) id of \(v), of \(bound) \(kind.rawValue) names")
+            }
+        }
+        return v
+    }
+
     /// A count, checked against what the rest of the payload could hold at `minBytes` each.
     mutating func count(minBytes: Int = 1) throws -> Int {
         let n = try varint()
@@ -445,7 +477,8 @@ enum StateCodec {
         let t = try r.int(), wait = try r.int(), handle = try r.int()
         let caller = CallerKey(hi: try r.u64(), lo: try r.u64())
         let call = try decodeCallID(from: &r)
-        let centre = try r.int32(), service = try r.int32(), reason = try r.int32()
+        let centre = try r.nameID(.centre), service = try r.nameID(.service)
+        let reason = try r.nameID(.reason, orNone: true)
         let kinds = try r.u8(), flags = try r.u8()
         guard let terminal = EventKind(rawValue: kinds & 7), let outcome = Outcome(rawValue: (kinds >> 3) & 3) else {
             throw r.malformed("a contact of terminal kind \(kinds & 7)")
