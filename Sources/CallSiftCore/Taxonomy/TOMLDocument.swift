@@ -72,13 +72,20 @@ public struct TOMLError: Error, CustomStringConvertible, Equatable {
 /// refused (callsift's files write dates as quoted strings).
 public enum TOMLDocument {
     public static func parse(_ text: String) throws -> TOMLTable {
+        let index = TOMLLineIndex(text)
+        // toml++ (2025's, in TOMLKit 0.6.0) stops the process on an assertion when a table
+        // header's name starts with any other character: it is refused here first.
+        if let line = index.headerWithoutName {
+            throw TOMLError(
+                line: line,
+                message: "a table header must name its table: [name] or [[name]], the name bare (letters, digits, _ and -) or quoted")
+        }
         let parsed: TOMLKit.TOMLTable
         do {
             parsed = try TOMLKit.TOMLTable(string: text)
         } catch let e as TOMLParseError {
             throw TOMLError(line: e.source.begin.line, message: e.description)
         }
-        let index = TOMLLineIndex(text)
         return try convert(parsed, path: [], line: 1, index: index)
     }
 
@@ -130,6 +137,10 @@ public enum TOMLDocument {
 struct TOMLLineIndex {
     private(set) var keys: [[String]: [String: Int]] = [:]
     private(set) var headers: [[String]: Int] = [:]
+    /// The first line whose table header does not start its name with a bare key's
+    /// character (A-Z, a-z, 0-9, _, -), a quote, or the header's `]` (after `[` or `[[` and
+    /// blanks): `[é]`, `[`, `[ #`.
+    private(set) var headerWithoutName: Int?
 
     init(_ text: String) {
         var table: [String] = []
@@ -156,6 +167,7 @@ struct TOMLLineIndex {
             s.blanks()
             if s.take(UInt8(ascii: "[")) {
                 let isArray = s.take(UInt8(ascii: "["))
+                if headerWithoutName == nil && !s.startsName() { headerWithoutName = line }
                 guard let names = s.dottedKey(), s.take(UInt8(ascii: "]")) else { continue }
                 if isArray {
                     let k = arrayCounts[names, default: 0]
@@ -185,6 +197,19 @@ struct TOMLLineIndex {
         init(_ b: [UInt8]) { self.b = b }
 
         mutating func blanks() { while i < b.count, b[i] == 0x20 || b[i] == 0x09 { i += 1 } }
+
+        /// Whether, after blanks, a bare or quoted key or a `]` starts here.
+        mutating func startsName() -> Bool {
+            blanks()
+            guard i < b.count else { return false }
+            switch b[i] {
+            case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+                UInt8(ascii: "_"), UInt8(ascii: "-"), UInt8(ascii: "\""), UInt8(ascii: "'"), UInt8(ascii: "]"):
+                return true
+            default:
+                return false
+            }
+        }
 
         mutating func take(_ c: UInt8) -> Bool {
             blanks()
