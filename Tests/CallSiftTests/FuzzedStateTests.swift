@@ -144,4 +144,18 @@ import Testing
         #expect(error is StateError)
         #expect(error.map { "\($0)" } == "\(dir)/\(damaged): malformed (a reason id of -3, of 12 reason names)")
     }
+
+    /// A manifest whose fixed settings no run could have given (a negative lateness): the
+    /// state opened, and the report on it failed with "--lateness must not be negative",
+    /// naming a flag nobody gave rather than the file. Refused when the manifest is read.
+    @Test func impossibleFixedSettingsAreRefused() throws {
+        let temp = try TempDir()
+        let (dir, damaged) = try Self.replayState("Fuzz/corpus/state/regression-negative-lateness", in: temp)
+        #expect(damaged == "MANIFEST")
+        let error = Self.feedReplayedState(dir)
+        #expect(error is StateError)
+        #expect(
+            error.map { "\($0)" }
+                == "\(dir)/MANIFEST: malformed (fixed settings that no run gives: --lateness must not be negative)")
+    }
 }
