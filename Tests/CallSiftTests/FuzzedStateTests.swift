@@ -158,4 +158,17 @@ import Testing
             error.map { "\($0)" }
                 == "\(dir)/MANIFEST: malformed (fixed settings that no run gives: --lateness must not be negative)")
     }
+
+    /// An engine file with a negative count (a part's duplicates, -21): read and reported
+    /// on, its report broke the accounting identity (lines 258 = events 258 + duplicates
+    /// -21 + ...). Counts in a state are 0 or more (and bounded, so that their sums cannot
+    /// overflow): refused, naming the file.
+    @Test func negativeCountsAreRefused() throws {
+        let temp = try TempDir()
+        let (dir, damaged) = try Self.replayState("Fuzz/corpus/state/regression-negative-duplicates", in: temp)
+        #expect(damaged.hasPrefix("engine-"))
+        let error = Self.feedReplayedState(dir)
+        #expect(error is StateError)
+        #expect(error.map { "\($0)" } == "\(dir)/\(damaged): malformed (a count of -21)")
+    }
 }

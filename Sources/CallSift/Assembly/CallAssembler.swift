@@ -504,8 +504,8 @@ package final class CallAssembler {
     func restore(from r: inout StateReader) throws {
         precondition(pending.count == 0 && accounting.events == 0, "restore into a used assembler")
         var saved = Accounting()
-        saved.events = try r.int(); saved.duplicates = try r.int(); saved.contacts = try r.int()
-        saved.incomplete = try r.int(); saved.conflicting = try r.int(); saved.horizon = try r.int()
+        saved.events = try r.tally(); saved.duplicates = try r.tally(); saved.contacts = try r.tally()
+        saved.incomplete = try r.tally(); saved.conflicting = try r.tally(); saved.horizon = try r.int()
         let keys = try r.count(minBytes: 8)
         // Room for as many calls again as the run goes on, so the restored table does not
         // grow at once (the whole table would be moved and its new pages zeroed).
