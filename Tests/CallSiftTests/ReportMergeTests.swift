@@ -198,7 +198,7 @@ import Testing
         #expect {
             try ReportMerge.merge(paths: [template, big])
         } throws: { e in
-            "\(e)" == "cannot merge: the \"contacts\" counts add up to more than 9223372036854775807"
+            "\(e)" == "cannot merge \(big) with \(template): the \"contacts\" counts add up to more than 9223372036854775807"
         }
     }
 }
