@@ -105,4 +105,24 @@ import Testing
         let doc = try TOMLDocument.parse("x = [\n  [1],\n  [ \"a\" ],\n]\n[\"q\"]\n[ t ]\n[[u]]\n")
         #expect(doc.keys == ["x", "q", "t", "u"])
     }
+
+    /// An array whose element is due (after `[` or `,`) and a `}` comes instead stopped
+    /// callsift on another assertion inside toml++ (`parse_value`; found by the `toml`
+    /// fuzz target, Fuzz/corpus/toml/regression-array-element-missing). Refused first,
+    /// naming the line.
+    @Test func arraysWithAMissingElementAreRefused() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
+        let input = try Data(contentsOf: root.appendingPathComponent("Fuzz/corpus/toml/regression-array-element-missing"))
+        let message = "an array's element is missing: '}' where a value or ']' was expected"
+        #expect(throws: TOMLError(line: 2, message: message)) {
+            try TOMLDocument.parse(String(decoding: input.dropFirst(), as: UTF8.self))
+        }
+        for text in ["x = [ }\n", "x = [}]\n", "x = [1, }\n", "x = [\n # c\n }\n", "x = {a=[}]}\n", "x = [[ }]]\n"] {
+            #expect(throws: TOMLError.self, "\(text.debugDescription)") { try TOMLDocument.parse(text) }
+        }
+        // Braces elsewhere, and in strings, still read.
+        let doc = try TOMLDocument.parse("a = [ { b = 1 }, {c = \"}\"} ]\nd = { e = [1, 2] }\nf = [\n  \"}\",\n]\n")
+        #expect(doc.keys == ["a", "d", "f"])
+    }
 }

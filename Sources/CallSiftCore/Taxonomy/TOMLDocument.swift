@@ -80,6 +80,10 @@ public enum TOMLDocument {
                 line: line,
                 message: "a table header must name its table: [name] or [[name]], the name bare (letters, digits, _ and -) or quoted")
         }
+        // And on one when an array's element is due and a `}` comes.
+        if let line = index.elementMissing {
+            throw TOMLError(line: line, message: "an array's element is missing: '}' where a value or ']' was expected")
+        }
         let parsed: TOMLKit.TOMLTable
         do {
             parsed = try TOMLKit.TOMLTable(string: text)
@@ -141,12 +145,17 @@ struct TOMLLineIndex {
     /// character (A-Z, a-z, 0-9, _, -), a quote, or the header's `]` (after `[` or `[[` and
     /// blanks): `[é]`, `[`, `[ #`.
     private(set) var headerWithoutName: Int?
+    /// The first line where an array's element is due (after `[` or `,`, blanks, line
+    /// ends and comments) and a `}` comes instead: `[ }`, `[1, }`.
+    private(set) var elementMissing: Int?
 
     init(_ text: String) {
         var table: [String] = []
         var arrayCounts: [[String]: Int] = [:]
         var depth = 0  // open brackets and braces of a value that goes on
         var inMultiline: [UInt8]? = nil  // the closing quotes of a multi-line string
+        var open: [UInt8] = []  // the value's open brackets and braces, innermost last
+        var elementDue = false  // an array's element comes next (after `[` or `,`)
         // Lines split on the byte (a Swift `Character` would take "\r\n" whole); a
         // byte-order mark is not part of the first line (TOMLKit skips it too).
         var bytes = Array(text.utf8)
@@ -157,11 +166,13 @@ struct TOMLLineIndex {
             if let close = inMultiline {
                 guard s.skip(past: close) else { continue }
                 inMultiline = nil
-                s.value(depth: &depth, multiline: &inMultiline)
+                s.value(depth: &depth, multiline: &inMultiline, open: &open, elementDue: &elementDue)
+                if s.elementMissing && elementMissing == nil { elementMissing = line }
                 continue
             }
             if depth > 0 {
-                s.value(depth: &depth, multiline: &inMultiline)
+                s.value(depth: &depth, multiline: &inMultiline, open: &open, elementDue: &elementDue)
+                if s.elementMissing && elementMissing == nil { elementMissing = line }
                 continue
             }
             s.blanks()
@@ -187,7 +198,10 @@ struct TOMLLineIndex {
                 let owner = table + names[..<i]
                 if keys[owner, default: [:]][names[i]] == nil { keys[owner, default: [:]][names[i]] = line }
             }
-            s.value(depth: &depth, multiline: &inMultiline)
+            open.removeAll()
+            elementDue = false
+            s.value(depth: &depth, multiline: &inMultiline, open: &open, elementDue: &elementDue)
+            if s.elementMissing && elementMissing == nil { elementMissing = line }
         }
     }
 
@@ -283,10 +297,28 @@ struct TOMLLineIndex {
 
         /// The rest of a value: counts the brackets it leaves open and notes a multi-line
         /// string it leaves open, skipping strings and a comment.
-        mutating func value(depth: inout Int, multiline: inout [UInt8]?) {
+        /// Set by `value` when an array's element is due and a `}` comes.
+        var elementMissing = false
+
+        mutating func value(depth: inout Int, multiline: inout [UInt8]?, open: inout [UInt8], elementDue: inout Bool) {
             while i < b.count {
                 let c = b[i]
                 if c == UInt8(ascii: "#") { return }
+                if c == 0x20 || c == 0x09 || c == 0x0D {
+                    i += 1
+                    continue
+                }
+                if elementDue && c == UInt8(ascii: "}") { elementMissing = true }
+                elementDue = false
+                switch c {
+                case UInt8(ascii: "["):
+                    open.append(c)
+                    elementDue = true
+                case UInt8(ascii: "{"): open.append(c)
+                case UInt8(ascii: "]"), UInt8(ascii: "}"): _ = open.popLast()
+                case UInt8(ascii: ","): elementDue = open.last == UInt8(ascii: "[")
+                default: break
+                }
                 if c == UInt8(ascii: "\"") || c == UInt8(ascii: "'") {
                     let triple = [c, c, c]
                     if i + 3 <= b.count, b[i..<i + 3].elementsEqual(triple) {
