@@ -8,7 +8,11 @@
 #   scripts/fuzz.sh smoke                 each target once over the committed corpus only
 #
 # Targets: csv ndjson queuelog ctr genesys (parsers and adapters), zstd lz4 gzip (decoders),
-# multi (2-6 inputs at once, mixed formats and compressions, at 1 and 2 threads).
+# multi (2-6 inputs at once, mixed formats and compressions, at 1 and 2 threads); the
+# readers of callsift's own files: state (a --state folder's files), checkpoint (the
+# --follow checkpoint, as a restart reads it), report (analyze JSON as merge and accredit
+# read it), toml (a standard and a reason map). The state and checkpoint targets damage
+# one file of a real state folder, Fuzz/templates/state or Fuzz/templates/checkpoint.
 # New inputs go to .build-fuzz/corpus/TARGET (Fuzz/corpus/TARGET, committed, is the seed);
 # crashes to .build-fuzz/artifacts/TARGET/. Logs: .build-fuzz/TARGET.log.
 set -euo pipefail
@@ -16,19 +20,21 @@ cd "$(dirname "$0")/.."
 TIME="${1:-60}"
 shift || true
 TARGETS=("$@")
-[ ${#TARGETS[@]} -gt 0 ] || TARGETS=(csv ndjson queuelog ctr genesys zstd lz4 gzip multi)
+[ ${#TARGETS[@]} -gt 0 ] || TARGETS=(csv ndjson queuelog ctr genesys zstd lz4 gzip multi state checkpoint report toml)
 PARALLEL="${PARALLEL:-1}"
 OUT=.build-fuzz
 BIN="$OUT/callsift-fuzz"
 mkdir -p "$OUT"
 
-# One binary for every target: the engine's sources and Fuzz/FuzzTargets.swift as one
-# module, so the targets reach internal types (the record parsers, InputCursor); the layers
-# beneath it (CallSiftCore, CallSiftInput, CallSiftFormats) are built as modules of their
-# own with the same instrumentation and the same package name, so their `package`
-# declarations are in reach too. The modules from other packages (Atomics, HeapModule,
-# SystemPackage, TOMLKit with its C++ toml++) and CallSiftConcurrency are taken from an ordinary release build, not
-# instrumented. Each step runs again when its inputs change.
+# One binary for every target. The layers (CallSiftCore, CallSiftInput, CallSiftFormats,
+# the engine CallSift and CallSiftAccredit, whose report and standard readers the report
+# and toml targets call) are each built as a module of their own with the same
+# instrumentation and the same package name, so that their `package` declarations are in
+# reach; CallSift with -enable-testing, so that Fuzz/FuzzTargets.swift (a module of its
+# own, CallSiftFuzz) reaches its internal types with `@testable import` (the state
+# container, InputParser). The modules from other packages (Atomics, HeapModule,
+# SystemPackage, TOMLKit with its C++ toml++) and CallSiftConcurrency are taken from an
+# ordinary release build, not instrumented. Each step runs again when its inputs change.
 SWIFTC=(nice -n 19 swiftc -O -sanitize=fuzzer,address -parse-as-library -swift-version 5 -package-name callsift)
 DEPS="$OUT/deps"
 REL=.build/release
@@ -46,34 +52,46 @@ INCLUDES=(-I "$DEPS" -I "$REL/Modules" -I Sources/CZstd -I Sources/CLZ4 -I Sourc
 mapfile -t PREBUILT < <(find "$REL/Atomics.build" "$REL/_AtomicsShims.build" "$REL/HeapModule.build" \
     "$REL/InternalCollectionsUtilities.build" "$REL/SystemPackage.build" "$REL/CSystem.build" \
     "$REL/CallSiftConcurrency.build" "$REL/TOMLKit.build" "$REL/CTOML.build" -name '*.o' 2>/dev/null | sort)
-layer() {  # name → $DEPS/name.o and its module, from Sources/name
+LAYERS=()
+layer() {  # name [swiftc flags...] → $DEPS/name.o and its module, from Sources/name
     local name="$1"
-    if stale "$DEPS/$name.o" "Sources/$name" "$REL/Modules"; then
+    shift
+    # Rebuilt when its sources, the prebuilt modules or a layer beneath it change.
+    if stale "$DEPS/$name.o" "Sources/$name" "$REL/Modules" ${LAYERS[@]+"${LAYERS[@]}"}; then
         echo "building $DEPS/$name.o" >&2
         mapfile -t FILES < <(swift_files "Sources/$name")
-        "${SWIFTC[@]}" -wmo -module-name "$name" "${INCLUDES[@]}" -emit-module -emit-module-path "$DEPS/$name.swiftmodule" \
+        "${SWIFTC[@]}" "$@" -wmo -module-name "$name" "${INCLUDES[@]}" -emit-module -emit-module-path "$DEPS/$name.swiftmodule" \
             -c "${FILES[@]}" -o "$DEPS/$name.o"
         touch "$DEPS/$name.o"   # swiftc does not rewrite an unchanged output; mark it as up to date
     fi
+    LAYERS+=("$DEPS/$name.o")
 }
 layer CallSiftCore
 layer CallSiftInput
 layer CallSiftFormats
-if stale "$BIN" Sources/CallSift "$DEPS/CallSiftCore.o" "$DEPS/CallSiftInput.o" "$DEPS/CallSiftFormats.o" Fuzz/FuzzTargets.swift; then
+layer CallSift -enable-testing
+layer CallSiftAccredit
+if stale "$BIN" ${LAYERS[@]+"${LAYERS[@]}"} Fuzz/FuzzTargets.swift; then
     echo "building $BIN" >&2
-    mapfile -t SOURCES < <(swift_files Sources/CallSift)
-    "${SWIFTC[@]}" -module-name CallSift "${INCLUDES[@]}" \
-        "${SOURCES[@]}" Fuzz/FuzzTargets.swift "$DEPS/CallSiftCore.o" "$DEPS/CallSiftInput.o" "$DEPS/CallSiftFormats.o" \
+    "${SWIFTC[@]}" -module-name CallSiftFuzz "${INCLUDES[@]}" Fuzz/FuzzTargets.swift "${LAYERS[@]}" \
         "${PREBUILT[@]}" -lzstd -llz4 -lz -lstdc++ -o "$BIN" 2> >(grep -v "Cannot export local symbol" >&2)
 fi
 
-maxlen() { case "$1" in zstd|lz4|gzip|multi) echo 65536 ;; *) echo 16384 ;; esac; }
+# The state and checkpoint targets' inputs are a state file's payload (the template's are
+# a few KB); a report or a TOML file is rarely longer than a few KB either.
+maxlen() { case "$1" in zstd|lz4|gzip|multi) echo 65536 ;; state|checkpoint) echo 32768 ;; *) echo 16384 ;; esac; }
+
+# Leak checks are off where the leaks are the libraries' own, small and once per file
+# read: TOMLKit's accessors (strdup'ed strings, key lists) and Foundation's
+# FileManager.contents(atPath:) as LeakSanitizer sees it.
+leaks() { case "$1" in report|toml) echo 0 ;; *) echo 1 ;; esac; }
 
 run_one() {
     local t="$1"
     mkdir -p "$OUT/corpus/$t" "$OUT/artifacts/$t"
     if [ "$TIME" = smoke ]; then
-        CALLSIFT_FUZZ_TARGET="$t" "$BIN" -runs=0 -max_len="$(maxlen "$t")" -timeout=10 \
+        CALLSIFT_FUZZ_TARGET="$t" ASAN_OPTIONS="detect_leaks=$(leaks "$t")" "$BIN" -runs=0 -max_len="$(maxlen "$t")" \
+            -timeout=10 -detect_leaks="$(leaks "$t")" -artifact_prefix="$OUT/artifacts/$t/" \
             Fuzz/corpus/"$t" > "$OUT/$t.log" 2>&1 || { tail -30 "$OUT/$t.log"; return 1; }
         echo "$t: corpus ok ($(ls Fuzz/corpus/$t | wc -l) inputs)"
         return 0
@@ -81,14 +99,15 @@ run_one() {
     local status=0
     # CPU time as well as wall time: at the lowest priority on a busy machine a target may
     # get much less of a core than its wall time.
-    CALLSIFT_FUZZ_TARGET="$t" /usr/bin/time -f "%U %S" -o "$OUT/$t.cpu" nice -n 19 "$BIN" -max_total_time="$TIME" \
-        -max_len="$(maxlen "$t")" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$OUT/artifacts/$t/" \
+    CALLSIFT_FUZZ_TARGET="$t" ASAN_OPTIONS="detect_leaks=$(leaks "$t")" /usr/bin/time -f "%U %S" -o "$OUT/$t.cpu" nice -n 19 "$BIN" -max_total_time="$TIME" \
+        -max_len="$(maxlen "$t")" -timeout=10 -detect_leaks="$(leaks "$t")" -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$OUT/artifacts/$t/" \
         "$OUT/corpus/$t" Fuzz/corpus/"$t" > "$OUT/$t.log" 2>&1 || status=$?
     local stats cpu
-    stats=$(grep -E "^stat::(number_of_executed_units|peak_rss_mb)|cov: " "$OUT/$t.log" | tail -3 | tr '\n' ' ')
-    cpu=$(awk '{printf "%.0f", $1 + $2}' "$OUT/$t.cpu" 2>/dev/null || echo "?")
+    stats=$(grep -aE "^stat::(number_of_executed_units|peak_rss_mb)|cov: " "$OUT/$t.log" | tail -3 | tr '\n' ' ')
+    # The last line: time writes "Command exited with non-zero status N" before it.
+    cpu=$(tail -1 "$OUT/$t.cpu" 2>/dev/null | awk '{printf "%.0f", $1 + $2}' || echo "?")
     echo "$t: exit $status, $TIME s wall, $cpu CPU-s; $stats"
-    [ "$status" = 0 ] || grep -E "^==|ERROR|Fatal|fatal|Precondition|artifact" "$OUT/$t.log" | head -5
+    [ "$status" = 0 ] || grep -aE "^==|ERROR|Fatal|fatal|Precondition|artifact" "$OUT/$t.log" | head -5
     return $status
 }
 

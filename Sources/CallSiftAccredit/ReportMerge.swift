@@ -104,9 +104,41 @@ public enum ReportMerge {
             }
         }
         if let problem = duplicate(reports, names: names, sources: sources) { throw UsageError(problem) }
+        if let (k, problem) = overflow(reports) { throw UsageError("cannot merge \(names[k]) with \(names[0]): \(problem)") }
         var merged = first
         for r in reports.dropFirst() { merged = merge(merged, r) }
         return merged
+    }
+
+    /// Why the counts of `reports` cannot be added up, if they cannot, with the index of the
+    /// report that makes it so: one of them summed over every report (and every row) does
+    /// not fit in an Int64. When none does, no sum
+    /// `merge` or an accreditation of the merge makes can overflow, as every count is 0 or
+    /// more (`ReportReader` refuses a report with a count below 0).
+    static func overflow(_ reports: [Report]) -> (Int, String)? {
+        var totals = ReportReader.CheckedTotals()
+        for (k, r) in reports.enumerated() {
+            let l = r.lines, c = r.calls
+            for (name, v) in [
+                ("lines", l.lines), ("late", l.late), ("skipped", l.skipped), ("lines.duplicates", l.duplicates),
+                ("events", c.events), ("calls.duplicates", c.duplicates), ("contacts", c.contacts),
+                ("incomplete", c.incomplete), ("conflicting", c.conflicting),
+            ] {
+                if let problem = totals.add(v, as: "accounting.\(name)") { return (k, problem) }
+            }
+            for (reason, v) in zip(RejectReason.allCases, l.rejected) {
+                if let problem = totals.add(v, as: "accounting.rejected.\(reason.rawValue)") { return (k, problem) }
+            }
+            for (kind, v) in l.skippedKinds {
+                if let problem = totals.add(v, as: "accounting.skipped.\(kind.rawValue)") { return (k, problem) }
+            }
+            for row in r.rows {
+                for f in Counters.fields {
+                    if let problem = totals.add(row.counters[keyPath: f.path], as: f.name) { return (k, problem) }
+                }
+            }
+        }
+        return nil
     }
 
     /// The merge of two reports with equal settings. Associative; `a`'s settings are kept.

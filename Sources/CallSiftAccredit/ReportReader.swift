@@ -81,13 +81,28 @@ public enum ReportReader {
             guard horizon != nil else { throw fail("\"horizon\" is not an RFC 3339 time") }
         }
 
+        // Every count is a count (0 or more), and the counts that `accredit` and `merge`
+        // add up fit in an Int64 (`CheckedTotals`): a report that claims otherwise is
+        // damaged or not analyze's, and is refused rather than added up.
         let a = file.accounting
+        var totals = CheckedTotals()
+        for (what, v) in [
+            ("lines", a.lines), ("events", a.events), ("duplicates", a.duplicates), ("late", a.late),
+            ("skipped", a.skipped), ("rejected_total", a.rejected_total), ("calls.contacts", a.calls.contacts),
+            ("calls.incomplete", a.calls.incomplete), ("calls.conflicting", a.calls.conflicting),
+        ] {
+            if let problem = totals.add(v, as: "accounting.\(what)") { throw fail(problem) }
+        }
         var lines = LineAccounting()
         lines.lines = a.lines
         lines.late = a.late
         lines.skipped = a.skipped
-        for (reason, n) in a.rejected {
+        var rejectedSum = CheckedTotals()
+        for (reason, n) in a.rejected.sorted(by: { $0.key < $1.key }) {
             guard let r = RejectReason(rawValue: reason) else { throw fail("accounting: unknown reject reason '\(reason)'") }
+            if let problem = totals.add(n, as: "accounting.rejected.\(reason)") ?? rejectedSum.add(n, as: "rejected_total") {
+                throw fail("accounting: \(problem)")
+            }
             lines.rejected[LineAccounting.index(r)] = n
         }
         guard lines.rejectedTotal == a.rejected_total else { throw fail("accounting: rejected_total is not the sum of rejected") }
@@ -105,11 +120,31 @@ public enum ReportReader {
             if (r.service == nil) != (config.by == .centre) {
                 throw fail("rows[\(k)]: \"service\" must be present exactly when config.by is \"service\"")
             }
+            for f in Counters.fields {
+                if let problem = totals.add(r.counters[keyPath: f.path], as: f.name) { throw fail("rows[\(k)]: \(problem)") }
+            }
             rows.append(Report.Row(centre: r.centre, service: r.service, period: r.period, counters: r.counters))
         }
         var report = Report(settings: s, inputs: config.inputs, horizon: horizon, lines: lines, calls: calls, rows: rows)
         report.inputFiles = inputFiles
         return report
+    }
+
+    /// Counts by name, added up with a check: each must be 0 or more, and their sum (over a
+    /// report's rows, or over the reports `merge` adds up) must fit in an Int64, so that no
+    /// sum of them that callsift makes can overflow.
+    struct CheckedTotals {
+        private(set) var sums: [String: Int64] = [:]
+
+        /// Adds `v` to the total of `name`; a message when it is no count or the total
+        /// overflows.
+        mutating func add(_ v: Int64, as name: String) -> String? {
+            guard v >= 0 else { return "\"\(name)\" is \(v), not a count" }
+            let (sum, overflow) = sums[name, default: 0].addingReportingOverflow(v)
+            guard !overflow else { return "the \"\(name)\" counts add up to more than \(Int64.max)" }
+            sums[name] = sum
+            return nil
+        }
     }
 
     /// Where in the JSON a decoding error lies and what is wrong, as `rows[3]: "fcr" is

@@ -66,4 +66,17 @@ import Testing
         #expect(ReasonTaxonomy.avoidableClass(of: "status check", map: nil) == nil)
         #expect(throws: UsageError.self) { try ReasonTaxonomy.parse("[reasons]\nX = \"repeat\"") }
     }
+
+    /// A reason map refused names its file, then the line and key (found by the `toml` fuzz
+    /// target's rule that a refused file is named: the message named only the flag).
+    @Test func reasonMapErrorsNameTheFile() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("callsift-test-\(UUID().uuidString).toml").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try Data("[reasons]\nX = \"repeat\"\n".utf8).write(to: URL(fileURLWithPath: path))
+        #expect {
+            try ReasonTaxonomy.load(path: path)
+        } throws: { e in
+            "\(e)".hasPrefix("--reason-map \(path): line 2: 'X' must map to one of")
+        }
+    }
 }

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 
 @testable import CallSiftCore
@@ -75,5 +76,53 @@ import Testing
         #expect(error("x = 01")?.line == 1)
         let date = error("a = 1\nfrom = 2026-01-01")
         #expect(date?.line == 2 && date?.message.contains("quoted strings") == true)
+    }
+
+    /// A table header whose name starts with no key's character stopped callsift on an
+    /// assertion inside toml++ (found by the `toml` fuzz target: the sample reason map with
+    /// bytes changed, Fuzz/corpus/toml/regression-header-without-name, whose first byte
+    /// picks the reason map). Refused first, naming the line.
+    @Test func headersWithoutANameAreRefused() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
+        let input = try Data(contentsOf: root.appendingPathComponent("Fuzz/corpus/toml/regression-header-without-name"))
+        let message = "a table header must name its table: [name] or [[name]], the name bare (letters, digits, _ and -) or quoted"
+        #expect(throws: TOMLError(line: 4, message: message)) {
+            try TOMLDocument.parse(String(decoding: input.dropFirst(), as: UTF8.self))
+        }
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("callsift-test-\(UUID().uuidString).toml").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try input.dropFirst().write(to: URL(fileURLWithPath: path))
+        #expect {
+            try ReasonTaxonomy.load(path: path)
+        } throws: { e in
+            "\(e)" == "--reason-map \(path): line 4: \(message)"
+        }
+        for text in ["[\u{E9}]\n", "[\u{FFFD}]\n", "[\u{1D}]\n", "[ \u{1D}]\n", "[[\u{E9}]]\n", "a = 1\n[\n", "[ # no name\n"] {
+            #expect(throws: TOMLError.self, "\(text.debugDescription)") { try TOMLDocument.parse(text) }
+        }
+        // Headers that name their table still read, and `[` inside values is no header.
+        let doc = try TOMLDocument.parse("x = [\n  [1],\n  [ \"a\" ],\n]\n[\"q\"]\n[ t ]\n[[u]]\n")
+        #expect(doc.keys == ["x", "q", "t", "u"])
+    }
+
+    /// An array whose element is due (after `[` or `,`) and a `}` comes instead stopped
+    /// callsift on another assertion inside toml++ (`parse_value`; found by the `toml`
+    /// fuzz target, Fuzz/corpus/toml/regression-array-element-missing). Refused first,
+    /// naming the line.
+    @Test func arraysWithAMissingElementAreRefused() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
+        let input = try Data(contentsOf: root.appendingPathComponent("Fuzz/corpus/toml/regression-array-element-missing"))
+        let message = "an array's element is missing: '}' where a value or ']' was expected"
+        #expect(throws: TOMLError(line: 2, message: message)) {
+            try TOMLDocument.parse(String(decoding: input.dropFirst(), as: UTF8.self))
+        }
+        for text in ["x = [ }\n", "x = [}]\n", "x = [1, }\n", "x = [\n # c\n }\n", "x = {a=[}]}\n", "x = [[ }]]\n"] {
+            #expect(throws: TOMLError.self, "\(text.debugDescription)") { try TOMLDocument.parse(text) }
+        }
+        // Braces elsewhere, and in strings, still read.
+        let doc = try TOMLDocument.parse("a = [ { b = 1 }, {c = \"}\"} ]\nd = { e = [1, 2] }\nf = [\n  \"}\",\n]\n")
+        #expect(doc.keys == ["a", "d", "f"])
     }
 }

@@ -162,4 +162,43 @@ import Testing
         #expect(!JSONReportWriter.render(plain).contains("reason_map"))
         #expect(JSONReportWriter.render(mapped).contains("\"reason_map\": {\"CHASE\": \"progress_chase\", \"misdirected\": \"none\"}"))
     }
+
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
+
+    static func corpus(_ name: String) -> String { root.appendingPathComponent("Fuzz/corpus/report/\(name)").path }
+
+    /// Reports whose counts are no counts or add up past an Int64 (Fuzz/corpus/report,
+    /// regression-*: the real template report, Fuzz/templates/report.json, with counts
+    /// changed) are refused naming the file, or the merge; `merge` trapped on the first
+    /// (the sum of rejected), `accredit` on the second (its sum of a period's rows) and
+    /// `merge` of the template with the third on the sum of their rows; the fourth, a
+    /// negative count, was read and judged.
+    @Test(arguments: [
+        (
+            "regression-rejected-overflow.json",
+            "accounting: the \"rejected_total\" counts add up to more than 9223372036854775807"
+        ),
+        ("regression-row-counts-overflow.json", "rows[1]: the \"contacts\" counts add up to more than 9223372036854775807"),
+        ("regression-negative-count.json", "rows[0]: \"fcr_eligible\" is -1, not a count"),
+    ])
+    func reportsWhoseCountsAreNoCountsAreRefused(file: String, message: String) throws {
+        let path = Self.corpus(file)
+        #expect {
+            try ReportMerge.merge(paths: [path])
+        } throws: { e in
+            (e as? ReportReader.Error)?.description == "\(path): \(message)"
+        }
+    }
+
+    @Test func mergesWhoseSumsOverflowAreRefused() throws {
+        let big = Self.corpus("regression-merge-overflow.json")
+        let template = Self.root.appendingPathComponent("Fuzz/templates/report.json").path
+        _ = try ReportMerge.merge(paths: [big])
+        #expect {
+            try ReportMerge.merge(paths: [template, big])
+        } throws: { e in
+            "\(e)" == "cannot merge \(big) with \(template): the \"contacts\" counts add up to more than 9223372036854775807"
+        }
+    }
 }

@@ -188,7 +188,7 @@ extension Aggregator {
         precondition(keys.isEmpty, "restore into a used aggregator")
         let n = try r.count(minBytes: 3 + Counters.fields.count)
         for _ in 0..<n {
-            let key = GroupKey(centre: try r.int32(), service: try r.int32(), day: try r.int32())
+            let key = GroupKey(centre: try r.nameID(.centre), service: try r.nameID(.service), day: try r.int32())
             guard index.find(key) == nil else { throw r.malformed("a base group twice") }
             index.insert(key, Int32(keys.count))
             keys.append(key)

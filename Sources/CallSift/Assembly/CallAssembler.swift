@@ -504,8 +504,8 @@ package final class CallAssembler {
     func restore(from r: inout StateReader) throws {
         precondition(pending.count == 0 && accounting.events == 0, "restore into a used assembler")
         var saved = Accounting()
-        saved.events = try r.int(); saved.duplicates = try r.int(); saved.contacts = try r.int()
-        saved.incomplete = try r.int(); saved.conflicting = try r.int(); saved.horizon = try r.int()
+        saved.events = try r.tally(); saved.duplicates = try r.tally(); saved.contacts = try r.tally()
+        saved.incomplete = try r.tally(); saved.conflicting = try r.tally(); saved.horizon = try r.int()
         let keys = try r.count(minBytes: 8)
         // Room for as many calls again as the run goes on, so the restored table does not
         // grow at once (the whole table would be moved and its new pages zeroed).
@@ -515,14 +515,14 @@ package final class CallAssembler {
             let n = try r.count(minBytes: 8)
             guard n > 0 else { throw r.malformed("a call without events") }
             let call = try StateCodec.decodeCallID(from: &r)
-            let centre = try r.int32()
+            let centre = try r.nameID(.centre)
             var previous: Int64 = 0
             for _ in 0..<n {
                 let flags = try r.u8()
                 let ts = previous &+ (try r.int())
                 previous = ts
                 let caller = flags & 0x40 != 0 ? CallerKey(hi: try r.u64(), lo: try r.u64()) : .none
-                let service = try r.int32(), reason = try r.int32()
+                let service = try r.nameID(.service, orNone: true), reason = try r.nameID(.reason, orNone: true)
                 guard let kind = EventKind(rawValue: flags & 7), let outcome = Outcome(rawValue: (flags >> 3) & 3) else {
                     throw r.malformed("an event of kind \(flags & 7)")
                 }

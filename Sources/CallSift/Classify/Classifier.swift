@@ -97,6 +97,18 @@ package final class Classifier {
     package var liveScopes: Int { scopes.count }
     /// FCR verdicts awaiting settlement.
     var pendingVerdicts: Int { fcrQueue.count }
+
+    /// Whether every queued FCR entry names one of the part's first `groups` base groups
+    /// (a restored part's check: the entries are read before the groups).
+    func fcrGroups(below groups: Int) -> Bool {
+        var n = fcrQueue.head
+        while n < fcrQueue.tail {
+            let g = fcrQueue[n].group
+            if g < 0 || Int(g) >= groups { return false }
+            n += 1
+        }
+        return true
+    }
     /// Bytes held by the caller-scope table.
     package var scopeTableBytes: Int { scopes.allocatedBytes }
 

@@ -184,5 +184,9 @@ final class Part: @unchecked Sendable {
         try assembler.restore(from: &r)
         try classifier.restore(from: &r, layers: scopes)
         try aggregator.restore(from: &r)
+        // The FCR entries, read before the groups they name, name the part's own.
+        guard classifier.fcrGroups(below: aggregator.counters.count) else {
+            throw r.malformed("an FCR entry of a base group the part does not have")
+        }
     }
 }

@@ -48,7 +48,8 @@ struct StoredPart {
         case .file(let name, let length, let checksum):
             guard let store else { throw record.malformed("a part file without its state folder") }
             let (bytes, path) = try store.bytes(name)
-            let r = try StateReader(container: bytes, file: path, kind: .part)
+            var r = try StateReader(container: bytes, file: path, kind: .part)
+            r.nameCounts = record.nameCounts
             guard bytes.count == length, r.checksum.high == checksum.high, r.checksum.low == checksum.low else {
                 throw StateError("\(path): not the part the engine state names (length or checksum differ)")
             }
@@ -257,6 +258,9 @@ extension Analysis {
                 guard interner.intern(try r.string()) == Int32(i) else { throw r.malformed("a name twice") }
             }
         }
+        // Every id read from here on, in this file, its records and the part files they
+        // name, must name one of these.
+        r.nameCounts = StateReader.NameCounts(centres: centres.count, services: services.count, reasons: reasons.count)
         let longs = try r.count()
         for i in 0..<longs {
             let bytes = try r.blob()

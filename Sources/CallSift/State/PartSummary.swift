@@ -132,15 +132,15 @@ struct PartSummary {
     /// Reads a summary; with `verdictsLater`, all but its verdicts, which `settle` reads
     /// (`r` is then left where they start).
     init(from r: inout StateReader, verdictsLater: Bool = false) throws {
-        calls.events = try r.int(); calls.duplicates = try r.int(); calls.contacts = try r.int()
-        calls.incomplete = try r.int(); calls.conflicting = try r.int(); calls.horizon = try r.int()
+        calls.events = try r.tally(); calls.duplicates = try r.tally(); calls.contacts = try r.tally()
+        calls.incomplete = try r.tally(); calls.conflicting = try r.tally(); calls.horizon = try r.int()
         scopes = Int(truncatingIfNeeded: try r.varint())
         liveCalls = Int(truncatingIfNeeded: try r.varint())
         let n = try r.count(minBytes: 3 + Counters.fields.count)
         keys.reserveCapacity(n)
         counters.reserveCapacity(n)
         for _ in 0..<n {
-            keys.append(Aggregator.GroupKey(centre: try r.int32(), service: try r.int32(), day: try r.int32()))
+            keys.append(Aggregator.GroupKey(centre: try r.nameID(.centre), service: try r.nameID(.service), day: try r.int32()))
             counters.append(try StateCodec.decodeCounters(from: &r))
         }
         if verdictsLater {

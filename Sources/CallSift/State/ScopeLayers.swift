@@ -104,6 +104,22 @@ struct ScopeLayer: @unchecked Sendable {
                 }
                 previous = v
             }
+            // The records in their one order (`ScopeOrder`), each in its hash's bucket:
+            // lookups search only that bucket, and a merge writes the records as they
+            // come, so a record out of place would be lost to one and stop the other.
+            var last: (hash: UInt64, key: Classifier.ScopeKey)?
+            for i in 0..<Int(count) {
+                let key = Self.key(at: base + i * Self.recordSize)
+                let h = key.tableHash
+                let b = bits == 0 ? 0 : Int(truncatingIfNeeded: h >> (64 - bits))
+                let from = Int(UInt32(littleEndian: index.loadUnaligned(fromByteOffset: b * 4, as: UInt32.self)))
+                let to = Int(UInt32(littleEndian: index.loadUnaligned(fromByteOffset: (b + 1) * 4, as: UInt32.self)))
+                guard i >= from, i < to else { throw r.malformed("a scope record outside its bucket of the index") }
+                if let last, !ScopeOrder.precedes(last.hash, last.key, h, key) {
+                    throw r.malformed("scope records out of order")
+                }
+                last = (h, key)
+            }
             return (base, index, Int(bits))
         }
         // Checked whole, then used only where lookups land.

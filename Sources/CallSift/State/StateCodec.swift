@@ -299,6 +299,20 @@ struct StateReader: @unchecked Sendable {
     private var at: Int
     private var end: Int
     let file: String
+    /// How many names of each kind the engine file holds, once read (`EngineState.read`),
+    /// so that every id read after them is checked to name one (`nameID`); copied into
+    /// the readers of the records and part files that follow.
+    var nameCounts: NameCounts?
+
+    struct NameCounts {
+        var centres: Int
+        var services: Int
+        var reasons: Int
+    }
+
+    enum NameKind: String {
+        case centre, service, reason
+    }
 
     /// The container's checksum, as checked.
     private(set) var checksum = ContentFingerprint(high: 0, low: 0, byteCount: 0)
@@ -415,10 +429,42 @@ struct StateReader: @unchecked Sendable {
         return Int64(bitPattern: (z >> 1) ^ (0 &- (z & 1)))
     }
 
+    /// The most a count of lines, events, calls or contacts may be (2^48, far beyond any
+    /// state's): sums of them over parts and runs cannot overflow.
+    static let maxTally: Int64 = 1 << 48
+
+    /// A counter's most (2^56: it may be a sum of milliseconds).
+    static let maxCounter: Int64 = 1 << 56
+
+    /// A count of lines, events, calls or contacts (`int` as written): 0 to `most`.
+    mutating func tally(most: Int64 = maxTally) throws -> Int64 {
+        let v = try int()
+        guard v >= 0, v <= most else { throw malformed("a count of \(v)") }
+        return v
+    }
+
     mutating func int32() throws -> Int32 {
         let v = try int()
         guard let i = Int32(exactly: v) else { throw StateError("\(file): malformed (an id of \(v))") }
         return i
+    }
+
+    /// The id of a name of `kind` (an index into the engine's names), checked to name one
+    /// once their number is known (`nameCounts`); `orNone`: or -1, none.
+    mutating func nameID(_ kind: NameKind, orNone: Bool = false) throws -> Int32 {
+        let v = try int32()
+        if let counts = nameCounts {
+            let bound: Int
+            switch kind {
+            case .centre: bound = counts.centres
+            case .service: bound = counts.services
+            case .reason: bound = counts.reasons
+            }
+            guard v >= (orNone ? -1 : 0), Int(v) < bound else {
+                throw malformed("a \(kind.rawValue) id of \(v), of \(bound) \(kind.rawValue) names")
+            }
+        }
+        return v
     }
 
     /// A count, checked against what the rest of the payload could hold at `minBytes` each.
@@ -484,7 +530,8 @@ enum StateCodec {
         let t = try r.int(), wait = try r.int(), handle = try r.int()
         let caller = CallerKey(hi: try r.u64(), lo: try r.u64())
         let call = try decodeCallID(from: &r)
-        let centre = try r.int32(), service = try r.int32(), reason = try r.int32()
+        let centre = try r.nameID(.centre), service = try r.nameID(.service)
+        let reason = try r.nameID(.reason, orNone: true)
         let kinds = try r.u8(), flags = try r.u8()
         guard let terminal = EventKind(rawValue: kinds & 7), let outcome = Outcome(rawValue: (kinds >> 3) & 3) else {
             throw r.malformed("a contact of terminal kind \(kinds & 7)")
@@ -526,8 +573,10 @@ enum StateCodec {
 
     static func decodeLineAccounting(from r: inout StateReader) throws -> LineAccounting {
         var a = LineAccounting()
-        a.lines = try r.int(); a.late = try r.int(); a.skipped = try r.int(); a.duplicates = try r.int()
+        a.lines = try r.tally(); a.late = try r.tally(); a.skipped = try r.tally(); a.duplicates = try r.tally()
+        var named = Set<String>()
         func add(_ name: String, _ v: Int64) throws {
+            guard named.insert("skip " + name).inserted else { throw r.malformed("the skip kind \(name) twice") }
             if let k = FormatRegistry.skipKind(named: name) {
                 if v != 0 { a.skippedKinds[k, default: 0] += v }
             } else {
@@ -535,18 +584,21 @@ enum StateCodec {
             }
         }
         func addReject(_ name: String, _ v: Int64) throws {
+            guard named.insert("reject " + name).inserted else { throw r.malformed("the reject reason \(name) twice") }
             guard let reason = RejectReason(rawValue: name) else { throw r.malformed("a reject reason this callsift does not know: \(name)") }
             a.rejected[LineAccounting.index(reason)] += v
         }
         if r.version >= 5 {
-            for _ in 0..<(try r.count(minBytes: 2)) { try add(try r.string(), try r.int()) }
-            for _ in 0..<(try r.count(minBytes: 2)) { try addReject(try r.string(), try r.int()) }
+            for _ in 0..<(try r.count(minBytes: 2)) { try add(try r.string(), try r.tally()) }
+            for _ in 0..<(try r.count(minBytes: 2)) { try addReject(try r.string(), try r.tally()) }
         } else {
             guard try r.count() == Self.skipKindsByPosition.count else { throw r.malformed("skip kinds of another version") }
-            for name in Self.skipKindsByPosition { try add(name, try r.int()) }
+            for name in Self.skipKindsByPosition { try add(name, try r.tally()) }
             guard try r.count() == Self.rejectReasonsByPosition.count else { throw r.malformed("reject reasons of another version") }
-            for name in Self.rejectReasonsByPosition { try addReject(name, try r.int()) }
+            for name in Self.rejectReasonsByPosition { try addReject(name, try r.tally()) }
         }
+        // Bounded by `maxTally` each, the sum cannot overflow.
+        guard a.skipped == a.skippedKinds.values.reduce(0, +) else { throw r.malformed("skipped lines that are not the sum of their kinds") }
         return a
     }
 
@@ -556,7 +608,7 @@ enum StateCodec {
 
     static func decodeCounters(from r: inout StateReader) throws -> Counters {
         var c = Counters()
-        for f in Counters.fields { c[keyPath: f.path] = try r.int() }
+        for f in Counters.fields { c[keyPath: f.path] = try r.tally(most: StateReader.maxCounter) }
         return c
     }
 }

@@ -110,6 +110,10 @@ public final class StateStore {
             for _ in 0..<(try r.count()) { map[try r.string()] = try r.string() }
             reasonMap = hasMap ? map : nil
             keyCheck = CallerKey(hi: try r.u64(), lo: try r.u64())
+            // Settings no run could have given are the file's fault, not the flags' of the
+            // run that reads it.
+            if let problem = applied(to: AnalysisSettings()).problem() { throw r.malformed("fixed settings that no run gives: \(problem)") }
+            guard TimeZone(identifier: timeZone) != nil else { throw r.malformed("fixed settings of an unknown time zone, \(timeZone)") }
         }
     }
 

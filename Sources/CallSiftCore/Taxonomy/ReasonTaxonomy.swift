@@ -44,10 +44,14 @@ public enum ReasonTaxonomy {
         return map
     }
 
-    /// Reads and parses a taxonomy file.
+    /// Reads and parses a taxonomy file. Errors name the file, then the line and key.
     public static func load(path: String) throws -> [String: String] {
         guard let data = FileManager.default.contents(atPath: path) else { throw UsageError("--reason-map: cannot read \(path)") }
-        return try parse(String(decoding: data, as: UTF8.self))
+        do { return try parse(String(decoding: data, as: UTF8.self)) } catch let e as UsageError {
+            let flag = "--reason-map: "
+            let what = e.description.hasPrefix(flag) ? String(e.description.dropFirst(flag.count)) : e.description
+            throw UsageError("--reason-map \(path): \(what)")
+        }
     }
 
     /// The avoidable class a reason code gives under `map` (nil: none), the reserved codes

@@ -72,13 +72,24 @@ public struct TOMLError: Error, CustomStringConvertible, Equatable {
 /// refused (callsift's files write dates as quoted strings).
 public enum TOMLDocument {
     public static func parse(_ text: String) throws -> TOMLTable {
+        let index = TOMLLineIndex(text)
+        // toml++ (2025's, in TOMLKit 0.6.0) stops the process on an assertion when a table
+        // header's name starts with any other character: it is refused here first.
+        if let line = index.headerWithoutName {
+            throw TOMLError(
+                line: line,
+                message: "a table header must name its table: [name] or [[name]], the name bare (letters, digits, _ and -) or quoted")
+        }
+        // And on one when an array's element is due and a `}` comes.
+        if let line = index.elementMissing {
+            throw TOMLError(line: line, message: "an array's element is missing: '}' where a value or ']' was expected")
+        }
         let parsed: TOMLKit.TOMLTable
         do {
             parsed = try TOMLKit.TOMLTable(string: text)
         } catch let e as TOMLParseError {
             throw TOMLError(line: e.source.begin.line, message: e.description)
         }
-        let index = TOMLLineIndex(text)
         return try convert(parsed, path: [], line: 1, index: index)
     }
 
@@ -130,12 +141,21 @@ public enum TOMLDocument {
 struct TOMLLineIndex {
     private(set) var keys: [[String]: [String: Int]] = [:]
     private(set) var headers: [[String]: Int] = [:]
+    /// The first line whose table header does not start its name with a bare key's
+    /// character (A-Z, a-z, 0-9, _, -), a quote, or the header's `]` (after `[` or `[[` and
+    /// blanks): `[é]`, `[`, `[ #`.
+    private(set) var headerWithoutName: Int?
+    /// The first line where an array's element is due (after `[` or `,`, blanks, line
+    /// ends and comments) and a `}` comes instead: `[ }`, `[1, }`.
+    private(set) var elementMissing: Int?
 
     init(_ text: String) {
         var table: [String] = []
         var arrayCounts: [[String]: Int] = [:]
         var depth = 0  // open brackets and braces of a value that goes on
         var inMultiline: [UInt8]? = nil  // the closing quotes of a multi-line string
+        var open: [UInt8] = []  // the value's open brackets and braces, innermost last
+        var elementDue = false  // an array's element comes next (after `[` or `,`)
         // Lines split on the byte (a Swift `Character` would take "\r\n" whole); a
         // byte-order mark is not part of the first line (TOMLKit skips it too).
         var bytes = Array(text.utf8)
@@ -146,16 +166,19 @@ struct TOMLLineIndex {
             if let close = inMultiline {
                 guard s.skip(past: close) else { continue }
                 inMultiline = nil
-                s.value(depth: &depth, multiline: &inMultiline)
+                s.value(depth: &depth, multiline: &inMultiline, open: &open, elementDue: &elementDue)
+                if s.elementMissing && elementMissing == nil { elementMissing = line }
                 continue
             }
             if depth > 0 {
-                s.value(depth: &depth, multiline: &inMultiline)
+                s.value(depth: &depth, multiline: &inMultiline, open: &open, elementDue: &elementDue)
+                if s.elementMissing && elementMissing == nil { elementMissing = line }
                 continue
             }
             s.blanks()
             if s.take(UInt8(ascii: "[")) {
                 let isArray = s.take(UInt8(ascii: "["))
+                if headerWithoutName == nil && !s.startsName() { headerWithoutName = line }
                 guard let names = s.dottedKey(), s.take(UInt8(ascii: "]")) else { continue }
                 if isArray {
                     let k = arrayCounts[names, default: 0]
@@ -175,7 +198,10 @@ struct TOMLLineIndex {
                 let owner = table + names[..<i]
                 if keys[owner, default: [:]][names[i]] == nil { keys[owner, default: [:]][names[i]] = line }
             }
-            s.value(depth: &depth, multiline: &inMultiline)
+            open.removeAll()
+            elementDue = false
+            s.value(depth: &depth, multiline: &inMultiline, open: &open, elementDue: &elementDue)
+            if s.elementMissing && elementMissing == nil { elementMissing = line }
         }
     }
 
@@ -185,6 +211,19 @@ struct TOMLLineIndex {
         init(_ b: [UInt8]) { self.b = b }
 
         mutating func blanks() { while i < b.count, b[i] == 0x20 || b[i] == 0x09 { i += 1 } }
+
+        /// Whether, after blanks, a bare or quoted key or a `]` starts here.
+        mutating func startsName() -> Bool {
+            blanks()
+            guard i < b.count else { return false }
+            switch b[i] {
+            case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+                UInt8(ascii: "_"), UInt8(ascii: "-"), UInt8(ascii: "\""), UInt8(ascii: "'"), UInt8(ascii: "]"):
+                return true
+            default:
+                return false
+            }
+        }
 
         mutating func take(_ c: UInt8) -> Bool {
             blanks()
@@ -258,10 +297,28 @@ struct TOMLLineIndex {
 
         /// The rest of a value: counts the brackets it leaves open and notes a multi-line
         /// string it leaves open, skipping strings and a comment.
-        mutating func value(depth: inout Int, multiline: inout [UInt8]?) {
+        /// Set by `value` when an array's element is due and a `}` comes.
+        var elementMissing = false
+
+        mutating func value(depth: inout Int, multiline: inout [UInt8]?, open: inout [UInt8], elementDue: inout Bool) {
             while i < b.count {
                 let c = b[i]
                 if c == UInt8(ascii: "#") { return }
+                if c == 0x20 || c == 0x09 || c == 0x0D {
+                    i += 1
+                    continue
+                }
+                if elementDue && c == UInt8(ascii: "}") { elementMissing = true }
+                elementDue = false
+                switch c {
+                case UInt8(ascii: "["):
+                    open.append(c)
+                    elementDue = true
+                case UInt8(ascii: "{"): open.append(c)
+                case UInt8(ascii: "]"), UInt8(ascii: "}"): _ = open.popLast()
+                case UInt8(ascii: ","): elementDue = open.last == UInt8(ascii: "[")
+                default: break
+                }
                 if c == UInt8(ascii: "\"") || c == UInt8(ascii: "'") {
                     let triple = [c, c, c]
                     if i + 3 <= b.count, b[i..<i + 3].elementsEqual(triple) {

@@ -1,0 +1,174 @@
+import Foundation
+import Testing
+
+@testable import CallSift
+@testable import CallSiftCore
+
+/// Inputs the `state` and `checkpoint` fuzz targets (Fuzz/FuzzTargets.swift) found, replayed
+/// here byte for byte: each is kept in Fuzz/corpus/state or Fuzz/corpus/checkpoint, and is
+/// applied to the template state folder (Fuzz/templates) as the target applies it. Every
+/// one must be refused with a `StateError` that names the damaged file.
+@Suite struct FuzzedStateTests {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
+
+    static func bytes(_ path: String) throws -> [UInt8] { Array(try Data(contentsOf: root.appendingPathComponent(path))) }
+
+    static func le(_ v: UInt64) -> [UInt8] { withUnsafeBytes(of: v.littleEndian) { Array($0) } }
+
+    static func varint(_ v: UInt64) -> [UInt8] {
+        var out: [UInt8] = []
+        var v = v
+        while v >= 0x80 {
+            out.append(UInt8(truncatingIfNeeded: v) | 0x80)
+            v >>= 7
+        }
+        out.append(UInt8(v))
+        return out
+    }
+
+    /// `bytes` with every occurrence of `old` replaced by `new`.
+    static func replacing(_ old: [UInt8], with new: [UInt8], in bytes: [UInt8]) -> [UInt8] {
+        var out: [UInt8] = []
+        var i = 0
+        while i < bytes.count {
+            if i + old.count <= bytes.count && bytes[i..<i + old.count].elementsEqual(old) {
+                out += new
+                i += old.count
+            } else {
+                out.append(bytes[i])
+                i += 1
+            }
+        }
+        return out
+    }
+
+    /// A state file: `header` (magic, version, kind), `payload`, its length and checksum.
+    static func framed(header: ArraySlice<UInt8>, payload: [UInt8]) -> [UInt8] {
+        var out = Array(header) + payload + le(UInt64(payload.count))
+        let sum = out.withUnsafeBytes { ContentFingerprint.of($0) }
+        out += le(sum.high) + le(sum.low)
+        return out
+    }
+
+    static func payload(_ file: [UInt8]) -> [UInt8] { Array(file[16..<file.count - 24]) }
+
+    /// The reference to `file` in the file that names it: its length (a varint in an engine
+    /// file, a u64 in the manifest), then its checksum, from its trailer.
+    static func reference(_ file: [UInt8], varintLength: Bool) -> [UInt8] {
+        let n = UInt64(file.count)
+        return (varintLength ? varint(n) : le(n)) + Array(file[(file.count - 16)...])
+    }
+
+    /// The template state folder with the damage of the `state` target's input `input`
+    /// (Fuzz/corpus/state/...): byte 0 picks the file (low six bits, by name) and, with its
+    /// high bit clear, the rest is that file's payload, framed, and the engine file and the
+    /// manifest are made to name it by its new length and checksum. Returns the folder.
+    static func replayState(_ input: String, in temp: TempDir) throws -> (dir: String, damaged: String) {
+        let template = root.appendingPathComponent("Fuzz/templates/state/dir").path
+        let names = try FileManager.default.contentsOfDirectory(atPath: template).filter { $0 != "callsift.lock" }.sorted()
+        var files: [String: [UInt8]] = [:]
+        for n in names { files[n] = try bytes("Fuzz/templates/state/dir/\(n)") }
+        let data = try bytes(input)
+        let damaged = names[Int(data[0] & 0x3F) % names.count]
+        let engineName = names.first { $0.hasPrefix("engine-") }!
+        var out = files
+        if data[0] & 0x80 != 0 {
+            out[damaged] = Array(data[1...])
+        } else {
+            let original = files[damaged]!
+            let new = framed(header: original[0..<16], payload: Array(data[1...]))
+            out[damaged] = new
+            if damaged.hasPrefix("part-") {
+                let engine = files[engineName]!
+                let repointed = replacing(
+                    reference(original, varintLength: true), with: reference(new, varintLength: true), in: payload(engine))
+                out[engineName] = framed(header: engine[0..<16], payload: repointed)
+            }
+            if out[engineName]! != files[engineName]! {
+                let manifest = files["MANIFEST"]!
+                let repointed = replacing(
+                    reference(files[engineName]!, varintLength: false), with: reference(out[engineName]!, varintLength: false),
+                    in: payload(manifest))
+                out["MANIFEST"] = framed(header: manifest[0..<16], payload: repointed)
+            }
+        }
+        let dir = temp.path("state")
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: false, attributes: [.posixPermissions: 0o700])
+        for (name, b) in out { try Data(b).write(to: URL(fileURLWithPath: dir).appendingPathComponent(name)) }
+        return (dir, damaged)
+    }
+
+    /// Opens the replayed state, reports on it and feeds it the template's next day, as the
+    /// `state` target does; returns the error the first step that fails throws.
+    static func feedReplayedState(_ dir: String) -> (any Error)? {
+        do {
+            let store = try StateStore(path: dir)
+            _ = try DailyRun.run(
+                state: store, settings: AnalysisSettings(), inputs: [], pseudonymiser: Pseudonymiser(k0: 0, k1: 0),
+                execution: ExecutionOptions(threads: 1))
+            let key = Pseudonymiser(secret: try bytes("Fuzz/templates/state/key"))
+            _ = try DailyRun.run(
+                state: store, settings: store.manifest!.fixed.applied(to: AnalysisSettings()),
+                inputs: [root.appendingPathComponent("Fuzz/templates/state/next.csv").path], pseudonymiser: key,
+                execution: ExecutionOptions(threads: 1))
+            return nil
+        } catch {
+            return error
+        }
+    }
+
+    /// A caller-scope layer with a record out of its place (ten bytes of a key changed,
+    /// checksum made good, so that the record no longer lies in its hash's bucket nor in
+    /// order): merged by the next run that rebuilt its part, it stopped callsift on the
+    /// merge's precondition ("scope records out of order"); a lookup would have missed the
+    /// record. Refused when the layer is opened, naming it.
+    @Test func scopeRecordsOutOfOrderAreRefused() throws {
+        let temp = try TempDir()
+        let (dir, damaged) = try Self.replayState("Fuzz/corpus/state/regression-scopes-out-of-order", in: temp)
+        #expect(damaged == "part-3-0-scopes.bin")
+        let error = Self.feedReplayedState(dir)
+        #expect(error is StateError)
+        #expect("\(error.map { "\($0)" } ?? "no error")".contains("\(dir)/\(damaged): malformed (a scope record outside its bucket of the index)"))
+    }
+
+    /// A part file whose ids name no name (bytes of its body changed, checksum made
+    /// good): read, its base groups' centre and service ids past the engine's names stopped
+    /// callsift in the next run's report (an index out of range in `Interner`). Refused
+    /// when the part is read, naming its file, at the first such id (a held event's reason).
+    @Test func idsPastTheNamesAreRefused() throws {
+        let temp = try TempDir()
+        let (dir, damaged) = try Self.replayState("Fuzz/corpus/state/regression-group-of-unknown-centre", in: temp)
+        #expect(damaged == "part-3-0.bin")
+        let error = Self.feedReplayedState(dir)
+        #expect(error is StateError)
+        #expect(error.map { "\($0)" } == "\(dir)/\(damaged): malformed (a reason id of -3, of 12 reason names)")
+    }
+
+    /// A manifest whose fixed settings no run could have given (a negative lateness): the
+    /// state opened, and the report on it failed with "--lateness must not be negative",
+    /// naming a flag nobody gave rather than the file. Refused when the manifest is read.
+    @Test func impossibleFixedSettingsAreRefused() throws {
+        let temp = try TempDir()
+        let (dir, damaged) = try Self.replayState("Fuzz/corpus/state/regression-negative-lateness", in: temp)
+        #expect(damaged == "MANIFEST")
+        let error = Self.feedReplayedState(dir)
+        #expect(error is StateError)
+        #expect(
+            error.map { "\($0)" }
+                == "\(dir)/MANIFEST: malformed (fixed settings that no run gives: --lateness must not be negative)")
+    }
+
+    /// An engine file with a negative count (a part's duplicates, -21): read and reported
+    /// on, its report broke the accounting identity (lines 258 = events 258 + duplicates
+    /// -21 + ...). Counts in a state are 0 or more (and bounded, so that their sums cannot
+    /// overflow): refused, naming the file.
+    @Test func negativeCountsAreRefused() throws {
+        let temp = try TempDir()
+        let (dir, damaged) = try Self.replayState("Fuzz/corpus/state/regression-negative-duplicates", in: temp)
+        #expect(damaged.hasPrefix("engine-"))
+        let error = Self.feedReplayedState(dir)
+        #expect(error is StateError)
+        #expect(error.map { "\($0)" } == "\(dir)/\(damaged): malformed (a count of -21)")
+    }
+}
