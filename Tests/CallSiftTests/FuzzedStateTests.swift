@@ -132,6 +132,21 @@ import Testing
         #expect("\(error.map { "\($0)" } ?? "no error")".contains("\(dir)/\(damaged): malformed (a scope record outside its bucket of the index)"))
     }
 
+    /// A part file whose FCR queue was changed (checksum made good) under caller scopes
+    /// that name its entries: the next run that rebuilt the part stopped on the queue's
+    /// precondition ("entry N is not in the queue") when a caller's later contact marked
+    /// the entry its scope named. Now a scope naming an entry past the queue's tail is
+    /// refused when the part is read, naming the file, and one below its head (an entry
+    /// that has left the queue) is never looked up: the run either refuses the state or
+    /// completes, and never stops.
+    @Test func scopesNamingEntriesOutsideTheQueueDoNotStopARun() throws {
+        let temp = try TempDir()
+        let (dir, _) = try Self.replayState("Fuzz/corpus/state/regression-fcr-entry-not-in-queue", in: temp)
+        if let error = Self.feedReplayedState(dir) {
+            #expect(error is StateError && "\(error)".contains(dir), "\(error)")
+        }
+    }
+
     /// A part file whose ids name no name (bytes of its body changed, checksum made
     /// good): read, its base groups' centre and service ids past the engine's names stopped
     /// callsift in the next run's report (an index out of range in `Interner`). Refused

@@ -243,7 +243,9 @@ package final class Classifier {
             let slot = scopes.find(key, hash: scopeHash) ?? scopes.insert(key, stored(key, hash: scopeHash) ?? ScopeState(), hash: scopeHash)
             var s = scopes[slot]
             let marks = judge(c, &s, &cls)
-            if marks >= 0 { fcrQueue[marks].hasLater = true }
+            // Below the head only in a state whose queue was damaged past what its
+            // checks see (a run never looks up an entry that has left the queue).
+            if marks >= fcrQueue.head { fcrQueue[marks].hasLater = true }
             if c.handled {
                 s.lastAnyFCR = fcrQueue.append(FCREntry(t: c.t, group: g, unresolved: c.outcome == .unresolved, hasLater: false))
             }
@@ -424,7 +426,7 @@ extension Classifier {
                         let marks = judge(c, &s, &cls)
                         if marks >= tail {
                             added[Int(marks &- tail)].hasLater = true
-                        } else if marks >= 0 {
+                        } else if marks >= fcrQueue.head {
                             marked.append(marks)
                         }
                         if c.handled {
@@ -566,6 +568,12 @@ extension Classifier {
             let flags = try r.u8()
             fcrQueue.append(FCREntry(t: t, group: group, unresolved: flags & 1 != 0, hasLater: flags & 2 != 0))
         }
+        // A scope names its latest handled contact's entry, which the queue had appended
+        // when the scope was written: never one at or past the queue's tail. (One below
+        // its head has left the queue with its window, and is never looked up.)
+        if let layer = layers.first(where: { $0.greatestFCREntry >= fcrQueue.tail }) {
+            throw r.malformed("caller scopes (\(layer.ref.name)) that name an FCR entry past the part's queue")
+        }
         if r.version < 4 { try restoreScopesInline(from: &r, head: head) }
     }
 
@@ -590,6 +598,7 @@ extension Classifier {
             if f != 0 {
                 let z = f &- 1
                 s.lastAnyFCR = head &+ Int64(bitPattern: (z >> 1) ^ (0 &- (z & 1)))
+                guard s.lastAnyFCR < fcrQueue.tail else { throw r.malformed("a caller scope that names an FCR entry past the queue") }
             }
             guard scopes.find(key) == nil else { throw r.malformed("a caller scope twice") }
             scopes.insert(key, s)

@@ -76,6 +76,9 @@ struct ScopeLayer: @unchecked Sendable {
     private let index: UnsafeRawPointer
     private let bits: Int
     var count: Int { ref.count }
+    /// The greatest FCR queue number a scope of this layer names (-1: none): below the
+    /// tail of its part's queue in any state a run wrote (`Classifier.restore` checks).
+    let greatestFCREntry: Int64
 
     /// Maps and checks the layer `ref` names, in `folder`.
     init(_ ref: Ref, folder: PartFolder) throws {
@@ -84,6 +87,7 @@ struct ScopeLayer: @unchecked Sendable {
         guard bytes.count == ref.length, r.checksum.high == ref.checksumHigh, r.checksum.low == ref.checksumLow else {
             throw StateError("\(path): not the caller scopes the engine state names (length or checksum differ)")
         }
+        var greatest: Int64 = -1
         let (records, index, bits) = try r.withRemainingBytes { payload -> (UnsafeRawPointer, UnsafeRawPointer, Int) in
             guard payload.count >= 16, let base = payload.baseAddress else { throw r.malformed("a scope file without its counts") }
             let count = UInt64(littleEndian: payload.loadUnaligned(fromByteOffset: payload.count - 16, as: UInt64.self))
@@ -110,6 +114,7 @@ struct ScopeLayer: @unchecked Sendable {
             var last: (hash: UInt64, key: Classifier.ScopeKey)?
             for i in 0..<Int(count) {
                 let key = Self.key(at: base + i * Self.recordSize)
+                greatest = max(greatest, Int64(bitPattern: Self.u64(base + i * Self.recordSize, 48)))
                 let h = key.tableHash
                 let b = bits == 0 ? 0 : Int(truncatingIfNeeded: h >> (64 - bits))
                 let from = Int(UInt32(littleEndian: index.loadUnaligned(fromByteOffset: b * 4, as: UInt32.self)))
@@ -129,6 +134,7 @@ struct ScopeLayer: @unchecked Sendable {
         self.records = records
         self.index = index
         self.bits = bits
+        greatestFCREntry = greatest
     }
 
     @inline(__always)
