@@ -147,6 +147,17 @@ import Testing
         }
     }
 
+    /// A state whose counts are each in bounds but do not add up (checksum made good): its
+    /// report broke the accounting identity (lines 258 against 1,282 events). Refused,
+    /// naming the engine file, before anything is reported or committed.
+    @Test func countsThatDoNotAddUpAreRefused() throws {
+        let temp = try TempDir()
+        let (dir, _) = try Self.replayState("Fuzz/corpus/state/regression-counts-do-not-add-up", in: temp)
+        let error = Self.feedReplayedState(dir)
+        #expect(error is StateError, "\(String(describing: error))")
+        #expect("\(error.map { "\($0)" } ?? "no error")".contains("counts that do not add up"))
+    }
+
     /// A part file whose ids name no name (bytes of its body changed, checksum made
     /// good): read, its base groups' centre and service ids past the engine's names stopped
     /// callsift in the next run's report (an index out of range in `Interner`). Refused

@@ -807,6 +807,15 @@ final class AnalysisRun {
         let finality = Report.Finality(settings: settings, calendar: calendar, points: points)
         var reported = lines
         reported.merge(flushLines)
+        // Every line read is an event, a duplicate, rejected, late or skipped
+        // (docs/metrics.md, "Accounting"). A run always keeps that; counts read from a
+        // state that break it were damaged in a way its checks did not see.
+        let accounted = calls.events &+ calls.duplicates &+ reported.duplicates &+ reported.rejectedTotal &+ reported.late &+ reported.skipped
+        if let continuation, continuation.engineState != nil, reported.lines != accounted {
+            engineState?.discard()
+            throw StateError(
+                "\(continuation.engineFile): malformed (counts that do not add up: \(reported.lines) lines, \(accounted) accounted for)")
+        }
         return outcome(
             lines: reported, calls: calls, totals: totals, horizon: horizon, finality: finality, inputFiles: inputFiles,
             errors: errors, engineState: engineState)
