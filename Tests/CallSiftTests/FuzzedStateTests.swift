@@ -197,4 +197,22 @@ import Testing
         #expect(error is StateError)
         #expect(error.map { "\($0)" } == "\(dir)/\(damaged): malformed (a count of -21)")
     }
+
+    /// A part file whose body was changed (checksum made good) so that its classifier
+    /// had gone further than its calls in progress allowed: the next daily run stopped on
+    /// `Classifier.take`'s precondition ("contact arrived after its place in the order was
+    /// passed") when those calls became contacts. A part is now refused when it is read,
+    /// naming its file, unless it is as `advancePart` leaves one: taken no further than its
+    /// horizon less the margin, its classifier a call timeout behind, its waiting contacts
+    /// and calls in progress not older than what the classifier has done.
+    @Test func partsWhoseClassifierPassedTheirCallsAreRefused() throws {
+        let temp = try TempDir()
+        let (dir, damaged) = try Self.replayState("Fuzz/corpus/state/regression-part-passed-its-contacts", in: temp)
+        #expect(damaged == "part-3-0.bin")
+        let error = Self.feedReplayedState(dir)
+        #expect(error is StateError)
+        #expect(
+            error.map { "\($0)" }
+                == "\(dir)/\(damaged): malformed (a call in progress older than the contacts already classified)")
+    }
 }

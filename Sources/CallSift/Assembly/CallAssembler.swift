@@ -501,7 +501,11 @@ package final class CallAssembler {
     }
 
     /// Reads what `encode` wrote into this assembler, which must be new.
-    func restore(from r: inout StateReader) throws {
+    ///
+    /// - Returns: the least `ts` of the calls in progress read (`.max` when there are
+    ///   none), for the part to check against how far its classifier has gone.
+    @discardableResult
+    func restore(from r: inout StateReader) throws -> Int64 {
         precondition(pending.count == 0 && accounting.events == 0, "restore into a used assembler")
         var saved = Accounting()
         saved.events = try r.tally(); saved.duplicates = try r.tally(); saved.contacts = try r.tally()
@@ -511,6 +515,7 @@ package final class CallAssembler {
         // grow at once (the whole table would be moved and its new pages zeroed).
         pending.reserveEmpty(2 * keys)
         var events: [Event] = []
+        var least = Int64.max
         for _ in 0..<keys {
             let n = try r.count(minBytes: 8)
             guard n > 0 else { throw r.malformed("a call without events") }
@@ -521,6 +526,9 @@ package final class CallAssembler {
                 let flags = try r.u8()
                 let ts = previous &+ (try r.int())
                 previous = ts
+                // Every event recorded counts in the horizon, the greatest ts accepted.
+                guard ts <= saved.horizon else { throw r.malformed("an event of a call in progress after the part's horizon") }
+                least = min(least, ts)
                 let caller = flags & 0x40 != 0 ? CallerKey(hi: try r.u64(), lo: try r.u64()) : .none
                 let service = try r.nameID(.service, orNone: true), reason = try r.nameID(.reason, orNone: true)
                 guard let kind = EventKind(rawValue: flags & 7), let outcome = Outcome(rawValue: (flags >> 3) & 3) else {
@@ -534,6 +542,7 @@ package final class CallAssembler {
         }
         events.withUnsafeBufferPointer { record($0) }
         accounting = saved
+        return least
     }
 
     /// A call's verdict; a contact names its events by index (`answer` -1 when none).

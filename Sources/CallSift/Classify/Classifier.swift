@@ -97,6 +97,9 @@ package final class Classifier {
     package var liveScopes: Int { scopes.count }
     /// FCR verdicts awaiting settlement.
     var pendingVerdicts: Int { fcrQueue.count }
+    /// Every contact with `t` below this has been classified; none may arrive any more
+    /// (`.min` before the first `advance`).
+    var classifiedBelow: Int64 { releasedBelow }
 
     /// Whether every queued FCR entry names one of the part's first `groups` base groups
     /// (a restored part's check: the entries are read before the groups).
@@ -555,7 +558,12 @@ extension Classifier {
         lastSweep = try r.int()
         let waitingCount = try r.count(minBytes: 30)
         waiting.reserveCapacity(waitingCount)
-        for _ in 0..<waitingCount { waiting.append(try StateCodec.decodeContact(from: &r)) }
+        for _ in 0..<waitingCount {
+            let c = try StateCodec.decodeContact(from: &r)
+            // `release` took every contact below it; none below it may arrive (`take`).
+            guard c.t >= releasedBelow else { throw r.malformed("a contact awaiting classification before the time classified to") }
+            waiting.append(c)
+        }
 
         let head = try r.int()
         fcrQueue.restart(at: head)

@@ -175,14 +175,14 @@ final class AnalysisRun {
         // stream, under `--scope global`) is late.
         var floors: LateFloors?
         if stateMode {
-            var points = partOfCentre.map { $0 < 0 ? Int64.min : parts[$0].finalPoint(margin: finalMargin) }
+            var points = partOfCentre.map { $0 < 0 ? Int64.min : parts[$0].lateFloor() }
             for part in dormant {
                 let h = try part.horizon()
                 let c = Int(part.centre)
                 if points.count <= c { points += Array(repeating: Int64.min, count: c + 1 - points.count) }
                 points[c] = h == .min ? .min : h &- finalMargin
             }
-            floors = LateFloors(global: byCentre ? nil : parts.first?.finalPoint(margin: finalMargin), byCentre: byCentre ? points : [])
+            floors = LateFloors(global: byCentre ? nil : parts.first?.lateFloor(), byCentre: byCentre ? points : [])
         }
 
         spool = rejects != nil && files.count > 1 ? try RejectsSpool(count: files.count) : nil

@@ -37,12 +37,18 @@ final class Part: @unchecked Sendable {
     let centre: Int32
     /// With durable state, the watermark this part has been taken to.
     var advancedTo = Int64.min
+    private let callTimeout: Int64
+    /// The lateness bound plus the call timeout: how far behind its events' greatest ts
+    /// the part is taken (`finalPoint`).
+    private let margin: Int64
 
     init(
         settings: AnalysisSettings, calendar: LocalCalendar, centres: Interner, reasons: Interner,
         longCallIDs: LongCallIDs, sweepInterval: Int64 = Classifier.defaultSweepInterval, centre: Int32 = -1
     ) {
         self.centre = centre
+        callTimeout = settings.callTimeout
+        margin = settings.lateness &+ settings.callTimeout
         assembler = CallAssembler(callTimeout: settings.callTimeout, lateness: settings.lateness)
         aggregator = Aggregator(calendar: calendar)
         classifier = Classifier(
@@ -181,12 +187,34 @@ final class Part: @unchecked Sendable {
     /// into this new part, whose caller scopes are `scopes`, newest first.
     func restore(from r: inout StateReader, scopes: [ScopeLayer]) throws {
         advancedTo = try r.int()
-        try assembler.restore(from: &r)
+        let oldestInProgress = try assembler.restore(from: &r)
         try classifier.restore(from: &r, layers: scopes)
         try aggregator.restore(from: &r)
         // The FCR entries, read before the groups they name, name the part's own.
         guard classifier.fcrGroups(below: aggregator.counters.count) else {
             throw r.malformed("an FCR entry of a base group the part does not have")
         }
+        // How far the part had gone, as `advancePart` leaves it: taken no further than its
+        // events' horizon less the margin, its classifier a call timeout behind that, and
+        // none of its calls in progress older than what the classifier has done. A part
+        // that broke one of these would have its next run hand the classifier a contact
+        // it has passed (and the late floor, `lateFloor`, would let such events in).
+        let classified = classifier.classifiedBelow
+        if advancedTo == .min {
+            guard classified == .min else { throw r.malformed("contacts classified in a part never taken forward") }
+        } else {
+            let (limit, o1) = assembler.accounting.horizon.subtractingReportingOverflow(margin)
+            let (behind, o2) = advancedTo.subtractingReportingOverflow(callTimeout)
+            guard !o1, advancedTo <= limit else { throw r.malformed("a part taken past its events' horizon") }
+            guard !o2, classified <= behind else { throw r.malformed("contacts classified past the point the part was taken to") }
+        }
+        guard oldestInProgress >= classified else {
+            throw r.malformed("a call in progress older than the contacts already classified")
+        }
     }
+
+    /// With durable state, the floor below which this part's input is late at the start of
+    /// a run: its `finalPoint`, but never below what its classifier has done (the events the
+    /// carried adapters hold are not older than that in a state a run wrote).
+    func lateFloor() -> Int64 { max(finalPoint(margin: margin), classifier.classifiedBelow) }
 }

@@ -311,6 +311,12 @@ extension Analysis {
                 }
                 try shards[i].restore(from: &body, scopes: layers)
                 if !body.isAtEnd { failed[i] = body.malformed("a part longer than its records") }
+                // A dormant part's late floor is taken from its summary's horizon, which is
+                // its part file's or later (the summary also counts the events the carried
+                // adapters would still emit, recorded after the part file was written).
+                if parts[i].summaryBytes != nil, try parts[i].horizon() < shards[i].assembler.accounting.horizon {
+                    failed[i] = body.malformed("a part whose horizon is past its summary's")
+                }
             } catch {
                 failed[i] = error
             }
