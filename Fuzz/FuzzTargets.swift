@@ -218,69 +218,6 @@ private func mustName(_ error: any Error, _ names: [String], _ what: String) {
     }
 }
 
-/// A state file's container (StateCodec.swift): the header as the template has it
-/// (magic, version, kind), the payload, its length and the checksum of everything before.
-private struct Container {
-    let header: [UInt8]
-    let payload: [UInt8]
-    var length: Int { header.count + payload.count + 24 }
-
-    init(file bytes: [UInt8]) {
-        precondition(bytes.count >= 40, "a template state file of \(bytes.count) bytes")
-        header = Array(bytes[0 ..< 16])
-        payload = Array(bytes[16 ..< bytes.count - 24])
-    }
-
-    init(header: [UInt8], payload: [UInt8]) {
-        self.header = header
-        self.payload = payload
-    }
-
-    /// The file's bytes, and its checksum (high, low) as the engine file or the manifest
-    /// records it.
-    func framed() -> (bytes: [UInt8], high: UInt64, low: UInt64) {
-        var out = header + payload
-        out += le(UInt64(payload.count))
-        let sum = out.withUnsafeBytes { ContentFingerprint.of($0) }
-        out += le(sum.high) + le(sum.low)
-        return (out, sum.high, sum.low)
-    }
-
-    /// The reference to this file in its parent as the template has it: (length, high, low)
-    /// from the file's own trailer.
-    static func reference(of file: [UInt8]) -> (length: Int, high: [UInt8], low: [UInt8]) {
-        (file.count, Array(file[(file.count - 16) ..< (file.count - 8)]), Array(file[(file.count - 8)...]))
-    }
-}
-
-private func le(_ v: UInt64) -> [UInt8] { withUnsafeBytes(of: v.littleEndian) { Array($0) } }
-
-private func varint(_ v: UInt64) -> [UInt8] {
-    var out: [UInt8] = []
-    var v = v
-    while v >= 0x80 { out.append(UInt8(truncatingIfNeeded: v) | 0x80); v >>= 7 }
-    out.append(UInt8(v))
-    return out
-}
-
-/// `bytes` with every occurrence of `old` replaced by `new`.
-private func replacing(_ old: [UInt8], with new: [UInt8], in bytes: [UInt8]) -> [UInt8] {
-    guard !old.isEmpty, bytes.count >= old.count else { return bytes }
-    var out: [UInt8] = []
-    out.reserveCapacity(bytes.count)
-    var i = 0
-    while i < bytes.count {
-        if i + old.count <= bytes.count && bytes[i ..< i + old.count].elementsEqual(old) {
-            out += new
-            i += old.count
-        } else {
-            out.append(bytes[i])
-            i += 1
-        }
-    }
-    return out
-}
-
 /// The template state folder (Fuzz/templates/state/dir, made by daily runs of the release
 /// binary), its key and the file the daily run after it feeds.
 private struct StateTemplate {
@@ -306,14 +243,11 @@ private struct StateTemplate {
 
 private let stateTemplate = StateTemplate("\(templates)/state")
 
-/// The `state` target. Byte 0 picks the file of the template folder to damage (its low six
-/// bits, modulo the number of files: the manifest, the engine file, the part files and
-/// their caller-scope layers, by name) and how: with the high bit clear the rest is the
-/// file's payload, framed as a writer frames it (so that the checksum holds and the
-/// decoders behind it are reached), and the references to it (an engine file's part and
-/// layer records, the manifest's engine record) are made to match its new length and
-/// checksum; set, the rest is the whole file, container and all, as it lies on disk.
-/// The folder is then opened as a run opens it (`StateStore`), reported on as `accredit
+/// The `state` target. The input damages one file of the template folder
+/// (`StateDamage.damage`, in Tests/CallSiftTests/StateDamage.swift, which the tests that
+/// replay the target's findings share: byte 0 picks the file and how, the rest is its
+/// payload framed with a good checksum and the references to it made good, or the whole
+/// file as it lies on disk). The folder is then opened as a run opens it (`StateStore`), reported on as `accredit
 /// --state` and `serve` report on it (no inputs), and fed one more day (`next.csv`) as a
 /// daily run feeds it, under the settings the state holds. Each step must succeed, the
 /// report's accounting identity holding, or throw an error that names the folder or the
@@ -321,46 +255,10 @@ private let stateTemplate = StateTemplate("\(templates)/state")
 private func stateFolder(_ bytes: UnsafeRawBufferPointer) -> CInt {
     guard bytes.count >= 1 else { return 0 }
     let t = stateTemplate
-    let selector = bytes[0]
-    let damaged = t.names[Int(selector & 0x3F) % t.names.count]
-    let rest = Array(bytes[1...])
     let dir = freshFolder("state")
     defer { try? FileManager.default.removeItem(atPath: dir) }
 
-    var out = t.files
-    if selector & 0x80 != 0 {
-        out[damaged] = rest
-    } else {
-        let original = t.files[damaged]!
-        let framed = Container(header: Array(original[0 ..< 16]), payload: rest).framed()
-        out[damaged] = framed.bytes
-        /// The parent's payload with the reference to `name` (its length, then checksum)
-        /// made to match its new bytes.
-        func repoint(_ parent: [UInt8], name: String, old: [UInt8], new: (bytes: [UInt8], high: UInt64, low: UInt64),
-                     lengthAsVarint: Bool) -> [UInt8] {
-            let o = Container.reference(of: old)
-            let oldLength = lengthAsVarint ? varint(UInt64(o.length)) : le(UInt64(o.length))
-            let newLength = lengthAsVarint ? varint(UInt64(new.bytes.count)) : le(UInt64(new.bytes.count))
-            return replacing(oldLength + o.high + o.low, with: newLength + le(new.high) + le(new.low), in: parent)
-        }
-        var engine = (bytes: t.files[t.engineName]!, changed: false)
-        if damaged.hasPrefix("part-") {
-            // The engine file names a part file or a layer by name, varint length, checksum.
-            let parent = Container(file: engine.bytes)
-            let payload = repoint(parent.payload, name: damaged, old: original, new: framed, lengthAsVarint: true)
-            let e = Container(header: parent.header, payload: payload).framed()
-            out[t.engineName] = e.bytes
-            engine = (e.bytes, true)
-        }
-        if damaged == t.engineName || engine.changed {
-            let newEngine = out[t.engineName]!
-            let e = Container(file: newEngine)
-            let manifest = Container(file: t.files["MANIFEST"]!)
-            let payload = repoint(manifest.payload, name: t.engineName, old: t.files[t.engineName]!,
-                                  new: (newEngine, e.framed().high, e.framed().low), lengthAsVarint: false)
-            out["MANIFEST"] = Container(header: manifest.header, payload: payload).framed().bytes
-        }
-    }
+    let (out, damaged) = StateDamage.damage(t.files, by: Array(bytes))
     for (name, b) in out { put(b, at: "\(dir)/\(name)") }
 
     let store: StateStore
@@ -408,7 +306,7 @@ private struct CheckpointTemplate {
         state = StateTemplate(root)
         live = contents("\(root)/live.csv")
         more = contents("\(root)/more.csv")
-        let follow = Container(file: state.files["FOLLOW"]!).payload
+        let follow = StateContainer(file: state.files["FOLLOW"]!).payload
         var at = 0
         var n = 0
         var shift = 0
@@ -451,10 +349,11 @@ private func followCheckpoint(_ bytes: UnsafeRawBufferPointer) -> CInt {
     put(t.live + t.more, at: log)
     var st = stat()
     precondition(stat(log, &st) == 0)
-    let identity = le(UInt64(st.st_dev)) + le(UInt64(st.st_ino))
+    let identity = StateDamage.le(UInt64(st.st_dev)) + StateDamage.le(UInt64(st.st_ino))
     func retarget(_ payload: [UInt8]) -> [UInt8] {
-        let named = replacing(varint(UInt64(t.path.utf8.count)) + Array(t.path.utf8), with: varint(UInt64(log.utf8.count)) + Array(log.utf8), in: payload)
-        return replacing(t.identity, with: identity, in: named)
+        let named = StateDamage.replacing(StateDamage.varint(UInt64(t.path.utf8.count)) + Array(t.path.utf8),
+                                          with: StateDamage.varint(UInt64(log.utf8.count)) + Array(log.utf8), in: payload)
+        return StateDamage.replacing(t.identity, with: identity, in: named)
     }
     // The FOLLOW file is read only when the manifest has no point of its own: alone (bit 1
     // clear), the folder is a follower's killed before its first checkpoint.
@@ -462,11 +361,11 @@ private func followCheckpoint(_ bytes: UnsafeRawBufferPointer) -> CInt {
     for (name, b) in files {
         var file = b
         if name == "MANIFEST" || name == "FOLLOW" {
-            let c = Container(file: b)
+            let c = StateContainer(file: b)
             if name == damaged && selector & 0x80 != 0 {
                 file = rest
             } else {
-                file = Container(header: c.header, payload: retarget(name == damaged ? rest : c.payload)).framed().bytes
+                file = StateContainer(header: c.header, payload: retarget(name == damaged ? rest : c.payload)).framed
             }
         }
         put(file, at: "\(dir)/\(name)")

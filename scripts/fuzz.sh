@@ -71,9 +71,12 @@ layer CallSiftInput
 layer CallSiftFormats
 layer CallSift -enable-testing
 layer CallSiftAccredit
-if stale "$BIN" ${LAYERS[@]+"${LAYERS[@]}"} Fuzz/FuzzTargets.swift; then
+# The state damage the state and checkpoint targets make is shared with the tests that
+# replay their findings (FuzzedStateTests): one file, a source of the test target too.
+FUZZ_SOURCES=(Fuzz/FuzzTargets.swift Tests/CallSiftTests/StateDamage.swift)
+if stale "$BIN" ${LAYERS[@]+"${LAYERS[@]}"} "${FUZZ_SOURCES[@]}"; then
     echo "building $BIN" >&2
-    "${SWIFTC[@]}" -module-name CallSiftFuzz "${INCLUDES[@]}" Fuzz/FuzzTargets.swift "${LAYERS[@]}" \
+    "${SWIFTC[@]}" -module-name CallSiftFuzz "${INCLUDES[@]}" "${FUZZ_SOURCES[@]}" "${LAYERS[@]}" \
         "${PREBUILT[@]}" -lzstd -llz4 -lz -lstdc++ -o "$BIN" 2> >(grep -v "Cannot export local symbol" >&2)
 fi
 

@@ -14,85 +14,15 @@ import Testing
 
     static func bytes(_ path: String) throws -> [UInt8] { Array(try Data(contentsOf: root.appendingPathComponent(path))) }
 
-    static func le(_ v: UInt64) -> [UInt8] { withUnsafeBytes(of: v.littleEndian) { Array($0) } }
-
-    static func varint(_ v: UInt64) -> [UInt8] {
-        var out: [UInt8] = []
-        var v = v
-        while v >= 0x80 {
-            out.append(UInt8(truncatingIfNeeded: v) | 0x80)
-            v >>= 7
-        }
-        out.append(UInt8(v))
-        return out
-    }
-
-    /// `bytes` with every occurrence of `old` replaced by `new`.
-    static func replacing(_ old: [UInt8], with new: [UInt8], in bytes: [UInt8]) -> [UInt8] {
-        var out: [UInt8] = []
-        var i = 0
-        while i < bytes.count {
-            if i + old.count <= bytes.count && bytes[i..<i + old.count].elementsEqual(old) {
-                out += new
-                i += old.count
-            } else {
-                out.append(bytes[i])
-                i += 1
-            }
-        }
-        return out
-    }
-
-    /// A state file: `header` (magic, version, kind), `payload`, its length and checksum.
-    static func framed(header: ArraySlice<UInt8>, payload: [UInt8]) -> [UInt8] {
-        var out = Array(header) + payload + le(UInt64(payload.count))
-        let sum = out.withUnsafeBytes { ContentFingerprint.of($0) }
-        out += le(sum.high) + le(sum.low)
-        return out
-    }
-
-    static func payload(_ file: [UInt8]) -> [UInt8] { Array(file[16..<file.count - 24]) }
-
-    /// The reference to `file` in the file that names it: its length (a varint in an engine
-    /// file, a u64 in the manifest), then its checksum, from its trailer.
-    static func reference(_ file: [UInt8], varintLength: Bool) -> [UInt8] {
-        let n = UInt64(file.count)
-        return (varintLength ? varint(n) : le(n)) + Array(file[(file.count - 16)...])
-    }
-
     /// The template state folder with the damage of the `state` target's input `input`
-    /// (Fuzz/corpus/state/...): byte 0 picks the file (low six bits, by name) and, with its
-    /// high bit clear, the rest is that file's payload, framed, and the engine file and the
-    /// manifest are made to name it by its new length and checksum. Returns the folder.
+    /// (Fuzz/corpus/state/...), made as the target makes it (`StateDamage.damage`).
+    /// Returns the folder and the name of the file damaged.
     static func replayState(_ input: String, in temp: TempDir) throws -> (dir: String, damaged: String) {
         let template = root.appendingPathComponent("Fuzz/templates/state/dir").path
         let names = try FileManager.default.contentsOfDirectory(atPath: template).filter { $0 != "callsift.lock" }.sorted()
         var files: [String: [UInt8]] = [:]
         for n in names { files[n] = try bytes("Fuzz/templates/state/dir/\(n)") }
-        let data = try bytes(input)
-        let damaged = names[Int(data[0] & 0x3F) % names.count]
-        let engineName = names.first { $0.hasPrefix("engine-") }!
-        var out = files
-        if data[0] & 0x80 != 0 {
-            out[damaged] = Array(data[1...])
-        } else {
-            let original = files[damaged]!
-            let new = framed(header: original[0..<16], payload: Array(data[1...]))
-            out[damaged] = new
-            if damaged.hasPrefix("part-") {
-                let engine = files[engineName]!
-                let repointed = replacing(
-                    reference(original, varintLength: true), with: reference(new, varintLength: true), in: payload(engine))
-                out[engineName] = framed(header: engine[0..<16], payload: repointed)
-            }
-            if out[engineName]! != files[engineName]! {
-                let manifest = files["MANIFEST"]!
-                let repointed = replacing(
-                    reference(files[engineName]!, varintLength: false), with: reference(out[engineName]!, varintLength: false),
-                    in: payload(manifest))
-                out["MANIFEST"] = framed(header: manifest[0..<16], payload: repointed)
-            }
-        }
+        let (out, damaged) = StateDamage.damage(files, by: try bytes(input))
         let dir = temp.path("state")
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: false, attributes: [.posixPermissions: 0o700])
         for (name, b) in out { try Data(b).write(to: URL(fileURLWithPath: dir).appendingPathComponent(name)) }
