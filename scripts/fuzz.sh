@@ -52,12 +52,18 @@ INCLUDES=(-I "$DEPS" -I "$REL/Modules" -I Sources/CZstd -I Sources/CLZ4 -I Sourc
 mapfile -t PREBUILT < <(find "$REL/Atomics.build" "$REL/_AtomicsShims.build" "$REL/HeapModule.build" \
     "$REL/InternalCollectionsUtilities.build" "$REL/SystemPackage.build" "$REL/CSystem.build" \
     "$REL/CallSiftConcurrency.build" "$REL/TOMLKit.build" "$REL/CTOML.build" -name '*.o' 2>/dev/null | sort)
+# The modules of those, by file: the Modules folder itself changes on every build, even
+# one with nothing to do.
+PREBUILT_MODULES=()
+for m in Atomics HeapModule InternalCollectionsUtilities SystemPackage CallSiftConcurrency TOMLKit; do
+    PREBUILT_MODULES+=("$REL/Modules/$m.swiftmodule")
+done
 LAYERS=()
 layer() {  # name [swiftc flags...] → $DEPS/name.o and its module, from Sources/name
     local name="$1"
     shift
     # Rebuilt when its sources, the prebuilt modules or a layer beneath it change.
-    if stale "$DEPS/$name.o" "Sources/$name" "$REL/Modules" ${LAYERS[@]+"${LAYERS[@]}"}; then
+    if stale "$DEPS/$name.o" "Sources/$name" "${PREBUILT_MODULES[@]}" ${LAYERS[@]+"${LAYERS[@]}"}; then
         echo "building $DEPS/$name.o" >&2
         mapfile -t FILES < <(swift_files "Sources/$name")
         "${SWIFTC[@]}" "$@" -wmo -module-name "$name" "${INCLUDES[@]}" -emit-module -emit-module-path "$DEPS/$name.swiftmodule" \
