@@ -621,8 +621,7 @@ final class AnalysisRun {
             // Each part goes no further than its own point (its events' greatest ts less
             // the lateness bound and the call timeout), so that an input still to come for
             // it, in a later run, finds it as one run over everything would have.
-            let margin = finalMargin
-            forEachPart { $0.advancePart(to: wm, capped: capped, margin: margin) }
+            forEachPart { $0.advancePart(to: wm, capped: capped) }
             stats.peakLiveCalls = max(stats.peakLiveCalls, parts.reduce(0) { $0 + $1.assembler.liveKeys })
             notePeakScopes()
             return

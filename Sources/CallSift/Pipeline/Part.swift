@@ -100,7 +100,7 @@ final class Part: @unchecked Sendable {
     /// it as one run over everything would. The call timeout is there because a centre's
     /// file may end with the last events of calls that began in it, which the next file
     /// does not overlap by more than a call's length.
-    func finalPoint(margin: Int64) -> Int64 {
+    func finalPoint() -> Int64 {
         let h = assembler.accounting.horizon
         return min(h == .min ? .min : h &- margin, heldBelow)
     }
@@ -112,9 +112,9 @@ final class Part: @unchecked Sendable {
 
     /// With durable state: records the inbox and takes the part to `wm`, or (`capped`) no
     /// further than its `finalPoint`; its contacts are classified here, in the part.
-    func advancePart(to wm: Int64, capped: Bool, margin: Int64) {
+    func advancePart(to wm: Int64, capped: Bool) {
         recordInbox()
-        let w = capped ? min(wm, finalPoint(margin: margin)) : wm
+        let w = capped ? min(wm, finalPoint()) : wm
         guard w > advancedTo else { return }
         advancedTo = w
         completed.removeAll(keepingCapacity: true)
@@ -216,5 +216,5 @@ final class Part: @unchecked Sendable {
     /// With durable state, the floor below which this part's input is late at the start of
     /// a run: its `finalPoint`, but never below what its classifier has done (the events the
     /// carried adapters hold are not older than that in a state a run wrote).
-    func lateFloor() -> Int64 { max(finalPoint(margin: margin), classifier.classifiedBelow) }
+    func lateFloor() -> Int64 { max(finalPoint(), classifier.classifiedBelow) }
 }
