@@ -125,4 +125,31 @@ import Testing
         let doc = try TOMLDocument.parse("a = [ { b = 1 }, {c = \"}\"} ]\nd = { e = [1, 2] }\nf = [\n  \"}\",\n]\n")
         #expect(doc.keys == ["a", "d", "f"])
     }
+
+    /// Tables nested without end: `a.a.a…` keys 10,000 deep stopped callsift on a stack
+    /// overflow (the conversion recursed once per table), and 100,000 deep took 23 GB and
+    /// five minutes before the kernel killed it (the line index kept every prefix of the
+    /// path). Found by hand while the `toml` target ran (its inputs are too short). Refused
+    /// at 64 levels, naming the line, in every form that nests; 64 levels still read.
+    @Test func tablesNestedWithoutEndAreRefused() throws {
+        let message = "tables nest more than 64 deep"
+        func dotted(_ n: Int) -> String { Array(repeating: "a", count: n).joined(separator: ".") }
+        for n in [66, 10_000, 100_000] {
+            #expect(throws: TOMLError(line: 2, message: message)) { try TOMLDocument.parse("x = 1\n\(dotted(n)) = 1\n") }
+            #expect(throws: TOMLError(line: 1, message: message)) { try TOMLDocument.parse("[\(dotted(n))]\nb = 1\n") }
+            #expect(throws: TOMLError(line: 1, message: message)) { try TOMLDocument.parse("[[\(dotted(n))]]\nb = 1\n") }
+            #expect(throws: TOMLError(line: 3, message: message)) { try TOMLDocument.parse("[t]\nx = 1\n\(dotted(n)) = 1\n") }
+        }
+        // Dotted keys inside an inline table, which the line scan does not see.
+        #expect(throws: TOMLError(line: 1, message: message)) { try TOMLDocument.parse("x = { \(dotted(10_000)) = 1 }\n") }
+        // 64 tables deep (the key's own name is not a table) still read, in each form.
+        var t = try TOMLDocument.parse("\(dotted(65)) = 1\n")
+        for _ in 0..<64 { t = try #require(t["a"]?.table) }
+        #expect(t["a"] == .integer(1))
+        #expect(throws: TOMLError(line: 1, message: message)) { try TOMLDocument.parse("\(dotted(66)) = 1\n") }
+        _ = try TOMLDocument.parse("[\(dotted(64))]\nb = 1\n")
+        #expect(throws: TOMLError(line: 1, message: message)) { try TOMLDocument.parse("[\(dotted(65))]\nb = 1\n") }
+        _ = try TOMLDocument.parse("[[\(dotted(63))]]\nb = 1\n")
+        #expect(throws: TOMLError.self) { try TOMLDocument.parse("[[\(dotted(64))]]\nb = 1\n") }
+    }
 }

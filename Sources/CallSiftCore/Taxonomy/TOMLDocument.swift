@@ -84,6 +84,9 @@ public enum TOMLDocument {
         if let line = index.elementMissing {
             throw TOMLError(line: line, message: "an array's element is missing: '}' where a value or ']' was expected")
         }
+        // Tables nested without end (`a.a.a…` keys) would take time and memory as the square
+        // of their depth, and the stack as their depth: refused before they are read.
+        if let line = index.tooDeep { throw tooDeep(line) }
         let parsed: TOMLKit.TOMLTable
         do {
             parsed = try TOMLKit.TOMLTable(string: text)
@@ -93,7 +96,17 @@ public enum TOMLDocument {
         return try convert(parsed, path: [], line: 1, index: index)
     }
 
+    /// How deep tables may nest (arrays of tables count a level for the array); callsift's
+    /// files nest four deep at most.
+    static let maxDepth = 64
+
+    private static func tooDeep(_ line: Int) -> TOMLError {
+        TOMLError(line: line, message: "tables nest more than \(maxDepth) deep")
+    }
+
     private static func convert(_ t: TOMLKit.TOMLTable, path: [String], line: Int, index: TOMLLineIndex) throws -> TOMLTable {
+        // Nesting the line scan does not see (dotted keys inside inline tables).
+        guard path.count <= maxDepth else { throw tooDeep(line) }
         // Each key's line: where it is assigned, or its table's header.
         let placed = index.keys[path] ?? [:]
         func lineOf(_ key: String) -> Int? { placed[key] ?? index.headers[path + [key]] }
@@ -148,6 +161,9 @@ struct TOMLLineIndex {
     /// The first line where an array's element is due (after `[` or `,`, blanks, line
     /// ends and comments) and a `}` comes instead: `[ }`, `[1, }`.
     private(set) var elementMissing: Int?
+    /// The first line whose table header or key names a table more than
+    /// `TOMLDocument.maxDepth` deep; its tables and keys are not indexed.
+    private(set) var tooDeep: Int?
 
     init(_ text: String) {
         var table: [String] = []
@@ -180,6 +196,10 @@ struct TOMLLineIndex {
                 let isArray = s.take(UInt8(ascii: "["))
                 if headerWithoutName == nil && !s.startsName() { headerWithoutName = line }
                 guard let names = s.dottedKey(), s.take(UInt8(ascii: "]")) else { continue }
+                guard names.count + (isArray ? 1 : 0) <= TOMLDocument.maxDepth else {
+                    if tooDeep == nil { tooDeep = line }
+                    continue
+                }
                 if isArray {
                     let k = arrayCounts[names, default: 0]
                     arrayCounts[names] = k + 1
@@ -194,6 +214,11 @@ struct TOMLLineIndex {
                 continue
             }
             guard let names = s.dottedKey(), s.take(UInt8(ascii: "=")) else { continue }
+            // The key's own name is a value's, not a table's.
+            guard table.count + names.count - 1 <= TOMLDocument.maxDepth else {
+                if tooDeep == nil { tooDeep = line }
+                continue
+            }
             for i in names.indices {
                 let owner = table + names[..<i]
                 if keys[owner, default: [:]][names[i]] == nil { keys[owner, default: [:]][names[i]] = line }
