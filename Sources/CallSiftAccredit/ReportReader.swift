@@ -63,6 +63,8 @@ public enum ReportReader {
         s.slThreshold = config.sl_threshold_ms
         s.minCell = config.min_cell
         s.reasonMap = config.reason_map
+        // Settings no run gives (a negative window) are no analyze output's.
+        if let problem = s.problem() { throw fail("config: settings that no run gives (\(problem))") }
         // Absent from reports made before content fingerprints were recorded.
         var inputFiles: [Report.InputFile] = []
         for (k, f) in (config.input_files ?? []).enumerated() {
@@ -106,6 +108,27 @@ public enum ReportReader {
             lines.rejected[LineAccounting.index(r)] = n
         }
         guard lines.rejectedTotal == a.rejected_total else { throw fail("accounting: rejected_total is not the sum of rejected") }
+        if let kinds = a.skipped_kinds {
+            var skippedSum = CheckedTotals()
+            for (name, n) in kinds.sorted(by: { $0.key < $1.key }) {
+                guard let kind = FormatRegistry.skipKind(named: name) else { throw fail("accounting: unknown skip kind '\(name)'") }
+                if let problem = totals.add(n, as: "accounting.skipped_kinds.\(name)") ?? skippedSum.add(n, as: "skipped") {
+                    throw fail("accounting: \(problem)")
+                }
+                if n > 0 { lines.skippedKinds[kind] = n }
+            }
+            guard skippedSum.sums["skipped", default: 0] == a.skipped else { throw fail("accounting: skipped is not the sum of skipped_kinds") }
+        }
+        // The identity every run's accounting keeps (docs/metrics.md, "Accounting").
+        var accounted: Int64 = 0
+        for v in [a.events, a.duplicates, a.rejected_total, a.late, a.skipped] {
+            let (sum, overflow) = accounted.addingReportingOverflow(v)
+            guard !overflow else { throw fail("accounting: the lines accounted for add up to more than \(Int64.max)") }
+            accounted = sum
+        }
+        guard accounted == a.lines else {
+            throw fail("accounting: lines (\(a.lines)) is not events + duplicates + rejected_total + late + skipped (\(accounted))")
+        }
         var calls = CallAccounting()
         calls.events = a.events
         calls.duplicates = a.duplicates
@@ -116,18 +139,67 @@ public enum ReportReader {
 
         var rows: [Report.Row] = []
         rows.reserveCapacity(file.rows.count)
+        var seen = Set<[String?]>()
         for (k, r) in file.rows.enumerated() {
             if (r.service == nil) != (config.by == .centre) {
                 throw fail("rows[\(k)]: \"service\" must be present exactly when config.by is \"service\"")
             }
+            guard Self.isLabel(r.period, of: config.period) else {
+                throw fail("rows[\(k)]: \"period\" '\(r.period)' is not a label of config.period (\(config.period.rawValue))")
+            }
+            guard seen.insert([r.centre, r.service, r.period]).inserted else {
+                throw fail("rows[\(k)]: a second row for \(r.centre)\(r.service.map { " / \($0)" } ?? "") in \(r.period)")
+            }
             for f in Counters.fields {
                 if let problem = totals.add(r.counters[keyPath: f.path], as: f.name) { throw fail("rows[\(k)]: \(problem)") }
             }
+            if let problem = Self.inconsistency(r.counters) { throw fail("rows[\(k)]: \(problem)") }
             rows.append(Report.Row(centre: r.centre, service: r.service, period: r.period, counters: r.counters))
         }
         var report = Report(settings: s, inputs: config.inputs, horizon: horizon, lines: lines, calls: calls, rows: rows)
         report.inputFiles = inputFiles
         return report
+    }
+
+    /// Whether `label` is the label `period` gives its span (`Period.label(ofDay:)`), in
+    /// that form: `2026-03-02` for a day, `2026-W10` for a week, `all` for everything.
+    static func isLabel(_ label: String, of period: Period) -> Bool {
+        if period == .all { return label == "all" }
+        guard let span = Standard.span(ofLabel: label, period: period), let first = Int32(exactly: span.from) else { return false }
+        return period.label(ofDay: first) == label
+    }
+
+    /// The first way a row's counters contradict each other as no run's can
+    /// (docs/metrics.md, "Output"): each contact is one of handled, abandoned and blocked,
+    /// and counted at most once in each other count; every avoidable contact is of one
+    /// class; a short abandon is an abandon, an answer within the threshold an answer, a
+    /// resolved FCR verdict an eligible one. (Transfers are not bounded by handled: an
+    /// unanswered call can be transferred.)
+    static func inconsistency(_ c: Counters) -> String? {
+        /// The sum, or nil when it overflows (then it is more than any count).
+        func sum(_ vs: Int64...) -> Int64? {
+            var total: Int64 = 0
+            for v in vs {
+                let (t, overflow) = total.addingReportingOverflow(v)
+                if overflow { return nil }
+                total = t
+            }
+            return total
+        }
+        for (name, v) in [
+            ("identified", c.identified), ("handled", c.handled), ("abandoned", c.abandoned), ("blocked", c.blocked),
+            ("transferred", c.transferred), ("avoidable", c.avoidable),
+            ("handled + abandoned + blocked", sum(c.handled, c.abandoned, c.blocked)),
+        ] where v.map({ $0 > c.contacts }) ?? true {
+            return "\(name) (\(v.map { "\($0)" } ?? "more than \(Int64.max)")) is more than contacts (\(c.contacts))"
+        }
+        guard let classes = sum(c.progressChase, c.repeats, c.retry, c.misdirected, c.clarification), classes == c.avoidable else {
+            return "avoidable (\(c.avoidable)) is not the sum of its classes"
+        }
+        guard c.shortAbandoned <= c.abandoned else { return "short_abandoned is more than abandoned" }
+        guard c.answeredInSL <= c.handled else { return "answered_in_sl is more than handled" }
+        guard c.fcr <= c.fcrEligible else { return "fcr is more than fcr_eligible" }
+        return nil
     }
 
     /// Counts by name, added up with a check: each must be 0 or more, and their sum (over a
@@ -221,6 +293,7 @@ private struct ReportJSON: Decodable {
         var duplicates: Int64
         var late: Int64
         var skipped: Int64
+        var skipped_kinds: [String: Int64]?
         var rejected_total: Int64
         var rejected: [String: Int64]
         var calls: Calls
