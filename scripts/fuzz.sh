@@ -95,12 +95,15 @@ maxlen() { case "$1" in zstd|lz4|gzip|multi) echo 65536 ;; state|checkpoint) ech
 # FileManager.contents(atPath:) as LeakSanitizer sees it.
 leaks() { case "$1" in report|toml) echo 0 ;; *) echo 1 ;; esac; }
 
+# A hang is an input that takes over 60 s of wall time. The targets run at the lowest
+# priority, and on a busy machine an input of milliseconds waited over 10 s for a core
+# (every one of four such "timeouts" replayed in 0.1 s).
 run_one() {
     local t="$1"
     mkdir -p "$OUT/corpus/$t" "$OUT/artifacts/$t"
     if [ "$TIME" = smoke ]; then
         CALLSIFT_FUZZ_TARGET="$t" ASAN_OPTIONS="detect_leaks=$(leaks "$t")" "$BIN" -runs=0 -max_len="$(maxlen "$t")" \
-            -timeout=10 -detect_leaks="$(leaks "$t")" -artifact_prefix="$OUT/artifacts/$t/" \
+            -timeout=60 -detect_leaks="$(leaks "$t")" -artifact_prefix="$OUT/artifacts/$t/" \
             Fuzz/corpus/"$t" > "$OUT/$t.log" 2>&1 || { tail -30 "$OUT/$t.log"; return 1; }
         echo "$t: corpus ok ($(ls Fuzz/corpus/$t | wc -l) inputs)"
         return 0
@@ -109,7 +112,7 @@ run_one() {
     # CPU time as well as wall time: at the lowest priority on a busy machine a target may
     # get much less of a core than its wall time.
     CALLSIFT_FUZZ_TARGET="$t" ASAN_OPTIONS="detect_leaks=$(leaks "$t")" /usr/bin/time -f "%U %S" -o "$OUT/$t.cpu" nice -n 19 "$BIN" -max_total_time="$TIME" \
-        -max_len="$(maxlen "$t")" -timeout=10 -detect_leaks="$(leaks "$t")" -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$OUT/artifacts/$t/" \
+        -max_len="$(maxlen "$t")" -timeout=60 -detect_leaks="$(leaks "$t")" -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$OUT/artifacts/$t/" \
         "$OUT/corpus/$t" Fuzz/corpus/"$t" > "$OUT/$t.log" 2>&1 || status=$?
     local stats cpu
     stats=$(grep -aE "^stat::(number_of_executed_units|peak_rss_mb)|cov: " "$OUT/$t.log" | tail -3 | tr '\n' ' ')

@@ -145,4 +145,24 @@ import Testing
             error.map { "\($0)" }
                 == "\(dir)/\(damaged): malformed (a call in progress older than the contacts already classified)")
     }
+
+    /// A state file that is no regular file: a FIFO in a part file's place made the next
+    /// run wait forever for a writer (found by hand), and a folder in the manifest's place
+    /// gave an error about mapping. Each is refused, naming the file.
+    @Test func stateFilesThatAreNoFilesAreRefused() throws {
+        for (name, make) in [("part-3-0.bin", "fifo"), ("MANIFEST", "folder")] {
+            let temp = try TempDir()
+            let dir = temp.path("state")
+            try FileManager.default.copyItem(atPath: Self.root.appendingPathComponent("Fuzz/templates/state/dir").path, toPath: dir)
+            let path = "\(dir)/\(name)"
+            try FileManager.default.removeItem(atPath: path)
+            if make == "fifo" {
+                #expect(mkfifo(path, 0o600) == 0)
+            } else {
+                try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: false)
+            }
+            let error = Self.feedReplayedState(dir)
+            #expect(error.map { "\($0)" } == "\(path): not a regular file", "\(String(describing: error))")
+        }
+    }
 }

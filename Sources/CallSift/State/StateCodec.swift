@@ -255,11 +255,13 @@ final class StateBytes: @unchecked Sendable {  // immutable once made
     /// `populate`: the whole file is about to be read, so its page-table entries are made
     /// at once; otherwise pages are mapped as they are first touched.
     init(mapping path: String, populate: Bool = true) throws {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        // Not blocking: a FIFO put where a state file was would wait for a writer forever.
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
         guard fd >= 0 else { throw StateError("\(path): cannot open: \(String(cString: strerror(errno)))") }
         defer { close(fd) }
         var info = stat()
         guard fstat(fd, &info) == 0 else { throw StateError("\(path): cannot read: \(String(cString: strerror(errno)))") }
+        guard info.st_mode & S_IFMT == S_IFREG else { throw StateError("\(path): not a regular file") }
         count = Int(info.st_size)
         guard count > 0 else {
             base = UnsafeRawPointer(UnsafeMutableRawPointer.allocate(byteCount: 1, alignment: 8))
