@@ -6,6 +6,7 @@
 #   scripts/fuzz.sh 600 ctr queuelog      just these
 #   PARALLEL=2 scripts/fuzz.sh 600        two at a time
 #   scripts/fuzz.sh smoke                 each target once over the committed corpus only
+#   scripts/fuzz.sh merge [TARGET...]     minimise what the runs found into Fuzz/corpus
 #
 # Targets: csv ndjson queuelog ctr genesys (parsers and adapters), zstd lz4 gzip (decoders),
 # multi (2-6 inputs at once, mixed formats and compressions, at 1 and 2 threads); the
@@ -101,6 +102,20 @@ leaks() { case "$1" in report|toml) echo 0 ;; *) echo 1 ;; esac; }
 run_one() {
     local t="$1"
     mkdir -p "$OUT/corpus/$t" "$OUT/artifacts/$t"
+    if [ "$TIME" = merge ]; then
+        # The inputs of the committed corpus and of the runs that add coverage, into a new
+        # folder that replaces the committed one. The inputs with names (seeds written by
+        # hand, regression-*) are kept whatever they add; the fuzzer names its own by hash.
+        local merged="$OUT/merged/$t"
+        rm -rf "$merged" && mkdir -p "$merged"
+        CALLSIFT_FUZZ_TARGET="$t" ASAN_OPTIONS="detect_leaks=0" "$BIN" -merge=1 -max_len="$(maxlen "$t")" -timeout=60 \
+            -detect_leaks=0 -rss_limit_mb=2048 "$merged" Fuzz/corpus/"$t" "$OUT/corpus/$t" > "$OUT/$t.merge.log" 2>&1 ||
+            { tail -30 "$OUT/$t.merge.log"; return 1; }
+        find Fuzz/corpus/"$t" -type f -regextype posix-extended ! -regex '.*/[0-9a-f]{40}' -exec cp {} "$merged"/ \;
+        rm -rf Fuzz/corpus/"$t" && mv "$merged" Fuzz/corpus/"$t"
+        echo "$t: $(ls Fuzz/corpus/$t | wc -l) inputs, $(du -sk Fuzz/corpus/$t | cut -f1) KB in Fuzz/corpus/$t"
+        return 0
+    fi
     if [ "$TIME" = smoke ]; then
         CALLSIFT_FUZZ_TARGET="$t" ASAN_OPTIONS="detect_leaks=$(leaks "$t")" "$BIN" -runs=0 -max_len="$(maxlen "$t")" \
             -timeout=60 -detect_leaks="$(leaks "$t")" -artifact_prefix="$OUT/artifacts/$t/" \
