@@ -534,6 +534,9 @@ package final class CallAssembler {
                 guard let kind = EventKind(rawValue: flags & 7), let outcome = Outcome(rawValue: (flags >> 3) & 3) else {
                     throw r.malformed("an event of kind \(flags & 7)")
                 }
+                // An arrive names its service (docs/metrics.md, "Events"); its contact's row is
+                // that service's.
+                guard kind != .arrive || service >= 0 else { throw r.malformed("an arrive without its service") }
                 events.append(
                     Event(
                         ts: ts, call: call, kind: kind, identified: flags & 0x80 != 0, outcome: outcome,
