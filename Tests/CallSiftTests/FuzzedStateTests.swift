@@ -29,6 +29,17 @@ import Testing
         return (dir, damaged)
     }
 
+    /// Replays the `state` target's input `input` (`replayState`) and feeds the state
+    /// (`feedReplayedState`), which must refuse it with a `StateError`: the folder, the
+    /// damaged file's name and the error's text.
+    static func refusal(of input: String) throws -> (dir: String, damaged: String, message: String?) {
+        let temp = try TempDir()
+        let (dir, damaged) = try replayState(input, in: temp)
+        let error = feedReplayedState(dir)
+        #expect(error is StateError, "\(String(describing: error))")
+        return (dir, damaged, error.map { "\($0)" })
+    }
+
     /// Opens the replayed state, reports on it and feeds it the template's next day, as the
     /// `state` target does; returns the error the first step that fails throws.
     static func feedReplayedState(_ dir: String) -> (any Error)? {
@@ -93,26 +104,18 @@ import Testing
     /// callsift in the next run's report (an index out of range in `Interner`). Refused
     /// when the part is read, naming its file, at the first such id (a held event's reason).
     @Test func idsPastTheNamesAreRefused() throws {
-        let temp = try TempDir()
-        let (dir, damaged) = try Self.replayState("Fuzz/corpus/state/regression-group-of-unknown-centre", in: temp)
+        let (dir, damaged, message) = try Self.refusal(of: "Fuzz/corpus/state/regression-group-of-unknown-centre")
         #expect(damaged == "part-3-0.bin")
-        let error = Self.feedReplayedState(dir)
-        #expect(error is StateError)
-        #expect(error.map { "\($0)" } == "\(dir)/\(damaged): malformed (a reason id of -3, of 12 reason names)")
+        #expect(message == "\(dir)/\(damaged): malformed (a reason id of -3, of 12 reason names)")
     }
 
     /// A manifest whose fixed settings no run could have given (a negative lateness): the
     /// state opened, and the report on it failed with "--lateness must not be negative",
     /// naming a flag nobody gave rather than the file. Refused when the manifest is read.
     @Test func impossibleFixedSettingsAreRefused() throws {
-        let temp = try TempDir()
-        let (dir, damaged) = try Self.replayState("Fuzz/corpus/state/regression-negative-lateness", in: temp)
+        let (dir, damaged, message) = try Self.refusal(of: "Fuzz/corpus/state/regression-negative-lateness")
         #expect(damaged == "MANIFEST")
-        let error = Self.feedReplayedState(dir)
-        #expect(error is StateError)
-        #expect(
-            error.map { "\($0)" }
-                == "\(dir)/MANIFEST: malformed (fixed settings that no run gives: --lateness must not be negative)")
+        #expect(message == "\(dir)/MANIFEST: malformed (fixed settings that no run gives: --lateness must not be negative)")
     }
 
     /// An engine file with a negative count (a part's duplicates, -21): read and reported
@@ -120,12 +123,9 @@ import Testing
     /// -21 + ...). Counts in a state are 0 or more (and bounded, so that their sums cannot
     /// overflow): refused, naming the file.
     @Test func negativeCountsAreRefused() throws {
-        let temp = try TempDir()
-        let (dir, damaged) = try Self.replayState("Fuzz/corpus/state/regression-negative-duplicates", in: temp)
+        let (dir, damaged, message) = try Self.refusal(of: "Fuzz/corpus/state/regression-negative-duplicates")
         #expect(damaged.hasPrefix("engine-"))
-        let error = Self.feedReplayedState(dir)
-        #expect(error is StateError)
-        #expect(error.map { "\($0)" } == "\(dir)/\(damaged): malformed (a count of -21)")
+        #expect(message == "\(dir)/\(damaged): malformed (a count of -21)")
     }
 
     /// A part file whose body was changed (checksum made good) so that its classifier
@@ -136,14 +136,9 @@ import Testing
     /// horizon less the margin, its classifier a call timeout behind, its waiting contacts
     /// and calls in progress not older than what the classifier has done.
     @Test func partsWhoseClassifierPassedTheirCallsAreRefused() throws {
-        let temp = try TempDir()
-        let (dir, damaged) = try Self.replayState("Fuzz/corpus/state/regression-part-passed-its-contacts", in: temp)
+        let (dir, damaged, message) = try Self.refusal(of: "Fuzz/corpus/state/regression-part-passed-its-contacts")
         #expect(damaged == "part-3-0.bin")
-        let error = Self.feedReplayedState(dir)
-        #expect(error is StateError)
-        #expect(
-            error.map { "\($0)" }
-                == "\(dir)/\(damaged): malformed (a call in progress older than the contacts already classified)")
+        #expect(message == "\(dir)/\(damaged): malformed (a call in progress older than the contacts already classified)")
     }
 
     /// A state file that is no regular file: a FIFO in a part file's place made the next
