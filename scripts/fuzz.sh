@@ -44,6 +44,7 @@ mkdir -p "$DEPS"
 stale() { local out="$1"; shift; [ ! -e "$out" ] || [ -n "$(find "$@" -newer "$out" -print -quit)" ]; }
 swift_files() { find "$@" -name '*.swift' | sort; }
 
+scripts/ensure-deps.sh   # the C libraries, on a fresh machine
 echo "building the dependencies (release)" >&2
 swift build -c release --product callsift >&2
 INCLUDES=(-I "$DEPS" -I "$REL/Modules" -I Sources/CZstd -I Sources/CLZ4 -I Sources/CZlib -I Sources/CMemory
