@@ -277,7 +277,7 @@ public enum AccreditationHTMLWriter {
         let (ticksX, _) = niceTicks(0, xMax, count: 6)
         for t in ticksX where t <= xMax {
             o += "<line x1=\"\(f1(X(t)))\" x2=\"\(f1(X(t)))\" y1=\"\(f1(mT))\" y2=\"\(f1(mT + ph))\" class=\"grid\"/>"
-            o += "<text x=\"\(f1(X(t)))\" y=\"\(f1(mT + ph + 16))\" text-anchor=\"middle\" class=\"axis\">\(int(Int64(t)))</text>\n"
+            o += "<text x=\"\(f1(X(t)))\" y=\"\(f1(mT + ph + 16))\" text-anchor=\"middle\" class=\"axis\">\(int(t))</text>\n"
         }
         o += "<text x=\"\(f1(mL + pw / 2))\" y=\"\(f1(mT + ph + 34))\" text-anchor=\"middle\" class=\"axis-title\">Volume (denominator n)</text>\n"
         o += "<text transform=\"translate(14 \(f1(mT + ph / 2))) rotate(-90)\" text-anchor=\"middle\" class=\"axis-title\">\(esc(label(f.measure)))</text>\n"
@@ -444,14 +444,21 @@ public enum AccreditationHTMLWriter {
     }
 
     /// An integer with thousands separators: `12,345`.
-    static func int(_ v: Int64) -> String {
-        let s = String(v.magnitude)
-        var out = ""
-        for (k, ch) in s.enumerated() {
-            if k > 0 && (s.count - k) % 3 == 0 { out.append(",") }
+    static func int(_ v: Int64) -> String { grouped(String(v.magnitude), negative: v < 0) }
+
+    /// A whole number held as a Double, such as a tick of the volume axis, written as
+    /// `int` writes one. A tick can pass `Int64.max` (the axis ends above the largest
+    /// volume, and a report's counts may come near it), so it is never made an Int64.
+    static func int(_ v: Double) -> String { grouped(String(format: "%.0f", v.magnitude), negative: v < 0) }
+
+    /// `digits` with a comma before each group of three from the right.
+    private static func grouped(_ digits: String, negative: Bool) -> String {
+        var out = negative ? "-" : ""
+        for (k, ch) in digits.enumerated() {
+            if k > 0 && (digits.count - k) % 3 == 0 { out.append(",") }
             out.append(ch)
         }
-        return (v < 0 ? "-" : "") + out
+        return out
     }
 
     static func f1(_ v: Double) -> String { String(format: "%.1f", v) }

@@ -156,6 +156,12 @@ public enum ReportReader {
             if let problem = Self.inconsistency(r.counters) { throw fail("rows[\(k)]: \(problem)") }
             rows.append(Report.Row(centre: r.centre, service: r.service, period: r.period, counters: r.counters))
         }
+        // Each contact is counted in one row (docs/metrics.md, "Output"), so the rows'
+        // contacts are the accounting's.
+        let rowContacts = totals.sums["contacts", default: 0]
+        guard rowContacts == a.calls.contacts else {
+            throw fail("rows: their contacts add up to \(rowContacts), not to accounting.calls.contacts (\(a.calls.contacts))")
+        }
         var report = Report(settings: s, inputs: config.inputs, horizon: horizon, lines: lines, calls: calls, rows: rows)
         report.inputFiles = inputFiles
         return report

@@ -74,6 +74,24 @@ import Testing
         #expect(!html.contains("<script") && !html.contains("src=") && !html.contains("<link"))
     }
 
+    /// A report may hold counts up to `Int64.max` (the report reader checks only that its
+    /// sums fit). The funnel's volume axis ends above the largest volume, at 10^19 here, and
+    /// its tick labels were made Int64s: `accredit --html` stopped on the conversion.
+    /// Found by the `report` fuzz target (`Fuzz/corpus/report/regression-volume-past-int64.json`).
+    @Test func volumesNearTheLargestCountAreDrawn() throws {
+        let huge = Int64.max - 1000
+        let rows = [
+            Self.row("A", "tax", "2026-03-10", contacts: huge, avoidable: huge / 10),
+            Self.row("B", "tax", "2026-03-11", contacts: 1000, avoidable: 400),
+        ]
+        let a = try Accreditation(report: Self.report(rows), standard: Self.standard)
+        #expect(a.groups[0].funnels[0].points.map(\.judgement.n) == [huge, 1000])
+        let html = AccreditationHTMLWriter.render(a)
+        #expect(html.contains(">10,000,000,000,000,000,000</text>"))  // the axis's last tick
+        #expect(html.contains(">9,223,372,036,854,774,807<") || html.contains("of 9,223,372,036,854,774,807,"))
+        #expect(AccreditationHTMLWriter.int(-1_234_567.0) == "-1,234,567" && AccreditationHTMLWriter.int(Int64.min) == "-9,223,372,036,854,775,808")
+    }
+
     @Test func rowsMustFitThePeriod() {
         let rows = [Self.row("A", "tax", "2026-W11", contacts: 10, avoidable: 1)]
         // Week 11 is 2026-03-09..15: fits exactly.
